@@ -1,0 +1,86 @@
+-- The event struct shared with the C host (src/event.h). Keep both in step:
+-- host.init checks every offset against the layout the host reports.
+local ffi = require("ffi")
+
+local _M = {}
+
+ffi.cdef [[
+struct eg_event {
+  int64_t ts_ns;
+  uint64_t cgroup_id;
+  uint32_t type;
+  uint32_t flags;
+  uint32_t pid;
+  uint32_t tgid;
+  uint32_t ppid;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t open_flags;
+  uint32_t dest_port;
+  uint32_t argc;
+  const char *comm;
+  const char *filename;
+  const char *exe;
+  const char *dest_ip;
+  const char *args;
+  uint32_t comm_len;
+  uint32_t filename_len;
+  uint32_t exe_len;
+  uint32_t dest_ip_len;
+  uint32_t args_len;
+  uint32_t _pad;
+};
+
+struct eg_hit {
+  uint32_t ev;
+  uint16_t rule;
+  uint16_t flags;
+};
+
+struct eg_batch {
+  struct eg_event *ev;
+  uint32_t n;
+  uint32_t next;
+  struct eg_hit *hits;
+  uint32_t nhits;
+  uint32_t hits_cap;
+  int32_t in_user;
+  int32_t ticks;
+  int32_t budget_ticks;
+  uint32_t nrules;
+  uint64_t *rule_errors;
+  uint64_t nerrors;
+};
+]]
+
+_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4 }
+_M.TYPE_NAMES = { "exec", "open", "connect", "exit" }
+_M.F_TRUNCATED = 1
+_M.F_MEMFD = 2
+_M.HITF_DYNDESC = 1
+_M.RERR_RUNTIME = 0
+_M.RERR_BUDGET = 1
+
+_M.FIELDS = {
+  "ts_ns", "cgroup_id", "type", "flags", "pid", "tgid", "ppid", "uid", "gid",
+  "open_flags", "dest_port", "argc", "comm", "filename", "exe", "dest_ip", "args",
+  "comm_len", "filename_len", "exe_len", "dest_ip_len", "args_len",
+}
+
+-- Compares the cdef with the host's layout ({ size = n, <field> = offset }).
+-- Returns true, or nil and a message naming the first mismatch.
+function _M.check_layout(layout)
+  local size = ffi.sizeof("struct eg_event")
+  if layout.size ~= size then
+    return nil, ("event layout mismatch: C struct is %d bytes, Lua cdef %d"):format(layout.size, size)
+  end
+  for _, f in ipairs(_M.FIELDS) do
+    local off = ffi.offsetof("struct eg_event", f)
+    if layout[f] ~= off then
+      return nil, ("event layout mismatch: field %s at %s in C, %d in Lua"):format(f, tostring(layout[f]), off)
+    end
+  end
+  return true
+end
+
+return _M

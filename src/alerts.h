@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The alert sink: JSONL alerts to a file (or stdout with "-"), one human line
+ * per alert, survival of write faults with a bounded queue. */
+#ifndef EG_ALERTS_H
+#define EG_ALERTS_H
+
+#include <stddef.h>
+#include "event.h"
+#include "engine.h"
+
+struct eg_alert_sink;
+
+/* Opens (creates 0600, appends) path; "-" writes alerts to stdout and the
+ * human lines to stderr. NULL and a message in err when it cannot. */
+struct eg_alert_sink *eg_alerts_open(const char *path, char *err, size_t errlen);
+/* Queues one alert (JSON line + human line). Never blocks on a failing disk. */
+int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
+		  const struct eg_rule_info *rule, const char *desc, size_t desc_len);
+/* Writes what is queued (whole lines only). Called at least once per batch. */
+int eg_alerts_flush(struct eg_alert_sink *s);
+/* Reopens the file by path (log rotation). */
+int eg_alerts_reopen(struct eg_alert_sink *s);
+void eg_alerts_close(struct eg_alert_sink *s);
+
+#endif

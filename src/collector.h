@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The kernel collector: loads the BPF programs, attaches them to syscall
+ * tracepoints, drains the ring buffer into the pipeline. */
+#ifndef EG_COLLECTOR_H
+#define EG_COLLECTOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct eg_pipeline;
+
+struct eg_collector_opts {
+	const char *bpf_object;   /* NULL: the embedded skeleton */
+	bool verbose;             /* libbpf debug output */
+	bool all_events;          /* attach every event type even if no rule wants it */
+	uint32_t types_wanted;    /* bit per enum eg_event_type */
+};
+
+/* Runs until *stop is set; drains what is left and flushes before returning.
+ * Returns 0, or 1 after printing one clear message when start-up fails. */
+int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
+		     volatile sig_atomic_t *stop);
+
+#endif

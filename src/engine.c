@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <luajit.h>
+#include <lualib.h>
+
+#include "lua_modules.h"
+
+#define DEFAULT_BUDGET 1000000u /* instructions per user call */
+#define HOOK_EVERY 1000         /* count hook period, instructions */
+
+struct eg_engine {
+	lua_State *L;
+	int run_ref;
+	int desc_ref;
+	struct eg_batch batch;
+	struct eg_hit *hits;
+	struct eg_rule_info *rules;
+	size_t nrules;
+	uint32_t types_wanted;
+};
+
+/* The batch whose budget the count hook enforces: set around every entry into
+ * Lua. Engines are only used from the event loop thread. */
+static struct eg_batch *hook_batch;
+
+#define EVENT_FIELDS(X)                                                                        \
+	X(ts_ns) X(cgroup_id) X(type) X(flags) X(pid) X(tgid) X(ppid) X(uid) X(gid)           \
+	X(open_flags) X(dest_port) X(argc) X(comm) X(filename) X(exe) X(dest_ip) X(args)      \
+	X(comm_len) X(filename_len) X(exe_len) X(dest_ip_len) X(args_len)
+
+static const char *const field_names[] = {
+#define NAME(f) #f,
+	EVENT_FIELDS(NAME)
+#undef NAME
+};
+#define NFIELDS (sizeof(field_names) / sizeof(field_names[0]))
+
+void eg_event_layout(size_t *size, size_t *offsets, size_t nfields)
+{
+	size_t all[] = {
+#define OFF(f) offsetof(struct eg_event, f),
+		EVENT_FIELDS(OFF)
+#undef OFF
+	};
+	*size = sizeof(struct eg_event);
+	for (size_t i = 0; i < nfields && i < NFIELDS; i++)
+		offsets[i] = all[i];
+}
+
+/* Count hook: only charges instructions while sandboxed user code runs (Lua
+ * sets batch.in_user around each call; user functions run with the JIT off so
+ * the hook fires inside them). Raises the budget error inside the user call. */
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	struct eg_batch *b = hook_batch;
+	if (b && b->in_user && ++b->ticks > b->budget_ticks)
+		luaL_error(L, "instruction budget exceeded");
+}
+
+/* package.loaders entry for the embedded ebpf_guard.* modules. Stack: name in,
+ * loader function (or a message) out. */
+static int embedded_loader(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	for (const struct eg_lua_module *m = eg_lua_modules; m->name; m++) {
+		if (strcmp(m->name, name))
+			continue;
+		char chunk[160];
+		snprintf(chunk, sizeof(chunk), "@%s", m->path);
+		if (luaL_loadbuffer(L, m->src, m->len, chunk))
+			return lua_error(L);
+		return 1;
+	}
+	lua_pushfstring(L, "\n\tno embedded module '%s'", name);
+	return 1;
+}
+
+static int traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+	return 1;
+}
+
+static void install_loader(lua_State *L, const char *lua_path)
+{
+	lua_getglobal(L, "package");
+	if (lua_path) {
+		/* Development: the engine sources on disk come first. */
+		lua_getfield(L, -1, "path");
+		lua_pushfstring(L, "%s/?.lua;%s", lua_path, lua_tostring(L, -1));
+		lua_setfield(L, -3, "path");
+		lua_pop(L, 1);
+	} else {
+		lua_getfield(L, -1, "loaders");
+		int n = (int)lua_objlen(L, -1);
+		for (int i = n; i >= 2; i--) {
+			lua_rawgeti(L, -1, i);
+			lua_rawseti(L, -2, i + 1);
+		}
+		lua_pushcfunction(L, embedded_loader);
+		lua_rawseti(L, -2, 2);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+static char *dup_field(lua_State *L, int idx, const char *key, const char *def)
+{
+	lua_getfield(L, idx, key);
+	const char *s = lua_tostring(L, -1);
+	char *r = strdup(s ? s : def);
+	lua_pop(L, 1);
+	return r;
+}
+
+/* Reads host.init's result table (at stack top) into e. */
+static int read_rules(struct eg_engine *e, char *err, size_t errlen)
+{
+	lua_State *L = e->L;
+	int t = lua_gettop(L);
+	lua_getfield(L, t, "rules");
+	e->nrules = lua_objlen(L, -1);
+	if (e->nrules > UINT16_MAX) {
+		snprintf(err, errlen, "too many rules (%zu, at most %u)", e->nrules, UINT16_MAX);
+		return -1;
+	}
+	e->rules = calloc(e->nrules ? e->nrules : 1, sizeof(*e->rules));
+	if (!e->rules)
+		goto oom;
+	for (size_t i = 0; i < e->nrules; i++) {
+		lua_rawgeti(L, -1, (int)i + 1);
+		struct eg_rule_info *r = &e->rules[i];
+		r->id = dup_field(L, -1, "id", "");
+		r->description = dup_field(L, -1, "description", "");
+		r->severity = dup_field(L, -1, "severity", "warning");
+		r->tags_json = dup_field(L, -1, "tags_json", "[]");
+		r->source = dup_field(L, -1, "source", "");
+		lua_pop(L, 1);
+		if (!r->id || !r->description || !r->severity || !r->tags_json || !r->source)
+			goto oom;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, t, "types_wanted");
+	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, t, "run");
+	if (!lua_isfunction(L, -1)) {
+		snprintf(err, errlen, "engine: host.init returned no run function");
+		return -1;
+	}
+	e->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_getfield(L, t, "desc");
+	if (!lua_istable(L, -1)) {
+		snprintf(err, errlen, "engine: host.init returned no desc table");
+		return -1;
+	}
+	e->desc_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen)
+{
+	struct eg_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->run_ref = e->desc_ref = LUA_NOREF;
+	e->L = luaL_newstate();
+	if (!e->L) {
+		snprintf(err, errlen, "cannot create a Lua state");
+		free(e);
+		return NULL;
+	}
+	lua_State *L = e->L;
+	luaL_openlibs(L);
+	install_loader(L, o->lua_path);
+	uint32_t budget = o->budget ? o->budget : DEFAULT_BUDGET;
+	e->batch.budget_ticks = (int32_t)((budget + HOOK_EVERY - 1) / HOOK_EVERY);
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+
+	lua_pushcfunction(L, traceback);
+	int tb = lua_gettop(L);
+	lua_getglobal(L, "require");
+	lua_pushstring(L, "ebpf_guard.host");
+	if (lua_pcall(L, 1, 1, tb)) {
+		snprintf(err, errlen, "engine: %s", lua_tostring(L, -1));
+		goto fail;
+	}
+	lua_getfield(L, -1, "init");
+	lua_newtable(L);
+	lua_pushlightuserdata(L, &e->batch);
+	lua_setfield(L, -2, "batch");
+	lua_newtable(L);
+	for (size_t i = 0; i < o->nconfigs; i++) {
+		lua_pushstring(L, o->configs[i]);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	lua_setfield(L, -2, "configs");
+	size_t size, offs[NFIELDS];
+	eg_event_layout(&size, offs, NFIELDS);
+	lua_newtable(L);
+	lua_pushinteger(L, (lua_Integer)size);
+	lua_setfield(L, -2, "size");
+	for (size_t i = 0; i < NFIELDS; i++) {
+		lua_pushinteger(L, (lua_Integer)offs[i]);
+		lua_setfield(L, -2, field_names[i]);
+	}
+	lua_setfield(L, -2, "layout");
+
+	hook_batch = &e->batch;
+	int rc = lua_pcall(L, 1, 2, tb);
+	hook_batch = NULL;
+	if (rc) {
+		snprintf(err, errlen, "engine: %s", lua_tostring(L, -1));
+		goto fail;
+	}
+	if (lua_isnil(L, -2)) {
+		snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+		goto fail;
+	}
+	lua_pop(L, 1);
+	if (read_rules(e, err, errlen))
+		goto fail;
+	lua_settop(L, 0);
+
+	size_t cap = e->nrules > EG_BATCH_HITS_DEFAULT ? e->nrules : EG_BATCH_HITS_DEFAULT;
+	e->hits = calloc(cap, sizeof(*e->hits));
+	e->batch.rule_errors = calloc(e->nrules * EG_RERR_KINDS + 1, sizeof(uint64_t));
+	if (!e->hits || !e->batch.rule_errors) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	e->batch.hits = e->hits;
+	e->batch.hits_cap = (uint32_t)cap;
+	e->batch.nrules = (uint32_t)e->nrules;
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	return e;
+fail:
+	eg_engine_free(e);
+	return NULL;
+}
+
+void eg_engine_free(struct eg_engine *e)
+{
+	if (!e)
+		return;
+	if (e->L)
+		lua_close(e->L);
+	for (size_t i = 0; e->rules && i < e->nrules; i++) {
+		free((void *)e->rules[i].id);
+		free((void *)e->rules[i].description);
+		free((void *)e->rules[i].severity);
+		free((void *)e->rules[i].tags_json);
+		free((void *)e->rules[i].source);
+	}
+	free(e->rules);
+	free(e->hits);
+	free(e->batch.rule_errors);
+	free(e);
+}
+
+size_t eg_engine_nrules(const struct eg_engine *e)
+{
+	return e->nrules;
+}
+
+const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)
+{
+	return idx < e->nrules ? &e->rules[idx] : NULL;
+}
+
+uint32_t eg_engine_types_wanted(const struct eg_engine *e)
+{
+	return e->types_wanted;
+}
+
+int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_hit_cb cb,
+		  void *ctx, char *err, size_t errlen)
+{
+	lua_State *L = e->L;
+	struct eg_batch *b = &e->batch;
+	b->ev = events;
+	b->n = n;
+	b->next = 0;
+	while (b->next < n) {
+		uint32_t before = b->next;
+		b->nhits = 0;
+		lua_rawgeti(L, LUA_REGISTRYINDEX, e->run_ref);
+		hook_batch = b;
+		int rc = lua_pcall(L, 0, 0, 0);
+		hook_batch = NULL;
+		b->in_user = 0;
+		if (rc) {
+			snprintf(err, errlen, "engine: %s", lua_tostring(L, -1));
+			lua_pop(L, 1);
+			return -1;
+		}
+		if (b->next <= before && b->nhits == 0) {
+			snprintf(err, errlen, "engine: run() made no progress");
+			return -1;
+		}
+		int have_desc = 0;
+		for (uint32_t i = 0; i < b->nhits; i++) {
+			const struct eg_hit *h = &e->hits[i];
+			const char *d = NULL;
+			size_t dl = 0;
+			if (h->flags & EG_HITF_DYNDESC) {
+				if (!have_desc) {
+					lua_rawgeti(L, LUA_REGISTRYINDEX, e->desc_ref);
+					have_desc = 1;
+				}
+				lua_rawgeti(L, -1, (int)i);
+				d = lua_tolstring(L, -1, &dl);
+				lua_pop(L, 1);
+			}
+			/* d stays valid: the desc table keeps the string until the next run. */
+			cb(ctx, &events[h->ev], h->rule, d, dl);
+		}
+		if (have_desc)
+			lua_pop(L, 1);
+	}
+	return 0;
+}
+
+uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind)
+{
+	if (rule >= e->nrules || kind < 0 || kind >= EG_RERR_KINDS)
+		return 0;
+	return e->batch.rule_errors[rule * EG_RERR_KINDS + (size_t)kind];
+}
+
+uint64_t eg_engine_total_errors(const struct eg_engine *e)
+{
+	return e->batch.nerrors;
+}
+
+size_t eg_engine_lua_bytes(struct eg_engine *e)
+{
+	return (size_t)lua_gc(e->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(e->L, LUA_GCCOUNTB, 0);
+}
+
+void eg_engine_gc_step(struct eg_engine *e)
+{
+	lua_gc(e->L, LUA_GCSTEP, 0);
+}

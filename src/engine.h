@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* The embedded LuaJIT detection engine: one lua_State with the compiled rule
+ * set of one configuration. Hot reload builds a new engine and swaps. */
+#ifndef EG_ENGINE_H
+#define EG_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+
+struct eg_engine;
+
+struct eg_rule_info {
+	const char *id;
+	const char *description;
+	const char *severity;   /* debug info notice warning error critical */
+	const char *tags_json;  /* a JSON array, e.g. ["T1059"] */
+	const char *source;     /* file it came from, "builtin" for built-ins */
+};
+
+struct eg_engine_opts {
+	const char *lua_path;        /* NULL: use the embedded engine sources */
+	const char *const *configs;  /* rule files, .lua files or directories */
+	size_t nconfigs;
+	uint32_t budget;             /* instructions per user call; 0 = default */
+};
+
+/* Builds an engine. On failure returns NULL and writes one clear message
+ * (file, rule, field, value) to err. */
+struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen);
+void eg_engine_free(struct eg_engine *e);
+
+size_t eg_engine_nrules(const struct eg_engine *e);
+const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx);
+/* Bit i set when some rule or detection asks for event type i. */
+uint32_t eg_engine_types_wanted(const struct eg_engine *e);
+
+/*
+ * Runs the rules over events[0..n). For each hit calls cb in order (event
+ * order, then rule order). Returns 0, or -1 when the engine itself failed
+ * (a bug, not a rule error), with a message in err.
+ */
+typedef void (*eg_hit_cb)(void *ctx, const struct eg_event *ev, uint32_t rule,
+			  const char *desc, size_t desc_len);
+int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
+		  eg_hit_cb cb, void *ctx, char *err, size_t errlen);
+
+/* Per-rule error counters, kind is enum eg_rule_err. */
+uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind);
+uint64_t eg_engine_total_errors(const struct eg_engine *e);
+
+/* Bytes of memory the Lua state uses. */
+size_t eg_engine_lua_bytes(struct eg_engine *e);
+/* A small incremental GC step; call between batches. */
+void eg_engine_gc_step(struct eg_engine *e);
+
+/* Offsets of struct eg_event, as the C compiler laid it out, for the check. */
+void eg_event_layout(size_t *size, size_t *offsets, size_t nfields);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's view of one event, shared by every producer (replay reader,
+ * kernel collector) and by the Lua engine, which reads an array of these in
+ * place through the FFI (lua/ebpf_guard/event.lua holds the matching cdef;
+ * the engine checks offsets against eg_event_layout() at start-up).
+ *
+ * Strings point into the batch's string arena, are NUL-terminated there, and
+ * their *_len excludes the NUL. args holds argc strings back to back, each
+ * NUL-terminated; args_len counts every byte including those NULs.
+ */
+#ifndef EG_EVENT_H
+#define EG_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum eg_event_type {
+	EG_EV_NONE = 0,
+	EG_EV_EXEC = 1,
+	EG_EV_OPEN = 2,
+	EG_EV_CONNECT = 3,
+	EG_EV_EXIT = 4, /* process exit: feeds state stores, never alerts in YAML rules */
+	EG_EV_MAX = 4,
+};
+
+enum eg_event_flags {
+	EG_EVF_TRUNCATED = 1u << 0, /* a string or the argument list hit a bound */
+	EG_EVF_MEMFD = 1u << 1,     /* exec of a memory-backed (memfd or unlinked) file */
+};
+
+struct eg_event {
+	int64_t ts_ns;      /* wall clock, ns since the Unix epoch, UTC */
+	uint64_t cgroup_id;
+	uint32_t type;      /* enum eg_event_type */
+	uint32_t flags;     /* enum eg_event_flags */
+	uint32_t pid;       /* thread id */
+	uint32_t tgid;      /* process id */
+	uint32_t ppid;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t open_flags;
+	uint32_t dest_port; /* host byte order, connect only */
+	uint32_t argc;
+	const char *comm;
+	const char *filename;
+	const char *exe;
+	const char *dest_ip; /* dotted quad or RFC 5952 text */
+	const char *args;
+	uint32_t comm_len;
+	uint32_t filename_len;
+	uint32_t exe_len;
+	uint32_t dest_ip_len;
+	uint32_t args_len;
+	uint32_t _pad;
+};
+
+/* Capacity of the hit array per run() call. */
+#define EG_BATCH_HITS_DEFAULT 8192
+
+/* One rule that fired on one event. */
+enum eg_hit_flags {
+	EG_HITF_DYNDESC = 1u << 0, /* description replaced; fetch with eg_engine_hit_desc() */
+};
+
+struct eg_hit {
+	uint32_t ev;    /* index into the batch's events */
+	uint16_t rule;  /* index into the engine's rule table */
+	uint16_t flags; /* enum eg_hit_flags */
+};
+
+/* Error kinds counted per rule by the engine. */
+enum eg_rule_err { EG_RERR_RUNTIME = 0, EG_RERR_BUDGET = 1, EG_RERR_KINDS = 2 };
+
+/*
+ * The control block shared with the Lua engine. C fills ev/n and resets
+ * next/nhits; Lua's run() processes events [next, n) until done or until the
+ * hit array cannot take another event's worth of hits, then stores next and
+ * nhits. C consumes the hits and calls run() again while next < n.
+ */
+struct eg_batch {
+	struct eg_event *ev;
+	uint32_t n;
+	uint32_t next;
+	struct eg_hit *hits;
+	uint32_t nhits;
+	uint32_t hits_cap;
+	/* instruction budget for sandboxed user code (see engine.c count hook) */
+	int32_t in_user;
+	int32_t ticks;
+	int32_t budget_ticks;
+	uint32_t nrules;
+	uint64_t *rule_errors; /* [nrules][EG_RERR_KINDS], incremented by Lua */
+	uint64_t nerrors;      /* total of rule_errors, incremented by Lua */
+};
+
+static inline const char *eg_event_type_name(uint32_t t)
+{
+	switch (t) {
+	case EG_EV_EXEC: return "exec";
+	case EG_EV_OPEN: return "open";
+	case EG_EV_CONNECT: return "connect";
+	case EG_EV_EXIT: return "exit";
+	default: return "unknown";
+	}
+}
+
+#endif

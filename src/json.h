@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON output: string escaping, RFC 3339 timestamps, the event object and the
+ * alert line. Never truncates; invalid UTF-8 bytes are written as \udcXX
+ * (lone low surrogates, the "surrogateescape" convention) so that the exact
+ * bytes survive a round trip through the replay reader. */
+#ifndef EG_JSON_H
+#define EG_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "event.h"
+#include "engine.h"
+
+/* Appends s[0..len) as a quoted JSON string. */
+int eg_json_str(struct eg_buf *b, const char *s, size_t len);
+/* Appends ts (ns since epoch) as a quoted RFC 3339 UTC time, trailing zeros of
+ * the fraction trimmed like Go's RFC3339Nano. */
+int eg_json_time(struct eg_buf *b, int64_t ts_ns);
+/* Appends the event object (the replay/record format). */
+int eg_json_event(struct eg_buf *b, const struct eg_event *ev);
+/* Appends one alert line, newline included. desc overrides rule->description
+ * when non-NULL. */
+int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
+		  const char *desc, size_t desc_len);
+
+#endif

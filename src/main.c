@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* ebpf-guard: command line, signals, and the choice of live or replay mode. */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <bpf/libbpf.h>
+#include <luajit.h>
+#include <pcre2.h>
+
+#include "alerts.h"
+#include "collector.h"
+#include "engine.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "replay.h"
+
+#define MAX_CONFIGS 256
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+		eg_pipe_request_reload();
+		eg_pipe_request_reopen();
+		break;
+	case SIGUSR1:
+		eg_pipe_request_reopen();
+		break;
+	default:
+		stop = 1;
+	}
+}
+
+static const char usage_text[] =
+	"Usage: ebpf-guard [flags]\n"
+	"\n"
+	"Watches exec, open and connect system calls with eBPF and raises alerts from\n"
+	"built-in heuristics, YAML rules and Lua detections. Flags take one or two\n"
+	"dashes, and values as '-flag value' or '-flag=value'.\n"
+	"\n"
+	"Flags:\n"
+	"  -config PATH          rule file (.yaml/.yml), Lua detection file (.lua) or a\n"
+	"                        directory of them, loaded in name order; repeatable.\n"
+	"                        Without it only the built-in heuristics run.\n"
+	"  -alert-file PATH      JSONL alert file, created 0600 (default ./alerts.jsonl);\n"
+	"                        '-' writes alerts to stdout and the [ALERT] lines to stderr\n"
+	"  -prom-addr ADDR       Prometheus metrics address (default :9100 when live; off in\n"
+	"                        replay unless given); '' disables the server\n"
+	"  -bpf-object PATH      load the BPF programs from this object instead of the\n"
+	"                        embedded one\n"
+	"  -replay FILE          read recorded events (JSONL) from FILE ('-' = stdin)\n"
+	"                        instead of the kernel, then exit; needs no root\n"
+	"  -record FILE          append every event to FILE as JSONL (the -replay format)\n"
+	"  -alert-rate-limit N/s at most N alerts per second per rule; the rest are\n"
+	"                        counted and summarised\n"
+	"  -all-events           attach every probe even when no rule asks for its event\n"
+	"                        type (counts every event in metrics, like the reference)\n"
+	"  -lua-path DIR         load the engine's Lua sources from DIR instead of the\n"
+	"                        embedded copy (development)\n"
+	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
+	"                        event (default 1000000)\n"
+	"  -v                    verbose: libbpf debug output\n"
+	"  -version              print the version and exit\n"
+	"  -help                 print this help and exit\n"
+	"\n"
+	"Signals: SIGHUP reloads the configuration and reopens the alert file;\n"
+	"SIGUSR1 reopens the alert file; SIGINT/SIGTERM drain, flush and exit.\n"
+	"See docs/ for the rule schema, Lua detections and metrics.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ebpf-guard: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage_text);
+	return 2;
+}
+
+struct cli {
+	const char *configs[MAX_CONFIGS];
+	size_t nconfigs;
+	const char *alert_file;
+	const char *prom_addr;
+	bool prom_addr_set;
+	const char *bpf_object;
+	const char *replay;
+	const char *record;
+	const char *lua_path;
+	double rate_limit;
+	unsigned long budget;
+	bool all_events, verbose, version, help;
+};
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!v || !strcmp(v, "true") || !strcmp(v, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_rate(const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double r = strtod(v, &end);
+	if (errno || end == v || r <= 0 || !(r < 1e9))
+		return -1;
+	if (*end && strcmp(end, "/s"))
+		return -1;
+	*out = r;
+	return 0;
+}
+
+/* Parses argv Go-flag style. Returns -1 when fine, else the exit code. */
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (a[0] != '-' || !a[1])
+			return usage_error("unexpected argument '%s'", a);
+		char *name = a + 1 + (a[1] == '-');
+		if (!*name) /* "--": end of flags */
+			return i + 1 < argc ? usage_error("unexpected argument '%s'", argv[i + 1]) : -1;
+		char namebuf[64];
+		const char *val = NULL;
+		char *eq = strchr(name, '=');
+		if (eq) {
+			snprintf(namebuf, sizeof(namebuf), "%.*s", (int)(eq - name), name);
+			name = namebuf;
+			val = eq + 1;
+		}
+		static const char *const bools[] = {"version", "help", "h", "v", "all-events"};
+		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events};
+		bool handled = false;
+		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
+			if (strcmp(name, bools[k]))
+				continue;
+			if (parse_bool(val, bool_dst[k]))
+				return usage_error("invalid boolean value for -%s", name);
+			handled = true;
+		}
+		if (handled)
+			continue;
+		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
+						     "replay", "record", "lua-path", "alert-rate-limit",
+						     "lua-budget"};
+		bool known = false;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			known |= !strcmp(name, valued[k]);
+		if (!known)
+			return usage_error("unknown flag: -%s", name);
+		if (!val) {
+			if (i + 1 >= argc)
+				return usage_error("flag needs a value: -%s", name);
+			val = argv[++i];
+		}
+		if (!strcmp(name, "config")) {
+			if (c->nconfigs == MAX_CONFIGS)
+				return usage_error("too many -config flags (at most %s)", "256");
+			c->configs[c->nconfigs++] = val;
+		} else if (!strcmp(name, "alert-file")) {
+			if (!*val)
+				return usage_error("-alert-file needs a path%s", "");
+			c->alert_file = val;
+		} else if (!strcmp(name, "prom-addr")) {
+			c->prom_addr = val;
+			c->prom_addr_set = true;
+		} else if (!strcmp(name, "bpf-object")) {
+			c->bpf_object = val;
+		} else if (!strcmp(name, "replay")) {
+			c->replay = val;
+		} else if (!strcmp(name, "record")) {
+			c->record = val;
+		} else if (!strcmp(name, "lua-path")) {
+			c->lua_path = val;
+		} else if (!strcmp(name, "alert-rate-limit")) {
+			if (parse_rate(val, &c->rate_limit))
+				return usage_error("invalid -alert-rate-limit '%s': expected N/s with N > 0", val);
+		} else if (!strcmp(name, "lua-budget")) {
+			char *end;
+			errno = 0;
+			c->budget = strtoul(val, &end, 10);
+			if (errno || *end || !*val || c->budget < 1000 || c->budget > 1000000000ul)
+				return usage_error("invalid -lua-budget '%s': expected 1000..1000000000", val);
+		}
+	}
+	return -1;
+}
+
+static void print_version(void)
+{
+	char pcre[64] = "";
+	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+	printf("ebpf-guard %s (%s, libbpf %s, PCRE2 %s)\n", EG_VERSION, LUAJIT_VERSION,
+	       libbpf_version_string(), pcre);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {.alert_file = "./alerts.jsonl"};
+	int rc = parse_cli(argc, argv, &c);
+	if (rc >= 0)
+		return rc;
+	if (c.help) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (c.version) {
+		print_version();
+		return 0;
+	}
+	if (!c.prom_addr_set)
+		c.prom_addr = c.replay ? "" : ":9100";
+
+	eg_metrics_init();
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char err[2048];
+	struct eg_engine_opts eo = {
+		.lua_path = c.lua_path,
+		.configs = c.configs,
+		.nconfigs = c.nconfigs,
+		.budget = (uint32_t)c.budget,
+	};
+	struct eg_engine *engine = eg_engine_new(&eo, err, sizeof(err));
+	if (!engine) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		return 1;
+	}
+	if (!c.nconfigs)
+		fprintf(stderr, "ebpf-guard: no -config given: only the built-in heuristics run\n");
+
+	struct eg_alert_sink *sink = eg_alerts_open(c.alert_file, err, sizeof(err));
+	if (!sink) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		eg_engine_free(engine);
+		return 1;
+	}
+	struct eg_pipe_opts po = {
+		.engine = eo,
+		.alerts = sink,
+		.record_path = c.record,
+		.rate_limit = c.rate_limit,
+	};
+	struct eg_pipeline *p = eg_pipe_new(&po, engine, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		eg_engine_free(engine);
+		eg_alerts_close(sink);
+		return 1;
+	}
+	rc = 0;
+	if (c.prom_addr && *c.prom_addr && eg_metrics_serve(c.prom_addr, err, sizeof(err))) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	if (c.replay) {
+		rc = eg_replay_run(p, c.replay, &stop) ? 1 : 0;
+	} else {
+		struct eg_collector_opts co = {
+			.bpf_object = c.bpf_object,
+			.verbose = c.verbose,
+			.all_events = c.all_events,
+			.types_wanted = eg_engine_types_wanted(eg_pipe_engine(p)),
+		};
+		rc = eg_collector_run(&co, p, &stop);
+	}
+out:
+	eg_pipe_flush(p);
+	eg_metrics_stop();
+	eg_pipe_free(p);
+	eg_alerts_close(sink);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counters and gauges, updated lock-free from the event loop (relaxed atomics)
+ * and read by the HTTP server thread on scrape. Per-rule series are keyed by
+ * rule id and survive reloads.
+ */
+#ifndef EG_METRICS_H
+#define EG_METRICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+
+#define EG_MAX_RULE_SLOTS 4096
+#define EG_HIST_BUCKETS 12
+
+struct eg_rule_slot {
+	char id[128];
+	char source[256];
+	_Atomic uint64_t alerts;
+	_Atomic uint64_t errors[2]; /* enum eg_rule_err */
+	_Atomic uint64_t suppressed;
+	_Atomic int loaded;         /* 1 while the rule is in the active set */
+};
+
+struct eg_metrics {
+	_Atomic uint64_t events[EG_EV_MAX + 1];      /* by enum eg_event_type */
+	_Atomic uint64_t dropped_kernel;              /* ring buffer reserve failures */
+	_Atomic uint64_t replay_rejected;             /* bad replay lines */
+	_Atomic uint64_t alert_write_failures;        /* failed write attempts */
+	_Atomic uint64_t alerts_lost;                 /* dropped when the queue was full */
+	_Atomic uint64_t alerts_queued;               /* gauge: waiting for the disk */
+	_Atomic uint64_t reloads;
+	_Atomic uint64_t reload_failures;
+	_Atomic uint64_t lua_bytes;                   /* gauge */
+	_Atomic uint64_t ringbuf_fill_bytes;          /* gauge */
+	_Atomic uint64_t ringbuf_size_bytes;          /* gauge */
+	_Atomic uint64_t batch_hist[EG_HIST_BUCKETS + 1]; /* last = +Inf */
+	_Atomic uint64_t batch_sum_ns;
+	_Atomic uint64_t batch_count;
+	_Atomic int64_t last_loop_ns;                 /* CLOCK_MONOTONIC of the last loop pass */
+	int64_t start_time_s;
+	_Atomic uint32_t nslots;
+	struct eg_rule_slot slots[EG_MAX_RULE_SLOTS];
+};
+
+extern struct eg_metrics eg_metrics;
+/* Upper bounds of the batch-time histogram, seconds. */
+extern const double eg_hist_bounds[EG_HIST_BUCKETS];
+
+#define EG_INC(field) atomic_fetch_add_explicit(&eg_metrics.field, 1, memory_order_relaxed)
+#define EG_ADD(field, v) atomic_fetch_add_explicit(&eg_metrics.field, (v), memory_order_relaxed)
+#define EG_SET(field, v) atomic_store_explicit(&eg_metrics.field, (v), memory_order_relaxed)
+
+void eg_metrics_init(void);
+/* Finds or creates the slot for a rule id (not on the hot path). Returns the
+ * slot index, or -1 when all slots are used. */
+int eg_metrics_rule_slot(const char *id, const char *source);
+void eg_metrics_observe_batch(uint64_t ns);
+
+/* The text exposition, for the HTTP server and tests. Caller frees. */
+char *eg_metrics_render(size_t *len);
+
+/* HTTP server on addr (":9100", "127.0.0.1:9100", "[::1]:9100"). Returns 0,
+ * or -1 with a message in err. */
+int eg_metrics_serve(const char *addr, char *err, size_t errlen);
+void eg_metrics_stop(void);
+
+#endif

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alerts.h"
+#include "buf.h"
+#include "json.h"
+#include "metrics.h"
+
+#define RECORD_FLUSH_BYTES (64u << 10)
+#define RATE_SUMMARY_NS (10LL * 1000000000LL)
+
+struct rule_state {
+	int slot;          /* metrics slot, -1 when none */
+	double tokens;     /* token bucket for -alert-rate-limit */
+	int64_t last_ns;   /* event time of the last refill */
+	uint64_t suppressed_window;
+	uint64_t errors[EG_RERR_KINDS];
+};
+
+struct eg_pipeline {
+	struct eg_pipe_opts o;
+	struct eg_engine *engine;
+	struct rule_state *rs;
+	size_t nrs;
+	uint64_t errors_seen;
+	struct eg_event events[EG_BATCH_EVENTS];
+	uint32_t n;
+	char *arena;
+	size_t used;
+	size_t reserve_end;
+	size_t ev_start;
+	int building;
+	int record_fd;
+	struct eg_buf rec;
+	int64_t last_summary_ns;
+};
+
+static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t reopen_requested;
+
+void eg_pipe_request_reload(void)
+{
+	reload_requested = 1;
+}
+
+void eg_pipe_request_reopen(void)
+{
+	reopen_requested = 1;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* (Re)builds per-rule state for p->engine: metrics slots by id, fresh buckets. */
+static int bind_rules(struct eg_pipeline *p)
+{
+	size_t n = eg_engine_nrules(p->engine);
+	struct rule_state *rs = calloc(n ? n : 1, sizeof(*rs));
+	if (!rs)
+		return -1;
+	for (uint32_t i = 0; i < atomic_load(&eg_metrics.nslots); i++)
+		atomic_store(&eg_metrics.slots[i].loaded, 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct eg_rule_info *r = eg_engine_rule(p->engine, i);
+		rs[i].slot = eg_metrics_rule_slot(r->id, r->source);
+		if (rs[i].slot >= 0)
+			atomic_store(&eg_metrics.slots[rs[i].slot].loaded, 1);
+		rs[i].tokens = p->o.rate_limit > 1 ? p->o.rate_limit : 1;
+		rs[i].last_ns = INT64_MIN;
+	}
+	free(p->rs);
+	p->rs = rs;
+	p->nrs = n;
+	p->errors_seen = 0;
+	return 0;
+}
+
+struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,
+				char *err, size_t errlen)
+{
+	struct eg_pipeline *p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->o = *o;
+	p->engine = engine;
+	p->record_fd = -1;
+	p->arena = malloc(EG_ARENA_BYTES);
+	if (!p->arena || bind_rules(p)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (o->record_path) {
+		p->record_fd = open(o->record_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (p->record_fd < 0) {
+			snprintf(err, errlen, "failed to open record file %s: %s", o->record_path,
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	p->last_summary_ns = mono_ns();
+	return p;
+fail:
+	p->engine = NULL;
+	eg_pipe_free(p);
+	return NULL;
+}
+
+static void record_write(struct eg_pipeline *p)
+{
+	size_t off = 0;
+	while (off < p->rec.len) {
+		ssize_t w = write(p->record_fd, p->rec.p + off, p->rec.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "ebpf-guard: failed to write record file %s: %s\n",
+				p->o.record_path, w < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		off += (size_t)w;
+	}
+	p->rec.len = 0;
+}
+
+void eg_pipe_free(struct eg_pipeline *p)
+{
+	if (!p)
+		return;
+	if (p->n)
+		eg_pipe_flush(p);
+	if (p->record_fd >= 0) {
+		if (p->rec.len)
+			record_write(p);
+		close(p->record_fd);
+	}
+	eg_buf_free(&p->rec);
+	eg_engine_free(p->engine);
+	free(p->rs);
+	free(p->arena);
+	free(p);
+}
+
+struct eg_engine *eg_pipe_engine(struct eg_pipeline *p)
+{
+	return p->engine;
+}
+
+struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
+{
+	if (str_bytes > EG_EVENT_MAX_BYTES)
+		return NULL;
+	if (p->n == EG_BATCH_EVENTS || p->used + str_bytes > EG_ARENA_BYTES)
+		eg_pipe_flush(p);
+	struct eg_event *ev = &p->events[p->n];
+	memset(ev, 0, sizeof(*ev));
+	static const char empty[1];
+	ev->comm = ev->filename = ev->exe = ev->dest_ip = ev->args = empty;
+	p->ev_start = p->used;
+	p->reserve_end = p->used + str_bytes;
+	p->building = 1;
+	return ev;
+}
+
+char *eg_pipe_alloc(struct eg_pipeline *p, size_t len)
+{
+	if (!p->building || p->used + len > p->reserve_end) {
+		/* A producer bug: it reserved less than it used. */
+		fprintf(stderr, "ebpf-guard: internal error: event string room exceeded\n");
+		abort();
+	}
+	char *s = p->arena + p->used;
+	p->used += len;
+	return s;
+}
+
+const char *eg_pipe_str(struct eg_pipeline *p, const char *s, size_t len)
+{
+	char *d = eg_pipe_alloc(p, len + 1);
+	memcpy(d, s, len);
+	d[len] = 0;
+	return d;
+}
+
+void eg_pipe_commit(struct eg_pipeline *p)
+{
+	struct eg_event *ev = &p->events[p->n];
+	p->building = 0;
+	if (ev->type <= EG_EV_MAX)
+		EG_INC(events[ev->type]);
+	if (p->record_fd >= 0) {
+		eg_json_event(&p->rec, ev);
+		eg_buf_putc(&p->rec, '\n');
+		if (p->rec.len >= RECORD_FLUSH_BYTES)
+			record_write(p);
+	}
+	p->n++;
+}
+
+void eg_pipe_abort(struct eg_pipeline *p)
+{
+	p->building = 0;
+	p->used = p->ev_start;
+}
+
+/* Token bucket per rule, refilled by event time so replays are repeatable. */
+static int rate_allow(struct eg_pipeline *p, struct rule_state *r, int64_t ts)
+{
+	double rate = p->o.rate_limit, burst = rate > 1 ? rate : 1;
+	if (r->last_ns != INT64_MIN && ts > r->last_ns)
+		r->tokens = fmin(burst, r->tokens + (double)(ts - r->last_ns) * 1e-9 * rate);
+	if (r->last_ns == INT64_MIN || ts > r->last_ns)
+		r->last_ns = ts;
+	if (r->tokens >= 1) {
+		r->tokens -= 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void on_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const char *desc,
+		   size_t desc_len)
+{
+	struct eg_pipeline *p = ctx;
+	struct rule_state *r = &p->rs[rule];
+	if (p->o.rate_limit > 0 && !rate_allow(p, r, ev->ts_ns)) {
+		r->suppressed_window++;
+		if (r->slot >= 0)
+			atomic_fetch_add_explicit(&eg_metrics.slots[r->slot].suppressed, 1,
+						  memory_order_relaxed);
+		return;
+	}
+	if (r->slot >= 0)
+		atomic_fetch_add_explicit(&eg_metrics.slots[r->slot].alerts, 1, memory_order_relaxed);
+	eg_alerts_add(p->o.alerts, ev, eg_engine_rule(p->engine, rule), desc, desc_len);
+}
+
+/* Moves new per-rule error counts from the engine into the metrics slots. */
+static void collect_errors(struct eg_pipeline *p)
+{
+	uint64_t total = eg_engine_total_errors(p->engine);
+	if (total == p->errors_seen)
+		return;
+	p->errors_seen = total;
+	for (size_t i = 0; i < p->nrs; i++) {
+		for (int k = 0; k < EG_RERR_KINDS; k++) {
+			uint64_t now = eg_engine_rule_errors(p->engine, i, k);
+			if (now != p->rs[i].errors[k] && p->rs[i].slot >= 0)
+				atomic_fetch_add_explicit(&eg_metrics.slots[p->rs[i].slot].errors[k],
+							  now - p->rs[i].errors[k],
+							  memory_order_relaxed);
+			p->rs[i].errors[k] = now;
+		}
+	}
+}
+
+int eg_pipe_flush(struct eg_pipeline *p)
+{
+	int rc = 0;
+	if (p->n) {
+		char err[512];
+		int64_t t0 = mono_ns();
+		if (eg_engine_run(p->engine, p->events, p->n, on_hit, p, err, sizeof(err))) {
+			fprintf(stderr, "ebpf-guard: %s\n", err);
+			rc = -1;
+		}
+		eg_metrics_observe_batch((uint64_t)(mono_ns() - t0));
+		collect_errors(p);
+		p->n = 0;
+	}
+	p->used = 0;
+	eg_alerts_flush(p->o.alerts);
+	if (p->record_fd >= 0 && p->rec.len)
+		record_write(p);
+	return rc;
+}
+
+static void reload(struct eg_pipeline *p)
+{
+	char err[1024];
+	eg_pipe_flush(p);
+	struct eg_engine *e = eg_engine_new(&p->o.engine, err, sizeof(err));
+	if (!e) {
+		EG_INC(reload_failures);
+		fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules: %s\n", err);
+		return;
+	}
+	struct eg_engine *old = p->engine;
+	p->engine = e;
+	if (bind_rules(p)) {
+		p->engine = old;
+		eg_engine_free(e);
+		bind_rules(p);
+		EG_INC(reload_failures);
+		fprintf(stderr, "ebpf-guard: reload failed: out of memory\n");
+		return;
+	}
+	eg_engine_free(old);
+	EG_INC(reloads);
+	fprintf(stderr, "ebpf-guard: reloaded %zu rules\n", eg_engine_nrules(e));
+}
+
+static void rate_summary(struct eg_pipeline *p, int64_t now)
+{
+	if (p->o.rate_limit <= 0 || now - p->last_summary_ns < RATE_SUMMARY_NS)
+		return;
+	p->last_summary_ns = now;
+	for (size_t i = 0; i < p->nrs; i++) {
+		if (!p->rs[i].suppressed_window)
+			continue;
+		fprintf(stderr, "ebpf-guard: rate limit: rule=%s suppressed=%llu alerts in the last %llds\n",
+			eg_engine_rule(p->engine, i)->id,
+			(unsigned long long)p->rs[i].suppressed_window, RATE_SUMMARY_NS / 1000000000LL);
+		p->rs[i].suppressed_window = 0;
+	}
+}
+
+void eg_pipe_service(struct eg_pipeline *p)
+{
+	int64_t now = mono_ns();
+	atomic_store_explicit(&eg_metrics.last_loop_ns, now, memory_order_relaxed);
+	if (reload_requested) {
+		reload_requested = 0;
+		reload(p);
+	}
+	if (reopen_requested) {
+		reopen_requested = 0;
+		eg_pipe_flush(p);
+		eg_alerts_reopen(p->o.alerts);
+	}
+	eg_engine_gc_step(p->engine);
+	EG_SET(lua_bytes, eg_engine_lua_bytes(p->engine));
+	rate_summary(p, now);
+}

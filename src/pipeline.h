@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The path every event takes, live or replayed:
+ *   producer -> eg_pipe_begin/commit (batch of events + string arena)
+ *            -> engine (one Lua call per batch) -> alert sink + metrics.
+ * Single-threaded: only the event loop thread calls these.
+ */
+#ifndef EG_PIPELINE_H
+#define EG_PIPELINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+#include "engine.h"
+
+#define EG_BATCH_EVENTS 256
+#define EG_ARENA_BYTES (4u << 20)
+/* Largest string payload one event may carry (replay lines are bounded by it). */
+#define EG_EVENT_MAX_BYTES (1u << 20)
+
+struct eg_pipeline;
+struct eg_alert_sink;
+
+struct eg_pipe_opts {
+	struct eg_engine_opts engine;  /* kept for reloads */
+	struct eg_alert_sink *alerts;  /* owned by the caller */
+	const char *record_path;       /* -record, NULL when off */
+	double rate_limit;             /* alerts per second per rule, 0 = off */
+};
+
+struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,
+				char *err, size_t errlen);
+void eg_pipe_free(struct eg_pipeline *p);
+struct eg_engine *eg_pipe_engine(struct eg_pipeline *p);
+
+/*
+ * Starts a new event with room for str_bytes of string payload (the sum of
+ * all its strings plus one NUL each). Flushes the pending batch first when it
+ * is full. The returned event is zeroed. Returns NULL when str_bytes exceeds
+ * EG_EVENT_MAX_BYTES.
+ */
+struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes);
+/* Copies s[0..len) into the arena of the event being built and NUL-terminates
+ * it. Only valid between begin and commit, within the reserved room. */
+const char *eg_pipe_str(struct eg_pipeline *p, const char *s, size_t len);
+/* Raw arena space (len bytes) for the event being built. */
+char *eg_pipe_alloc(struct eg_pipeline *p, size_t len);
+/* Finishes the event: counts it, records it with -record, queues it. */
+void eg_pipe_commit(struct eg_pipeline *p);
+/* Drops the event being built (producer found it invalid). */
+void eg_pipe_abort(struct eg_pipeline *p);
+
+/* Runs the engine over the pending batch and writes its alerts. */
+int eg_pipe_flush(struct eg_pipeline *p);
+
+/* Between batches: applies a requested reload or reopen, steps the GC,
+ * prints rate-limit summaries, marks the loop alive for /healthz. */
+void eg_pipe_service(struct eg_pipeline *p);
+
+/* Async-signal-safe requests, applied by the next eg_pipe_service(). */
+void eg_pipe_request_reload(void);
+void eg_pipe_request_reopen(void);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Replay: recorded events as JSONL, one event object per line. */
+#ifndef EG_REPLAY_H
+#define EG_REPLAY_H
+
+#include <stdio.h>
+#include <signal.h>
+#include "event.h"
+
+struct eg_pipeline;
+
+/*
+ * Parses one line (without its newline) into ev, copying strings with
+ * eg_pipe_str. Returns 0, or -1 with a message in err ("not JSON: ...",
+ * "field \"pid\": expected a number", ...).
+ */
+int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct eg_event *ev,
+		    char *err, size_t errlen);
+
+/*
+ * Reads path ("-" = stdin) to the end, feeding each event to the pipeline.
+ * Bad lines are reported on stderr as "<path>:<line>: <reason>" and skipped.
+ * Returns 0 at end of input, -1 when the file cannot be read.
+ */
+int eg_replay_run(struct eg_pipeline *p, const char *path, volatile sig_atomic_t *stop);
+
+#endif
