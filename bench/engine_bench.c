@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine benchmark: generates a realistic corpus (70% open of real-looking
+ * paths, 25% exec, 5% connect, a few suspicious events), then
+ *   (a) runs the engine alone over the events in memory, batch by batch, and
+ *       reports events/s and ns/event (median of several passes);
+ *   --write FILE writes the same corpus as replay JSONL for the whole-replay
+ *   benchmark (bench/engine_bench.sh).
+ *
+ * usage: eg_bench_engine [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [--write FILE]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "engine.h"
+#include "json.h"
+#include "pipeline.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+#define PICK(a) (a[rnd(sizeof(a) / sizeof(a[0]))])
+
+static const char *const comms[] = {
+	"bash", "sshd", "nginx", "python3", "node", "systemd", "cron", "git", "make", "cc1",
+	"java", "postgres", "containerd", "kubelet", "dockerd", "ls", "cat", "grep", "sh", "vim",
+	"rsyslogd", "snapd", "chrome", "zsh", "apt-get", "dpkg", "perl", "ruby", "go", "redis-server",
+};
+static const char *const open_dirs[] = {
+	"/usr/lib/x86_64-linux-gnu/", "/etc/", "/proc/self/", "/proc/1/", "/sys/fs/cgroup/system.slice/",
+	"/home/alice/src/project/src/", "/var/log/", "/var/lib/postgresql/15/main/base/16384/",
+	"/usr/share/zoneinfo/Europe/", "/tmp/", "/run/systemd/", "/usr/lib/python3.11/",
+	"/home/bob/.cache/pip/", "/var/cache/apt/archives/", "/dev/", "/usr/include/linux/",
+};
+static const char *const open_files[] = {
+	"libc.so.6", "ld.so.cache", "status", "cmdline", "passwd", "group", "nsswitch.conf",
+	"resolv.conf", "hosts", "memory.current", "cpu.stat", "main.c", "engine.lua", "syslog",
+	"auth.log", "2619", "2619_fsm", "Berlin", "locale-archive", "libpcre2-8.so.0", "null",
+	"urandom", "os.py", "__init__.cpython-311.pyc", "tcp.h", "config.json", "index.lock",
+};
+static const char *const exec_files[] = {
+	"/usr/bin/ls", "/bin/sh", "/usr/bin/git", "/usr/bin/python3", "/usr/bin/make", "/usr/bin/cc",
+	"/usr/lib/gcc/x86_64-linux-gnu/12/cc1", "/usr/bin/grep", "/usr/bin/cat", "/usr/bin/sed",
+	"/usr/sbin/sshd", "/usr/bin/node", "/usr/bin/env", "/usr/bin/id", "/usr/bin/date",
+	"/usr/bin/bash", "/usr/bin/awk", "/usr/bin/systemctl", "/usr/bin/curl", "/usr/bin/tar",
+};
+static const char *const bad_exec[] = {
+	"/dev/shm/.x", "/tmp/.hidden/run", "/opt/xmrig/xmrig", "memfd:payload", "/proc/self/fd/3",
+};
+static const char *const ips[] = {
+	"10.0.0.12", "192.168.1.20", "127.0.0.1", "151.101.1.69", "140.82.121.4", "2a00:1450:4001:82a::200e",
+};
+static const uint32_t ports[] = {443, 80, 53, 5432, 6379, 8080, 22, 9100, 11211, 3306};
+
+struct corpus {
+	struct eg_event *ev;
+	size_t n;
+	char *arena;
+	size_t used, cap;
+};
+
+static const char *put(struct corpus *c, const char *s, size_t len, uint32_t *out_len)
+{
+	if (c->used + len + 1 > c->cap) {
+		fprintf(stderr, "corpus arena full\n");
+		exit(1);
+	}
+	char *d = c->arena + c->used;
+	memcpy(d, s, len);
+	d[len] = 0;
+	c->used += len + 1;
+	*out_len = (uint32_t)len;
+	return d;
+}
+
+static void gen(struct corpus *c, size_t n)
+{
+	c->ev = calloc(n, sizeof(*c->ev));
+	c->cap = n * 96 + (1 << 20);
+	c->arena = malloc(c->cap);
+	c->n = n;
+	int64_t ts = 1735732800LL * 1000000000LL;
+	for (size_t i = 0; i < n; i++) {
+		struct eg_event *e = &c->ev[i];
+		char path[512];
+		ts += 1000 + rnd(20000);
+		e->ts_ns = ts;
+		e->tgid = 1000 + rnd(3000);
+		e->pid = e->tgid + (rnd(4) == 0 ? rnd(8) : 0);
+		e->ppid = 1 + rnd(1000);
+		e->uid = e->gid = rnd(3) ? 1000 : 0;
+		e->cgroup_id = 4000 + rnd(50);
+		const char *comm = PICK(comms);
+		e->comm = put(c, comm, strlen(comm), &e->comm_len);
+		e->dest_ip = put(c, "", 0, &e->dest_ip_len);
+		e->exe = e->dest_ip;
+		e->args = e->dest_ip;
+		uint32_t r = rnd(100);
+		if (r < 70) {
+			e->type = EG_EV_OPEN;
+			int len = snprintf(path, sizeof(path), "%s%s", PICK(open_dirs), PICK(open_files));
+			e->filename = put(c, path, (size_t)len, &e->filename_len);
+			e->open_flags = rnd(2) ? 0 : 0x80241;
+		} else if (r < 95) {
+			e->type = EG_EV_EXEC;
+			const char *f = rnd(1000) == 0 ? PICK(bad_exec) : PICK(exec_files);
+			e->filename = put(c, f, strlen(f), &e->filename_len);
+			e->exe = e->filename;
+			e->exe_len = e->filename_len;
+			const char *slash = strrchr(f, '/');
+			e->comm = put(c, slash ? slash + 1 : f, strlen(slash ? slash + 1 : f), &e->comm_len);
+			if (e->comm_len > 15) e->comm_len = 15;
+			char args[64];
+			int al = snprintf(args, sizeof(args), "%s%c-la%c", slash ? slash + 1 : f, 0, 0);
+			uint32_t alen;
+			e->args = put(c, args, (size_t)al - 1, &alen);
+			e->args_len = (uint32_t)al;
+			e->argc = 2;
+		} else {
+			e->type = EG_EV_CONNECT;
+			const char *ip = PICK(ips);
+			e->dest_ip = put(c, ip, strlen(ip), &e->dest_ip_len);
+			e->dest_port = rnd(200) == 0 ? 4444 : PICK(ports);
+			e->filename = put(c, "connect", 7, &e->filename_len);
+		}
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t hits;
+static void count_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const char *d, size_t dl)
+{
+	(void)ctx; (void)ev; (void)rule; (void)d; (void)dl;
+	hits++;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = 1000000;
+	int passes = 5;
+	const char *write_path = NULL;
+	const char *configs[64];
+	size_t nconfigs = 0;
+	struct eg_engine_opts o = {0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-n") && i + 1 < argc)
+			n = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "-passes") && i + 1 < argc)
+			passes = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-lua-path") && i + 1 < argc)
+			o.lua_path = argv[++i];
+		else if (!strcmp(argv[i], "-config") && i + 1 < argc && nconfigs < 64)
+			configs[nconfigs++] = argv[++i];
+		else if (!strcmp(argv[i], "--write") && i + 1 < argc)
+			write_path = argv[++i];
+		else {
+			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [--write FILE]\n", argv[0]);
+			return 2;
+		}
+	}
+	struct corpus c = {0};
+	gen(&c, n);
+	if (write_path) {
+		FILE *f = fopen(write_path, "w");
+		if (!f) {
+			perror(write_path);
+			return 1;
+		}
+		struct eg_buf b = {0};
+		for (size_t i = 0; i < n; i++) {
+			b.len = 0;
+			eg_json_event(&b, &c.ev[i]);
+			eg_buf_putc(&b, '\n');
+			fwrite(b.p, 1, b.len, f);
+		}
+		eg_buf_free(&b);
+		fclose(f);
+		fprintf(stderr, "wrote %zu events to %s\n", n, write_path);
+		return 0;
+	}
+	o.configs = configs;
+	o.nconfigs = nconfigs;
+	char err[2048];
+	struct eg_engine *e = eg_engine_new(&o, err, sizeof(err));
+	if (!e) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	double *t = calloc((size_t)passes, sizeof(double));
+	for (int p = 0; p < passes; p++) {
+		hits = 0;
+		double t0 = now_s();
+		for (size_t i = 0; i < n; i += EG_BATCH_EVENTS) {
+			uint32_t m = (uint32_t)(n - i < EG_BATCH_EVENTS ? n - i : EG_BATCH_EVENTS);
+			if (eg_engine_run(e, c.ev + i, m, count_hit, NULL, err, sizeof(err))) {
+				fprintf(stderr, "%s\n", err);
+				return 1;
+			}
+		}
+		t[p] = now_s() - t0;
+	}
+	qsort(t, (size_t)passes, sizeof(double), cmp_d);
+	double med = t[passes / 2];
+	printf("engine: %zu events, %zu rules, %zu hits per pass, %d passes\n", n,
+	       eg_engine_nrules(e), hits, passes);
+	printf("engine: median %.1f ns/event, %.2f M events/s (best %.1f ns, worst %.1f ns)\n",
+	       med * 1e9 / (double)n, (double)n / med / 1e6, t[0] * 1e9 / (double)n,
+	       t[passes - 1] * 1e9 / (double)n);
+	free(t);
+	eg_engine_free(e);
+	free(c.ev);
+	free(c.arena);
+	return 0;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Engine benchmarks (issue 2): (a) the engine alone over 1M in-memory events,
+# (b) the whole replay (JSONL in, JSONL alerts out), both with the reference's
+# example rules plus the built-ins. Pins to one core. Prints medians.
+#
+# usage: bench/engine_bench.sh [BUILD_DIR] [EVENTS] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+N=${2:-1000000}
+RUNS=${3:-5}
+CORE=${EG_BENCH_CORE:-1}
+OUT=$(mktemp -d /tmp/eg-bench.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
+"$BUILD/eg_bench_engine" -n "$N" --write "$OUT/corpus.jsonl"
+echo "corpus: $(wc -l < "$OUT/corpus.jsonl") events, $(du -h "$OUT/corpus.jsonl" | cut -f1)"
+
+echo "== (a) engine alone, events in memory, reference rules + built-ins"
+taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config bench/rules.reference.yaml
+echo "== (a') engine alone, stock rules + built-ins"
+taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config rules/
+
+echo "== (b) whole replay: JSONL in, JSONL alerts out, reference rules + built-ins"
+times=()
+for i in $(seq "$RUNS"); do
+  rm -f "$OUT/alerts.jsonl"
+  s=$(date +%s.%N)
+  taskset -c "$CORE" "$BUILD/ebpf-guard" -replay "$OUT/corpus.jsonl" -config bench/rules.reference.yaml \
+    -alert-file "$OUT/alerts.jsonl" -prom-addr '' > /dev/null
+  e=$(date +%s.%N)
+  times+=("$(echo "$e - $s" | bc -l)")
+done
+alerts=$(wc -l < "$OUT/alerts.jsonl")
+med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+echo "replay: $N events, $alerts alerts per run, runs: ${times[*]}"
+python3 -c "n=$N; t=$med; print(f'replay: median {t:.3f} s, {n/t/1e3:.0f} k events/s, {t*1e9/n:.0f} ns/event')"
