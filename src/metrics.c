@@ -1,57 +1,611 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: counters only; the exposition and the HTTP server come next. */
+/*
+ * Counters (written by the event loop with relaxed atomics), their Prometheus
+ * text exposition, and the libmicrohttpd server that serves /metrics and
+ * /healthz from its own threads.
+ */
 #include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+
+#ifndef EG_VERSION
+#define EG_VERSION "unknown"
+#endif
+
+#define HTTP_CONN_LIMIT 64
+#define HTTP_PER_IP_LIMIT 16
+#define HTTP_TIMEOUT_S 10
+#define HTTP_THREADS 2
+/* /healthz answers 503 once the event loop has not passed for this long. */
+#define HEALTH_STALL_NS (5LL * 1000000000LL)
 
 struct eg_metrics eg_metrics;
 const double eg_hist_bounds[EG_HIST_BUCKETS] = {
 	1e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 2.5e-2, 1e-1,
 };
 
+/*
+ * first_of[i]: the lowest slot index with the same rule id as slot i (i itself
+ * when it is the first). A rule id that moves to another file gets a second
+ * slot (so rules_loaded follows the file); its counters are summed under the
+ * one rule_id series. Written before nslots is published, like the slot.
+ */
+static uint32_t first_of[EG_MAX_RULE_SLOTS];
+
+static struct MHD_Daemon *daemon_http;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void eg_metrics_init(void)
 {
 	eg_metrics.start_time_s = (int64_t)time(NULL);
+	/* A grace period for /healthz until the loop's first pass. */
+	atomic_store_explicit(&eg_metrics.last_loop_ns, mono_ns(), memory_order_relaxed);
 }
 
+/*
+ * Single writer (the event loop). The slot is filled, then published with a
+ * release store of nslots; readers load nslots with acquire and only look at
+ * slots below it, whose id/source never change afterwards.
+ */
 int eg_metrics_rule_slot(const char *id, const char *source)
 {
-	uint32_t n = atomic_load(&eg_metrics.nslots);
-	for (uint32_t i = 0; i < n; i++)
-		if (!strcmp(eg_metrics.slots[i].id, id))
+	uint32_t n = atomic_load_explicit(&eg_metrics.nslots, memory_order_relaxed);
+	uint32_t first = n;
+	for (uint32_t i = 0; i < n; i++) {
+		if (strcmp(eg_metrics.slots[i].id, id))
+			continue;
+		if (!strcmp(eg_metrics.slots[i].source, source))
 			return (int)i;
+		first = first_of[i];
+	}
 	if (n >= EG_MAX_RULE_SLOTS)
-		return -1;
-	snprintf(eg_metrics.slots[n].id, sizeof(eg_metrics.slots[n].id), "%s", id);
-	snprintf(eg_metrics.slots[n].source, sizeof(eg_metrics.slots[n].source), "%s", source);
-	atomic_store(&eg_metrics.nslots, n + 1);
+		return first < n ? (int)first : -1;
+	struct eg_rule_slot *s = &eg_metrics.slots[n];
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->source, sizeof(s->source), "%s", source);
+	first_of[n] = first;
+	atomic_store_explicit(&eg_metrics.nslots, n + 1, memory_order_release);
 	return (int)n;
 }
 
 void eg_metrics_observe_batch(uint64_t ns)
 {
-	double s = (double)ns * 1e-9;
+	/* Compared in whole ns: 1000 ns falls in le="1e-06" exactly. */
 	int i = 0;
-	while (i < EG_HIST_BUCKETS && s > eg_hist_bounds[i])
+	while (i < EG_HIST_BUCKETS && ns > (uint64_t)(eg_hist_bounds[i] * 1e9 + 0.5))
 		i++;
 	EG_INC(batch_hist[i]);
 	EG_ADD(batch_sum_ns, ns);
 	EG_INC(batch_count);
 }
 
+/* ---- text exposition ------------------------------------------------------ */
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+struct out {
+	struct eg_buf b;
+	int oom;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (eg_buf_put(&o->b, s, n))
+		o->oom = 1;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void putf(struct out *o, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* A label value per the text format: \\, \" and \n escaped; invalid UTF-8
+ * (which Prometheus rejects) replaced by U+FFFD. */
+static void put_label_value(struct out *o, const char *v)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	size_t n = strlen(v);
+	while (n) {
+		size_t run = 0;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '\\' && s[run] != '"')
+			run++;
+		put(o, (const char *)s, run);
+		s += run, n -= run;
+		if (!n)
+			break;
+		if (*s == '\\')
+			puts_(o, "\\\\");
+		else if (*s == '"')
+			puts_(o, "\\\"");
+		else if (*s == '\n')
+			puts_(o, "\\n");
+		else if (*s < 0x80) {
+			put(o, (const char *)s, 1); /* other control bytes are valid UTF-8 */
+		} else {
+			size_t l = utf8_len(s, n);
+			if (l) {
+				put(o, (const char *)s, l);
+				s += l, n -= l;
+				continue;
+			}
+			puts_(o, "\xef\xbf\xbd");
+		}
+		s++, n--;
+	}
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+	putf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_u64(struct out *o, const char *name, uint64_t v)
+{
+	putf(o, "%s %" PRIu64 "\n", name, v);
+}
+
+/* name{label="value"} v */
+static void sample_1(struct out *o, const char *name, const char *label, const char *value,
+		     uint64_t v)
+{
+	putf(o, "%s{%s=\"", name, label);
+	put_label_value(o, value);
+	putf(o, "\"} %" PRIu64 "\n", v);
+}
+
+static void simple(struct out *o, const char *name, const char *type, const char *help,
+		   uint64_t v)
+{
+	family(o, name, type, help);
+	sample_u64(o, name, v);
+}
+
+/* Sum of a per-rule counter over the slots sharing slot i's id. */
+static uint64_t rule_sum(uint32_t n, uint32_t i, int what)
+{
+	uint64_t v = 0;
+	for (uint32_t k = i; k < n; k++) {
+		if (first_of[k] != i)
+			continue;
+		const struct eg_rule_slot *s = &eg_metrics.slots[k];
+		switch (what) {
+		case 0: v += LOAD(s->alerts); break;
+		case 1: v += LOAD(s->errors[EG_RERR_RUNTIME]); break;
+		case 2: v += LOAD(s->errors[EG_RERR_BUDGET]); break;
+		default: v += LOAD(s->suppressed); break;
+		}
+	}
+	return v;
+}
+
+static int cmp_source(const void *a, const void *b)
+{
+	return strcmp(eg_metrics.slots[*(const uint32_t *)a].source,
+		      eg_metrics.slots[*(const uint32_t *)b].source);
+}
+
+static void render_rules(struct out *o, uint32_t n)
+{
+	static const char *const kinds[] = {"runtime", "budget"};
+
+	family(o, "ebpf_guard_alerts_total", "counter",
+	       "Number of alerts raised by ebpf-guard, labelled by rule id.");
+	for (uint32_t i = 0; i < n; i++)
+		if (first_of[i] == i)
+			sample_1(o, "ebpf_guard_alerts_total", "rule_id", eg_metrics.slots[i].id,
+				 rule_sum(n, i, 0));
+
+	family(o, "ebpf_guard_alerts_suppressed_total", "counter",
+	       "Alerts dropped by -alert-rate-limit, labelled by rule id.");
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t v = first_of[i] == i ? rule_sum(n, i, 3) : 0;
+		if (v)
+			sample_1(o, "ebpf_guard_alerts_suppressed_total", "rule_id",
+				 eg_metrics.slots[i].id, v);
+	}
+
+	family(o, "ebpf_guard_rule_errors_total", "counter",
+	       "Errors raised by rules and Lua detections, labelled by rule id and kind "
+	       "(runtime error or instruction budget exceeded).");
+	for (uint32_t i = 0; i < n; i++) {
+		if (first_of[i] != i)
+			continue;
+		for (int k = 0; k < EG_RERR_KINDS; k++) {
+			uint64_t v = rule_sum(n, i, 1 + k);
+			if (!v)
+				continue;
+			puts_(o, "ebpf_guard_rule_errors_total{rule_id=\"");
+			put_label_value(o, eg_metrics.slots[i].id);
+			putf(o, "\",kind=\"%s\"} %" PRIu64 "\n", kinds[k], v);
+		}
+	}
+
+	family(o, "ebpf_guard_rules_loaded", "gauge",
+	       "Rules and detections in the active rule set, labelled by the file they come "
+	       "from (builtin for the built-in heuristics).");
+	uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx) {
+		o->oom = 1;
+		return;
+	}
+	uint32_t m = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (LOAD(eg_metrics.slots[i].loaded))
+			idx[m++] = i;
+	qsort(idx, m, sizeof(*idx), cmp_source);
+	for (uint32_t a = 0, b; a < m; a = b) {
+		const char *src = eg_metrics.slots[idx[a]].source;
+		for (b = a + 1; b < m && !strcmp(eg_metrics.slots[idx[b]].source, src); b++)
+			;
+		sample_1(o, "ebpf_guard_rules_loaded", "source", src, b - a);
+	}
+	free(idx);
+}
+
+static void render_hist(struct out *o)
+{
+	static const char name[] = "ebpf_guard_batch_duration_seconds";
+	family(o, name, "histogram",
+	       "Time the detection engine took per batch of events, in seconds.");
+	uint64_t cum = 0;
+	for (int i = 0; i <= EG_HIST_BUCKETS; i++) {
+		cum += LOAD(eg_metrics.batch_hist[i]);
+		if (i < EG_HIST_BUCKETS)
+			putf(o, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, eg_hist_bounds[i], cum);
+		else
+			putf(o, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+	}
+	uint64_t sum = LOAD(eg_metrics.batch_sum_ns);
+	putf(o, "%s_sum %" PRIu64 ".%09" PRIu64 "\n", name, sum / 1000000000u, sum % 1000000000u);
+	/* The +Inf bucket, not batch_count: the two are read at different times. */
+	putf(o, "%s_count %" PRIu64 "\n", name, cum);
+}
+
 char *eg_metrics_render(size_t *len)
 {
-	*len = 0;
-	return NULL;
+	struct out o = {0};
+	uint32_t n = atomic_load_explicit(&eg_metrics.nslots, memory_order_acquire);
+
+	family(&o, "ebpf_guard_events_total", "counter",
+	       "Number of raw events observed by ebpf-guard, labelled by type.");
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++) {
+		uint64_t v = LOAD(eg_metrics.events[t]);
+		if (t <= EG_EV_CONNECT || v)
+			sample_1(&o, "ebpf_guard_events_total", "type", eg_event_type_name(t), v);
+	}
+	render_rules(&o, n);
+	simple(&o, "ebpf_guard_events_dropped_total", "counter",
+	       "Events lost in the kernel because the ring buffer was full.",
+	       LOAD(eg_metrics.dropped_kernel));
+	simple(&o, "ebpf_guard_replay_lines_rejected_total", "counter",
+	       "Replay input lines rejected as malformed.", LOAD(eg_metrics.replay_rejected));
+	simple(&o, "ebpf_guard_alert_write_failures_total", "counter",
+	       "Failed attempts to write alerts to the alert file.",
+	       LOAD(eg_metrics.alert_write_failures));
+	simple(&o, "ebpf_guard_alerts_queued", "gauge",
+	       "Alerts waiting in memory for the alert file to become writable.",
+	       LOAD(eg_metrics.alerts_queued));
+	simple(&o, "ebpf_guard_alerts_lost_total", "counter",
+	       "Alerts dropped because the queue of unwritten alerts was full.",
+	       LOAD(eg_metrics.alerts_lost));
+	simple(&o, "ebpf_guard_config_reloads_total", "counter",
+	       "Successful configuration reloads (SIGHUP).", LOAD(eg_metrics.reloads));
+	simple(&o, "ebpf_guard_config_reload_failures_total", "counter",
+	       "Configuration reloads that failed; the previous rules stayed active.",
+	       LOAD(eg_metrics.reload_failures));
+	render_hist(&o);
+	simple(&o, "ebpf_guard_lua_memory_bytes", "gauge",
+	       "Memory in use by the Lua detection engine, in bytes.", LOAD(eg_metrics.lua_bytes));
+	simple(&o, "ebpf_guard_ringbuf_fill_bytes", "gauge",
+	       "Bytes waiting in the BPF ring buffer when the collector last looked.",
+	       LOAD(eg_metrics.ringbuf_fill_bytes));
+	simple(&o, "ebpf_guard_ringbuf_size_bytes", "gauge",
+	       "Size of the BPF ring buffer, in bytes.", LOAD(eg_metrics.ringbuf_size_bytes));
+	family(&o, "ebpf_guard_build_info", "gauge",
+	       "Always 1, labelled by the version of ebpf-guard.");
+	sample_1(&o, "ebpf_guard_build_info", "version", EG_VERSION, 1);
+	family(&o, "process_start_time_seconds", "gauge",
+	       "Start time of the process since unix epoch in seconds.");
+	putf(&o, "process_start_time_seconds %" PRId64 "\n", eg_metrics.start_time_s);
+
+	put(&o, "", 1); /* NUL-terminated for convenience, not counted in len */
+	if (o.oom) {
+		eg_buf_free(&o.b);
+		*len = 0;
+		return NULL;
+	}
+	*len = o.b.len - 1;
+	return o.b.p;
+}
+
+/* ---- HTTP server ------------------------------------------------------------ */
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *ctype,
+			     char *body, size_t len, enum MHD_ResponseMemoryMode mode,
+			     const char *allow)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+#define TEXT "text/plain; charset=utf-8"
+#define CONST_BODY(s) (char *)(s), sizeof(s) - 1, MHD_RESPMEM_PERSISTENT
+
+/* Answers on the first call: GET and HEAD carry no body, and for anything
+ * else MHD closes the connection after the error reply. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)cls, (void)version, (void)upload_data, (void)upload_data_size, (void)con_cls;
+	int is_metrics = !strcmp(url, "/metrics"), is_health = !strcmp(url, "/healthz");
+	if (!is_metrics && !is_health)
+		return reply(c, MHD_HTTP_NOT_FOUND, TEXT, CONST_BODY("404 page not found\n"), NULL);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT,
+			     CONST_BODY("405 method not allowed\n"), "GET, HEAD");
+	if (is_health) {
+		int64_t last = atomic_load_explicit(&eg_metrics.last_loop_ns, memory_order_relaxed);
+		if (mono_ns() - last <= HEALTH_STALL_NS)
+			return reply(c, MHD_HTTP_OK, TEXT, CONST_BODY("ok\n"), NULL);
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, CONST_BODY("stalled\n"), NULL);
+	}
+	size_t len;
+	char *body = eg_metrics_render(&len);
+	if (!body)
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT, CONST_BODY("out of memory\n"),
+			     NULL);
+	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len,
+		     MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+/*
+ * Splits "host:port", "[v6]:port" or ":port" into host (empty for all
+ * interfaces) and port. Returns 0, or -1 with the reason in err.
+ */
+static int split_addr(const char *addr, char *host, size_t hostlen, uint16_t *port, char *err,
+		      size_t errlen)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close || close[1] != ':') {
+			snprintf(err, errlen, "expected [IPv6]:port, e.g. [::1]:9100");
+			return -1;
+		}
+		h = addr + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon) {
+			snprintf(err, errlen, "missing port, e.g. :9100 or 127.0.0.1:9100");
+			return -1;
+		}
+		hl = (size_t)(colon - addr);
+		if (memchr(addr, ':', hl)) {
+			snprintf(err, errlen, "IPv6 addresses need brackets, e.g. [::1]:9100");
+			return -1;
+		}
+	}
+	if (hl >= hostlen) {
+		snprintf(err, errlen, "host name too long");
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	const char *p = colon + 1;
+	unsigned long v = 0;
+	if (!*p || strlen(p) > 5 || p[strspn(p, "0123456789")]) {
+		snprintf(err, errlen, "invalid port '%s': expected a number 0..65535", p);
+		return -1;
+	}
+	v = strtoul(p, NULL, 10);
+	if (v > 65535) {
+		snprintf(err, errlen, "invalid port '%s': expected a number 0..65535", p);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* A bound, listening TCP socket for one resolved address; -1 with errno. */
+static int listen_on(const struct sockaddr *sa, socklen_t salen)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6) /* dual stack for [::] and ":port" */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, sa, salen) || listen(fd, 128)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Resolves and binds addr. Returns the socket, or -1 with a message in err. */
+static int open_listener(const char *addr, char *err, size_t errlen)
+{
+	char host[256], why[160];
+	uint16_t port;
+	if (split_addr(addr, host, sizeof(host), &port, why, sizeof(why))) {
+		snprintf(err, errlen, "invalid -prom-addr '%s': %s", addr, why);
+		return -1;
+	}
+	if (!*host) {
+		/* All interfaces: IPv6 dual stack, IPv4 only when IPv6 is off. */
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port),
+					  .sin6_addr = IN6ADDR_ANY_INIT};
+		int fd = listen_on((struct sockaddr *)&s6, sizeof(s6));
+		if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+			struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port),
+						 .sin_addr.s_addr = htonl(INADDR_ANY)};
+			fd = listen_on((struct sockaddr *)&s4, sizeof(s4));
+		}
+		if (fd < 0)
+			snprintf(err, errlen, "failed to listen on %s: %s", addr, strerror(errno));
+		return fd;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+	char portstr[8];
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	int rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "invalid -prom-addr '%s': cannot resolve '%s': %s", addr, host,
+			 gai_strerror(rc));
+		return -1;
+	}
+	/* Like Go's net.Listen: the first address, IPv4 preferred ("localhost"). */
+	const struct addrinfo *pick = res;
+	for (const struct addrinfo *a = res; a; a = a->ai_next)
+		if (a->ai_family == AF_INET) {
+			pick = a;
+			break;
+		}
+	int fd = listen_on(pick->ai_addr, pick->ai_addrlen);
+	if (fd < 0)
+		snprintf(err, errlen, "failed to listen on %s: %s", addr, strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void log_bound(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+		port = ntohs(s->sin_port);
+		fprintf(stderr, "ebpf-guard: metrics on http://%s:%u/metrics\n", ip, port);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s->sin6_port);
+		fprintf(stderr, "ebpf-guard: metrics on http://[%s]:%u/metrics\n", ip, port);
+	}
 }
 
 int eg_metrics_serve(const char *addr, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "metrics server not built yet (%s)", addr);
-	return -1;
+	if (daemon_http) {
+		snprintf(err, errlen, "metrics server already running");
+		return -1;
+	}
+	int fd = open_listener(addr, err, errlen);
+	if (fd < 0)
+		return -1;
+	/* The server threads inherit a full signal mask, so SIGHUP, SIGTERM...
+	 * always reach (and interrupt) the event loop thread. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	daemon_http = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_END);
+	int e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!daemon_http) {
+		close(fd);
+		snprintf(err, errlen, "failed to start the metrics server on %s: %s", addr,
+			 strerror(e ? e : EINVAL));
+		return -1;
+	}
+	log_bound(fd);
+	return 0;
 }
 
 void eg_metrics_stop(void)
 {
+	if (!daemon_http)
+		return;
+	MHD_stop_daemon(daemon_http);
+	daemon_http = NULL;
 }

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Prometheus exposition for known counter values (exact lines), label
+ * escaping, rule slots across reloads, and the HTTP server's answers and
+ * address errors.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "metrics.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                           \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);      \
+			fprintf(stderr, __VA_ARGS__);                              \
+			fputc('\n', stderr);                                       \
+			failures++;                                                \
+		}                                                                  \
+	} while (0)
+
+static char *render(void)
+{
+	size_t len;
+	char *s = eg_metrics_render(&len);
+	CHECK(s != NULL, "render returned NULL");
+	if (!s)
+		exit(1);
+	CHECK(strlen(s) == len || len == 0, "length %zu != strlen %zu", len, strlen(s));
+	char *z = malloc(len + 1);
+	memcpy(z, s, len);
+	z[len] = 0;
+	free(s);
+	return z;
+}
+
+/* line must appear in text as a whole line. */
+static int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
+#define HAS(text, line) CHECK(has_line(text, line), "missing line: %s", line)
+#define HASNT(text, line) CHECK(!has_line(text, line), "unexpected line: %s", line)
+
+static void test_reference_series(void)
+{
+	char *t = render();
+	/* Empty state: the three reference event types at 0, no rule series. */
+	HAS(t, "# HELP ebpf_guard_events_total Number of raw events observed by ebpf-guard, "
+	       "labelled by type.");
+	HAS(t, "# TYPE ebpf_guard_events_total counter");
+	HAS(t, "ebpf_guard_events_total{type=\"exec\"} 0");
+	HAS(t, "ebpf_guard_events_total{type=\"open\"} 0");
+	HAS(t, "ebpf_guard_events_total{type=\"connect\"} 0");
+	HASNT(t, "ebpf_guard_events_total{type=\"exit\"} 0");
+	HAS(t, "# HELP ebpf_guard_alerts_total Number of alerts raised by ebpf-guard, labelled "
+	       "by rule id.");
+	HAS(t, "# TYPE ebpf_guard_alerts_total counter");
+	CHECK(!strstr(t, "ebpf_guard_alerts_total{"), "alert series before any rule");
+	HAS(t, "ebpf_guard_build_info{version=\"" EG_VERSION "\"} 1");
+	free(t);
+
+	EG_ADD(events[EG_EV_EXEC], 124);
+	EG_ADD(events[EG_EV_OPEN], 560);
+	EG_ADD(events[EG_EV_CONNECT], 32);
+	EG_ADD(events[EG_EV_EXIT], 7);
+	int a = eg_metrics_rule_slot("builtin_fileless_exec", "builtin");
+	int b = eg_metrics_rule_slot("suspicious_shell", "/etc/ebpf-guard/rules.yaml");
+	CHECK(a == 0 && b == 1, "slots %d %d", a, b);
+	CHECK(eg_metrics_rule_slot("builtin_fileless_exec", "builtin") == 0, "slot lookup");
+	atomic_store(&eg_metrics.slots[a].loaded, 1);
+	atomic_store(&eg_metrics.slots[b].loaded, 1);
+	atomic_fetch_add(&eg_metrics.slots[a].alerts, 2);
+	atomic_fetch_add(&eg_metrics.slots[b].alerts, 3);
+	atomic_fetch_add(&eg_metrics.slots[b].errors[EG_RERR_BUDGET], 4);
+	atomic_fetch_add(&eg_metrics.slots[b].suppressed, 5);
+
+	t = render();
+	HAS(t, "ebpf_guard_events_total{type=\"exec\"} 124");
+	HAS(t, "ebpf_guard_events_total{type=\"open\"} 560");
+	HAS(t, "ebpf_guard_events_total{type=\"connect\"} 32");
+	HAS(t, "ebpf_guard_events_total{type=\"exit\"} 7");
+	HAS(t, "ebpf_guard_alerts_total{rule_id=\"builtin_fileless_exec\"} 2");
+	HAS(t, "ebpf_guard_alerts_total{rule_id=\"suspicious_shell\"} 3");
+	HAS(t, "ebpf_guard_rule_errors_total{rule_id=\"suspicious_shell\",kind=\"budget\"} 4");
+	HASNT(t, "ebpf_guard_rule_errors_total{rule_id=\"suspicious_shell\",kind=\"runtime\"} 0");
+	HAS(t, "ebpf_guard_alerts_suppressed_total{rule_id=\"suspicious_shell\"} 5");
+	HAS(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.yaml\"} 1");
+	HAS(t, "ebpf_guard_rules_loaded{source=\"builtin\"} 1");
+	free(t);
+
+	/* The rule moves to another file on reload: one alerts series, summed;
+	 * rules_loaded follows the file. */
+	atomic_store(&eg_metrics.slots[b].loaded, 0);
+	int c = eg_metrics_rule_slot("suspicious_shell", "/etc/ebpf-guard/rules.d/shell.yaml");
+	CHECK(c == 2, "moved rule slot %d", c);
+	atomic_store(&eg_metrics.slots[c].loaded, 1);
+	atomic_fetch_add(&eg_metrics.slots[c].alerts, 10);
+	CHECK(eg_metrics_rule_slot("suspicious_shell", "/etc/ebpf-guard/rules.d/shell.yaml") == c,
+	      "moved rule lookup");
+	t = render();
+	HAS(t, "ebpf_guard_alerts_total{rule_id=\"suspicious_shell\"} 13");
+	CHECK(strstr(t, "rule_id=\"suspicious_shell\"} 13") ==
+		      strstr(t, "rule_id=\"suspicious_shell\"}"),
+	      "duplicate alerts series");
+	HAS(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.d/shell.yaml\"} 1");
+	HASNT(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.yaml\"} 1");
+	HASNT(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.yaml\"} 0");
+	free(t);
+}
+
+static void test_escaping(void)
+{
+	int s = eg_metrics_rule_slot("we\"ird\\id\nx", "dir with \"quotes\"/r.yaml");
+	CHECK(s >= 0, "slot");
+	atomic_store(&eg_metrics.slots[s].loaded, 1);
+	atomic_fetch_add(&eg_metrics.slots[s].alerts, 1);
+	atomic_fetch_add(&eg_metrics.slots[s].errors[EG_RERR_RUNTIME], 2);
+	int u = eg_metrics_rule_slot("caf\xc3\xa9_bad\xff", "builtin");
+	atomic_fetch_add(&eg_metrics.slots[u].alerts, 6);
+	char *t = render();
+	HAS(t, "ebpf_guard_alerts_total{rule_id=\"we\\\"ird\\\\id\\nx\"} 1");
+	HAS(t, "ebpf_guard_rule_errors_total{rule_id=\"we\\\"ird\\\\id\\nx\",kind=\"runtime\"} 2");
+	HAS(t, "ebpf_guard_rules_loaded{source=\"dir with \\\"quotes\\\"/r.yaml\"} 1");
+	HAS(t, "ebpf_guard_alerts_total{rule_id=\"caf\xc3\xa9_bad\xef\xbf\xbd\"} 6");
+	free(t);
+}
+
+static void test_histogram_and_gauges(void)
+{
+	eg_metrics_observe_batch(500);        /* 0.5 us: first bucket */
+	eg_metrics_observe_batch(1000);       /* exactly 1e-6: first bucket (le) */
+	eg_metrics_observe_batch(30000);      /* 30 us: le=5e-05 */
+	eg_metrics_observe_batch(2000000000); /* 2 s: +Inf only */
+	EG_SET(alerts_queued, 3);
+	EG_ADD(alerts_lost, 9);
+	EG_ADD(reloads, 2);
+	EG_INC(reload_failures);
+	EG_SET(lua_bytes, 123456);
+	EG_SET(ringbuf_fill_bytes, 4096);
+	EG_SET(ringbuf_size_bytes, 16777216);
+	EG_ADD(dropped_kernel, 11);
+	EG_ADD(replay_rejected, 12);
+	EG_ADD(alert_write_failures, 13);
+	char *t = render();
+	HAS(t, "# TYPE ebpf_guard_batch_duration_seconds histogram");
+	HAS(t, "ebpf_guard_batch_duration_seconds_bucket{le=\"1e-06\"} 2");
+	HAS(t, "ebpf_guard_batch_duration_seconds_bucket{le=\"2.5e-05\"} 2");
+	HAS(t, "ebpf_guard_batch_duration_seconds_bucket{le=\"5e-05\"} 3");
+	HAS(t, "ebpf_guard_batch_duration_seconds_bucket{le=\"0.1\"} 3");
+	HAS(t, "ebpf_guard_batch_duration_seconds_bucket{le=\"+Inf\"} 4");
+	HAS(t, "ebpf_guard_batch_duration_seconds_sum 2.000031500");
+	HAS(t, "ebpf_guard_batch_duration_seconds_count 4");
+	HAS(t, "ebpf_guard_alerts_queued 3");
+	HAS(t, "ebpf_guard_alerts_lost_total 9");
+	HAS(t, "ebpf_guard_config_reloads_total 2");
+	HAS(t, "ebpf_guard_config_reload_failures_total 1");
+	HAS(t, "ebpf_guard_lua_memory_bytes 123456");
+	HAS(t, "ebpf_guard_ringbuf_fill_bytes 4096");
+	HAS(t, "ebpf_guard_ringbuf_size_bytes 16777216");
+	HAS(t, "ebpf_guard_events_dropped_total 11");
+	HAS(t, "ebpf_guard_replay_lines_rejected_total 12");
+	HAS(t, "ebpf_guard_alert_write_failures_total 13");
+	char line[64];
+	snprintf(line, sizeof(line), "process_start_time_seconds %lld",
+		 (long long)eg_metrics.start_time_s);
+	HAS(t, line);
+
+	/* Every family once, HELP before TYPE before its samples. */
+	const char *fams[] = {"ebpf_guard_events_total", "ebpf_guard_alerts_total",
+			      "ebpf_guard_alerts_suppressed_total", "ebpf_guard_rule_errors_total",
+			      "ebpf_guard_rules_loaded", "ebpf_guard_events_dropped_total",
+			      "ebpf_guard_replay_lines_rejected_total",
+			      "ebpf_guard_alert_write_failures_total", "ebpf_guard_alerts_queued",
+			      "ebpf_guard_alerts_lost_total", "ebpf_guard_config_reloads_total",
+			      "ebpf_guard_config_reload_failures_total",
+			      "ebpf_guard_batch_duration_seconds", "ebpf_guard_lua_memory_bytes",
+			      "ebpf_guard_ringbuf_fill_bytes", "ebpf_guard_ringbuf_size_bytes",
+			      "ebpf_guard_build_info", "process_start_time_seconds"};
+	int ntype = 0;
+	for (const char *p = t; (p = strstr(p, "# TYPE ")); p++)
+		ntype++;
+	CHECK(ntype == (int)(sizeof(fams) / sizeof(fams[0])), "%d families", ntype);
+	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		char h[128], ty[128];
+		snprintf(h, sizeof(h), "# HELP %s ", fams[i]);
+		snprintf(ty, sizeof(ty), "# TYPE %s ", fams[i]);
+		const char *ph = strstr(t, h), *pt = strstr(t, ty);
+		CHECK(ph && pt && ph < pt, "HELP/TYPE of %s", fams[i]);
+		CHECK(pt && !strstr(pt + 1, ty), "family %s twice", fams[i]);
+	}
+	free(t);
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || getsockname(fd, (struct sockaddr *)&sa, &sl))
+		return -1;
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* Sends a raw request to 127.0.0.1:port; returns the whole answer (malloc). */
+static char *http(int port, const char *req)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return strdup("");
+	}
+	(void)!write(fd, req, strlen(req));
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = 0;
+	close(fd);
+	return buf;
+}
+
+/* Status line check, whatever HTTP/1.x version the server answers with. */
+#define STARTS(s, p)                                                                   \
+	CHECK(!strncmp((s), "HTTP/1.", 7) && !strncmp((s) + 8, (p), strlen(p)),          \
+	      "answer starts with '%.40s', want '%s'", (s), (p))
+
+static void test_http(void)
+{
+	char err[256], addr[64];
+	CHECK(eg_metrics_serve("9100", err, sizeof(err)) == -1, "no colon accepted");
+	CHECK(!strcmp(err, "invalid -prom-addr '9100': missing port, e.g. :9100 or 127.0.0.1:9100"),
+	      "%s", err);
+	CHECK(eg_metrics_serve("127.0.0.1:99999", err, sizeof(err)) == -1, "port range");
+	CHECK(!strcmp(err, "invalid -prom-addr '127.0.0.1:99999': invalid port '99999': expected "
+			   "a number 0..65535"),
+	      "%s", err);
+	CHECK(eg_metrics_serve("::1:9100", err, sizeof(err)) == -1, "bare v6");
+	CHECK(strstr(err, "IPv6 addresses need brackets") != NULL, "%s", err);
+	CHECK(eg_metrics_serve("no-such-host.invalid:9100", err, sizeof(err)) == -1, "bad host");
+	CHECK(!strncmp(err, "invalid -prom-addr 'no-such-host.invalid:9100': cannot resolve", 62),
+	      "%s", err);
+
+	/* A port in use. */
+	int busy = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	bind(busy, (struct sockaddr *)&sa, sizeof(sa));
+	listen(busy, 1);
+	getsockname(busy, (struct sockaddr *)&sa, &sl);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+	CHECK(eg_metrics_serve(addr, err, sizeof(err)) == -1, "busy port accepted");
+	char want[128];
+	snprintf(want, sizeof(want), "failed to listen on %s: %s", addr, strerror(EADDRINUSE));
+	CHECK(!strcmp(err, want), "%s", err);
+	close(busy);
+
+	int port = free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	CHECK(eg_metrics_serve(addr, err, sizeof(err)) == 0, "serve: %s", err);
+
+	char *r = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	STARTS(r, " 200 OK\r\n");
+	CHECK(strstr(r, "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n") != NULL,
+	      "content type");
+	CHECK(strstr(r, "\nebpf_guard_events_total{type=\"exec\"} 124\n") != NULL, "body");
+	free(r);
+
+	r = http(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
+	STARTS(r, " 200 OK\r\n");
+	CHECK(!strstr(r, "ebpf_guard_events_total"), "HEAD has a body");
+	free(r);
+
+	r = http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	STARTS(r, " 200 OK\r\n");
+	CHECK(strstr(r, "\r\n\r\nok\n") != NULL, "healthz body");
+	free(r);
+
+	atomic_store(&eg_metrics.last_loop_ns, 1); /* a loop stalled long ago */
+	r = http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	STARTS(r, " 503 Service Unavailable\r\n");
+	CHECK(strstr(r, "\r\n\r\nstalled\n") != NULL, "stalled body");
+	free(r);
+
+	r = http(port, "GET / HTTP/1.0\r\n\r\n");
+	STARTS(r, " 404 Not Found\r\n");
+	free(r);
+	r = http(port, "GET /metrics/x HTTP/1.0\r\n\r\n");
+	STARTS(r, " 404 Not Found\r\n");
+	free(r);
+
+	r = http(port, "POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc");
+	STARTS(r, " 405 Method Not Allowed\r\n");
+	CHECK(strstr(r, "\r\nAllow: GET, HEAD\r\n") != NULL, "Allow header");
+	free(r);
+	r = http(port, "DELETE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	STARTS(r, " 405 Method Not Allowed\r\n");
+	free(r);
+
+	eg_metrics_stop();
+	eg_metrics_stop();
+	r = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	CHECK(!*r, "answer after stop");
+	free(r);
+
+	/* Port 0: an ephemeral port. */
+	CHECK(eg_metrics_serve("127.0.0.1:0", err, sizeof(err)) == 0, "port 0: %s", err);
+	eg_metrics_stop();
+}
+
+int main(void)
+{
+	eg_metrics_init();
+	test_reference_series();
+	test_escaping();
+	test_histogram_and_gauges();
+	test_http();
+	if (failures) {
+		fprintf(stderr, "%d failure(s)\n", failures);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
