@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -219,16 +220,31 @@ static int free_port(void)
 	return ntohs(sa.sin_port);
 }
 
-/* Sends a raw request to 127.0.0.1:port; returns the whole answer (malloc). */
-static char *http(int port, const char *req)
+/* Sends a raw request to the loopback address of family af (AF_INET or
+ * AF_INET6) and port; returns the whole answer (malloc, "" when no answer). */
+static char *http_af(int af, int port, const char *req)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	if (af == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_addr = in6addr_loopback;
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*s4);
+	}
+	int fd = socket(af, SOCK_STREAM, 0);
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl)) {
+		if (fd >= 0)
+			close(fd);
 		return strdup("");
 	}
 	(void)!write(fd, req, strlen(req));
@@ -245,7 +261,21 @@ static char *http(int port, const char *req)
 	return buf;
 }
 
-/* Status line check, whatever HTTP/1.x version the server answers with. */
+static char *http(int port, const char *req)
+{
+	return http_af(AF_INET, port, req);
+}
+
+static int have_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int ok = fd >= 0 && !bind(fd, (struct sockaddr *)&s6, sizeof(s6));
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 #define STARTS(s, p)                                                                   \
 	CHECK(!strncmp((s), "HTTP/1.", 7) && !strncmp((s) + 8, (p), strlen(p)),          \
 	      "answer starts with '%.40s', want '%s'", (s), (p))
@@ -306,6 +336,9 @@ static void test_http(void)
 	STARTS(r, " 503 Service Unavailable\r\n");
 	CHECK(strstr(r, "\r\n\r\nstalled\n") != NULL, "stalled body");
 	free(r);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	atomic_store(&eg_metrics.last_loop_ns, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec);
 
 	r = http(port, "GET / HTTP/1.0\r\n\r\n");
 	STARTS(r, " 404 Not Found\r\n");
@@ -327,6 +360,38 @@ static void test_http(void)
 	r = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
 	CHECK(!*r, "answer after stop");
 	free(r);
+
+	/* ":port" listens on every interface, IPv4 and IPv6 when there is IPv6. */
+	port = free_port();
+	snprintf(addr, sizeof(addr), ":%d", port);
+	CHECK(eg_metrics_serve(addr, err, sizeof(err)) == 0, "serve %s: %s", addr, err);
+	r = http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	STARTS(r, " 200 OK\r\n");
+	free(r);
+	if (have_ipv6()) {
+		r = http_af(AF_INET6, port, "GET /healthz HTTP/1.0\r\n\r\n");
+		STARTS(r, " 200 OK\r\n");
+		free(r);
+	}
+	eg_metrics_stop();
+
+	if (have_ipv6()) {
+		port = free_port();
+		snprintf(addr, sizeof(addr), "[::1]:%d", port);
+		CHECK(eg_metrics_serve(addr, err, sizeof(err)) == 0, "serve %s: %s", addr, err);
+		r = http_af(AF_INET6, port, "GET /healthz HTTP/1.0\r\n\r\n");
+		STARTS(r, " 200 OK\r\n");
+		free(r);
+		eg_metrics_stop();
+	}
+
+	port = free_port();
+	snprintf(addr, sizeof(addr), "localhost:%d", port);
+	CHECK(eg_metrics_serve(addr, err, sizeof(err)) == 0, "serve %s: %s", addr, err);
+	r = http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	STARTS(r, " 200 OK\r\n");
+	free(r);
+	eg_metrics_stop();
 
 	/* Port 0: an ephemeral port. */
 	CHECK(eg_metrics_serve("127.0.0.1:0", err, sizeof(err)) == 0, "port 0: %s", err);
