@@ -1,37 +1,331 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: replaced by the full writer. */
+/*
+ * JSON writer for events and alerts. Compact output, keys in a fixed order.
+ * Strings: '"' and '\\' escaped, control characters as \n \t \r \b \f or
+ * \u00xx, valid UTF-8 copied as is, every byte of an invalid sequence as
+ * \udcxx (surrogateescape), so the replay reader gets the exact bytes back.
+ * No allocation in steady state: the caller's eg_buf only grows.
+ */
 #include "json.h"
-#include <stdio.h>
 
-int eg_json_str(struct eg_buf *b, const char *s, size_t len)
+#include <string.h>
+
+/* Input bytes handled per reservation in eg_json_str (each yields <= 6 out). */
+#define STR_CHUNK 4096
+
+static const char hexd[] = "0123456789abcdef";
+
+/* 1: the byte can be copied as is (printable ASCII other than '"' '\\'). */
+static const unsigned char plain[256] = {
+	['\x20'] = 1, 1, 0 /* '"' */, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['\x30'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['\x40'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['\x50'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 /* '\\' */, 1, 1, 1,
+	['\x60'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['\x70'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 /* DEL */,
+};
+
+/* Length of the valid UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0 when
+ * it is invalid (Unicode 15, table 3-7: no overlongs, no surrogates, no code
+ * point above U+10FFFF, no truncated sequence). */
+static size_t utf8_valid(const unsigned char *s, size_t n)
 {
-	eg_buf_putc(b, '"');
-	eg_buf_put(b, s, len);
-	return eg_buf_putc(b, '"');
+	unsigned c = s[0];
+	unsigned lo = 0x80, hi = 0xbf;
+	size_t len;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
 }
+
+/* Bytes in x that need a look: < 0x20, '"', '\\' or >= 0x80. */
+static inline int word_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t lt20 = (x - ones * 0x20) & ~x;
+	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+	uint64_t zq = (q - ones) & ~q, zbs = (bs - ones) & ~bs;
+	return ((lt20 | zq | zbs | x) & highs) != 0;
+}
+
+int eg_json_str(struct eg_buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	if (eg_buf_reserve(b, 2 + 6 * (len < STR_CHUNK ? len : STR_CHUNK)))
+		return -1;
+	char *o = b->p + b->len;
+	*o++ = '"';
+	while (i < len) {
+		size_t end = len - i > STR_CHUNK ? i + STR_CHUNK : len;
+		if (i) {
+			b->len = (size_t)(o - b->p);
+			if (eg_buf_reserve(b, 1 + 6 * (end - i)))
+				return -1;
+			o = b->p + b->len;
+		}
+		while (i < end) {
+			while (i + 8 <= end) {
+				uint64_t x;
+				memcpy(&x, s + i, 8);
+				if (word_special(x))
+					break;
+				memcpy(o, &x, 8);
+				o += 8;
+				i += 8;
+			}
+			while (i < end && plain[s[i]])
+				*o++ = (char)s[i++];
+			if (i >= end)
+				break;
+			unsigned c = s[i];
+			if (c >= 0x80) {
+				size_t n = utf8_valid(s + i, len - i);
+				if (n) {
+					memcpy(o, s + i, n);
+					o += n;
+					i += n;
+				} else {
+					memcpy(o, "\\udc", 4);
+					o[4] = hexd[c >> 4];
+					o[5] = hexd[c & 15];
+					o += 6;
+					i++;
+				}
+				continue;
+			}
+			*o++ = '\\';
+			switch (c) {
+			case '"': *o++ = '"'; break;
+			case '\\': *o++ = '\\'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\t': *o++ = 't'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			default:
+				memcpy(o, "u00", 3);
+				o[3] = hexd[c >> 4];
+				o[4] = hexd[c & 15];
+				o += 5;
+			}
+			i++;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+/* Appends v in decimal; room for 20 digits must be reserved. */
+static inline char *put_u64(char *o, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*o++ = t[--n];
+	return o;
+}
+
+static inline char *put2(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return o + 2;
+}
+
+/* Proleptic Gregorian date from days since 1970-01-01 (H. Hinnant). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of the last second formatted, per thread. */
+static _Thread_local int64_t cached_sec = INT64_MIN;
+static _Thread_local char cached_text[20];
 
 int eg_json_time(struct eg_buf *b, int64_t ts_ns)
 {
-	char t[32];
-	snprintf(t, sizeof(t), "\"%lld\"", (long long)ts_ns);
-	return eg_buf_puts(b, t);
+	int64_t sec = ts_ns / 1000000000;
+	int64_t frac = ts_ns % 1000000000;
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (sec != cached_sec) {
+		int64_t days = sec / 86400, rem = sec % 86400, y;
+		if (rem < 0) {
+			rem += 86400;
+			days--;
+		}
+		unsigned m, d;
+		civil_from_days(days, &y, &m, &d);
+		char *t = cached_text;
+		/* int64 ns spans the years 1677..2262: always four digits */
+		t = put2(t, (unsigned)(y / 100));
+		t = put2(t, (unsigned)(y % 100));
+		*t++ = '-';
+		t = put2(t, m);
+		*t++ = '-';
+		t = put2(t, d);
+		*t++ = 'T';
+		t = put2(t, (unsigned)(rem / 3600));
+		*t++ = ':';
+		t = put2(t, (unsigned)(rem / 60 % 60));
+		*t++ = ':';
+		put2(t, (unsigned)(rem % 60));
+		cached_sec = sec;
+	}
+	if (eg_buf_reserve(b, 32))
+		return -1;
+	char *o = b->p + b->len;
+	*o++ = '"';
+	memcpy(o, cached_text, 19);
+	o += 19;
+	if (frac) {
+		char f[9];
+		for (int k = 8; k >= 0; k--) {
+			f[k] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		int n = 9;
+		while (f[n - 1] == '0')
+			n--;
+		*o++ = '.';
+		memcpy(o, f, (size_t)n);
+		o += n;
+	}
+	*o++ = 'Z';
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+/* Appends a literal key/punctuation and an unsigned number. */
+static int put_num(struct eg_buf *b, const char *lit, size_t litlen, uint64_t v)
+{
+	if (eg_buf_reserve(b, litlen + 20))
+		return -1;
+	memcpy(b->p + b->len, lit, litlen);
+	b->len = (size_t)(put_u64(b->p + b->len + litlen, v) - b->p);
+	return 0;
+}
+
+#define LIT(s) s, sizeof(s) - 1
+
+static int put_bool(struct eg_buf *b, const char *lit, size_t litlen, int v)
+{
+	if (eg_buf_put(b, lit, litlen))
+		return -1;
+	return v ? eg_buf_put(b, LIT("true")) : eg_buf_put(b, LIT("false"));
+}
+
+/* The argument list: argc NUL-terminated strings in args[0..args_len). */
+static int put_args(struct eg_buf *b, const struct eg_event *ev)
+{
+	const char *a = ev->args, *end = ev->args + ev->args_len;
+	int rc = eg_buf_putc(b, '[');
+	for (uint32_t i = 0; i < ev->argc && a < end; i++) {
+		const char *z = memchr(a, 0, (size_t)(end - a));
+		size_t n = z ? (size_t)(z - a) : (size_t)(end - a);
+		if (i)
+			rc |= eg_buf_putc(b, ',');
+		rc |= eg_json_str(b, a, n);
+		a += n + 1;
+	}
+	rc |= eg_buf_putc(b, ']');
+	return rc;
 }
 
 int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 {
-	eg_buf_puts(b, "{\"comm\":");
-	eg_json_str(b, ev->comm, ev->comm_len);
-	return eg_buf_putc(b, '}');
+	int rc = eg_buf_put(b, LIT("{\"timestamp\":"));
+	rc |= eg_json_time(b, ev->ts_ns);
+	rc |= put_num(b, LIT(",\"pid\":"), ev->pid);
+	rc |= put_num(b, LIT(",\"tgid\":"), ev->tgid);
+	rc |= eg_buf_put(b, LIT(",\"type\":\""));
+	rc |= eg_buf_puts(b, eg_event_type_name(ev->type));
+	rc |= eg_buf_put(b, LIT("\",\"comm\":"));
+	rc |= eg_json_str(b, ev->comm, ev->comm_len);
+	rc |= eg_buf_put(b, LIT(",\"filename\":"));
+	rc |= eg_json_str(b, ev->filename, ev->filename_len);
+	rc |= eg_buf_put(b, LIT(",\"dest_ip\":"));
+	rc |= eg_json_str(b, ev->dest_ip, ev->dest_ip_len);
+	rc |= put_num(b, LIT(",\"dest_port\":"), ev->dest_port);
+	rc |= put_num(b, LIT(",\"ppid\":"), ev->ppid);
+	rc |= put_num(b, LIT(",\"uid\":"), ev->uid);
+	rc |= put_num(b, LIT(",\"gid\":"), ev->gid);
+	rc |= put_num(b, LIT(",\"cgroup_id\":"), ev->cgroup_id);
+	rc |= put_bool(b, LIT(",\"truncated\":"), ev->flags & EG_EVF_TRUNCATED);
+	if (ev->type == EG_EV_EXEC) {
+		rc |= eg_buf_put(b, LIT(",\"exe\":"));
+		rc |= eg_json_str(b, ev->exe, ev->exe_len);
+		rc |= eg_buf_put(b, LIT(",\"args\":"));
+		rc |= put_args(b, ev);
+		rc |= put_bool(b, LIT(",\"memfd\":"), ev->flags & EG_EVF_MEMFD);
+	} else if (ev->type == EG_EV_OPEN) {
+		rc |= put_num(b, LIT(",\"open_flags\":"), ev->open_flags);
+	}
+	rc |= eg_buf_putc(b, '}');
+	return rc ? -1 : 0;
 }
 
 int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
 		  const char *desc, size_t desc_len)
 {
-	(void)desc;
-	(void)desc_len;
-	eg_buf_puts(b, "{\"rule_id\":");
-	eg_json_str(b, rule->id, strlen(rule->id));
-	eg_buf_puts(b, ",\"event\":");
-	eg_json_event(b, ev);
-	return eg_buf_puts(b, "}\n");
+	if (!desc) {
+		desc = rule->description ? rule->description : "";
+		desc_len = strlen(desc);
+	}
+	const char *sev = rule->severity ? rule->severity : "warning";
+	const char *tags = rule->tags_json && *rule->tags_json ? rule->tags_json : "[]";
+	const char *type = eg_event_type_name(ev->type);
+	int rc = eg_buf_put(b, LIT("{\"timestamp\":"));
+	rc |= eg_json_time(b, ev->ts_ns);
+	rc |= eg_buf_put(b, LIT(",\"rule_id\":"));
+	rc |= eg_json_str(b, rule->id, strlen(rule->id));
+	rc |= eg_buf_put(b, LIT(",\"description\":"));
+	rc |= eg_json_str(b, desc, desc_len);
+	rc |= eg_buf_put(b, LIT(",\"event_type\":\""));
+	rc |= eg_buf_puts(b, type);
+	rc |= eg_buf_put(b, LIT("\",\"event\":"));
+	rc |= eg_json_event(b, ev);
+	rc |= eg_buf_put(b, LIT(",\"severity\":"));
+	rc |= eg_json_str(b, sev, strlen(sev));
+	rc |= eg_buf_put(b, LIT(",\"tags\":"));
+	rc |= eg_buf_puts(b, tags);
+	rc |= eg_buf_put(b, LIT("}\n"));
+	return rc ? -1 : 0;
 }

@@ -1,19 +1,932 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: replaced by the full reader. */
+/*
+ * Replay reader: JSONL events, one object per line, in the shape eg_json_event
+ * writes. A small strict JSON parser (RFC 8259 grammar, whole line) that
+ * decodes the known fields straight into the pipeline's arena and skips
+ * everything else. No allocation per line.
+ */
 #include "replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
 #include "pipeline.h"
+
+/* Room the reader asks eg_pipe_begin for beyond the line length. */
+#define STR_SLACK 64
+/* Longest line accepted (without its newline). */
+#define MAX_LINE (EG_EVENT_MAX_BYTES - STR_SLACK)
+#define READ_BUF (MAX_LINE + (1u << 20))
+#define SERVICE_EVERY 256
+#define MAX_DEPTH 256
+/* Idle wait on a pipe before flushing alert retries and servicing. */
+#define IDLE_POLL_MS 1000
+
+struct parser {
+	const char *s, *end, *line;
+	struct eg_pipeline *p;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ps->err, ps->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int col(const struct parser *ps)
+{
+	return (int)(ps->s - ps->line) + 1;
+}
+
+/* "not JSON" with what was found where. */
+static int syntax(struct parser *ps, const char *what)
+{
+	if (ps->s >= ps->end)
+		return fail(ps, "not JSON: unexpected end of line, expected %s", what);
+	unsigned char c = (unsigned char)*ps->s;
+	if (c >= 0x20 && c < 0x7f)
+		return fail(ps, "not JSON: unexpected '%c' at column %d, expected %s", c, col(ps), what);
+	return fail(ps, "not JSON: unexpected byte 0x%02x at column %d, expected %s", c, col(ps),
+		    what);
+}
+
+static inline void ws(struct parser *ps)
+{
+	while (ps->s < ps->end &&
+	       (*ps->s == ' ' || *ps->s == '\t' || *ps->s == '\n' || *ps->s == '\r'))
+		ps->s++;
+}
+
+static inline int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int hex4(struct parser *ps, const char *at, unsigned *out)
+{
+	if (ps->end - at < 4) {
+		ps->s = ps->end;
+		return syntax(ps, "four hex digits after \\u");
+	}
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval((unsigned char)at[i]);
+		if (h < 0) {
+			ps->s = at + i;
+			return syntax(ps, "four hex digits after \\u");
+		}
+		v = v << 4 | (unsigned)h;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Scans the string whose opening quote is at ps->s. On return ps->s is past
+ * the closing quote, *body and *blen the raw text between the quotes, *esc set
+ * when it holds escapes. Validates escapes; raw control characters are an
+ * error (RFC 8259), raw bytes >= 0x80 are accepted as they are.
+ */
+static int scan_str(struct parser *ps, const char **body, size_t *blen, bool *esc)
+{
+	const char *s = ++ps->s, *e = ps->end;
+	*esc = false;
+	for (;;) {
+		while (s < e && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
+			s++;
+		if (s >= e) {
+			ps->s = e;
+			return syntax(ps, "'\"' to end the string");
+		}
+		if (*s == '"')
+			break;
+		if (*s != '\\') {
+			ps->s = s;
+			return syntax(ps, "no control character in a string");
+		}
+		*esc = true;
+		if (s + 1 >= e) {
+			ps->s = e;
+			return syntax(ps, "an escape");
+		}
+		switch (s[1]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			s += 2;
+			break;
+		case 'u': {
+			unsigned v;
+			if (hex4(ps, s + 2, &v))
+				return -1;
+			s += 6;
+			break;
+		}
+		default:
+			ps->s = s + 1;
+			return syntax(ps, "an escape");
+		}
+	}
+	*body = ps->s;
+	*blen = (size_t)(s - ps->s);
+	ps->s = s + 1;
+	return 0;
+}
+
+static char *put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | cp >> 6);
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | cp >> 12);
+		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | cp >> 18);
+		*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+/*
+ * Decodes a scanned (valid) string body into o, which has room for blen
+ * bytes (decoding never grows). \ud800-\udbff + \udc00-\udfff become one code
+ * point; a lone \udc80-\udcff becomes the raw byte 0x80-0xff (the writer's
+ * surrogateescape); other lone surrogates become U+FFFD like Go. Returns the
+ * decoded length.
+ */
+static size_t unescape(const char *s, size_t blen, char *o)
+{
+	const char *e = s + blen;
+	char *o0 = o;
+	while (s < e) {
+		const char *bs = memchr(s, '\\', (size_t)(e - s));
+		size_t n = bs ? (size_t)(bs - s) : (size_t)(e - s);
+		memcpy(o, s, n);
+		o += n;
+		s += n;
+		if (!bs)
+			break;
+		char c = s[1];
+		s += 2;
+		switch (c) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u': {
+			unsigned v = 0;
+			for (int i = 0; i < 4; i++)
+				v = v << 4 | (unsigned)hexval((unsigned char)s[i]);
+			s += 4;
+			if (v >= 0xd800 && v <= 0xdbff && e - s >= 6 && s[0] == '\\' && s[1] == 'u') {
+				unsigned lo = 0;
+				for (int i = 0; i < 4; i++)
+					lo = lo << 4 | (unsigned)hexval((unsigned char)s[2 + i]);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					s += 6;
+					o = put_utf8(o, 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00));
+					break;
+				}
+			}
+			if (v >= 0xdc80 && v <= 0xdcff)
+				*o++ = (char)(v & 0xff);
+			else if (v >= 0xd800 && v <= 0xdfff)
+				o = put_utf8(o, 0xfffd);
+			else
+				o = put_utf8(o, v);
+			break;
+		}
+		default: /* '"' '\\' '/' */
+			*o++ = c;
+		}
+	}
+	return (size_t)(o - o0);
+}
+
+/* Skips a number, validating the RFC 8259 grammar. *integer: no fraction or
+ * exponent. */
+static int scan_num(struct parser *ps, bool *integer)
+{
+	const char *s = ps->s, *e = ps->end;
+	*integer = true;
+	if (s < e && *s == '-')
+		s++;
+	if (s < e && *s == '0') {
+		s++;
+	} else if (s < e && *s >= '1' && *s <= '9') {
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+	} else {
+		ps->s = s;
+		return syntax(ps, "a digit");
+	}
+	if (s < e && *s == '.') {
+		*integer = false;
+		s++;
+		if (s >= e || *s < '0' || *s > '9') {
+			ps->s = s;
+			return syntax(ps, "a digit");
+		}
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+	}
+	if (s < e && (*s == 'e' || *s == 'E')) {
+		*integer = false;
+		s++;
+		if (s < e && (*s == '+' || *s == '-'))
+			s++;
+		if (s >= e || *s < '0' || *s > '9') {
+			ps->s = s;
+			return syntax(ps, "a digit");
+		}
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+	}
+	ps->s = s;
+	return 0;
+}
+
+static int lit(struct parser *ps, const char *word, size_t n)
+{
+	if ((size_t)(ps->end - ps->s) < n || memcmp(ps->s, word, n))
+		return fail(ps, "not JSON: invalid literal at column %d", col(ps));
+	ps->s += n;
+	return 0;
+}
+
+/* Skips any JSON value at ps->s (whitespace before it already skipped). */
+static int skip_value(struct parser *ps, int depth)
+{
+	if (ps->s >= ps->end)
+		return syntax(ps, "a JSON value");
+	if (depth > MAX_DEPTH)
+		return fail(ps, "not JSON: nested deeper than %d levels", MAX_DEPTH);
+	const char *b;
+	size_t n;
+	bool f;
+	switch (*ps->s) {
+	case '"':
+		return scan_str(ps, &b, &n, &f);
+	case '{':
+		ps->s++;
+		ws(ps);
+		if (ps->s < ps->end && *ps->s == '}') {
+			ps->s++;
+			return 0;
+		}
+		for (;;) {
+			if (ps->s >= ps->end || *ps->s != '"')
+				return syntax(ps, "a string key");
+			if (scan_str(ps, &b, &n, &f))
+				return -1;
+			ws(ps);
+			if (ps->s >= ps->end || *ps->s != ':')
+				return syntax(ps, "':'");
+			ps->s++;
+			ws(ps);
+			if (skip_value(ps, depth + 1))
+				return -1;
+			ws(ps);
+			if (ps->s < ps->end && *ps->s == ',') {
+				ps->s++;
+				ws(ps);
+				continue;
+			}
+			if (ps->s < ps->end && *ps->s == '}') {
+				ps->s++;
+				return 0;
+			}
+			return syntax(ps, "',' or '}'");
+		}
+	case '[':
+		ps->s++;
+		ws(ps);
+		if (ps->s < ps->end && *ps->s == ']') {
+			ps->s++;
+			return 0;
+		}
+		for (;;) {
+			if (skip_value(ps, depth + 1))
+				return -1;
+			ws(ps);
+			if (ps->s < ps->end && *ps->s == ',') {
+				ps->s++;
+				ws(ps);
+				continue;
+			}
+			if (ps->s < ps->end && *ps->s == ']') {
+				ps->s++;
+				return 0;
+			}
+			return syntax(ps, "',' or ']'");
+		}
+	case 't':
+		return lit(ps, "true", 4);
+	case 'f':
+		return lit(ps, "false", 5);
+	case 'n':
+		return lit(ps, "null", 4);
+	default:
+		return scan_num(ps, &f);
+	}
+}
+
+/* What a value starting with c is, for "expected X, got Y" messages. */
+static const char *kind(char c)
+{
+	switch (c) {
+	case '"': return "a string";
+	case '{': return "an object";
+	case '[': return "an array";
+	case 't': case 'f': return "a boolean";
+	case 'n': return "null";
+	default: return "a number";
+	}
+}
+
+/* At most 40 bytes of the raw token at b, for messages. */
+static int show(size_t n)
+{
+	return n > 40 ? 40 : (int)n;
+}
+
+enum field {
+	F_UNKNOWN, F_TIMESTAMP, F_PID, F_TGID, F_PPID, F_UID, F_GID, F_TYPE, F_COMM, F_FILENAME,
+	F_EXE, F_DEST_IP, F_DEST_PORT, F_CGROUP_ID, F_OPEN_FLAGS, F_ARGS, F_TRUNCATED, F_MEMFD,
+};
+
+static enum field lookup(const char *k, size_t n)
+{
+#define K(name, f)                                                                             \
+	if (n == sizeof(name) - 1 && !memcmp(k, name, n))                                       \
+		return f;
+	switch (n) {
+	case 3:
+		K("pid", F_PID) K("uid", F_UID) K("gid", F_GID) K("exe", F_EXE) break;
+	case 4:
+		K("type", F_TYPE) K("comm", F_COMM) K("tgid", F_TGID) K("ppid", F_PPID)
+		K("args", F_ARGS) break;
+	case 5:
+		K("memfd", F_MEMFD) break;
+	case 7:
+		K("dest_ip", F_DEST_IP) break;
+	case 8:
+		K("filename", F_FILENAME) break;
+	case 9:
+		K("timestamp", F_TIMESTAMP) K("dest_port", F_DEST_PORT) K("cgroup_id", F_CGROUP_ID)
+		K("truncated", F_TRUNCATED) break;
+	case 10:
+		K("open_flags", F_OPEN_FLAGS) break;
+	}
+#undef K
+	return F_UNKNOWN;
+}
+
+/* An unsigned integer field in 0..max. The value starts at ps->s. */
+static int get_uint(struct parser *ps, const char *key, uint64_t max, uint64_t *out)
+{
+	const char *b = ps->s;
+	if (*b != '-' && (*b < '0' || *b > '9'))
+		return fail(ps, "field \"%s\": expected an integer, got %s", key, kind(*b));
+	bool integer;
+	if (scan_num(ps, &integer))
+		return -1;
+	size_t n = (size_t)(ps->s - b);
+	if (!integer)
+		return fail(ps, "field \"%s\": %.*s is not an integer", key, show(n), b);
+	uint64_t v = 0;
+	bool over = *b == '-';
+	for (const char *d = b; d < ps->s && !over; d++) {
+		unsigned dig = (unsigned)(*d - '0');
+		if (v > (max - dig) / 10)
+			over = true;
+		else
+			v = v * 10 + dig;
+	}
+	if (over)
+		return fail(ps, "field \"%s\": %.*s out of range 0..%llu", key, show(n), b,
+			    (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned char dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits(const char *s, int n, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return true;
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" to ns since the
+ * epoch. Fraction digits past nanoseconds are dropped. 0 or -1. */
+static int parse_rfc3339(const char *s, size_t n, int64_t *out)
+{
+	unsigned y, mo, d, h, mi, se;
+	if (n < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || (int)d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    se > 59)
+		return -1;
+	size_t i = 19;
+	int64_t frac = 0;
+	if (s[i] == '.') {
+		int nd = 0;
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			if (nd < 9) {
+				frac = frac * 10 + (s[i] - '0');
+				nd++;
+			}
+			i++;
+		}
+		if (!nd)
+			return -1;
+		while (nd++ < 9)
+			frac *= 10;
+	}
+	int64_t off = 0;
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+		unsigned oh, om;
+		if (n - i < 6 || !digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+		    !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+		i += 6;
+	} else {
+		return -1;
+	}
+	if (i != n)
+		return -1;
+	int64_t sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+	/* int64 ns covers 1677-09-21T00:12:44Z .. 2262-04-11T23:47:16Z */
+	if (sec < INT64_MIN / 1000000000 + 1 || sec > INT64_MAX / 1000000000 - 1)
+		return -1;
+	*out = sec * 1000000000 + frac;
+	return 0;
+}
+
+/* A string field: decoded into the arena; *len set. */
+static int get_str(struct parser *ps, const char *key, const char **out, uint32_t *len)
+{
+	if (*ps->s != '"')
+		return fail(ps, "field \"%s\": expected a string, got %s", key, kind(*ps->s));
+	const char *b;
+	size_t n;
+	bool esc;
+	if (scan_str(ps, &b, &n, &esc))
+		return -1;
+	if (!esc) {
+		*out = eg_pipe_str(ps->p, b, n);
+		*len = (uint32_t)n;
+		return 0;
+	}
+	char *d = eg_pipe_alloc(ps->p, n + 1);
+	n = unescape(b, n, d);
+	d[n] = 0;
+	*out = d;
+	*len = (uint32_t)n;
+	return 0;
+}
+
+/* "args": an array of strings, stored back to back NUL-terminated. The raw
+ * array is scanned first so its room (never less than the decoded size) can
+ * be taken from the arena in one piece. */
+static int get_args(struct parser *ps, struct eg_event *ev)
+{
+	static const char what[] = "field \"args\": expected an array of strings";
+	if (*ps->s != '[')
+		return fail(ps, "%s, got %s", what, kind(*ps->s));
+	const char *start = ps->s;
+	if (skip_value(ps, 1))
+		return -1;
+	const char *stop = ps->s;
+	char *d = eg_pipe_alloc(ps->p, (size_t)(stop - start));
+	char *o = d;
+	uint32_t argc = 0;
+	ps->s = start + 1;
+	ws(ps);
+	while (*ps->s != ']') {
+		if (*ps->s != '"')
+			return fail(ps, "%s, got %s in it", what, kind(*ps->s));
+		const char *b;
+		size_t n;
+		bool esc;
+		scan_str(ps, &b, &n, &esc); /* already validated */
+		if (esc) {
+			o += unescape(b, n, o);
+		} else {
+			memcpy(o, b, n);
+			o += n;
+		}
+		*o++ = 0;
+		argc++;
+		ws(ps);
+		if (*ps->s == ',') {
+			ps->s++;
+			ws(ps);
+		}
+	}
+	ps->s = stop;
+	ev->args = d;
+	ev->args_len = (uint32_t)(o - d);
+	ev->argc = argc;
+	return 0;
+}
+
+static int get_bool(struct parser *ps, const char *key, uint32_t *flags, uint32_t bit)
+{
+	if (*ps->s == 't' || *ps->s == 'f') {
+		bool t = *ps->s == 't';
+		if (lit(ps, t ? "true" : "false", t ? 4 : 5))
+			return -1;
+		*flags = t ? *flags | bit : *flags & ~bit;
+		return 0;
+	}
+	return fail(ps, "field \"%s\": expected true or false, got %s", key, kind(*ps->s));
+}
+
+static int get_type(struct parser *ps, struct eg_event *ev)
+{
+	if (*ps->s != '"')
+		return fail(ps, "field \"type\": expected a string, got %s", kind(*ps->s));
+	const char *b;
+	size_t n;
+	bool esc;
+	if (scan_str(ps, &b, &n, &esc))
+		return -1;
+	char t[16];
+	if (esc && n < sizeof(t))
+		n = unescape(b, n, t);
+	else if (n < sizeof(t))
+		memcpy(t, b, n);
+	else
+		n = sizeof(t); /* too long for any type name */
+	static const char *const names[] = {NULL, "exec", "open", "connect", "exit"};
+	for (uint32_t i = 1; i <= EG_EV_MAX; i++) {
+		if (n == strlen(names[i]) && !memcmp(t, names[i], n)) {
+			ev->type = i;
+			return 0;
+		}
+	}
+	n = (size_t)(ps->s - 1 - b);
+	return fail(ps, "unknown event type \"%.*s\"%s", show(n), b, n > 40 ? "..." : "");
+}
+
+static int get_time(struct parser *ps, struct eg_event *ev)
+{
+	const char *b = ps->s;
+	if (*b == '"') {
+		const char *body;
+		size_t n;
+		bool esc;
+		if (scan_str(ps, &body, &n, &esc))
+			return -1;
+		if (esc || parse_rfc3339(body, n, &ev->ts_ns))
+			return fail(ps, "field \"timestamp\": invalid RFC 3339 time \"%.*s\"%s", show(n),
+				    body, n > 40 ? "..." : "");
+		return 0;
+	}
+	if (*b != '-' && (*b < '0' || *b > '9'))
+		return fail(ps,
+			    "field \"timestamp\": expected an RFC 3339 time or nanoseconds, got %s",
+			    kind(*b));
+	bool integer;
+	if (scan_num(ps, &integer))
+		return -1;
+	size_t n = (size_t)(ps->s - b);
+	if (!integer)
+		return fail(ps, "field \"timestamp\": %.*s is not an integer", show(n), b);
+	const char *d = b + (*b == '-');
+	uint64_t v = 0, lim = *b == '-' ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; d < ps->s; d++) {
+		unsigned dig = (unsigned)(*d - '0');
+		if (v > (lim - dig) / 10)
+			return fail(ps, "field \"timestamp\": %.*s out of range", show(n), b);
+		v = v * 10 + dig;
+	}
+	ev->ts_ns = *b == '-' ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+/* One known or unknown member value at ps->s. */
+static int member(struct parser *ps, enum field f, struct eg_event *ev)
+{
+	uint64_t v;
+	uint32_t *u32 = NULL;
+	const char *name = NULL;
+	if (*ps->s == 'n' && f != F_UNKNOWN) /* null: leave the field as it is (like Go) */
+		return lit(ps, "null", 4);
+	switch (f) {
+	case F_UNKNOWN:
+		return skip_value(ps, 1);
+	case F_TIMESTAMP:
+		return get_time(ps, ev);
+	case F_TYPE:
+		return get_type(ps, ev);
+	case F_COMM:
+		return get_str(ps, "comm", &ev->comm, &ev->comm_len);
+	case F_FILENAME:
+		return get_str(ps, "filename", &ev->filename, &ev->filename_len);
+	case F_EXE:
+		return get_str(ps, "exe", &ev->exe, &ev->exe_len);
+	case F_DEST_IP:
+		return get_str(ps, "dest_ip", &ev->dest_ip, &ev->dest_ip_len);
+	case F_ARGS:
+		return get_args(ps, ev);
+	case F_TRUNCATED:
+		return get_bool(ps, "truncated", &ev->flags, EG_EVF_TRUNCATED);
+	case F_MEMFD:
+		return get_bool(ps, "memfd", &ev->flags, EG_EVF_MEMFD);
+	case F_CGROUP_ID:
+		if (get_uint(ps, "cgroup_id", UINT64_MAX, &v))
+			return -1;
+		ev->cgroup_id = v;
+		return 0;
+	case F_DEST_PORT:
+		if (get_uint(ps, "dest_port", 65535, &v))
+			return -1;
+		ev->dest_port = (uint32_t)v;
+		return 0;
+	case F_PID: u32 = &ev->pid; name = "pid"; break;
+	case F_TGID: u32 = &ev->tgid; name = "tgid"; break;
+	case F_PPID: u32 = &ev->ppid; name = "ppid"; break;
+	case F_UID: u32 = &ev->uid; name = "uid"; break;
+	case F_GID: u32 = &ev->gid; name = "gid"; break;
+	case F_OPEN_FLAGS: u32 = &ev->open_flags; name = "open_flags"; break;
+	}
+	if (get_uint(ps, name, UINT32_MAX, &v))
+		return -1;
+	*u32 = (uint32_t)v;
+	return 0;
+}
 
 int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct eg_event *ev,
 		    char *err, size_t errlen)
 {
-	(void)p; (void)line; (void)len; (void)ev;
-	snprintf(err, errlen, "replay not implemented");
-	return -1;
+	struct parser ps = {.s = line, .end = line + len, .line = line, .p = p, .err = err,
+			    .errlen = errlen};
+	bool have_type = false;
+	ws(&ps);
+	if (ps.s >= ps.end)
+		return fail(&ps, "not JSON: empty line");
+	if (*ps.s != '{') {
+		if (skip_value(&ps, 0))
+			return -1;
+		ws(&ps);
+		if (ps.s < ps.end)
+			return fail(&ps, "not JSON: unexpected data after the value at column %d",
+				    col(&ps));
+		return fail(&ps, "not a JSON object");
+	}
+	ps.s++;
+	ws(&ps);
+	if (ps.s < ps.end && *ps.s == '}') {
+		ps.s++;
+	} else {
+		for (;;) {
+			if (ps.s >= ps.end || *ps.s != '"')
+				return syntax(&ps, "a string key");
+			const char *kb;
+			size_t kn;
+			bool esc;
+			if (scan_str(&ps, &kb, &kn, &esc))
+				return -1;
+			char kbuf[16];
+			if (esc && kn < sizeof(kbuf)) {
+				kn = unescape(kb, kn, kbuf);
+				kb = kbuf;
+			}
+			enum field f = esc && kb != kbuf ? F_UNKNOWN : lookup(kb, kn);
+			ws(&ps);
+			if (ps.s >= ps.end || *ps.s != ':')
+				return syntax(&ps, "':'");
+			ps.s++;
+			ws(&ps);
+			if (ps.s >= ps.end)
+				return syntax(&ps, "a JSON value");
+			if (f == F_TYPE && *ps.s != 'n')
+				have_type = true;
+			if (member(&ps, f, ev))
+				return -1;
+			ws(&ps);
+			if (ps.s < ps.end && *ps.s == ',') {
+				ps.s++;
+				ws(&ps);
+				continue;
+			}
+			if (ps.s < ps.end && *ps.s == '}') {
+				ps.s++;
+				break;
+			}
+			return syntax(&ps, "',' or '}'");
+		}
+	}
+	ws(&ps);
+	if (ps.s < ps.end)
+		return fail(&ps, "not JSON: unexpected data after the object at column %d", col(&ps));
+	if (!have_type)
+		return fail(&ps, "missing field \"type\"");
+	return 0;
+}
+
+struct reader {
+	struct eg_pipeline *p;
+	const char *path;
+	const char *shown;
+	unsigned long long lineno;
+	unsigned long lines_since_service;
+};
+
+static void reject(struct reader *r, const char *reason)
+{
+	EG_INC(replay_rejected);
+	fprintf(stderr, "ebpf-guard: %s:%llu: %s\n", r->shown, r->lineno, reason);
+}
+
+/* One line without its newline (a trailing CR is dropped here). */
+static void one_line(struct reader *r, const char *s, size_t n)
+{
+	char err[256];
+	if (n && s[n - 1] == '\r')
+		n--;
+	size_t i = 0;
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	if (i == n)
+		return;
+	if (n > MAX_LINE) {
+		snprintf(err, sizeof(err), "line longer than %u bytes", (unsigned)MAX_LINE);
+		reject(r, err);
+		return;
+	}
+	struct eg_event *ev = eg_pipe_begin(r->p, n + STR_SLACK);
+	if (eg_replay_parse(r->p, s, n, ev, err, sizeof(err))) {
+		eg_pipe_abort(r->p);
+		reject(r, err);
+		return;
+	}
+	eg_pipe_commit(r->p);
+	if (++r->lines_since_service >= SERVICE_EVERY) {
+		r->lines_since_service = 0;
+		eg_pipe_service(r->p);
+	}
+}
+
+/* Waits until fd has data (or EOF), flushing and servicing while the input
+ * pauses so alerts reach the file and retries happen on an idle pipe.
+ * Returns 0, or 1 when asked to stop. */
+static int wait_input(struct reader *r, int fd, volatile sig_atomic_t *stop)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int rc = poll(&pfd, 1, 0);
+	if (rc != 0)
+		return 0; /* ready, or poll unusable: let read() tell */
+	eg_pipe_flush(r->p);
+	eg_pipe_service(r->p);
+	r->lines_since_service = 0;
+	for (;;) {
+		if (*stop)
+			return 1;
+		rc = poll(&pfd, 1, IDLE_POLL_MS);
+		if (rc != 0 && !(rc < 0 && errno == EINTR))
+			return 0;
+		eg_pipe_flush(r->p);
+		eg_pipe_service(r->p);
+	}
 }
 
 int eg_replay_run(struct eg_pipeline *p, const char *path, volatile sig_atomic_t *stop)
 {
-	(void)p; (void)stop;
-	fprintf(stderr, "ebpf-guard: replay of %s not implemented yet\n", path);
-	return -1;
+	bool is_stdin = !strcmp(path, "-");
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "ebpf-guard: failed to open replay file %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(READ_BUF);
+	if (!buf) {
+		fprintf(stderr, "ebpf-guard: failed to read replay file %s: out of memory\n", path);
+		if (!is_stdin)
+			close(fd);
+		return -1;
+	}
+	struct reader r = {.p = p, .path = path, .shown = is_stdin ? "<stdin>" : path};
+	size_t have = 0;   /* bytes in buf[0..have) not consumed yet */
+	bool skipping = false; /* inside an over-long line, dropping it */
+	int rc = 0;
+	for (;;) {
+		if (*stop)
+			break;
+		if (wait_input(&r, fd, stop))
+			break;
+		ssize_t got = read(fd, buf + have, READ_BUF - have);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "ebpf-guard: failed to read replay file %s: %s\n", path,
+				strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (got == 0) {
+			if (have && !skipping) {
+				r.lineno++;
+				one_line(&r, buf, have);
+			}
+			break;
+		}
+		size_t end = have + (size_t)got, pos = 0;
+		/* search for newlines only in the new bytes */
+		size_t from = have;
+		for (;;) {
+			char *nl = memchr(buf + from, '\n', end - from);
+			if (!nl)
+				break;
+			size_t n = (size_t)(nl - (buf + pos));
+			if (skipping) {
+				skipping = false;
+			} else {
+				r.lineno++;
+				one_line(&r, buf + pos, n);
+			}
+			pos += n + 1;
+			from = pos;
+			if (*stop)
+				break;
+		}
+		if (*stop)
+			break;
+		have = end - pos;
+		if (have > MAX_LINE + 1) {
+			/* no newline in sight: report the line now, drop it up to its end */
+			if (!skipping) {
+				char err[64];
+				r.lineno++;
+				snprintf(err, sizeof(err), "line longer than %u bytes", (unsigned)MAX_LINE);
+				reject(&r, err);
+			}
+			skipping = true;
+			have = 0;
+		} else if (pos && have) {
+			memmove(buf, buf + pos, have);
+		}
+	}
+	free(buf);
+	if (!is_stdin)
+		close(fd);
+	eg_pipe_flush(p);
+	return rc;
 }
