@@ -404,17 +404,31 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 #define TEXT "text/plain; charset=utf-8"
 #define CONST_BODY(s) (char *)(s), sizeof(s) - 1, MHD_RESPMEM_PERSISTENT
 
-/* Answers on the first call: GET and HEAD carry no body, and for anything
- * else MHD closes the connection after the error reply. */
+/*
+ * GET and HEAD are answered once the request is complete (MHD calls twice or
+ * more: first with the headers, then with any body, which is discarded), so
+ * the connection stays open for the next scrape. Anything else is answered
+ * on the first call, and MHD closes the connection without reading a body.
+ */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	(void)cls, (void)version, (void)upload_data, (void)upload_data_size, (void)con_cls;
+	static int started;
+	(void)cls, (void)version, (void)upload_data;
+	int get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	if (get && !*con_cls) {
+		*con_cls = &started;
+		return MHD_YES;
+	}
+	if (get && *upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	int is_metrics = !strcmp(url, "/metrics"), is_health = !strcmp(url, "/healthz");
 	if (!is_metrics && !is_health)
 		return reply(c, MHD_HTTP_NOT_FOUND, TEXT, CONST_BODY("404 page not found\n"), NULL);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+	if (!get)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT,
 			     CONST_BODY("405 method not allowed\n"), "GET, HEAD");
 	if (is_health) {
