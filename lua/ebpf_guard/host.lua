@@ -1,19 +1,208 @@
--- Placeholder entry point for the C host (replaced by the full engine).
+-- Entry point for the C host (src/engine.c): loads the configuration,
+-- compiles the rules and returns the batch runner. See docs/architecture.md.
 local ffi = require("ffi")
 local event = require("ebpf_guard.event")
+local config = require("ebpf_guard.config")
+local builtins = require("ebpf_guard.builtins")
+local compile = require("ebpf_guard.compile")
+local sandbox = require("ebpf_guard.sandbox")
+local guard = require("ebpf_guard.guard")
+local view_mod = require("ebpf_guard.view")
+
+local type = type
+local pcall = pcall
+local rawget = rawget
+local tostring = tostring
+local tonumber = tonumber
+local bor = bit.bor
+local lshift = bit.lshift
 
 local _M = {}
 
+_M.SUMMARY_EVERY = 60 -- seconds between error summaries per rule
+
+local function json_string(s)
+  s = s:gsub('[%c"\\\128-\255]', function(c)
+    if c == '"' then return '\\"' end
+    if c == "\\" then return "\\\\" end
+    local byte = c:byte()
+    if byte >= 128 then return c end
+    return ("\\u%04x"):format(byte)
+  end)
+  return '"' .. s .. '"'
+end
+
+local function valid_utf8(s)
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len
+    if c < 0x80 then len = 1
+    elseif c >= 0xC2 and c <= 0xDF then len = 2
+    elseif c >= 0xE0 and c <= 0xEF then len = 3
+    elseif c >= 0xF0 and c <= 0xF4 then len = 4
+    else return false end
+    for j = i + 1, i + len - 1 do
+      local cc = s:byte(j)
+      if not cc or cc < 0x80 or cc > 0xBF then return false end
+    end
+    i = i + len
+  end
+  return true
+end
+
+local function tags_json(tags)
+  local parts = {}
+  for i, t in ipairs(tags) do
+    if not valid_utf8(t) then t = t:gsub("[\128-\255]", "?") end
+    parts[i] = json_string(t)
+  end
+  return "[" .. table.concat(parts, ",") .. "]"
+end
+_M.tags_json = tags_json
+
+-- opts: { batch = lightuserdata struct eg_batch *, configs = { paths },
+--         layout = { size, <field> = offset }, log = function(line)?, clock = function()? }
+-- Returns { rules, types_wanted, run, desc } or nil, message.
 function _M.init(opts)
-  local ok, err = event.check_layout(opts.layout)
+  local ok, err = event.check_layout(opts.layout or {})
   if not ok then return nil, err end
   local b = ffi.cast("struct eg_batch *", opts.batch)
-  local desc = {}
-  local function run()
-    b.next = b.n
-    b.nhits = 0
+  local log = opts.log or function(line) io.stderr:write(line, "\n") end
+  local clock = opts.clock or os.time
+  guard.sink = log
+
+  local function run_user(fn, ...)
+    b.in_user = 1
+    b.ticks = 0
+    local res = { pcall(fn, ...) }
+    b.in_user = 0
+    b.ticks = 0
+    return res[1], res[2]
   end
-  return { rules = {}, types_wanted = 14, run = run, desc = desc }
+
+  local cfg, cerr = config.load(opts.configs, {
+    builtin_ids = builtins.IDS, builtin_list = builtins.ID_LIST, run_user = run_user,
+  })
+  if not cfg then return nil, cerr end
+
+  local rules = {}
+  for _, bi in ipairs(builtins.LIST) do
+    if not cfg.disabled[bi.id] then
+      rules[#rules + 1] = {
+        kind = "builtin", builtin = bi, id = bi.id, description = bi.description,
+        severity = bi.severity, tags = bi.tags, types = bi.types, source = "builtin",
+      }
+    end
+  end
+  for _, r in ipairs(cfg.rules) do rules[#rules + 1] = r end
+  if #rules > 65535 then
+    return nil, ("too many rules (%d, at most 65535)"):format(#rules)
+  end
+
+  local out, types_wanted = {}, 0
+  local user = {}
+  for k, r in ipairs(rules) do
+    out[k] = {
+      id = r.id, description = r.description, severity = r.severity,
+      tags_json = tags_json(r.tags), source = r.source,
+    }
+    for _, t in ipairs(r.types) do types_wanted = bor(types_wanted, lshift(1, t)) end
+    if r.kind == "lua" then
+      user[k - 1] = { fn = r.match, rule = r, detection = true }
+    elseif r.condition then
+      user[k - 1] = { fn = r.condition, rule = r, detection = false }
+    end
+  end
+  local want_exit = cfg.lua_files > 0
+  if want_exit then types_wanted = bor(types_wanted, lshift(1, event.TYPES.exit)) end
+
+  -- Error accounting and rate-limited logging.
+  local errstate = {}
+  local function user_error(k, msg, kind)
+    local re = b.rule_errors
+    if re ~= nil then re[k * 2 + kind] = re[k * 2 + kind] + 1 end
+    b.nerrors = b.nerrors + 1
+    local r = rules[k + 1]
+    local what = ('%s "%s" (%s)'):format(r.kind == "lua" and "detection" or "rule", r.id, r.source)
+    local kname = kind == 1 and "budget" or "runtime"
+    local st = errstate[k]
+    if not st then
+      st = { first = {}, suppressed = 0, last = clock() }
+      errstate[k] = st
+    end
+    if not st.first[kind] then
+      st.first[kind] = true
+      log(("ebpf-guard: %s: %s error: %s"):format(what, kname, tostring(msg)))
+      return
+    end
+    st.suppressed = st.suppressed + 1
+    st.lastmsg = tostring(msg)
+    local now = clock()
+    if now - st.last >= _M.SUMMARY_EVERY then
+      log(("ebpf-guard: %s: %d more errors in the last %ds (last: %s)")
+        :format(what, st.suppressed, now - st.last, st.lastmsg))
+      st.suppressed = 0
+      st.last = now
+    end
+  end
+
+  local view, set_view = view_mod.new()
+  local desc = {}
+  local dirty_gen, gen = -1, 0
+  local last_gen, last_i = -1, -1
+
+  local function begin()
+    gen = gen + 1
+    if dirty_gen >= 0 then
+      for k in pairs(desc) do desc[k] = nil end
+      dirty_gen = -1
+    end
+  end
+
+  local function call_user(k, i)
+    local u = user[k]
+    local e = b.ev + i
+    if gen ~= last_gen or i ~= last_i then
+      set_view(e)
+      last_gen, last_i = gen, i
+    end
+    guard.now_ns = tonumber(e.ts_ns)
+    b.in_user = 1
+    b.ticks = 0
+    local ok, r = pcall(u.fn, view)
+    b.in_user = 0
+    b.ticks = 0
+    if not ok then
+      user_error(k, r, sandbox.is_budget(r) and 1 or 0)
+      return false
+    end
+    if not u.detection then return r ~= nil and r ~= false end
+    if r == true then return true end
+    if r == nil or r == false then return false end
+    if type(r) == "table" then
+      local d = rawget(r, "description")
+      if d == nil then return true end
+      if type(d) == "string" then
+        dirty_gen = gen
+        return d
+      end
+      user_error(k, ("match returned a description that is a %s, not a string"):format(type(d)), 0)
+      return false
+    end
+    user_error(k, ("match returned a %s (expected true, false, nil or a table)"):format(type(r)), 0)
+    return false
+  end
+
+  local function on_exit(i)
+    local e = b.ev[i]
+    if e.pid == e.tgid then guard.forget(tonumber(e.tgid)) end
+  end
+
+  local run, src = compile.build(rules, {
+    b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
+  })
+  return { rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src }
 end
 
 return _M

@@ -1,0 +1,127 @@
+-- Turns the loaded rules into one Lua function that LuaJIT can trace: a loop
+-- over the batch's events, dispatching on the event type, then per rule the
+-- cheap checks (ports, flags) before the regexes, and user code (conditions,
+-- Lua detections) last. Hits are written straight into b.hits.
+local ffi = require("ffi")
+local regex = require("ebpf_guard.regex")
+local builtins = require("ebpf_guard.builtins")
+
+local concat = table.concat
+local fmt = string.format
+
+local _M = {}
+
+local TYPES = { 1, 2, 3, 4 }
+
+-- rules: the final rule list (0-based index = position - 1), each either
+--   { kind = "builtin", builtin = <builtins.LIST entry>, types }
+--   { kind = "yaml", types, comm_rx, filename_rx, min_port, max_port, condition }
+--   { kind = "lua", types, match }
+-- env: { b = struct eg_batch *, user = function(k, i) -> false | true | string,
+--        on_exit = function(i), begin = function() }
+-- Returns run() and the generated source.
+function _M.build(rules, env)
+  local keep = {}
+  local codes = {}
+  local function rx(obj)
+    keep[#keep + 1] = obj
+    codes[#codes + 1] = obj.code
+    return #codes - 1
+  end
+
+  local per_type = { {}, {}, {}, {} }
+  for k0 = 0, #rules - 1 do
+    local r = rules[k0 + 1]
+    local lines = {}
+    local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
+    if r.kind == "builtin" then
+      local b = r.builtin
+      local names = {}
+      local rnames = {}
+      for name in pairs(b.regexes) do rnames[#rnames + 1] = name end
+      table.sort(rnames)
+      for _, name in ipairs(rnames) do
+        local spec = b.regexes[name]
+        local obj = r.compiled and r.compiled[name]
+        if not obj then
+          obj = assert(regex.new(spec[1], spec[2]))
+        end
+        names[name] = rx(obj)
+      end
+      local expr = b.expr:gsub("RX%((%w+)%)", function(n) return fmt("CODE[%d]", names[n]) end)
+      lines[#lines + 1] = fmt("-- %s", b.id)
+      lines[#lines + 1] = fmt("if %s then %s end", expr, hit)
+    elseif r.kind == "yaml" then
+      local conds = {}
+      if r.min_port then conds[#conds + 1] = fmt("e.dest_port >= %d", r.min_port) end
+      if r.max_port then conds[#conds + 1] = fmt("e.dest_port <= %d", r.max_port) end
+      if r.comm_rx then conds[#conds + 1] = fmt("M(CODE[%d], e.comm, e.comm_len)", rx(r.comm_rx)) end
+      if r.filename_rx then
+        conds[#conds + 1] = fmt("M(CODE[%d], e.filename, e.filename_len)", rx(r.filename_rx))
+      end
+      if r.condition then conds[#conds + 1] = fmt("USER(%d, i)", k0) end
+      if #conds == 0 then conds[1] = "true" end
+      lines[#lines + 1] = fmt("-- rule %q", r.id)
+      lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), hit)
+    else
+      lines[#lines + 1] = fmt("-- detection %q", r.id)
+      lines[#lines + 1] = fmt([[do local r = USER(%d, i)
+        if r then
+          local h = hits[nh]; h.ev = i; h.rule = %d
+          if r == true then h.flags = 0 else h.flags = 1; desc[nh] = r end
+          nh = nh + 1
+        end end]], k0, k0)
+    end
+    for _, t in ipairs(r.types) do
+      local l = per_type[t]
+      for _, s in ipairs(lines) do l[#l + 1] = s end
+    end
+  end
+
+  local out = {}
+  local function w(s) out[#out + 1] = s end
+  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP = ...")
+  w("local band = bit.band")
+  w("local function M(c, s, l)")
+  w("  if s == nil then s = EMPTY; l = 0 end")
+  w("  return MATCH(c, s, l, 0, 0, MD, MCTX) >= 0")
+  w("end")
+  w("return function()")
+  w("  if KEEP == nil then return end")
+  w("  BEGIN()")
+  w("  local evs, hits = b.ev, b.hits")
+  w("  local n, i, nh = b.n, b.next, b.nhits")
+  w("  local lim = b.hits_cap - b.nrules")
+  w("  while i < n do")
+  w("    if nh > lim then break end")
+  w("    local e = evs[i]")
+  w("    local t = e.type")
+  local first = true
+  for _, t in ipairs(TYPES) do
+    local l = per_type[t]
+    if t == 4 and env.want_exit then l[#l + 1] = "EXIT(i)" end
+    if #l > 0 then
+      w(fmt("    %s t == %d then", first and "if" or "elseif", t))
+      first = false
+      for _, s in ipairs(l) do w("      " .. s) end
+    end
+  end
+  if not first then w("    end") end
+  w("    i = i + 1")
+  w("  end")
+  w("  b.next = i")
+  w("  b.nhits = nh")
+  w("end")
+  local src = concat(out, "\n")
+  local chunk = assert(loadstring(src, "=ebpf_guard.rules"))
+  local code_arr = ffi.new("pcre2_code_8 *[?]", #codes + 1)
+  for j, c in ipairs(codes) do code_arr[j - 1] = c end
+  keep.code_arr = code_arr
+  local empty = ffi.new("char[1]")
+  keep.empty = empty
+  local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
+    env.user, env.on_exit, env.begin, env.desc, keep)
+  return run, src
+end
+
+return _M

@@ -1,0 +1,191 @@
+-- The helper module Lua detections get through require("guard"): compiled
+-- regexes, bounded per-process state stores and a rate-limited log.
+local regex = require("ebpf_guard.regex")
+
+local type = type
+local error = error
+local tostring = tostring
+local pairs = pairs
+local math_floor = math.floor
+
+local _M = {}
+
+-- Event time (ns) of the event user code is looking at; set by the host.
+_M.now_ns = 0
+-- Where log lines go and the wall clock used to rate-limit them.
+_M.sink = function(line) io.stderr:write(line, "\n") end
+_M.clock = os.time
+_M.LOG_PER_SEC = 5
+
+-- Every state store, so that exit events reach them all.
+local stores = setmetatable({}, { __mode = "k" })
+
+-- Forgets tgid in every store (a process exit).
+function _M.forget(tgid)
+  for s in pairs(stores) do s:delete(tgid) end
+end
+
+function _M.reset()
+  for s in pairs(stores) do stores[s] = nil end
+end
+
+local Store = {}
+Store.__index = Store
+Store.__metatable = false
+
+local function check_key(fn, tgid)
+  if type(tgid) ~= "number" then
+    error("state:" .. fn .. ": tgid must be a number, got " .. type(tgid), 3)
+  end
+end
+
+local function unlink(s, n)
+  if n.prev then n.prev.next = n.next else s.head = n.next end
+  if n.next then n.next.prev = n.prev else s.tail = n.prev end
+  n.prev, n.next = nil, nil
+end
+
+local function push_front(s, n)
+  n.next = s.head
+  n.prev = nil
+  if s.head then s.head.prev = n end
+  s.head = n
+  if not s.tail then s.tail = n end
+end
+
+local function expire(s)
+  if not s.ttl_ns then return end
+  local limit = _M.now_ns - s.ttl_ns
+  local n = s.tail
+  while n and n.t < limit do
+    local p = n.prev
+    unlink(s, n)
+    s.nodes[n.key] = nil
+    s.count = s.count - 1
+    n = p
+  end
+end
+
+function Store:get(tgid)
+  check_key("get", tgid)
+  expire(self)
+  local n = self.nodes[tgid]
+  if not n then return nil end
+  n.t = _M.now_ns
+  unlink(self, n)
+  push_front(self, n)
+  return n.value
+end
+
+function Store:set(tgid, value)
+  check_key("set", tgid)
+  if value == nil then return self:delete(tgid) end
+  expire(self)
+  local n = self.nodes[tgid]
+  if n then
+    n.value = value
+    n.t = _M.now_ns
+    unlink(self, n)
+    push_front(self, n)
+    return
+  end
+  n = { key = tgid, value = value, t = _M.now_ns }
+  self.nodes[tgid] = n
+  push_front(self, n)
+  self.count = self.count + 1
+  while self.count > self.max do
+    local old = self.tail
+    unlink(self, old)
+    self.nodes[old.key] = nil
+    self.count = self.count - 1
+  end
+end
+
+function Store:delete(tgid)
+  local n = self.nodes[tgid]
+  if not n then return end
+  unlink(self, n)
+  self.nodes[tgid] = nil
+  self.count = self.count - 1
+end
+
+function Store:size()
+  expire(self)
+  return self.count
+end
+
+local function new_state(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    error("guard.state: expected a table { max = N, ttl = seconds }, got " .. type(opts), 3)
+  end
+  for k in pairs(opts) do
+    if k ~= "max" and k ~= "ttl" then
+      error('guard.state: unknown option "' .. tostring(k) .. '" (expected max, ttl)', 3)
+    end
+  end
+  local max = opts.max or 10000
+  if type(max) ~= "number" or max < 1 or max ~= math_floor(max) then
+    error("guard.state: max must be a positive integer, got " .. tostring(max), 3)
+  end
+  local ttl = opts.ttl
+  if ttl ~= nil and (type(ttl) ~= "number" or ttl <= 0) then
+    error("guard.state: ttl must be a positive number of seconds, got " .. tostring(ttl), 3)
+  end
+  local s = setmetatable({
+    nodes = {}, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
+  }, Store)
+  stores[s] = true
+  return s
+end
+
+local Regex = {}
+Regex.__index = Regex
+Regex.__metatable = false
+for _, m in ipairs({ "test", "find", "match" }) do
+  local f = regex.Regex[m]
+  Regex[m] = function(self, s, init) return f(self.re, s, init) end
+end
+
+local function new_regex(pattern)
+  if type(pattern) ~= "string" then
+    error("guard.regex: pattern must be a string, got " .. type(pattern), 3)
+  end
+  local re, err = regex.new(pattern)
+  if not re then
+    error('guard.regex: invalid pattern "' .. pattern .. '": ' .. err, 3)
+  end
+  return setmetatable({ re = re }, Regex)
+end
+
+-- The module table for one detection file. name prefixes its log lines.
+function _M.instance(name)
+  local sec, n, dropped = -1, 0, 0
+  local g = {}
+  g.regex = function(pattern) return new_regex(pattern) end
+  g.state = function(opts) return new_state(opts) end
+  g.log = function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    local now = _M.clock()
+    if now ~= sec then
+      if dropped > 0 then
+        _M.sink("ebpf-guard: " .. name .. ": (" .. dropped .. " log messages dropped)")
+      end
+      sec, n, dropped = now, 0, 0
+    end
+    if n >= _M.LOG_PER_SEC then
+      dropped = dropped + 1
+      return
+    end
+    n = n + 1
+    _M.sink("ebpf-guard: " .. name .. ": " .. table.concat(parts, " "))
+  end
+  return setmetatable(g, {
+    __index = function(_, k) error('guard has no function "' .. tostring(k) .. '"', 2) end,
+    __newindex = function() error("guard is read-only", 2) end,
+    __metatable = false,
+  })
+end
+
+return _M

@@ -1,0 +1,168 @@
+-- PCRE2 through the FFI: patterns compiled once (with JIT), matched on
+-- (pointer, length) subjects with a match limit and reused match data.
+local ffi = require("ffi")
+
+local ffi_gc = ffi.gc
+local ffi_new = ffi.new
+local ffi_string = ffi.string
+local tonumber = tonumber
+local type = type
+
+local _M = {}
+
+ffi.cdef [[
+typedef struct pcre2_code_8 pcre2_code_8;
+typedef struct pcre2_match_data_8 pcre2_match_data_8;
+typedef struct pcre2_match_context_8 pcre2_match_context_8;
+typedef struct pcre2_compile_context_8 pcre2_compile_context_8;
+typedef struct pcre2_general_context_8 pcre2_general_context_8;
+pcre2_code_8 *pcre2_compile_8(const char *pattern, size_t length, uint32_t options,
+  int *errorcode, size_t *erroroffset, pcre2_compile_context_8 *ccontext);
+void pcre2_code_free_8(pcre2_code_8 *code);
+int pcre2_jit_compile_8(pcre2_code_8 *code, uint32_t options);
+int pcre2_jit_match_8(const pcre2_code_8 *code, const char *subject, size_t length,
+  size_t startoffset, uint32_t options, pcre2_match_data_8 *match_data,
+  pcre2_match_context_8 *mcontext);
+int pcre2_match_8(const pcre2_code_8 *code, const char *subject, size_t length,
+  size_t startoffset, uint32_t options, pcre2_match_data_8 *match_data,
+  pcre2_match_context_8 *mcontext);
+pcre2_match_data_8 *pcre2_match_data_create_8(uint32_t ovecsize, pcre2_general_context_8 *gcontext);
+pcre2_match_data_8 *pcre2_match_data_create_from_pattern_8(const pcre2_code_8 *code,
+  pcre2_general_context_8 *gcontext);
+void pcre2_match_data_free_8(pcre2_match_data_8 *match_data);
+size_t *pcre2_get_ovector_pointer_8(pcre2_match_data_8 *match_data);
+uint32_t pcre2_get_ovector_count_8(pcre2_match_data_8 *match_data);
+pcre2_match_context_8 *pcre2_match_context_create_8(pcre2_general_context_8 *gcontext);
+void pcre2_match_context_free_8(pcre2_match_context_8 *mcontext);
+int pcre2_set_match_limit_8(pcre2_match_context_8 *mcontext, uint32_t value);
+int pcre2_set_depth_limit_8(pcre2_match_context_8 *mcontext, uint32_t value);
+int pcre2_get_error_message_8(int errorcode, char *buffer, size_t bufflen);
+]]
+
+_M.UTF = 0x00080000
+_M.MATCH_INVALID_UTF = 0x04000000
+_M.CASELESS = 0x00000008
+_M.DOLLAR_ENDONLY = 0x00000010
+_M.ANCHORED = 0x80000000
+local JIT_COMPLETE = 1
+local MATCH_LIMIT = 100000
+local DEPTH_LIMIT = 10000
+
+-- The host binary links PCRE2 (ffi.C); plain luajit (specs) loads it.
+local lib
+do
+  local ok = pcall(function() return ffi.C.pcre2_compile_8 end)
+  if ok then
+    lib = ffi.C
+  else
+    lib = ffi.load("libpcre2-8.so.0")
+  end
+end
+_M.lib = lib
+
+-- One match context (with the limits) for every match.
+local mctx = ffi_gc(lib.pcre2_match_context_create_8(nil), lib.pcre2_match_context_free_8)
+lib.pcre2_set_match_limit_8(mctx, MATCH_LIMIT)
+lib.pcre2_set_depth_limit_8(mctx, DEPTH_LIMIT)
+_M.mctx = mctx
+
+-- Shared one-pair match data for yes/no matches (compiled rules).
+_M.md1 = ffi_gc(lib.pcre2_match_data_create_8(1, nil), lib.pcre2_match_data_free_8)
+
+local jit_ok = true
+
+local function errmsg(code)
+  local buf = ffi_new("char[256]")
+  local n = lib.pcre2_get_error_message_8(code, buf, 256)
+  if n < 0 then return "PCRE2 error " .. code end
+  return ffi_string(buf, n)
+end
+_M.errmsg = errmsg
+
+local Regex = {}
+Regex.__index = Regex
+_M.Regex = Regex
+
+-- Compiles pattern. flags (optional) are extra PCRE2 options; the default is
+-- UTF with invalid-UTF subjects allowed and Go's end-only `$`.
+-- Returns a regex object, or nil and "<message> at offset <n>".
+function _M.new(pattern, flags)
+  if type(pattern) ~= "string" then
+    return nil, "pattern must be a string, got " .. type(pattern)
+  end
+  local opts = flags or (_M.UTF + _M.MATCH_INVALID_UTF + _M.DOLLAR_ENDONLY)
+  local ec = ffi_new("int[1]")
+  local eo = ffi_new("size_t[1]")
+  local code = lib.pcre2_compile_8(pattern, #pattern, opts, ec, eo, nil)
+  if code == nil then
+    return nil, errmsg(ec[0]) .. " at offset " .. tonumber(eo[0])
+  end
+  code = ffi_gc(code, lib.pcre2_code_free_8)
+  local jitted = lib.pcre2_jit_compile_8(code, JIT_COMPLETE) == 0
+  if not jitted then jit_ok = false end
+  local md = ffi_gc(lib.pcre2_match_data_create_from_pattern_8(code, nil), lib.pcre2_match_data_free_8)
+  return setmetatable({ code = code, md = md, jitted = jitted, pattern = pattern }, Regex)
+end
+
+-- The match function for compiled code: pcre2_jit_match when every pattern
+-- got JIT code, else pcre2_match (which still uses JIT code where it exists).
+function _M.match_fn()
+  if jit_ok then return lib.pcre2_jit_match_8 end
+  return lib.pcre2_match_8
+end
+
+local function exec(self, s, init)
+  if type(s) ~= "string" then
+    error("regex: subject must be a string, got " .. type(s), 3)
+  end
+  local start = 0
+  if init then start = init - 1 end
+  if start < 0 or start > #s then return nil end
+  local f = self.jitted and lib.pcre2_jit_match_8 or lib.pcre2_match_8
+  local rc = f(self.code, s, #s, start, 0, self.md, mctx)
+  if rc < 0 then return nil end
+  return rc
+end
+
+-- Tests a (ptr, len) subject; ptr may be NULL when len is 0.
+local EMPTY = ffi_new("char[1]")
+function Regex:test_ptr(ptr, len)
+  if ptr == nil then ptr = EMPTY; len = 0 end
+  local f = self.jitted and lib.pcre2_jit_match_8 or lib.pcre2_match_8
+  return f(self.code, ptr, len, 0, 0, self.md, mctx) >= 0
+end
+
+-- true when the pattern matches anywhere in s.
+function Regex:test(s, init)
+  return exec(self, s, init) ~= nil
+end
+
+-- Start and end (1-based, inclusive) of the first match, or nil.
+function Regex:find(s, init)
+  if not exec(self, s, init) then return nil end
+  local ov = lib.pcre2_get_ovector_pointer_8(self.md)
+  return tonumber(ov[0]) + 1, tonumber(ov[1])
+end
+
+-- The matched text followed by the captures (nil for unset ones), or nil.
+function Regex:match(s, init)
+  local rc = exec(self, s, init)
+  if not rc then return nil end
+  local ov = lib.pcre2_get_ovector_pointer_8(self.md)
+  local n = rc == 0 and tonumber(lib.pcre2_get_ovector_count_8(self.md)) or rc
+  local out = {}
+  for i = 0, n - 1 do
+    local a, b = ov[2 * i], ov[2 * i + 1]
+    if a == ffi.cast("size_t", -1) then
+      out[i + 1] = false
+    else
+      out[i + 1] = s:sub(tonumber(a) + 1, tonumber(b))
+    end
+  end
+  for i = 1, n do
+    if out[i] == false then out[i] = nil end
+  end
+  return unpack(out, 1, n)
+end
+
+return _M

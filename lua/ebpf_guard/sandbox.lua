@@ -1,0 +1,116 @@
+-- Environments for user code (Lua detections and `condition:`), built by
+-- allow-list. Blocked names raise an error naming them, unknown globals raise
+-- on read and on write, and the budget error cannot be swallowed.
+local _M = {}
+
+local type = type
+local error = error
+local pcall = pcall
+local xpcall = xpcall
+local select = select
+local tostring = tostring
+local setmetatable = setmetatable
+local getmetatable = getmetatable
+local unpack = unpack
+local string_rep = string.rep
+
+_M.BUDGET_MSG = "instruction budget exceeded"
+_M.REP_LIMIT = 1048576
+
+local BLOCKED = {
+  os = true, io = true, debug = true, load = true, loadstring = true, dofile = true,
+  loadfile = true, ffi = true, jit = true, package = true, module = true,
+  collectgarbage = true, setfenv = true, getfenv = true, newproxy = true,
+  coroutine = true, gcinfo = true, print = true,
+}
+_M.BLOCKED = BLOCKED
+
+local function is_budget(msg)
+  return type(msg) == "string" and msg:find(_M.BUDGET_MSG, 1, true) ~= nil
+end
+_M.is_budget = is_budget
+
+local function bounded_rep(s, n, sep)
+  if type(n) == "number" and type(s) == "string" then
+    local total = #s * n
+    if sep ~= nil and n > 1 then total = total + #tostring(sep) * (n - 1) end
+    if total > _M.REP_LIMIT then
+      error("string.rep: result too large (" .. total .. " bytes, limit " .. _M.REP_LIMIT .. ")", 2)
+    end
+  end
+  if sep == nil then return string_rep(s, n) end
+  return string_rep(s, n, sep)
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- The string table user code sees, also installed as the string metatable's
+-- __index so that ("x"):rep(n) is bounded too and s:dump() is unavailable.
+local safe_string = copy(string)
+safe_string.rep = bounded_rep
+safe_string.dump = function() error("string.dump is not available in the sandbox", 2) end
+_M.string = safe_string
+getmetatable("").__index = safe_string
+
+local function rethrow_budget(ok, ...)
+  if not ok and is_budget((...)) then error((...), 0) end
+  return ok, ...
+end
+
+local function safe_pcall(f, ...)
+  return rethrow_budget(pcall(f, ...))
+end
+
+local function safe_xpcall(f, handler, ...)
+  local function h(m)
+    if is_budget(m) then return m end
+    return handler(m)
+  end
+  return rethrow_budget(xpcall(f, h, ...))
+end
+
+local function safe_getmetatable(o)
+  if type(o) == "string" then return nil end
+  return getmetatable(o)
+end
+
+local BASE = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  pcall = safe_pcall, xpcall = safe_xpcall, select = select, tonumber = tonumber,
+  tostring = tostring, type = type, unpack = unpack, rawequal = rawequal,
+  rawget = rawget, rawset = rawset, setmetatable = setmetatable,
+  getmetatable = safe_getmetatable, _VERSION = _VERSION,
+}
+
+-- Returns a fresh environment. guard (optional) is what require("guard")
+-- returns; every other require raises.
+function _M.env(guard)
+  local env = copy(BASE)
+  env.string = copy(safe_string)
+  env.table = copy(table)
+  env.math = copy(math)
+  env.bit = copy(bit)
+  env.require = function(name)
+    if name == "guard" and guard then return guard end
+    error('require: module "' .. tostring(name) .. '" is not available in the sandbox (only "guard")', 2)
+  end
+  setmetatable(env, {
+    __index = function(_, k)
+      if BLOCKED[k] then
+        error(tostring(k) .. " is not available in the sandbox", 2)
+      end
+      error('unknown global "' .. tostring(k) .. '"', 2)
+    end,
+    __newindex = function(_, k)
+      error('cannot set global "' .. tostring(k) .. '" (declare it local)', 2)
+    end,
+    __metatable = false,
+  })
+  return env
+end
+
+return _M

@@ -1,0 +1,99 @@
+-- The `ev` object user code sees: a read-only view of the current event.
+-- Fields are read from the struct in place; strings are materialized on first
+-- access and cached until the view moves to another event. The view is only
+-- valid during the call it was passed to.
+local ffi = require("ffi")
+local bit = require("bit")
+local event = require("ebpf_guard.event")
+
+local band = bit.band
+local ffi_string = ffi.string
+local tonumber = tonumber
+local tostring = tostring
+local error = error
+local pairs = pairs
+
+local _M = {}
+
+local TYPE_NAMES = event.TYPE_NAMES
+
+local function str(p, n)
+  if p == nil or n == 0 then return "" end
+  return ffi_string(p, n)
+end
+
+local function args_of(e)
+  local t = {}
+  local p, len, argc = e.args, tonumber(e.args_len), tonumber(e.argc)
+  if p == nil or argc == 0 then return t end
+  local s = ffi_string(p, len)
+  local pos = 1
+  for i = 1, argc do
+    if pos > #s then break end
+    local z = s:find("\0", pos, true)
+    if not z then
+      t[i] = s:sub(pos)
+      break
+    end
+    t[i] = s:sub(pos, z - 1)
+    pos = z + 1
+  end
+  return t
+end
+
+local getters = {
+  ts_ns = function(e) return tonumber(e.ts_ns) end,
+  timestamp = function(e) return tonumber(e.ts_ns) / 1e9 end,
+  pid = function(e) return tonumber(e.pid) end,
+  tgid = function(e) return tonumber(e.tgid) end,
+  ppid = function(e) return tonumber(e.ppid) end,
+  uid = function(e) return tonumber(e.uid) end,
+  gid = function(e) return tonumber(e.gid) end,
+  type = function(e) return TYPE_NAMES[tonumber(e.type)] or "unknown" end,
+  comm = function(e) return str(e.comm, e.comm_len) end,
+  filename = function(e) return str(e.filename, e.filename_len) end,
+  exe = function(e) return str(e.exe, e.exe_len) end,
+  dest_ip = function(e) return str(e.dest_ip, e.dest_ip_len) end,
+  dest_port = function(e) return tonumber(e.dest_port) end,
+  cgroup_id = function(e) return tonumber(e.cgroup_id) end,
+  open_flags = function(e) return tonumber(e.open_flags) end,
+  args = args_of,
+  memfd = function(e) return band(e.flags, event.F_MEMFD) ~= 0 end,
+  truncated = function(e) return band(e.flags, event.F_TRUNCATED) ~= 0 end,
+}
+_M.FIELDS = {}
+for k in pairs(getters) do _M.FIELDS[#_M.FIELDS + 1] = k end
+table.sort(_M.FIELDS)
+
+-- Returns a view and a function set(ptr) that points it at an event
+-- (struct eg_event *) and forgets cached strings.
+function _M.new()
+  local cur
+  local cache = {}
+  local view = {}
+  local mt = {
+    __index = function(_, k)
+      local v = cache[k]
+      if v ~= nil then return v end
+      local g = getters[k]
+      if not g then error('ev has no field "' .. tostring(k) .. '"', 2) end
+      if cur == nil then error("ev used outside of the call it was passed to", 2) end
+      v = g(cur)
+      cache[k] = v
+      return v
+    end,
+    __newindex = function(_, k)
+      error('ev is read-only (cannot set "' .. tostring(k) .. '")', 2)
+    end,
+    __tostring = function() return "ev" end,
+    __metatable = false,
+  }
+  setmetatable(view, mt)
+  local function set(p)
+    cur = p
+    for k in pairs(cache) do cache[k] = nil end
+  end
+  return view, set
+end
+
+return _M

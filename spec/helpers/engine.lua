@@ -1,0 +1,200 @@
+-- Drives the Lua engine the way src/engine.c does, without the C host:
+-- builds struct eg_event arrays from JSON event objects, calls host.init and
+-- run() under a count hook identical to engine.c's count_hook.
+local ffi = require("ffi")
+local cjson = require("cjson")
+local event = require("ebpf_guard.event")
+local host = require("ebpf_guard.host")
+
+local _M = {}
+
+_M.HOOK_EVERY = 1000
+_M.DEFAULT_BUDGET_TICKS = 100 -- 100k instructions: fast specs
+
+local function layout()
+  local l = { size = ffi.sizeof("struct eg_event") }
+  for _, f in ipairs(event.FIELDS) do l[f] = ffi.offsetof("struct eg_event", f) end
+  return l
+end
+_M.layout = layout
+
+local function days_from_civil(y, m, d)
+  y = (m <= 2) and y - 1 or y
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+-- RFC 3339 text to ns since the epoch (int64 cdata).
+function _M.parse_ts(s)
+  local y, mo, d, h, mi, se, rest = s:match("^(%d+)-(%d+)-(%d+)[Tt ](%d+):(%d+):(%d+)(.*)$")
+  assert(y, "bad timestamp " .. s)
+  local frac, tz = rest:match("^%.(%d+)(.*)$")
+  if not frac then frac, tz = "", rest end
+  local ns = tonumber((frac .. "000000000"):sub(1, 9))
+  local off = 0
+  if tz ~= "Z" and tz ~= "z" and tz ~= "" then
+    local sign, oh, om = tz:match("^([+-])(%d+):(%d+)$")
+    off = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+  end
+  local secs = days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400
+    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(se) - off
+  return ffi.cast("int64_t", secs) * 1000000000 + ns
+end
+
+function _M.read_jsonl(path)
+  local f = assert(io.open(path, "rb"))
+  local out = {}
+  for line in f:lines() do
+    if line:match("%S") then out[#out + 1] = cjson.decode(line) end
+  end
+  f:close()
+  return out
+end
+
+-- Events (JSON objects, as in replay JSONL) into a struct eg_event array.
+-- Returns the array and an anchor table that keeps the strings alive.
+function _M.build_events(objs)
+  local n = #objs
+  local evs = ffi.new("struct eg_event[?]", math.max(n, 1))
+  local anchor = {}
+  local function set_str(e, field, s)
+    if s == nil or s == cjson.null then return end
+    anchor[#anchor + 1] = s
+    e[field] = s
+    e[field .. "_len"] = #s
+  end
+  for i, o in ipairs(objs) do
+    local e = evs[i - 1]
+    if o.timestamp then e.ts_ns = _M.parse_ts(o.timestamp) end
+    if o.ts_ns then e.ts_ns = o.ts_ns end
+    e.type = event.TYPES[o.type] or 0
+    for _, f in ipairs({ "pid", "tgid", "ppid", "uid", "gid", "dest_port", "cgroup_id", "open_flags" }) do
+      if o[f] then e[f] = o[f] end
+    end
+    for _, f in ipairs({ "comm", "filename", "exe", "dest_ip" }) do set_str(e, f, o[f]) end
+    local flags = o.flags or 0
+    if o.memfd then flags = bit.bor(flags, event.F_MEMFD) end
+    if o.truncated then flags = bit.bor(flags, event.F_TRUNCATED) end
+    e.flags = flags
+    if o.args then
+      local s = table.concat(o.args, "\0") .. (#o.args > 0 and "\0" or "")
+      anchor[#anchor + 1] = s
+      e.args = s
+      e.args_len = #s
+      e.argc = #o.args
+    end
+  end
+  return evs, anchor
+end
+
+-- The count hook of src/engine.c, in Lua.
+local function hook_for(b)
+  return function()
+    if b.in_user ~= 0 then
+      b.ticks = b.ticks + 1
+      if b.ticks > b.budget_ticks then error("instruction budget exceeded", 2) end
+    end
+  end
+end
+
+-- Creates an engine. configs: list of paths. opts: { budget_ticks, log, clock }.
+-- Returns an engine table or nil, message.
+function _M.new(configs, opts)
+  opts = opts or {}
+  local b = ffi.new("struct eg_batch")
+  b.budget_ticks = opts.budget_ticks or _M.DEFAULT_BUDGET_TICKS
+  local logs = {}
+  local log = opts.log or function(line) logs[#logs + 1] = line end
+  debug.sethook(hook_for(b), "", _M.HOOK_EVERY)
+  local ok, res, err = pcall(host.init, {
+    batch = ffi.cast("void *", b), configs = configs, layout = opts.layout or layout(),
+    log = log, clock = opts.clock,
+  })
+  debug.sethook()
+  b.in_user = 0
+  if not ok then error(res, 0) end
+  if not res then return nil, err end
+  local nrules = #res.rules
+  local eng = { b = b, res = res, logs = logs, rules = res.rules, nrules = nrules }
+  eng.rule_errors = ffi.new("uint64_t[?]", nrules * 2 + 1)
+  b.rule_errors = eng.rule_errors
+  b.nrules = nrules
+  eng.hits_cap = opts.hits_cap or math.max(nrules, 8192)
+  eng.hits = ffi.new("struct eg_hit[?]", eng.hits_cap)
+  b.hits = eng.hits
+  b.hits_cap = eng.hits_cap
+  eng.index = {}
+  for i, r in ipairs(res.rules) do eng.index[r.id] = i - 1 end
+  return eng
+end
+
+-- Runs events (JSON objects or a .jsonl path) like eg_engine_run. Returns the
+-- hits { ev = 1-based event index, rule = id, desc = dynamic description or nil }
+-- and the number of run() calls.
+function _M.run(eng, objs)
+  if type(objs) == "string" then objs = _M.read_jsonl(objs) end
+  local evs, anchor = _M.build_events(objs)
+  local b = eng.b
+  b.ev = evs
+  b.n = #objs
+  b.next = 0
+  local hits, calls = {}, 0
+  debug.sethook(hook_for(b), "", _M.HOOK_EVERY)
+  while b.next < b.n do
+    local before = b.next
+    b.nhits = 0
+    local ok, err = pcall(eng.res.run)
+    b.in_user = 0
+    calls = calls + 1
+    if not ok then
+      debug.sethook()
+      error("run() failed: " .. tostring(err), 0)
+    end
+    if b.next <= before and b.nhits == 0 then
+      debug.sethook()
+      error("run() made no progress", 0)
+    end
+    for i = 0, b.nhits - 1 do
+      local h = eng.hits[i]
+      local d
+      if bit.band(h.flags, 1) ~= 0 then d = eng.res.desc[i] end
+      hits[#hits + 1] = { ev = h.ev + 1, rule = eng.rules[h.rule + 1].id, desc = d }
+    end
+  end
+  debug.sethook()
+  anchor[0] = evs
+  return hits, calls
+end
+
+-- Rule ids that fired, in order, as "<event#>:<id>" strings.
+function _M.fired(hits)
+  local out = {}
+  for i, h in ipairs(hits) do out[i] = h.ev .. ":" .. h.rule end
+  return out
+end
+
+-- Convenience: new + run; raises on config errors.
+function _M.fire(configs, events, opts)
+  local eng, err = _M.new(configs, opts)
+  if not eng then error(err, 0) end
+  return _M.fired((_M.run(eng, events))), eng
+end
+
+function _M.errors(eng, id, kind)
+  return tonumber(eng.rule_errors[eng.index[id] * 2 + kind])
+end
+
+-- Writes text to a temporary file with the given suffix; returns its path.
+function _M.tmpfile(suffix, text)
+  local p = os.tmpname() .. suffix
+  local f = assert(io.open(p, "wb"))
+  f:write(text)
+  f:close()
+  return p
+end
+
+return _M
