@@ -1,12 +1,579 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: replaced by the BPF collector. */
+/*
+ * The kernel collector: start-up checks, load the BPF programs (embedded
+ * skeleton or -bpf-object), attach the probes the rules need, and drain the
+ * ring buffer every EG_TICK_NS into the pipeline (records are submitted with
+ * BPF_RB_NO_WAKEUP, so nothing wakes us: the timer bounds alert latency).
+ */
 #include "collector.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/types.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "../bpf/eg_raw.h"
+#include "event.h"
+#include "metrics.h"
+#include "pipeline.h"
+
+#ifdef EG_HAVE_SKEL
+#include "ebpf_guard.skel.h"
+#endif
+
+#define EG_TICK_NS (10 * 1000000LL)           /* drain period: bounds alert latency */
+#define EG_CLOCK_REFRESH_NS (1000 * 1000000LL) /* boot -> wall clock offset refresh */
+#define EG_RINGBUF_BYTES (16u << 20)
+#define EG_DRAIN_BUDGET 65536                  /* records per drain before servicing */
+#define EG_DRAIN_PAUSE (-EAGAIN)               /* callback return: budget used up */
+#define EG_ARGS_MAX_COUNT 64                   /* argv strings kept per exec */
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* Every program, the event type it serves and its tracefs event. */
+struct probe {
+	const char *prog;
+	uint32_t type;
+	const char *tp;
+	bool optional; /* absent on some architectures (open) or older kernels */
+};
+
+static const struct probe probes[] = {
+	{"sched_process_exec", EG_EV_EXEC, "sched/sched_process_exec", false},
+	{"tracepoint__syscalls__sys_exit_execve", EG_EV_EXEC, "syscalls/sys_exit_execve", false},
+	{"tracepoint__syscalls__sys_exit_execveat", EG_EV_EXEC, "syscalls/sys_exit_execveat", false},
+	{"tracepoint__syscalls__sys_enter_execve", EG_EV_EXEC, "syscalls/sys_enter_execve", false},
+	{"tracepoint__syscalls__sys_enter_execveat", EG_EV_EXEC, "syscalls/sys_enter_execveat", false},
+	{"tracepoint__syscalls__sys_exit_openat", EG_EV_OPEN, "syscalls/sys_exit_openat", false},
+	{"tracepoint__syscalls__sys_enter_openat", EG_EV_OPEN, "syscalls/sys_enter_openat", false},
+	{"tracepoint__syscalls__sys_exit_openat2", EG_EV_OPEN, "syscalls/sys_exit_openat2", true},
+	{"tracepoint__syscalls__sys_enter_openat2", EG_EV_OPEN, "syscalls/sys_enter_openat2", true},
+	{"tracepoint__syscalls__sys_exit_open", EG_EV_OPEN, "syscalls/sys_exit_open", true},
+	{"tracepoint__syscalls__sys_enter_open", EG_EV_OPEN, "syscalls/sys_enter_open", true},
+	{"tracepoint__syscalls__sys_enter_connect", EG_EV_CONNECT, "syscalls/sys_enter_connect", false},
+	{"sched_process_exit", EG_EV_EXIT, "sched/sched_process_exit", false},
+};
+#define NPROBES (sizeof(probes) / sizeof(probes[0]))
+
+struct collector {
+	const struct eg_collector_opts *o;
+	struct eg_pipeline *p;
+	struct bpf_object *obj;
+#ifdef EG_HAVE_SKEL
+	struct ebpf_guard *skel;
+#endif
+	struct bpf_program *prog[NPROBES];
+	struct bpf_link *link[NPROBES];
+	uint32_t attached_types;
+	struct ring_buffer *rb;
+	int drops_fd;
+	int ncpus;
+	uint64_t *drop_vals;
+	const volatile unsigned long *cons_pos, *prod_pos;
+	size_t page;
+	int64_t boot_to_real; /* add to a bpf_ktime_get_boot_ns() value */
+	unsigned drained;     /* records in the current drain */
+	unsigned budget;
+	uint64_t bad_records;
+};
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* CLOCK_REALTIME - CLOCK_BOOTTIME, from the tightest of a few bracketed reads. */
+static int64_t boot_to_real_offset(void)
+{
+	int64_t best = INT64_MAX, off = 0;
+	for (int i = 0; i < 5; i++) {
+		int64_t r1 = clock_ns(CLOCK_REALTIME);
+		int64_t b = clock_ns(CLOCK_BOOTTIME);
+		int64_t r2 = clock_ns(CLOCK_REALTIME);
+		if (r2 - r1 < best) {
+			best = r2 - r1;
+			off = r1 + (r2 - r1) / 2 - b;
+		}
+	}
+	return off;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {0};
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Where libbpf 1.x looks for tracepoint ids; mounts tracefs when neither is. */
+static const char *tracefs_dir(char *err, size_t errlen)
+{
+	static const char *const dirs[] = {"/sys/kernel/debug/tracing", "/sys/kernel/tracing"};
+	char path[128];
+	/* libbpf uses debug/tracing whenever that path exists */
+	if (access(dirs[0], F_OK) == 0) {
+		snprintf(path, sizeof(path), "%s/events", dirs[0]);
+		if (access(path, F_OK) == 0)
+			return dirs[0];
+		snprintf(err, errlen, "tracefs is not available under %s: mount it (mount -t tracefs tracefs %s)",
+			 dirs[0], dirs[0]);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/events", dirs[1]);
+	if (access(path, F_OK) == 0)
+		return dirs[1];
+	if (mount("tracefs", dirs[1], "tracefs", 0, NULL) && errno != EBUSY) {
+		snprintf(err, errlen, "tracefs is not mounted and mounting it at %s failed: %s", dirs[1],
+			 strerror(errno));
+		return NULL;
+	}
+	if (access(path, F_OK) == 0)
+		return dirs[1];
+	snprintf(err, errlen, "tracefs mounted at %s has no events directory (kernel without CONFIG_FTRACE_SYSCALLS?)",
+		 dirs[1]);
+	return NULL;
+}
+
+/* Sets a `const volatile` global of the object's .rodata before load. */
+static int set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t val)
+{
+	struct bpf_map *m, *ro = NULL;
+	bpf_object__for_each_map(m, obj) {
+		const char *n = bpf_map__name(m);
+		size_t l = strlen(n);
+		if (l >= 7 && !strcmp(n + l - 7, ".rodata"))
+			ro = m;
+	}
+	struct btf *btf = bpf_object__btf(obj);
+	if (!ro || !btf)
+		return -ENOENT;
+	size_t sz = 0;
+	char *data = (char *)bpf_map__initial_value(ro, &sz);
+	int id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (!data || id < 0)
+		return -ENOENT;
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_var_secinfo *v = btf_var_secinfos(t);
+	for (int i = 0; i < btf_vlen(t); i++, v++) {
+		const struct btf_type *vt = btf__type_by_id(btf, v->type);
+		if (strcmp(btf__name_by_offset(btf, vt->name_off), var))
+			continue;
+		if (v->size != sizeof(val) || v->offset + sizeof(val) > sz)
+			return -EINVAL;
+		memcpy(data + v->offset, &val, sizeof(val));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+/* Writes the exe path from leaf-first components: "/a/b/c[ (deleted)]". */
+static void decode_exe(struct eg_pipeline *p, struct eg_event *ev, const char *x, size_t xl,
+		       bool deleted)
+{
+	const char *comp[EG_RAW_EXE_COMPONENTS];
+	size_t clen[EG_RAW_EXE_COMPONENTS], n = 0, total = 0;
+	for (size_t i = 0; i < xl && n < EG_RAW_EXE_COMPONENTS;) {
+		size_t l = strnlen(x + i, xl - i);
+		comp[n] = x + i;
+		clen[n++] = l;
+		total += l + 1;
+		i += l + 1;
+	}
+	if (!n)
+		return;
+	static const char del[] = " (deleted)";
+	char *d = eg_pipe_alloc(p, total + sizeof(del));
+	size_t o = 0;
+	while (n--) {
+		d[o++] = '/';
+		memcpy(d + o, comp[n], clen[n]);
+		o += clen[n];
+	}
+	if (deleted) {
+		memcpy(d + o, del, sizeof(del) - 1);
+		o += sizeof(del) - 1;
+	}
+	d[o] = 0;
+	ev->exe = d;
+	ev->exe_len = (uint32_t)o;
+}
+
+/* Copies argv (NUL-separated), keeping at most EG_ARGS_MAX_COUNT strings and
+ * NUL-terminating a string the byte bound cut. Returns true when it cut. */
+static bool decode_args(struct eg_pipeline *p, struct eg_event *ev, const char *a, size_t al)
+{
+	size_t i = 0, argc = 0;
+	while (i < al && argc < EG_ARGS_MAX_COUNT) {
+		i += strnlen(a + i, al - i) + 1;
+		argc++;
+	}
+	if (!argc)
+		return false;
+	bool cut = i != al;
+	size_t copy = i > al ? al : i;
+	char *d = eg_pipe_alloc(p, copy + 1);
+	memcpy(d, a, copy);
+	d[copy] = 0;
+	ev->args = d;
+	ev->args_len = (uint32_t)(i > al ? copy + 1 : copy);
+	ev->argc = (uint32_t)argc;
+	return cut;
+}
+
+/* Ring-buffer callback: one raw record -> one struct eg_event in the batch. */
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct eg_raw_event *r = data;
+	if (size < sizeof(*r) || sizeof(*r) + r->filename_len + r->exe_len + r->args_len > size ||
+	    r->type < EG_EV_EXEC || r->type > EG_EV_MAX) {
+		c->bad_records++;
+		return 0;
+	}
+	const char *fn = (const char *)(r + 1), *x = fn + r->filename_len, *a = x + r->exe_len;
+	size_t room = EG_RAW_COMM_LEN + 1 + r->filename_len + 1 + r->exe_len + 1 + 16 +
+		      r->args_len + 2 + INET6_ADDRSTRLEN + 1;
+	struct eg_pipeline *p = c->p;
+	struct eg_event *ev = eg_pipe_begin(p, room);
+	if (!ev)
+		return 0;
+	ev->ts_ns = (int64_t)r->ts_ns + c->boot_to_real;
+	ev->cgroup_id = r->cgroup_id;
+	ev->type = r->type;
+	ev->pid = r->pid;
+	ev->tgid = r->tgid;
+	ev->ppid = r->ppid;
+	ev->uid = r->uid;
+	ev->gid = r->gid;
+	ev->open_flags = r->open_flags;
+	size_t n = strnlen(r->comm, EG_RAW_COMM_LEN);
+	ev->comm = eg_pipe_str(p, r->comm, n);
+	ev->comm_len = (uint32_t)n;
+	if (r->filename_len) {
+		n = strnlen(fn, r->filename_len);
+		ev->filename = eg_pipe_str(p, fn, n);
+		ev->filename_len = (uint32_t)n;
+	}
+	if (r->flags & (EG_RAWF_TRUNC_FILENAME | EG_RAWF_TRUNC_EXE | EG_RAWF_TRUNC_ARGS))
+		ev->flags |= EG_EVF_TRUNCATED;
+	if (r->type == EG_EV_EXEC) {
+		bool deleted = r->flags & EG_RAWF_DELETED;
+		if (deleted)
+			ev->flags |= EG_EVF_MEMFD;
+		decode_exe(p, ev, x, r->exe_len, deleted || (r->flags & EG_RAWF_EXE_PSEUDO));
+		if (decode_args(p, ev, a, r->args_len))
+			ev->flags |= EG_EVF_TRUNCATED;
+	} else if (r->type == EG_EV_CONNECT) {
+		char ip[INET6_ADDRSTRLEN] = "";
+		inet_ntop(r->family == AF_INET6 ? AF_INET6 : AF_INET, r->dest_addr, ip, sizeof(ip));
+		n = strlen(ip);
+		ev->dest_ip = eg_pipe_str(p, ip, n);
+		ev->dest_ip_len = (uint32_t)n;
+		ev->dest_port = r->dest_port;
+	}
+	eg_pipe_commit(p);
+	if (++c->drained >= c->budget)
+		return EG_DRAIN_PAUSE;
+	return 0;
+}
+
+/* Drains the ring. Returns 1 when the budget ran out (more may be waiting). */
+static int drain(struct collector *c, unsigned budget)
+{
+	c->drained = 0;
+	c->budget = budget;
+	int rc = ring_buffer__consume(c->rb);
+	return rc == EG_DRAIN_PAUSE;
+}
+
+/* ---- attach -------------------------------------------------------------- */
+
+/* Attaches or detaches the probes of each event type to match want. */
+static void sync_attach(struct collector *c, uint32_t want)
+{
+	for (size_t i = 0; i < NPROBES; i++) {
+		if (!c->prog[i])
+			continue;
+		bool on = want & (1u << probes[i].type);
+		if (on && !c->link[i]) {
+			c->link[i] = bpf_program__attach(c->prog[i]);
+			if (!c->link[i]) {
+				fprintf(stderr, "ebpf-guard: failed to attach %s (%s): %s\n", probes[i].prog,
+					probes[i].tp, strerror(errno));
+				continue;
+			}
+		} else if (!on && c->link[i]) {
+			bpf_link__destroy(c->link[i]);
+			c->link[i] = NULL;
+		}
+	}
+	c->attached_types = want;
+}
+
+static uint32_t wanted_types(struct collector *c)
+{
+	if (c->o->all_events)
+		return (1u << (EG_EV_MAX + 1)) - 2;
+	return eg_engine_types_wanted(eg_pipe_engine(c->p)) & ((1u << (EG_EV_MAX + 1)) - 2);
+}
+
+static void update_gauges(struct collector *c)
+{
+	if (c->drop_vals && !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, c->drop_vals)) {
+		uint64_t sum = 0;
+		for (int i = 0; i < c->ncpus; i++)
+			sum += c->drop_vals[i];
+		EG_SET(dropped_kernel, sum);
+	}
+	if (c->cons_pos && c->prod_pos) {
+		unsigned long cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
+		unsigned long prod = __atomic_load_n(c->prod_pos, __ATOMIC_ACQUIRE);
+		EG_SET(ringbuf_fill_bytes, prod - cons);
+	}
+}
+
+static void cleanup(struct collector *c)
+{
+	for (size_t i = 0; i < NPROBES; i++) {
+		bpf_link__destroy(c->link[i]);
+		c->link[i] = NULL;
+	}
+	ring_buffer__free(c->rb);
+	if (c->cons_pos)
+		munmap((void *)c->cons_pos, c->page);
+	if (c->prod_pos)
+		munmap((void *)c->prod_pos, c->page);
+	free(c->drop_vals);
+#ifdef EG_HAVE_SKEL
+	if (c->skel) {
+		ebpf_guard__destroy(c->skel);
+		c->obj = NULL;
+	}
+#endif
+	bpf_object__close(c->obj);
+}
+
+/* Checks privileges and kernel features. Returns 0, or 1 after a message. */
+static int preflight(const char **tracefs)
+{
+	char err[512];
+	if (!have_cap(CAP_SYS_ADMIN) && !(have_cap(CAP_BPF) && have_cap(CAP_PERFMON))) {
+		fprintf(stderr, "ebpf-guard: live mode needs root (or CAP_BPF and CAP_PERFMON): "
+				"run it as root, or use -replay FILE\n");
+		return 1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "ebpf-guard: the kernel has no BTF (/sys/kernel/btf/vmlinux: %s): "
+				"a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed\n", strerror(errno));
+		return 1;
+	}
+	*tracefs = tracefs_dir(err, sizeof(err));
+	if (!*tracefs) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		return 1;
+	}
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1) {
+		fprintf(stderr, "ebpf-guard: this kernel does not support BPF ring buffers (Linux 5.8 or newer is needed)\n");
+		return 1;
+	}
+	return 0;
+}
 
 int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		     volatile sig_atomic_t *stop)
 {
-	(void)o; (void)p; (void)stop;
-	fprintf(stderr, "ebpf-guard: live mode not built yet\n");
-	return 1;
+	struct collector c = {.o = o, .p = p, .drops_fd = -1};
+	const char *tracefs = NULL;
+	int err, rc = 1;
+
+	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
+	if (preflight(&tracefs))
+		return 1;
+
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
+	 * to the memory cgroup, where failing to raise it does not matter. */
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) && o->verbose)
+		fprintf(stderr, "ebpf-guard: could not raise RLIMIT_MEMLOCK (%s); carrying on\n",
+			strerror(errno));
+
+	if (o->bpf_object) {
+		c.obj = bpf_object__open_file(o->bpf_object, NULL);
+		if (!c.obj) {
+			fprintf(stderr, "ebpf-guard: failed to open BPF object %s: %s\n", o->bpf_object,
+				strerror(errno));
+			return 1;
+		}
+	} else {
+#ifdef EG_HAVE_SKEL
+		c.skel = ebpf_guard__open();
+		if (!c.skel) {
+			fprintf(stderr, "ebpf-guard: failed to open the embedded BPF object: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		c.obj = c.skel->obj;
+#else
+		fprintf(stderr, "ebpf-guard: built without the embedded BPF object: pass -bpf-object PATH\n");
+		return 1;
+#endif
+	}
+	const char *objname = o->bpf_object ? o->bpf_object : "the embedded BPF object";
+
+	struct bpf_map *events = bpf_object__find_map_by_name(c.obj, "events");
+	struct bpf_map *drops = bpf_object__find_map_by_name(c.obj, "drops");
+	if (!events || !drops || bpf_map__type(events) != BPF_MAP_TYPE_RINGBUF) {
+		fprintf(stderr, "ebpf-guard: %s has no ring buffer map 'events' or no map 'drops'\n",
+			objname);
+		goto out;
+	}
+	bpf_map__set_max_entries(events, EG_RINGBUF_BYTES);
+	err = set_rodata_u32(c.obj, "eg_self_tgid", (uint32_t)getpid());
+	if (err) {
+		fprintf(stderr, "ebpf-guard: failed to set eg_self_tgid in %s: %s\n", objname,
+			strerror(-err));
+		goto out;
+	}
+
+	/* Find every program; leave out the optional ones the kernel lacks. */
+	for (size_t i = 0; i < NPROBES; i++) {
+		char path[256];
+		c.prog[i] = bpf_object__find_program_by_name(c.obj, probes[i].prog);
+		if (!c.prog[i]) {
+			fprintf(stderr, "ebpf-guard: failed to find program %s in %s\n", probes[i].prog,
+				objname);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/events/%s", tracefs, probes[i].tp);
+		if (access(path, F_OK)) {
+			if (probes[i].optional) {
+				bpf_program__set_autoload(c.prog[i], false);
+				c.prog[i] = NULL;
+				continue;
+			}
+			fprintf(stderr, "ebpf-guard: tracepoint %s is missing (%s: %s)\n", probes[i].tp,
+				path, strerror(errno));
+			goto out;
+		}
+	}
+	err = bpf_object__load(c.obj);
+	if (err) {
+		fprintf(stderr, "ebpf-guard: failed to load BPF programs from %s: %s%s\n", objname,
+			strerror(-err), o->verbose ? "" : " (run with -v for the verifier log)");
+		goto out;
+	}
+
+	c.rb = ring_buffer__new(bpf_map__fd(events), on_sample, &c, NULL);
+	if (!c.rb) {
+		fprintf(stderr, "ebpf-guard: failed to create ring buffer reader: %s\n", strerror(errno));
+		goto out;
+	}
+	c.page = (size_t)sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), 0);
+	if (m != MAP_FAILED)
+		c.cons_pos = m;
+	m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), c.page);
+	if (m != MAP_FAILED)
+		c.prod_pos = m;
+	EG_SET(ringbuf_size_bytes, bpf_map__max_entries(events));
+	c.drops_fd = bpf_map__fd(drops);
+	c.ncpus = libbpf_num_possible_cpus();
+	if (c.ncpus > 0)
+		c.drop_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
+
+	c.boot_to_real = boot_to_real_offset();
+	sync_attach(&c, wanted_types(&c));
+	int nlinks = 0;
+	for (size_t i = 0; i < NPROBES; i++)
+		nlinks += c.link[i] != NULL;
+	char types[64] = "";
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++)
+		if (c.attached_types & (1u << t))
+			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
+				 *types ? "," : "", eg_event_type_name(t));
+	fprintf(stderr, "ebpf-guard: attached %d probes (%s)\n", nlinks, *types ? types : "none");
+	fflush(stderr);
+
+	int64_t next = clock_ns(CLOCK_MONOTONIC), last_clock = next;
+	while (!*stop) {
+		int more = drain(&c, EG_DRAIN_BUDGET);
+		eg_pipe_flush(p);
+		eg_pipe_service(p);
+		update_gauges(&c);
+		int64_t now = clock_ns(CLOCK_MONOTONIC);
+		if (now - last_clock >= EG_CLOCK_REFRESH_NS) {
+			last_clock = now;
+			c.boot_to_real = boot_to_real_offset();
+			uint32_t want = wanted_types(&c);
+			if (want != c.attached_types)
+				sync_attach(&c, want); /* a reload changed what the rules need */
+		}
+		if (more)
+			continue;
+		next += EG_TICK_NS;
+		if (next <= now) {
+			next = now;
+			continue;
+		}
+		struct timespec ts = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL};
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+
+	/* Stop producing, then drain what is left and flush it. */
+	for (size_t i = 0; i < NPROBES; i++) {
+		bpf_link__destroy(c.link[i]);
+		c.link[i] = NULL;
+	}
+	while (drain(&c, EG_DRAIN_BUDGET))
+		;
+	eg_pipe_flush(p);
+	update_gauges(&c);
+	if (c.bad_records)
+		fprintf(stderr, "ebpf-guard: %llu malformed ring-buffer records skipped\n",
+			(unsigned long long)c.bad_records);
+	rc = 0;
+out:
+	cleanup(&c);
+	return rc;
 }

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * The raw event record the BPF programs write into the "events" ring buffer
+ * and src/collector.c decodes. Shared by both sides: the BPF side includes it
+ * after vmlinux.h, the host after <linux/types.h>.
+ *
+ * One record, variable length (no padding to a maximum size):
+ *
+ *   +--------------------------+  0
+ *   | struct eg_raw_event      |  fixed header, 88 bytes
+ *   +--------------------------+  sizeof(struct eg_raw_event)
+ *   | filename[filename_len]   |  NUL-terminated when filename_len > 0
+ *   +--------------------------+
+ *   | exe[exe_len]             |  exec only: path components of the executed
+ *   |                          |  file, leaf first, each NUL-terminated
+ *   +--------------------------+
+ *   | args[args_len]           |  exec only: argv strings from the new image's
+ *   |                          |  mm->arg_start.., NUL-separated, first bytes
+ *   +--------------------------+
+ */
+#ifndef EG_RAW_H
+#define EG_RAW_H
+
+#define EG_RAW_COMM_LEN 16
+/* Bytes read for a path, the NUL included (PATH_MAX). A path that fills it is
+ * flagged truncated. */
+#define EG_RAW_PATH_MAX 4096
+/* Longest single path component (NAME_MAX + NUL). */
+#define EG_RAW_NAME_MAX 256
+/* Executable path: at most this many components walked from the dentry. */
+#define EG_RAW_EXE_COMPONENTS 64
+/* Exec arguments: at most this many bytes of argv (NULs included). */
+#define EG_RAW_ARGS_MAX 4096
+/* Per-CPU scratch buffer the record is built in (header + 3 regions). */
+#define EG_RAW_SCRATCH 16384
+
+/* Raw event types: the same numbers as enum eg_event_type (src/event.h). */
+#define EG_RAW_EXEC 1
+#define EG_RAW_OPEN 2
+#define EG_RAW_CONNECT 3
+#define EG_RAW_EXIT 4
+
+enum eg_raw_flags {
+	EG_RAWF_TRUNC_FILENAME = 1u << 0, /* filename filled EG_RAW_PATH_MAX */
+	EG_RAWF_TRUNC_EXE = 1u << 1,      /* exe walk hit a bound */
+	EG_RAWF_TRUNC_ARGS = 1u << 2,     /* argv longer than EG_RAW_ARGS_MAX */
+	EG_RAWF_DELETED = 1u << 3,        /* executed file has no links (memfd, unlinked) */
+	EG_RAWF_EXIT_READ = 1u << 4,      /* filename re-read at sys_exit (page was not in) */
+	EG_RAWF_EXEC_FAILED = 1u << 5,    /* exec returned an error (no exe, no args) */
+	EG_RAWF_NO_FILENAME = 1u << 6,    /* filename could not be read */
+	EG_RAWF_EXE_PSEUDO = 1u << 7,     /* exe is on a pseudo mount (memfd, anon) */
+};
+
+struct eg_raw_event {
+	__u64 ts_ns;     /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id; /* bpf_get_current_cgroup_id() */
+	__u32 pid;       /* thread id */
+	__u32 tgid;
+	__u32 ppid;      /* real_parent->tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 open_flags;
+	__u32 flags;     /* enum eg_raw_flags */
+	__u8 type;       /* EG_RAW_* */
+	__u8 family;     /* connect: AF_INET or AF_INET6 */
+	__u16 dest_port; /* connect: host byte order */
+	__u16 filename_len;
+	__u16 exe_len;
+	__u16 args_len;
+	__u16 _pad;
+	__u8 dest_addr[16]; /* connect: network order, 4 or 16 bytes */
+	char comm[EG_RAW_COMM_LEN];
+};
+
+#endif
