@@ -101,6 +101,16 @@ static int hex4(struct parser *ps, const char *at, unsigned *out)
 	return 0;
 }
 
+/* Some byte in x is < 0x20, '"' or '\\' (bytes >= 0x80 are fine). */
+static inline bool word_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+	uint64_t lt20 = (x - ones * 0x20) & ~x;
+	uint64_t zq = (q - ones) & ~q, zbs = (bs - ones) & ~bs;
+	return ((lt20 | zq | zbs) & highs) != 0;
+}
+
 /*
  * Scans the string whose opening quote is at ps->s. On return ps->s is past
  * the closing quote, *body and *blen the raw text between the quotes, *esc set
@@ -112,6 +122,13 @@ static int scan_str(struct parser *ps, const char **body, size_t *blen, bool *es
 	const char *s = ++ps->s, *e = ps->end;
 	*esc = false;
 	for (;;) {
+		while (e - s >= 8) {
+			uint64_t x;
+			memcpy(&x, s, 8);
+			if (word_special(x))
+				break;
+			s += 8;
+		}
 		while (s < e && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
 			s++;
 		if (s >= e) {
@@ -351,8 +368,11 @@ static int skip_value(struct parser *ps, int depth)
 		return lit(ps, "false", 5);
 	case 'n':
 		return lit(ps, "null", 4);
-	default:
+	case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+	case '8': case '9':
 		return scan_num(ps, &f);
+	default:
+		return syntax(ps, "a JSON value");
 	}
 }
 

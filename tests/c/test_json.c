@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JSON writer: string escaping of every byte class (against a plain
+ * byte-by-byte model on random input too), RFC 3339 times (against gmtime_r),
+ * and the exact event and alert lines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                       \
+	do {                                                                                   \
+		if (cond) {                                                                    \
+			passed++;                                                              \
+		} else {                                                                       \
+			failed++;                                                              \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                  \
+			fprintf(stderr, __VA_ARGS__);                                          \
+			fputc('\n', stderr);                                                   \
+		}                                                                              \
+	} while (0)
+
+static struct eg_buf b;
+
+static const char *str_json(const char *s, size_t n)
+{
+	b.len = 0;
+	eg_json_str(&b, s, n);
+	eg_buf_putc(&b, 0);
+	return b.p;
+}
+
+#define STR_IS(in, want)                                                                       \
+	do {                                                                                   \
+		const char *got_ = str_json(in, sizeof(in) - 1);                               \
+		CHECK(!strcmp(got_, want), "escape %s: got %s want %s", #in, got_, want);      \
+	} while (0)
+
+static void test_basic_escapes(void)
+{
+	STR_IS("", "\"\"");
+	STR_IS("plain/path.txt", "\"plain/path.txt\"");
+	STR_IS("a\"b", "\"a\\\"b\"");
+	STR_IS("a\\b", "\"a\\\\b\"");
+	STR_IS("line1\nline2", "\"line1\\nline2\"");
+	STR_IS("\t\r\b\f", "\"\\t\\r\\b\\f\"");
+	STR_IS("\x7f", "\"\x7f\"");
+	STR_IS("<>&'", "\"<>&'\"");
+	/* every other control character as \u00xx, NUL included */
+	for (int c = 0; c < 0x20; c++) {
+		char in[1] = {(char)c}, want[16];
+		switch (c) {
+		case '\n': strcpy(want, "\"\\n\""); break;
+		case '\t': strcpy(want, "\"\\t\""); break;
+		case '\r': strcpy(want, "\"\\r\""); break;
+		case '\b': strcpy(want, "\"\\b\""); break;
+		case '\f': strcpy(want, "\"\\f\""); break;
+		default: snprintf(want, sizeof(want), "\"\\u%04x\"", c);
+		}
+		const char *got = str_json(in, 1);
+		CHECK(!strcmp(got, want), "control 0x%02x: got %s want %s", c, got, want);
+	}
+}
+
+static void test_utf8(void)
+{
+	/* valid sequences pass through: 2, 3, 4 bytes, the edges of each */
+	STR_IS("caf\xc3\xa9", "\"caf\xc3\xa9\"");
+	STR_IS("\xc2\x80\xdf\xbf", "\"\xc2\x80\xdf\xbf\"");
+	STR_IS("\xe0\xa0\x80\xef\xbf\xbf", "\"\xe0\xa0\x80\xef\xbf\xbf\"");
+	STR_IS("\xed\x9f\xbf\xee\x80\x80", "\"\xed\x9f\xbf\xee\x80\x80\"");
+	STR_IS("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
+	STR_IS("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");
+	STR_IS("\xe2\x80\xa8", "\"\xe2\x80\xa8\"");
+	/* lone continuation bytes */
+	STR_IS("\x80", "\"\\udc80\"");
+	STR_IS("a\xbf" "b", "\"a\\udcbfb\"");
+	/* overlong encodings */
+	STR_IS("\xc0\x80", "\"\\udcc0\\udc80\"");
+	STR_IS("\xc1\xbf", "\"\\udcc1\\udcbf\"");
+	STR_IS("\xe0\x80\xaf", "\"\\udce0\\udc80\\udcaf\"");
+	STR_IS("\xf0\x80\x80\xaf", "\"\\udcf0\\udc80\\udc80\\udcaf\"");
+	/* UTF-16 surrogates encoded in UTF-8 */
+	STR_IS("\xed\xa0\x80", "\"\\udced\\udca0\\udc80\"");
+	STR_IS("\xed\xbf\xbf", "\"\\udced\\udcbf\\udcbf\"");
+	/* above U+10FFFF and bytes never valid */
+	STR_IS("\xf4\x90\x80\x80", "\"\\udcf4\\udc90\\udc80\\udc80\"");
+	STR_IS("\xf5\x80\x80\x80", "\"\\udcf5\\udc80\\udc80\\udc80\"");
+	STR_IS("\xfe\xff", "\"\\udcfe\\udcff\"");
+	/* truncated sequences: at the end, and followed by ASCII or another lead */
+	STR_IS("\xe2\x82", "\"\\udce2\\udc82\"");
+	STR_IS("\xe2\x82" "A", "\"\\udce2\\udc82A\"");
+	STR_IS("\xf0\x9f\x98", "\"\\udcf0\\udc9f\\udc98\"");
+	STR_IS("\xc3\xc3\xa9", "\"\\udcc3\xc3\xa9\"");
+	STR_IS("\xc3", "\"\\udcc3\"");
+	/* Latin-1 file name */
+	STR_IS("/tmp/caf\xe9.txt", "\"/tmp/caf\\udce9.txt\"");
+}
+
+/* The model: one byte or sequence at a time, no fast paths. */
+static void model_escape(struct eg_buf *o, const unsigned char *s, size_t n)
+{
+	eg_buf_putc(o, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		char t[16];
+		if (c == '"' || c == '\\') {
+			t[0] = '\\';
+			t[1] = (char)c;
+			eg_buf_put(o, t, 2);
+			i++;
+		} else if (c < 0x20) {
+			const char *m = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+				      : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+			if (m)
+				eg_buf_puts(o, m);
+			else {
+				snprintf(t, sizeof(t), "\\u%04x", c);
+				eg_buf_puts(o, t);
+			}
+			i++;
+		} else if (c < 0x80) {
+			eg_buf_putc(o, (char)c);
+			i++;
+		} else {
+			/* decode strictly */
+			size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+				   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+			unsigned cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+			int ok = len && i + len <= n;
+			for (size_t k = 1; ok && k < len; k++) {
+				if ((s[i + k] & 0xc0) != 0x80)
+					ok = 0;
+				cp = cp << 6 | (s[i + k] & 0x3f);
+			}
+			if (ok && ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+				   (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff))
+				ok = 0;
+			if (ok) {
+				eg_buf_put(o, s + i, len);
+				i += len;
+			} else {
+				snprintf(t, sizeof(t), "\\udc%02x", c);
+				eg_buf_puts(o, t);
+				i++;
+			}
+		}
+	}
+	eg_buf_putc(o, '"');
+}
+
+static void test_random_against_model(void)
+{
+	static const unsigned char pool[] = {'a', '/', ' ', '"', '\\', '\n', 0, 0x1f, 0x7f,
+					     0x80, 0xbf, 0xc0, 0xc2, 0xc3, 0xdf, 0xe0, 0xe2,
+					     0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f,
+					     0x90, 0x8f};
+	struct eg_buf m = {0};
+	unsigned char *in = malloc(20000);
+	srand(12345);
+	int bad = 0;
+	for (int iter = 0; iter < 3000 && !bad; iter++) {
+		size_t n = (size_t)(rand() % (iter < 2500 ? 64 : 20000));
+		for (size_t i = 0; i < n; i++) {
+			int r = rand() % 4;
+			in[i] = r == 0 ? (unsigned char)('a' + rand() % 26)
+				       : pool[rand() % sizeof(pool)];
+		}
+		m.len = 0;
+		model_escape(&m, in, n);
+		b.len = 0;
+		eg_json_str(&b, (const char *)in, n);
+		if (b.len != m.len || memcmp(b.p, m.p, m.len))
+			bad = iter + 1;
+	}
+	CHECK(!bad, "random string %d escaped differently from the model", bad - 1);
+	/* long runs of plain ASCII with a multibyte sequence across each chunk edge */
+	for (size_t edge = 4093; edge <= 4097 && !bad; edge++) {
+		size_t n = 3 * 4096 + 7;
+		memset(in, 'x', n);
+		for (size_t k = edge; k + 4 < n; k += 4096)
+			memcpy(in + k, "\xf0\x9f\x98\x80", 4);
+		m.len = 0;
+		model_escape(&m, in, n);
+		b.len = 0;
+		eg_json_str(&b, (const char *)in, n);
+		if (b.len != m.len || memcmp(b.p, m.p, m.len))
+			bad = (int)edge;
+	}
+	CHECK(!bad, "sequence at chunk edge %d escaped differently", bad);
+	/* worst case growth: 20000 invalid bytes become 6 bytes each */
+	memset(in, 0xff, 20000);
+	b.len = 0;
+	eg_json_str(&b, (const char *)in, 20000);
+	CHECK(b.len == 20000 * 6 + 2, "0xff x20000: length %zu", b.len);
+	free(in);
+	eg_buf_free(&m);
+}
+
+static const char *time_json(int64_t ns)
+{
+	b.len = 0;
+	eg_json_time(&b, ns);
+	eg_buf_putc(&b, 0);
+	return b.p;
+}
+
+#define TIME_IS(ns, want)                                                                      \
+	do {                                                                                   \
+		const char *got_ = time_json(ns);                                              \
+		CHECK(!strcmp(got_, "\"" want "\""), "time %lld: got %s want %s", (long long)(ns), \
+		      got_, want);                                                             \
+	} while (0)
+
+static void test_time(void)
+{
+	const int64_t t = 1735732800LL * 1000000000LL; /* 2025-01-01T12:00:00Z */
+	TIME_IS(0, "1970-01-01T00:00:00Z");
+	TIME_IS(t, "2025-01-01T12:00:00Z");
+	TIME_IS(t + 500000000, "2025-01-01T12:00:00.5Z");
+	TIME_IS(t + 1, "2025-01-01T12:00:00.000000001Z");
+	TIME_IS(t + 123456000, "2025-01-01T12:00:00.123456Z");
+	TIME_IS(t + 999999999, "2025-01-01T12:00:00.999999999Z");
+	TIME_IS(t + 10, "2025-01-01T12:00:00.00000001Z");
+	TIME_IS(t + 1000000000, "2025-01-01T12:00:01Z");
+	TIME_IS(t, "2025-01-01T12:00:00Z"); /* back to a cached second */
+	TIME_IS(-1, "1969-12-31T23:59:59.999999999Z");
+	TIME_IS(-1000000000, "1969-12-31T23:59:59Z");
+	TIME_IS(1709164800LL * 1000000000LL, "2024-02-29T00:00:00Z");
+	TIME_IS(951782400LL * 1000000000LL, "2000-02-29T00:00:00Z");
+	TIME_IS(4107542399LL * 1000000000LL, "2100-02-28T23:59:59Z");
+	TIME_IS(INT64_MAX, "2262-04-11T23:47:16.854775807Z");
+	TIME_IS(INT64_MIN, "1677-09-21T00:12:43.145224192Z");
+	/* random seconds against gmtime_r */
+	srand(7);
+	int bad = 0;
+	for (int i = 0; i < 20000 && !bad; i++) {
+		int64_t sec = (int64_t)(((uint64_t)rand() << 31 | (uint64_t)rand()) % 18000000000ULL) -
+			      9000000000LL;
+		time_t tt = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		char want[40];
+		snprintf(want, sizeof(want), "\"%04d-%02d-%02dT%02d:%02d:%02dZ\"", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (strcmp(time_json(sec * 1000000000LL), want))
+			bad = 1, fprintf(stderr, "sec %lld: got %s want %s\n", (long long)sec, b.p, want);
+	}
+	CHECK(!bad, "random times differ from gmtime_r");
+}
+
+static struct eg_event base_event(uint32_t type)
+{
+	struct eg_event ev = {
+		.ts_ns = 1735732800LL * 1000000000LL,
+		.type = type,
+		.pid = 4242,
+		.tgid = 4241,
+		.ppid = 1,
+		.uid = 1000,
+		.gid = 100,
+		.cgroup_id = 18446744073709551615ULL,
+		.comm = "bash",
+		.comm_len = 4,
+		.filename = "/dev/shm/.x",
+		.filename_len = 11,
+		.exe = "",
+		.dest_ip = "",
+		.args = "",
+	};
+	return ev;
+}
+
+static const char *event_json(const struct eg_event *ev)
+{
+	b.len = 0;
+	eg_json_event(&b, ev);
+	eg_buf_putc(&b, 0);
+	return b.p;
+}
+
+#define COMMON_HEAD "{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4241,"
+#define COMMON_IDS "\"ppid\":1,\"uid\":1000,\"gid\":100,\"cgroup_id\":18446744073709551615,"
+
+static void test_event(void)
+{
+	struct eg_event ev = base_event(EG_EV_EXEC);
+	static const char args[] = "bash\0-c\0echo \"hi\"\n\0";
+	ev.args = args;
+	ev.args_len = sizeof(args) - 1;
+	ev.argc = 3;
+	ev.exe = "/usr/bin/bash";
+	ev.exe_len = 13;
+	ev.flags = EG_EVF_MEMFD;
+	const char *want = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
+		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,"
+		"\"exe\":\"/usr/bin/bash\",\"args\":[\"bash\",\"-c\",\"echo \\\"hi\\\"\\n\"],"
+		"\"memfd\":true}";
+	const char *got = event_json(&ev);
+	CHECK(!strcmp(got, want), "exec event:\n got %s\nwant %s", got, want);
+
+	ev.argc = 0;
+	ev.args_len = 0;
+	ev.flags = EG_EVF_TRUNCATED;
+	want = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
+		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":true,"
+		"\"exe\":\"/usr/bin/bash\",\"args\":[],\"memfd\":false}";
+	got = event_json(&ev);
+	CHECK(!strcmp(got, want), "exec event, no args:\n got %s\nwant %s", got, want);
+
+	ev = base_event(EG_EV_OPEN);
+	ev.open_flags = 0x241;
+	ev.filename = "/etc/sh\xadow\n";
+	ev.filename_len = 11;
+	want = COMMON_HEAD "\"type\":\"open\",\"comm\":\"bash\",\"filename\":\"/etc/sh\\udcadow\\n\","
+		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,\"open_flags\":577}";
+	got = event_json(&ev);
+	CHECK(!strcmp(got, want), "open event:\n got %s\nwant %s", got, want);
+
+	ev = base_event(EG_EV_CONNECT);
+	ev.filename = "connect";
+	ev.filename_len = 7;
+	ev.dest_ip = "2001:db8::1";
+	ev.dest_ip_len = 11;
+	ev.dest_port = 4444;
+	want = COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"connect\","
+		"\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS "\"truncated\":false}";
+	got = event_json(&ev);
+	CHECK(!strcmp(got, want), "connect event:\n got %s\nwant %s", got, want);
+
+	ev = base_event(EG_EV_EXIT);
+	ev.filename = "";
+	ev.filename_len = 0;
+	want = COMMON_HEAD "\"type\":\"exit\",\"comm\":\"bash\",\"filename\":\"\","
+		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false}";
+	got = event_json(&ev);
+	CHECK(!strcmp(got, want), "exit event:\n got %s\nwant %s", got, want);
+
+	/* a 5000-byte path is written whole */
+	char *path = malloc(5000);
+	memset(path, 'p', 5000);
+	path[0] = '/';
+	ev = base_event(EG_EV_OPEN);
+	ev.filename = path;
+	ev.filename_len = 5000;
+	got = event_json(&ev);
+	char *q = strstr(got, "\"filename\":\"/");
+	CHECK(q && strspn(q + 13, "p") == 4999 && q[13 + 4999] == '"', "5000-byte path cut");
+	free(path);
+}
+
+static void test_alert(void)
+{
+	struct eg_event ev = base_event(EG_EV_EXEC);
+	ev.uid = ev.gid = 0;
+	ev.ppid = 0;
+	ev.cgroup_id = 0;
+	ev.tgid = 4242;
+	struct eg_rule_info r = {
+		.id = "builtin_fileless_exec",
+		.description = "Fileless or memory-backed executable",
+		.severity = "critical",
+		.tags_json = "[\"T1620\",\"fileless\"]",
+		.source = "builtin",
+	};
+	b.len = 0;
+	eg_json_alert(&b, &ev, &r, NULL, 0);
+	eg_buf_putc(&b, 0);
+	const char *want =
+		"{\"timestamp\":\"2025-01-01T12:00:00Z\",\"rule_id\":\"builtin_fileless_exec\","
+		"\"description\":\"Fileless or memory-backed executable\",\"event_type\":\"exec\","
+		"\"event\":{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4242,"
+		"\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
+		"\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
+		"\"exe\":\"\",\"args\":[],\"memfd\":false},"
+		"\"severity\":\"critical\",\"tags\":[\"T1620\",\"fileless\"]}\n";
+	CHECK(!strcmp(b.p, want), "alert:\n got %s\nwant %s", b.p, want);
+
+	/* dynamic description (not NUL-terminated at desc_len), defaults */
+	r.severity = NULL;
+	r.tags_json = NULL;
+	r.id = "my\"rule";
+	ev.type = EG_EV_CONNECT;
+	ev.ts_ns += 250000000;
+	b.len = 0;
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19);
+	eg_buf_putc(&b, 0);
+	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
+	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
+	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
+	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
+	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false},"
+	       "\"severity\":\"warning\",\"tags\":[]}\n";
+	CHECK(!strcmp(b.p, want), "alert with desc:\n got %s\nwant %s", b.p, want);
+}
+
+/* Steady state: the buffer stops growing once it is large enough. */
+static void test_no_growth(void)
+{
+	struct eg_event ev = base_event(EG_EV_OPEN);
+	struct eg_rule_info r = {.id = "r", .description = "d", .severity = "info",
+				 .tags_json = "[]", .source = "x"};
+	struct eg_buf a = {0};
+	eg_json_alert(&a, &ev, &r, NULL, 0);
+	size_t cap = a.cap;
+	char *p = a.p;
+	for (int i = 0; i < 1000; i++) {
+		a.len = 0;
+		eg_json_alert(&a, &ev, &r, NULL, 0);
+	}
+	CHECK(a.cap == cap && a.p == p, "buffer grew in steady state");
+
+	/* speed, for the record */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	const int n = 1000000;
+	for (int i = 0; i < n; i++) {
+		a.len = 0;
+		ev.ts_ns += 1000;
+		eg_json_alert(&a, &ev, &r, NULL, 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+	fprintf(stderr, "eg_json_alert: %.0f ns per alert line (%zu bytes)\n", ns / n, a.len);
+	eg_buf_free(&a);
+}
+
+int main(void)
+{
+	test_basic_escapes();
+	test_utf8();
+	test_random_against_model();
+	test_time();
+	test_event();
+	test_alert();
+	test_no_growth();
+	eg_buf_free(&b);
+	printf("test_json: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

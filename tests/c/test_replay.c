@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The replay reader: every field, every error reason (exact text), nested
+ * unknown fields, \u escapes, the writer -> reader round trip of odd strings,
+ * and eg_replay_run on files with bad, blank, CRLF and over-long lines.
+ * Independent of the engine's rules: parsed events are aborted, not run,
+ * except in eg_replay_run, whose alerts go to a scratch file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alerts.h"
+#include "engine.h"
+#include "json.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "replay.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                       \
+	do {                                                                                   \
+		if (cond) {                                                                    \
+			passed++;                                                              \
+		} else {                                                                       \
+			failed++;                                                              \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                  \
+			fprintf(stderr, __VA_ARGS__);                                          \
+			fputc('\n', stderr);                                                   \
+		}                                                                              \
+	} while (0)
+
+static struct eg_pipeline *P;
+static char tmpdir[] = "/tmp/eg_test_replay.XXXXXX";
+static char err[512];
+
+/* Parses line into *ev (strings stay valid until the next parse). 0 or -1. */
+static int parse(const char *line, size_t len, struct eg_event *ev)
+{
+	static int open_event;
+	if (open_event)
+		eg_pipe_abort(P);
+	struct eg_event *e = eg_pipe_begin(P, len + 64);
+	open_event = 1;
+	err[0] = 0;
+	int rc = eg_replay_parse(P, line, len, e, err, sizeof(err));
+	*ev = *e;
+	return rc;
+}
+
+static int parse_s(const char *line, struct eg_event *ev)
+{
+	return parse(line, strlen(line), ev);
+}
+
+#define STREQ(s, n, want) ((n) == strlen(want) && !memcmp((s), (want), (n)))
+
+static void test_fields(void)
+{
+	struct eg_event ev;
+	int rc = parse_s("{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4241,"
+			 "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
+			 "\"dest_ip\":\"\",\"dest_port\":0,\"ppid\":1,\"uid\":4294967295,\"gid\":7,"
+			 "\"cgroup_id\":18446744073709551615,\"truncated\":true,\"exe\":\"/bin/bash\","
+			 "\"args\":[\"bash\",\"-c\",\"id\"],\"memfd\":true,\"open_flags\":577}",
+			 &ev);
+	CHECK(rc == 0, "full exec line: %s", err);
+	CHECK(ev.ts_ns == 1735732800LL * 1000000000LL, "ts %" PRId64, ev.ts_ns);
+	CHECK(ev.pid == 4242 && ev.tgid == 4241 && ev.ppid == 1 && ev.uid == 4294967295u &&
+		      ev.gid == 7,
+	      "ids %u %u %u %u %u", ev.pid, ev.tgid, ev.ppid, ev.uid, ev.gid);
+	CHECK(ev.type == EG_EV_EXEC, "type %u", ev.type);
+	CHECK(ev.cgroup_id == UINT64_MAX, "cgroup_id");
+	CHECK(ev.flags == (EG_EVF_TRUNCATED | EG_EVF_MEMFD), "flags %u", ev.flags);
+	CHECK(STREQ(ev.comm, ev.comm_len, "bash") && ev.comm[4] == 0, "comm");
+	CHECK(STREQ(ev.filename, ev.filename_len, "/dev/shm/.x"), "filename");
+	CHECK(STREQ(ev.exe, ev.exe_len, "/bin/bash"), "exe");
+	CHECK(ev.dest_ip_len == 0 && ev.dest_ip[0] == 0, "dest_ip");
+	CHECK(ev.argc == 3 && ev.args_len == 11 && !memcmp(ev.args, "bash\0-c\0id\0", 11), "args");
+	CHECK(ev.open_flags == 577, "open_flags");
+
+	/* missing fields are zero/empty; strings are never NULL */
+	rc = parse_s("{\"type\":\"connect\"}", &ev);
+	CHECK(rc == 0, "minimal line: %s", err);
+	CHECK(ev.ts_ns == 0 && ev.pid == 0 && ev.dest_port == 0 && ev.argc == 0 && ev.flags == 0,
+	      "zeroes");
+	CHECK(ev.comm && !ev.comm[0] && ev.filename && !ev.filename[0] && ev.exe && ev.dest_ip &&
+		      ev.args,
+	      "empty strings");
+
+	/* whitespace everywhere, null leaves a field alone, false clears a flag */
+	rc = parse_s(" \t{ \"type\" : \"open\" , \"pid\" : null, \"comm\":null, \"truncated\" : true,"
+		     "\"truncated\":false, \"dest_port\": 65535 }  \r\t", &ev);
+	CHECK(rc == 0, "spaces: %s", err);
+	CHECK(ev.type == EG_EV_OPEN && ev.pid == 0 && ev.comm_len == 0 && ev.flags == 0 &&
+		      ev.dest_port == 65535,
+	      "spaces fields");
+
+	/* each type name */
+	const char *types[] = {"exec", "open", "connect", "exit"};
+	for (int i = 0; i < 4; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "{\"type\":\"%s\"}", types[i]);
+		rc = parse_s(line, &ev);
+		CHECK(rc == 0 && ev.type == (uint32_t)(i + 1), "type %s", types[i]);
+	}
+	/* an escaped key still names the field */
+	rc = parse_s("{\"ty\\u0070e\":\"exit\",\"p\\u0069d\":9}", &ev);
+	CHECK(rc == 0 && ev.type == EG_EV_EXIT && ev.pid == 9, "escaped keys: %s", err);
+	/* duplicate keys: the last wins */
+	rc = parse_s("{\"type\":\"exec\",\"comm\":\"a\",\"comm\":\"bb\",\"args\":[\"x\"],\"args\":[]}",
+		     &ev);
+	CHECK(rc == 0 && STREQ(ev.comm, ev.comm_len, "bb") && ev.argc == 0, "duplicates");
+}
+
+static void test_unknown_fields(void)
+{
+	struct eg_event ev;
+	int rc = parse_s("{\"x\":{\"a\":[1,2.5e-3,-0,{\"b\":null,\"c\":[[],{}]}],\"d\":\"}\"},"
+			 "\"type\":\"exec\",\"y\":[true,false,null,\"\\u00e9\\n\"],\"z\":-12.5E+3,"
+			 "\"pid\":5,\"w\":{}, \"v\":[]}",
+			 &ev);
+	CHECK(rc == 0, "nested unknown fields: %s", err);
+	CHECK(ev.type == EG_EV_EXEC && ev.pid == 5, "fields around unknown ones");
+	/* nesting limit */
+	char deep[2000];
+	int n = 0;
+	n += sprintf(deep, "{\"type\":\"exec\",\"x\":");
+	for (int i = 0; i < 300; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 300; i++)
+		deep[n++] = ']';
+	deep[n++] = '}';
+	deep[n] = 0;
+	rc = parse_s(deep, &ev);
+	CHECK(rc == -1 && !strcmp(err, "not JSON: nested deeper than 256 levels"), "deep: %s", err);
+}
+
+static void test_timestamps(void)
+{
+	struct {
+		const char *in;
+		int64_t want;
+	} ok[] = {
+		{"\"2025-01-01T12:00:00Z\"", 1735732800LL * 1000000000LL},
+		{"\"2025-01-01T12:00:00.5Z\"", 1735732800LL * 1000000000LL + 500000000},
+		{"\"2025-01-01T12:00:00.123456789Z\"", 1735732800LL * 1000000000LL + 123456789},
+		{"\"2025-01-01T12:00:00.1234567891Z\"", 1735732800LL * 1000000000LL + 123456789},
+		{"\"2025-01-01T13:30:00+01:30\"", 1735732800LL * 1000000000LL},
+		{"\"2025-01-01T07:00:00.25-05:00\"", 1735732800LL * 1000000000LL + 250000000},
+		{"\"2025-01-01t12:00:00z\"", 1735732800LL * 1000000000LL},
+		{"\"2024-02-29T00:00:00Z\"", 1709164800LL * 1000000000LL},
+		{"\"1969-12-31T23:59:59.999999999Z\"", -1},
+		{"\"1970-01-01T00:00:00Z\"", 0},
+		{"1735732800000000001", 1735732800000000001LL},
+		{"-5", -5},
+		{"9223372036854775807", INT64_MAX},
+		{"-9223372036854775808", INT64_MIN},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "{\"type\":\"open\",\"timestamp\":%s}", ok[i].in);
+		struct eg_event ev;
+		int rc = parse_s(line, &ev);
+		CHECK(rc == 0 && ev.ts_ns == ok[i].want, "timestamp %s: rc %d %s ts %" PRId64,
+		      ok[i].in, rc, err, ev.ts_ns);
+	}
+	const char *bad[] = {
+		"\"2025-01-01 12:00:00Z\"", "\"2025-01-01T12:00:00\"", "\"2025-13-01T12:00:00Z\"",
+		"\"2025-02-29T12:00:00Z\"", "\"2025-01-01T24:00:00Z\"", "\"2025-01-01T12:00:60Z\"",
+		"\"2025-01-01T12:00:00.Z\"", "\"2025-01-01T12:00:00+0100\"", "\"2025-01-01T12:00:00Zx\"",
+		"\"2025-1-01T12:00:00Z\"", "\"\"", "\"2263-01-01T00:00:00Z\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[128], want[160];
+		snprintf(line, sizeof(line), "{\"type\":\"open\",\"timestamp\":%s}", bad[i]);
+		snprintf(want, sizeof(want), "field \"timestamp\": invalid RFC 3339 time %s", bad[i]);
+		struct eg_event ev;
+		int rc = parse_s(line, &ev);
+		CHECK(rc == -1 && !strcmp(err, want), "timestamp %s: got \"%s\"", bad[i], err);
+	}
+}
+
+static void test_escapes(void)
+{
+	struct eg_event ev;
+	int rc = parse_s("{\"type\":\"open\",\"filename\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t"
+			 "\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\udc80\\udcff\\ud800x\\udc00\\u0001\"}",
+			 &ev);
+	CHECK(rc == 0, "escapes: %s", err);
+	const char want[] = "a\"b\\c/d\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x80\xff"
+			    "\xef\xbf\xbdx\xef\xbf\xbd\x01";
+	CHECK(ev.filename_len == sizeof(want) - 1 && !memcmp(ev.filename, want, sizeof(want) - 1),
+	      "decoded filename (%u bytes)", ev.filename_len);
+	/* raw UTF-8 and raw invalid bytes in the input are kept as they are */
+	rc = parse_s("{\"type\":\"open\",\"comm\":\"\xc3\xa9\xff\"}", &ev);
+	CHECK(rc == 0 && STREQ(ev.comm, ev.comm_len, "\xc3\xa9\xff"), "raw bytes");
+	rc = parse_s("{\"type\":\"exec\",\"args\":[\"a\\nb\", \"\\udcff\",\"\" ,\"c\"]}", &ev);
+	CHECK(rc == 0 && ev.argc == 4 && ev.args_len == 9 &&
+		      !memcmp(ev.args, "a\nb\0\xff\0\0c\0", 9),
+	      "escaped args: %s", err);
+}
+
+static void test_errors(void)
+{
+	struct {
+		const char *line, *reason;
+	} cases[] = {
+		{"not json", "not JSON: invalid literal at column 1"},
+		{"{", "not JSON: unexpected end of line, expected a string key"},
+		{"{\"type\":\"exec\"", "not JSON: unexpected end of line, expected ',' or '}'"},
+		{"{\"type\" \"exec\"}", "not JSON: unexpected '\"' at column 9, expected ':'"},
+		{"{\"type\":\"exec\",}", "not JSON: unexpected '}' at column 16, expected a string key"},
+		{"{type:1}", "not JSON: unexpected 't' at column 2, expected a string key"},
+		{"{\"type\":\"exec\"} x", "not JSON: unexpected data after the object at column 17"},
+		{"{\"type\":\"exec\"}{}", "not JSON: unexpected data after the object at column 16"},
+		{"[1,2]", "not a JSON object"},
+		{"42", "not a JSON object"},
+		{"\"str\"", "not a JSON object"},
+		{"null", "not a JSON object"},
+		{"[1,2", "not JSON: unexpected end of line, expected ',' or ']'"},
+		{"42 43", "not JSON: unexpected data after the value at column 4"},
+		{"{\"type\":\"exec\",\"x\":[1,]}", "not JSON: unexpected ']' at column 23, expected a JSON value"},
+		{"{\"type\":\"exec\",\"x\":01}", "not JSON: unexpected '1' at column 21, expected ',' or '}'"},
+		{"{\"type\":\"exec\",\"x\":1.}", "not JSON: unexpected '}' at column 22, expected a digit"},
+		{"{\"type\":\"exec\",\"x\":-}", "not JSON: unexpected '}' at column 21, expected a digit"},
+		{"{\"type\":\"exec\",\"x\":tru}", "not JSON: invalid literal at column 20"},
+		{"{\"type\":\"exec\",\"x\":\"a\\qb\"}", "not JSON: unexpected 'q' at column 23, expected an escape"},
+		{"{\"type\":\"exec\",\"x\":\"\\u12G4\"}", "not JSON: unexpected 'G' at column 25, expected four hex digits after \\u"},
+		{"{\"type\":\"exec\",\"x\":\"a\tb\"}", "not JSON: unexpected byte 0x09 at column 22, expected no control character in a string"},
+		{"{\"type\":\"exec\",\"x\":\"abc", "not JSON: unexpected end of line, expected '\"' to end the string"},
+		{"{\"type\":\"foo\"}", "unknown event type \"foo\""},
+		{"{\"type\":\"\"}", "unknown event type \"\""},
+		{"{\"type\":\"EXEC\"}", "unknown event type \"EXEC\""},
+		{"{\"type\":\"exec\\n\"}", "unknown event type \"exec\\n\""},
+		{"{\"type\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+		 "unknown event type \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"..."},
+		{"{\"type\":1}", "field \"type\": expected a string, got a number"},
+		{"{\"pid\":1}", "missing field \"type\""},
+		{"{}", "missing field \"type\""},
+		{"{\"type\":null}", "missing field \"type\""},
+		{"{\"type\":\"exec\",\"pid\":\"1\"}", "field \"pid\": expected an integer, got a string"},
+		{"{\"type\":\"exec\",\"pid\":-1}", "field \"pid\": -1 out of range 0..4294967295"},
+		{"{\"type\":\"exec\",\"uid\":4294967296}", "field \"uid\": 4294967296 out of range 0..4294967295"},
+		{"{\"type\":\"exec\",\"gid\":1.5}", "field \"gid\": 1.5 is not an integer"},
+		{"{\"type\":\"exec\",\"tgid\":1e3}", "field \"tgid\": 1e3 is not an integer"},
+		{"{\"type\":\"exec\",\"ppid\":[1]}", "field \"ppid\": expected an integer, got an array"},
+		{"{\"type\":\"exec\",\"dest_port\":65536}", "field \"dest_port\": 65536 out of range 0..65535"},
+		{"{\"type\":\"exec\",\"cgroup_id\":18446744073709551616}", "field \"cgroup_id\": 18446744073709551616 out of range 0..18446744073709551615"},
+		{"{\"type\":\"exec\",\"open_flags\":true}", "field \"open_flags\": expected an integer, got a boolean"},
+		{"{\"type\":\"exec\",\"comm\":5}", "field \"comm\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"filename\":{}}", "field \"filename\": expected a string, got an object"},
+		{"{\"type\":\"exec\",\"exe\":true}", "field \"exe\": expected a string, got a boolean"},
+		{"{\"type\":\"exec\",\"dest_ip\":[]}", "field \"dest_ip\": expected a string, got an array"},
+		{"{\"type\":\"exec\",\"args\":\"a b\"}", "field \"args\": expected an array of strings, got a string"},
+		{"{\"type\":\"exec\",\"args\":[\"a\",1]}", "field \"args\": expected an array of strings, got a number in it"},
+		{"{\"type\":\"exec\",\"args\":[\"a\",null]}", "field \"args\": expected an array of strings, got null in it"},
+		{"{\"type\":\"exec\",\"truncated\":1}", "field \"truncated\": expected true or false, got a number"},
+		{"{\"type\":\"exec\",\"memfd\":\"true\"}", "field \"memfd\": expected true or false, got a string"},
+		{"{\"type\":\"exec\",\"timestamp\":true}", "field \"timestamp\": expected an RFC 3339 time or nanoseconds, got a boolean"},
+		{"{\"type\":\"exec\",\"timestamp\":1.5}", "field \"timestamp\": 1.5 is not an integer"},
+		{"{\"type\":\"exec\",\"timestamp\":9223372036854775808}", "field \"timestamp\": 9223372036854775808 out of range"},
+		{"", "not JSON: empty line"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct eg_event ev;
+		int rc = parse_s(cases[i].line, &ev);
+		CHECK(rc == -1 && !strcmp(err, cases[i].reason), "line %s:\n   got \"%s\"\n  want \"%s\"",
+		      cases[i].line, err, cases[i].reason);
+	}
+	/* a NUL byte inside the line is not JSON */
+	struct eg_event ev;
+	int rc = parse("{\"type\":\"exec\"}\0", 16, &ev);
+	CHECK(rc == -1 && !strcmp(err, "not JSON: unexpected data after the object at column 16"),
+	      "NUL: %s", err);
+}
+
+/* Writer -> reader -> writer: the bytes come back exactly. */
+static void test_round_trip(void)
+{
+	static char big[5001];
+	for (int i = 0; i < 5000; i++)
+		big[i] = (char)("/abc\xff\n\"\\\xe2\x82\xac"[i % 12]);
+	big[0] = '/';
+	static const char args[] = "sh\0-c\0printf '\\x00\xc0\xaf'\n\0\0\xed\xa0\x80\0";
+	const char *names[] = {"weird\nname\t\"q\"\\", "\x80\x81\xfe\xff", "\xf4\x90\x80\x80",
+			       "ok \xc3\xa9 \xf0\x9f\x98\x80", "\xe2\x82", "", big};
+	struct eg_buf a = {0}, c = {0};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct eg_event in = {
+			.ts_ns = 1735732800123456789LL + (int64_t)i,
+			.type = EG_EV_EXEC,
+			.flags = EG_EVF_MEMFD | EG_EVF_TRUNCATED,
+			.pid = 1, .tgid = 2, .ppid = 3, .uid = 4, .gid = 5, .open_flags = 0,
+			.cgroup_id = 12345678901234ULL,
+			.comm = names[i], .comm_len = (uint32_t)strlen(names[i]),
+			.filename = names[i], .filename_len = (uint32_t)strlen(names[i]),
+			.exe = names[i], .exe_len = (uint32_t)strlen(names[i]),
+			.dest_ip = "::1", .dest_ip_len = 3,
+			.args = args, .args_len = sizeof(args) - 1, .argc = 5,
+		};
+		if (names[i] == big)
+			in.comm_len = in.filename_len = in.exe_len = 5000;
+		a.len = 0;
+		eg_json_event(&a, &in);
+		struct eg_event out;
+		int rc = parse(a.p, a.len, &out);
+		CHECK(rc == 0, "round trip %zu: parse: %s", i, err);
+		if (rc)
+			continue;
+		CHECK(out.ts_ns == in.ts_ns && out.flags == in.flags && out.cgroup_id == in.cgroup_id &&
+			      out.pid == 1 && out.gid == 5,
+		      "round trip %zu: numbers", i);
+		CHECK(out.filename_len == in.filename_len &&
+			      !memcmp(out.filename, in.filename, in.filename_len) &&
+			      out.comm_len == in.comm_len && !memcmp(out.comm, in.comm, in.comm_len) &&
+			      out.exe_len == in.exe_len && !memcmp(out.exe, in.exe, in.exe_len),
+		      "round trip %zu: strings differ", i);
+		CHECK(out.argc == in.argc && out.args_len == in.args_len &&
+			      !memcmp(out.args, in.args, in.args_len),
+		      "round trip %zu: args differ", i);
+		c.len = 0;
+		eg_json_event(&c, &out);
+		CHECK(c.len == a.len && !memcmp(a.p, c.p, a.len), "round trip %zu: JSON differs", i);
+	}
+	eg_buf_free(&a);
+	eg_buf_free(&c);
+}
+
+/* Runs eg_replay_run on content, stderr captured. Returns its rc. */
+static int run_replay(const char *content, size_t len, const char *path, char *errs,
+		      size_t errs_len)
+{
+	char file[256];
+	snprintf(file, sizeof(file), "%s/in.jsonl", tmpdir);
+	FILE *f = fopen(file, "wb");
+	fwrite(content, 1, len, f);
+	fclose(f);
+	char errfile[256];
+	snprintf(errfile, sizeof(errfile), "%s/stderr", tmpdir);
+	fflush(stderr);
+	int saved = dup(2), efd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(efd, 2);
+	close(efd);
+	int saved_in = -1;
+	if (!strcmp(path, "-")) {
+		saved_in = dup(0);
+		int ifd = open(file, O_RDONLY);
+		dup2(ifd, 0);
+		close(ifd);
+	}
+	volatile sig_atomic_t stop = 0;
+	int rc = eg_replay_run(P, strcmp(path, "-") ? (*path ? path : file) : "-", &stop);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (saved_in >= 0) {
+		dup2(saved_in, 0);
+		close(saved_in);
+	}
+	f = fopen(errfile, "rb");
+	size_t n = fread(errs, 1, errs_len - 1, f);
+	errs[n] = 0;
+	fclose(f);
+	return rc;
+}
+
+static uint64_t events_total(void)
+{
+	uint64_t t = 0;
+	for (int i = 0; i <= EG_EV_MAX; i++)
+		t += atomic_load(&eg_metrics.events[i]);
+	return t;
+}
+
+static void test_run(void)
+{
+	char errs[4096], want[4096];
+	char file[256];
+	snprintf(file, sizeof(file), "%s/in.jsonl", tmpdir);
+	const char content[] =
+		"{\"type\":\"open\",\"filename\":\"/etc/hosts\"}\n"
+		"\n"
+		"   \t \r\n"
+		"{\"type\":\"connect\",\"dest_port\":80}\r\n"
+		"garbage\n"
+		"{\"type\":\"open\",\"pid\":-1}\r\n"
+		"{\"type\":\"exit\"}\n"
+		"{\"type\":\"bogus\"}\n"
+		"{\"type\":\"open\"}"; /* no final newline */
+	uint64_t ev0 = events_total(), rej0 = atomic_load(&eg_metrics.replay_rejected);
+	uint64_t connect0 = atomic_load(&eg_metrics.events[EG_EV_CONNECT]);
+	int rc = run_replay(content, sizeof(content) - 1, "", errs, sizeof(errs));
+	CHECK(rc == 0, "replay rc %d", rc);
+	CHECK(events_total() - ev0 == 4, "events %" PRIu64, events_total() - ev0);
+	CHECK(atomic_load(&eg_metrics.events[EG_EV_CONNECT]) - connect0 == 1, "connect events");
+	CHECK(atomic_load(&eg_metrics.replay_rejected) - rej0 == 3, "rejected %" PRIu64,
+	      atomic_load(&eg_metrics.replay_rejected) - rej0);
+	snprintf(want, sizeof(want),
+		 "ebpf-guard: %s:5: not JSON: unexpected 'g' at column 1, expected a JSON value\n"
+		 "ebpf-guard: %s:6: field \"pid\": -1 out of range 0..4294967295\n"
+		 "ebpf-guard: %s:8: unknown event type \"bogus\"\n",
+		 file, file, file);
+	CHECK(!strcmp(errs, want), "stderr:\n%s\nwant:\n%s", errs, want);
+
+	/* stdin is shown as <stdin> */
+	rej0 = atomic_load(&eg_metrics.replay_rejected);
+	rc = run_replay("{\"type\":\"exec\"}\n[]\n", 19, "-", errs, sizeof(errs));
+	CHECK(rc == 0 && !strcmp(errs, "ebpf-guard: <stdin>:2: not a JSON object\n"),
+	      "stdin: rc %d stderr %s", rc, errs);
+	CHECK(atomic_load(&eg_metrics.replay_rejected) - rej0 == 1, "stdin rejected");
+
+	/* a missing file */
+	volatile sig_atomic_t stop = 0;
+	fflush(stderr);
+	int saved = dup(2), efd = open("/dev/null", O_WRONLY);
+	dup2(efd, 2);
+	close(efd);
+	rc = eg_replay_run(P, "/nonexistent/replay.jsonl", &stop);
+	dup2(saved, 2);
+	close(saved);
+	CHECK(rc == -1, "missing file rc %d", rc);
+
+	/* over-long lines: one that fits the bound and one past it, in the middle */
+	size_t max = EG_EVENT_MAX_BYTES - 64;
+	size_t cap = 3 * max + 1000;
+	char *big = malloc(cap);
+	size_t n = 0;
+	n += (size_t)sprintf(big + n, "{\"type\":\"open\",\"filename\":\"");
+	size_t fill = max - n - 2;
+	memset(big + n, 'a', fill);
+	n += fill;
+	n += (size_t)sprintf(big + n, "\"}\n");
+	size_t first_len = n - 1;
+	n += (size_t)sprintf(big + n, "{\"type\":\"open\",\"filename\":\"");
+	memset(big + n, 'b', max + 5);
+	n += max + 5;
+	n += (size_t)sprintf(big + n, "\"}\n{\"type\":\"exit\"}\n");
+	ev0 = events_total();
+	rej0 = atomic_load(&eg_metrics.replay_rejected);
+	rc = run_replay(big, n, "", errs, sizeof(errs));
+	snprintf(want, sizeof(want), "ebpf-guard: %s:2: line longer than %zu bytes\n", file, max);
+	CHECK(rc == 0 && !strcmp(errs, want), "long lines (first %zu bytes): %s", first_len, errs);
+	CHECK(events_total() - ev0 == 2, "long lines: events %" PRIu64, events_total() - ev0);
+	CHECK(atomic_load(&eg_metrics.replay_rejected) - rej0 == 1, "long lines: rejected");
+	free(big);
+}
+
+/* Parse speed, for the record (not a pass/fail). */
+static void bench(void)
+{
+	const char *lines[] = {
+		"{\"timestamp\":\"2025-01-01T12:00:00.123456789Z\",\"pid\":4242,\"tgid\":4242,"
+		"\"type\":\"open\",\"comm\":\"nginx\",\"filename\":\"/var/www/html/index.html\","
+		"\"dest_ip\":\"\",\"dest_port\":0,\"ppid\":1,\"uid\":33,\"gid\":33,"
+		"\"cgroup_id\":4321,\"truncated\":false,\"open_flags\":0}",
+		"{\"timestamp\":\"2025-01-01T12:00:00.5Z\",\"pid\":4243,\"tgid\":4243,\"type\":\"exec\","
+		"\"comm\":\"bash\",\"filename\":\"/usr/bin/ls\",\"dest_ip\":\"\",\"dest_port\":0,"
+		"\"ppid\":4242,\"uid\":0,\"gid\":0,\"cgroup_id\":4321,\"truncated\":false,"
+		"\"exe\":\"/usr/bin/ls\",\"args\":[\"ls\",\"-la\",\"/tmp\"],\"memfd\":false}",
+	};
+	const int n = 400000;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		const char *l = lines[i & 1];
+		size_t len = strlen(l);
+		struct eg_event *e = eg_pipe_begin(P, len + 64);
+		if (eg_replay_parse(P, l, len, e, err, sizeof(err)))
+			failed++;
+		eg_pipe_abort(P);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+	fprintf(stderr, "eg_replay_parse: %.0f ns per line (%.2f M lines/s)\n", ns / n,
+		n / ns * 1e3);
+}
+
+int main(void)
+{
+	const char *src = getenv("EG_SOURCE_DIR");
+	char lua[4096];
+	snprintf(lua, sizeof(lua), "%s/lua", src ? src : ".");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	eg_metrics_init();
+	struct eg_engine_opts eo = {.lua_path = lua};
+	struct eg_engine *e = eg_engine_new(&eo, err, sizeof(err));
+	if (!e) {
+		fprintf(stderr, "engine: %s\n", err);
+		return 1;
+	}
+	char alerts[256];
+	snprintf(alerts, sizeof(alerts), "%s/alerts.jsonl", tmpdir);
+	struct eg_alert_sink *sink = eg_alerts_open(alerts, err, sizeof(err));
+	struct eg_pipe_opts po = {.engine = eo, .alerts = sink};
+	P = eg_pipe_new(&po, e, err, sizeof(err));
+	if (!sink || !P) {
+		fprintf(stderr, "setup: %s\n", err);
+		return 1;
+	}
+	test_fields();
+	test_unknown_fields();
+	test_timestamps();
+	test_escapes();
+	test_errors();
+	test_round_trip();
+	eg_pipe_abort(P);
+	test_run();
+	bench();
+	eg_pipe_free(P);
+	eg_alerts_close(sink);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/in.jsonl", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	unlink(path);
+	unlink(alerts);
+	rmdir(tmpdir);
+	printf("test_replay: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
