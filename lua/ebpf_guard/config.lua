@@ -108,8 +108,18 @@ local function suggest(key, known)
     if d < (bestd or math.huge) then best, bestd = k, d end
   end
   if bestd and bestd <= math.max(2, math_floor(#key / 3)) then return best end
+  local lk = key:lower()
   for _, k in ipairs(known) do
-    if #key >= 3 and (k:find(key:lower(), 1, true) or key:lower():find(k, 1, true)) then return k end
+    if #lk >= 3 and (k:find(lk, 1, true) or lk:find(k, 1, true)) then return k end
+  end
+  -- every word of the key in a known name: builtin_shell -> builtin_suspicious_shell
+  for _, k in ipairs(known) do
+    local all, any = true, false
+    for w in lk:gmatch("[^_%-]+") do
+      any = true
+      if not k:find(w, 1, true) then all = false end
+    end
+    if any and all and lk:find("[_%-]") then return k end
   end
   return nil
 end
@@ -127,6 +137,7 @@ local function fail(msg) error(setmetatable({ msg = msg }, Fail), 0) end
 -- A reporter for one rule: err(field, problem) raises "<file>: <label>: <field>: <problem>".
 local function reporter(file, kind, idx)
   local r = { kind = kind, label = ("%s #%d"):format(kind, idx) }
+  r.index_label = r.label
   function r.err(field, problem)
     if field then
       fail(("%s: %s: %s: %s"):format(file, r.label, field, problem))
@@ -156,14 +167,20 @@ local function check_string(r, t, field, required)
   return v
 end
 
+-- Names the rule by its id in messages when the id is usable.
+local function label_by_id(r, t)
+  if type(t.id) == "string" and t.id ~= "" then r.label = r.kind .. " " .. quote(t.id) end
+end
+
 local function check_id(r, t, seen, file)
   local id = check_string(r, t, "id", true)
   local prev = seen[id]
+  local here = r.index_label
   r.label = r.kind .. " " .. quote(id)
   if prev then
-    r.err("id", ("duplicate id %s (already defined in %s)"):format(quote(id), prev))
+    r.err("id", ("duplicate id %s (first defined in %s)"):format(quote(id), prev))
   end
-  seen[id] = file
+  seen[id] = file .. ", " .. here
   return id
 end
 
@@ -290,8 +307,9 @@ local function yaml_rule(file, i, t, st, ctx)
   for k, v in pairs(t) do
     if is_null(v) then t[k] = nil end
   end
-  local id = check_id(r, t, st.seen, file)
+  label_by_id(r, t)
   check_keys(r, t, _M.RULE_KEYS)
+  local id = check_id(r, t, st.seen, file)
   local rule = {
     kind = "yaml", id = id, source = file,
     description = check_string(r, t, "description", true),
@@ -367,8 +385,9 @@ local function lua_detection(file, i, t, st)
   if type(t) ~= "table" then
     r.err(nil, "expected a detection table, got " .. got(t))
   end
-  local id = check_id(r, t, st.seen, file)
+  label_by_id(r, t)
   check_keys(r, t, _M.DETECTION_KEYS)
+  local id = check_id(r, t, st.seen, file)
   local det = {
     kind = "lua", id = id, source = file,
     description = check_string(r, t, "description", true),

@@ -72,10 +72,29 @@ function _M.init(opts)
   local clock = opts.clock or os.time
   guard.sink = log
 
+  -- Error handler for user calls: gives budget errors raised by the C count
+  -- hook (which carry no position) the user code's file and line.
+  local user_sources = { ["=condition"] = true }
+  local getinfo = debug.getinfo
+  local function handler(m)
+    if type(m) ~= "string" then return tostring(m) end
+    if m:find("^[^\n]-:%d+: ") then return m end
+    for lvl = 2, 30 do
+      local info = getinfo(lvl, "Sl")
+      if not info then break end
+      if user_sources[info.source] and info.currentline and info.currentline > 0 then
+        return info.short_src .. ":" .. info.currentline .. ": " .. m
+      end
+    end
+    return m
+  end
+
   local function run_user(fn, ...)
+    local info = getinfo(fn, "S")
+    user_sources[info.source] = true
     b.in_user = 1
     b.ticks = 0
-    local res = { pcall(fn, ...) }
+    local res = { xpcall(fn, handler, ...) }
     b.in_user = 0
     b.ticks = 0
     return res[1], res[2]
@@ -170,7 +189,7 @@ function _M.init(opts)
     guard.now_ns = tonumber(e.ts_ns)
     b.in_user = 1
     b.ticks = 0
-    local ok, r = pcall(u.fn, view)
+    local ok, r = xpcall(u.fn, handler, view)
     b.in_user = 0
     b.ticks = 0
     if not ok then
