@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# /healthz answers 200 while the event loop passes, 503 while it is stuck
+# (here: a rule condition burning ~2 s of CPU per event, 5 events in one
+# batch), and 200 again after; /metrics keeps answering during the stall.
+. "$(dirname "$0")/daemon_lib.sh"
+eg_init 90
+
+cat >"$W/slow.yaml" <<'EOF'
+rules:
+  - id: slow
+    description: burns CPU in its condition
+    event_types: [exec]
+    condition: (function() local x = 0 for i = 1, 2e8 do x = x + i end return x < 0 end)()
+EOF
+eg_start -config "$W/slow.yaml" -lua-budget 1000000000 -alert-file "$W/alerts.jsonl"
+
+health() { curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/healthz"; }
+[ "$(health)" = 200 ] || fail "/healthz not 200 at start"
+# Idle input: the loop still passes (the replay reader services while waiting).
+sleep 6
+[ "$(health)" = 200 ] || fail "/healthz not 200 on an idle input"
+
+eg_send "$(ev exec 1 ls /bin/ls)" "$(ev exec 2 ls /bin/ls)" "$(ev exec 3 ls /bin/ls)" \
+	"$(ev exec 4 ls /bin/ls)" "$(ev exec 5 ls /bin/ls)"
+saw503=0 slowest=0
+for i in $(seq 150); do
+	code=$(health)
+	if [ "$code" = 503 ]; then
+		saw503=1
+		body=$(curl -s --max-time 5 "$URL/healthz")
+		[ "$body" = stalled ] || fail "503 body '$body'"
+		# A scrape during the stall answers at once, with the events counted.
+		t=$(curl -s --max-time 5 -o "$W/scrape" -w '%{time_total}' "$URL/metrics") ||
+			fail "scrape failed during the stall"
+		grep -qx 'ebpf_guard_events_total{type="exec"} 5' "$W/scrape" ||
+			fail "scrape during the stall: $(grep 'type="exec"' "$W/scrape")"
+		slowest=$(python3 -c "print(max($slowest, $t))")
+	elif [ "$code" = 200 ] && [ "$saw503" = 1 ]; then
+		break
+	fi
+	sleep 0.2
+done
+[ "$saw503" = 1 ] || fail "/healthz never answered 503 during a ~10 s stall"
+[ "$(health)" = 200 ] || fail "/healthz not 200 again after the stall"
+python3 -c "import sys; sys.exit(0 if $slowest < 1 else 1)" ||
+	fail "a scrape took ${slowest}s during the stall"
+echo "slowest scrape during the stall: ${slowest}s"
+eg_finish
+echo "ok ($EG_NAME)"
