@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Alert file rotation while events stream in: mv + SIGUSR1, logrotate's
-# 'create' mode (the new file made before the signal), and mv + SIGHUP. The
+# 'create' mode (the new file made before the signal), mv + SIGHUP, and
+# logrotate itself with examples/logrotate.conf when it is installed. The
 # union of all files holds every alert exactly once, in whole lines, and each
 # file holds a later range of events than the one before it.
 . "$(dirname "$0")/daemon_lib.sh"
@@ -51,6 +52,24 @@ wait_nonempty "$alerts"
 mv "$alerts" "$alerts.3"
 kill -HUP "$EG_PID"
 wait_nonempty "$alerts"
+# 4. logrotate itself with examples/logrotate.conf (path and signal adapted).
+rotated=()
+if command -v logrotate >/dev/null; then
+	python3 - "$EG_SOURCE_DIR/examples/logrotate.conf" "$alerts" "$EG_PID" >"$W/lr.conf" <<'EOF'
+import re, sys
+conf, path, pid = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+conf = conf.replace("/var/log/ebpf-guard/alerts.jsonl", path)
+conf = re.sub(r"postrotate\n.*?endscript", "postrotate\n        kill -USR1 %s\n    endscript" % pid,
+              conf, flags=re.S)
+print(conf.replace("create 0600 root root", "create 0600"))
+EOF
+	logrotate -f -s "$W/lr.state" "$W/lr.conf" 2>"$W/lr.err" || fail "logrotate: $(cat "$W/lr.err")"
+	rotated=("$alerts"-*)
+	[ "${#rotated[@]}" = 1 ] && [ -f "${rotated[0]}" ] || fail "logrotate left: $(ls "$W")"
+	wait_nonempty "$alerts"
+else
+	echo "note: logrotate not installed, examples/logrotate.conf not exercised"
+fi
 kill -0 "$writer" 2>/dev/null || fail "the event stream ended before the last rotation: make it longer"
 
 wait "$writer" || fail "event writer failed"
@@ -60,7 +79,7 @@ wait_metric 'ebpf_guard_alerts_total{rule_id="builtin_suspicious_shell"}' "$N"
 eg_finish
 
 [ "$(stat -c %a "$alerts")" = 600 ] || fail "new alert file mode $(stat -c %a "$alerts")"
-python3 - "$N" "$alerts.1" "$alerts.2" "$alerts.3" "$alerts" <<'EOF' || fail "rotation check"
+python3 - "$N" "$alerts.1" "$alerts.2" "$alerts.3" "${rotated[@]}" "$alerts" <<'EOF' || fail "rotation check"
 import json, sys
 n, files = int(sys.argv[1]), sys.argv[2:]
 seen, prev_max = set(), -1
