@@ -275,7 +275,7 @@ end
 local function compile_condition(r, src, ctx)
   if type(src) ~= "string" then r.err("condition", "expected a string, got " .. got(src)) end
   if src:match("^%s*$") then r.err("condition", "must not be empty") end
-  local chunk, err = loadstring("local ev = ...\nreturn (" .. src .. "\n)", "=condition")
+  local chunk, err = loadstring("local ev = ... return (" .. src .. "\n)", "=condition")
   if not chunk then
     err = err:gsub("^condition:%d+: ", "")
     r.err("condition", ("Lua syntax error in %s: %s"):format(quote(src), err))
