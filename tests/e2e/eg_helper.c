@@ -4,8 +4,13 @@
  * the traced call on stdout ("pid=N"), so tests can match alerts exactly.
  *
  *   eg_helper memfd NAME             memfd_create(NAME) + copy of /bin/true + fexecve
- *   eg_helper fresh-exec             fork; the child execve()s a string literal at once
- *   eg_helper fresh-open             fork; the child openat()s a string literal at once
+ *   eg_helper exec PATH [ARG...]     execv(PATH) with argv[0] = PATH
+ *   eg_helper open PATH              openat(AT_FDCWD, PATH, O_RDONLY)
+ *   eg_helper open-long N            openat() of a path of N bytes (fails past PATH_MAX)
+ *   eg_helper fresh-exec             fork; the child execve()s the literal
+ *                                    "/tmp/.eg-e2e-fresh/true" at once
+ *   eg_helper fresh-open             fork; the child openat()s the literal
+ *                                    "/tmp/eg-e2e-fresh-literal-open-marker" at once
  *   eg_helper connect4 IP PORT       connect() over IPv4 (refused is fine)
  *   eg_helper connect6 IP PORT       connect() over IPv6
  */
@@ -53,12 +58,11 @@ static int fresh(int do_exec)
 	if (pid == 0) {
 		if (do_exec) {
 			static char *const argv[] = {"eg-fresh-child", NULL};
-			execve("/tmp/eg-e2e-fresh-literal-path/does/not/matter/../../../../../bin/true",
-			       argv, environ);
+			execve("/tmp/.eg-e2e-fresh/true", argv, environ);
 			_exit(127);
 		}
 		int fd = (int)syscall(SYS_openat, AT_FDCWD,
-				      "/tmp/eg-e2e-fresh-literal-open-marker-path-that-is-long", O_RDONLY);
+				      "/tmp/eg-e2e-fresh-literal-open-marker", O_RDONLY);
 		_exit(fd >= 0 ? 0 : 1);
 	}
 	printf("pid=%d\n", pid);
@@ -89,8 +93,42 @@ static int do_connect(int v6, const char *ip, int port)
 	return 0;
 }
 
+static int do_open(const char *path)
+{
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	int fd = openat(AT_FDCWD, path, O_RDONLY);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int open_long(size_t n)
+{
+	char *p = malloc(n + 1);
+	if (!p)
+		return 1;
+	/* "/tmp/" then "a/a/a/...": a relative-looking long path that cannot exist */
+	memcpy(p, "/tmp/", 5);
+	for (size_t i = 5; i < n; i++)
+		p[i] = (i % 2) ? 'a' : '/';
+	p[n] = 0;
+	return do_open(p);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && !strcmp(argv[1], "exec")) {
+		printf("pid=%d\n", getpid());
+		fflush(stdout);
+		execv(argv[2], argv + 2);
+		perror("execv");
+		return 127;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "open"))
+		return do_open(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "open-long"))
+		return open_long(strtoul(argv[2], NULL, 10));
 	if (argc >= 3 && !strcmp(argv[1], "memfd"))
 		return memfd_exec(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "fresh-exec"))
@@ -101,6 +139,6 @@ int main(int argc, char **argv)
 		return do_connect(0, argv[2], atoi(argv[3]));
 	if (argc >= 4 && !strcmp(argv[1], "connect6"))
 		return do_connect(1, argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: eg_helper memfd NAME | fresh-exec | fresh-open | connect4 IP PORT | connect6 IP PORT\n");
+	fprintf(stderr, "usage: eg_helper exec PATH [ARG...] | open PATH | open-long N | memfd NAME | fresh-exec | fresh-open | connect4 IP PORT | connect6 IP PORT\n");
 	return 2;
 }

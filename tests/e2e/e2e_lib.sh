@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the live end-to-end tests: the real daemon with the kernel
+# collector, real system calls, exact alerts. Sourced, not run.
+#
+#   e2e_init <seconds>     bounds the test with timeout(1), skips (77) without
+#                          root/BTF/cc/python3, makes $W, builds $HELPER,
+#                          cleans every file and process on exit
+#   e2e_start [flags...]   starts $EG_BIN -alert-file $W/alerts.jsonl
+#                          -prom-addr 127.0.0.1:0 [flags]; waits for the
+#                          collector's "attached N probes" line; sets EG_PID,
+#                          URL; skips when the kernel cannot run BPF
+#   e2e_stop               SIGTERM; the daemon must exit 0 within 3 s
+#   run_helper <args...>   runs $HELPER, sets HPID from its "pid=N" line
+#   expect_alerts <args>   tests/e2e/check_alerts.py on $W/alerts.jsonl
+#   fail <message>, skip <message>
+
+set -euo pipefail
+
+: "${EG_BIN:?EG_BIN must point at the ebpf-guard binary}"
+EG_SOURCE_DIR=${EG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+E2E_DIR=$EG_SOURCE_DIR/tests/e2e
+EG_NAME=$(basename "$0" .sh)
+EG_PID=
+URL=
+HPID=
+E2E_CLEAN_PATHS=()
+
+fail() {
+	echo "FAIL ($EG_NAME): $*" >&2
+	if [ -n "${W:-}" ] && [ -s "$W/stderr" ]; then
+		echo "--- daemon stderr (last 20 lines without [ALERT]) ---" >&2
+		grep -v '^\[ALERT\]' "$W/stderr" | tail -n 20 >&2 || true
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP ($EG_NAME): $*"
+	exit 77
+}
+
+e2e_cleanup() {
+	local rc=$?
+	trap - EXIT
+	if [ -n "$EG_PID" ] && kill -0 "$EG_PID" 2>/dev/null; then
+		kill -TERM "$EG_PID" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$EG_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$EG_PID" 2>/dev/null || true
+		wait "$EG_PID" 2>/dev/null || true
+	fi
+	local p
+	for p in "${E2E_CLEAN_PATHS[@]}"; do
+		rm -rf -- "$p"
+	done
+	[ -n "${W:-}" ] && rm -rf -- "$W"
+	exit "$rc"
+}
+
+# e2e_init <seconds>
+e2e_init() {
+	if [ -z "${EG_UNDER_TIMEOUT:-}" ]; then
+		EG_UNDER_TIMEOUT=1 exec timeout -k 5 "$1" bash "$0"
+	fi
+	[ "$(id -u)" = 0 ] || skip "live tests need root (the kernel collector loads BPF programs)"
+	[ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+	command -v cc >/dev/null || skip "no C compiler (cc) for the test helper"
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	command -v "$PY" >/dev/null || skip "python3 not installed"
+	W=$(mktemp -d "${TMPDIR:-/tmp}/eg-$EG_NAME.XXXXXX")
+	trap e2e_cleanup EXIT
+	trap 'echo "FAIL ($EG_NAME): timed out or interrupted" >&2; exit 124' TERM INT
+	HELPER=$W/eg_helper
+	cc -O1 -o "$HELPER" "$E2E_DIR/eg_helper.c" || fail "could not build the test helper"
+}
+
+# clean_later <path>: removed on exit (paths outside $W).
+clean_later() {
+	E2E_CLEAN_PATHS+=("$1")
+}
+
+e2e_start() {
+	"$EG_BIN" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 "$@" >"$W/stdout" 2>"$W/stderr" &
+	EG_PID=$!
+	local i
+	for i in $(seq 600); do
+		grep -q '^ebpf-guard: attached [0-9]* probes' "$W/stderr" && break
+		if ! kill -0 "$EG_PID" 2>/dev/null; then
+			local rc=0
+			wait "$EG_PID" || rc=$?
+			EG_PID=
+			local msg
+			msg=$(grep -v '^\[ALERT\]' "$W/stderr" | tail -n 3)
+			case $msg in
+			*"needs root"* | *"has no BTF"* | *"ring buffers"* | *"failed to load BPF"* | *"tracefs"*)
+				skip "the kernel collector cannot run here: $msg" ;;
+			esac
+			fail "the daemon exited $rc at start-up: $msg"
+		fi
+		sleep 0.05
+	done
+	grep -q '^ebpf-guard: attached' "$W/stderr" || fail "no 'attached N probes' line within 30 s"
+	local port
+	port=$(sed -n 's|^ebpf-guard: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$W/stderr" | head -n1)
+	URL=${port:+http://127.0.0.1:$port}
+}
+
+# e2e_stop: SIGTERM, exit 0 within 3 s; sets STOP_MS to how long it took.
+e2e_stop() {
+	local t0 t1 rc=0 i
+	t0=$(date +%s%N)
+	kill -TERM "$EG_PID"
+	for i in $(seq 300); do
+		kill -0 "$EG_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	kill -0 "$EG_PID" 2>/dev/null && fail "the daemon did not exit within 3 s of SIGTERM"
+	wait "$EG_PID" || rc=$?
+	t1=$(date +%s%N)
+	EG_PID=
+	STOP_MS=$(((t1 - t0) / 1000000))
+	[ "$rc" = 0 ] || fail "the daemon exited $rc after SIGTERM"
+}
+
+run_helper() {
+	local out
+	out=$("$HELPER" "$@" 2>>"$W/helper.err") || true
+	HPID=$(printf '%s\n' "$out" | sed -n 's/^pid=\([0-9]*\)$/\1/p' | head -n1)
+	[ -n "$HPID" ] || fail "the helper printed no pid for: $*"
+}
+
+expect_alerts() {
+	"$PY" "$E2E_DIR/check_alerts.py" "$W/alerts.jsonl" "$@" || fail "alert check failed: $*"
+}
+
+scrape() {
+	[ -n "$URL" ] || fail "no metrics URL"
+	curl -sf --max-time 5 "$URL/metrics"
+}
+
+# metric 'name{label="v"}' -> value of that exact series, '' when absent.
+metric() {
+	scrape | awk -v s="$1" 'substr($0, 1, length(s) + 1) == s " " { print $NF; exit }'
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Live connect events, IPv4 and IPv6, to mining ports (refused connects are
+# enough: the event is taken at sys_enter), with RFC 5952 address text.
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init 90
+cat >"$W/rules.yaml" <<'YAML'
+rules:
+  - id: e2e_port_range
+    description: Connection to a port in 3000..5000
+    event_types: ["connect"]
+    min_dest_port: 3000
+    max_dest_port: 5000
+YAML
+e2e_start -config "$W/rules.yaml"
+
+run_helper connect4 127.0.0.1 4444
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port,e2e_port_range \
+	--field tgid="$HPID" --field comm=eg_helper --field dest_ip=127.0.0.1 --field dest_port=4444
+
+run_helper connect6 ::1 3333
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port,e2e_port_range \
+	--field dest_ip=::1 --field dest_port=3333
+
+# RFC 5952: the longest run of zero groups compressed, lower case
+run_helper connect6 2001:DB8:0:0:1:0:0:1 5555
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+	--field dest_ip=2001:db8::1:0:0:1 --field dest_port=5555
+
+run_helper connect6 ::ffff:127.0.0.1 7777
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+	--field dest_ip=::ffff:127.0.0.1 --field dest_port=7777
+
+# a port no rule wants: no alert
+run_helper connect4 127.0.0.1 9
+expect_alerts --timeout 1 --where pid="$HPID" --where type=connect --rules ''
+
+e2e_stop
+echo "PASS ($EG_NAME): connect alerts exact; stopped in ${STOP_MS} ms"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Live exec events: copies of /bin/true under /dev/shm and /tmp/.x*, a memfd
+# exec (memfd_create + fexecve), a shell, a miner-named binary, a failed exec,
+# and a fresh child that execs a string literal at once.
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init 120
+e2e_start
+
+# /dev/shm
+shm=$(mktemp -d /dev/shm/eg-e2e.XXXXXX)
+clean_later "$shm"
+cp /bin/true "$shm/true"
+run_helper exec "$shm/true"
+expect_alerts --where pid="$HPID" --where filename="$shm/true" --rules builtin_fileless_exec \
+	--field tgid="$HPID" --field type=exec --field comm=eg_helper --field exe="$shm/true" \
+	--field memfd=false --field truncated=false --field-json args="[\"$shm/true\"]"
+
+# /tmp/.x...
+tmpx=$(mktemp /tmp/.x-eg-e2e.XXXXXX)
+clean_later "$tmpx"
+cp /bin/true "$tmpx"
+chmod 0755 "$tmpx"
+run_helper exec "$tmpx" one two
+expect_alerts --where pid="$HPID" --where filename="$tmpx" --rules builtin_fileless_exec \
+	--field tgid="$HPID" --field exe="$tmpx" --field-json args="[\"$tmpx\", \"one\", \"two\"]"
+
+# memfd_create + fexecve (execveat(fd, "", AT_EMPTY_PATH)): no path at all
+name=eg-e2e-$$
+run_helper memfd "$name"
+expect_alerts --where pid="$HPID" --where exe="/memfd:$name (deleted)" --rules builtin_fileless_exec \
+	--field tgid="$HPID" --field comm=eg_helper --field memfd=true --field-json filename='""' \
+	--field-json args="[\"$name\"]"
+
+# a shell, by file name (the comm is the helper's)
+run_helper exec /bin/sh -c ':'
+expect_alerts --where pid="$HPID" --where filename=/bin/sh --rules builtin_suspicious_shell \
+	--field comm=eg_helper --field-json args='["/bin/sh", "-c", ":"]'
+
+# a miner-named binary
+cp /bin/true "$W/xmrig"
+run_helper exec "$W/xmrig" --donate-level 1
+expect_alerts --where pid="$HPID" --where filename="$W/xmrig" --rules builtin_crypto_exec \
+	--field exe="$W/xmrig" --field-json args="[\"$W/xmrig\", \"--donate-level\", \"1\"]"
+
+# a failed exec (EACCES: not executable) is reported, without exe
+cp /bin/true "$shm/noexec"
+chmod 0644 "$shm/noexec"
+run_helper exec "$shm/noexec"
+expect_alerts --where pid="$HPID" --where filename="$shm/noexec" --rules builtin_fileless_exec \
+	--field-json exe='""' --field comm=eg_helper
+
+# a file that does not exist (execvp walking $PATH) is not reported
+run_helper exec "$shm/missing"
+expect_alerts --timeout 1 --where pid="$HPID" --where filename="$shm/missing" --rules ''
+
+# a fresh child execs a string literal before touching its page
+mkdir -p /tmp/.eg-e2e-fresh
+clean_later /tmp/.eg-e2e-fresh
+cp /bin/true /tmp/.eg-e2e-fresh/true
+run_helper fresh-exec
+expect_alerts --where pid="$HPID" --where filename=/tmp/.eg-e2e-fresh/true \
+	--rules builtin_fileless_exec --field comm=eg_helper --field exe=/tmp/.eg-e2e-fresh/true \
+	--field-json args='["eg-fresh-child"]'
+
+e2e_stop
+echo "PASS ($EG_NAME): exec alerts exact; stopped in ${STOP_MS} ms"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The collector's life: start-up checks, adaptive attach, metrics, kernel-side
+# self-filtering, exit events, -bpf-object, and SIGTERM draining what is left.
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init 120
+
+# not root: one clear message, exit 1
+if command -v setpriv >/dev/null; then
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$EG_BIN" -alert-file - -prom-addr '' >/dev/null 2>"$W/nobody.err" || rc=$?
+	[ "$rc" = 1 ] || fail "as nobody: exit $rc, want 1 ($(cat "$W/nobody.err"))"
+	grep -q 'needs root (or CAP_BPF and CAP_PERFMON)' "$W/nobody.err" ||
+		fail "as nobody: no clear message: $(cat "$W/nobody.err")"
+fi
+
+# a missing -bpf-object
+rc=0
+"$EG_BIN" -bpf-object "$W/missing.bpf.o" -alert-file "$W/x.jsonl" -prom-addr '' >/dev/null 2>"$W/missing.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "failed to open BPF object $W/missing.bpf.o" "$W/missing.err" ||
+	fail "missing -bpf-object: exit $rc: $(cat "$W/missing.err")"
+
+# adaptive attach: the built-ins want exec and connect only
+e2e_start
+grep -q '^ebpf-guard: attached 6 probes (exec,connect)$' "$W/stderr" ||
+	fail "built-ins only: $(grep attached "$W/stderr")"
+[ "$(metric ebpf_guard_ringbuf_size_bytes)" = 16777216 ] || fail "ringbuf_size_bytes: $(metric ebpf_guard_ringbuf_size_bytes)"
+run_helper open /etc/hostname
+sleep 0.3
+[ "$(metric 'ebpf_guard_events_total{type="open"}')" = 0 ] || fail "open events counted without open probes"
+# SIGTERM right after a connect: drained, processed and written before exit
+run_helper connect4 127.0.0.1 4444
+e2e_stop
+[ "$STOP_MS" -lt 2000 ] || fail "SIGTERM exit took $STOP_MS ms"
+expect_alerts --timeout 0 --where pid="$HPID" --where type=connect --rules builtin_crypto_port
+
+# -all-events, the external object, recording: every probe, exit events,
+# nothing from the daemon itself
+obj=$EG_BUILD_DIR/bpf/ebpf_guard.bpf.o
+[ -f "$obj" ] || fail "no $obj"
+: >"$W/alerts.jsonl"
+e2e_start -all-events -bpf-object "$obj" -record "$W/rec.jsonl"
+grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit)$' "$W/stderr" ||
+	fail "-all-events: $(grep attached "$W/stderr")"
+daemon=$EG_PID
+run_helper exec /bin/true
+p_true=$HPID
+kill -USR1 "$daemon" # the daemon reopens its alert file: its own open must not show
+run_helper connect6 ::1 4444
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port --field dest_ip=::1
+sleep 0.2
+events=$(metric 'ebpf_guard_events_total{type="open"}')
+[ "${events:-0}" -gt 0 ] || fail "no open events counted with -all-events"
+[ "$(metric ebpf_guard_events_dropped_total)" = 0 ] || fail "drops: $(metric ebpf_guard_events_dropped_total)"
+e2e_stop
+"$PY" - "$W/rec.jsonl" "$daemon" "$p_true" <<'PY' || fail "recording check failed"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+daemon, p = int(sys.argv[2]), int(sys.argv[3])
+own = [e for e in evs if e["tgid"] == daemon]
+if own:
+    print("the daemon's own events were recorded:", own[:3]); sys.exit(1)
+ex = [e for e in evs if e["type"] == "exec" and e["tgid"] == p and e["filename"] == "/bin/true"]
+ends = [e for e in evs if e["type"] == "exit" and e["tgid"] == p]
+if len(ex) != 1 or len(ends) != 1:
+    print("exec/exit of /bin/true: %d exec, %d exit" % (len(ex), len(ends))); sys.exit(1)
+if not ex[0]["exe"].endswith("/true") or ex[0]["ppid"] <= 0:
+    print("exec event fields:", ex[0]); sys.exit(1)
+if not all(e["timestamp"].startswith(("20", "21")) for e in evs):
+    print("non wall-clock timestamps"); sys.exit(1)
+PY
+echo "PASS ($EG_NAME)"
