@@ -1,0 +1,145 @@
+local guard = require("ebpf_guard.guard")
+local H = require("helpers.engine")
+
+-- The message without the "file:line: " of the caller.
+local function bare(err) return (err:gsub("^[^:]+:%d+: ", "")) end
+
+describe("guard", function()
+  describe("regex", function()
+    local g = guard.instance("test")
+
+    it("tests for a match anywhere", function()
+      assert.is_true(g.regex("(?i)mine"):test("/opt/XMRig/MINER"))
+    end)
+
+    it("finds the 1-based start and end of the match", function()
+      assert.same({ 3, 5 }, { g.regex("b+"):find("aabbbcc") })
+    end)
+
+    it("returns the match and its captures", function()
+      assert.same({ "user=root", "root" }, { g.regex("user=(\\w+)"):match("x user=root y") })
+    end)
+
+    it("returns nil when nothing matches", function()
+      assert.is_nil(g.regex("z"):find("abc"))
+    end)
+
+    it("raises a clear error for a bad pattern", function()
+      local ok, err = pcall(g.regex, "a(")
+      assert.is_false(ok)
+      assert.equals('guard.regex: invalid pattern "a(": missing closing parenthesis at offset 2', bare(err))
+    end)
+
+    it("rejects a subject that is not a string", function()
+      local ok, err = pcall(function() return g.regex("a"):test(5) end)
+      assert.is_false(ok)
+      assert.truthy(err:find("regex: subject must be a string, got number", 1, true))
+    end)
+  end)
+
+  describe("state", function()
+    before_each(function() guard.now_ns = 0 end)
+
+    it("stores, reads and deletes values by tgid", function()
+      local s = guard.instance("t").state { max = 10 }
+      s:set(1, "a")
+      s:set(2, "b")
+      s:delete(1)
+      assert.same({ nil, "b", 1 }, { s:get(1), s:get(2), s:size() })
+    end)
+
+    it("drops the least recently used process when over max", function()
+      local s = guard.instance("t").state { max = 2 }
+      guard.now_ns = 1; s:set(1, "a")
+      guard.now_ns = 2; s:set(2, "b")
+      guard.now_ns = 3; s:get(1)
+      guard.now_ns = 4; s:set(3, "c")
+      assert.same({ "a", nil, "c", 2 }, { s:get(1), s:get(2), s:get(3), s:size() })
+    end)
+
+    it("forgets processes idle for longer than ttl, by event time", function()
+      local s = guard.instance("t").state { max = 10, ttl = 5 }
+      guard.now_ns = 1e9; s:set(1, "old")
+      guard.now_ns = 4e9; s:set(2, "new")
+      guard.now_ns = 7e9
+      assert.same({ nil, "new" }, { s:get(1), s:get(2) })
+    end)
+
+    it("forgets a process on forget(tgid)", function()
+      local s = guard.instance("t").state {}
+      s:set(7, true)
+      guard.forget(7)
+      assert.is_nil(s:get(7))
+    end)
+
+    it("forgets a process on its exit event", function()
+      local eng = assert(H.new({ "examples/shell_then_connect.lua" }))
+      local hits = H.run(eng, {
+        { type = "exec", pid = 5, tgid = 5, filename = "/bin/sh" },
+        { type = "exit", pid = 6, tgid = 5 },
+        { type = "connect", pid = 5, tgid = 5, dest_ip = "1.1.1.1", dest_port = 1 },
+        { type = "exit", pid = 5, tgid = 5 },
+        { type = "connect", pid = 5, tgid = 5, dest_ip = "1.1.1.1", dest_port = 2 },
+      })
+      local fired = {}
+      for _, h in ipairs(hits) do if h.rule == "shell_then_connect" then fired[#fired + 1] = h.ev end end
+      -- a thread's exit (pid ~= tgid) keeps the process; the process's exit forgets it
+      assert.same({ 3 }, fired)
+    end)
+
+    it("rejects bad options", function()
+      local ok, err = pcall(guard.instance("t").state, { max = 0 })
+      assert.is_false(ok)
+      assert.equals("guard.state: max must be a positive integer, got 0", bare(err))
+    end)
+
+    it("rejects unknown options", function()
+      local ok, err = pcall(guard.instance("t").state, { size = 3 })
+      assert.is_false(ok)
+      assert.equals('guard.state: unknown option "size" (expected max, ttl)', bare(err))
+    end)
+
+    it("rejects a key that is not a number", function()
+      local s = guard.instance("t").state {}
+      local ok, err = pcall(function() s:get("x") end)
+      assert.is_false(ok)
+      assert.truthy(err:find("state:get: tgid must be a number, got string", 1, true))
+    end)
+  end)
+
+  describe("log", function()
+    local lines, now, saved
+    before_each(function()
+      lines, now = {}, 100
+      saved = { guard.sink, guard.clock }
+      guard.sink = function(l) lines[#lines + 1] = l end
+      guard.clock = function() return now end
+    end)
+    after_each(function() guard.sink, guard.clock = saved[1], saved[2] end)
+
+    it("writes a line naming the detection file", function()
+      guard.instance("x.lua").log("hello", 42)
+      assert.same({ "ebpf-guard: x.lua: hello 42" }, lines)
+    end)
+
+    it("is rate-limited, and reports what it dropped", function()
+      local g = guard.instance("x.lua")
+      for i = 1, 8 do g.log("m" .. i) end
+      now = now + 1
+      g.log("later")
+      assert.same({
+        "ebpf-guard: x.lua: m1", "ebpf-guard: x.lua: m2", "ebpf-guard: x.lua: m3",
+        "ebpf-guard: x.lua: m4", "ebpf-guard: x.lua: m5",
+        "ebpf-guard: x.lua: (3 log messages dropped)", "ebpf-guard: x.lua: later",
+      }, lines)
+    end)
+  end)
+
+  describe("module", function()
+    it("raises on unknown functions", function()
+      local ok, err = pcall(function() return guard.instance("t").nothing end)
+      assert.is_false(ok)
+      assert.truthy(err:find('guard has no function "nothing"', 1, true))
+    end)
+  end)
+end)
