@@ -402,7 +402,7 @@ local function lua_detection(file, i, t, st)
   if type(t.match) ~= "function" then
     r.err("match", "expected a function, got " .. got(t.match))
   end
-  jit.off(t.match, true)
+  if debug.getinfo(t.match, "S").what ~= "C" then jit.off(t.match, true) end
   det.match = t.match
   return det
 end
