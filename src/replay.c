@@ -101,14 +101,16 @@ static int hex4(struct parser *ps, const char *at, unsigned *out)
 	return 0;
 }
 
-/* Some byte in x is < 0x20, '"' or '\\' (bytes >= 0x80 are fine). */
-static inline bool word_special(uint64_t x)
+/* High bit set in each byte of x (little-endian) that is < 0x20, '"' or '\\';
+ * bytes >= 0x80 are fine. Bytes above the first flagged one may be flagged
+ * wrongly. */
+static inline uint64_t special_mask(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
 	uint64_t lt20 = (x - ones * 0x20) & ~x;
 	uint64_t zq = (q - ones) & ~q, zbs = (bs - ones) & ~bs;
-	return ((lt20 | zq | zbs) & highs) != 0;
+	return (lt20 | zq | zbs) & highs;
 }
 
 /*
@@ -123,14 +125,18 @@ static int scan_str(struct parser *ps, const char **body, size_t *blen, bool *es
 	*esc = false;
 	for (;;) {
 		while (e - s >= 8) {
-			uint64_t x;
+			uint64_t x, m;
 			memcpy(&x, s, 8);
-			if (word_special(x))
-				break;
+			if ((m = special_mask(x))) {
+				/* the lowest flagged byte is exact (borrows only go up) */
+				s += __builtin_ctzll(m) >> 3;
+				goto found;
+			}
 			s += 8;
 		}
 		while (s < e && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
 			s++;
+	found:
 		if (s >= e) {
 			ps->s = e;
 			return syntax(ps, "'\"' to end the string");
@@ -430,28 +436,38 @@ static enum field lookup(const char *k, size_t n)
 /* An unsigned integer field in 0..max. The value starts at ps->s. */
 static int get_uint(struct parser *ps, const char *key, uint64_t max, uint64_t *out)
 {
-	const char *b = ps->s;
-	if (*b != '-' && (*b < '0' || *b > '9'))
+	const char *b = ps->s, *e = ps->end, *d = b;
+	uint64_t v = 0;
+	bool over = false;
+	/* fast path: plain digits, no leading zero, no fraction or exponent */
+	if (*d >= '0' && *d <= '9') {
+		do {
+			over |= __builtin_mul_overflow(v, 10, &v);
+			over |= __builtin_add_overflow(v, (uint64_t)(*d - '0'), &v);
+			d++;
+		} while (d < e && *d >= '0' && *d <= '9');
+		if (!(d < e && (*d == '.' || *d == 'e' || *d == 'E')) && !(*b == '0' && d - b > 1)) {
+			ps->s = d;
+			if (over || v > max)
+				return fail(ps, "field \"%s\": %.*s out of range 0..%llu", key,
+					    show((size_t)(d - b)), b, (unsigned long long)max);
+			*out = v;
+			return 0;
+		}
+	} else if (*b != '-') {
 		return fail(ps, "field \"%s\": expected an integer, got %s", key, kind(*b));
+	}
 	bool integer;
 	if (scan_num(ps, &integer))
 		return -1;
 	size_t n = (size_t)(ps->s - b);
 	if (!integer)
 		return fail(ps, "field \"%s\": %.*s is not an integer", key, show(n), b);
-	uint64_t v = 0;
-	bool over = *b == '-';
-	for (const char *d = b; d < ps->s && !over; d++) {
-		unsigned dig = (unsigned)(*d - '0');
-		if (v > (max - dig) / 10)
-			over = true;
-		else
-			v = v * 10 + dig;
-	}
-	if (over)
+	if (*b == '-')
 		return fail(ps, "field \"%s\": %.*s out of range 0..%llu", key, show(n), b,
 			    (unsigned long long)max);
-	*out = v;
+	/* "0" followed by more digits: scan_num stopped after the 0 */
+	*out = 0;
 	return 0;
 }
 

@@ -417,14 +417,14 @@ static void test_no_growth(void)
 
 	/* speed, for the record */
 	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 	const int n = 1000000;
 	for (int i = 0; i < n; i++) {
 		a.len = 0;
 		ev.ts_ns += 1000;
 		eg_json_alert(&a, &ev, &r, NULL, 0);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
 	fprintf(stderr, "eg_json_alert: %.0f ns per alert line (%zu bytes)\n", ns / n, a.len);
 	eg_buf_free(&a);
