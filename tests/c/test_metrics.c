@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,59 @@ static void test_histogram_and_gauges(void)
 	free(t);
 }
 
+/* ---- slots appended while another thread renders ------------------------- */
+
+#define CONC_SLOTS 2000
+
+static void *append_slots(void *arg)
+{
+	(void)arg;
+	char id[32], src[32];
+	for (int i = 0; i < CONC_SLOTS; i++) {
+		snprintf(id, sizeof(id), "conc_%d", i);
+		snprintf(src, sizeof(src), "conc_src_%d", i % 7);
+		int s = eg_metrics_rule_slot(id, src);
+		if (s < 0)
+			break;
+		atomic_store(&eg_metrics.slots[s].loaded, 1);
+		atomic_fetch_add_explicit(&eg_metrics.slots[s].alerts, (uint64_t)i + 1,
+					  memory_order_relaxed);
+	}
+	return NULL;
+}
+
+/* Every page shows only whole slots: each conc_ series has its full id, and
+ * the number of series never goes down from one page to the next. */
+static void test_concurrent_slots(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, append_slots, NULL);
+	int last = 0, pages = 0, done = 0;
+	while (!done) {
+		done = atomic_load(&eg_metrics.nslots) >= EG_MAX_RULE_SLOTS ||
+		       pthread_tryjoin_np(t, NULL) == 0;
+		char *txt = render();
+		int n = 0;
+		for (const char *p = txt; (p = strstr(p, "ebpf_guard_alerts_total{rule_id=\"conc_")); p++) {
+			int k;
+			unsigned long long v;
+			char close;
+			if (sscanf(p, "ebpf_guard_alerts_total{rule_id=\"conc_%d\"%c %llu", &k, &close, &v) != 3 ||
+			    close != '}' || k < 0 || k >= CONC_SLOTS || v > (unsigned long long)k + 1) {
+				CHECK(0, "torn series: %.60s", p);
+				break;
+			}
+			n++;
+		}
+		CHECK(n >= last, "series went from %d to %d", last, n);
+		last = n;
+		pages++;
+		free(txt);
+	}
+	CHECK(last == CONC_SLOTS, "%d of %d series after the writer finished", last, CONC_SLOTS);
+	CHECK(pages > 1, "only %d pages", pages);
+}
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 static int free_port(void)
@@ -405,6 +459,7 @@ int main(void)
 	test_escaping();
 	test_histogram_and_gauges();
 	test_http();
+	test_concurrent_slots();
 	if (failures) {
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;
