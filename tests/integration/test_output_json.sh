@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The real binary's JSON: events with hostile strings (newlines, quotes,
+# control bytes, raw invalid UTF-8, escaped surrogates, a 5000-byte path) are
+# replayed with -record; every alert and record line must load with Python's
+# json.loads, give back the exact input bytes through surrogateescape, and a
+# second replay of the record must reproduce it byte for byte. Also: bad lines
+# reported with their numbers while the rest goes on, CRLF input, and the
+# [ALERT] line.
+set -euo pipefail
+: "${EG_BIN:?EG_BIN must point at the ebpf-guard binary}"
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/eg-output-json.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+fail() {
+	echo "FAIL (test_output_json): $*" >&2
+	exit 1
+}
+
+# The input: raw bytes written by Python so nothing is lost to the shell.
+python3 - "$W/in.jsonl" <<'EOF'
+import json, sys
+names = [
+    b"/tmp/new\nline",
+    b'/tmp/q"uote\\back',
+    b"/tmp/ctl\x01\x1b[31m\x7f",
+    b"/tmp/caf\xe9.txt",                  # Latin-1
+    b"/tmp/\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82",  # overlong, surrogate, >U+10FFFF, cut
+    "/tmp/ok-é-€-😀".encode(),
+    b"/" + b"p" * 4999,
+]
+with open(sys.argv[1], "wb") as f:
+    for i, n in enumerate(names):
+        # json.dumps of the surrogateescape'd text gives \udcXX for bad bytes
+        s = json.dumps(n.decode("utf-8", "surrogateescape"))
+        line = ('{"timestamp":"2025-01-01T12:00:%02d.25Z","pid":%d,"tgid":%d,"type":"exec",'
+                '"comm":"bash","filename":%s,"exe":%s,"args":["bash",%s],"dest_ip":"","dest_port":0}'
+                % (i, 100 + i, 100 + i, s, s, s))
+        f.write(line.encode() + (b"\r\n" if i % 2 else b"\n"))
+    # raw invalid bytes straight in the input (not escaped) are taken as they are
+    f.write(b'{"type":"exec","pid":200,"comm":"bash","filename":"/raw/\xff\xfe"}\n')
+    f.write(b'this is not json\n')
+    f.write(b'{"type":"exec","pid":"300"}\n')
+    f.write(b'{"type":"exec","pid":201,"comm":"bash","filename":"/last"}')
+EOF
+
+rc=0
+"$EG_BIN" -replay "$W/in.jsonl" -record "$W/rec1.jsonl" -alert-file "$W/alerts.jsonl" \
+	>"$W/stdout" 2>"$W/stderr" || rc=$?
+[ "$rc" = 0 ] || fail "replay exited $rc: $(cat "$W/stderr")"
+grep -qx "ebpf-guard: $W/in.jsonl:9: not JSON: invalid literal at column 1" "$W/stderr" ||
+	fail "line 9 not reported: $(cat "$W/stderr")"
+grep -qx "ebpf-guard: $W/in.jsonl:10: field \"pid\": expected an integer, got a string" "$W/stderr" ||
+	fail "line 10 not reported: $(cat "$W/stderr")"
+grep -qxF '[ALERT] rule=builtin_suspicious_shell comm=bash filename=/tmp/new\x0aline pid=100' "$W/stdout" ||
+	fail "no [ALERT] line for pid 100: $(head -3 "$W/stdout")"
+
+python3 - "$W/in.jsonl" "$W/rec1.jsonl" "$W/alerts.jsonl" <<'EOF' || fail "JSON check failed"
+import json, sys
+inp, rec, alerts = sys.argv[1:4]
+
+def raw(s):
+    return s.encode("utf-8", "surrogateescape")
+
+want = {}
+for line in open(inp, "rb").read().splitlines():
+    try:
+        ev = json.loads(line.rstrip(b"\r").decode("utf-8", "surrogateescape"))
+    except ValueError:
+        continue
+    if isinstance(ev.get("pid"), int) and "filename" in ev:
+        want[ev["pid"]] = raw(ev["filename"])
+assert len(want) == 9, want.keys()
+
+seen = set()
+for line in open(rec, "rb").read().split(b"\n")[:-1]:
+    ev = json.loads(line)               # strict: bytes must be valid UTF-8 JSON
+    line.decode("utf-8")
+    f = raw(ev["filename"])
+    assert f == want[ev["pid"]], (ev["pid"], f, want[ev["pid"]])
+    if ev["pid"] < 200:
+        assert raw(ev["exe"]) == f and [raw(a) for a in ev["args"]] == [b"bash", f]
+    seen.add(ev["pid"])
+assert seen == set(want), seen
+
+n = 0
+for line in open(alerts, "rb").read().split(b"\n")[:-1]:
+    a = json.loads(line)
+    assert list(a) == ["timestamp", "rule_id", "description", "event_type", "event", "severity", "tags"], list(a)
+    assert list(a["event"])[:8] == ["timestamp", "pid", "tgid", "type", "comm", "filename", "dest_ip", "dest_port"]
+    assert a["timestamp"] == a["event"]["timestamp"]
+    assert raw(a["event"]["filename"]) == want[a["event"]["pid"]]
+    n += 1
+assert n >= 9, n
+EOF
+
+# The record replays into the same record, byte for byte.
+"$EG_BIN" -replay "$W/rec1.jsonl" -record "$W/rec2.jsonl" -alert-file "$W/alerts2.jsonl" \
+	>/dev/null 2>"$W/stderr2" || fail "second replay failed: $(cat "$W/stderr2")"
+cmp -s "$W/rec1.jsonl" "$W/rec2.jsonl" || fail "record -> replay -> record differs"
+cmp -s "$W/alerts.jsonl" "$W/alerts2.jsonl" || fail "alerts differ on the second replay"
+echo "PASS (test_output_json)"
