@@ -57,6 +57,8 @@ void eg_pipe_request_reopen(void)
 	reopen_requested = 1;
 }
 
+static void rate_summary(struct eg_pipeline *p, int64_t now, bool final);
+
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -143,6 +145,8 @@ void eg_pipe_free(struct eg_pipeline *p)
 		return;
 	if (p->n)
 		eg_pipe_flush(p);
+	if (p->engine)
+		rate_summary(p, mono_ns(), true);
 	if (p->record_fd >= 0) {
 		if (p->rec.len)
 			record_write(p);
@@ -314,17 +318,20 @@ static void reload(struct eg_pipeline *p)
 	fprintf(stderr, "ebpf-guard: reloaded %zu rules\n", eg_engine_nrules(e));
 }
 
-static void rate_summary(struct eg_pipeline *p, int64_t now)
+/* Every RATE_SUMMARY_NS, or now when final (at exit: the last, shorter window). */
+static void rate_summary(struct eg_pipeline *p, int64_t now, bool final)
 {
-	if (p->o.rate_limit <= 0 || now - p->last_summary_ns < RATE_SUMMARY_NS)
+	if (p->o.rate_limit <= 0 || (!final && now - p->last_summary_ns < RATE_SUMMARY_NS))
 		return;
+	long long secs = final ? (now - p->last_summary_ns + 999999999LL) / 1000000000LL
+			       : RATE_SUMMARY_NS / 1000000000LL;
 	p->last_summary_ns = now;
 	for (size_t i = 0; i < p->nrs; i++) {
 		if (!p->rs[i].suppressed_window)
 			continue;
 		fprintf(stderr, "ebpf-guard: rate limit: rule=%s suppressed=%llu alerts in the last %llds\n",
 			eg_engine_rule(p->engine, i)->id,
-			(unsigned long long)p->rs[i].suppressed_window, RATE_SUMMARY_NS / 1000000000LL);
+			(unsigned long long)p->rs[i].suppressed_window, secs > 0 ? secs : 1);
 		p->rs[i].suppressed_window = 0;
 	}
 }
@@ -344,5 +351,5 @@ void eg_pipe_service(struct eg_pipeline *p)
 	}
 	eg_engine_gc_step(p->engine);
 	EG_SET(lua_bytes, eg_engine_lua_bytes(p->engine));
-	rate_summary(p, now);
+	rate_summary(p, now, false);
 }

@@ -53,5 +53,14 @@ grep -qxF 'ebpf-guard: rate limit: rule=builtin_suspicious_shell suppressed=18 a
 	fail "no summary line for the shell rule"
 grep -qxF 'ebpf-guard: rate limit: rule=builtin_crypto_port suppressed=1 alerts in the last 10s' "$W/stderr" ||
 	fail "no summary line for the port rule"
+
+# The last, shorter window is summarised at exit.
+{ shells 3 700 2025-01-01T12:00:05Z; } >&3
+wait_metric 'ebpf_guard_alerts_suppressed_total{rule_id="builtin_suspicious_shell"}' 21
 eg_finish
+grep -qE '^ebpf-guard: rate limit: rule=builtin_suspicious_shell suppressed=3 alerts in the last [1-9]s$' "$W/stderr" ||
+	fail "no final summary line at exit"
+[ "$(grep -c 'rate limit: rule=builtin_crypto_port' "$W/stderr")" = 1 ] ||
+	fail "a summary line for a rule that suppressed nothing since the last one"
+[ "$(count_lines "$alerts")" = 7 ] || fail "alerts written after the summary"
 echo "ok ($EG_NAME)"
