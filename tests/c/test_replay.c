@@ -452,6 +452,62 @@ static void test_run(void)
 	free(big);
 }
 
+/* Mutated lines: any result is fine, but no crash, no read past the line
+ * (run under EG_SANITIZE or valgrind to see those), and an accepted line
+ * never uses more arena than reserved (eg_pipe_alloc aborts if it does). */
+static void test_mutations(void)
+{
+	static const char *seeds[] = {
+		"{\"timestamp\":\"2025-01-01T12:00:00.5+01:00\",\"pid\":1,\"type\":\"exec\",\"comm\":\"a\\u00e9\","
+		"\"args\":[\"x\",\"y\\n\",\"\\udcff\"],\"x\":{\"a\":[1,-2.5e3,true,null]},\"memfd\":false}",
+		"{\"type\":\"connect\",\"dest_ip\":\"::1\",\"dest_port\":4444,\"cgroup_id\":18446744073709551615}",
+		"{\"type\":\"open\",\"filename\":\"\\ud83d\\ude00\\\"\\\\\",\"open_flags\":0,\"timestamp\":123}",
+	};
+	static const char alphabet[] = "{}[]\",:\\u0123456789abcdefnrtlse.-+Ed \t\x80\xff";
+	char line[512];
+	unsigned long accepted = 0;
+	srand(99);
+	for (int iter = 0; iter < 200000; iter++) {
+		const char *seed = seeds[iter % 3];
+		size_t n = strlen(seed);
+		memcpy(line, seed, n);
+		int edits = 1 + rand() % 4;
+		for (int k = 0; k < edits; k++) {
+			size_t at = (size_t)rand() % (n + 1);
+			char c = alphabet[rand() % (sizeof(alphabet) - 1)];
+			switch (rand() % 4) {
+			case 0: /* replace */
+				if (at < n)
+					line[at] = c;
+				break;
+			case 1: /* insert */
+				if (n + 1 < sizeof(line)) {
+					memmove(line + at + 1, line + at, n - at);
+					line[at] = c;
+					n++;
+				}
+				break;
+			case 2: /* delete */
+				if (at < n) {
+					memmove(line + at, line + at + 1, n - at - 1);
+					n--;
+				}
+				break;
+			default: /* cut */
+				n = at;
+			}
+		}
+		/* the parser must not look past len: copy into an exact-size block */
+		char *exact = malloc(n ? n : 1);
+		memcpy(exact, line, n);
+		struct eg_event ev;
+		if (parse(exact, n, &ev) == 0)
+			accepted++;
+		free(exact);
+	}
+	CHECK(accepted > 0 && accepted < 200000, "mutations: %lu accepted", accepted);
+}
+
 /* Parse speed, for the record (not a pass/fail). */
 static void bench(void)
 {
@@ -513,6 +569,7 @@ int main(void)
 	test_escapes();
 	test_errors();
 	test_round_trip();
+	test_mutations();
 	eg_pipe_abort(P);
 	test_run();
 	bench();
