@@ -304,6 +304,7 @@ static void reload(struct eg_pipeline *p)
 		return;
 	}
 	struct eg_engine *old = p->engine;
+	rate_summary(p, mono_ns(), true); /* the window's counts go with the old rules */
 	p->engine = e;
 	if (bind_rules(p)) {
 		p->engine = old;
