@@ -30,6 +30,7 @@ function _M.build(rules, env)
   end
 
   local per_type = { {}, {}, {}, {} }
+  local pre_done = { {}, {}, {}, {} }
   for k0 = 0, #rules - 1 do
     local r = rules[k0 + 1]
     local lines = {}
@@ -49,6 +50,15 @@ function _M.build(rules, env)
         names[name] = rx(obj)
       end
       local expr = b.expr:gsub("RX%((%w+)%)", function(n) return fmt("CODE[%d]", names[n]) end)
+      for _, t in ipairs(r.types) do
+        for _, p in ipairs(b.pre) do
+          if not pre_done[t][p[1]] then
+            pre_done[t][p[1]] = true
+            local l = per_type[t]
+            l[#l + 1] = p[2]
+          end
+        end
+      end
       lines[#lines + 1] = fmt("-- %s", b.id)
       lines[#lines + 1] = fmt("if %s then %s end", expr, hit)
     elseif r.kind == "yaml" then
@@ -82,6 +92,7 @@ function _M.build(rules, env)
   local function w(s) out[#out + 1] = s end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP = ...")
   w("local band = bit.band")
+  w(builtins.PRELUDE)
   w("local function M(c, s, l)")
   w("  if s == nil then s = EMPTY; l = 0 end")
   w("  return MATCH(c, s, l, 0, 0, MD, MCTX) >= 0")
