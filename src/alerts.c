@@ -218,6 +218,10 @@ static ssize_t write_lines(struct eg_alert_sink *s)
 	while (w < 0 && errno == EINTR);
 	if (w < 0 || (size_t)w == n)
 		return w;
+	if (w == 0 && !s->regular) {
+		errno = EIO; /* no progress: fail rather than spin */
+		return -1;
+	}
 	if (!s->regular) {
 		/* a pipe or terminal: the rest of the line follows on the next call */
 		return w;
