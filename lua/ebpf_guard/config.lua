@@ -335,15 +335,19 @@ end
 local function load_yaml(file, st, ctx)
   local text = read_file(file)
   local lyaml = require("lyaml")
-  local ok, doc = pcall(lyaml.load, text)
+  local ok, docs = pcall(lyaml.load, text, { all = true })
   if not ok then
-    local msg = tostring(doc)
+    local msg = tostring(docs)
     local line, col, rest = msg:match("^(%d+):(%d+): (.*)$")
     if line then
       fail(("%s: YAML syntax error at line %s, column %s: %s"):format(file, line, col, rest))
     end
     fail(("%s: YAML syntax error: %s"):format(file, msg))
   end
+  if type(docs) == "table" and #docs > 1 then
+    fail(("%s: %d YAML documents (put every rule in one document, without ---)"):format(file, #docs))
+  end
+  local doc = type(docs) == "table" and docs[1] or nil
   if doc == nil or is_null(doc) then return end
   if type(doc) ~= "table" or (next(doc) ~= nil and is_list(doc)) then
     fail(('%s: expected a mapping with a "rules" list at the top level, got %s'):format(file, got(doc)))

@@ -277,6 +277,11 @@ describe("config errors", function()
       err_of("yaml_syntax.yaml"))
   end)
 
+  it("a file with several YAML documents", function()
+    assert.equals("spec/fixtures/errors/two_documents.yaml: 2 YAML documents (put every rule in one document, without ---)",
+      err_of("two_documents.yaml"))
+  end)
+
   it("a missing file", function()
     assert.equals("spec/fixtures/errors/does_not_exist.yaml: cannot open file: No such file or directory",
       err_of("does_not_exist.yaml"))
