@@ -103,7 +103,12 @@ assert len(b) == 13 and b[-1][0] == float("inf"), b
 assert all(b[i][0] < b[i + 1][0] and b[i][1] <= b[i + 1][1] for i in range(12)), b
 assert cnt == b[-1][1] and cnt >= 1, (cnt, b)
 EOF
-lua=$(metric ebpf_guard_lua_memory_bytes)
+# Sampled between batches, right after the alerts are written: poll.
+for i in $(seq 100); do
+	lua=$(metric ebpf_guard_lua_memory_bytes)
+	[ "$lua" -gt 0 ] && break
+	sleep 0.05
+done
 [ "$lua" -gt 0 ] || fail "ebpf_guard_lua_memory_bytes is $lua"
 st=$(metric process_start_time_seconds)
 [ "$st" -ge $((t0 - 2)) ] && [ "$st" -le $(($(date +%s) + 2)) ] || fail "start time $st"
