@@ -59,9 +59,15 @@ end
 -- Lua expression: true when the (p, len) string starts with lit.
 local function prefix(p, len, lit)
   local t = { ("%s ~= nil and %s >= %d"):format(p, len, #lit) }
-  for i = 1, #lit do t[#t + 1] = ("%s[%d] == %d"):format(p, i - 1, lit:byte(i)) end
+  for i = 1, #lit do
+    local byte = lit:byte(i)
+    if byte >= 128 then byte = byte - 256 end -- p is a const char *: signed bytes
+    t[#t + 1] = ("%s[%d] == %d"):format(p, i - 1, byte)
+  end
   return "(" .. table.concat(t, " and ") .. ")"
 end
+
+_M.prefix = prefix
 
 local function any_prefix(p, len, list)
   local t = {}

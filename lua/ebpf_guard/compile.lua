@@ -11,6 +11,8 @@ local fmt = string.format
 
 local _M = {}
 
+pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);")
+
 local TYPES = { 1, 2, 3, 4 }
 
 -- rules: the final rule list (0-based index = position - 1), each either
@@ -27,6 +29,18 @@ function _M.build(rules, env)
     keep[#keep + 1] = obj
     codes[#codes + 1] = obj.code
     return #codes - 1
+  end
+
+  -- A regex test on a field, behind a cheaper test of a literal every match
+  -- contains (a prefix comparison, or memmem) when the pattern has one.
+  local function rx_test(obj, field)
+    local m = fmt("M(CODE[%d], e.%s, e.%s_len)", rx(obj), field, field)
+    local lit, anchored = regex.required_literal(obj.pattern)
+    if not lit then return m end
+    if anchored then
+      return fmt("(%s and %s)", builtins.prefix("e." .. field, "e." .. field .. "_len", lit), m)
+    end
+    return fmt("(F(e.%s, e.%s_len, %q, %d) and %s)", field, field, lit, #lit, m)
   end
 
   local per_type = { {}, {}, {}, {} }
@@ -65,10 +79,8 @@ function _M.build(rules, env)
       local conds = {}
       if r.min_port then conds[#conds + 1] = fmt("e.dest_port >= %d", r.min_port) end
       if r.max_port then conds[#conds + 1] = fmt("e.dest_port <= %d", r.max_port) end
-      if r.comm_rx then conds[#conds + 1] = fmt("M(CODE[%d], e.comm, e.comm_len)", rx(r.comm_rx)) end
-      if r.filename_rx then
-        conds[#conds + 1] = fmt("M(CODE[%d], e.filename, e.filename_len)", rx(r.filename_rx))
-      end
+      if r.comm_rx then conds[#conds + 1] = rx_test(r.comm_rx, "comm") end
+      if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
       if r.condition then conds[#conds + 1] = fmt("USER(%d, i)", k0) end
       if #conds == 0 then conds[1] = "true" end
       lines[#lines + 1] = fmt("-- rule %q", r.id)
@@ -90,12 +102,15 @@ function _M.build(rules, env)
 
   local out = {}
   local function w(s) out[#out + 1] = s end
-  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP = ...")
+  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM = ...")
   w("local band = bit.band")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
   w("  if s == nil then s = EMPTY; l = 0 end")
   w("  return MATCH(c, s, l, 0, 0, MD, MCTX) >= 0")
+  w("end")
+  w("local function F(s, l, lit, n)")
+  w("  return s ~= nil and l >= n and MEMMEM(s, l, lit, n) ~= nil")
   w("end")
   w("return function()")
   w("  if KEEP == nil then return end")
@@ -131,7 +146,7 @@ function _M.build(rules, env)
   local empty = ffi.new("char[1]")
   keep.empty = empty
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
-    env.user, env.on_exit, env.begin, env.desc, keep)
+    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem)
   return run, src
 end
 

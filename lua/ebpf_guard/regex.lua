@@ -165,4 +165,108 @@ function Regex:match(s, init)
   return unpack(out, 1, n)
 end
 
+-- A literal that every match of pattern contains, found by a conservative
+-- scan of the pattern: the longest run of plain characters at the top level
+-- (outside groups and classes, not made optional by a quantifier). Returns
+-- the literal and whether every match starts at the subject's start with it
+-- (a leading ^), or nil when unsure: top-level alternation, inline options
+-- such as (?i), escapes other than \d \w \s \b \z \A (and their negations)
+-- or punctuation, \Q...\E.
+function _M.required_literal(p)
+  if type(p) ~= "string" or p:find("\\Q", 1, true) then return nil end
+  local n = #p
+  local i, depth = 1, 0
+  local best, best_anch
+  local cur, cur_anch = {}, false
+  local function flush(drop_last)
+    if drop_last and #cur > 0 then
+      -- a quantifier takes the whole last character, UTF-8 continuation bytes and all
+      while #cur > 0 and cur[#cur]:byte() >= 0x80 and cur[#cur]:byte() < 0xC0 do cur[#cur] = nil end
+      cur[#cur] = nil
+    end
+    if #cur > 0 then
+      local lit = table.concat(cur)
+      if cur_anch and not best_anch then
+        best, best_anch = lit, true
+      elseif not best_anch and (not best or #lit > #best) then
+        best = lit
+      end
+    end
+    cur, cur_anch = {}, false
+  end
+  local function add(ch, at)
+    if depth ~= 0 then return end
+    if #cur == 0 then cur_anch = (at == 2 and p:sub(1, 1) == "^") end
+    cur[#cur + 1] = ch
+  end
+  while i <= n do
+    local c = p:sub(i, i)
+    if c == "\\" then
+      local d = p:sub(i + 1, i + 1)
+      if d == "" then return nil end
+      if d:match("%w") then
+        if not d:match("^[dwsDWSbBzZA]$") then return nil end
+        flush(false)
+      else
+        add(d, i)
+      end
+      i = i + 2
+    elseif c == "[" then
+      flush(false)
+      i = i + 1
+      if p:sub(i, i) == "^" then i = i + 1 end
+      if p:sub(i, i) == "]" then i = i + 1 end
+      while true do
+        if i > n then return nil end
+        local x = p:sub(i, i)
+        if x == "\\" then
+          i = i + 2
+        elseif x == "[" and p:sub(i + 1, i + 1) == ":" then
+          local e = p:find(":]", i + 2, true)
+          if not e then return nil end
+          i = e + 2
+        elseif x == "]" then
+          i = i + 1
+          break
+        else
+          i = i + 1
+        end
+      end
+    elseif c == "(" then
+      if p:sub(i + 1, i + 1) == "?" and p:sub(i + 2, i + 2) ~= ":" then return nil end
+      if p:sub(i + 1, i + 1) == "*" then return nil end
+      flush(false)
+      depth = depth + 1
+      i = i + 1
+    elseif c == ")" then
+      flush(false)
+      depth = depth - 1
+      if depth < 0 then return nil end
+      i = i + 1
+    elseif c == "|" then
+      if depth == 0 then return nil end
+      flush(false)
+      i = i + 1
+    elseif c == "{" then
+      local e = p:find("}", i, true)
+      if not e then return nil end
+      flush(true)
+      i = e + 1
+    elseif c == "?" or c == "*" or c == "+" then
+      flush(true)
+      i = i + 1
+    elseif c == "." or c == "^" or c == "$" then
+      flush(false)
+      i = i + 1
+    else
+      add(c, i)
+      i = i + 1
+    end
+  end
+  if depth ~= 0 then return nil end
+  flush(false)
+  if not best then return nil end
+  return best, best_anch or false
+end
+
 return _M

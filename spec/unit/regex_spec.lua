@@ -66,4 +66,52 @@ describe("regex", function()
       assert.is_true(os.clock() - t0 < 1)
     end)
   end)
+
+  describe("required_literal", function()
+    local cases = {
+      { "^/etc/(shadow|gshadow)(\\.d/|$)", "/etc/", true },
+      { "/\\.ssh/(id_[^/]*|authorized_keys2?)$", "/.ssh/", false },
+      { "^(ba|z|k|da)?sh$", "sh", false },
+      { "a{3}bc", "bc", false },
+      { "x\\d+yz", "yz", false },
+      { "[[:alpha:]]+foo]", "foo]", false },
+      { "\xc3\xa9?abc", "abc", false },
+      { "^ab*cd", "a", true },
+      { "(?i)ssh", nil },
+      { "a|b", nil },
+      { "\\x41bc", nil },
+      { "(?P<n>x)yy", nil },
+    }
+    for _, c in ipairs(cases) do
+      it("finds " .. tostring(c[2]) .. " in " .. c[1], function()
+        local lit, anchored = regex.required_literal(c[1])
+        assert.same({ c[2], c[3] }, { lit, anchored })
+      end)
+    end
+
+    it("never rejects a subject the pattern matches", function()
+      local patterns = {
+        "^/etc/(shadow|gshadow|sudoers)(\\.d/|$|-)", "/\\.ssh/(id_[^/]*|authorized_keys2?)$",
+        "^/(tmp|var/tmp|dev/shm)/", "^(ba|z|k|da)?sh$", "ab?c", "a+b*c?d", "x\\.?y", "^a.b", "q[x-z]{2}r",
+        "(ab)+cd", "\xc3\xa9?z", "^\\.\\w+x$", "s{0}h", "o(?:p|q)r",
+      }
+      local subjects = {
+        "/etc/shadow", "/etc/sudoers.d/x", "/home/u/.ssh/id_rsa", "/root/.ssh/authorized_keys2", "/tmp/x",
+        "/var/tmp/y", "sh", "bash", "zsh", "ac", "abc", "ad", "abbd", "acd", "xy", "x.y", "a\nb", "aXb", "qxyr",
+        "ababcd", "cd", "\xc3\xa9z", "z", "\xc3z", ".abx", "h", "opr", "oqr", "",
+      }
+      local bad = {}
+      for _, p in ipairs(patterns) do
+        local re = assert(regex.new(p))
+        local lit, anchored = regex.required_literal(p)
+        for _, s in ipairs(subjects) do
+          if re:test(s) and lit then
+            local ok = anchored and s:sub(1, #lit) == lit or (not anchored and s:find(lit, 1, true))
+            if not ok then bad[#bad + 1] = p .. " on " .. s end
+          end
+        end
+      end
+      assert.same({}, bad)
+    end)
+  end)
 end)
