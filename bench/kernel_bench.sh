@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Kernel collector benchmark (a benchmark, not a test). For each storm (open,
+# exec, connect), back to back in one run:
+#   1. the storm's rate untraced, with bench/minimal.bpf.c (reserve + submit
+#      only, drained every 10 ms) and with ebpf-guard (-all-events, stock
+#      built-ins): one load process pinned to CPU 0, the consumer to CPU 1;
+#   2. events generated (storm ops) vs processed (ebpf_guard_events_total)
+#      and counted drops (ebpf_guard_events_dropped_total);
+#   3. the daemon's CPU time per processed event (/proc/PID/stat utime+stime);
+#   4. two load processes (CPU 0 and CPU 1) with the daemon unpinned: drops.
+# Repeats REPS times and prints the medians. Needs root and a build with the
+# bench targets (cmake --build build).
+#
+#   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
+set -euo pipefail
+
+BUILD=${EG_BUILD_DIR:-build}
+SECS=5
+REPS=3
+STORMS="open exec connect"
+while getopts "b:d:r:s:" opt; do
+	case $opt in
+	b) BUILD=$OPTARG ;;
+	d) SECS=$OPTARG ;;
+	r) REPS=$OPTARG ;;
+	s) STORMS=$OPTARG ;;
+	*) echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS]" >&2; exit 2 ;;
+	esac
+done
+EG_BIN=$BUILD/ebpf-guard
+B=$BUILD/bench
+[ "$(id -u)" = 0 ] || { echo "kernel_bench: needs root" >&2; exit 1; }
+for f in "$EG_BIN" "$B/minimal_loader" "$B/storm_open" "$B/storm_exec" "$B/storm_connect"; do
+	[ -x "$f" ] || { echo "kernel_bench: $f missing: build first (cmake --build $BUILD)" >&2; exit 1; }
+done
+[ "$(nproc)" -ge 2 ] || { echo "kernel_bench: needs 2 CPUs" >&2; exit 1; }
+HZ=$(getconf CLK_TCK)
+
+W=$(mktemp -d /tmp/eg-kbench.XXXXXX)
+BG=()
+cleanup() {
+	local p
+	for p in "${BG[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${BG[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf -- "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rate_of() { sed -n 's/.* rate=\([0-9]*\).*/\1/p' "$1"; }
+ops_of() { sed -n 's/.* ops=\([0-9]*\).*/\1/p' "$1"; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# storm <kind> <cpu> <out>: one pinned load process.
+storm() { taskset -c "$2" "$B/storm_$1" "$SECS" >"$3"; }
+
+minimal_run() { # <kind> -> prints the storm rate; records/drops in $W/min.out
+	taskset -c 1 "$B/minimal_loader" "$1" >"$W/min.out" 2>"$W/min.err" &
+	local pid=$!
+	BG+=("$pid")
+	local i
+	for i in $(seq 200); do grep -q attached "$W/min.err" && break; sleep 0.05; done
+	storm "$1" 0 "$W/storm.out"
+	sleep 0.1
+	kill -INT "$pid"
+	wait "$pid" || true
+	BG=("${BG[@]/$pid/}")
+	rate_of "$W/storm.out"
+}
+
+GUARD=
+PORT=
+guard_start() { # [pin cpu]
+	local pin=()
+	[ -n "${1:-}" ] && pin=(taskset -c "$1")
+	: >"$W/guard.err"
+	"${pin[@]}" "$EG_BIN" -all-events -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
+		>/dev/null 2>"$W/guard.err" &
+	GUARD=$!
+	BG+=("$GUARD")
+	local i
+	for i in $(seq 600); do grep -q '^ebpf-guard: attached' "$W/guard.err" && break; sleep 0.05; done
+	grep -q '^ebpf-guard: attached' "$W/guard.err" || { echo "ebpf-guard did not start:" >&2; cat "$W/guard.err" >&2; exit 1; }
+	PORT=$(sed -n 's|^ebpf-guard: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$W/guard.err")
+}
+guard_stop() {
+	kill -TERM "$GUARD"
+	wait "$GUARD" || true
+	BG=("${BG[@]/$GUARD/}")
+	GUARD=
+}
+# snap <kind> -> "events_of_kind all_events drops fill"
+snap() {
+	curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" | awk -v k="$1" '
+		$1 == "ebpf_guard_events_total{type=\"" k "\"}" { kind = $2 }
+		$1 ~ /^ebpf_guard_events_total\{/ { all += $2 }
+		$1 == "ebpf_guard_events_dropped_total" { drops = $2 }
+		$1 == "ebpf_guard_ringbuf_fill_bytes" { fill = $2 }
+		END { printf "%d %d %d %d\n", kind, all, drops, fill }'
+}
+settle() { # waits until the ring is drained (fill 0) after a storm
+	local i s
+	for i in $(seq 100); do
+		sleep 0.05
+		s=$(snap "$1")
+		[ "${s##* }" = 0 ] && break
+	done
+}
+
+declare -A R
+for rep in $(seq "$REPS"); do
+	for k in $STORMS; do
+		# 1. untraced
+		storm "$k" 0 "$W/storm.out"
+		un=$(rate_of "$W/storm.out")
+		# 2. minimal program
+		mi=$(minimal_run "$k")
+		mrec=$(sed -n 's/.*records=\([0-9]*\).*/\1/p' "$W/min.out")
+		mdrop=$(sed -n 's/.*drops=\([0-9]*\).*/\1/p' "$W/min.out")
+		# 3. ebpf-guard, daemon on CPU 1
+		guard_start 1
+		read -r k0 a0 d0 _ <<<"$(snap "$k")"
+		t0=$(ticks "$GUARD")
+		storm "$k" 0 "$W/storm.out"
+		settle "$k"
+		t1=$(ticks "$GUARD")
+		read -r k1 a1 d1 _ <<<"$(snap "$k")"
+		guard_stop
+		gr=$(rate_of "$W/storm.out")
+		gen=$(ops_of "$W/storm.out")
+		proc=$((k1 - k0))
+		all=$((a1 - a0))
+		drops=$((d1 - d0))
+		nsev=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$all" 'BEGIN { printf "%.0f", n ? t / hz * 1e9 / n : 0 }')
+		# 4. two load processes, daemon unpinned
+		guard_start
+		read -r k0 a0 d0 _ <<<"$(snap "$k")"
+		storm "$k" 0 "$W/s0.out" &
+		p0=$!
+		storm "$k" 1 "$W/s1.out"
+		wait "$p0"
+		settle "$k"
+		read -r k1 a1 d1 _ <<<"$(snap "$k")"
+		guard_stop
+		sgen=$(($(ops_of "$W/s0.out") + $(ops_of "$W/s1.out")))
+		sproc=$((k1 - k0))
+		sdrops=$((d1 - d0))
+		spct=$(awk -v d="$sdrops" -v p="$sproc" 'BEGIN { printf "%.3f", (d + p) ? 100 * d / (d + p) : 0 }')
+		mr=$(awk -v a="$mi" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
+		grr=$(awk -v a="$gr" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
+		printf 'rep=%d storm=%-7s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d drops=%d daemon=%dns/event | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
+			"$rep" "$k" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$drops" "$nsev" \
+			"$sgen" "$sproc" "$sdrops" "$spct"
+		R[$k,un]+=" $un"
+		R[$k,mr]+=" $mr"
+		R[$k,gr]+=" $grr"
+		R[$k,ns]+=" $nsev"
+		R[$k,dr]+=" $drops"
+		R[$k,sp]+=" $spct"
+	done
+done
+
+echo
+echo "medians over $REPS runs of $SECS s ($(nproc) CPUs, $(uname -r)):"
+printf '%-8s %12s %14s %16s %14s %12s %16s\n' storm untraced/s minimal-ratio ebpf-guard-ratio daemon-ns/ev pinned-drops 2-loads-drop-%
+for k in $STORMS; do
+	# shellcheck disable=SC2086
+	printf '%-8s %12s %14s %16s %14s %12s %16s\n' "$k" "$(median ${R[$k,un]})" "$(median ${R[$k,mr]})" \
+		"$(median ${R[$k,gr]})" "$(median ${R[$k,ns]})" "$(median ${R[$k,dr]})" "$(median ${R[$k,sp]})"
+done
