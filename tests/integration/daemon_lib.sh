@@ -12,6 +12,7 @@
 #   metric <series>          the value of one exact series ('' when absent)
 #   wait_metric <series> <value> [seconds]
 #   wait_lines <file> <n> [seconds]
+#   wait_grep <grep args...> until the daemon's stderr matches (10 s)
 #   ev <type> <pid> <comm> <filename> [dest_port] [timestamp]
 #   fail <message>
 
@@ -93,6 +94,7 @@ eg_start() {
 	# Read-write: opening does not block, and the daemon sees EOF only when
 	# this descriptor (its last writer) is closed by eg_finish.
 	exec 3<>"$W/in"
+	: >"$W/stderr" # exists before the loop below reads it
 	"$EG_BIN" -replay "$W/in" -prom-addr 127.0.0.1:0 "$@" >"$W/stdout" 2>"$W/stderr" 3>&- &
 	EG_PID=$!
 	local i
@@ -142,6 +144,16 @@ wait_metric() {
 		sleep 0.05
 	done
 	fail "$series is '$got', want '$want' (waited ${secs}s)"
+}
+
+# wait_grep <grep args...>: until grep -q succeeds on $W/stderr (10 s).
+wait_grep() {
+	local i
+	for i in $(seq 200); do
+		grep -q "$@" "$W/stderr" && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 count_lines() {

@@ -54,7 +54,7 @@ wait_lines "$alerts" 2
 install_rules "$rules_b"
 kill -HUP "$EG_PID"
 wait_metric ebpf_guard_config_reloads_total 1
-grep -q '^ebpf-guard: reloaded [0-9]* rules$' "$W/stderr" || fail "no 'reloaded' line"
+wait_grep '^ebpf-guard: reloaded [0-9]* rules$' || fail "no 'reloaded' line"
 [ "$(metric "$loaded")" = 2 ] || fail "$loaded is not 2 after the reload"
 [ "$(metric 'ebpf_guard_rules_loaded{source="builtin"}')" = "$builtins" ] ||
 	fail "built-in count changed"
@@ -76,7 +76,7 @@ msg=$(sed -n 's/^ebpf-guard: //p' "$W/startup.err" | head -n1)
 [ -n "$msg" ] || fail "no start-up error message"
 kill -HUP "$EG_PID"
 wait_metric ebpf_guard_config_reload_failures_total 1
-grep -qxF "ebpf-guard: reload failed, keeping the previous rules: $msg" "$W/stderr" ||
+wait_grep -xF "ebpf-guard: reload failed, keeping the previous rules: $msg" ||
 	fail "reload error is not the start-up message '$msg': $(grep 'reload failed' "$W/stderr")"
 [ "$(metric ebpf_guard_config_reloads_total)" = 1 ] || fail "a failed reload counted as done"
 [ "$(metric "$loaded")" = 2 ] || fail "$loaded changed after a failed reload"
