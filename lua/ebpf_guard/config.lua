@@ -272,7 +272,7 @@ local function check_port(r, t, field)
   return v
 end
 
-local function compile_condition(r, src, ctx)
+local function compile_condition(r, src)
   if type(src) ~= "string" then r.err("condition", "expected a string, got " .. got(src)) end
   if src:match("^%s*$") then r.err("condition", "must not be empty") end
   local chunk, err = loadstring("local ev = ... return (" .. src .. "\n)", "=condition")
@@ -299,7 +299,7 @@ local function read_file(path)
   return s
 end
 
-local function yaml_rule(file, i, t, st, ctx)
+local function yaml_rule(file, i, t, st)
   local r = reporter(file, "rule", i)
   if is_null(t) or type(t) ~= "table" or (next(t) ~= nil and is_list(t)) then
     r.err(nil, "expected a mapping with the rule's keys, got " .. (is_null(t) and "null" or got(t)))
@@ -326,7 +326,7 @@ local function yaml_rule(file, i, t, st, ctx)
     r.err("min_dest_port", ("%d is greater than max_dest_port %d"):format(rule.min_port, rule.max_port))
   end
   if t.condition ~= nil then
-    rule.condition = compile_condition(r, t.condition, ctx)
+    rule.condition = compile_condition(r, t.condition)
     rule.condition_src = t.condition
   end
   return rule
@@ -379,7 +379,7 @@ local function load_yaml(file, st, ctx)
     fail(("%s: rules: expected a list of rules, got %s"):format(file, got(rules)))
   end
   for i, t in ipairs(rules) do
-    local rule = yaml_rule(file, i, t, st, ctx)
+    local rule = yaml_rule(file, i, t, st)
     if rule.enabled then st.rules[#st.rules + 1] = rule end
   end
 end

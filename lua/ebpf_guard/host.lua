@@ -10,7 +10,6 @@ local guard = require("ebpf_guard.guard")
 local view_mod = require("ebpf_guard.view")
 
 local type = type
-local pcall = pcall
 local rawget = rawget
 local tostring = tostring
 local tonumber = tonumber
