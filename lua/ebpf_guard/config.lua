@@ -384,11 +384,22 @@ local function load_yaml(file, st, ctx)
   end
 end
 
+-- Tables from user code are read by our code outside the budget: refuse
+-- metatables, whose metamethods would run unbounded.
+local function plain(r, field, v)
+  if type(v) == "table" and debug.getmetatable(v) ~= nil then
+    r.err(field, "must be a plain table (no metatable)")
+  end
+end
+
 local function lua_detection(file, i, t, st)
   local r = reporter(file, "detection", i)
   if type(t) ~= "table" then
     r.err(nil, "expected a detection table, got " .. got(t))
   end
+  plain(r, nil, t)
+  plain(r, "event_types", t.event_types)
+  plain(r, "tags", t.tags)
   label_by_id(r, t)
   check_keys(r, t, _M.DETECTION_KEYS)
   local id = check_id(r, t, st.seen, file)
@@ -430,6 +441,9 @@ local function load_lua(file, st, ctx)
   end
   if type(ret) ~= "table" then
     fail(("%s: expected the file to return a detection (a table) or a list of them, got %s"):format(file, got(ret)))
+  end
+  if debug.getmetatable(ret) ~= nil then
+    fail(("%s: the returned table must be a plain table (no metatable)"):format(file))
   end
   local list = ret
   if ret.id ~= nil or ret.match ~= nil or ret.description ~= nil or ret.event_types ~= nil

@@ -70,8 +70,10 @@ table.sort(_M.FIELDS)
 function _M.new()
   local cur
   local cache = {}
-  local view = {}
-  local mt = {
+  -- a userdata, so that rawset cannot plant fields in it
+  local view = newproxy(true)
+  local mt = getmetatable(view)
+  local fields = {
     __index = function(_, k)
       local v = cache[k]
       if v ~= nil then return v end
@@ -88,7 +90,7 @@ function _M.new()
     __tostring = function() return "ev" end,
     __metatable = false,
   }
-  setmetatable(view, mt)
+  for k, v in pairs(fields) do mt[k] = v end
   local function set(p)
     cur = p
     for k in pairs(cache) do cache[k] = nil end

@@ -277,6 +277,11 @@ describe("config errors", function()
       err_of("yaml_syntax.yaml"))
   end)
 
+  it("a Lua detection table with a metatable", function()
+    assert.equals('spec/fixtures/errors/lua_metatable.lua: detection #1: must be a plain table (no metatable)',
+      err_of("lua_metatable.lua"))
+  end)
+
   it("a file with several YAML documents", function()
     assert.equals("spec/fixtures/errors/two_documents.yaml: 2 YAML documents (put every rule in one document, without ---)",
       err_of("two_documents.yaml"))

@@ -116,6 +116,16 @@ describe("sandbox", function()
     end)
   end)
 
+  describe("the ev view", function()
+    it("cannot be changed with rawset, for this or any other detection", function()
+      local eng = assert(H.new({ "spec/fixtures/detections/rawset_ev.lua", "spec/fixtures/detections/read_comm.lua" }))
+      local hits = H.run(eng, { { type = "exec", comm = "real" } })
+      local got = {}
+      for _, h in ipairs(hits) do if not h.rule:find("^builtin") then got[#got + 1] = h.rule .. "=" .. tostring(h.desc) end end
+      assert.same({ { "read_comm=real" }, 1 }, { got, H.errors(eng, "rawset_ev", 0) })
+    end)
+  end)
+
   describe("in Lua detection files", function()
     it("stops a blocked name at load time with the file and line", function()
       local eng, err = H.new({ "spec/fixtures/detections/blocked_at_load.lua" })
