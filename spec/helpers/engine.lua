@@ -96,7 +96,8 @@ local function hook_for(b)
   return function()
     if b.in_user ~= 0 then
       b.ticks = b.ticks + 1
-      if b.ticks > b.budget_ticks then error("instruction budget exceeded", 2) end
+      -- luaL_error in a count hook carries no position (level 1 is the hook)
+      if b.ticks > b.budget_ticks then error("instruction budget exceeded", 0) end
     end
   end
 end
