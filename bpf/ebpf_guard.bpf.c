@@ -73,6 +73,9 @@ struct {
 	__type(value, struct exec_start);
 } exec_tmpl SEC(".maps");
 
+/* Entries in open_retries: lets sys_exit skip the hash lookup when none. */
+__u64 eg_retry_pending = 0;
+
 /* Opens whose path was not readable at sys_enter (-EFAULT), keyed by tid. */
 struct open_retry {
 	__u64 filename_ptr;
@@ -177,7 +180,8 @@ static __always_inline int open_enter(__u64 fname, __u32 flags)
 		struct open_retry r = {.filename_ptr = fname, .open_flags = flags};
 		__u32 tid = (__u32)id;
 
-		bpf_map_update_elem(&open_retries, &tid, &r, BPF_ANY);
+		if (!bpf_map_update_elem(&open_retries, &tid, &r, BPF_ANY))
+			__sync_fetch_and_add(&eg_retry_pending, 1);
 		return 0;
 	}
 	fill_common(e, EG_RAW_OPEN, id);
@@ -194,12 +198,15 @@ static __always_inline int open_exit(void)
 	struct eg_raw_event *e;
 	long n;
 
+	if (!eg_retry_pending)
+		return 0;
 	r = bpf_map_lookup_elem(&open_retries, &tid);
 	if (!r)
 		return 0;
 	e = get_scratch();
 	if (!e) {
-		bpf_map_delete_elem(&open_retries, &tid);
+		if (!bpf_map_delete_elem(&open_retries, &tid))
+			__sync_fetch_and_add(&eg_retry_pending, -1);
 		return 0;
 	}
 	fill_common(e, EG_RAW_OPEN, id);
@@ -207,7 +214,8 @@ static __always_inline int open_exit(void)
 	e->flags = EG_RAWF_EXIT_READ;
 	n = bpf_probe_read_user_str((char *)(e + 1), EG_RAW_PATH_MAX,
 				    (const void *)r->filename_ptr);
-	bpf_map_delete_elem(&open_retries, &tid);
+	if (!bpf_map_delete_elem(&open_retries, &tid))
+		__sync_fetch_and_add(&eg_retry_pending, -1);
 	submit(e, sizeof(*e) + path_len(e, n));
 	return 0;
 }
