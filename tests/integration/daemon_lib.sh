@@ -131,9 +131,13 @@ scrape() {
 	curl -sf --max-time 5 "$URL/metrics"
 }
 
-# metric 'name{label="v"}' -> value of that exact series, '' when absent.
+# metric 'name{label="v"}' -> value of that exact series, '' when absent or
+# when the scrape fails (never a failing status: callers assign it under -e).
+# The page is read whole first: awk exiting early would fail curl on SIGPIPE.
 metric() {
-	scrape | awk -v s="$1" 'substr($0, 1, length(s) + 1) == s " " { print $NF; exit }'
+	local page
+	page=$(scrape) || return 0
+	awk -v s="$1" 'substr($0, 1, length(s) + 1) == s " " { print $NF; exit }' <<<"$page"
 }
 
 wait_metric() {
