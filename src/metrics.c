@@ -81,8 +81,13 @@ int eg_metrics_rule_slot(const char *id, const char *source)
 			return (int)i;
 		first = first_of[i];
 	}
-	if (n >= EG_MAX_RULE_SLOTS)
+	if (n >= EG_MAX_RULE_SLOTS) {
+		static int warned;
+		if (!warned++)
+			fprintf(stderr, "ebpf-guard: more than %d rule ids since start-up: rules "
+					"added from now on get no per-rule metrics\n", EG_MAX_RULE_SLOTS);
 		return first < n ? (int)first : -1;
+	}
 	struct eg_rule_slot *s = &eg_metrics.slots[n];
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->source, sizeof(s->source), "%s", source);

@@ -73,16 +73,20 @@ static int bind_rules(struct eg_pipeline *p)
 	struct rule_state *rs = calloc(n ? n : 1, sizeof(*rs));
 	if (!rs)
 		return -1;
-	for (uint32_t i = 0; i < atomic_load(&eg_metrics.nslots); i++)
-		atomic_store(&eg_metrics.slots[i].loaded, 0);
+	unsigned char on[EG_MAX_RULE_SLOTS] = {0};
 	for (size_t i = 0; i < n; i++) {
 		const struct eg_rule_info *r = eg_engine_rule(p->engine, i);
 		rs[i].slot = eg_metrics_rule_slot(r->id, r->source);
 		if (rs[i].slot >= 0)
-			atomic_store(&eg_metrics.slots[rs[i].slot].loaded, 1);
+			on[rs[i].slot] = 1;
 		rs[i].tokens = p->o.rate_limit > 1 ? p->o.rate_limit : 1;
 		rs[i].last_ns = INT64_MIN;
 	}
+	/* Each flag flips at most once: a scrape during a reload never sees a
+	 * rule that stays loaded drop out of rules_loaded. */
+	for (uint32_t i = 0; i < atomic_load(&eg_metrics.nslots); i++)
+		if (atomic_load(&eg_metrics.slots[i].loaded) != on[i])
+			atomic_store(&eg_metrics.slots[i].loaded, on[i]);
 	free(p->rs);
 	p->rs = rs;
 	p->nrs = n;

@@ -261,6 +261,29 @@ static void test_concurrent_slots(void)
 	CHECK(pages > 1, "only %d pages", pages);
 }
 
+/* The table is full: new ids get no slot, a known id moved to another file
+ * keeps its first slot, the page still renders. */
+static void test_full_table(void)
+{
+	char id[32];
+	int last = 0;
+	for (int i = 0; last >= 0; i++) {
+		snprintf(id, sizeof(id), "fill_%d", i);
+		last = eg_metrics_rule_slot(id, "fill.yaml");
+		CHECK(i < EG_MAX_RULE_SLOTS, "no end to the slots");
+		if (i >= EG_MAX_RULE_SLOTS)
+			break;
+	}
+	CHECK(last == -1, "a slot past the end");
+	CHECK(atomic_load(&eg_metrics.nslots) == EG_MAX_RULE_SLOTS, "nslots %u",
+	      atomic_load(&eg_metrics.nslots));
+	CHECK(eg_metrics_rule_slot("builtin_fileless_exec", "elsewhere.yaml") == 0,
+	      "moved id in a full table");
+	char *t = render();
+	HAS(t, "ebpf_guard_alerts_total{rule_id=\"fill_100\"} 0");
+	free(t);
+}
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 static int free_port(void)
@@ -460,6 +483,7 @@ int main(void)
 	test_histogram_and_gauges();
 	test_http();
 	test_concurrent_slots();
+	test_full_table();
 	if (failures) {
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;
