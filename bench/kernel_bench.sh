@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Kernel collector benchmark (a benchmark, not a test). For each storm (open,
 # exec, connect), back to back in one run:
-#   1. the storm's rate untraced, with bench/minimal.bpf.c (reserve + submit
+#   1. the storm's rate untraced (run before and after the others, averaged),
+#      with bench/minimal.bpf.c (reserve + submit
 #      only, drained every 10 ms) and with ebpf-guard (-all-events, stock
 #      built-ins): one load process pinned to CPU 0, the consumer to CPU 1;
 #   2. events generated (storm ops) vs processed (ebpf_guard_events_total)
@@ -116,9 +117,10 @@ settle() { # waits until the ring is drained (fill 0) after a storm
 declare -A R
 for rep in $(seq "$REPS"); do
 	for k in $STORMS; do
-		# 1. untraced
+		# 1. untraced (before and after the traced runs: the mean, so that
+		#    drift in the machine's background load cancels out)
 		storm "$k" 0 "$W/storm.out"
-		un=$(rate_of "$W/storm.out")
+		un1=$(rate_of "$W/storm.out")
 		# 2. minimal program
 		mi=$(minimal_run "$k")
 		mrec=$(sed -n 's/.*records=\([0-9]*\).*/\1/p' "$W/min.out")
@@ -134,6 +136,8 @@ for rep in $(seq "$REPS"); do
 		guard_stop
 		gr=$(rate_of "$W/storm.out")
 		gen=$(ops_of "$W/storm.out")
+		storm "$k" 0 "$W/un2.out"
+		un=$(( (un1 + $(rate_of "$W/un2.out")) / 2 ))
 		proc=$((k1 - k0))
 		all=$((a1 - a0))
 		drops=$((d1 - d0))
