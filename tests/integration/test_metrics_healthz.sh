@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # /healthz answers 200 while the event loop passes, 503 while it is stuck
-# (here: a rule condition burning ~2 s of CPU per event, 5 events in one
-# batch), and 200 again after; /metrics keeps answering during the stall.
+# (here: a rule condition burning ~2 s of CPU per event, enough events in one
+# batch for ~8 s), and 200 again after; /metrics keeps answering meanwhile.
 . "$(dirname "$0")/daemon_lib.sh"
 eg_init 90
 
@@ -21,10 +21,18 @@ health() { curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/healthz"; }
 sleep 6
 [ "$(health)" = 200 ] || fail "/healthz not 200 on an idle input"
 
-eg_send "$(ev exec 1 ls /bin/ls)" "$(ev exec 2 ls /bin/ls)" "$(ev exec 3 ls /bin/ls)" \
-	"$(ev exec 4 ls /bin/ls)" "$(ev exec 5 ls /bin/ls)"
+# How long one slow event takes here (the batch histogram's sum), then
+# enough of them in one batch for a stall of about 8 s.
+eg_send "$(ev exec 1 ls /bin/ls)"
+wait_metric ebpf_guard_batch_duration_seconds_count 1 30
+one=$(metric ebpf_guard_batch_duration_seconds_sum)
+n=$(python3 -c "import math; print(min(60, max(2, math.ceil(8 / $one))))")
+echo "one slow event: ${one}s; stalling with $n events"
+lines=()
+for ((i = 0; i < n; i++)); do lines+=("$(ev exec $((10 + i)) ls /bin/ls)"); done
+eg_send "${lines[@]}"
 saw503=0 slowest=0
-for i in $(seq 150); do
+for i in $(seq 250); do
 	code=$(health)
 	if [ "$code" = 503 ]; then
 		saw503=1
@@ -33,7 +41,7 @@ for i in $(seq 150); do
 		# A scrape during the stall answers at once, with the events counted.
 		t=$(curl -s --max-time 5 -o "$W/scrape" -w '%{time_total}' "$URL/metrics") ||
 			fail "scrape failed during the stall"
-		grep -qx 'ebpf_guard_events_total{type="exec"} 5' "$W/scrape" ||
+		grep -qx "ebpf_guard_events_total{type=\"exec\"} $((n + 1))" "$W/scrape" ||
 			fail "scrape during the stall: $(grep 'type="exec"' "$W/scrape")"
 		slowest=$(python3 -c "print(max($slowest, $t))")
 	elif [ "$code" = 200 ] && [ "$saw503" = 1 ]; then
@@ -41,7 +49,7 @@ for i in $(seq 150); do
 	fi
 	sleep 0.2
 done
-[ "$saw503" = 1 ] || fail "/healthz never answered 503 during a ~10 s stall"
+[ "$saw503" = 1 ] || fail "/healthz never answered 503 during a ~8 s stall"
 [ "$(health)" = 200 ] || fail "/healthz not 200 again after the stall"
 python3 -c "import sys; sys.exit(0 if $slowest < 1 else 1)" ||
 	fail "a scrape took ${slowest}s during the stall"
