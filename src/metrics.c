@@ -228,22 +228,25 @@ static void simple(struct out *o, const char *name, const char *type, const char
 	sample_u64(o, name, v);
 }
 
-/* Sum of a per-rule counter over the slots sharing slot i's id. */
-static uint64_t rule_sum(uint32_t n, uint32_t i, int what)
+/* Per-rule counters summed by rule id (into the id's first slot). */
+struct rule_sums {
+	uint64_t alerts, errors[EG_RERR_KINDS], suppressed;
+};
+
+static struct rule_sums *sum_rules(uint32_t n)
 {
-	uint64_t v = 0;
-	for (uint32_t k = i; k < n; k++) {
-		if (first_of[k] != i)
-			continue;
+	struct rule_sums *sum = calloc(n ? n : 1, sizeof(*sum));
+	if (!sum)
+		return NULL;
+	for (uint32_t k = 0; k < n; k++) {
 		const struct eg_rule_slot *s = &eg_metrics.slots[k];
-		switch (what) {
-		case 0: v += LOAD(s->alerts); break;
-		case 1: v += LOAD(s->errors[EG_RERR_RUNTIME]); break;
-		case 2: v += LOAD(s->errors[EG_RERR_BUDGET]); break;
-		default: v += LOAD(s->suppressed); break;
-		}
+		struct rule_sums *d = &sum[first_of[k]];
+		d->alerts += LOAD(s->alerts);
+		for (int e = 0; e < EG_RERR_KINDS; e++)
+			d->errors[e] += LOAD(s->errors[e]);
+		d->suppressed += LOAD(s->suppressed);
 	}
-	return v;
+	return sum;
 }
 
 static int cmp_source(const void *a, const void *b)
@@ -255,22 +258,25 @@ static int cmp_source(const void *a, const void *b)
 static void render_rules(struct out *o, uint32_t n)
 {
 	static const char *const kinds[] = {"runtime", "budget"};
+	struct rule_sums *sum = sum_rules(n);
+	if (!sum) {
+		o->oom = 1;
+		return;
+	}
 
 	family(o, "ebpf_guard_alerts_total", "counter",
 	       "Number of alerts raised by ebpf-guard, labelled by rule id.");
 	for (uint32_t i = 0; i < n; i++)
 		if (first_of[i] == i)
 			sample_1(o, "ebpf_guard_alerts_total", "rule_id", eg_metrics.slots[i].id,
-				 rule_sum(n, i, 0));
+				 sum[i].alerts);
 
 	family(o, "ebpf_guard_alerts_suppressed_total", "counter",
 	       "Alerts dropped by -alert-rate-limit, labelled by rule id.");
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t v = first_of[i] == i ? rule_sum(n, i, 3) : 0;
-		if (v)
+	for (uint32_t i = 0; i < n; i++)
+		if (first_of[i] == i && sum[i].suppressed)
 			sample_1(o, "ebpf_guard_alerts_suppressed_total", "rule_id",
-				 eg_metrics.slots[i].id, v);
-	}
+				 eg_metrics.slots[i].id, sum[i].suppressed);
 
 	family(o, "ebpf_guard_rule_errors_total", "counter",
 	       "Errors raised by rules and Lua detections, labelled by rule id and kind "
@@ -279,14 +285,14 @@ static void render_rules(struct out *o, uint32_t n)
 		if (first_of[i] != i)
 			continue;
 		for (int k = 0; k < EG_RERR_KINDS; k++) {
-			uint64_t v = rule_sum(n, i, 1 + k);
-			if (!v)
+			if (!sum[i].errors[k])
 				continue;
 			puts_(o, "ebpf_guard_rule_errors_total{rule_id=\"");
 			put_label_value(o, eg_metrics.slots[i].id);
-			putf(o, "\",kind=\"%s\"} %" PRIu64 "\n", kinds[k], v);
+			putf(o, "\",kind=\"%s\"} %" PRIu64 "\n", kinds[k], sum[i].errors[k]);
 		}
 	}
+	free(sum);
 
 	family(o, "ebpf_guard_rules_loaded", "gauge",
 	       "Rules and detections in the active rule set, labelled by the file they come "
