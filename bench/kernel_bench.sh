@@ -8,7 +8,8 @@
 #      built-ins): one load process pinned to CPU 0, the consumer to CPU 1;
 #   2. events generated (storm ops) vs processed (ebpf_guard_events_total)
 #      and counted drops (ebpf_guard_events_dropped_total);
-#   3. the daemon's CPU time per processed event (/proc/PID/stat utime+stime);
+#   3. the daemon's CPU time per processed event (/proc/PID/task/*/schedstat,
+#      exact; /proc/PID/stat utime+stime, tick-sampled, printed beside it);
 #   4. two load processes (CPU 0 and CPU 1) with the daemon unpinned: drops.
 # Repeats REPS times and prints the medians. Needs root and a build with the
 # bench targets (cmake --build build).
@@ -56,6 +57,9 @@ trap 'exit 130' INT TERM
 rate_of() { sed -n 's/.* rate=\([0-9]*\).*/\1/p' "$1"; }
 ops_of() { sed -n 's/.* ops=\([0-9]*\).*/\1/p' "$1"; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time of every thread of a process, ns (scheduler accounting: exact,
+# where utime+stime are sampled at the tick and miss short runs)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # storm <kind> <cpu> <out>: one pinned load process.
@@ -129,9 +133,11 @@ for rep in $(seq "$REPS"); do
 		guard_start 1
 		read -r k0 a0 d0 _ <<<"$(snap "$k")"
 		t0=$(ticks "$GUARD")
+		c0=$(cpu_ns "$GUARD")
 		storm "$k" 0 "$W/storm.out"
 		settle "$k"
 		t1=$(ticks "$GUARD")
+		c1=$(cpu_ns "$GUARD")
 		read -r k1 a1 d1 _ <<<"$(snap "$k")"
 		guard_stop
 		gr=$(rate_of "$W/storm.out")
@@ -142,6 +148,7 @@ for rep in $(seq "$REPS"); do
 		all=$((a1 - a0))
 		drops=$((d1 - d0))
 		nsev=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$all" 'BEGIN { printf "%.0f", n ? t / hz * 1e9 / n : 0 }')
+		nsev_sched=$(awk -v c=$((c1 - c0)) -v n="$all" 'BEGIN { printf "%.0f", n ? c / n : 0 }')
 		# 4. two load processes, daemon unpinned
 		guard_start
 		read -r k0 a0 d0 _ <<<"$(snap "$k")"
@@ -158,13 +165,13 @@ for rep in $(seq "$REPS"); do
 		spct=$(awk -v d="$sdrops" -v p="$sproc" 'BEGIN { printf "%.3f", (d + p) ? 100 * d / (d + p) : 0 }')
 		mr=$(awk -v a="$mi" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
 		grr=$(awk -v a="$gr" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
-		printf 'rep=%d storm=%-7s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d drops=%d daemon=%dns/event | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
-			"$rep" "$k" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$drops" "$nsev" \
+		printf 'rep=%d storm=%-7s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d drops=%d daemon=%dns/event (utime+stime: %dns) | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
+			"$rep" "$k" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$drops" "$nsev_sched" "$nsev" \
 			"$sgen" "$sproc" "$sdrops" "$spct"
 		R[$k,un]+=" $un"
 		R[$k,mr]+=" $mr"
 		R[$k,gr]+=" $grr"
-		R[$k,ns]+=" $nsev"
+		R[$k,ns]+=" $nsev_sched"
 		R[$k,dr]+=" $drops"
 		R[$k,sp]+=" $spct"
 	done
