@@ -8,23 +8,26 @@
 . "$(dirname "$0")/daemon_lib.sh"
 eg_init 120
 
-N=40000
 alerts=$W/alerts.jsonl
 eg_start -alert-file "$alerts"
 
-# One shell exec (one builtin_suspicious_shell alert) per event, increasing pids,
-# about 4 s of input.
-python3 - "$W/in" "$N" <<'EOF' &
-import json, sys, time
-fifo, n = sys.argv[1], int(sys.argv[2])
+# One shell exec (one builtin_suspicious_shell alert) per event, increasing
+# pids, 10,000 events a second: at least 40,000, and on until the rotations
+# are done ($W/rotated exists); the count goes to $W/written.
+python3 - "$W/in" "$W/rotated" "$W/written" <<'EOF' &
+import json, os, sys, time
+fifo, done, out = sys.argv[1:]
+i = 0
 with open(fifo, "w") as f:
-    for first in range(0, n, 200):
-        for i in range(first, min(n, first + 200)):
+    while i < 40000 or (not os.path.exists(done) and i < 2000000):
+        for _ in range(200):
             f.write(json.dumps({"timestamp": "2025-01-01T12:00:00Z", "pid": 10000 + i,
                                 "tgid": 10000 + i, "type": "exec", "comm": "bash",
                                 "filename": "/bin/bash", "dest_ip": "", "dest_port": 0}) + "\n")
+            i += 1
         f.flush()
         time.sleep(0.02)
+open(out, "w").write("%d\n" % i)
 EOF
 writer=$!
 EG_HELPERS=$writer
@@ -70,10 +73,11 @@ EOF
 else
 	echo "note: logrotate not installed, examples/logrotate.conf not exercised"
 fi
-kill -0 "$writer" 2>/dev/null || fail "the event stream ended before the last rotation: make it longer"
-
+touch "$W/rotated"
 wait "$writer" || fail "event writer failed"
 EG_HELPERS=
+N=$(cat "$W/written")
+[ "$N" -ge 40000 ] || fail "writer: $N events"
 wait_metric 'ebpf_guard_events_total{type="exec"}' "$N" 30
 wait_metric 'ebpf_guard_alerts_total{rule_id="builtin_suspicious_shell"}' "$N"
 eg_finish
