@@ -10,7 +10,7 @@ PKGS=(
   # run
   luajit lua-yaml lua-cjson
   # test
-  lua-busted prometheus curl python3 iproute2 util-linux valgrind
+  lua-busted prometheus curl python3 iproute2 util-linux valgrind logrotate procps
 )
 
 missing=()
