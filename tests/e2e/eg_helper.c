@@ -5,6 +5,7 @@
  *
  *   eg_helper memfd NAME             memfd_create(NAME) + copy of /bin/true + fexecve
  *   eg_helper exec PATH [ARG...]     execv(PATH) with argv[0] = PATH
+ *   eg_helper execveat DIR NAME      execveat(open(DIR), NAME): a path relative to a dirfd
  *   eg_helper open PATH              openat(AT_FDCWD, PATH, O_RDONLY)
  *   eg_helper open-long N            openat() of a path of N bytes (fails past PATH_MAX)
  *   eg_helper fresh-exec             fork; the child execve()s the literal
@@ -123,6 +124,15 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		execv(argv[2], argv + 2);
 		perror("execv");
+		return 127;
+	}
+	if (argc >= 4 && !strcmp(argv[1], "execveat")) {
+		int dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
+		printf("pid=%d\n", getpid());
+		fflush(stdout);
+		char *av[] = {argv[3], NULL};
+		syscall(SYS_execveat, dfd, argv[3], av, environ, 0);
+		perror("execveat");
 		return 127;
 	}
 	if (argc >= 3 && !strcmp(argv[1], "open"))

@@ -43,6 +43,11 @@ run_helper exec "$W/xmrig" --donate-level 1
 expect_alerts --where pid="$HPID" --where filename="$W/xmrig" --rules builtin_crypto_exec \
 	--field exe="$W/xmrig" --field-json args="[\"$W/xmrig\", \"--donate-level\", \"1\"]"
 
+# execveat relative to a directory fd: the file name as passed, exe resolved
+run_helper execveat "$W" xmrig
+expect_alerts --where pid="$HPID" --where filename=xmrig --rules builtin_crypto_exec \
+	--field exe="$W/xmrig" --field comm=eg_helper --field-json args='["xmrig"]'
+
 # a failed exec (EACCES: not executable) is reported, without exe
 cp /bin/true "$shm/noexec"
 chmod 0644 "$shm/noexec"
