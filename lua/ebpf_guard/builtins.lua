@@ -13,39 +13,41 @@ _M.MINERS = {
 }
 
 -- Byte-wise checks for the generated code (no allocation, no PCRE2 call on
--- the common path). SCAN(p, len, comp) reads p[0..len) backwards and returns
--- bit 1: "bash", "zsh", "ksh" or "dash" (any case) in the last path
---        component (comp true) or anywhere (comp false);
--- bit 2: that component is exactly "sh" (any case);
--- bit 4: "xmr" or "miner" somewhere: a possible miner name, confirmed with PCRE2.
+-- the common path). SCAN(p, len, comp) reads p[0..len) backwards, stopping at
+-- the last "/" when comp is true (the last path component), and returns
+-- bit 1: "bash", "zsh", "ksh" or "dash" (any case) in what it read;
+-- bit 2: what it read is exactly "sh" (any case);
+-- bit 4: "xmr" or "miner" in what it read: a possible miner name in the comm,
+--        confirmed with PCRE2 (file names go to PCRE2 directly: a miner name
+--        may be in any component).
 -- bor(c, 32) lowercases letters and maps no other byte onto a lowercase letter.
 _M.PRELUDE = [[
 local bor = bit.bor
 local function SCAN(p, len, comp)
   if p == nil then return 0 end
-  local r, seg, start = 0, true, 0
+  local r, start = 0, 0
   for j = len - 1, 0, -1 do
     local c = p[j]
     if c == 47 and comp then
-      if seg then seg = false; start = j + 1 end
-    else
-      local l = bor(c, 32)
-      if l == 104 and seg and j >= 2 and bor(p[j - 1], 32) == 115 then
-        local a = bor(p[j - 2], 32)
-        if a == 122 or a == 107 then
-          r = bor(r, 1)
-        elseif a == 97 and j >= 3 then
-          local d = bor(p[j - 3], 32)
-          if d == 98 or d == 100 then r = bor(r, 1) end
-        end
-      elseif l == 114 and j >= 2 then
-        local a = bor(p[j - 1], 32)
-        if a == 109 and bor(p[j - 2], 32) == 120 then
-          r = bor(r, 4)
-        elseif a == 101 and j >= 4 and bor(p[j - 2], 32) == 110 and bor(p[j - 3], 32) == 105
-            and bor(p[j - 4], 32) == 109 then
-          r = bor(r, 4)
-        end
+      start = j + 1
+      break
+    end
+    local l = bor(c, 32)
+    if l == 104 and j >= 2 and bor(p[j - 1], 32) == 115 then
+      local a = bor(p[j - 2], 32)
+      if a == 122 or a == 107 then
+        r = bor(r, 1)
+      elseif a == 97 and j >= 3 then
+        local d = bor(p[j - 3], 32)
+        if d == 98 or d == 100 then r = bor(r, 1) end
+      end
+    elseif l == 114 and j >= 2 then
+      local a = bor(p[j - 1], 32)
+      if a == 109 and bor(p[j - 2], 32) == 120 then
+        r = bor(r, 4)
+      elseif a == 101 and j >= 4 and bor(p[j - 2], 32) == 110 and bor(p[j - 3], 32) == 105
+          and bor(p[j - 4], 32) == 109 then
+        r = bor(r, 4)
       end
     end
   end
@@ -118,10 +120,8 @@ _M.LIST = {
     },
     pre = {
       { "sc", "local sc = SCAN(e.comm, e.comm_len, false)" },
-      { "sf", "local sf = SCAN(e.filename, e.filename_len, true)" },
     },
-    expr = "(band(sc, 4) ~= 0 and M(RX(name), e.comm, e.comm_len))"
-      .. " or (band(sf, 4) ~= 0 and M(RX(name), e.filename, e.filename_len))",
+    expr = "(band(sc, 4) ~= 0 and M(RX(name), e.comm, e.comm_len)) or M(RX(name), e.filename, e.filename_len)",
   },
   {
     id = "builtin_crypto_port",
