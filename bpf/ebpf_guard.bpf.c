@@ -52,11 +52,8 @@ struct {
 struct exec_start {
 	__u64 filename_ptr;
 	__u32 is_at;
-	__u32 fn_len; /* bytes read at sys_enter (execveat only), NUL included */
-	__u32 fn_flags;
-	__u32 _pad;
+	__u32 fn_len; /* execveat: bytes of exec_paths[tid], NUL included */
 	char comm[EG_RAW_COMM_LEN];
-	char filename[EG_RAW_PATH_MAX];
 };
 
 struct {
@@ -66,12 +63,25 @@ struct {
 	__type(value, struct exec_start);
 } exec_starts SEC(".maps");
 
+/* execveat only: the path as passed, read at sys_enter (the kernel's copy is
+ * rewritten to /dev/fd/N/...). Few are ever in flight at once. */
+struct exec_path {
+	char filename[EG_RAW_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, struct exec_path);
+} exec_paths SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct exec_start);
-} exec_tmpl SEC(".maps");
+	__type(value, struct exec_path);
+} exec_path_tmpl SEC(".maps");
 
 /* Entries in open_retries: lets sys_exit skip the hash lookup when none. */
 __u64 eg_retry_pending = 0;
@@ -306,26 +316,22 @@ static __always_inline int exec_enter(__u64 fname, __u32 is_at)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
-	struct exec_start *s;
+	struct exec_start s = {.filename_ptr = fname, .is_at = is_at};
+	struct exec_path *p;
 	long n;
 
 	if (is_self(id))
 		return 0;
-	s = bpf_map_lookup_elem(&exec_tmpl, &zero);
-	if (!s)
-		return 0;
-	s->filename_ptr = fname;
-	s->is_at = is_at;
-	s->fn_len = 0;
-	s->fn_flags = 0;
-	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	if (is_at) {
-		/* execveat: the kernel's copy (bprm->filename) is "/dev/fd/N/..." */
-		n = bpf_probe_read_user_str(s->filename, sizeof(s->filename), (const void *)fname);
-		if (n > 0)
-			s->fn_len = n;
+		p = bpf_map_lookup_elem(&exec_path_tmpl, &zero);
+		if (p) {
+			n = bpf_probe_read_user_str(p->filename, sizeof(p->filename), (const void *)fname);
+			if (n > 0 && !bpf_map_update_elem(&exec_paths, &tid, p, BPF_ANY))
+				s.fn_len = n;
+		}
 	}
-	bpf_map_update_elem(&exec_starts, &tid, s, BPF_ANY);
+	bpf_map_update_elem(&exec_starts, &tid, &s, BPF_ANY);
 	return 0;
 }
 
@@ -349,6 +355,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)id;
 	long ret = ctx->ret;
 	struct exec_start *s;
+	struct exec_path *p;
 	struct eg_raw_event *e;
 	long n;
 
@@ -363,8 +370,9 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	fill_common(e, EG_RAW_EXEC, id);
 	__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
 	e->flags = EG_RAWF_EXEC_FAILED;
-	if (s->fn_len) {
-		n = bpf_probe_read_kernel_str((char *)(e + 1), EG_RAW_PATH_MAX, s->filename);
+	p = s->fn_len ? bpf_map_lookup_elem(&exec_paths, &tid) : NULL;
+	if (p) {
+		n = bpf_probe_read_kernel_str((char *)(e + 1), EG_RAW_PATH_MAX, p->filename);
 	} else {
 		/* the kernel has read the path by now: its page is in */
 		n = bpf_probe_read_user_str((char *)(e + 1), EG_RAW_PATH_MAX,
@@ -372,6 +380,8 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	submit(e, sizeof(*e) + path_len(e, n));
 out:
+	if (s->fn_len)
+		bpf_map_delete_elem(&exec_paths, &tid);
 	bpf_map_delete_elem(&exec_starts, &tid);
 	return 0;
 }
@@ -476,6 +486,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 key = old_pid;
 	struct exec_start *s;
+	struct exec_path *ep;
 	struct eg_raw_event *e;
 	struct mm_struct *mm;
 	struct file *exe;
@@ -497,15 +508,14 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 		__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
 	}
 	/* filename as passed, from kernel memory */
-	if (s && s->is_at) {
-		if (s->fn_len)
-			n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, s->filename);
-		else
-			n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, BPF_CORE_READ(bprm, filename));
-	} else {
+	ep = s && s->fn_len ? bpf_map_lookup_elem(&exec_paths, &key) : NULL;
+	if (ep)
+		n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, ep->filename);
+	else
 		n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, BPF_CORE_READ(bprm, filename));
-	}
 	fn = path_len(e, n);
+	if (ep)
+		bpf_map_delete_elem(&exec_paths, &key);
 	if (s)
 		bpf_map_delete_elem(&exec_starts, &key);
 
