@@ -6,7 +6,7 @@ local _M = {}
 
 local CASELESS = regex.CASELESS
 -- Miner names: the reference's (xmrig, minerd, cpuminer) and other widely
--- deployed miners. Each contains "xmr" or "miner" (SCAN's pre-filter).
+-- deployed miners. Each contains "xmr" or "miner" (the comm pre-filter of SCAN).
 _M.MINERS = {
   "xmrig", "minerd", "cpuminer", "xmr-stak", "ccminer", "cgminer", "bfgminer",
   "ethminer", "nbminer", "lolminer", "phoenixminer", "nanominer", "teamredminer",
