@@ -1,0 +1,52 @@
+local H = require("helpers.engine")
+
+describe("stock rules", function()
+  local by_event
+  setup(function()
+    by_event = {}
+    for _, f in ipairs(H.fire({ "rules" }, "spec/fixtures/stock_rules.jsonl")) do
+      local ev, id = f:match("^(%d+):(.*)$")
+      if not id:find("^builtin_") then
+        ev = tonumber(ev)
+        by_event[ev] = by_event[ev] or {}
+        table.insert(by_event[ev], id)
+      end
+    end
+  end)
+
+  it("load in name order after the built-ins", function()
+    local eng = assert(H.new({ "rules" }))
+    local ids = {}
+    for i = 5, #eng.rules do ids[#ids + 1] = eng.rules[i].id end
+    assert.same({ "suspicious_shell", "crypto_miner_exec", "crypto_miner_port", "credential_file_read",
+      "ssh_private_key_read", "exec_from_world_writable_dir", "netcat_like_exec", "shell_outbound_connect" }, ids)
+  end)
+
+  it("suspicious_shell fires on a shell comm only, not on sshd", function()
+    assert.same({ nil, nil, { "suspicious_shell", "crypto_miner_exec" } }, { by_event[1], by_event[2], by_event[3] })
+  end)
+
+  it("crypto_miner_port fires inside 3333..5555 only", function()
+    assert.same({ { "crypto_miner_port" }, nil }, { by_event[4], by_event[5] })
+  end)
+
+  it("credential_file_read fires on shadow and sudoers.d, not for sudo itself", function()
+    assert.same({ { "credential_file_read" }, nil, { "credential_file_read" } }, { by_event[6], by_event[7], by_event[8] })
+  end)
+
+  it("ssh_private_key_read fires for other programs, not ssh", function()
+    assert.same({ { "ssh_private_key_read" }, nil, { "ssh_private_key_read" } }, { by_event[9], by_event[10], by_event[11] })
+  end)
+
+  it("exec_from_world_writable_dir fires on /tmp and /var/tmp", function()
+    assert.same({ { "exec_from_world_writable_dir" }, { "exec_from_world_writable_dir" } }, { by_event[12], by_event[13] })
+  end)
+
+  it("netcat_like_exec fires on ncat, not on other names ending in c", function()
+    assert.same({ { "netcat_like_exec" }, nil }, { by_event[14], by_event[15] })
+  end)
+
+  it("shell_outbound_connect fires on a shell's connect, not sshd's", function()
+    assert.same({ { "shell_outbound_connect" }, nil }, { by_event[16], by_event[17] })
+  end)
+end)
