@@ -61,9 +61,16 @@ local function is_list(t)
   local n = 0
   for _ in pairs(t) do n = n + 1 end
   for i = 1, n do
-    if t[i] == nil then return false end
+    if rawget(t, i) == nil then return false end
   end
   return true
+end
+
+-- A key as text, without calling a user's __tostring.
+local function key_text(k)
+  if type(k) == "string" then return k end
+  if type(k) == "number" or type(k) == "boolean" then return tostring(k) end
+  return "(" .. type(k) .. " key)"
 end
 
 -- "got ..." text for a bad value.
@@ -150,7 +157,7 @@ end
 local function sorted_keys(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+  table.sort(ks, function(a, b) return key_text(a) < key_text(b) end)
   return ks
 end
 
@@ -188,7 +195,7 @@ local function check_keys(r, t, known)
   local set = {}
   for _, k in ipairs(known) do set[k] = true end
   for _, k in ipairs(sorted_keys(t)) do
-    if not set[k] then r.err(tostring(k), unknown(k, known, "unknown key")) end
+    if not set[k] then r.err(key_text(k), unknown(key_text(k), known, "unknown key")) end
   end
 end
 
@@ -354,7 +361,7 @@ local function load_yaml(file, st, ctx)
   end
   for _, k in ipairs(sorted_keys(doc)) do
     if k ~= "rules" and k ~= "disable_builtins" then
-      fail(("%s: %s: %s"):format(file, tostring(k), unknown(k, _M.TOP_KEYS, "unknown top-level key")))
+      fail(("%s: %s: %s"):format(file, key_text(k), unknown(key_text(k), _M.TOP_KEYS, "unknown top-level key")))
     end
   end
   local db = doc.disable_builtins

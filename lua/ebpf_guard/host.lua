@@ -76,7 +76,10 @@ function _M.init(opts)
   local user_sources = { ["=condition"] = true }
   local getinfo = debug.getinfo
   local function handler(m)
-    if type(m) ~= "string" then return tostring(m) end
+    -- the user call is over: stop charging, or the hook could fire in here
+    b.in_user = 0
+    -- never tostring() a user's error object: its __tostring would run unbounded
+    if type(m) ~= "string" then return "(error object is a " .. type(m) .. " value)" end
     if m:find("^[^\n]-:%d+: ") then return m end
     for lvl = 2, 30 do
       local info = getinfo(lvl, "Sl")

@@ -282,6 +282,11 @@ describe("config errors", function()
       err_of("lua_metatable.lua"))
   end)
 
+  it("a key that is not a string, without calling its __tostring", function()
+    assert.equals('spec/fixtures/errors/lua_table_key.lua: detection "x": (table key): unknown key (expected one of id, description, event_types, match, severity, tags, enabled)',
+      err_of("lua_table_key.lua"))
+  end)
+
   it("a file with several YAML documents", function()
     assert.equals("spec/fixtures/errors/two_documents.yaml: 2 YAML documents (put every rule in one document, without ---)",
       err_of("two_documents.yaml"))

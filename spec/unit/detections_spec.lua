@@ -147,6 +147,14 @@ describe("Lua detections", function()
       }, eng.logs)
     end)
 
+    it("never call a __tostring of the error object (it would run unbounded)", function()
+      local e = assert(H.new({ D .. "error_object.lua" }))
+      H.run(e, { { type = "exec" } })
+      assert.same({
+        'ebpf-guard: detection "error_object" (spec/fixtures/detections/error_object.lua): runtime error: (error object is a table value)',
+      }, e.logs)
+    end)
+
     it("are summarised at most once a minute per rule after the first", function()
       local now = 1000
       local e = assert(H.new({ D .. "errors.lua" }, { clock = function() return now end }))
