@@ -2,8 +2,9 @@
 /*
  * The kernel collector: start-up checks, load the BPF programs (embedded
  * skeleton or -bpf-object), attach the probes the rules need, and drain the
- * ring buffer every EG_TICK_NS into the pipeline (records are submitted with
- * BPF_RB_NO_WAKEUP, so nothing wakes us: the timer bounds alert latency).
+ * ring buffer every EG_TICK_NS (EG_TICK_IDLE_NS while nothing comes) into the
+ * pipeline (records are submitted with BPF_RB_NO_WAKEUP, so nothing wakes us:
+ * the timer bounds alert latency).
  */
 #include "collector.h"
 
@@ -38,7 +39,8 @@
 #include "ebpf_guard.skel.h"
 #endif
 
-#define EG_TICK_NS (10 * 1000000LL)           /* drain period: bounds alert latency */
+#define EG_TICK_NS (10 * 1000000LL)           /* drain period while events flow */
+#define EG_TICK_IDLE_NS (40 * 1000000LL)      /* longest period after empty drains */
 #define EG_CLOCK_REFRESH_NS (1000 * 1000000LL) /* boot -> wall clock offset refresh */
 #define EG_RINGBUF_BYTES (16u << 20)
 #define EG_DRAIN_BUDGET 65536                  /* records per drain before servicing */
@@ -413,9 +415,11 @@ static int drain(struct collector *c, unsigned budget)
 
 /* ---- attach -------------------------------------------------------------- */
 
-/* Attaches or detaches the probes of each event type to match want. */
-static void sync_attach(struct collector *c, uint32_t want)
+/* Attaches or detaches the probes of each event type to match want.
+ * Returns the number of probes that failed to attach (each reported). */
+static int sync_attach(struct collector *c, uint32_t want)
 {
+	int failed = 0;
 	for (size_t i = 0; i < NPROBES; i++) {
 		if (!c->prog[i])
 			continue;
@@ -425,6 +429,7 @@ static void sync_attach(struct collector *c, uint32_t want)
 			if (!c->link[i]) {
 				fprintf(stderr, "ebpf-guard: failed to attach %s (%s): %s\n", probes[i].prog,
 					probes[i].tp, strerror(errno));
+				failed++;
 				continue;
 			}
 		} else if (!on && c->link[i]) {
@@ -433,6 +438,7 @@ static void sync_attach(struct collector *c, uint32_t want)
 		}
 	}
 	c->attached_types = want;
+	return failed;
 }
 
 static uint32_t wanted_types(struct collector *c)
@@ -632,7 +638,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		c.drop_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
 
 	c.boot_to_real = boot_to_real_offset();
-	sync_attach(&c, wanted_types(&c));
+	if (sync_attach(&c, wanted_types(&c)))
+		goto out;
 	int nlinks = 0;
 	for (size_t i = 0; i < NPROBES; i++)
 		nlinks += c.link[i] != NULL;
@@ -644,10 +651,14 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	fprintf(stderr, "ebpf-guard: attached %d probes (%s)\n", nlinks, *types ? types : "none");
 	fflush(stderr);
 
-	int64_t next = clock_ns(CLOCK_MONOTONIC), last_clock = next;
+	int64_t next = clock_ns(CLOCK_MONOTONIC), last_clock = next, tick = EG_TICK_NS;
 	unsigned passes = 0;
 	while (!*stop) {
 		int more = drain(&c, EG_DRAIN_BUDGET);
+		/* Each pass costs tens of microseconds here (timer, wake-up, GC
+		 * step): back off to EG_TICK_IDLE_NS while the ring stays empty,
+		 * back to EG_TICK_NS at the first record. */
+		tick = c.drained ? EG_TICK_NS : (tick * 2 > EG_TICK_IDLE_NS ? EG_TICK_IDLE_NS : tick * 2);
 		eg_pipe_flush(p);
 		eg_pipe_service(p);
 		update_gauges(&c, ++passes % 10 == 0);
@@ -661,7 +672,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		}
 		if (more)
 			continue;
-		next += EG_TICK_NS;
+		next += tick;
 		if (next <= now) {
 			next = now;
 			continue;
