@@ -4,7 +4,6 @@
 # the normal build. Exit non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh >/dev/null
 OUT=$(mktemp -d /tmp/eg-sanitize.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -21,14 +20,18 @@ build-asan/ebpf-guard -replay spec/fixtures/cli_replay.jsonl -config spec/fixtur
 echo "ASan replay: $(wc -l < "$OUT/asan.jsonl") alerts, clean"
 
 echo "== valgrind memcheck"
-cmake -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
-for t in build/test_*; do
+# Under ctest EG_BUILD_DIR names the build being tested; alone, build it.
+B=${EG_BUILD_DIR:-build}
+if [ -z "${EG_BUILD_DIR:-}" ]; then
+  cmake -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$B" -j"$(nproc)" >/dev/null
+fi
+for t in "$B"/test_*; do
   [ -x "$t" ] || continue
   valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite "$t" >/dev/null
   echo "valgrind: $(basename "$t") clean"
 done
 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-  build/ebpf-guard -replay spec/fixtures/cli_replay.jsonl -config spec/fixtures/cli_rules.yaml \
+  "$B"/ebpf-guard -replay spec/fixtures/cli_replay.jsonl -config spec/fixtures/cli_rules.yaml \
   -alert-file "$OUT/vg.jsonl" >/dev/null
 echo "valgrind replay: $(wc -l < "$OUT/vg.jsonl") alerts, clean"
