@@ -27,6 +27,14 @@ run_helper connect6 2001:DB8:0:0:1:0:0:1 5555
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
 	--field dest_ip=2001:db8::1:0:0:1 --field dest_port=5555
 
+# more RFC 5952 cases (unroutable: the connect fails at once, the event stays)
+for pair in "2001:db8:0:0:0:0:0:1=2001:db8::1" "1:0:0:0:0:0:0:0=1::" "1:0:0:2:0:0:0:3=1:0:0:2::3" \
+	"1:0:0:2:0:0:3:4=1::2:0:0:3:4" "2001:db8:0:1:1:1:1:1=2001:db8:0:1:1:1:1:1" "0:0:0:0:0:0:0:0=::"; do
+	run_helper connect6 "${pair%%=*}" 5555
+	expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+		--field dest_ip="${pair#*=}" --field dest_port=5555
+done
+
 run_helper connect6 ::ffff:127.0.0.1 7777
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
 	--field dest_ip=::ffff:127.0.0.1 --field dest_port=7777
