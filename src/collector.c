@@ -441,6 +441,21 @@ static int sync_attach(struct collector *c, uint32_t want)
 	return failed;
 }
 
+/* "ebpf-guard: attached N probes (exec,connect)": the readiness line. */
+static void report_attached(struct collector *c)
+{
+	int nlinks = 0;
+	for (size_t i = 0; i < NPROBES; i++)
+		nlinks += c->link[i] != NULL;
+	char types[64] = "";
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++)
+		if (c->attached_types & (1u << t))
+			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
+				 *types ? "," : "", eg_event_type_name(t));
+	fprintf(stderr, "ebpf-guard: attached %d probes (%s)\n", nlinks, *types ? types : "none");
+	fflush(stderr);
+}
+
 static uint32_t wanted_types(struct collector *c)
 {
 	if (c->o->all_events)
@@ -640,16 +655,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	c.boot_to_real = boot_to_real_offset();
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
-	int nlinks = 0;
-	for (size_t i = 0; i < NPROBES; i++)
-		nlinks += c.link[i] != NULL;
-	char types[64] = "";
-	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++)
-		if (c.attached_types & (1u << t))
-			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
-				 *types ? "," : "", eg_event_type_name(t));
-	fprintf(stderr, "ebpf-guard: attached %d probes (%s)\n", nlinks, *types ? types : "none");
-	fflush(stderr);
+	report_attached(&c);
 
 	int64_t next = clock_ns(CLOCK_MONOTONIC), last_clock = next, tick = EG_TICK_NS;
 	unsigned passes = 0;
@@ -667,8 +673,11 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 			last_clock = now;
 			c.boot_to_real = boot_to_real_offset();
 			uint32_t want = wanted_types(&c);
-			if (want != c.attached_types)
-				sync_attach(&c, want); /* a reload changed what the rules need */
+			if (want != c.attached_types) {
+				/* a reload changed what the rules need */
+				sync_attach(&c, want);
+				report_attached(&c);
+			}
 		}
 		if (more)
 			continue;

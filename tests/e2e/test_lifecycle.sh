@@ -35,6 +35,36 @@ e2e_stop
 [ "$STOP_MS" -lt 2000 ] || fail "SIGTERM exit took $STOP_MS ms"
 expect_alerts --timeout 0 --where pid="$HPID" --where type=connect --rules builtin_crypto_port
 
+# a SIGHUP reload that adds an open rule attaches the open probes
+cat >"$W/rules.yaml" <<'YAML'
+rules:
+  - id: e2e_port
+    description: Port 4444
+    event_types: ["connect"]
+    min_dest_port: 4444
+    max_dest_port: 4444
+YAML
+: >"$W/alerts.jsonl"
+e2e_start -config "$W/rules.yaml"
+grep -q '^ebpf-guard: attached 6 probes (exec,connect)$' "$W/stderr" || fail "before reload: $(grep attached "$W/stderr")"
+cat >>"$W/rules.yaml" <<'YAML'
+  - id: e2e_marker_open
+    description: Marker file opened
+    event_types: ["open"]
+    filename_regex: "eg-e2e-marker-reload"
+YAML
+kill -HUP "$EG_PID"
+for _ in $(seq 100); do
+	grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect)$' "$W/stderr" && break
+	sleep 0.05
+done
+grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect)$' "$W/stderr" ||
+	fail "open probes not attached within 5 s of a reload that wants them: $(grep -E 'attached|reload' "$W/stderr")"
+touch "$W/eg-e2e-marker-reload"
+run_helper open "$W/eg-e2e-marker-reload"
+expect_alerts --where pid="$HPID" --where type=open --rules e2e_marker_open
+e2e_stop
+
 # -all-events, the external object, recording: every probe, exit events,
 # nothing from the daemon itself
 obj=$EG_BUILD_DIR/bpf/ebpf_guard.bpf.o
