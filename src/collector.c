@@ -522,6 +522,24 @@ static void cleanup(struct collector *c)
 	bpf_object__close(c->obj);
 }
 
+/* EG_RINGBUF_BYTES, or EBPF_GUARD_RINGBUF_KB from the environment (a power
+ * of two, at least one page: for tuning, and for tests that need drops). */
+static uint32_t ringbuf_bytes(void)
+{
+	const char *v = getenv("EBPF_GUARD_RINGBUF_KB");
+	if (!v || !*v)
+		return EG_RINGBUF_BYTES;
+	char *end;
+	unsigned long kb = strtoul(v, &end, 10);
+	unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
+	if (*end || kb * 1024 < page || kb > (1ul << 20) || (kb & (kb - 1))) {
+		fprintf(stderr, "ebpf-guard: ignoring EBPF_GUARD_RINGBUF_KB=%s: want a power of two "
+				"from %lu to 1048576\n", v, page / 1024);
+		return EG_RINGBUF_BYTES;
+	}
+	return (uint32_t)(kb * 1024);
+}
+
 /* Checks privileges and kernel features. Returns 0, or 1 after a message. */
 static int preflight(const char **tracefs)
 {
@@ -596,7 +614,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 			objname);
 		goto out;
 	}
-	bpf_map__set_max_entries(events, EG_RINGBUF_BYTES);
+	bpf_map__set_max_entries(events, ringbuf_bytes());
 	err = set_rodata_u32(c.obj, "eg_self_tgid", (uint32_t)getpid());
 	if (err) {
 		fprintf(stderr, "ebpf-guard: failed to set eg_self_tgid in %s: %s\n", objname,
