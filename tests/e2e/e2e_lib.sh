@@ -10,7 +10,8 @@
 #                          collector's "attached N probes" line; sets EG_PID,
 #                          URL; skips when the kernel cannot run BPF
 #   e2e_stop               SIGTERM; the daemon must exit 0 within 3 s
-#   run_helper <args...>   runs $HELPER, sets HPID from its "pid=N" line
+#   run_helper <args...>   runs $HELPER, sets HPID (and HPPID) from its
+#                          "pid=N" ("ppid=N") lines
 #   expect_alerts <args>   tests/e2e/check_alerts.py on $W/alerts.jsonl
 #   fail <message>, skip <message>
 
@@ -126,6 +127,7 @@ run_helper() {
 	local out
 	out=$("$HELPER" "$@" 2>>"$W/helper.err") || true
 	HPID=$(printf '%s\n' "$out" | sed -n 's/^pid=\([0-9]*\)$/\1/p' | head -n1)
+	HPPID=$(printf '%s\n' "$out" | sed -n 's/^ppid=\([0-9]*\)$/\1/p' | head -n1)
 	[ -n "$HPID" ] || fail "the helper printed no pid for: $*"
 }
 

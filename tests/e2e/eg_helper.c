@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Syscall helper for the e2e tests. Prints the pid of the process that made
- * the traced call on stdout ("pid=N"), so tests can match alerts exactly.
+ * the traced call on stdout ("pid=N"; "ppid=N" too for exec), so tests can
+ * match alerts exactly.
  *
  *   eg_helper memfd NAME             memfd_create(NAME) + copy of /bin/true + fexecve
  *   eg_helper exec PATH [ARG...]     execv(PATH) with argv[0] = PATH
@@ -120,7 +121,7 @@ static int open_long(size_t n)
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "exec")) {
-		printf("pid=%d\n", getpid());
+		printf("pid=%d\nppid=%d\n", getpid(), getppid());
 		fflush(stdout);
 		execv(argv[2], argv + 2);
 		perror("execv");

@@ -13,8 +13,20 @@ clean_later "$shm"
 cp /bin/true "$shm/true"
 run_helper exec "$shm/true"
 expect_alerts --where pid="$HPID" --where filename="$shm/true" --rules builtin_fileless_exec \
-	--field tgid="$HPID" --field type=exec --field comm=eg_helper --field exe="$shm/true" \
-	--field memfd=false --field truncated=false --field-json args="[\"$shm/true\"]"
+	--field tgid="$HPID" --field ppid="$HPPID" --field uid=0 --field gid=0 --field type=exec \
+	--field comm=eg_helper --field exe="$shm/true" --field memfd=false --field truncated=false \
+	--field-json args="[\"$shm/true\"]"
+
+# another user: uid and gid of the caller
+if command -v setpriv >/dev/null; then
+	chmod 0755 "$shm"
+	cp "$HELPER" "$shm/eg_helper" # reachable by nobody, unlike $W
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$shm/eg_helper" exec "$shm/true" 2>/dev/null) || true
+	HPID=$(printf '%s\n' "$out" | sed -n 's/^pid=\([0-9]*\)$/\1/p')
+	[ -n "$HPID" ] || fail "setpriv helper printed no pid"
+	expect_alerts --where pid="$HPID" --where filename="$shm/true" --rules builtin_fileless_exec \
+		--field uid=65534 --field gid=65534
+fi
 
 # /tmp/.x...
 tmpx=$(mktemp /tmp/.x-eg-e2e.XXXXXX)
