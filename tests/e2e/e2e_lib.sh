@@ -71,6 +71,7 @@ e2e_init() {
 	W=$(mktemp -d "${TMPDIR:-/tmp}/eg-$EG_NAME.XXXXXX")
 	trap e2e_cleanup EXIT
 	trap 'echo "FAIL ($EG_NAME): timed out or interrupted" >&2; exit 124' TERM INT
+	trap 'echo "FAIL ($EG_NAME): line $LINENO: command failed (status $?): $BASH_COMMAND" >&2' ERR
 	HELPER=$W/eg_helper
 	cc -O1 -o "$HELPER" "$E2E_DIR/eg_helper.c" || fail "could not build the test helper"
 }
@@ -141,6 +142,7 @@ scrape() {
 }
 
 # metric 'name{label="v"}' -> value of that exact series, '' when absent.
+# (awk reads to the end: exiting early would fail curl with EPIPE.)
 metric() {
-	scrape | awk -v s="$1" 'substr($0, 1, length(s) + 1) == s " " { print $NF; exit }'
+	scrape | awk -v s="$1" '!done && substr($0, 1, length(s) + 1) == s " " { print $NF; done = 1 }'
 }

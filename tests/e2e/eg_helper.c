@@ -75,7 +75,9 @@ static int fresh(int do_exec)
 
 static int do_connect(int v6, const char *ip, int port)
 {
-	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	/* non-blocking: the event is taken at sys_enter, and an unroutable
+	 * address must not hang the test on SYN retries */
+	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (s < 0) {
 		perror("socket");
 		return 1;
