@@ -12,6 +12,7 @@ local fmt = string.format
 local _M = {}
 
 pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);")
+pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
 
 local TYPES = { 1, 2, 3, 4 }
 
@@ -32,11 +33,17 @@ function _M.build(rules, env)
   end
 
   -- A regex test on a field, behind a cheaper test of a literal every match
-  -- contains (a prefix comparison, or memmem) when the pattern has one.
+  -- contains (a prefix comparison, or memmem) when the pattern has one, or of
+-- a byte every match contains (memchr) for alternations of plain words.
   local function rx_test(obj, field)
     local m = fmt("M(CODE[%d], e.%s, e.%s_len)", rx(obj), field, field)
     local lit, anchored = regex.required_literal(obj.pattern)
-    if not lit then return m end
+    if not lit then
+      local byte, caseless = regex.required_byte(obj.pattern)
+      if not byte then return m end
+      local other = caseless and string.byte(string.char(byte):upper()) or byte
+      return fmt("(C(e.%s, e.%s_len, %d, %d) and %s)", field, field, byte, other, m)
+    end
     if anchored then
       return fmt("(%s and %s)", builtins.prefix("e." .. field, "e." .. field .. "_len", lit), m)
     end
@@ -102,7 +109,7 @@ function _M.build(rules, env)
 
   local out = {}
   local function w(s) out[#out + 1] = s end
-  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM = ...")
+  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR = ...")
   w("local band = bit.band")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
@@ -111,6 +118,9 @@ function _M.build(rules, env)
   w("end")
   w("local function F(s, l, lit, n)")
   w("  return s ~= nil and l >= n and MEMMEM(s, l, lit, n) ~= nil")
+  w("end")
+  w("local function C(s, l, a, u)")
+  w("  return s ~= nil and (MEMCHR(s, a, l) ~= nil or (u ~= a and MEMCHR(s, u, l) ~= nil))")
   w("end")
   w("return function()")
   w("  if KEEP == nil then return end")
@@ -146,7 +156,7 @@ function _M.build(rules, env)
   local empty = ffi.new("char[1]")
   keep.empty = empty
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
-    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem)
+    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr)
   return run, src
 end
 

@@ -165,6 +165,53 @@ function Regex:match(s, init)
   return unpack(out, 1, n)
 end
 
+-- Bytes ranked from rare to common in paths and process names: the pre-test
+-- below looks for the rarest byte a pattern needs.
+local BYTE_RANK = "qjzxkvwyfgbpmhdu.-_cl0123456789rnoitsae/"
+
+-- One byte that every match of pattern contains, for a memchr pre-test, for
+-- patterns that are an alternation of plain words: optional leading (?i),
+-- then "a|b|c", "(a|b|c)" or "(?:a|b|c)" with words of letters, digits, "_"
+-- and "\-". Returns the byte (lower case when caseless) and whether the match
+-- is caseless, or nil.
+function _M.required_byte(p)
+  if type(p) ~= "string" then return nil end
+  local caseless = false
+  if p:sub(1, 4) == "(?i)" then
+    caseless = true
+    p = p:sub(5)
+  end
+  local body = p:match("^%(%?:(.*)%)$") or p:match("^%((.*)%)$") or p
+  body = body:gsub("\\%-", "-")
+  if body == "" or not body:match("^[%w_%-|]+$") then return nil end
+  local common
+  for word in (body .. "|"):gmatch("([^|]*)|") do
+    if word == "" then return nil end
+    if caseless then word = word:lower() end
+    local set = {}
+    for c in word:gmatch(".") do set[c] = true end
+    if common then
+      for c in pairs(common) do
+        if not set[c] then common[c] = nil end
+      end
+    else
+      common = set
+    end
+  end
+  local best, best_rank
+  for c in pairs(common or {}) do
+    -- caseless UTF matching folds K (U+212A) onto k and the long s (U+017F)
+    -- onto s: a match need not contain those two bytes
+    local usable = not (caseless and (c == "k" or c == "s"))
+    local r = BYTE_RANK:find(c, 1, true) or #BYTE_RANK + 1
+    if usable and (not best_rank or r < best_rank or (r == best_rank and c < best)) then
+      best, best_rank = c, r
+    end
+  end
+  if not best then return nil end
+  return best:byte(), caseless and best:match("%a") ~= nil
+end
+
 -- A literal that every match of pattern contains, found by a conservative
 -- scan of the pattern: the longest run of plain characters at the top level
 -- (outside groups and classes, not made optional by a quantifier). Returns

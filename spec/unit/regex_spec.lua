@@ -114,4 +114,47 @@ describe("regex", function()
       assert.same({}, bad)
     end)
   end)
+
+  describe("required_byte", function()
+    local cases = {
+      { "(?i)(xmrig|minerd|cryptominer)", 109, true },
+      { "(?i)(bash|sh|zsh|ksh|dash)", 104, true },
+      { "(?:ab|ac)", 97, false },
+      { "x\\-y|y", 121, false },
+      { "ks", 107, false },
+      { "(?i)ks", nil },   -- caseless k and s fold onto non-ASCII letters
+      { "foo|bar", nil },  -- no byte in common
+      { "a.b", nil },      -- not plain words
+      { "(a|)", nil },     -- an empty alternative matches anywhere
+    }
+    for _, c in ipairs(cases) do
+      it("finds " .. tostring(c[2]) .. " in " .. c[1], function()
+        local byte, caseless = regex.required_byte(c[1])
+        assert.same({ c[2], c[3] }, { byte, caseless })
+      end)
+    end
+
+    it("never rejects a subject the pattern matches", function()
+      local patterns = {
+        "(?i)(xmrig|minerd|cryptominer)", "(?i)(bash|sh|zsh|ksh|dash)", "(?i)ssh", "nc|ncat", "(?:Ab|aC)",
+      }
+      local subjects = {
+        "/opt/XMRig", "MINERD", "cryptoMiner", "bash", "SH", "ZSH", "sshd", "SSH", "\xe2\x84\xaash", "nc",
+        "ncat", "ab", "Ab", "aC", "",
+      }
+      local bad = {}
+      for _, p in ipairs(patterns) do
+        local re = assert(regex.new(p))
+        local byte, caseless = regex.required_byte(p)
+        for _, s in ipairs(subjects) do
+          if re:test(s) and byte then
+            local ok = s:find(string.char(byte), 1, true)
+              or (caseless and s:find(string.char(byte):upper(), 1, true))
+            if not ok then bad[#bad + 1] = p .. " on " .. s end
+          end
+        end
+      end
+      assert.same({}, bad)
+    end)
+  end)
 end)
