@@ -21,20 +21,8 @@
 #include "buf.h"
 #include "json.h"
 #include "metrics.h"
+#include "check.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                       \
-	do {                                                                                   \
-		if (cond) {                                                                    \
-			passed++;                                                              \
-		} else {                                                                       \
-			failed++;                                                              \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                  \
-			fprintf(stderr, __VA_ARGS__);                                          \
-			fputc('\n', stderr);                                                   \
-		}                                                                              \
-	} while (0)
 
 static char dir[] = "/tmp/eg_test_alerts.XXXXXX";
 static char path[256], cap_path[256];
@@ -401,6 +389,5 @@ int main(void)
 	snprintf(f, sizeof(f), "%s.2", cap_path);
 	unlink(f);
 	rmdir(dir);
-	printf("test_alerts: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY("test_alerts");
 }

@@ -10,20 +10,8 @@
 #include <time.h>
 
 #include "json.h"
+#include "check.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                       \
-	do {                                                                                   \
-		if (cond) {                                                                    \
-			passed++;                                                              \
-		} else {                                                                       \
-			failed++;                                                              \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                  \
-			fprintf(stderr, __VA_ARGS__);                                          \
-			fputc('\n', stderr);                                                   \
-		}                                                                              \
-	} while (0)
 
 static struct eg_buf b;
 
@@ -440,6 +428,5 @@ int main(void)
 	test_alert();
 	test_no_growth();
 	eg_buf_free(&b);
-	printf("test_json: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY("test_json");
 }

@@ -17,18 +17,8 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                           \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);      \
-			fprintf(stderr, __VA_ARGS__);                              \
-			fputc('\n', stderr);                                       \
-			failures++;                                                \
-		}                                                                  \
-	} while (0)
 
 static char *render(void)
 {
@@ -484,10 +474,5 @@ int main(void)
 	test_http();
 	test_concurrent_slots();
 	test_full_table();
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return CHECK_SUMMARY("test_metrics");
 }

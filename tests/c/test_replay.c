@@ -21,20 +21,8 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "replay.h"
+#include "check.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                       \
-	do {                                                                                   \
-		if (cond) {                                                                    \
-			passed++;                                                              \
-		} else {                                                                       \
-			failed++;                                                              \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                  \
-			fprintf(stderr, __VA_ARGS__);                                          \
-			fputc('\n', stderr);                                                   \
-		}                                                                              \
-	} while (0)
 
 static struct eg_pipeline *P;
 static char tmpdir[] = "/tmp/eg_test_replay.XXXXXX";
@@ -582,6 +570,5 @@ int main(void)
 	unlink(path);
 	unlink(alerts);
 	rmdir(tmpdir);
-	printf("test_replay: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return CHECK_SUMMARY("test_replay");
 }
