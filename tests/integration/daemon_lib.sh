@@ -39,9 +39,8 @@ skip() {
 	exit 77
 }
 
-eg_cleanup() {
-	local rc=$?
-	trap - EXIT
+# eg_kill: closes the feed (fd 3) and stops the daemon (TERM, then KILL after 5 s).
+eg_kill() {
 	exec 3>&- 2>/dev/null || true
 	if [ -n "$EG_PID" ] && kill -0 "$EG_PID" 2>/dev/null; then
 		kill -TERM "$EG_PID" 2>/dev/null || true
@@ -49,6 +48,12 @@ eg_cleanup() {
 		kill -KILL "$EG_PID" 2>/dev/null || true
 		wait "$EG_PID" 2>/dev/null || true
 	fi
+}
+
+eg_cleanup() {
+	local rc=$?
+	trap - EXIT
+	eg_kill
 	for p in ${EG_HELPERS:-}; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true

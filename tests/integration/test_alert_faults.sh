@@ -27,13 +27,7 @@ MOUNTED=1
 fault_cleanup() {
 	local rc=$?
 	trap - EXIT
-	exec 3>&- 2>/dev/null || true
-	if [ -n "$EG_PID" ] && kill -0 "$EG_PID" 2>/dev/null; then
-		kill -TERM "$EG_PID" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$EG_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$EG_PID" 2>/dev/null || true
-		wait "$EG_PID" 2>/dev/null || true
-	fi
+	eg_kill
 	EG_PID=
 	if [ -n "${MOUNTED:-}" ]; then
 		umount "$FS" 2>/dev/null || umount -l "$FS" 2>/dev/null || true
