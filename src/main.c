@@ -62,6 +62,8 @@ static const char usage_text[] =
 	"                        counted and summarised\n"
 	"  -all-events           attach every probe even when no rule asks for its event\n"
 	"                        type (counts every event in metrics, like the reference)\n"
+	"  -watch                reload the configuration when a -config file changes\n"
+	"                        (as SIGHUP does; rule files in -config directories too)\n"
 	"  -lua-path DIR         load the engine's Lua sources from DIR instead of the\n"
 	"                        embedded copy (development)\n"
 	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
@@ -94,7 +96,7 @@ struct cli {
 	const char *lua_path;
 	double rate_limit;
 	unsigned long budget;
-	bool all_events, verbose, version, help;
+	bool all_events, verbose, version, help, watch;
 };
 
 static int parse_bool(const char *v, bool *out)
@@ -141,8 +143,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			name = namebuf;
 			val = eq + 1;
 		}
-		static const char *const bools[] = {"version", "help", "h", "v", "all-events"};
-		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events};
+		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch"};
+		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events,
+				    &c->watch};
 		bool handled = false;
 		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
 			if (strcmp(name, bools[k]))
@@ -259,6 +262,7 @@ int main(int argc, char **argv)
 		.alerts = sink,
 		.record_path = c.record,
 		.rate_limit = c.rate_limit,
+		.watch = c.watch,
 	};
 	struct eg_pipeline *p = eg_pipe_new(&po, engine, err, sizeof(err));
 	if (!p) {

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +20,17 @@
 
 #define RECORD_FLUSH_BYTES (64u << 10)
 #define RATE_SUMMARY_NS (10LL * 1000000000LL)
+/* -watch: reload this long after the last change, so a burst of writes
+ * (an editor saving, a config manager replacing several files) is one reload. */
+#define WATCH_SETTLE_NS (200LL * 1000000LL)
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+
+/* A watched directory: a -config directory (name NULL: any rule file in it
+ * counts) or the directory of a -config file (name: that file only). */
+struct watch {
+	int wd;
+	char *name;
+};
 
 struct rule_state {
 	int slot;          /* metrics slot, -1 when none */
@@ -42,6 +56,10 @@ struct eg_pipeline {
 	int record_fd;
 	struct eg_buf rec;
 	int64_t last_summary_ns;
+	int inotify_fd;
+	struct watch *watches;
+	size_t nwatches;
+	int64_t watch_due_ns; /* 0: no change pending */
 };
 
 static volatile sig_atomic_t reload_requested;
@@ -94,6 +112,76 @@ static int bind_rules(struct eg_pipeline *p)
 	return 0;
 }
 
+/* -watch: one inotify watch per -config directory, and on the directory of
+ * each -config file (editors and config managers replace files by rename,
+ * which a watch on the file itself would not survive). */
+static int watch_configs(struct eg_pipeline *p, char *err, size_t errlen)
+{
+	const struct eg_engine_opts *eo = &p->o.engine;
+	p->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (p->inotify_fd < 0) {
+		snprintf(err, errlen, "-watch: failed to start inotify: %s", strerror(errno));
+		return -1;
+	}
+	p->watches = calloc(eo->nconfigs ? eo->nconfigs : 1, sizeof(*p->watches));
+	if (!p->watches) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < eo->nconfigs; i++) {
+		const char *path = eo->configs[i];
+		struct stat st;
+		char dir[4096], base[4096];
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			snprintf(dir, sizeof(dir), "%s", path);
+			base[0] = 0;
+		} else {
+			char tmp[4096];
+			snprintf(tmp, sizeof(tmp), "%s", path);
+			snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+			snprintf(tmp, sizeof(tmp), "%s", path);
+			snprintf(base, sizeof(base), "%s", basename(tmp));
+		}
+		int wd = inotify_add_watch(p->inotify_fd, dir, WATCH_MASK);
+		if (wd < 0) {
+			snprintf(err, errlen, "-watch: failed to watch %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		p->watches[p->nwatches].wd = wd;
+		p->watches[p->nwatches].name = base[0] ? strdup(base) : NULL;
+		p->nwatches++;
+	}
+	return 0;
+}
+
+static int is_rule_file(const char *name)
+{
+	size_t n = strlen(name);
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")) ||
+	       (n > 4 && !strcmp(name + n - 4, ".lua"));
+}
+
+/* Reads pending inotify events; a change to a config file schedules a reload. */
+static void read_watch_events(struct eg_pipeline *p, int64_t now)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t len;
+	while ((len = read(p->inotify_fd, buf, sizeof(buf))) > 0) {
+		for (char *q = buf; q < buf + len;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+			q += sizeof(*ev) + ev->len;
+			if (!ev->len)
+				continue;
+			for (size_t i = 0; i < p->nwatches; i++) {
+				const struct watch *w = &p->watches[i];
+				if (w->wd == ev->wd &&
+				    (w->name ? !strcmp(w->name, ev->name) : is_rule_file(ev->name)))
+					p->watch_due_ns = now + WATCH_SETTLE_NS;
+			}
+		}
+	}
+}
+
 struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,
 				char *err, size_t errlen)
 {
@@ -105,6 +193,7 @@ struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *
 	p->o = *o;
 	p->engine = engine;
 	p->record_fd = -1;
+	p->inotify_fd = -1;
 	p->arena = malloc(EG_ARENA_BYTES);
 	if (!p->arena || bind_rules(p)) {
 		snprintf(err, errlen, "out of memory");
@@ -118,6 +207,9 @@ struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *
 			goto fail;
 		}
 	}
+	p->inotify_fd = -1;
+	if (o->watch && watch_configs(p, err, errlen))
+		goto fail;
 	p->last_summary_ns = mono_ns();
 	return p;
 fail:
@@ -157,6 +249,11 @@ void eg_pipe_free(struct eg_pipeline *p)
 		close(p->record_fd);
 	}
 	eg_buf_free(&p->rec);
+	if (p->inotify_fd >= 0)
+		close(p->inotify_fd);
+	for (size_t i = 0; i < p->nwatches; i++)
+		free(p->watches[i].name);
+	free(p->watches);
 	eg_engine_free(p->engine);
 	free(p->rs);
 	free(p->arena);
@@ -345,6 +442,14 @@ void eg_pipe_service(struct eg_pipeline *p)
 {
 	int64_t now = mono_ns();
 	atomic_store_explicit(&eg_metrics.last_loop_ns, now, memory_order_relaxed);
+	if (p->inotify_fd >= 0) {
+		read_watch_events(p, now);
+		if (p->watch_due_ns && now >= p->watch_due_ns) {
+			p->watch_due_ns = 0;
+			fprintf(stderr, "ebpf-guard: configuration changed, reloading\n");
+			reload_requested = 1;
+		}
+	}
 	if (reload_requested) {
 		reload_requested = 0;
 		reload(p);

@@ -28,6 +28,7 @@ struct eg_pipe_opts {
 	struct eg_alert_sink *alerts;  /* owned by the caller */
 	const char *record_path;       /* -record, NULL when off */
 	double rate_limit;             /* alerts per second per rule, 0 = off */
+	bool watch;                    /* -watch: reload when a config file changes */
 };
 
 struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,
