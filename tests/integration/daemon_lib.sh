@@ -34,10 +34,7 @@ fail() {
 	exit 1
 }
 
-skip() {
-	echo "SKIP ($EG_NAME): $*"
-	exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 
 # eg_kill: closes the feed (fd 3) and stops the daemon (TERM, then KILL after 5 s).
 eg_kill() {
@@ -73,23 +70,12 @@ eg_init() {
 	W=$(mktemp -d "${TMPDIR:-/tmp}/eg-$EG_NAME.XXXXXX")
 	trap eg_cleanup EXIT
 	trap 'echo "FAIL ($EG_NAME): timed out or interrupted" >&2; exit 124' TERM INT
-	# The replay reader is what drives these tests: skip while it is a stub.
+	# Replay drives these tests: a daemon that cannot replay is a failure.
 	local probe_rc=0
 	timeout 20 "$EG_BIN" -replay /dev/null -alert-file "$W/probe.jsonl" \
 		>/dev/null 2>"$W/probe.err" || probe_rc=$?
-	if [ "$probe_rc" != 0 ]; then
-		if grep -q "not implemented" "$W/probe.err"; then
-			skip "the replay reader is not implemented in this build: $(head -n1 "$W/probe.err")"
-		fi
+	[ "$probe_rc" = 0 ] ||
 		fail "'ebpf-guard -replay /dev/null' exited $probe_rc: $(cat "$W/probe.err")"
-	fi
-	# ... and the engine's built-in heuristics.
-	ev exec 1 bash /bin/bash >"$W/probe.in"
-	echo >>"$W/probe.in"
-	timeout 20 "$EG_BIN" -replay "$W/probe.in" -alert-file "$W/probe.jsonl" \
-		>/dev/null 2>"$W/probe.err" || true
-	grep -q '"builtin_suspicious_shell"' "$W/probe.jsonl" 2>/dev/null ||
-		skip "the engine raises no builtin_suspicious_shell alert in this build yet"
 	rm -f "$W/probe.jsonl" "$W/probe.err" "$W/probe.in"
 }
 

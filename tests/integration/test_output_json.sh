@@ -9,7 +9,8 @@
 # [ALERT] line.
 set -euo pipefail
 : "${EG_BIN:?EG_BIN must point at the ebpf-guard binary}"
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+. "$(dirname "$0")/../lib/skip.sh"
+command -v python3 >/dev/null || skip "python3 not installed"
 W=$(mktemp -d "${TMPDIR:-/tmp}/eg-output-json.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
