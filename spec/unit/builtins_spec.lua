@@ -56,8 +56,12 @@ describe("builtins", function()
       assert.is_true(fired_on(fired, "builtin_fileless_exec", 6, 7))
     end)
 
+    it("fires on each executable prefix: /tmp/., /proc/self/fd/ and memfd:", function()
+      assert.is_true(fired_on(fired, "builtin_fileless_exec", 13, 14, 15))
+    end)
+
     it("does not fire on other paths, other event types or other case", function()
-      assert.same({ 1, 2, 3, 4, 5, 6, 7 }, events_for(fired, "builtin_fileless_exec"))
+      assert.same({ 1, 2, 3, 4, 5, 6, 7, 13, 14, 15 }, events_for(fired, "builtin_fileless_exec"))
     end)
   end)
 
