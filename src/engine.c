@@ -25,6 +25,8 @@ struct eg_engine {
 	struct eg_rule_info *rules;
 	size_t nrules;
 	uint32_t types_wanted;
+	void (*log)(void *ctx, const char *line, size_t len);
+	void *log_ctx;
 };
 
 /* The batch whose budget the count hook enforces: set around every entry into
@@ -82,6 +84,17 @@ static int embedded_loader(lua_State *L)
 	}
 	lua_pushfstring(L, "\n\tno embedded module '%s'", name);
 	return 1;
+}
+
+/* log(line): the engine's log function when the caller set opts.log.
+ * Upvalue 1 is the engine. */
+static int log_line(lua_State *L)
+{
+	struct eg_engine *e = lua_touserdata(L, lua_upvalueindex(1));
+	size_t len;
+	const char *line = luaL_checklstring(L, 1, &len);
+	e->log(e->log_ctx, line, len);
+	return 0;
 }
 
 static int traceback(lua_State *L)
@@ -220,6 +233,13 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		lua_setfield(L, -2, field_names[i]);
 	}
 	lua_setfield(L, -2, "layout");
+	if (o->log) {
+		e->log = o->log;
+		e->log_ctx = o->log_ctx;
+		lua_pushlightuserdata(L, e);
+		lua_pushcclosure(L, log_line, 1);
+		lua_setfield(L, -2, "log");
+	}
 
 	hook_batch = &e->batch;
 	int rc = lua_pcall(L, 1, 2, tb);

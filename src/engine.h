@@ -23,6 +23,10 @@ struct eg_engine_opts {
 	const char *const *configs;  /* rule files, .lua files or directories */
 	size_t nconfigs;
 	uint32_t budget;             /* instructions per user call; 0 = default */
+	/* Where the engine's log lines go (rule errors, guard.log); NULL: stderr.
+	 * line is not NUL-terminated and only valid during the call. */
+	void (*log)(void *ctx, const char *line, size_t len);
+	void *log_ctx;
 };
 
 /* Builds an engine. On failure returns NULL and writes one clear message
