@@ -79,6 +79,60 @@ describe("regex", function()
       assert.is_false(re:test(("a"):rep(40) .. "b"))
       assert.is_true(os.clock() - t0 < 1)
     end)
+
+    -- The first alternative backtracks through ~2^18 states before failing;
+    -- the second then matches. PCRE2's default limit (10,000,000) lets it
+    -- match; ours (100,000) stops it first, and the subject counts as no match.
+    it("is 100,000 steps, far below PCRE2's default", function()
+      local re = regex.new("^(?:(a+)+b|a+c)")
+      assert.same({ false, true }, { re:test(("a"):rep(18) .. "c"), re:test(("a"):rep(12) .. "c") })
+    end)
+  end)
+
+  describe("depth limit (PCRE2's interpreter, without JIT)", function()
+    local C = ffi.C
+    pcall(ffi.cdef, "int setenv(const char *, const char *, int); int unsetenv(const char *);")
+    local interp
+    setup(function()
+      -- regex.lua picks the interpreter at load time from this variable
+      C.setenv("EBPF_GUARD_NO_PCRE2_JIT", "1", 1)
+      package.loaded["ebpf_guard.regex"] = nil
+      interp = require("ebpf_guard.regex")
+      package.loaded["ebpf_guard.regex"] = regex
+      C.unsetenv("EBPF_GUARD_NO_PCRE2_JIT")
+    end)
+
+    it("stops a match that nests 20,000 backtracking frames (limit 10,000)", function()
+      local re = interp.new("^(a|b)*$")
+      assert.same({ false, false, true }, { re.jitted, re:test(("ab"):rep(10000)), re:test(("ab"):rep(2000)) })
+    end)
+  end)
+
+  describe("compiled code", function()
+    local function rss()
+      local f = assert(io.open("/proc/self/statm"))
+      local _, pages = f:read("*n", "*n")
+      f:close()
+      return pages * 4096
+    end
+    local function churn(n)
+      for i = 1, n do
+        local re = regex.new("^/usr/(lib|bin)/[a-z]+" .. i .. "\\d{2,4}(foo|bar|baz)$")
+        re:test("x")
+      end
+      collectgarbage()
+      collectgarbage()
+    end
+
+    -- PCRE2's code and JIT code live outside the Lua heap: a regex dropped by
+    -- Lua must free them (10,000 leaked patterns hold ~27 MB).
+    it("is freed with the regex object (RSS flat over 10,000 compiles)", function()
+      churn(2000)
+      local before = rss()
+      churn(10000)
+      local grew = rss() - before
+      assert.is_true(grew < 4e6, ("RSS grew by %d bytes"):format(grew))
+    end)
   end)
 
   describe("required_literal", function()
