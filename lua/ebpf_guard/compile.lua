@@ -11,6 +11,13 @@ local fmt = string.format
 
 local _M = {}
 
+-- Rule ids appear in the generated source as comments only, with every byte
+-- outside printable ASCII replaced: a newline in an id must never end the
+-- comment and start code.
+local function comment_text(s)
+  return (tostring(s):gsub("[^\32-\126]", "?"))
+end
+
 pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);")
 pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
 
@@ -80,7 +87,7 @@ function _M.build(rules, env)
           end
         end
       end
-      lines[#lines + 1] = fmt("-- %s", b.id)
+      lines[#lines + 1] = fmt("-- %s", comment_text(b.id))
       lines[#lines + 1] = fmt("if %s then %s end", expr, hit)
     elseif r.kind == "yaml" then
       local conds = {}
@@ -90,10 +97,10 @@ function _M.build(rules, env)
       if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
       if r.condition then conds[#conds + 1] = fmt("USER(%d, i)", k0) end
       if #conds == 0 then conds[1] = "true" end
-      lines[#lines + 1] = fmt("-- rule %q", r.id)
+      lines[#lines + 1] = fmt("-- rule %s", comment_text(r.id))
       lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), hit)
     else
-      lines[#lines + 1] = fmt("-- detection %q", r.id)
+      lines[#lines + 1] = fmt("-- detection %s", comment_text(r.id))
       lines[#lines + 1] = fmt([[do local r = USER(%d, i)
         if r then
           local h = hits[nh]; h.ev = i; h.rule = %d

@@ -181,6 +181,9 @@ end
 
 local function check_id(r, t, seen, file)
   local id = check_string(r, t, "id", true)
+  if id:find("[%c]") then
+    r.err("id", "must not contain control characters (newline, tab, DEL, ...)")
+  end
   local prev = seen[id]
   local here = r.index_label
   r.label = r.kind .. " " .. quote(id)
@@ -282,7 +285,7 @@ end
 local function compile_condition(r, src)
   if type(src) ~= "string" then r.err("condition", "expected a string, got " .. got(src)) end
   if src:match("^%s*$") then r.err("condition", "must not be empty") end
-  local chunk, err = loadstring("local ev = ... return (" .. src .. "\n)", "=condition")
+  local chunk, err = load("local ev = ... return (" .. src .. "\n)", "=condition", "t")
   if not chunk then
     err = err:gsub("^condition:%d+: ", "")
     r.err("condition", ("Lua syntax error in %s: %s"):format(quote(src), err))
@@ -431,7 +434,12 @@ end
 
 local function load_lua(file, st, ctx)
   local text = read_file(file)
-  local chunk, err = loadstring(text, "@" .. file)
+  -- Source text only: LuaJIT does not verify bytecode, and crafted bytecode
+  -- can read and write memory outside the sandbox.
+  if text:byte(1) == 27 then
+    fail(("%s: is precompiled Lua bytecode; detections are loaded from source text only"):format(file))
+  end
+  local chunk, err = load(text, "@" .. file, "t")
   if not chunk then
     local line, rest = tostring(err):match(":(%d+): (.*)$")
     if line then

@@ -7,6 +7,9 @@ local error = error
 local tostring = tostring
 local pairs = pairs
 local math_floor = math.floor
+local newproxy = newproxy
+local getmetatable = getmetatable
+local setmetatable = setmetatable
 
 local _M = {}
 
@@ -17,7 +20,49 @@ _M.sink = function(line) io.stderr:write(line, "\n") end
 _M.clock = os.time
 _M.LOG_PER_SEC = 5
 
--- Every state store, so that exit events reach them all.
+-- User code never holds an engine object: guard.regex and guard.state hand
+-- out empty userdata proxies whose methods are closures over these private
+-- weak tables (proxy -> internal object), one per kind, so a proxy of one
+-- kind passed as self to another's method is refused. The proxies' metatables
+-- are locked and their fields read-only, so neither the internal object nor
+-- an engine function can be reached, replaced or handed a forged self.
+local regexes = setmetatable({}, { __mode = "k" })
+local store_of = setmetatable({}, { __mode = "k" })
+
+-- Returns a proxy for obj in private, with methods (name -> function(obj, ...)).
+local function proxy(private, obj, kind, methods)
+  local p = newproxy(true)
+  local mt = getmetatable(p)
+  mt.__index = function(_, k)
+    local m = methods[k]
+    if m == nil then error(kind .. ' has no method "' .. tostring(k) .. '"', 2) end
+    return m
+  end
+  mt.__newindex = function(_, k)
+    error(kind .. ' is read-only (cannot set "' .. tostring(k) .. '")', 2)
+  end
+  mt.__tostring = function() return kind end
+  mt.__metatable = false
+  private[p] = obj
+  return p
+end
+
+-- Method table whose functions look their self up in private.
+local function methods_of(private, kind, impl)
+  local m = {}
+  for name, f in pairs(impl) do
+    m[name] = function(self, ...)
+      local obj = private[self]
+      if obj == nil then
+        error(("%s:%s: called on a %s, not a %s (use x:%s(...))"):format(kind, name, type(self), kind, name), 2)
+      end
+      return f(obj, ...)
+    end
+  end
+  return m
+end
+
+-- Every state store (internal objects), so that exit events reach them all.
 local stores = setmetatable({}, { __mode = "k" })
 
 -- Forgets tgid in every store (a process exit).
@@ -31,7 +76,6 @@ end
 
 local Store = {}
 Store.__index = Store
-Store.__metatable = false
 
 local function check_key(fn, tgid)
   if type(tgid) ~= "number" then
@@ -102,6 +146,7 @@ function Store:set(tgid, value)
 end
 
 function Store:delete(tgid)
+  check_key("delete", tgid)
   local n = self.nodes[tgid]
   if not n then return end
   unlink(self, n)
@@ -113,6 +158,10 @@ function Store:size()
   expire(self)
   return self.count
 end
+
+local STATE_METHODS = methods_of(store_of, "guard.state", {
+  get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
+})
 
 local function new_state(opts)
   if opts == nil then opts = {} end
@@ -136,15 +185,22 @@ local function new_state(opts)
     nodes = {}, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
   }, Store)
   stores[s] = true
-  return s
+  return proxy(store_of, s, "guard.state", STATE_METHODS)
 end
 
-local Regex = {}
-Regex.__index = Regex
-Regex.__metatable = false
-for _, m in ipairs({ "test", "find", "match" }) do
-  local f = regex.Regex[m]
-  Regex[m] = function(self, s, init) return f(self.re, s, init) end
+local REGEX_METHODS = {}
+do
+  local impl = {}
+  for _, m in ipairs({ "test", "find", "match" }) do
+    local f = regex.Regex[m]
+    impl[m] = function(re, s, init)
+      if init ~= nil and (type(init) ~= "number" or init ~= math_floor(init)) then
+        error(("regex:%s: init must be an integer, got %s"):format(m, tostring(init)), 2)
+      end
+      return f(re, s, init)
+    end
+  end
+  REGEX_METHODS = methods_of(regexes, "guard.regex", impl)
 end
 
 local function new_regex(pattern)
@@ -155,7 +211,7 @@ local function new_regex(pattern)
   if not re then
     error('guard.regex: invalid pattern "' .. pattern .. '": ' .. err, 3)
   end
-  return setmetatable({ re = re }, Regex)
+  return proxy(regexes, re, "guard.regex", REGEX_METHODS)
 end
 
 -- The module table for one detection file. name prefixes its log lines.
