@@ -201,12 +201,26 @@ static void test_histogram_and_gauges(void)
 /* ---- slots appended while another thread renders ------------------------- */
 
 #define CONC_SLOTS 2000
+#define CONC_STEP 250 /* the writer pauses after every CONC_STEP slots */
+
+/* The handshake that makes pages mid-stream certain whatever the scheduling
+ * (valgrind runs one thread at a time, so a free-running writer can finish
+ * before the reader renders twice): at each checkpoint the writer asks for a
+ * page (conc_ask = the checkpoint) and waits until a page *started after* the
+ * ask has been rendered (conc_done >= the checkpoint). Between checkpoints
+ * both threads run freely, so pages also overlap appends. */
+static _Atomic int conc_ask, conc_done;
 
 static void *append_slots(void *arg)
 {
 	(void)arg;
 	char id[32], src[32];
 	for (int i = 0; i < CONC_SLOTS; i++) {
+		if (i && i % CONC_STEP == 0) {
+			atomic_store(&conc_ask, i);
+			while (atomic_load(&conc_done) < i)
+				usleep(100);
+		}
 		snprintf(id, sizeof(id), "conc_%d", i);
 		snprintf(src, sizeof(src), "conc_src_%d", i % 7);
 		int s = eg_metrics_rule_slot(id, src);
@@ -220,15 +234,20 @@ static void *append_slots(void *arg)
 }
 
 /* Every page shows only whole slots: each conc_ series has its full id, and
- * the number of series never goes down from one page to the next. */
+ * the number of series never goes down from one page to the next. A page
+ * asked for at checkpoint k shows exactly the k slots appended before it. */
 static void test_concurrent_slots(void)
 {
 	pthread_t t;
+	atomic_store(&conc_ask, 0);
+	atomic_store(&conc_done, 0);
 	pthread_create(&t, NULL, append_slots, NULL);
 	int last = 0, pages = 0, done = 0;
+	int at_checkpoint[CONC_SLOTS / CONC_STEP] = {0};
 	while (!done) {
 		done = atomic_load(&eg_metrics.nslots) >= EG_MAX_RULE_SLOTS ||
 		       pthread_tryjoin_np(t, NULL) == 0;
+		int ask = atomic_load(&conc_ask); /* before the page: it sees those slots */
 		char *txt = render();
 		int n = 0;
 		for (const char *p = txt; (p = strstr(p, "ebpf_guard_alerts_total{rule_id=\"conc_")); p++) {
@@ -243,12 +262,21 @@ static void test_concurrent_slots(void)
 			n++;
 		}
 		CHECK(n >= last, "series went from %d to %d", last, n);
+		CHECK(n >= ask, "a page asked for at %d slots shows %d", ask, n);
+		if (ask > atomic_load(&conc_done)) {
+			/* The writer waits at this checkpoint: the page is exact. */
+			CHECK(n == ask, "a page at checkpoint %d shows %d series", ask, n);
+			at_checkpoint[ask / CONC_STEP] = n == ask;
+			atomic_store(&conc_done, ask);
+		}
 		last = n;
 		pages++;
 		free(txt);
 	}
 	CHECK(last == CONC_SLOTS, "%d of %d series after the writer finished", last, CONC_SLOTS);
-	CHECK(pages > 1, "only %d pages", pages);
+	for (int k = 1; k < CONC_SLOTS / CONC_STEP; k++)
+		CHECK(at_checkpoint[k], "no page at checkpoint %d", k * CONC_STEP);
+	CHECK(pages >= CONC_SLOTS / CONC_STEP, "only %d pages", pages);
 }
 
 /* The table is full: new ids get no slot, a known id moved to another file
