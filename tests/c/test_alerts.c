@@ -161,6 +161,60 @@ static void test_lines(void)
 	eg_buf_free(&want);
 }
 
+/* Every byte below 0x20 (NUL included) and DEL, in comm and in filename, is
+ * shown as \xNN (lower-case hex) in the [ALERT] line, as docs/output.md says;
+ * space, printable ASCII and bytes >= 0x80 are printed as they are. The JSON
+ * line keeps DEL as it is and writes the other control bytes as \u00xx. */
+static void test_control_bytes(void)
+{
+	char name[256], comm[16], want[2048];
+	size_t n = 0, w = 0;
+	name[n++] = '/';
+	for (int c = 0; c < 0x20; c++)
+		name[n++] = (char)c;
+	const char tail[] = "\x7f" " ~\x80\xff" "\x7f";
+	memcpy(name + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	memcpy(comm, "a\x7f" "b\x1b" "c\x7f", 6);
+
+	w += (size_t)snprintf(want + w, sizeof(want) - w,
+			      "[ALERT] rule=test_rule comm=a\\x7fb\\x1bc\\x7f filename=");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c == 0x7f)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, "\\x%02x", c);
+		else
+			want[w++] = (char)c;
+	}
+	w += (size_t)snprintf(want + w, sizeof(want) - w, " pid=9\n");
+
+	unlink(path);
+	struct eg_alert_sink *s = eg_alerts_open(path, err, sizeof(err));
+	struct eg_event ev = event(9, "");
+	ev.filename = name;
+	ev.filename_len = (uint32_t)n;
+	ev.comm = comm;
+	ev.comm_len = 6;
+	int saved = capture(1);
+	eg_alerts_add(s, &ev, &rule, NULL, 0);
+	eg_alerts_flush(s);
+	char *out = uncapture(1, saved);
+	CHECK(strlen(out) == w && !memcmp(out, want, w), "human line:\n%s\nwant:\n%.*s", out,
+	      (int)w, want);
+	free(out);
+
+	size_t len;
+	char *got = slurp(path, &len);
+#define HAS_BYTES(lit) (memmem(got, len, lit, sizeof(lit) - 1) != NULL)
+	CHECK(HAS_BYTES("\"comm\":\"a\x7f" "b\\u001bc\x7f\","), "JSON comm:\n%s", got);
+	CHECK(HAS_BYTES("\"filename\":\"/\\u0000\\u0001\\u0002") &&
+		      HAS_BYTES("\\u001e\\u001f\x7f ~\\udc80\\udcff\x7f\","),
+	      "JSON filename:\n%s", got);
+#undef HAS_BYTES
+	eg_alerts_close(s);
+	free(got);
+}
+
 static void test_stdout_mode(void)
 {
 	int so = capture(1), se = capture(2);
@@ -377,6 +431,7 @@ int main(void)
 	eg_metrics_init();
 	test_open();
 	test_lines();
+	test_control_bytes();
 	test_stdout_mode();
 	test_fault_and_recovery();
 	test_bound();

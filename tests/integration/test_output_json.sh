@@ -57,6 +57,13 @@ grep -qx "ebpf-guard: $W/in.jsonl:10: field \"pid\": expected an integer, got a 
 grep -qxF '[ALERT] rule=builtin_suspicious_shell comm=bash filename=/tmp/new\x0aline pid=100' "$W/stdout" ||
 	fail "no [ALERT] line for pid 100: $(head -3 "$W/stdout")"
 
+# Control bytes and DEL are shown as \xNN in the [ALERT] line (docs/output.md).
+grep -qxF '[ALERT] rule=builtin_suspicious_shell comm=bash filename=/tmp/ctl\x01\x1b[31m\x7f pid=102' "$W/stdout" ||
+	fail "[ALERT] line for pid 102 (control bytes, DEL): $(grep -a 'pid=102' "$W/stdout" | cat -v)"
+# The JSON writes DEL as it is and the other control bytes as \u00xx.
+grep -qaF "$(printf '"filename":"/tmp/ctl\\u0001\\u001b[31m\x7f"')" "$W/alerts.jsonl" ||
+	fail "JSON filename for pid 102: $(grep -a '"pid":102' "$W/alerts.jsonl" | head -1 | cat -v)"
+
 python3 - "$W/in.jsonl" "$W/rec1.jsonl" "$W/alerts.jsonl" <<'EOF' || fail "JSON check failed"
 import json, sys
 inp, rec, alerts = sys.argv[1:4]
