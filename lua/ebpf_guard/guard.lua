@@ -237,11 +237,18 @@ function _M.instance(name)
     n = n + 1
     _M.sink("ebpf-guard: " .. name .. ": " .. table.concat(parts, " "))
   end
-  return setmetatable(g, {
-    __index = function(_, k) error('guard has no function "' .. tostring(k) .. '"', 2) end,
-    __newindex = function() error("guard is read-only", 2) end,
-    __metatable = false,
-  })
+  -- a userdata: neither assignment nor rawset can replace its functions
+  local p = newproxy(true)
+  local mt = getmetatable(p)
+  mt.__index = function(_, k)
+    local f = g[k]
+    if f == nil then error('guard has no function "' .. tostring(k) .. '"', 2) end
+    return f
+  end
+  mt.__newindex = function(_, k) error('guard is read-only (cannot set "' .. tostring(k) .. '")', 2) end
+  mt.__tostring = function() return "guard" end
+  mt.__metatable = false
+  return p
 end
 
 return _M

@@ -168,7 +168,7 @@ function _M.init(opts)
     end
   end
 
-  local view, set_view = view_mod.new()
+  local view, set_view, fresh_view = view_mod.new()
   local desc = {}
   local dirty_gen, gen = -1, 0
   local last_gen, last_i = -1, -1
@@ -187,6 +187,8 @@ function _M.init(opts)
     if gen ~= last_gen or i ~= last_i then
       set_view(e)
       last_gen, last_i = gen, i
+    else
+      fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
     b.in_user = 1

@@ -86,6 +86,34 @@ local BASE = {
   getmetatable = safe_getmetatable, _VERSION = _VERSION,
 }
 
+-- math.random and math.randomseed for one environment: a private xorshift32
+-- generator, so one detection's seed or draws never change another's.
+local function private_random()
+  local bxor, lshift, rshift, tobit = bit.bxor, bit.lshift, bit.rshift, bit.tobit
+  local floor = math.floor
+  local x = 0x2545F491
+  local function random(m, n)
+    x = bxor(x, lshift(x, 13))
+    x = bxor(x, rshift(x, 17))
+    x = bxor(x, lshift(x, 5))
+    local r = (x % 4294967296) / 4294967296 -- [0, 1)
+    if m == nil then return r end
+    if type(m) ~= "number" or (n ~= nil and type(n) ~= "number") then
+      error("bad argument to 'random' (number expected)", 2)
+    end
+    if n == nil then m, n = 1, m end
+    m, n = floor(m), floor(n)
+    if m > n then error("bad argument to 'random' (interval is empty)", 2) end
+    return floor(r * (n - m + 1)) + m
+  end
+  local function randomseed(seed)
+    if type(seed) ~= "number" then error("bad argument to 'randomseed' (number expected)", 2) end
+    x = tobit(floor(seed))
+    if x == 0 then x = 0x2545F491 end
+  end
+  return random, randomseed
+end
+
 -- Returns a fresh environment. guard (optional) is what require("guard")
 -- returns; every other require raises.
 function _M.env(guard)
@@ -93,6 +121,7 @@ function _M.env(guard)
   env.string = copy(safe_string)
   env.table = copy(table)
   env.math = copy(math)
+  env.math.random, env.math.randomseed = private_random()
   env.bit = copy(bit)
   env.require = function(name)
     if name == "guard" and guard then return guard end

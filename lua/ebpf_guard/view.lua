@@ -65,11 +65,18 @@ _M.FIELDS = {}
 for k in pairs(getters) do _M.FIELDS[#_M.FIELDS + 1] = k end
 table.sort(_M.FIELDS)
 
--- Returns a view and a function set(ptr) that points it at an event
--- (struct eg_event *) and forgets cached strings.
+-- Fields whose values are tables: user code can modify them, so they are
+-- never shared between two user calls (each call builds its own).
+local MUTABLE = { args = true }
+
+-- Returns a view, a function set(ptr) that points it at an event
+-- (struct eg_event *) and forgets cached values, and a function fresh() that
+-- forgets the cached tables only (call it before each user call on the same
+-- event, so one detection's changes to ev.args never reach the next).
 function _M.new()
   local cur
   local cache = {}
+  local has_mutable = false
   -- a userdata, so that rawset cannot plant fields in it
   local view = newproxy(true)
   local mt = getmetatable(view)
@@ -82,6 +89,7 @@ function _M.new()
       if cur == nil then error("ev used outside of the call it was passed to", 2) end
       v = g(cur)
       cache[k] = v
+      if MUTABLE[k] then has_mutable = true end
       return v
     end,
     __newindex = function(_, k)
@@ -94,8 +102,14 @@ function _M.new()
   local function set(p)
     cur = p
     for k in pairs(cache) do cache[k] = nil end
+    has_mutable = false
   end
-  return view, set
+  local function fresh()
+    if not has_mutable then return end
+    for k in pairs(MUTABLE) do cache[k] = nil end
+    has_mutable = false
+  end
+  return view, set, fresh
 end
 
 return _M

@@ -46,6 +46,30 @@ local function refused(body, msg)
   assert.same({ canary = 2, runtime = 2, budget = 0, log = msg, descs = {} }, r)
 end
 
+-- Loads one file per body (detection "d<i>", match = body, guard in scope),
+-- runs events; returns the descriptions per detection id and the engine.
+local function detections(bodies, events)
+  local paths = {}
+  for i, body in ipairs(bodies) do
+    paths[i] = H.tmpfile(".lua", ([[
+local guard = require("guard")
+return { id = "d%d", description = "d", event_types = { "exec" },
+  match = function(ev)
+%s
+  end }
+]]):format(i, body))
+  end
+  local eng, err = C.new(paths)
+  for _, p in ipairs(paths) do os.remove(p) end
+  assert(eng, err)
+  local out = {}
+  for _, h in ipairs(C.run(eng, events)) do
+    out[h.rule] = out[h.rule] or {}
+    table.insert(out[h.rule], h.desc or true)
+  end
+  return out, eng
+end
+
 describe("sandbox escapes", function()
   describe("compiled bytecode as a detection file", function()
     local src = "spec/fixtures/detections/read_comm.lua"
@@ -168,6 +192,46 @@ describe("sandbox escapes", function()
       }, { b = b, user = function() end, on_exit = function() end, begin = function() end, desc = {} })
       assert.truthy(src:find("-- rule a?error('injected')?--", 1, true))
       assert.falsy(src:find("\nerror('injected')", 1, true))
+    end)
+  end)
+
+  describe("state shared between detections", function()
+    local ARGS = { { type = "exec", args = { "sh", "-c", "id" } }, { type = "exec", args = { "ls" } } }
+
+    it("ev.args is a table of each call's own (one detection's writes never reach the next)", function()
+      local out = detections({
+        [[ ev.args[1] = "rewritten"; ev.args[9] = "x"; return false ]],
+        [[ return { description = table.concat(ev.args, " ") .. "|" .. tostring(ev.args[9]) } ]],
+      }, ARGS)
+      assert.same({ d2 = { "sh -c id|nil", "ls|nil" } }, out)
+    end)
+
+    it("ev.args read twice in one call is the same table", function()
+      local out = detections({ [[ return { description = tostring(rawequal(ev.args, ev.args)) } ]] }, ARGS)
+      assert.same({ d1 = { "true", "true" } }, out)
+    end)
+
+    it("math.randomseed in one detection does not change another's math.random", function()
+      local draw = [[ return { description = tostring(math.random(1000000)) } ]]
+      local alone = detections({ draw }, ARGS)
+      local beside = detections({ [[ math.randomseed(42); math.random(); return false ]], draw }, ARGS)
+      assert.same(alone.d1, beside.d2)
+      assert.are_not.same(alone.d1[1], alone.d1[2])
+    end)
+
+    it("math.random keeps Lua's interface", function()
+      local out = detections({ [[
+        local a, b, c = math.random(), math.random(3), math.random(5, 6)
+        local ok = a >= 0 and a < 1 and b >= 1 and b <= 3 and c >= 5 and c <= 6
+        local e1 = select(2, pcall(math.random, 2, 1))
+        return { description = tostring(ok) .. " " .. e1 } ]] }, { { type = "exec" } })
+      assert.same({ d1 = { "true bad argument to 'random' (interval is empty)" } }, out)
+    end)
+
+    it("guard cannot be rewritten, by assignment or rawset", function()
+      refused([[ guard.regex = nil ]], 'guard is read-only (cannot set "regex")')
+      local r = probe([[ return { description = tostring(pcall(rawset, guard, "regex", 1)) .. type(guard.regex) } ]])
+      assert.same({ "falsefunction", "falsefunction" }, r.descs)
     end)
   end)
 end)
