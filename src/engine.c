@@ -257,7 +257,9 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		goto fail;
 	lua_settop(L, 0);
 
-	size_t cap = e->nrules > EG_BATCH_HITS_DEFAULT ? e->nrules : EG_BATCH_HITS_DEFAULT;
+	/* room for a full event's hits (nrules) past the run loop's limit, so a
+	 * run() with many rules still evaluates many events per call */
+	size_t cap = e->nrules + EG_BATCH_HITS_DEFAULT;
 	e->hits = calloc(cap, sizeof(*e->hits));
 	e->batch.rule_errors = calloc(e->nrules * EG_RERR_KINDS + 1, sizeof(uint64_t));
 	if (!e->hits || !e->batch.rule_errors) {

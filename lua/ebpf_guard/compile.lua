@@ -23,6 +23,10 @@ pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
 
 local TYPES = { 1, 2, 3, 4 }
 
+-- Generated lines (one or two per rule) per function before a type's rules
+-- are split into several functions.
+_M.CHUNK_LINES = 256
+
 -- rules: the final rule list (0-based index = position - 1), each either
 --   { kind = "builtin", builtin = <builtins.LIST entry>, types }
 --   { kind = "yaml", types, comm_rx, filename_rx, min_port, max_port, condition }
@@ -116,6 +120,7 @@ function _M.build(rules, env)
 
   local out = {}
   local function w(s) out[#out + 1] = s end
+  local chunk_calls, chunk_calls_all = {}, {}
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR = ...")
   w("local band = bit.band")
   w(builtins.PRELUDE)
@@ -129,6 +134,29 @@ function _M.build(rules, env)
   w("local function C(s, l, a, u)")
   w("  return s ~= nil and (MEMCHR(s, a, l) ~= nil or (u ~= a and MEMCHR(s, u, l) ~= nil))")
   w("end")
+  -- A type with many rules gets its code in functions of at most CHUNK_LINES
+  -- lines each (LuaJIT limits a function's jumps and constants: one function
+  -- held only ~465 rules), called in rule order from the loop.
+  if env.want_exit then table.insert(per_type[4], "EXIT(i)") end
+  w("local CHUNKS = {}")
+  for _, t in ipairs(TYPES) do
+    local l = per_type[t]
+    if #l > _M.CHUNK_LINES then
+      local calls = {}
+      local j = 1
+      while j <= #l do
+        local n = #chunk_calls_all + 1
+        chunk_calls_all[n] = true
+        w(fmt("CHUNKS[%d] = function(e, i, nh, hits)", n))
+        for k = j, math.min(j + _M.CHUNK_LINES - 1, #l) do w("  " .. l[k]) end
+        w("  return nh")
+        w("end")
+        calls[#calls + 1] = fmt("nh = CHUNKS[%d](e, i, nh, hits)", n)
+        j = j + _M.CHUNK_LINES
+      end
+      chunk_calls[t] = calls
+    end
+  end
   w("return function()")
   w("  if KEEP == nil then return end")
   w("  BEGIN()")
@@ -142,11 +170,15 @@ function _M.build(rules, env)
   local first = true
   for _, t in ipairs(TYPES) do
     local l = per_type[t]
-    if t == 4 and env.want_exit then l[#l + 1] = "EXIT(i)" end
     if #l > 0 then
       w(fmt("    %s t == %d then", first and "if" or "elseif", t))
       first = false
-      for _, s in ipairs(l) do w("      " .. s) end
+      local calls = chunk_calls[t]
+      if calls then
+        for _, s in ipairs(calls) do w("      " .. s) end
+      else
+        for _, s in ipairs(l) do w("      " .. s) end
+      end
     end
   end
   if not first then w("    end") end
