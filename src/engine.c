@@ -14,6 +14,7 @@
 #include "lua_modules.h"
 
 #define DEFAULT_BUDGET 1000000u /* instructions per user call */
+#define DEFAULT_MAX_ERRORS 100   /* errors in a row before a rule is disabled */
 #define HOOK_EVERY 1000         /* count hook period, instructions */
 
 struct eg_engine {
@@ -233,6 +234,8 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		lua_setfield(L, -2, field_names[i]);
 	}
 	lua_setfield(L, -2, "layout");
+	lua_pushinteger(L, o->max_errors ? o->max_errors : DEFAULT_MAX_ERRORS);
+	lua_setfield(L, -2, "max_errors");
 	if (o->log) {
 		e->log = o->log;
 		e->log_ctx = o->log_ctx;
@@ -262,7 +265,8 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	size_t cap = e->nrules + EG_BATCH_HITS_DEFAULT;
 	e->hits = calloc(cap, sizeof(*e->hits));
 	e->batch.rule_errors = calloc(e->nrules * EG_RERR_KINDS + 1, sizeof(uint64_t));
-	if (!e->hits || !e->batch.rule_errors) {
+	e->batch.rule_disabled = calloc(e->nrules + 1, 1);
+	if (!e->hits || !e->batch.rule_errors || !e->batch.rule_disabled) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -292,6 +296,7 @@ void eg_engine_free(struct eg_engine *e)
 	free(e->rules);
 	free(e->hits);
 	free(e->batch.rule_errors);
+	free(e->batch.rule_disabled);
 	free(e);
 }
 
@@ -363,6 +368,11 @@ uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind)
 	if (rule >= e->nrules || kind < 0 || kind >= EG_RERR_KINDS)
 		return 0;
 	return e->batch.rule_errors[rule * EG_RERR_KINDS + (size_t)kind];
+}
+
+int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule)
+{
+	return rule < e->nrules && e->batch.rule_disabled[rule];
 }
 
 uint64_t eg_engine_total_errors(const struct eg_engine *e)

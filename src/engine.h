@@ -23,6 +23,9 @@ struct eg_engine_opts {
 	const char *const *configs;  /* rule files, .lua files or directories */
 	size_t nconfigs;
 	uint32_t budget;             /* instructions per user call; 0 = default */
+	/* Errors in a row after which a Lua detection or condition is taken out
+	 * of service until the next reload: 0 = the default (100), -1 = never. */
+	int max_errors;
 	/* Where the engine's log lines go (rule errors, guard.log); NULL: stderr.
 	 * line is not NUL-terminated and only valid during the call. */
 	void (*log)(void *ctx, const char *line, size_t len);
@@ -52,6 +55,8 @@ int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
 /* Per-rule error counters, kind is enum eg_rule_err. */
 uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind);
 uint64_t eg_engine_total_errors(const struct eg_engine *e);
+/* 1 when rule was taken out of service after too many errors in a row. */
+int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
 
 /* Bytes of memory the Lua state uses. */
 size_t eg_engine_lua_bytes(struct eg_engine *e);

@@ -92,6 +92,8 @@ struct eg_batch {
 	uint32_t nrules;
 	uint64_t *rule_errors; /* [nrules][EG_RERR_KINDS], incremented by Lua */
 	uint64_t nerrors;      /* total of rule_errors, incremented by Lua */
+	uint8_t *rule_disabled; /* [nrules], set to 1 by Lua when a rule is taken
+				 * out of service after too many errors in a row */
 };
 
 static inline const char *eg_event_type_name(uint32_t t)

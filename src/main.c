@@ -68,6 +68,9 @@ static const char usage_text[] =
 	"                        embedded copy (development)\n"
 	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
 	"                        event (default 1000000)\n"
+	"  -lua-max-errors N     take a Lua detection or condition out of service after\n"
+	"                        N errors in a row, until the next reload (default 100;\n"
+	"                        0: never)\n"
 	"  -v                    verbose: libbpf debug output\n"
 	"  -version              print the version and exit\n"
 	"  -help                 print this help and exit\n"
@@ -96,6 +99,7 @@ struct cli {
 	const char *lua_path;
 	double rate_limit;
 	unsigned long budget;
+	int max_errors;
 	bool all_events, verbose, version, help, watch;
 };
 
@@ -158,7 +162,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			continue;
 		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
 						     "replay", "record", "lua-path", "alert-rate-limit",
-						     "lua-budget"};
+						     "lua-budget", "lua-max-errors"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= !strcmp(name, valued[k]);
@@ -197,6 +201,13 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->budget = strtoul(val, &end, 10);
 			if (errno || *end || !*val || c->budget < 1000 || c->budget > 1000000000ul)
 				return usage_error("invalid -lua-budget '%s': expected 1000..1000000000", val);
+		} else if (!strcmp(name, "lua-max-errors")) {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(val, &end, 10);
+			if (errno || *end || !*val || *val == '-' || n > 1000000000ul)
+				return usage_error("invalid -lua-max-errors '%s': expected 0..1000000000", val);
+			c->max_errors = n ? (int)n : -1;
 		}
 	}
 	return -1;
@@ -242,6 +253,7 @@ int main(int argc, char **argv)
 		.configs = c.configs,
 		.nconfigs = c.nconfigs,
 		.budget = (uint32_t)c.budget,
+		.max_errors = c.max_errors,
 	};
 	struct eg_engine *engine = eg_engine_new(&eo, err, sizeof(err));
 	if (!engine) {

@@ -294,6 +294,14 @@ static void render_rules(struct out *o, uint32_t n)
 	}
 	free(sum);
 
+	family(o, "ebpf_guard_rule_disabled", "gauge",
+	       "1 for a rule or Lua detection taken out of service after -lua-max-errors "
+	       "errors in a row, until the next reload, labelled by rule id.");
+	for (uint32_t i = 0; i < n; i++)
+		/* ids are unique in a rule set: one loaded slot per id */
+		if (LOAD(eg_metrics.slots[i].loaded) && LOAD(eg_metrics.slots[i].disabled))
+			sample_1(o, "ebpf_guard_rule_disabled", "rule_id", eg_metrics.slots[i].id, 1);
+
 	family(o, "ebpf_guard_rules_loaded", "gauge",
 	       "Rules and detections in the active rule set, labelled by the file they come "
 	       "from (builtin for the built-in heuristics).");

@@ -23,6 +23,7 @@ struct eg_rule_slot {
 	_Atomic uint64_t errors[2]; /* enum eg_rule_err */
 	_Atomic uint64_t suppressed;
 	_Atomic int loaded;         /* 1 while the rule is in the active set */
+	_Atomic int disabled;       /* 1 while taken out of service (errors in a row) */
 };
 
 struct eg_metrics {

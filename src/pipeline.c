@@ -102,9 +102,12 @@ static int bind_rules(struct eg_pipeline *p)
 	}
 	/* Each flag flips at most once: a scrape during a reload never sees a
 	 * rule that stays loaded drop out of rules_loaded. */
-	for (uint32_t i = 0; i < atomic_load(&eg_metrics.nslots); i++)
+	for (uint32_t i = 0; i < atomic_load(&eg_metrics.nslots); i++) {
 		if (atomic_load(&eg_metrics.slots[i].loaded) != on[i])
 			atomic_store(&eg_metrics.slots[i].loaded, on[i]);
+		/* a new rule set starts with every rule in service */
+		atomic_store(&eg_metrics.slots[i].disabled, 0);
+	}
 	free(p->rs);
 	p->rs = rs;
 	p->nrs = n;
@@ -370,6 +373,9 @@ static void collect_errors(struct eg_pipeline *p)
 							  memory_order_relaxed);
 			p->rs[i].errors[k] = now;
 		}
+		if (p->rs[i].slot >= 0 && eg_engine_rule_disabled(p->engine, i) &&
+		    !atomic_load(&eg_metrics.slots[p->rs[i].slot].disabled))
+			atomic_store(&eg_metrics.slots[p->rs[i].slot].disabled, 1);
 	}
 }
 

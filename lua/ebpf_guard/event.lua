@@ -50,6 +50,7 @@ struct eg_batch {
   uint32_t nrules;
   uint64_t *rule_errors;
   uint64_t nerrors;
+  uint8_t *rule_disabled;
 };
 ]]
 

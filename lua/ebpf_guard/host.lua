@@ -138,7 +138,11 @@ function _M.init(opts)
   local want_exit = cfg.lua_files > 0
   if want_exit then types_wanted = bor(types_wanted, lshift(1, event.TYPES.exit)) end
 
-  -- Error accounting and rate-limited logging.
+  -- Error accounting and rate-limited logging. A rule whose user code fails
+  -- max_errors times in a row is taken out of service until the next reload.
+  local max_errors = opts.max_errors or 100
+  if max_errors < 0 then max_errors = math.huge end
+  local in_a_row = {}
   local errstate = {}
   local function user_error(k, msg, kind)
     local re = b.rule_errors
@@ -147,6 +151,15 @@ function _M.init(opts)
     local r = rules[k + 1]
     local what = ('%s "%s" (%s)'):format(r.kind == "lua" and "detection" or "rule", r.id, r.source)
     local kname = kind == 1 and "budget" or "runtime"
+    local row = (in_a_row[k] or 0) + 1
+    in_a_row[k] = row
+    if row >= max_errors then
+      user[k].disabled = true
+      if b.rule_disabled ~= nil then b.rule_disabled[k] = 1 end
+      log(("ebpf-guard: %s: disabled after %d errors in a row (last: %s error: %s); it stays off until the next reload")
+        :format(what, row, kname, tostring(msg)))
+      return
+    end
     local st = errstate[k]
     if not st then
       st = { first = {}, suppressed = 0, last = clock() }
@@ -183,6 +196,7 @@ function _M.init(opts)
 
   local function call_user(k, i)
     local u = user[k]
+    if u.disabled then return false end
     local e = b.ev + i
     if gen ~= last_gen or i ~= last_i then
       set_view(e)
@@ -200,13 +214,19 @@ function _M.init(opts)
       user_error(k, r, sandbox.is_budget(r) and 1 or 0)
       return false
     end
-    if not u.detection then return r ~= nil and r ~= false end
-    if r == true then return true end
-    if r == nil or r == false then return false end
+    if not u.detection then
+      if in_a_row[k] then in_a_row[k] = nil end
+      return r ~= nil and r ~= false
+    end
+    if r == true or r == nil or r == false then
+      if in_a_row[k] then in_a_row[k] = nil end
+      return r == true
+    end
     if type(r) == "table" then
       local d = rawget(r, "description")
-      if d == nil then return true end
-      if type(d) == "string" then
+      if d == nil or type(d) == "string" then
+        if in_a_row[k] then in_a_row[k] = nil end
+        if d == nil then return true end
         dirty_gen = gen
         return d
       end

@@ -21,6 +21,7 @@ struct eg_engine_opts {
   const char *const *configs;
   size_t nconfigs;
   uint32_t budget;
+  int max_errors;
   void (*log)(void *ctx, const char *line, size_t len);
   void *log_ctx;
 };
@@ -30,6 +31,7 @@ typedef void (*eg_log_cb)(void *ctx, const char *line, size_t len);
 struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen);
 void eg_engine_free(struct eg_engine *e);
 size_t eg_engine_nrules(const struct eg_engine *e);
+int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
 int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
                   eg_hit_cb cb, void *ctx, char *err, size_t errlen);
 uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind);
@@ -58,7 +60,8 @@ local hit_cb = ffi.cast("eg_hit_cb", function(_, ev, rule, desc, dlen)
 end)
 
 -- Builds an engine from configs (paths) as the daemon does.
--- opts: { budget = instructions (0/nil: the daemon's default), lua_path }.
+-- opts: { budget = instructions (0/nil: the daemon's default), lua_path,
+--         max_errors = errors in a row before a rule is disabled (nil: 100, -1: never) }.
 -- Returns the engine or nil, message.
 function _M.new(configs, opts)
   opts = opts or {}
@@ -67,7 +70,7 @@ function _M.new(configs, opts)
   for i, p in ipairs(configs) do paths[i - 1] = p end
   local o = ffi.new("struct eg_engine_opts", {
     lua_path = opts.lua_path, configs = paths, nconfigs = #configs,
-    budget = opts.budget or 0, log = log_cb,
+    budget = opts.budget or 0, max_errors = opts.max_errors or 0, log = log_cb,
   })
   local err = ffi.new("char[4096]")
   current = { logs = eng.logs }
@@ -120,6 +123,11 @@ function _M.errors(eng, id, kind)
   local k = eng.index[id]
   assert(k, "no rule " .. tostring(id))
   return tonumber(lib.eg_engine_rule_errors(eng.e, k, kind))
+end
+
+function _M.disabled(eng, id)
+  load_ids(eng)
+  return lib.eg_engine_rule_disabled(eng.e, eng.index[id]) == 1
 end
 
 function _M.total_errors(eng) return tonumber(lib.eg_engine_total_errors(eng.e)) end

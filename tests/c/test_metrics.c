@@ -93,6 +93,7 @@ static void test_reference_series(void)
 	HAS(t, "ebpf_guard_alerts_suppressed_total{rule_id=\"suspicious_shell\"} 5");
 	HAS(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.yaml\"} 1");
 	HAS(t, "ebpf_guard_rules_loaded{source=\"builtin\"} 1");
+	CHECK(!strstr(t, "ebpf_guard_rule_disabled{"), "no disabled series yet");
 	free(t);
 
 	/* The rule moves to another file on reload: one alerts series, summed;
@@ -113,6 +114,21 @@ static void test_reference_series(void)
 	HASNT(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.yaml\"} 1");
 	HASNT(t, "ebpf_guard_rules_loaded{source=\"/etc/ebpf-guard/rules.yaml\"} 0");
 	free(t);
+
+	/* Taken out of service: one series for the loaded slot, none for a slot
+	 * of the same id that is no longer loaded. */
+	atomic_store(&eg_metrics.slots[b].disabled, 1);
+	t = render();
+	CHECK(!strstr(t, "ebpf_guard_rule_disabled{"), "no disabled series yet");
+	free(t);
+	atomic_store(&eg_metrics.slots[c].disabled, 1);
+	t = render();
+	HAS(t, "ebpf_guard_rule_disabled{rule_id=\"suspicious_shell\"} 1");
+	const char *d1 = strstr(t, "ebpf_guard_rule_disabled{");
+	CHECK(d1 && !strstr(d1 + 1, "ebpf_guard_rule_disabled{"), "one disabled series");
+	free(t);
+	atomic_store(&eg_metrics.slots[b].disabled, 0);
+	atomic_store(&eg_metrics.slots[c].disabled, 0);
 }
 
 static void test_escaping(void)
@@ -175,7 +191,8 @@ static void test_histogram_and_gauges(void)
 	/* Every family once, HELP before TYPE before its samples. */
 	const char *fams[] = {"ebpf_guard_events_total", "ebpf_guard_alerts_total",
 			      "ebpf_guard_alerts_suppressed_total", "ebpf_guard_rule_errors_total",
-			      "ebpf_guard_rules_loaded", "ebpf_guard_events_dropped_total",
+			      "ebpf_guard_rule_disabled", "ebpf_guard_rules_loaded",
+			      "ebpf_guard_events_dropped_total",
 			      "ebpf_guard_replay_lines_rejected_total",
 			      "ebpf_guard_alert_write_failures_total", "ebpf_guard_alerts_queued",
 			      "ebpf_guard_alerts_lost_total", "ebpf_guard_config_reloads_total",
