@@ -37,8 +37,9 @@ fail() {
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 
 # eg_kill: closes the feed (fd 3) and stops the daemon (TERM, then KILL after 5 s).
+# Usable mid-test: the braces keep 2>/dev/null from applying to the shell.
 eg_kill() {
-	exec 3>&- 2>/dev/null || true
+	{ exec 3>&-; } 2>/dev/null || true
 	if [ -n "$EG_PID" ] && kill -0 "$EG_PID" 2>/dev/null; then
 		kill -TERM "$EG_PID" 2>/dev/null || true
 		for _ in $(seq 50); do kill -0 "$EG_PID" 2>/dev/null || break; sleep 0.1; done
