@@ -18,16 +18,11 @@ rules_v() {
 	printf 'rules:\n  - id: rule_v%s\n    description: v%s\n    event_types: [exec]\n    comm_regex: "^v%s$"\n' \
 		"$1" "$1" "$1"
 }
-rules_v 0 >"$cfg"
 
 alerts=$W/alerts.jsonl
-eg_start -watch -config "$cfg" -alert-file "$alerts"
-eg_send "$(ev exec 1 v0 /bin/v0)"
-wait_lines "$alerts" 1
-
 # The burst, from one process so the gaps stay short: write (IN_CLOSE_WRITE),
 # then two events for the old rule set; prints the longest gap between writes.
-python3 - "$cfg" "$W/in" >"$W/burst.txt" <<'EOF'
+cat >"$W/burst.py" <<'EOF'
 import sys, time
 cfg, fifo = sys.argv[1:3]
 rules = 'rules:\n  - id: rule_v{0}\n    description: v{0}\n    event_types: [exec]\n    comm_regex: "^v{0}$"\n'
@@ -47,8 +42,22 @@ with open(fifo, "wb", buffering=0) as feed:
             time.sleep(0.06 if k == 0 else 0.04)
 print("max_gap_ms %d" % (max(gaps) * 1000))
 EOF
-gap=$(awk '/^max_gap_ms/ {print $2}' "$W/burst.txt")
-[ -n "$gap" ] || fail "burst writer: $(cat "$W/burst.txt")"
+# A burst whose writer was itself held up for 160 ms or more (a loaded
+# machine) does not test "within 200 ms": it is run again, on a fresh daemon.
+for attempt in 1 2 3; do
+	rules_v 0 >"$cfg"
+	rm -f "$W/in" "$alerts"
+	eg_start -watch -config "$cfg" -alert-file "$alerts"
+	eg_send "$(ev exec 1 v0 /bin/v0)"
+	wait_lines "$alerts" 1
+	python3 "$W/burst.py" "$cfg" "$W/in" >"$W/burst.txt"
+	gap=$(awk '/^max_gap_ms/ {print $2}' "$W/burst.txt")
+	[ -n "$gap" ] || fail "burst writer: $(cat "$W/burst.txt")"
+	[ "$gap" -lt 160 ] && break
+	[ "$attempt" = 3 ] && fail "three bursts in a row were held up 160 ms or more (last: $gap ms)"
+	echo "attempt $attempt: the burst writer was held up (longest gap $gap ms); again"
+	eg_kill
+done
 
 # wait_reloads <n>: until ebpf_guard_config_reloads_total >= n (10 s).
 wait_reloads() {
