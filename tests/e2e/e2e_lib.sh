@@ -10,9 +10,10 @@
 #                          collector's "attached N probes" line; sets EG_PID,
 #                          URL; a start-up failure (BPF load or attach
 #                          included) fails the test with the daemon's message
-#   e2e_stop               SIGTERM; the daemon must exit 0 within 3 s
+#   e2e_stop [SIGNAL]      SIGTERM (or SIGNAL, e.g. INT); the daemon must
+#                          exit 0 within 3 s
 #   run_helper <args...>   runs $HELPER, sets HPID (and HPPID) from its
-#                          "pid=N" ("ppid=N") lines
+#                          "pid=N" ("ppid=N") lines, HOUT to its whole stdout
 #   expect_alerts <args>   tests/e2e/check_alerts.py on $W/alerts.jsonl
 #   fail <message>, skip <message> (tests/lib/skip.sh: a failure under CI=true)
 
@@ -25,6 +26,7 @@ EG_NAME=$(basename "$0" .sh)
 EG_PID=
 URL=
 HPID=
+HOUT=
 E2E_CLEAN_PATHS=()
 
 fail() {
@@ -103,26 +105,28 @@ e2e_start() {
 	URL=${port:+http://127.0.0.1:$port}
 }
 
-# e2e_stop: SIGTERM, exit 0 within 3 s; sets STOP_MS to how long it took.
+# e2e_stop [SIGNAL]: SIGTERM (or SIGNAL), exit 0 within 3 s; sets STOP_MS to
+# how long it took.
 e2e_stop() {
-	local t0 t1 rc=0 i
+	local sig=${1:-TERM} t0 t1 rc=0 i
 	t0=$(date +%s%N)
-	kill -TERM "$EG_PID"
+	kill -"$sig" "$EG_PID"
 	for i in $(seq 300); do
 		kill -0 "$EG_PID" 2>/dev/null || break
 		sleep 0.01
 	done
-	kill -0 "$EG_PID" 2>/dev/null && fail "the daemon did not exit within 3 s of SIGTERM"
+	kill -0 "$EG_PID" 2>/dev/null && fail "the daemon did not exit within 3 s of SIG$sig"
 	wait "$EG_PID" || rc=$?
 	t1=$(date +%s%N)
 	EG_PID=
 	STOP_MS=$(((t1 - t0) / 1000000))
-	[ "$rc" = 0 ] || fail "the daemon exited $rc after SIGTERM"
+	[ "$rc" = 0 ] || fail "the daemon exited $rc after SIG$sig"
 }
 
 run_helper() {
 	local out
 	out=$("$HELPER" "$@" 2>>"$W/helper.err") || true
+	HOUT=$out
 	HPID=$(printf '%s\n' "$out" | sed -n 's/^pid=\([0-9]*\)$/\1/p' | head -n1)
 	HPPID=$(printf '%s\n' "$out" | sed -n 's/^ppid=\([0-9]*\)$/\1/p' | head -n1)
 	[ -n "$HPID" ] || fail "the helper printed no pid for: $*"

@@ -11,15 +11,40 @@
  *   eg_helper open-long N            openat() of a path of N bytes (fails past PATH_MAX)
  *   eg_helper fresh-exec             fork; the child execve()s the literal
  *                                    "/tmp/.eg-e2e-fresh/true" at once
- *   eg_helper fresh-open             fork; the child openat()s the literal
+ *   eg_helper fresh-open [FLAGS]     fork; the child openat()s the literal
  *                                    "/tmp/eg-e2e-fresh-literal-open-marker" at once
+ *                                    (with FLAGS, default O_RDONLY)
  *   eg_helper connect4 IP PORT       connect() over IPv4 (refused is fine)
  *   eg_helper connect6 IP PORT       connect() over IPv6
+ *   eg_helper connect-families P1 P2 P3
+ *                                    from one process: connect()s that are not
+ *                                    IP (AF_UNIX, AF_NETLINK, AF_PACKET,
+ *                                    AF_UNSPEC), then 127.0.0.1:P1, [::1]:P2
+ *                                    (addrlen 28) and [::1]:P3 (addrlen 24,
+ *                                    RFC 2133's sockaddr_in6)
+ *   eg_helper open-sys PATH FLAGS    open(2) (SYS_open), mode 0600
+ *   eg_helper openat PATH FLAGS      openat(AT_FDCWD, PATH, FLAGS, 0600)
+ *   eg_helper openat2 PATH FLAGS     openat2(AT_FDCWD, PATH, {FLAGS, 0600 or 0})
+ *                                    (FLAGS: strtoul base 0)
+ *   eg_helper cd-exec DIR PATH [ARG...]  chdir() into DIR one component at a
+ *                                    time (DIR may be longer than PATH_MAX),
+ *                                    then execv(PATH)
+ *   eg_helper unlinked-exec FILE procfd|fexecve
+ *                                    open FILE, unlink it, exec it through
+ *                                    /proc/self/fd/N (prints "fd=N") or fexecve
+ *
+ * With EG_HELPER_KILL=PID:SIGNO in the environment, a command that returns
+ * sends that signal to PID right after its system calls (microseconds after:
+ * before the daemon's next drain).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/openat2.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,7 +80,7 @@ static int memfd_exec(const char *name)
 }
 
 /* The child touches nothing before the call: the literal's page may not be in. */
-static int fresh(int do_exec)
+static int fresh(int do_exec, int flags)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -64,7 +90,7 @@ static int fresh(int do_exec)
 			_exit(127);
 		}
 		int fd = (int)syscall(SYS_openat, AT_FDCWD,
-				      "/tmp/eg-e2e-fresh-literal-open-marker", O_RDONLY);
+				      "/tmp/eg-e2e-fresh-literal-open-marker", flags);
 		_exit(fd >= 0 ? 0 : 1);
 	}
 	printf("pid=%d\n", pid);
@@ -97,6 +123,126 @@ static int do_connect(int v6, const char *ip, int port)
 	return 0;
 }
 
+/* connect() on a socket of the family with a zeroed address of that family
+ * padded to len bytes (the tracepoint sees the call whatever the result). */
+static void connect_other(int family, int type, int proto, socklen_t len)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_UNIX)
+		strcpy(((struct sockaddr_un *)&ss)->sun_path, "/nonexistent/eg-e2e-unix-socket");
+	int s = socket(family == AF_UNSPEC ? AF_INET : family, type, proto);
+	if (s < 0) {
+		perror("socket");
+		exit(1);
+	}
+	connect(s, (struct sockaddr *)&ss, len);
+	close(s);
+}
+
+static int connect_families(int p1, int p2, int p3)
+{
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	connect_other(AF_UNIX, SOCK_STREAM, 0, sizeof(struct sockaddr_un));
+	connect_other(AF_UNIX, SOCK_STREAM, 0, sizeof(struct sockaddr_in6));
+	connect_other(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, sizeof(struct sockaddr_nl));
+	connect_other(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, sizeof(struct sockaddr_in6));
+	connect_other(AF_PACKET, SOCK_RAW, 0, sizeof(struct sockaddr_ll));
+	connect_other(AF_PACKET, SOCK_RAW, 0, sizeof(struct sockaddr_in6));
+	connect_other(AF_UNSPEC, SOCK_DGRAM, 0, sizeof(struct sockaddr_in)); /* UDP disconnect */
+	connect_other(AF_UNSPEC, SOCK_DGRAM, 0, sizeof(struct sockaddr_in6));
+
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p1)};
+	inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+	connect(s, (struct sockaddr *)&a4, sizeof(a4));
+	close(s);
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+	s = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	a6.sin6_port = htons((uint16_t)p2);
+	connect(s, (struct sockaddr *)&a6, sizeof(a6));
+	close(s);
+	/* RFC 2133's sockaddr_in6 had no sin6_scope_id: the kernel accepts 24 */
+	s = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	a6.sin6_port = htons((uint16_t)p3);
+	if (connect(s, (struct sockaddr *)&a6, 24) && errno == EINVAL) {
+		perror("connect with addrlen 24");
+		return 1;
+	}
+	close(s);
+	return 0;
+}
+
+/* open(2), openat(2) or openat2(2) with the flags as given. */
+static int open_flags(const char *how, const char *path, const char *flags_s)
+{
+	unsigned long flags = strtoul(flags_s, NULL, 0);
+	long fd;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	if (!strcmp(how, "open-sys")) {
+#ifdef SYS_open
+		fd = syscall(SYS_open, path, flags, 0600);
+#else
+		fprintf(stderr, "no SYS_open on this architecture\n");
+		return 1;
+#endif
+	} else if (!strcmp(how, "openat")) {
+		fd = syscall(SYS_openat, AT_FDCWD, path, flags, 0600);
+	} else {
+		struct open_how oh = {.flags = flags,
+				      .mode = (flags & O_CREAT) ? 0600 : 0};
+		fd = syscall(SYS_openat2, AT_FDCWD, path, &oh, sizeof(oh));
+	}
+	if (fd < 0)
+		fprintf(stderr, "%s %s: %s\n", how, path, strerror(errno));
+	else
+		close((int)fd);
+	return 0;
+}
+
+static int cd_exec(char *dir, char **argv)
+{
+	if (*dir == '/' && chdir("/")) {
+		perror("chdir /");
+		return 1;
+	}
+	for (char *c = strtok(dir, "/"); c; c = strtok(NULL, "/"))
+		if (chdir(c)) {
+			perror("chdir");
+			return 1;
+		}
+	printf("pid=%d\nppid=%d\n", getpid(), getppid());
+	fflush(stdout);
+	execv(argv[0], argv);
+	perror("execv");
+	return 127;
+}
+
+static int unlinked_exec(const char *path, const char *how)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || unlink(path)) {
+		perror(path);
+		return 1;
+	}
+	char *argv[] = {"eg-unlinked", NULL};
+	printf("pid=%d\nfd=%d\n", getpid(), fd);
+	fflush(stdout);
+	if (!strcmp(how, "fexecve")) {
+		fexecve(fd, argv, environ);
+	} else {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		execv(p, argv);
+	}
+	perror("exec");
+	return 127;
+}
+
 static int do_open(const char *path)
 {
 	printf("pid=%d\n", getpid());
@@ -120,7 +266,7 @@ static int open_long(size_t n)
 	return do_open(p);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "exec")) {
 		printf("pid=%d\nppid=%d\n", getpid(), getppid());
@@ -145,13 +291,40 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "memfd"))
 		return memfd_exec(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "fresh-exec"))
-		return fresh(1);
+		return fresh(1, 0);
 	if (argc >= 2 && !strcmp(argv[1], "fresh-open"))
-		return fresh(0);
+		return fresh(0, argc >= 3 ? (int)strtoul(argv[2], NULL, 0) : O_RDONLY);
 	if (argc >= 4 && !strcmp(argv[1], "connect4"))
 		return do_connect(0, argv[2], atoi(argv[3]));
 	if (argc >= 4 && !strcmp(argv[1], "connect6"))
 		return do_connect(1, argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: eg_helper exec PATH [ARG...] | open PATH | open-long N | memfd NAME | fresh-exec | fresh-open | connect4 IP PORT | connect6 IP PORT\n");
+	if (argc >= 5 && !strcmp(argv[1], "connect-families"))
+		return connect_families(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 4 && (!strcmp(argv[1], "open-sys") || !strcmp(argv[1], "openat") ||
+			  !strcmp(argv[1], "openat2")))
+		return open_flags(argv[1], argv[2], argv[3]);
+	if (argc >= 4 && !strcmp(argv[1], "cd-exec"))
+		return cd_exec(argv[2], argv + 3);
+	if (argc >= 4 && !strcmp(argv[1], "unlinked-exec"))
+		return unlinked_exec(argv[2], argv[3]);
+	fprintf(stderr, "usage: eg_helper exec PATH [ARG...] | execveat DIR NAME | open PATH | open-long N |"
+			" memfd NAME | fresh-exec | fresh-open [FLAGS] | connect4 IP PORT | connect6 IP PORT |"
+			" connect-families P1 P2 P3 | open-sys|openat|openat2 PATH FLAGS |"
+			" cd-exec DIR PATH [ARG...] | unlinked-exec FILE procfd|fexecve\n");
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+	const char *k = getenv("EG_HELPER_KILL");
+	if (k && *k) {
+		char *sep;
+		long pid = strtol(k, &sep, 10);
+		if (*sep != ':' || pid <= 0 || kill((pid_t)pid, atoi(sep + 1))) {
+			fprintf(stderr, "EG_HELPER_KILL=%s: cannot signal\n", k);
+			return 1;
+		}
+	}
+	return rc;
 }
