@@ -17,6 +17,7 @@
 #define ENOTDIR 20
 #define AF_INET 2
 #define AF_INET6 10
+#define SIN6_LEN_RFC2133 24 /* sockaddr_in6 without sin6_scope_id */
 #define AT_FDCWD -100
 
 char LICENSE[] SEC("license") = "GPL";
@@ -282,9 +283,10 @@ int tracepoint__syscalls__sys_enter_connect(struct trace_event_raw_sys_enter *ct
 
 	if (is_self(id))
 		return 0;
-	/* one read: sockaddr_in6 covers sockaddr_in */
-	if (alen >= sizeof(struct sockaddr_in6)) {
-		if (bpf_probe_read_user(&sa, sizeof(struct sockaddr_in6), uaddr))
+	/* one read: family, port, flowinfo and the IPv6 address (the first 24
+	 * bytes of a sockaddr_in6, sin6_scope_id is not used) cover sockaddr_in */
+	if (alen >= SIN6_LEN_RFC2133) {
+		if (bpf_probe_read_user(&sa, SIN6_LEN_RFC2133, uaddr))
 			return 0;
 	} else if (alen >= sizeof(struct sockaddr_in)) {
 		if (bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), uaddr))
@@ -292,7 +294,9 @@ int tracepoint__syscalls__sys_enter_connect(struct trace_event_raw_sys_enter *ct
 	} else {
 		return 0;
 	}
-	if (sa.sin6_family != AF_INET && (sa.sin6_family != AF_INET6 || alen < sizeof(sa)))
+	/* the kernel takes an IPv6 address from addrlen 24 on (RFC 2133's
+	 * sockaddr_in6 had no scope id), an IPv4 one from 16 */
+	if (sa.sin6_family != AF_INET && (sa.sin6_family != AF_INET6 || alen < SIN6_LEN_RFC2133))
 		return 0;
 	e = get_scratch();
 	if (!e)

@@ -390,6 +390,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 		if (decode_args(p, ev, a, r->args_len))
 			ev->flags |= EG_EVF_TRUNCATED;
 	} else if (r->type == EG_EV_CONNECT) {
+		/* the reference's file name for a connect (docs/output.md) */
+		static const char connect_name[] = "connect";
+		ev->filename = connect_name;
+		ev->filename_len = sizeof(connect_name) - 1;
 		char ip[INET6_ADDRSTRLEN];
 		n = format_ip(ip, r->family, r->dest_addr);
 		ev->dest_ip = eg_pipe_str(p, ip, n);
