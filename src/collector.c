@@ -526,20 +526,23 @@ static void cleanup(struct collector *c)
 	bpf_object__close(c->obj);
 }
 
-/* EG_RINGBUF_BYTES, or EBPF_GUARD_RINGBUF_KB from the environment (a power
- * of two, at least one page: for tuning, and for tests that need drops). */
+/* EG_RINGBUF_BYTES, or EBPF_GUARD_RINGBUF_KB from the environment (for
+ * tuning, and for tests that need drops): KiB in decimal digits, a power of
+ * two from one page to 1 GiB; empty is the same as unset. Anything else is
+ * refused: returns 0 after a message. */
 static uint32_t ringbuf_bytes(void)
 {
 	const char *v = getenv("EBPF_GUARD_RINGBUF_KB");
 	if (!v || !*v)
 		return EG_RINGBUF_BYTES;
-	char *end;
-	unsigned long kb = strtoul(v, &end, 10);
-	unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
-	if (*end || kb * 1024 < page || kb > (1ul << 20) || (kb & (kb - 1))) {
-		fprintf(stderr, "ebpf-guard: ignoring EBPF_GUARD_RINGBUF_KB=%s: want a power of two "
-				"from %lu to 1048576\n", v, page / 1024);
-		return EG_RINGBUF_BYTES;
+	unsigned long page_kb = (unsigned long)sysconf(_SC_PAGESIZE) / 1024, kb = 0;
+	const char *s = v;
+	for (; *s >= '0' && *s <= '9' && kb <= (1ul << 20); s++)
+		kb = kb * 10 + (unsigned long)(*s - '0');
+	if (*s || kb < page_kb || kb > (1ul << 20) || (kb & (kb - 1))) {
+		fprintf(stderr, "ebpf-guard: EBPF_GUARD_RINGBUF_KB=%s is not valid: want the ring size in KiB, "
+				"a power of two from %lu to 1048576\n", v, page_kb);
+		return 0;
 	}
 	return (uint32_t)(kb * 1024);
 }
@@ -578,7 +581,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	int err, rc = 1;
 
 	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
-	if (preflight(&tracefs))
+	uint32_t rb_bytes = ringbuf_bytes();
+	if (!rb_bytes || preflight(&tracefs))
 		return 1;
 
 	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
@@ -618,7 +622,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 			objname);
 		goto out;
 	}
-	bpf_map__set_max_entries(events, ringbuf_bytes());
+	bpf_map__set_max_entries(events, rb_bytes);
 	err = set_rodata_u32(c.obj, "eg_self_tgid", (uint32_t)getpid());
 	if (err) {
 		fprintf(stderr, "ebpf-guard: failed to set eg_self_tgid in %s: %s\n", objname,
