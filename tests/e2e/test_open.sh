@@ -54,9 +54,10 @@ grep -qF 'odd\nname\udcff\udcfe.txt' "$W/alerts.jsonl" || fail "alert JSON does 
 # a fresh child opens a string literal before touching its page
 touch /tmp/eg-e2e-fresh-literal-open-marker
 clean_later /tmp/eg-e2e-fresh-literal-open-marker
-run_helper fresh-open
+# (read again at sys_exit: the flags saved at sys_enter, O_RDONLY|O_CLOEXEC|O_NOFOLLOW)
+run_helper fresh-open 0x0a0000
 expect_alerts --where pid="$HPID" --where filename=/tmp/eg-e2e-fresh-literal-open-marker \
-	--rules e2e_marker_open --field comm=eg_helper
+	--rules e2e_marker_open --field comm=eg_helper --field open_flags=$((0x0a0000))
 
 e2e_stop
 echo "PASS ($EG_NAME): open alerts exact; stopped in ${STOP_MS} ms"
