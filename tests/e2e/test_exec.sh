@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Live exec events: copies of /bin/true under /dev/shm and /tmp/.x*, a memfd
-# exec (memfd_create + fexecve), a shell, a miner-named binary, a failed exec,
+# exec (memfd_create + fexecve), an unlinked file exec'd through
+# /proc/self/fd/N and fexecve, a shell, a miner-named binary, a failed exec,
 # and a fresh child that execs a string literal at once.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
@@ -43,6 +44,21 @@ run_helper memfd "$name"
 expect_alerts --where pid="$HPID" --where exe="/memfd:$name (deleted)" --rules builtin_fileless_exec \
 	--field tgid="$HPID" --field comm=eg_helper --field memfd=true --field-json filename='""' \
 	--field-json args="[\"$name\"]"
+
+# an unlinked file (open, unlink, exec through /proc/self/fd/N, then
+# fexecve): exe as /proc/PID/exe shows it, " (deleted)", and the memfd flag
+for how in procfd fexecve; do
+	u=$W/eg-unlinked-$how
+	cp /bin/true "$u"
+	run_helper unlinked-exec "$u" "$how"
+	[ ! -e "$u" ] || fail "$u was not unlinked"
+	fd=$(printf '%s\n' "$HOUT" | sed -n 's/^fd=\([0-9]*\)$/\1/p')
+	fn=/proc/self/fd/$fd
+	[ "$how" = fexecve ] && fn=
+	expect_alerts --where pid="$HPID" --where type=exec --where comm=eg_helper --rules builtin_fileless_exec \
+		--field tgid="$HPID" --field filename="$fn" --field exe="$u (deleted)" --field memfd=true \
+		--field truncated=false --field-json args='["eg-unlinked"]'
+done
 
 # a shell, by file name (the comm is the helper's)
 run_helper exec /bin/sh -c ':'
