@@ -29,9 +29,10 @@ grep -q '^ebpf-guard: attached 6 probes (exec,connect)$' "$W/stderr" ||
 run_helper open /etc/hostname
 sleep 0.3
 [ "$(metric 'ebpf_guard_events_total{type="open"}')" = 0 ] || fail "open events counted without open probes"
-# SIGTERM right after a connect: drained, processed and written before exit
-run_helper connect4 127.0.0.1 4444
-e2e_stop
+# SIGTERM right after a connect (sent by the helper, microseconds after it:
+# the event is still in the ring): drained, processed and written before exit
+EG_HELPER_KILL=$EG_PID:$(kill -l TERM) run_helper connect4 127.0.0.1 4444
+e2e_stop # (a second SIGTERM: harmless)
 [ "$STOP_MS" -lt 2000 ] || fail "SIGTERM exit took $STOP_MS ms"
 expect_alerts --timeout 0 --where pid="$HPID" --where type=connect --rules builtin_crypto_port
 
