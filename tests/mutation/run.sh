@@ -172,6 +172,9 @@ for id in "${SEL[@]}"; do
 			elif [ "$rc" != 0 ]; then
 				RES[$id]=CAUGHT
 				DET[$id]=${failed:-"ctest exited $rc"}
+				# caught, but by the load failing rather than by a check
+				grep -q 'failed to load BPF programs' "$log" &&
+					DET[$id]="${DET[$id]} (the BPF load failed: verifier)"
 				ncaught=$((ncaught + 1))
 			else
 				RES[$id]=MISSED
