@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include "lua_modules.h"
+#include "sandbox_str.h"
 
 #define DEFAULT_BUDGET 1000000u /* instructions per user call */
 #define DEFAULT_MAX_ERRORS 100   /* errors in a row before a rule is disabled */
@@ -66,6 +67,23 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	struct eg_batch *b = hook_batch;
 	if (b && b->in_user && ++b->ticks > b->budget_ticks)
+		luaL_error(L, "instruction budget exceeded");
+}
+
+/* Instructions charged by C functions that do work for user code (the
+ * bounded pattern matcher) but below one hook period so far. */
+static uint32_t charge_rem;
+
+void eg_engine_charge(lua_State *L, uint32_t steps)
+{
+	struct eg_batch *b = hook_batch;
+	if (!b || !b->in_user)
+		return;
+	uint64_t all = (uint64_t)charge_rem + steps;
+	uint64_t ticks = (uint64_t)b->ticks + all / HOOK_EVERY;
+	charge_rem = (uint32_t)(all % HOOK_EVERY);
+	b->ticks = ticks > INT32_MAX ? INT32_MAX : (int32_t)ticks;
+	if (b->ticks > b->budget_ticks)
 		luaL_error(L, "instruction budget exceeded");
 }
 
@@ -202,6 +220,11 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	lua_State *L = e->L;
 	luaL_openlibs(L);
 	install_loader(L, o->lua_path);
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "preload");
+	lua_pushcfunction(L, eg_open_sandbox_str);
+	lua_setfield(L, -2, "ebpf_guard.cstr");
+	lua_pop(L, 2);
 	uint32_t budget = o->budget ? o->budget : DEFAULT_BUDGET;
 	e->batch.budget_ticks = (int32_t)((budget + HOOK_EVERY - 1) / HOOK_EVERY);
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);

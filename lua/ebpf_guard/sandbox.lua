@@ -52,9 +52,26 @@ end
 -- __index so that ("x"):rep(n) is bounded too and s:dump() is unavailable.
 local safe_string = copy(string)
 safe_string.rep = bounded_rep
+
+-- Inside the daemon (src/engine.c), Lua patterns run on the bounded matcher
+-- of src/sandbox_str.c: its work is charged to the instruction budget, its
+-- recursion and gsub's nested callbacks are capped. (Plain LuaJIT, as in the
+-- pure-Lua spec helper, keeps LuaJIT's own functions.)
+local has_cstr, cstr = pcall(require, "ebpf_guard.cstr")
+_M.BOUNDED_PATTERNS = has_cstr
+if has_cstr then
+  safe_string.find = cstr.find
+  safe_string.match = cstr.match
+  safe_string.gmatch = cstr.gmatch
+  safe_string.gsub = cstr.gsub
+end
 safe_string.dump = function() error("string.dump is not available in the sandbox", 2) end
 _M.string = safe_string
 getmetatable("").__index = safe_string
+
+-- table.sort for user code (src/sandbox_str.c): its C work is charged and a
+-- comparator may not sort again.
+local safe_sort = has_cstr and cstr.sort or table.sort
 
 local function rethrow_budget(ok, ...)
   if not ok and is_budget((...)) then error((...), 0) end
@@ -120,6 +137,9 @@ function _M.env(guard)
   local env = copy(BASE)
   env.string = copy(safe_string)
   env.table = copy(table)
+  env.table.sort = safe_sort
+  -- deprecated since Lua 5.1, and C functions that call back into Lua
+  env.table.foreach, env.table.foreachi = nil, nil
   env.math = copy(math)
   env.math.random, env.math.randomseed = private_random()
   env.bit = copy(bit)

@@ -234,4 +234,152 @@ describe("sandbox escapes", function()
       assert.same({ "falsefunction", "falsefunction" }, r.descs)
     end)
   end)
+
+  describe("C functions that ran outside the budget", function()
+    local BOMB = [[("a"):rep(40):find(("a*"):rep(20) .. "b")]]
+
+    local function budget_stopped(body)
+      local t0 = os.clock()
+      local r = probe(body, { budget = 100000 })
+      return { canary = r.canary, budget = r.budget, runtime = r.runtime, fast = os.clock() - t0 < 2 }
+    end
+
+    for _, body in ipairs({
+      "return " .. BOMB,
+      [[return string.find(("a"):rep(40), ("a*"):rep(20) .. "b")]],
+      [[return string.match(("a"):rep(40), ("a*"):rep(20) .. "b")]],
+      [[for x in string.gmatch(("a"):rep(40), ("a*"):rep(20) .. "b") do end]],
+      [[return (string.gsub(("a"):rep(40), ("a*"):rep(20) .. "b", "x"))]],
+      [[local t = {} for i = 1, 200000 do t[i] = -i end table.sort(t) return false]],
+    }) do
+      it("a pattern or sort stuck in C is stopped by the budget: " .. body, function()
+        assert.same({ canary = 2, budget = 2, runtime = 0, fast = true }, budget_stopped(body))
+      end)
+    end
+
+    it("a YAML condition with the pattern is stopped by the budget", function()
+      local path = H.tmpfile(".yaml", ("rules:\n  - id: c\n    description: d\n    event_types: [exec]\n"
+        .. "    condition: '%s ~= nil'\n"):format(BOMB:gsub("'", "''")))
+      local eng = assert(C.new({ path, CANARY }, { budget = 100000 }))
+      os.remove(path)
+      local fired = C.fired(C.run(eng, { { type = "exec" } }))
+      assert.same({ { "1:after_loop" }, 1 }, { fired, C.errors(eng, "c", C.BUDGET) })
+    end)
+
+    it("the pattern at the top of a file fails start-up with the budget error", function()
+      local path = H.tmpfile(".lua", "local x = " .. BOMB .. "\nreturn {}\n")
+      local eng, err = C.new({ path }, { budget = 100000 })
+      os.remove(path)
+      assert.same({ nil, path .. ": error while loading: " .. path .. ":1: instruction budget exceeded" }, { eng, err })
+    end)
+
+    it("gsub callbacks that call gsub again are cut at 8 levels (was a C stack overflow)", function()
+      refused([[ local function f(s) return (s:gsub(".", f)) end return f("ab") ]],
+        "string.gsub: replacements nested more than 8 levels")
+    end)
+
+    it("a sort comparator may not sort again", function()
+      refused([[ local t = { 3, 1, 2 }
+        table.sort(t, function(a, b) table.sort({ 2, 1 }) return a < b end) ]],
+        "table.sort: a comparator may not call table.sort")
+      -- and the next sort works: the nesting flag was cleared
+      local r = probe([[ local t = { 3, 1, 2 } pcall(table.sort, t, function(a, b) table.sort({}) return a < b end)
+        table.sort(t) return { description = table.concat(t, ",") } ]])
+      assert.same({ "1,2,3", "1,2,3" }, r.descs)
+    end)
+
+    it("table.foreach and table.foreachi are not offered", function()
+      local r = probe([[ return { description = type(table.foreach) .. type(table.foreachi) } ]])
+      assert.same({ "nilnil", "nilnil" }, r.descs)
+    end)
+
+    it("gsub results are bounded to 1 MiB", function()
+      refused([[ return (string.gsub(("x"):rep(1000), "x", ("y"):rep(2000))) ]],
+        "string.gsub: result too large (limit 1048576 bytes)")
+    end)
+  end)
+
+  describe("the bounded pattern functions", function()
+    -- The same calls inside the sandbox and with LuaJIT's own functions here.
+    local CASES = {
+      { "find", "hello world", "o w" }, { "find", "hello world", "o", 6 }, { "find", "hello", "l+" },
+      { "find", "a.b", ".", 1, true }, { "find", "abc", "" }, { "find", "abc", "", 10 }, { "find", "abc", "c", -1 },
+      { "find", "key=val", "(%w+)=(%w+)" }, { "find", "  x", "^%s*()" }, { "find", "f(a(b)c)", "%b()" },
+      { "find", "THE (quick) fox", "%f[%a]%a+" }, { "find", "aaa", "a-b" }, { "find", "aaab", "a-b" },
+      { "match", "2024-01-02", "(%d+)-(%d+)-(%d+)" }, { "match", "hello", "(h)(e)(l)" }, { "match", "abc", "^(a?)(b*)c$" },
+      { "match", "x=1, y=2", "y=(%d)" }, { "match", "[test]", "%[(.-)%]" }, { "match", "abcabc", "(abc)%1" },
+      { "match", "\0a\0", "%z(a)" }, { "match", "tab\there", "%c" }, { "match", "ABCdef", "%u+" }, { "match", "a1_b", "[%w_]+" },
+      { "match", "a-z", "[a%-z]+" }, { "match", "]x", "[]x]+" }, { "match", "^caret", "[%^c]+" }, { "match", "0x1F", "%x+$" },
+      { "gsub", "hello world", "o", "0" }, { "gsub", "hello world", "(o)", "<%1>" }, { "gsub", "abc", "%w", "%0%0" },
+      { "gsub", "hello world", "l", "L", 2 }, { "gsub", "abc", "", "-" }, { "gsub", "abc", "^a", "A" }, { "gsub", "a b c", "%s", "%%" },
+      { "gsub", "$name is $age", "%$(%w+)", { name = "bob", age = 42 } }, { "gsub", "abc", "%w", { a = false } },
+      { "gsub", "abc", "(%w)", "upper" },
+      { "gmatch", "one two  three", "%a+" }, { "gmatch", "k1=v1;k2=v2", "(%w+)=(%w+)" }, { "gmatch", "abc", "" },
+    }
+    local function ser(...)
+      local t = { select("#", ...) }
+      for i = 1, select("#", ...) do t[#t + 1] = type((select(i, ...))) .. ":" .. tostring((select(i, ...))) end
+      return table.concat(t, "|")
+    end
+    local function run(fns, c)
+      local f, args = c[1], { unpack(c, 2) }
+      if f == "gmatch" then
+        local out = {}
+        for a, b in fns.gmatch(args[1], args[2]) do out[#out + 1] = ser(a, b) end
+        return table.concat(out, ";")
+      end
+      if f == "gsub" and args[3] == "upper" then args[3] = string.upper end
+      return ser(fns[f](unpack(args, 1, table.maxn(args))))
+    end
+
+    it("give Lua 5.1's results (" .. #CASES .. " cases)", function()
+      local want = {}
+      for i, c in ipairs(CASES) do want[i] = run(string, c) end
+      -- the detection runs the same cases with the sandbox's functions
+      local body = ([[
+        local CASES = %s
+        local function ser(...) %s end
+        local function run(fns, c) %s end
+        local out = {}
+        for i, c in ipairs(CASES) do out[i] = run(string, c) end
+        return { description = table.concat(out, "\n") } ]]):format(
+        "{" .. (function()
+          local parts = {}
+          for _, c in ipairs(CASES) do
+            local items = {}
+            for _, v in ipairs({ unpack(c, 1, table.maxn(c)) }) do
+              if type(v) == "table" then
+                local kv = {}
+                for k, x in pairs(v) do kv[#kv + 1] = ("[%q] = %s"):format(k, type(x) == "string" and ("%q"):format(x) or tostring(x)) end
+                items[#items + 1] = "{" .. table.concat(kv, ", ") .. "}"
+              elseif type(v) == "string" then
+                items[#items + 1] = ("%q"):format(v)
+              else
+                items[#items + 1] = tostring(v)
+              end
+            end
+            parts[#parts + 1] = "{" .. table.concat(items, ", ") .. "}"
+          end
+          return table.concat(parts, ",\n")
+        end)() .. "}",
+        [[local t = { select("#", ...) }
+          for i = 1, select("#", ...) do t[#t + 1] = type((select(i, ...))) .. ":" .. tostring((select(i, ...))) end
+          return table.concat(t, "|")]],
+        [[local f, args = c[1], { unpack(c, 2) }
+          if f == "gmatch" then
+            local out = {}
+            for a, b in fns.gmatch(args[1], args[2]) do out[#out + 1] = ser(a, b) end
+            return table.concat(out, ";")
+          end
+          if f == "gsub" and args[3] == "upper" then args[3] = string.upper end
+          return ser(fns[f](unpack(args, 1, #c - 1)))]])
+      local r = probe(body)
+      assert.equals(0, r.runtime, r.log)
+      assert.same(want, H.split_lines and H.split_lines(r.descs[1]) or (function()
+        local t = {}
+        for l in (r.descs[1] .. "\n"):gmatch("(.-)\n") do t[#t + 1] = l end
+        return t
+      end)())
+    end)
+  end)
 end)
