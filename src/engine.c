@@ -16,6 +16,8 @@
 
 #define DEFAULT_BUDGET 1000000u /* instructions per user call */
 #define DEFAULT_MAX_ERRORS 100   /* errors in a row before a rule is disabled */
+#define DEFAULT_MEM_LIMIT_MB 64  /* MiB one user call may allocate */
+#define HEAP_LIMIT_FACTOR 16     /* whole Lua heap cap, in per-call limits */
 #define HOOK_EVERY 1000         /* count hook period, instructions */
 
 struct eg_engine {
@@ -32,8 +34,23 @@ struct eg_engine {
 };
 
 /* The batch whose budget the count hook enforces: set around every entry into
- * Lua. Engines are only used from the event loop thread. */
-static struct eg_batch *hook_batch;
+ * Lua, on the thread that runs the engine (thread-local: the metrics thread
+ * never sees it, so the memory guard below never limits that thread). */
+static __thread struct eg_batch *hook_batch;
+
+/* Memory guard accounting (src/memguard.c): grow bytes of new anonymous
+ * mappings on the calling thread. Returns 1 when they must be refused: user
+ * code is running and its call would pass the batch's mem_limit. */
+int eg_engine_user_map(size_t grow)
+{
+	struct eg_batch *b = hook_batch;
+	if (!b || !b->in_user || !b->mem_limit)
+		return 0;
+	if (b->user_mapped + grow > b->mem_limit)
+		return 1;
+	b->user_mapped += grow;
+	return 0;
+}
 
 #define EVENT_FIELDS(X)                                                                        \
 	X(ts_ns) X(cgroup_id) X(type) X(flags) X(pid) X(tgid) X(ppid) X(uid) X(gid)           \
@@ -46,6 +63,12 @@ static const char *const field_names[] = {
 #undef NAME
 };
 #define NFIELDS (sizeof(field_names) / sizeof(field_names[0]))
+
+void eg_engine_opts_layout(size_t *size, size_t *log_offset)
+{
+	*size = sizeof(struct eg_engine_opts);
+	*log_offset = offsetof(struct eg_engine_opts, log);
+}
 
 void eg_event_layout(size_t *size, size_t *offsets, size_t nfields)
 {
@@ -66,8 +89,12 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	struct eg_batch *b = hook_batch;
-	if (b && b->in_user && ++b->ticks > b->budget_ticks)
+	if (!b || !b->in_user)
+		return;
+	if (++b->ticks > b->budget_ticks)
 		luaL_error(L, "instruction budget exceeded");
+	if (b->heap_limit && (uint64_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 > b->heap_limit)
+		luaL_error(L, "Lua heap limit exceeded (%d MiB in all)", (int)(b->heap_limit >> 20));
 }
 
 /* Instructions charged by C functions that do work for user code (the
@@ -228,6 +255,9 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	uint32_t budget = o->budget ? o->budget : DEFAULT_BUDGET;
 	e->batch.budget_ticks = (int32_t)((budget + HOOK_EVERY - 1) / HOOK_EVERY);
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	uint64_t mem_mb = o->mem_limit_mb ? o->mem_limit_mb : DEFAULT_MEM_LIMIT_MB;
+	e->batch.mem_limit = mem_mb << 20;
+	e->batch.heap_limit = (mem_mb * HEAP_LIMIT_FACTOR) << 20;
 
 	lua_pushcfunction(L, traceback);
 	int tb = lua_gettop(L);

@@ -26,6 +26,9 @@ struct eg_engine_opts {
 	/* Errors in a row after which a Lua detection or condition is taken out
 	 * of service until the next reload: 0 = the default (100), -1 = never. */
 	int max_errors;
+	/* MiB of memory one Lua call may allocate (0 = the default, 64); the
+	 * whole Lua heap is capped at 16 times that. */
+	uint32_t mem_limit_mb;
 	/* Where the engine's log lines go (rule errors, guard.log); NULL: stderr.
 	 * line is not NUL-terminated and only valid during the call. */
 	void (*log)(void *ctx, const char *line, size_t len);
@@ -62,6 +65,10 @@ int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
 size_t eg_engine_lua_bytes(struct eg_engine *e);
 /* A small incremental GC step; call between batches. */
 void eg_engine_gc_step(struct eg_engine *e);
+
+/* sizeof(struct eg_engine_opts) and offsetof(.., log): FFI users (the spec
+ * helper) check their copy of the struct against these. */
+void eg_engine_opts_layout(size_t *size, size_t *log_offset);
 
 /* Offsets of struct eg_event, as the C compiler laid it out, for the check. */
 void eg_event_layout(size_t *size, size_t *offsets, size_t nfields);

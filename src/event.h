@@ -94,6 +94,13 @@ struct eg_batch {
 	uint64_t nerrors;      /* total of rule_errors, incremented by Lua */
 	uint8_t *rule_disabled; /* [nrules], set to 1 by Lua when a rule is taken
 				 * out of service after too many errors in a row */
+	/* memory for sandboxed user code (engine.c): bytes of new anonymous
+	 * mappings one user call may make (0: no limit), the bytes made so far
+	 * in the current call (Lua resets it with ticks), and a cap on the whole
+	 * Lua heap checked by the count hook (0: none) */
+	uint64_t mem_limit;
+	uint64_t user_mapped;
+	uint64_t heap_limit;
 };
 
 static inline const char *eg_event_type_name(uint32_t t)

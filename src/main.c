@@ -68,6 +68,8 @@ static const char usage_text[] =
 	"                        embedded copy (development)\n"
 	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
 	"                        event (default 1000000)\n"
+	"  -lua-memory MiB       memory one Lua detection or condition call may allocate\n"
+	"                        (default 64; the whole Lua heap is capped at 16x)\n"
 	"  -lua-max-errors N     take a Lua detection or condition out of service after\n"
 	"                        N errors in a row, until the next reload (default 100;\n"
 	"                        0: never)\n"
@@ -100,6 +102,7 @@ struct cli {
 	double rate_limit;
 	unsigned long budget;
 	int max_errors;
+	unsigned long mem_mb;
 	bool all_events, verbose, version, help, watch;
 };
 
@@ -162,7 +165,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			continue;
 		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
 						     "replay", "record", "lua-path", "alert-rate-limit",
-						     "lua-budget", "lua-max-errors"};
+						     "lua-budget", "lua-max-errors", "lua-memory"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= !strcmp(name, valued[k]);
@@ -201,6 +204,12 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->budget = strtoul(val, &end, 10);
 			if (errno || *end || !*val || c->budget < 1000 || c->budget > 1000000000ul)
 				return usage_error("invalid -lua-budget '%s': expected 1000..1000000000", val);
+		} else if (!strcmp(name, "lua-memory")) {
+			char *end;
+			errno = 0;
+			c->mem_mb = strtoul(val, &end, 10);
+			if (errno || *end || !*val || *val == '-' || c->mem_mb < 1 || c->mem_mb > 65536)
+				return usage_error("invalid -lua-memory '%s': expected 1..65536 (MiB)", val);
 		} else if (!strcmp(name, "lua-max-errors")) {
 			char *end;
 			errno = 0;
@@ -254,6 +263,7 @@ int main(int argc, char **argv)
 		.nconfigs = c.nconfigs,
 		.budget = (uint32_t)c.budget,
 		.max_errors = c.max_errors,
+		.mem_limit_mb = (uint32_t)c.mem_mb,
 	};
 	struct eg_engine *engine = eg_engine_new(&eo, err, sizeof(err));
 	if (!engine) {

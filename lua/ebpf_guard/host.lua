@@ -67,6 +67,8 @@ function _M.init(opts)
   local ok, err = event.check_layout(opts.layout or {})
   if not ok then return nil, err end
   local b = ffi.cast("struct eg_batch *", opts.batch)
+  local MEM_MSG = ("memory limit exceeded (more than %d MiB allocated in one call)")
+    :format(tonumber(b.mem_limit) / 1048576)
   local log = opts.log or function(line) io.stderr:write(line, "\n") end
   local clock = opts.clock or os.time
   guard.sink = log
@@ -80,6 +82,8 @@ function _M.init(opts)
     b.in_user = 0
     -- never tostring() a user's error object: its __tostring would run unbounded
     if type(m) ~= "string" then return "(error object is a " .. type(m) .. " value)" end
+    -- LuaJIT's message when an allocation failed: here, the memory limit
+    if m == "not enough memory" then m = MEM_MSG end
     if m:find("^[^\n]-:%d+: ") then return m end
     for lvl = 2, 30 do
       local info = getinfo(lvl, "Sl")
@@ -96,9 +100,12 @@ function _M.init(opts)
     user_sources[info.source] = true
     b.in_user = 1
     b.ticks = 0
+    b.user_mapped = 0
     local res = { xpcall(fn, handler, ...) }
+    if res[2] == "not enough memory" then res[2] = MEM_MSG end
     b.in_user = 0
     b.ticks = 0
+    b.user_mapped = 0
     return res[1], res[2]
   end
 
@@ -207,9 +214,12 @@ function _M.init(opts)
     guard.now_ns = tonumber(e.ts_ns)
     b.in_user = 1
     b.ticks = 0
+    b.user_mapped = 0
     local ok, r = xpcall(u.fn, handler, view)
+    if r == "not enough memory" then r = MEM_MSG end
     b.in_user = 0
     b.ticks = 0
+    b.user_mapped = 0
     if not ok then
       user_error(k, r, sandbox.is_budget(r) and 1 or 0)
       return false

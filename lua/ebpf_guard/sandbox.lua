@@ -30,16 +30,46 @@ local function is_budget(msg)
 end
 _M.is_budget = is_budget
 
+-- Byte length of v as string.rep / table.concat would convert it (numbers
+-- as with tostring), or nil when it is not a string or a number.
+local function strlen(v)
+  local t = type(v)
+  if t == "string" then return #v end
+  if t == "number" then return #tostring(v) end
+  return nil
+end
+
+local function too_large(fn, total)
+  error(("%s: result too large (%.0f bytes, limit %d)"):format(fn, total, _M.REP_LIMIT), 3)
+end
+
+-- string.rep with the result bounded, whatever the argument types Lua
+-- would coerce (a number as s, a numeric string as n).
 local function bounded_rep(s, n, sep)
-  if type(n) == "number" and type(s) == "string" then
-    local total = #s * n
-    if sep ~= nil and n > 1 then total = total + #tostring(sep) * (n - 1) end
-    if total > _M.REP_LIMIT then
-      error("string.rep: result too large (" .. total .. " bytes, limit " .. _M.REP_LIMIT .. ")", 2)
-    end
+  local ls, nn = strlen(s), tonumber(n)
+  if ls and nn and nn > 0 then
+    local total = ls * nn
+    if sep ~= nil and nn > 1 then total = total + (strlen(sep) or 0) * (nn - 1) end
+    if total > _M.REP_LIMIT then too_large("string.rep", total) end
   end
   if sep == nil then return string_rep(s, n) end
   return string_rep(s, n, sep)
+end
+
+-- table.concat with the result bounded (the size is added up first, in Lua,
+-- so under the instruction budget).
+local table_concat = table.concat
+local function bounded_concat(t, sep, i, j)
+  if type(t) == "table" then
+    local first, last = tonumber(i) or 1, tonumber(j) or #t
+    local lsep = strlen(sep) or 0
+    local total = 0
+    for k = first, last do
+      total = total + (strlen(t[k]) or 0) + lsep
+      if total > _M.REP_LIMIT then too_large("table.concat", total) end
+    end
+  end
+  return table_concat(t, sep, i, j)
 end
 
 local function copy(t)
@@ -138,6 +168,7 @@ function _M.env(guard)
   env.string = copy(safe_string)
   env.table = copy(table)
   env.table.sort = safe_sort
+  env.table.concat = bounded_concat
   -- deprecated since Lua 5.1, and C functions that call back into Lua
   env.table.foreach, env.table.foreachi = nil, nil
   env.math = copy(math)

@@ -22,6 +22,7 @@ struct eg_engine_opts {
   size_t nconfigs;
   uint32_t budget;
   int max_errors;
+  uint32_t mem_limit_mb;
   void (*log)(void *ctx, const char *line, size_t len);
   void *log_ctx;
 };
@@ -32,6 +33,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 void eg_engine_free(struct eg_engine *e);
 size_t eg_engine_nrules(const struct eg_engine *e);
 int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
+void eg_engine_opts_layout(size_t *size, size_t *log_offset);
 int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
                   eg_hit_cb cb, void *ctx, char *err, size_t errlen);
 uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind);
@@ -42,6 +44,15 @@ size_t eg_engine_lua_bytes(struct eg_engine *e);
 _M.LIB_PATH = os.getenv("EG_ENGINE_LIB") or "build/libebpf-guard-engine.so"
 local lib = ffi.load(_M.LIB_PATH)
 _M.lib = lib
+
+-- This file's copy of struct eg_engine_opts must be the C one.
+do
+  local size, off = ffi.new("size_t[1]"), ffi.new("size_t[1]")
+  lib.eg_engine_opts_layout(size, off)
+  assert(tonumber(size[0]) == ffi.sizeof("struct eg_engine_opts")
+    and tonumber(off[0]) == ffi.offsetof("struct eg_engine_opts", "log"),
+    "spec/helpers/cengine.lua: struct eg_engine_opts differs from src/engine.h")
+end
 
 -- The engine calls back into this state (log lines, hits) from inside an FFI
 -- call: callbacks are only allowed when that call was not JIT-compiled, so
