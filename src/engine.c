@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -14,10 +15,19 @@
 #include "lua_modules.h"
 #include "sandbox_str.h"
 
-#define DEFAULT_BUDGET 1000000u /* instructions per user call */
+/* Instructions per user call. The stock rules' conditions and the example
+ * detections each need under 2,000 (spec fixtures, measured with the count
+ * hook); 100,000 leaves room for real work and bounds a runaway call to well
+ * under a millisecond of interpreter time. */
+#define DEFAULT_BUDGET 100000u
+/* A file's top level (and a YAML condition's first run) get this many times
+ * the budget and LOAD_TIME_LIMIT_NS: it builds tables, compiles regexes. */
+#define LOAD_FACTOR 10
 #define DEFAULT_MAX_ERRORS 100   /* errors in a row before a rule is disabled */
 #define DEFAULT_MEM_LIMIT_MB 64  /* MiB one user call may allocate */
 #define HEAP_LIMIT_FACTOR 16     /* whole Lua heap cap, in per-call limits */
+#define TIME_LIMIT_NS (50 * 1000000LL)         /* wall clock one user call may take */
+#define LOAD_TIME_LIMIT_NS (1000 * 1000000LL)  /* ... a file's top level */
 #define HOOK_EVERY 1000         /* count hook period, instructions */
 
 struct eg_engine {
@@ -85,21 +95,46 @@ void eg_event_layout(size_t *size, size_t *offsets, size_t nfields)
 /* Count hook: only charges instructions while sandboxed user code runs (Lua
  * sets batch.in_user around each call; user functions run with the JIT off so
  * the hook fires inside them). Raises the budget error inside the user call. */
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Count hook, every HOOK_EVERY instructions of interpreted code. Stops the
+ * Lua code of a batch whose abort flag was raised; and while sandboxed user
+ * code runs, enforces its instruction budget, the whole-heap cap and the
+ * wall-clock limit of one call (for calls whose instructions are slow, such
+ * as string functions on megabyte strings).
+ */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	struct eg_batch *b = hook_batch;
-	if (!b || !b->in_user)
+	if (!b)
+		return;
+	if (b->abort_flag && *b->abort_flag)
+		luaL_error(L, "stopped: the rule set took too long to load");
+	if (!b->in_user)
 		return;
 	if (++b->ticks > b->budget_ticks)
 		luaL_error(L, "instruction budget exceeded");
 	if (b->heap_limit && (uint64_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 > b->heap_limit)
 		luaL_error(L, "Lua heap limit exceeded (%d MiB in all)", (int)(b->heap_limit >> 20));
+	if (b->time_limit_ns) {
+		int64_t now = now_ns();
+		if (!b->call_start_ns)
+			b->call_start_ns = now;
+		else if (now - b->call_start_ns > b->time_limit_ns)
+			luaL_error(L, "time limit exceeded (%d ms)", (int)(b->time_limit_ns / 1000000));
+	}
 }
 
 /* Instructions charged by C functions that do work for user code (the
  * bounded pattern matcher) but below one hook period so far. */
-static uint32_t charge_rem;
+static __thread uint32_t charge_rem;
 
 void eg_engine_charge(lua_State *L, uint32_t steps)
 {
@@ -253,11 +288,14 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	lua_setfield(L, -2, "ebpf_guard.cstr");
 	lua_pop(L, 2);
 	uint32_t budget = o->budget ? o->budget : DEFAULT_BUDGET;
-	e->batch.budget_ticks = (int32_t)((budget + HOOK_EVERY - 1) / HOOK_EVERY);
+	int32_t budget_ticks = (int32_t)((budget + HOOK_EVERY - 1) / HOOK_EVERY);
+	e->batch.budget_ticks = budget_ticks * LOAD_FACTOR;
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	uint64_t mem_mb = o->mem_limit_mb ? o->mem_limit_mb : DEFAULT_MEM_LIMIT_MB;
 	e->batch.mem_limit = mem_mb << 20;
 	e->batch.heap_limit = (mem_mb * HEAP_LIMIT_FACTOR) << 20;
+	e->batch.time_limit_ns = LOAD_TIME_LIMIT_NS;
+	e->batch.abort_flag = o->abort;
 
 	lua_pushcfunction(L, traceback);
 	int tb = lua_gettop(L);
@@ -326,6 +364,9 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	e->batch.hits = e->hits;
 	e->batch.hits_cap = (uint32_t)cap;
 	e->batch.nrules = (uint32_t)e->nrules;
+	e->batch.abort_flag = NULL; /* built: the flag is for the build only */
+	e->batch.budget_ticks = budget_ticks; /* from now on: per-event calls */
+	e->batch.time_limit_ns = TIME_LIMIT_NS;
 	lua_gc(L, LUA_GCCOLLECT, 0);
 	return e;
 fail:

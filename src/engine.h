@@ -29,6 +29,10 @@ struct eg_engine_opts {
 	/* MiB of memory one Lua call may allocate (0 = the default, 64); the
 	 * whole Lua heap is capped at 16 times that. */
 	uint32_t mem_limit_mb;
+	/* When *abort becomes non-zero (set from another thread), the Lua code
+	 * building this engine stops at its next count-hook check and
+	 * eg_engine_new fails; NULL: never. */
+	const volatile int32_t *abort;
 	/* Where the engine's log lines go (rule errors, guard.log); NULL: stderr.
 	 * line is not NUL-terminated and only valid during the call. */
 	void (*log)(void *ctx, const char *line, size_t len);

@@ -101,6 +101,14 @@ struct eg_batch {
 	uint64_t mem_limit;
 	uint64_t user_mapped;
 	uint64_t heap_limit;
+	/* wall clock: CLOCK_MONOTONIC ns when the count hook first saw the
+	 * current user call (Lua resets it to 0 with ticks) and the longest a
+	 * call may run, in ns (0: no limit) */
+	int64_t call_start_ns;
+	int64_t time_limit_ns;
+	/* set from another thread to stop the Lua code running on this batch
+	 * (a reload that ran too long); checked by the count hook */
+	const volatile int32_t *abort_flag;
 };
 
 static inline const char *eg_event_type_name(uint32_t t)

@@ -67,7 +67,7 @@ static const char usage_text[] =
 	"  -lua-path DIR         load the engine's Lua sources from DIR instead of the\n"
 	"                        embedded copy (development)\n"
 	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
-	"                        event (default 1000000)\n"
+	"                        event (default 100000; a file's top level 10x)\n"
 	"  -lua-memory MiB       memory one Lua detection or condition call may allocate\n"
 	"                        (default 64; the whole Lua heap is capped at 16x)\n"
 	"  -lua-max-errors N     take a Lua detection or condition out of service after\n"

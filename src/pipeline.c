@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,22 @@
  * (an editor saving, a config manager replacing several files) is one reload. */
 #define WATCH_SETTLE_NS (200LL * 1000000LL)
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+/* A reload still building after this long is stopped (65,535 rules load in
+ * ~20 s on a 2-vCPU machine). */
+#define RELOAD_TIMEOUT_NS (120LL * 1000000000LL)
+
+/* A rule set being built off the event loop (reload_main). The loop keeps
+ * running events through the current engine meanwhile, and swaps the new one
+ * in between batches once done is set. */
+struct reload_job {
+	pthread_t thread;
+	struct eg_engine_opts opts; /* p->o.engine, with abort pointing below */
+	_Atomic int done;           /* result/err are ready */
+	volatile int32_t abort;     /* raised by the loop when the build is too slow */
+	struct eg_engine *result;   /* NULL on failure, with err */
+	char err[1024];
+	int64_t started_ns;
+};
 
 /* A watched directory: a -config directory (name NULL: any rule file in it
  * counts) or the directory of a -config file (name: that file only). */
@@ -60,6 +79,8 @@ struct eg_pipeline {
 	struct watch *watches;
 	size_t nwatches;
 	int64_t watch_due_ns; /* 0: no change pending */
+	struct reload_job *job; /* the build in progress, NULL when none */
+	bool reload_again;    /* requested while a build was running */
 };
 
 static volatile sig_atomic_t reload_requested;
@@ -242,6 +263,19 @@ void eg_pipe_free(struct eg_pipeline *p)
 {
 	if (!p)
 		return;
+	if (p->job) {
+		/* a build still running is told to stop and left behind (with its
+		 * job, which it may still write to) rather than waited for */
+		if (atomic_load(&p->job->done)) {
+			pthread_join(p->job->thread, NULL);
+			eg_engine_free(p->job->result);
+			free(p->job);
+		} else {
+			p->job->abort = 1;
+			pthread_detach(p->job->thread);
+		}
+		p->job = NULL;
+	}
 	if (p->n)
 		eg_pipe_flush(p);
 	if (p->engine)
@@ -400,16 +434,16 @@ int eg_pipe_flush(struct eg_pipeline *p)
 	return rc;
 }
 
-static void reload(struct eg_pipeline *p)
+/* Swaps in e, a freshly built engine; on failure (e NULL) reports err. */
+static void swap_engine(struct eg_pipeline *p, struct eg_engine *e, const char *err)
 {
-	char err[1024];
-	eg_pipe_flush(p);
-	struct eg_engine *e = eg_engine_new(&p->o.engine, err, sizeof(err));
 	if (!e) {
 		EG_INC(reload_failures);
 		fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules: %s\n", err);
 		return;
 	}
+	/* events already queued belong to the rule set they arrived under */
+	eg_pipe_flush(p);
 	struct eg_engine *old = p->engine;
 	rate_summary(p, mono_ns(), true); /* the window's counts go with the old rules */
 	p->engine = e;
@@ -424,6 +458,85 @@ static void reload(struct eg_pipeline *p)
 	eg_engine_free(old);
 	EG_INC(reloads);
 	fprintf(stderr, "ebpf-guard: reloaded %zu rules\n", eg_engine_nrules(e));
+}
+
+static void *reload_main(void *arg)
+{
+	struct reload_job *j = arg;
+	j->result = eg_engine_new(&j->opts, j->err, sizeof(j->err));
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	return NULL;
+}
+
+/* Starts building the configuration in a thread of its own (signals stay
+ * with the event loop's thread). Falls back to building here when no thread
+ * can be started. */
+static void start_reload(struct eg_pipeline *p, int64_t now)
+{
+	if (p->job) {
+		p->reload_again = true; /* once this one is done */
+		return;
+	}
+	struct reload_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		EG_INC(reload_failures);
+		fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules: out of memory\n");
+		return;
+	}
+	j->opts = p->o.engine;
+	j->abort = 0;
+	j->opts.abort = &j->abort;
+	j->result = NULL;
+	j->err[0] = '\0';
+	atomic_store(&j->done, 0);
+	j->started_ns = now;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&j->thread, NULL, reload_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		free(j);
+		char err[1024];
+		struct eg_engine *e = eg_engine_new(&p->o.engine, err, sizeof(err));
+		swap_engine(p, e, err);
+		return;
+	}
+	p->job = j;
+}
+
+/* Between batches: swaps in a finished build, or stops one that ran past
+ * RELOAD_TIMEOUT_NS (its Lua code is interrupted at the next count-hook
+ * check; the build then fails and the previous rules stay). */
+static void poll_reload(struct eg_pipeline *p, int64_t now)
+{
+	struct reload_job *j = p->job;
+	if (!j)
+		return;
+	if (!atomic_load_explicit(&j->done, memory_order_acquire)) {
+		if (!j->abort && now - j->started_ns > RELOAD_TIMEOUT_NS) {
+			j->abort = 1;
+			fprintf(stderr, "ebpf-guard: reload still running after %lld s: stopping it\n",
+				RELOAD_TIMEOUT_NS / 1000000000LL);
+		}
+		return;
+	}
+	pthread_join(j->thread, NULL);
+	p->job = NULL;
+	if (j->abort && !j->result)
+		snprintf(j->err, sizeof(j->err), "it ran longer than %lld s",
+			 RELOAD_TIMEOUT_NS / 1000000000LL);
+	swap_engine(p, j->result, j->err);
+	free(j);
+	if (p->reload_again) {
+		p->reload_again = false;
+		start_reload(p, now);
+	}
+}
+
+bool eg_pipe_reload_busy(struct eg_pipeline *p)
+{
+	return p->job || p->reload_again;
 }
 
 /* Every RATE_SUMMARY_NS, or now when final (at exit: the last, shorter window). */
@@ -458,8 +571,9 @@ void eg_pipe_service(struct eg_pipeline *p)
 	}
 	if (reload_requested) {
 		reload_requested = 0;
-		reload(p);
+		start_reload(p, now);
 	}
+	poll_reload(p, now);
 	if (reopen_requested) {
 		reopen_requested = 0;
 		eg_pipe_flush(p);

@@ -60,6 +60,10 @@ int eg_pipe_flush(struct eg_pipeline *p);
  * prints rate-limit summaries, marks the loop alive for /healthz. */
 void eg_pipe_service(struct eg_pipeline *p);
 
+/* True while a requested reload is still being built (in a thread of its
+ * own; the next eg_pipe_service() after it is done swaps it in). */
+bool eg_pipe_reload_busy(struct eg_pipeline *p);
+
 /* Async-signal-safe requests, applied by the next eg_pipe_service(). */
 void eg_pipe_request_reload(void);
 void eg_pipe_request_reopen(void);

@@ -48,7 +48,7 @@ struct match_state {
 	} capture[MAXCAPTURES];
 };
 
-static int callback_depth;
+static __thread int callback_depth;
 
 /* Counts one step; every CHARGE_EVERY steps charges the budget (may raise). */
 static inline void step(struct match_state *ms)
@@ -592,7 +592,7 @@ static int str_gsub(lua_State *L)
 	return 2;
 }
 
-static int sorting;
+static __thread int sorting;
 
 /*
  * sort(t [, cmp]): table.sort (upvalue 1) for user code. The C sort's own

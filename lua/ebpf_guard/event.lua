@@ -54,6 +54,9 @@ struct eg_batch {
   uint64_t mem_limit;
   uint64_t user_mapped;
   uint64_t heap_limit;
+  int64_t call_start_ns;
+  int64_t time_limit_ns;
+  const volatile int32_t *abort_flag;
 };
 ]]
 

@@ -101,11 +101,13 @@ function _M.init(opts)
     b.in_user = 1
     b.ticks = 0
     b.user_mapped = 0
+    b.call_start_ns = 0
     local res = { xpcall(fn, handler, ...) }
     if res[2] == "not enough memory" then res[2] = MEM_MSG end
     b.in_user = 0
     b.ticks = 0
     b.user_mapped = 0
+    b.call_start_ns = 0
     return res[1], res[2]
   end
 
@@ -215,11 +217,13 @@ function _M.init(opts)
     b.in_user = 1
     b.ticks = 0
     b.user_mapped = 0
+    b.call_start_ns = 0
     local ok, r = xpcall(u.fn, handler, view)
     if r == "not enough memory" then r = MEM_MSG end
     b.in_user = 0
     b.ticks = 0
     b.user_mapped = 0
+    b.call_start_ns = 0
     if not ok then
       user_error(k, r, sandbox.is_budget(r) and 1 or 0)
       return false

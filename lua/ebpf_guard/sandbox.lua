@@ -25,8 +25,19 @@ local BLOCKED = {
 }
 _M.BLOCKED = BLOCKED
 
+-- Errors raised when user code hits a resource limit (src/engine.c): they
+-- count as budget errors and pcall/xpcall in user code cannot swallow them.
+_M.LIMIT_MSGS = {
+  _M.BUDGET_MSG, "time limit exceeded", "Lua heap limit exceeded", "not enough memory",
+  "memory limit exceeded", "the rule set took too long to load",
+}
+
 local function is_budget(msg)
-  return type(msg) == "string" and msg:find(_M.BUDGET_MSG, 1, true) ~= nil
+  if type(msg) ~= "string" then return false end
+  for _, m in ipairs(_M.LIMIT_MSGS) do
+    if msg:find(m, 1, true) then return true end
+  end
+  return false
 end
 _M.is_budget = is_budget
 

@@ -23,6 +23,7 @@ struct eg_engine_opts {
   uint32_t budget;
   int max_errors;
   uint32_t mem_limit_mb;
+  const volatile int32_t *abort;
   void (*log)(void *ctx, const char *line, size_t len);
   void *log_ctx;
 };

@@ -30,15 +30,35 @@ local function run_loop(n, budget)
 end
 
 describe("instruction budget", function()
-  describe("the daemon's default of 1,000,000 instructions per call", function()
-    it("lets a detection run 950,000 instructions", function()
-      local fired, budget_errors = run_loop(950000)
-      assert.same({ { "1:loop_950000" }, 0 }, { fired, budget_errors })
+  describe("the daemon's default of 100,000 instructions per call", function()
+    it("lets a detection run 95,000 instructions", function()
+      local fired, budget_errors = run_loop(95000)
+      assert.same({ { "1:loop_95000" }, 0 }, { fired, budget_errors })
     end)
 
-    it("stops a detection at 1,050,000 instructions", function()
-      local fired, budget_errors = run_loop(1050000)
+    it("stops a detection at 105,000 instructions", function()
+      local fired, budget_errors = run_loop(105000)
       assert.same({ {}, 1 }, { fired, budget_errors })
+    end)
+  end)
+
+  describe("a file's top level", function()
+    local function top_level(n, budget)
+      local path = H.tmpfile(".lua", ("for i = 1, %d do end\nreturn {}\n"):format(n))
+      local eng, err = C.new({ path }, { budget = budget })
+      os.remove(path)
+      return eng ~= nil, err and err:gsub("^.-: ", "")
+    end
+
+    it("gets ten times the budget: 950,000 instructions load, 1,050,000 do not", function()
+      assert.same({ true, nil }, { top_level(950000) })
+      local ok, err = top_level(1050000)
+      assert.is_false(ok)
+      assert.matches("instruction budget exceeded$", err)
+    end)
+
+    it("gets ten times -lua-budget too", function()
+      assert.same({ true, false }, { (top_level(95000, 10000)), (top_level(105000, 10000)) })
     end)
   end)
 

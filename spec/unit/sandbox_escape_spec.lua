@@ -382,4 +382,21 @@ describe("sandbox escapes", function()
       end)())
     end)
   end)
+
+  describe("the wall-clock limit of one call (50 ms)", function()
+    local SLOW = [[local s = ("x"):rep(1048576) for i = 1, 1e6 do local u = s:upper() end return true]]
+
+    it("stops a call whose few instructions are slow, as a budget error", function()
+      local t0 = os.time()
+      local r = probe(SLOW, { budget = 1000000000 })
+      assert.same({ canary = 2, budget = 2, runtime = 0 }, { canary = r.canary, budget = r.budget, runtime = r.runtime })
+      assert.matches("budget error: /tmp/[^:]+:%d+: time limit exceeded %(50 ms%)$", r.log)
+      assert.is_true(os.time() - t0 < 5)
+    end)
+
+    it("cannot be swallowed by pcall", function()
+      local r = probe("pcall(function() " .. SLOW .. " end) return true", { budget = 1000000000 })
+      assert.same({ 2, 0, {} }, { r.budget, r.runtime, r.descs })
+    end)
+  end)
 end)

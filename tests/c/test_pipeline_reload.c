@@ -21,6 +21,22 @@
 #include "pipeline.h"
 #include "check.h"
 
+static int reload_wait_ok;
+
+/* Requests a reload and runs eg_pipe_service() until the new rule set (or
+ * the failure) has been applied; at most 10 s. */
+static void reload_now(struct eg_pipeline *p)
+{
+	eg_pipe_request_reload();
+	for (int i = 0; i < 10000; i++) {
+		eg_pipe_service(p);
+		if (!eg_pipe_reload_busy(p))
+			return;
+		usleep(1000);
+	}
+	reload_wait_ok = 0;
+}
+
 static char dir[] = "/tmp/eg_test_pipeline_reload.XXXXXX";
 static char cfg[300], alerts_path[300], out_path[300];
 static char err[1024];
@@ -133,14 +149,15 @@ int main(void)
 		return 1;
 	}
 
+	/* Reloads build in a thread of their own: wait for the swap. */
+	reload_wait_ok = 1;
 	/* Three events in the batch being built, then the file changes and a
 	 * reload is requested and applied, then three more. */
 	add(p, 1, "/etc/passwd"); /* A: a_open;         B: b_open, shared */
 	add(p, 2, "/etc/z");      /* A: a_open, shared; B: b_open, shared */
 	add(p, 3, "/tmp/z");      /* A: shared;         B: b_open */
 	install(rules_b);
-	eg_pipe_request_reload();
-	eg_pipe_service(p);
+	reload_now(p);
 	CHECK(atomic_load(&eg_metrics.reloads) == 1, "reloads %llu",
 	      (unsigned long long)atomic_load(&eg_metrics.reloads));
 	add(p, 4, "/etc/passwd");
@@ -148,14 +165,12 @@ int main(void)
 	add(p, 6, "/tmp/z");
 	/* A failed reload in the middle of a batch changes nothing. */
 	install(rules_bad);
-	eg_pipe_request_reload();
-	eg_pipe_service(p);
+	reload_now(p);
 	CHECK(atomic_load(&eg_metrics.reload_failures) == 1, "reload failures");
 	add(p, 7, "/tmp/z");
 	/* And back to A between two events of one batch. */
 	install(rules_a);
-	eg_pipe_request_reload();
-	eg_pipe_service(p);
+	reload_now(p);
 	add(p, 8, "/etc/z");
 	eg_pipe_flush(p);
 
@@ -185,5 +200,6 @@ int main(void)
 	unlink(alerts_path);
 	unlink(out_path);
 	rmdir(dir);
+	CHECK(reload_wait_ok, "a reload did not finish within 10 s");
 	return CHECK_SUMMARY("test_pipeline_reload");
 }

@@ -24,7 +24,11 @@ return {
   { id = "doubling", description = "d", event_types = { "exec" },
     match = function(ev) local s = ("x"):rep(1048576) for i = 1, 9 do s = s .. s end return #s > 0 end },
   { id = "table_growth", description = "d", event_types = { "exec" },
-    match = function(ev) local t = {} for i = 1, 1e8 do t[i] = i end return #t > 0 end },
+    match = function(ev)
+      local t, s = {}, ("x"):rep(65536)
+      for i = 1, 1e6 do t[i] = s .. i end
+      return #t > 0
+    end },
   { id = "concat", description = "d", event_types = { "exec" },
     match = function(ev)
       local t, s = {}, ("x"):rep(1048576)
@@ -40,16 +44,20 @@ for i in 1 2 3; do eg_send "$(ev exec "$i" a /x)"; done
 wait_lines "$alerts" 3
 got=$(rule_counts "$alerts" | tr '\n' ' ')
 [ "$got" = "canary 3 " ] || fail "alerts: $got"
-for id in rep_numstr rep_number doubling table_growth concat; do
+for id in rep_numstr rep_number concat; do
 	wait_metric "ebpf_guard_rule_errors_total{rule_id=\"$id\",kind=\"runtime\"}" 3
+done
+# a limit of the sandbox, like the instruction budget: kind budget
+for id in doubling table_growth; do
+	wait_metric "ebpf_guard_rule_errors_total{rule_id=\"$id\",kind=\"budget\"}" 3
 done
 f="$W/bombs.lua"
 for want in \
 	"detection \"rep_numstr\" ($f): runtime error: $f:3: string.rep: result too large (500000000 bytes, limit 1048576)" \
 	"detection \"rep_number\" ($f): runtime error: $f:5: string.rep: result too large (600000000 bytes, limit 1048576)" \
-	"detection \"doubling\" ($f): runtime error: memory limit exceeded (more than 64 MiB allocated in one call)" \
-	"detection \"table_growth\" ($f): runtime error: memory limit exceeded (more than 64 MiB allocated in one call)" \
-	"detection \"concat\" ($f): runtime error: $f:14: table.concat: result too large (2097152 bytes, limit 1048576)"; do
+	"detection \"doubling\" ($f): budget error: memory limit exceeded (more than 64 MiB allocated in one call)" \
+	"detection \"table_growth\" ($f): budget error: memory limit exceeded (more than 64 MiB allocated in one call)" \
+	"detection \"concat\" ($f): runtime error: $f:18: table.concat: result too large (2097152 bytes, limit 1048576)"; do
 	grep -qF "ebpf-guard: $want" "$W/stderr" || fail "missing log line: $want"
 done
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$EG_PID/status")
@@ -77,7 +85,7 @@ rm -f "$alerts" "$W/in"
 eg_start -config "$W/hoard.lua" -lua-memory 8 -lua-max-errors 0 -alert-file "$alerts"
 for i in $(seq 1 200); do eg_send "$(ev exec "$i" a /x)"; done
 wait_lines "$alerts" 200
-grep -qF "ebpf-guard: detection \"hoard\" ($W/hoard.lua): runtime error: $W/hoard.lua:" "$W/stderr" ||
+grep -qF "ebpf-guard: detection \"hoard\" ($W/hoard.lua): budget error: $W/hoard.lua:" "$W/stderr" ||
 	fail "no hoard error"
 grep -qF "Lua heap limit exceeded (128 MiB in all)" "$W/stderr" || fail "no heap limit message"
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$EG_PID/status")
