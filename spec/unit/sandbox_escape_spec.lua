@@ -399,4 +399,53 @@ describe("sandbox escapes", function()
       assert.same({ 2, 0, {} }, { r.budget, r.runtime, r.descs })
     end)
   end)
+
+  describe("engine objects reachable through values", function()
+    it("no metatable of a string, number, boolean, function or ev is handed out", function()
+      local r = probe([[ return { description = table.concat({ tostring(getmetatable("")),
+        tostring(getmetatable(1)), tostring(getmetatable(true)), tostring(getmetatable(pairs)),
+        tostring(getmetatable(ev)), tostring(getmetatable(guard)) }, ",") } ]])
+      assert.same({ "nil,nil,nil,nil,false,false", "nil,nil,nil,nil,false,false" }, r.descs)
+    end)
+
+    it("the string methods table cannot be reached or changed through a string", function()
+      local r = probe([[ local ok = pcall(function() ("").rep = nil end)
+        return { description = tostring(("").__index) .. tostring(ok) .. type(("x").rep) } ]])
+      assert.same({ "nilfalsefunction", "nilfalsefunction" }, r.descs)
+    end)
+
+    it("debug, jit, ffi and package are not reachable from require, ev or guard", function()
+      for _, body in ipairs({
+        [[ return require("debug") ]], [[ return require("jit") ]], [[ return require("ffi") ]],
+        [[ return ev.debug ]], [[ return guard.ffi ]],
+      }) do
+        local r = probe(body)
+        assert.same({ 2, 2 }, { r.canary, r.runtime })
+      end
+    end)
+  end)
+
+  describe("budget dodges", function()
+    it("an xpcall error handler that never returns is stopped", function()
+      local r = probe([[ xpcall(function() error("x") end, function() while true do end end) return true ]],
+        { budget = 100000 })
+      assert.same({ 2, 2, {} }, { r.canary, r.budget, r.descs })
+    end)
+
+    it("an error object whose __tostring loops is never run by the engine", function()
+      local r = probe([[ error(setmetatable({}, { __tostring = function() while true do end end })) ]])
+      assert.same({ 2, 2, "(error object is a table value)" }, { r.canary, r.runtime, r.log })
+    end)
+
+    it("endless recursion is a runtime error, not a crash", function()
+      local r = probe([[ local function f(n) return 1 + f(n + 1) end return f(1) ]], { budget = 100000000 })
+      assert.same({ 2, 2 }, { r.canary, r.runtime + r.budget })
+    end)
+
+    it("__tostring recursion through tostring is stopped", function()
+      local r = probe([[ local t = setmetatable({}, {}) getmetatable(t).__tostring = function(o) return tostring(o) end
+        return { description = tostring(t) } ]], { budget = 100000000 })
+      assert.same({ 2, 2 }, { r.canary, r.runtime + r.budget })
+    end)
+  end)
 end)
