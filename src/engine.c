@@ -178,6 +178,38 @@ static int log_line(lua_State *L)
 	return 0;
 }
 
+/* The message handler of user calls: a C closure over the Lua handler
+ * (upvalue 1) that first ends the user call's charging, so no count-hook
+ * check can fire between the error and the handler's first instruction
+ * (which gave "error in error handling" for calls at their budget's end). */
+static int user_errh(lua_State *L)
+{
+	struct eg_batch *b = hook_batch;
+	if (b)
+		b->in_user = 0;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* wrap_handler(f): f behind user_errh. */
+static int wrap_handler(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_pushcclosure(L, user_errh, 1);
+	return 1;
+}
+
+static int open_cengine(lua_State *L)
+{
+	lua_newtable(L);
+	lua_pushcfunction(L, wrap_handler);
+	lua_setfield(L, -2, "wrap_handler");
+	return 1;
+}
+
 static int traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -286,6 +318,8 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	lua_getfield(L, -1, "preload");
 	lua_pushcfunction(L, eg_open_sandbox_str);
 	lua_setfield(L, -2, "ebpf_guard.cstr");
+	lua_pushcfunction(L, open_cengine);
+	lua_setfield(L, -2, "ebpf_guard.cengine");
 	lua_pop(L, 2);
 	uint32_t budget = o->budget ? o->budget : DEFAULT_BUDGET;
 	int32_t budget_ticks = (int32_t)((budget + HOOK_EVERY - 1) / HOOK_EVERY);

@@ -95,6 +95,14 @@ function _M.init(opts)
     return m
   end
 
+  -- Inside the daemon the handler runs behind a C function that stops the
+  -- charging first (src/engine.c user_errh); plain LuaJIT (the pure-Lua
+  -- spec helper) calls it directly.
+  do
+    local ok, cengine = pcall(require, "ebpf_guard.cengine")
+    if ok then handler = cengine.wrap_handler(handler) end
+  end
+
   local function run_user(fn, ...)
     local info = getinfo(fn, "S")
     user_sources[info.source] = true

@@ -241,7 +241,7 @@ describe("sandbox escapes", function()
     local function budget_stopped(body)
       local t0 = os.clock()
       local r = probe(body, { budget = 100000 })
-      return { canary = r.canary, budget = r.budget, runtime = r.runtime, fast = os.clock() - t0 < 2 }
+      return { canary = r.canary, budget = r.budget, runtime = r.runtime, fast = os.clock() - t0 < 2, log = r.runtime > 0 and r.log or nil }
     end
 
     for _, body in ipairs({
