@@ -29,9 +29,21 @@
 #define EG_VERSION "unknown"
 #endif
 
-#define HTTP_CONN_LIMIT 64
-#define HTTP_PER_IP_LIMIT 16
-#define HTTP_TIMEOUT_S 10
+/*
+ * Connection limits. Past either limit the new connection is not refused and
+ * does not wait: the least recently active idle connection (of that address,
+ * or of all) is closed to make room, so that a flood of idle or half-sent
+ * connections from any number of addresses cannot keep /healthz out.
+ */
+#define HTTP_CONN_LIMIT 64   /* connections kept open in all */
+#define HTTP_PER_IP_LIMIT 16 /* per client address (IPv6: per /64) */
+/* libmicrohttpd's own limit (past it, it stops accepting): room for the
+ * connections we have shut down and it has not closed yet. */
+#define HTTP_MHD_LIMIT (2 * HTTP_CONN_LIMIT)
+#define HTTP_TIMEOUT_S 2     /* closes a connection this long without traffic */
+/* Per-connection buffer: the request head (Prometheus sends ~300 bytes) and
+ * the response head; the page itself is sent from its own buffer. */
+#define HTTP_CONN_MEMORY (16u << 10)
 #define HTTP_THREADS 2
 /* /healthz answers 503 once the event loop has not passed for this long. */
 #define HEALTH_STALL_NS (5LL * 1000000000LL)
@@ -402,6 +414,136 @@ char *eg_metrics_render(size_t *len)
 
 /* ---- HTTP server ------------------------------------------------------------ */
 
+/*
+ * Open connections, as libmicrohttpd reports them (started, closed), with when
+ * each was last active and whether a request is being answered on it. Written
+ * by both server threads under conns_lock. A connection is closed by
+ * shutdown(2) on its socket: libmicrohttpd sees the end of the stream in its
+ * own thread and closes it. Its "closed" notification comes before it closes
+ * the descriptor and takes the lock, so a descriptor in the table is never
+ * one that was closed and reused.
+ */
+struct http_conn {
+	int fd;              /* -1: free */
+	unsigned char key[9]; /* family, then the IPv4 address or the IPv6 /64 */
+	bool busy;           /* a request is being answered */
+	bool closing;        /* shut down by us, not closed yet */
+	int64_t last_ns;     /* accepted, or its last request answered */
+};
+
+static struct http_conn conns[HTTP_MHD_LIMIT];
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void conn_key(const struct sockaddr *sa, unsigned char key[9])
+{
+	memset(key, 0, 9);
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) { /* the dual-stack socket's IPv4 clients */
+			key[0] = 4;
+			memcpy(key + 1, a->s6_addr + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a->s6_addr, 8);
+		}
+	}
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	struct http_conn *k = *ctx;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED) {
+		if (k) {
+			pthread_mutex_lock(&conns_lock);
+			k->fd = -1;
+			pthread_mutex_unlock(&conns_lock);
+			*ctx = NULL;
+		}
+		return;
+	}
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ai =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!fi)
+		return;
+	unsigned char key[9];
+	conn_key(ai ? ai->client_addr : NULL, key);
+
+	pthread_mutex_lock(&conns_lock);
+	struct http_conn *slot = NULL, *lru = NULL, *lru_same = NULL;
+	unsigned live = 0, same = 0;
+	for (size_t i = 0; i < HTTP_MHD_LIMIT; i++) {
+		struct http_conn *o = &conns[i];
+		if (o->fd < 0) {
+			if (!slot)
+				slot = o;
+			continue;
+		}
+		if (o->closing)
+			continue;
+		bool match = !memcmp(o->key, key, sizeof(key));
+		live++;
+		same += match;
+		if (o->busy)
+			continue;
+		if (!lru || o->last_ns < lru->last_ns)
+			lru = o;
+		if (match && (!lru_same || o->last_ns < lru_same->last_ns))
+			lru_same = o;
+	}
+	struct http_conn *victim = NULL;
+	bool refuse = !slot;
+	if (same >= HTTP_PER_IP_LIMIT)
+		refuse |= !(victim = lru_same);
+	else if (live >= HTTP_CONN_LIMIT)
+		refuse |= !(victim = lru);
+	if (refuse) {
+		/* every connection is in the middle of an answer: this one goes */
+		shutdown(fi->connect_fd, SHUT_RDWR);
+	} else {
+		if (victim) {
+			shutdown(victim->fd, SHUT_RDWR);
+			victim->closing = true;
+		}
+		slot->fd = fi->connect_fd;
+		memcpy(slot->key, key, sizeof(key));
+		slot->busy = slot->closing = false;
+		slot->last_ns = mono_ns();
+		*ctx = slot;
+	}
+	pthread_mutex_unlock(&conns_lock);
+}
+
+/* A request is being answered on c (busy) or was answered (idle again). */
+static void mark_busy(struct MHD_Connection *c, bool busy)
+{
+	const union MHD_ConnectionInfo *si =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *k = si ? si->socket_context : NULL;
+	if (!k)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	k->busy = busy;
+	if (!busy)
+		k->last_ns = mono_ns();
+	pthread_mutex_unlock(&conns_lock);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)con_cls, (void)toe;
+	mark_busy(c, false);
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *ctype,
 			     char *body, size_t len, enum MHD_ResponseMemoryMode mode,
 			     const char *allow)
@@ -436,6 +578,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	static int started;
 	(void)cls, (void)version, (void)upload_data;
 	int get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	if (!*con_cls)
+		mark_busy(c, true);
 	if (get && !*con_cls) {
 		*con_cls = &started;
 		return MHD_YES;
@@ -612,6 +756,8 @@ int eg_metrics_serve(const char *addr, char *err, size_t errlen)
 	int fd = open_listener(addr, err, errlen);
 	if (fd < 0)
 		return -1;
+	for (size_t i = 0; i < HTTP_MHD_LIMIT; i++)
+		conns[i].fd = -1;
 	/* The server threads inherit a full signal mask, so SIGHUP, SIGTERM...
 	 * always reach (and interrupt) the event loop thread. */
 	sigset_t all, old;
@@ -620,9 +766,11 @@ int eg_metrics_serve(const char *addr, char *err, size_t errlen)
 	daemon_http = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MHD_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!daemon_http) {
