@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "harden.h"
 #include "json.h"
 #include "metrics.h"
 
@@ -60,9 +62,10 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int open_file(const char *path)
+/* O_NOFOLLOW, O_CLOEXEC; no symbolic link, no hard-linked file (harden.c). */
+static int open_file(const char *path, char *err, size_t errlen)
 {
-	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	return eg_open_output(path, err, errlen);
 }
 
 static bool is_regular(int fd)
@@ -84,9 +87,10 @@ struct eg_alert_sink *eg_alerts_open(const char *path, char *err, size_t errlen)
 		s->fd = STDOUT_FILENO;
 		s->human_fd = STDERR_FILENO;
 	} else {
-		s->fd = open_file(path);
+		char why[PATH_MAX + 64];
+		s->fd = open_file(path, why, sizeof(why));
 		if (s->fd < 0) {
-			snprintf(err, errlen, "failed to open alert file %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "failed to open alert file %s: %s", path, why);
 			free(s->path);
 			free(s);
 			return NULL;
@@ -177,7 +181,8 @@ static void reopen_if_removed(struct eg_alert_sink *s)
 	int r = fstat(s->fd, &st);
 	if (r == 0 ? st.st_nlink != 0 : errno != EBADF)
 		return;
-	int fd = open_file(s->path);
+	char err[PATH_MAX + 64];
+	int fd = open_file(s->path, err, sizeof(err));
 	if (fd < 0)
 		return; /* keep the old one; the next flush tries again */
 	if (r == 0)
@@ -333,10 +338,10 @@ int eg_alerts_reopen(struct eg_alert_sink *s)
 	if (!s || s->is_stdout)
 		return 0;
 	int rc = 0;
-	int fd = open_file(s->path);
+	char err[PATH_MAX + 64];
+	int fd = open_file(s->path, err, sizeof(err));
 	if (fd < 0) {
-		fprintf(stderr, "ebpf-guard: failed to reopen alert file %s: %s\n", s->path,
-			strerror(errno));
+		fprintf(stderr, "ebpf-guard: failed to reopen alert file %s: %s\n", s->path, err);
 		rc = -1;
 	} else {
 		close(s->fd);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 
 #include "alerts.h"
 #include "buf.h"
+#include "harden.h"
 #include "json.h"
 #include "metrics.h"
 
@@ -224,10 +226,10 @@ struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *
 		goto fail;
 	}
 	if (o->record_path) {
-		p->record_fd = open(o->record_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		char why[PATH_MAX + 64];
+		p->record_fd = eg_open_output(o->record_path, why, sizeof(why));
 		if (p->record_fd < 0) {
-			snprintf(err, errlen, "failed to open record file %s: %s", o->record_path,
-				 strerror(errno));
+			snprintf(err, errlen, "failed to open record file %s: %s", o->record_path, why);
 			goto fail;
 		}
 	}
