@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Process posture: safe output files. See harden.h and docs/operations.md. */
+/* Process posture: safe output files, configuration ownership and modes.
+ * See harden.h and docs/operations.md. */
 #include "harden.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,4 +45,179 @@ int eg_open_output(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+/* ---- configuration ownership and modes ---------------------------------------- */
+
+#define PERMS_MAX_DEPTH 16 /* directories of rule files inside -config directories */
+
+struct perms {
+	bool strict, failed;
+	char *err;
+	size_t errlen;
+	uid_t euid;
+	char **seen; /* real paths already checked */
+	size_t nseen, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void problem(struct perms *x, const char *fmt, ...)
+{
+	char msg[PATH_MAX + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!x->strict)
+		fprintf(stderr, "ebpf-guard: warning: %s\n", msg);
+	else if (!x->failed)
+		snprintf(x->err, x->errlen, "%s", msg);
+	x->failed = true;
+}
+
+/* true when real was checked already; else remembers it */
+static bool seen(struct perms *x, const char *real)
+{
+	for (size_t i = 0; i < x->nseen; i++)
+		if (!strcmp(x->seen[i], real))
+			return true;
+	if (x->nseen == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		char **s = realloc(x->seen, cap * sizeof(*s));
+		if (!s)
+			return false; /* checked again, at worst */
+		x->seen = s;
+		x->cap = cap;
+	}
+	char *d = strdup(real);
+	if (d)
+		x->seen[x->nseen++] = d;
+	return false;
+}
+
+/* An ancestor may be writable by others when it has the sticky bit (/tmp):
+ * nobody else can then replace what it holds. */
+static void check_stat(struct perms *x, const char *name, const struct stat *st, bool ancestor)
+{
+	const char *kind = S_ISDIR(st->st_mode) ? "directory " : "";
+	if (st->st_uid != 0 && st->st_uid != x->euid) {
+		if (x->euid == 0)
+			problem(x, "%s: %sowned by uid %u, not root", name, kind, (unsigned)st->st_uid);
+		else
+			problem(x, "%s: %sowned by uid %u, not root or uid %u", name, kind,
+				(unsigned)st->st_uid, (unsigned)x->euid);
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(ancestor && (st->st_mode & S_ISVTX)))
+		problem(x, "%s: %swritable by group or others (mode %04o)", name, kind,
+			(unsigned)(st->st_mode & 07777));
+}
+
+/* Every directory above real (an absolute path without links), from / down. */
+static void check_ancestors(struct perms *x, const char *real)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", real);
+	for (char *slash = p; (slash = strchr(slash, '/')); slash++) {
+		char keep = slash[1];
+		if (!keep)
+			break; /* a trailing slash: real itself */
+		char *end = slash == p ? slash + 1 : slash; /* "/" for the root */
+		char c = *end;
+		*end = 0;
+		struct stat st;
+		if (!seen(x, p) && stat(p, &st) == 0)
+			check_stat(x, p, &st, true);
+		*end = c;
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool rule_name(const char *n)
+{
+	size_t l = strlen(n);
+	return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) ||
+			       (l > 4 && !strcmp(n + l - 4, ".yml")) ||
+			       (l > 4 && !strcmp(n + l - 4, ".lua")));
+}
+
+/* path as the loader names it (lua/ebpf_guard/config.lua): a -config path,
+ * or a directory's path without trailing slashes, "/", and an entry name. */
+static void check_path(struct perms *x, const char *path, int depth)
+{
+	struct stat st;
+	char real[PATH_MAX], tmp[PATH_MAX];
+	if (stat(path, &st) || !realpath(path, real))
+		return; /* missing: the loader says so */
+	/* The directory the name is in (a link may live there), then the file's
+	 * own directories. */
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (size_t l = strlen(tmp); l > 1 && tmp[l - 1] == '/'; l--)
+		tmp[l - 1] = 0;
+	char *slash = strrchr(tmp, '/');
+	if (slash && slash != tmp)
+		*slash = 0;
+	else
+		snprintf(tmp, sizeof(tmp), "%s", slash ? "/" : ".");
+	char dir_real[PATH_MAX];
+	if (realpath(tmp, dir_real)) {
+		size_t l = strlen(dir_real);
+		if (l + 2 < sizeof(dir_real)) {
+			memcpy(dir_real + l, "/x", 3); /* its ancestors are dir_real and above */
+			check_ancestors(x, dir_real);
+		}
+	}
+	check_ancestors(x, real);
+	if (!seen(x, real))
+		check_stat(x, path, &st, false);
+	if (!S_ISDIR(st.st_mode) || depth >= PERMS_MAX_DEPTH)
+		return;
+
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!rule_name(e->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+		}
+		if (!(names[n] = strdup(e->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	size_t base = strlen(path);
+	while (base > 1 && path[base - 1] == '/')
+		base--;
+	for (size_t i = 0; i < n; i++) {
+		char child[PATH_MAX];
+		if ((size_t)snprintf(child, sizeof(child), "%.*s/%s", (int)base, path, names[i]) <
+		    sizeof(child))
+			check_path(x, child, depth + 1);
+		free(names[i]);
+	}
+	free(names);
+}
+
+int eg_check_config_perms(const char *const *paths, size_t n, bool strict, char *err,
+			  size_t errlen)
+{
+	struct perms x = {.strict = strict, .err = err, .errlen = errlen, .euid = geteuid()};
+	for (size_t i = 0; i < n && !(strict && x.failed); i++)
+		check_path(&x, paths[i], 0);
+	for (size_t i = 0; i < x.nseen; i++)
+		free(x.seen[i]);
+	free(x.seen);
+	return strict && x.failed ? -1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "alerts.h"
 #include "collector.h"
 #include "engine.h"
+#include "harden.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "replay.h"
@@ -64,6 +65,9 @@ static const char usage_text[] =
 	"                        type (counts every event in metrics, like the reference)\n"
 	"  -watch                reload the configuration when a -config file changes\n"
 	"                        (as SIGHUP does; rule files in -config directories too)\n"
+	"  -strict-perms         refuse -config files and directories (and those above\n"
+	"                        them) that group or others may write, or that are not\n"
+	"                        owned by root; without it they are only warned about\n"
 	"  -lua-path DIR         load the engine's Lua sources from DIR instead of the\n"
 	"                        embedded copy (development)\n"
 	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
@@ -103,7 +107,7 @@ struct cli {
 	unsigned long budget;
 	int max_errors;
 	unsigned long mem_mb;
-	bool all_events, verbose, version, help, watch;
+	bool all_events, verbose, version, help, watch, strict_perms;
 };
 
 static int parse_bool(const char *v, bool *out)
@@ -150,9 +154,10 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			name = namebuf;
 			val = eq + 1;
 		}
-		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch"};
+		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch",
+						    "strict-perms"};
 		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events,
-				    &c->watch};
+				    &c->watch, &c->strict_perms};
 		bool handled = false;
 		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
 			if (strcmp(name, bools[k]))
@@ -265,6 +270,10 @@ int main(int argc, char **argv)
 		.max_errors = c.max_errors,
 		.mem_limit_mb = (uint32_t)c.mem_mb,
 	};
+	if (eg_check_config_perms(c.configs, c.nconfigs, c.strict_perms, err, sizeof(err))) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		return 1;
+	}
 	struct eg_engine *engine = eg_engine_new(&eo, err, sizeof(err));
 	if (!engine) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
@@ -285,6 +294,8 @@ int main(int argc, char **argv)
 		.record_path = c.record,
 		.rate_limit = c.rate_limit,
 		.watch = c.watch,
+		.check_perms = true,
+		.strict_perms = c.strict_perms,
 	};
 	struct eg_pipeline *p = eg_pipe_new(&po, engine, err, sizeof(err));
 	if (!p) {

@@ -479,6 +479,12 @@ static void start_reload(struct eg_pipeline *p, int64_t now)
 		p->reload_again = true; /* once this one is done */
 		return;
 	}
+	char perr[1024];
+	if (p->o.check_perms && eg_check_config_perms(p->o.engine.configs, p->o.engine.nconfigs,
+						      p->o.strict_perms, perr, sizeof(perr))) {
+		swap_engine(p, NULL, perr);
+		return;
+	}
 	struct reload_job *j = calloc(1, sizeof(*j));
 	if (!j) {
 		EG_INC(reload_failures);

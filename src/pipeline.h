@@ -29,6 +29,9 @@ struct eg_pipe_opts {
 	const char *record_path;       /* -record, NULL when off */
 	double rate_limit;             /* alerts per second per rule, 0 = off */
 	bool watch;                    /* -watch: reload when a config file changes */
+	/* Before each reload, check the owner and mode of the -config files
+	 * (harden.h): warn, or with strict_perms refuse the reload. */
+	bool check_perms, strict_perms;
 };
 
 struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,
