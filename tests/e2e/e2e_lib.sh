@@ -82,6 +82,9 @@ clean_later() {
 }
 
 e2e_start() {
+	# Emptied first: the daemon's shell truncates it only after the fork, and
+	# the loop below could read the previous run's "attached" line meanwhile.
+	: >"$W/stderr"
 	"$EG_BIN" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 "$@" >"$W/stdout" 2>"$W/stderr" &
 	EG_PID=$!
 	local i
