@@ -30,6 +30,7 @@
 
 #include "../bpf/eg_raw.h"
 #include "event.h"
+#include "harden.h"
 #include "metrics.h"
 #include "pipeline.h"
 
@@ -143,6 +144,45 @@ static bool have_cap(int cap)
 	if (syscall(SYS_capget, &h, d))
 		return false;
 	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/*
+ * Whether bpf() on objects the daemon already holds (a map lookup, a link)
+ * needs CAP_BPF here: before Linux 6.5, with unprivileged BPF disabled, every
+ * bpf() command did; since, the descriptor is enough. Tried with CAP_BPF and
+ * CAP_SYS_ADMIN out of the effective set for a moment (they stay permitted).
+ */
+static bool bpf_calls_need_cap(struct collector *c)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3], saved[_LINUX_CAPABILITY_U32S_3];
+	if (!c->drop_vals || syscall(SYS_capget, &h, d))
+		return true;
+	memcpy(saved, d, sizeof(d));
+	d[CAP_BPF / 32].effective &= ~(1u << (CAP_BPF % 32));
+	d[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+	if (syscall(SYS_capset, &h, d))
+		return true;
+	bool need = bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, c->drop_vals) && errno == EPERM;
+	syscall(SYS_capset, &h, saved);
+	return need;
+}
+
+/*
+ * The capabilities the running collector needs (docs/operations.md,
+ * "Hardening"): CAP_PERFMON to attach tracepoints when a reload wants other
+ * event types (perf_event_open; not with -all-events, where everything is
+ * attached now), and CAP_BPF only where bpf() calls on our own maps and links
+ * need it. CAP_SYS_ADMIN stands in for either when the daemon runs without it.
+ */
+static uint64_t caps_needed(struct collector *c)
+{
+	uint64_t need = 0;
+	if (!c->o->all_events)
+		need |= have_cap(CAP_PERFMON) ? EG_CAP(CAP_PERFMON) : EG_CAP(CAP_SYS_ADMIN);
+	if (bpf_calls_need_cap(c))
+		need |= have_cap(CAP_BPF) ? EG_CAP(CAP_BPF) : EG_CAP(CAP_SYS_ADMIN);
+	return need;
 }
 
 /* Where libbpf 1.x looks for tracepoint ids; mounts tracefs when neither is. */
@@ -678,6 +718,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 
 	c.boot_to_real = boot_to_real_offset();
 	if (sync_attach(&c, wanted_types(&c)))
+		goto out;
+	if (o->on_attached && o->on_attached(o->ctx, caps_needed(&c)))
 		goto out;
 	report_attached(&c);
 

@@ -15,6 +15,12 @@ struct eg_collector_opts {
 	bool verbose;             /* libbpf debug output */
 	bool all_events;          /* attach every event type even if no rule wants it */
 	uint32_t types_wanted;    /* bit per enum eg_event_type */
+	/* Called once, after the first attach and before the "attached" line,
+	 * with the capabilities (EG_CAP bits) the collector still needs: the
+	 * daemon gives up the rest (and system calls). Non-zero stops the
+	 * collector with exit status 1 (the callback prints why). */
+	int (*on_attached)(void *ctx, uint64_t caps_needed);
+	void *ctx;
 };
 
 /* Runs until *stop is set; drains what is left and flushes before returning.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Process posture: safe output files, configuration ownership and modes.
- * See harden.h and docs/operations.md. */
+/* Process posture: safe output files, configuration ownership and modes,
+ * capabilities, no_new_privs. See harden.h and docs/operations.md. */
 #include "harden.h"
 
 #include <dirent.h>
@@ -8,11 +8,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- output files ----------------------------------------------------------- */
@@ -220,4 +223,68 @@ int eg_check_config_perms(const char *const *paths, size_t n, bool strict, char 
 		free(x.seen[i]);
 	free(x.seen);
 	return strict && x.failed ? -1 : 0;
+}
+
+/* ---- capabilities -------------------------------------------------------------- */
+
+int eg_cap_last(void)
+{
+	static int last = -1;
+	if (last >= 0)
+		return last;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = -1;
+		fclose(f);
+	}
+	if (last < 0) /* no /proc: probe the bounding set */
+		for (last = 0; last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0; last++)
+			;
+	return last;
+}
+
+static int caps_get(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	memset(d, 0, 2 * sizeof(*d));
+	return (int)syscall(SYS_capget, &h, d);
+}
+
+uint64_t eg_caps_effective(void)
+{
+	struct __user_cap_data_struct d[2];
+	if (caps_get(d))
+		return 0;
+	return (uint64_t)d[1].effective << 32 | d[0].effective;
+}
+
+int eg_caps_limit(uint64_t keep)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	if (caps_get(d))
+		return -1;
+	uint64_t eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+	uint64_t perm = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	if (eff & EG_CAP(CAP_SETPCAP)) {
+		int last = eg_cap_last();
+		for (int c = 0; c <= last && c < 64; c++)
+			if (!(keep & EG_CAP(c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
+			    prctl(PR_CAPBSET_DROP, c, 0, 0, 0))
+				return -1;
+	}
+	/* EINVAL before Linux 4.3 (no ambient set): nothing to clear */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -1;
+	uint64_t want = perm & keep;
+	d[0].effective = d[0].permitted = (uint32_t)want;
+	d[1].effective = d[1].permitted = (uint32_t)(want >> 32);
+	d[0].inheritable = d[1].inheritable = 0;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+int eg_no_new_privs(void)
+{
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Process posture (docs/operations.md, "Hardening"): output files opened
+/*
+ * Process posture (docs/operations.md, "Hardening"): output files opened
  * without following symbolic links, ownership and mode checks of the
- * configuration. */
+ * configuration, capabilities reduced to what the daemon still needs, and
+ * no_new_privs. The system call filter is in syscall_filter.c (daemon only).
+ */
 #ifndef EG_HARDEN_H
 #define EG_HARDEN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Opens an output file for appending (created 0600), with O_NOFOLLOW and
@@ -31,5 +35,28 @@ int eg_open_output(const char *path, char *err, size_t errlen);
  */
 int eg_check_config_perms(const char *const *paths, size_t n, bool strict, char *err,
 			  size_t errlen);
+
+/* Bit mask of capability numbers. */
+#define EG_CAP(c) (UINT64_C(1) << (c))
+
+/* The calling thread's effective capabilities. */
+uint64_t eg_caps_effective(void);
+
+/*
+ * Reduces the calling thread's capabilities to keep (effective and
+ * permitted; only those it has), empties the inheritable and ambient sets
+ * and drops everything else from the bounding set (when it holds
+ * CAP_SETPCAP; without it the bounding set is left alone). Capabilities are
+ * per thread: threads started later inherit the result. Returns 0, or -1
+ * with errno.
+ */
+int eg_caps_limit(uint64_t keep);
+
+/* prctl(PR_SET_NO_NEW_PRIVS): no exec can gain privileges from now on.
+ * Returns 0, or -1 with errno. */
+int eg_no_new_privs(void);
+
+/* The highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
+int eg_cap_last(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ebpf-guard: command line, signals, and the choice of live or replay mode. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "replay.h"
+#include "syscall_filter.h"
 
 #define MAX_CONFIGS 256
 
@@ -65,6 +67,8 @@ static const char usage_text[] =
 	"                        type (counts every event in metrics, like the reference)\n"
 	"  -watch                reload the configuration when a -config file changes\n"
 	"                        (as SIGHUP does; rule files in -config directories too)\n"
+	"  -no-seccomp           run without the system call filter (for debugging: see\n"
+	"                        docs/operations.md, Hardening)\n"
 	"  -strict-perms         refuse -config files and directories (and those above\n"
 	"                        them) that group or others may write, or that are not\n"
 	"                        owned by root; without it they are only warned about\n"
@@ -107,7 +111,7 @@ struct cli {
 	unsigned long budget;
 	int max_errors;
 	unsigned long mem_mb;
-	bool all_events, verbose, version, help, watch, strict_perms;
+	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
 };
 
 static int parse_bool(const char *v, bool *out)
@@ -155,9 +159,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			val = eq + 1;
 		}
 		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch",
-						    "strict-perms"};
+						    "strict-perms", "no-seccomp"};
 		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events,
-				    &c->watch, &c->strict_perms};
+				    &c->watch, &c->strict_perms, &c->no_seccomp};
 		bool handled = false;
 		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
 			if (strcmp(name, bools[k]))
@@ -225,6 +229,61 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 	}
 	return -1;
+}
+
+/* What the daemon gives up once it runs: see docs/operations.md, "Hardening". */
+struct lockdown {
+	bool live;    /* the probes are attached; reloads may attach more */
+	bool seccomp; /* -no-seccomp clears it */
+	bool verbose;
+};
+
+/* "perfmon,bpf" for an EG_CAP mask of the capabilities the daemon may keep. */
+static void cap_names(uint64_t caps, char *out, size_t n)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} names[] = {{CAP_SYS_ADMIN, "sys_admin"}, {CAP_PERFMON, "perfmon"}, {CAP_BPF, "bpf"}};
+	out[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (caps & EG_CAP(names[i].cap))
+			snprintf(out + strlen(out), n - strlen(out), "%s%s", *out ? "," : "",
+				 names[i].name);
+	if (!*out)
+		snprintf(out, n, "none");
+}
+
+/* After the probes are attached (live, with what the collector still needs)
+ * or before a replay starts (nothing). */
+static int lock_down(void *ctx, uint64_t keep)
+{
+	const struct lockdown *l = ctx;
+	if (eg_caps_limit(keep)) {
+		fprintf(stderr, "ebpf-guard: cannot drop capabilities: %s\n", strerror(errno));
+		return 1;
+	}
+	if (eg_no_new_privs()) {
+		fprintf(stderr, "ebpf-guard: cannot set no_new_privs: %s\n", strerror(errno));
+		return 1;
+	}
+	size_t nsys = 0;
+	char err[512];
+	if (l->seccomp && eg_syscall_filter_install(l->live, &nsys, err, sizeof(err))) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		return 1;
+	}
+	if (l->verbose) {
+		char names[64];
+		cap_names(eg_caps_effective(), names, sizeof(names));
+		if (l->seccomp)
+			fprintf(stderr, "ebpf-guard: capabilities kept: %s; no_new_privs set; "
+					"seccomp filter: %zu system calls allowed\n", names, nsys);
+		else
+			fprintf(stderr, "ebpf-guard: capabilities kept: %s; no_new_privs set; "
+					"no seccomp filter (-no-seccomp)\n", names);
+	}
+	return 0;
 }
 
 static void print_version(void)
@@ -310,7 +369,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	struct lockdown ld = {.live = !c.replay, .seccomp = !c.no_seccomp, .verbose = c.verbose};
 	if (c.replay) {
+		if (lock_down(&ld, 0)) {
+			rc = 1;
+			goto out;
+		}
 		rc = eg_replay_run(p, c.replay, &stop) ? 1 : 0;
 	} else {
 		struct eg_collector_opts co = {
@@ -318,6 +382,8 @@ int main(int argc, char **argv)
 			.verbose = c.verbose,
 			.all_events = c.all_events,
 			.types_wanted = eg_engine_types_wanted(eg_pipe_engine(p)),
+			.on_attached = lock_down,
+			.ctx = &ld,
 		};
 		rc = eg_collector_run(&co, p, &stop);
 	}

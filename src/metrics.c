@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "harden.h"
 
 #ifndef EG_VERSION
 #define EG_VERSION "unknown"
@@ -747,6 +748,32 @@ static void log_bound(int fd)
 	}
 }
 
+struct start_args {
+	int fd;
+	bool own_thread; /* not the caller's thread: give up every capability */
+	struct MHD_Daemon *daemon;
+	int err;
+};
+
+static void *start_server(void *arg)
+{
+	struct start_args *a = arg;
+	if (a->own_thread) {
+		eg_caps_limit(0);
+		eg_no_new_privs();
+	}
+	a->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, NULL,
+		MHD_OPTION_LISTEN_SOCKET, a->fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MHD_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	a->err = errno;
+	return NULL;
+}
+
 int eg_metrics_serve(const char *addr, char *err, size_t errlen)
 {
 	if (daemon_http) {
@@ -758,20 +785,25 @@ int eg_metrics_serve(const char *addr, char *err, size_t errlen)
 		return -1;
 	for (size_t i = 0; i < HTTP_MHD_LIMIT; i++)
 		conns[i].fd = -1;
-	/* The server threads inherit a full signal mask, so SIGHUP, SIGTERM...
-	 * always reach (and interrupt) the event loop thread. */
+	/* The server threads inherit a full signal mask (but SIGSYS, so that a
+	 * system call the filter refuses is reported: syscall_filter.c), so
+	 * SIGHUP, SIGTERM... always reach (and interrupt) the event loop thread.
+	 * They are started from a thread of their own that first gives up every
+	 * capability: they never need one. */
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	daemon_http = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, NULL,
-		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MHD_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
-	int e = errno;
+	struct start_args a = {.fd = fd, .own_thread = true};
+	pthread_t t;
+	if (pthread_create(&t, NULL, start_server, &a) == 0) {
+		pthread_join(t, NULL);
+	} else {
+		a.own_thread = false;
+		start_server(&a);
+	}
+	daemon_http = a.daemon;
+	int e = a.err;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!daemon_http) {
 		close(fd);

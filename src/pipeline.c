@@ -500,6 +500,7 @@ static void start_reload(struct eg_pipeline *p, int64_t now)
 	j->started_ns = now;
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS); /* a call the seccomp filter refuses is reported */
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = pthread_create(&j->thread, NULL, reload_main, j);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's seccomp filter (libseccomp; linked into the daemon only). */
+#ifndef EG_SYSCALL_FILTER_H
+#define EG_SYSCALL_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Installs the filter on every thread of the process (TSYNC; the callers set
+ * no_new_privs first). It allows the system calls the daemon makes once it
+ * runs: in replay mode, or in live mode (live: the BPF and perf calls that
+ * attach and detach probes and read the drop counters too). Any other call
+ * is refused with SIGSYS: a handler prints the call's number and name on
+ * stderr, then the process dies of SIGSYS. Returns 0, or -1 with a message
+ * in err. *nallowed gets the number of system calls allowed.
+ */
+int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t errlen);
+
+#endif
