@@ -17,7 +17,8 @@
 #   --no-baseline      skip the run of the selected tests on the unmutated
 #                      copy (a test failing there is left out of every
 #                      mutation's run, since it would "catch" anything)
-#   --list-file FILE   another mutation list (default tests/mutation/mutations.txt)
+#   --list-file FILE   this mutation list (default: the copy's own
+#                      tests/mutation/mutations.txt)
 #   -h, --help
 #
 # Environment: TMPDIR (where the scratch copy goes), EG_MUT_JOBS (build
@@ -38,9 +39,10 @@ BASELINE=1
 DEF_TIMEOUT=300
 JOBS=${EG_MUT_JOBS:-2}
 REV=
+LIST_GIVEN=0
 IDS=()
 
-usage() { sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -51,8 +53,8 @@ while [ $# -gt 0 ]; do
 	--timeout=*) DEF_TIMEOUT=${1#*=} ;;
 	--rev) REV=${2:?--rev needs a revision}; shift ;;
 	--rev=*) REV=${1#*=} ;;
-	--list-file) LIST=${2:?--list-file needs a path}; shift ;;
-	--list-file=*) LIST=${1#*=} ;;
+	--list-file) LIST=${2:?--list-file needs a path}; LIST_GIVEN=1; shift ;;
+	--list-file=*) LIST=${1#*=}; LIST_GIVEN=1 ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) IDS+=("$1") ;;
@@ -61,10 +63,8 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$LIST" ] || { echo "run.sh: no list file $LIST" >&2; exit 2; }
 LIST=$(cd "$(dirname "$LIST")" && pwd)/$(basename "$LIST")
-
-ids=$(python3 "$MUT" ids "$LIST" "${IDS[@]}") || exit 2
-mapfile -t SEL <<<"$ids"
-[ ${#SEL[@]} -gt 0 ] || { echo "run.sh: no mutations selected" >&2; exit 2; }
+# the ids must exist in the list given (the snapshot's is checked again below)
+python3 "$MUT" ids "$LIST" "${IDS[@]}" >/dev/null || exit 2
 
 T0=$(date +%s)
 SCR=$(mktemp -d "${TMPDIR:-/tmp}/eg-mutation.XXXXXX") || exit 2
@@ -103,6 +103,18 @@ else
 	tar -C "$ROOT" --anchored --exclude=./.git --exclude='./build*' -cf - . | tar -C "$SRC" -xf - ||
 		{ echo "run.sh: copying the tree failed" >&2; exit 2; }
 fi
+# The list is frozen with the tree: the default list is the copy's own (the
+# entries written for that code), a --list-file is copied.
+if [ "$LIST_GIVEN" = 0 ] && [ -f "$SRC/tests/mutation/mutations.txt" ]; then
+	LIST=$SRC/tests/mutation/mutations.txt
+else
+	cp "$LIST" "$SCR/mutations.txt" && LIST=$SCR/mutations.txt
+fi
+ids=$(python3 "$MUT" ids "$LIST" "${IDS[@]}") || exit 2
+mapfile -t SEL <<<"$ids"
+[ ${#SEL[@]} -gt 0 ] || { echo "run.sh: no mutations selected" >&2; exit 2; }
+say "${#SEL[@]} mutations from ${LIST#"$SCR"/}"
+
 t=$(date +%s)
 say "configuring and building in $BLD (-j$JOBS)"
 # shellcheck disable=SC2086
