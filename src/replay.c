@@ -546,10 +546,17 @@ static int parse_rfc3339(const char *s, size_t n, int64_t *out)
 	if (i != n)
 		return -1;
 	int64_t sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-	/* int64 ns covers 1677-09-21T00:12:44Z .. 2262-04-11T23:47:16Z */
-	if (sec < INT64_MIN / 1000000000 + 1 || sec > INT64_MAX / 1000000000 - 1)
+	/* int64 ns covers 1677-09-21T00:12:43.145224192Z .. 2262-04-11T23:47:16.854775807Z,
+	 * every time the writer can write; a negative second borrows the fraction
+	 * so that the product stays in range at the low end */
+	if (sec < 0 && frac) {
+		sec++;
+		frac -= 1000000000;
+	}
+	int64_t ns;
+	if (__builtin_mul_overflow(sec, 1000000000, &ns) || __builtin_add_overflow(ns, frac, &ns))
 		return -1;
-	*out = sec * 1000000000 + frac;
+	*out = ns;
 	return 0;
 }
 
