@@ -1,0 +1,21 @@
+-- Three detections in one file: static, dynamic and table-without-description.
+return {
+  {
+    id = "static_true",
+    description = "static description",
+    event_types = { "exec" },
+    match = function(ev) return true end,
+  },
+  {
+    id = "dynamic",
+    description = "replaced",
+    event_types = { "exec" },
+    match = function(ev) return { description = "dynamic for " .. ev.comm } end,
+  },
+  {
+    id = "table_no_desc",
+    description = "kept static",
+    event_types = { "exec" },
+    match = function(ev) return {} end,
+  },
+}

@@ -1,0 +1,1 @@
+return { id = "x", description = "d", event_types = { "fork" }, match = function() end }

@@ -1,0 +1,5 @@
+return {
+  id = "x",
+  description = "d"
+  event_types = { "exec" },
+}

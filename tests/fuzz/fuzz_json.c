@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzzes the JSON writer (src/json.c): eg_json_str on the whole input, and
+ * eg_json_alert on an event and a rule cut out of the input.
+ *
+ * Properties (docs/output.md, "Strings" and "The event object"):
+ *   - eg_json_str writes exactly what a plain byte-by-byte model of the rules
+ *     writes: '"' '\\' escaped, \n \t \r \b \f, \u00xx for the other control
+ *     bytes, valid UTF-8 (Unicode table 3-7) copied, every byte of an invalid
+ *     sequence as \udcXX;
+ *   - the alert line is one line of valid, compact JSON with the documented
+ *     keys in order; a strict decoder (lone \udc80-\udcff = the raw byte)
+ *     gives back every input string byte for byte, and every number;
+ *   - the timestamp is RFC 3339 UTC with a trimmed fraction and gives back
+ *     ts_ns (checked against timegm);
+ *   - the event object replays (eg_replay_parse) to the same event.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "fuzz_pipe.h"
+#include "json.h"
+#include "replay.h"
+
+/* ---- the input, cut into fields --------------------------------------- */
+
+struct in {
+	const uint8_t *p;
+	size_t n;
+};
+
+static uint64_t take(struct in *in, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++) {
+		uint8_t b = 0;
+		if (in->n) {
+			b = *in->p++;
+			in->n--;
+		}
+		v |= (uint64_t)b << (8 * i);
+	}
+	return v;
+}
+
+/* A string: a 2-byte length (cut to what is left), then its bytes; returned
+ * in its own block, NUL-terminated at its length. */
+static char *take_str(struct in *in, uint32_t *len)
+{
+	size_t n = (size_t)take(in, 2);
+	if (n > in->n)
+		n = in->n;
+	char *s = malloc(n + 1);
+	memcpy(s, in->p, n);
+	s[n] = 0;
+	in->p += n;
+	in->n -= n;
+	*len = (uint32_t)n;
+	return s;
+}
+
+/* ---- the model of the string rules ------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), 0 when invalid:
+ * decode the code point, then refuse overlongs, surrogates, > U+10FFFF. */
+FUZZ_NOCOV static size_t model_utf8(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+FUZZ_NOCOV static size_t model_str(const unsigned char *s, size_t n, char *o)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o0 = o;
+	*o++ = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		if (c >= 0x80) {
+			size_t l = model_utf8(s + i, n - i);
+			if (l) {
+				memcpy(o, s + i, l);
+				o += l;
+				i += l;
+			} else {
+				memcpy(o, "\\udc", 4);
+				o[4] = hex[c >> 4];
+				o[5] = hex[c & 15];
+				o += 6;
+				i++;
+			}
+			continue;
+		}
+		i++;
+		switch (c) {
+		case '"': o += sprintf(o, "\\\""); break;
+		case '\\': o += sprintf(o, "\\\\"); break;
+		case '\n': o += sprintf(o, "\\n"); break;
+		case '\t': o += sprintf(o, "\\t"); break;
+		case '\r': o += sprintf(o, "\\r"); break;
+		case '\b': o += sprintf(o, "\\b"); break;
+		case '\f': o += sprintf(o, "\\f"); break;
+		default:
+			if (c < 0x20)
+				o += sprintf(o, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+			else
+				*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	return (size_t)(o - o0);
+}
+
+/* ---- a strict decoder for the compact output --------------------------- */
+
+struct jp {
+	const char *s, *e, *line;
+};
+
+FUZZ_NOCOV static void jfail(const struct jp *j, const char *what)
+{
+	size_t len = (size_t)(j->e - j->line);
+	fuzz_fail("alert line, column %td: %s\n%.*s", j->s - j->line + 1, what,
+		  (int)(len > 3000 ? 3000 : len), j->line);
+}
+
+FUZZ_NOCOV static void jlit(struct jp *j, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(j->e - j->s) < n || memcmp(j->s, lit, n))
+		jfail(j, lit);
+	j->s += n;
+}
+
+FUZZ_NOCOV static int hexv(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* upper case is not what the writer writes */
+}
+
+/* Decodes the string at j->s into out (room: its raw length). */
+FUZZ_NOCOV static size_t jstr(struct jp *j, char *out)
+{
+	size_t o = 0;
+	if (j->s >= j->e || *j->s != '"')
+		jfail(j, "expected a string");
+	j->s++;
+	for (;;) {
+		if (j->s >= j->e)
+			jfail(j, "unterminated string");
+		unsigned char c = (unsigned char)*j->s;
+		if (c == '"') {
+			j->s++;
+			return o;
+		}
+		if (c < 0x20)
+			jfail(j, "raw control byte in a string");
+		if (c >= 0x80) {
+			size_t l = model_utf8((const unsigned char *)j->s, (size_t)(j->e - j->s));
+			if (!l)
+				jfail(j, "invalid UTF-8 in the output");
+			memcpy(out + o, j->s, l);
+			o += l;
+			j->s += l;
+			continue;
+		}
+		if (c != '\\') {
+			out[o++] = (char)c;
+			j->s++;
+			continue;
+		}
+		if (j->e - j->s < 2)
+			jfail(j, "cut escape");
+		char k = j->s[1];
+		j->s += 2;
+		switch (k) {
+		case '"': out[o++] = '"'; break;
+		case '\\': out[o++] = '\\'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'u': {
+			unsigned v = 0;
+			if (j->e - j->s < 4)
+				jfail(j, "cut \\u escape");
+			for (int i = 0; i < 4; i++) {
+				int h = hexv(j->s[i]);
+				if (h < 0)
+					jfail(j, "\\u escape without four lower-case hex digits");
+				v = v << 4 | (unsigned)h;
+			}
+			j->s += 4;
+			if (v >= 0xdc80 && v <= 0xdcff)
+				out[o++] = (char)(v & 0xff); /* surrogateescape: a raw byte */
+			else if (v < 0x20 && v != '\n' && v != '\t' && v != '\r' && v != '\b' && v != '\f')
+				out[o++] = (char)v;
+			else
+				jfail(j, "\\u escape the writer never writes");
+			break;
+		}
+		default:
+			jfail(j, "unknown escape");
+		}
+	}
+}
+
+/* Room to decode any string of the line being checked (decoding never grows). */
+static char *dbuf;
+static size_t dcap;
+
+FUZZ_NOCOV static char *decode_room(const struct jp *j)
+{
+	size_t need = (size_t)(j->e - j->s) + 1;
+	if (need > dcap) {
+		free(dbuf);
+		dcap = need * 2;
+		dbuf = malloc(dcap);
+		if (!dbuf)
+			fuzz_fail("out of memory");
+	}
+	return dbuf;
+}
+
+FUZZ_NOCOV static void jstr_is(struct jp *j, const char *what, const char *want, size_t wn)
+{
+	char *buf = decode_room(j);
+	const char *at = j->s;
+	size_t n = jstr(j, buf);
+	if (n != wn || memcmp(buf, want, wn)) {
+		j->s = at;
+		jfail(j, what);
+	}
+}
+
+FUZZ_NOCOV static void jkey(struct jp *j, const char *key, int first)
+{
+	if (!first)
+		jlit(j, ",");
+	jstr_is(j, key, key, strlen(key));
+	jlit(j, ":");
+}
+
+FUZZ_NOCOV static void jnum_is(struct jp *j, const char *what, uint64_t want)
+{
+	char t[24];
+	snprintf(t, sizeof(t), "%" PRIu64, want);
+	size_t n = strlen(t);
+	if ((size_t)(j->e - j->s) < n || memcmp(j->s, t, n) || (j->s + n < j->e && j->s[n] >= '0' &&
+								   j->s[n] <= '9'))
+		jfail(j, what);
+	j->s += n;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f]Z", fraction 1-9 digits without trailing zeros. */
+FUZZ_NOCOV static void jtime_is(struct jp *j, int64_t ts_ns)
+{
+	char buf[64];
+	const char *at = j->s;
+	char *raw = decode_room(j);
+	size_t n = jstr(j, raw);
+	if (n >= sizeof(buf))
+		goto bad;
+	memcpy(buf, raw, n);
+	buf[n] = 0;
+	struct tm tm = {0};
+	int frac_len = 0;
+	long frac = 0;
+	const char *rest = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n < 20 || buf[4] != '-' || !rest || rest - buf != 19)
+		goto bad;
+	if (*rest == '.') {
+		rest++;
+		while (*rest >= '0' && *rest <= '9') {
+			frac = frac * 10 + (*rest++ - '0');
+			frac_len++;
+		}
+		if (frac_len < 1 || frac_len > 9 || rest[-1] == '0')
+			goto bad;
+		for (int k = frac_len; k < 9; k++)
+			frac *= 10;
+	}
+	if (strcmp(rest, "Z"))
+		goto bad;
+	int64_t want_sec = ts_ns / 1000000000, want_frac = ts_ns % 1000000000;
+	if (want_frac < 0) {
+		want_frac += 1000000000;
+		want_sec--;
+	}
+	if ((int64_t)timegm(&tm) != want_sec || frac != want_frac)
+		goto bad;
+	return;
+bad:
+	j->s = at;
+	jfail(j, "timestamp");
+}
+
+/* ---- the fuzzer --------------------------------------------------------- */
+
+static struct eg_buf out;
+
+FUZZ_NOCOV static void check_str_whole(const uint8_t *data, size_t size)
+{
+	out.len = 0;
+	if (eg_json_str(&out, (const char *)data, size))
+		fuzz_fail("eg_json_str failed");
+	static char *want;
+	static size_t want_cap;
+	if (6 * size + 2 > want_cap) {
+		free(want);
+		want_cap = 2 * (6 * size + 2);
+		want = malloc(want_cap);
+		if (!want)
+			fuzz_fail("out of memory");
+	}
+	size_t wn = model_str(data, size, want);
+	if (wn != out.len || memcmp(want, out.p, wn))
+		fuzz_fail("eg_json_str differs from the model (%zu bytes, want %zu)", out.len, wn);
+	struct jp j = {out.p, out.p + out.len, out.p};
+	jstr_is(&j, "eg_json_str round trip", (const char *)data, size);
+	if (j.s != j.e)
+		jfail(&j, "data after the string");
+}
+
+FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg_event *ev)
+{
+	char err[512];
+	fuzz_pipe_reset();
+	struct eg_pipeline *p = fuzz_pipe();
+	struct eg_event *r = eg_pipe_begin(p, len + 64);
+	if (!r)
+		return;
+	if (eg_replay_parse(p, obj, len, r, err, sizeof(err)))
+		fuzz_fail("the event object does not replay: %s\n%.*s", err,
+			  (int)(len > 3000 ? 3000 : len), obj);
+	eg_pipe_commit(p);
+#define SAME(f)                                                                                \
+	if (r->f != ev->f)                                                                     \
+		fuzz_fail("replayed " #f " differs: %llu, written %llu", (unsigned long long)r->f,  \
+			  (unsigned long long)ev->f);
+#define SAME_STR(f)                                                                            \
+	if (r->f##_len != ev->f##_len || memcmp(r->f, ev->f, ev->f##_len))                     \
+		fuzz_fail("replayed " #f " differs");
+	SAME(ts_ns) SAME(type) SAME(pid) SAME(tgid) SAME(ppid) SAME(uid) SAME(gid) SAME(cgroup_id)
+	SAME(dest_port) SAME_STR(comm) SAME_STR(filename) SAME_STR(dest_ip)
+	if ((r->flags ^ ev->flags) & EG_EVF_TRUNCATED)
+		fuzz_fail("replayed truncated differs");
+	if (ev->type == EG_EV_EXEC) {
+		SAME(argc) SAME_STR(exe) SAME_STR(args)
+		if ((r->flags ^ ev->flags) & EG_EVF_MEMFD)
+			fuzz_fail("replayed memfd differs");
+	} else if (ev->type == EG_EV_OPEN) {
+		SAME(open_flags)
+	}
+#undef SAME
+#undef SAME_STR
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_str_whole(data, size);
+
+	struct in in = {data, size};
+	struct eg_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_ns = (int64_t)take(&in, 8);
+	ev.pid = (uint32_t)take(&in, 4);
+	ev.tgid = (uint32_t)take(&in, 4);
+	ev.ppid = (uint32_t)take(&in, 4);
+	ev.uid = (uint32_t)take(&in, 4);
+	ev.gid = (uint32_t)take(&in, 4);
+	ev.cgroup_id = take(&in, 8);
+	ev.open_flags = (uint32_t)take(&in, 4);
+	ev.dest_port = (uint32_t)take(&in, 2);
+	ev.type = (uint32_t)(take(&in, 1) % 6); /* 0 and 5: "unknown" */
+	unsigned bits = (unsigned)take(&in, 1);
+	ev.flags = bits & (EG_EVF_TRUNCATED | EG_EVF_MEMFD);
+	char *comm = take_str(&in, &ev.comm_len), *fn = take_str(&in, &ev.filename_len);
+	char *ip = take_str(&in, &ev.dest_ip_len), *exe = take_str(&in, &ev.exe_len);
+	uint32_t al, idl, dl, odl, sl, tl;
+	char *args = take_str(&in, &al);
+	char *id = take_str(&in, &idl), *desc = take_str(&in, &dl), *odesc = take_str(&in, &odl);
+	char *sev = take_str(&in, &sl), *tag = take_str(&in, &tl);
+	ev.comm = comm;
+	ev.filename = fn;
+	ev.dest_ip = ip;
+	ev.exe = exe;
+	/* argv: NUL-terminated strings back to back (the last one terminated by
+	 * take_str's NUL when it is not already) */
+	ev.args = args;
+	ev.args_len = al && args[al - 1] ? al + 1 : al;
+	for (uint32_t i = 0; i < ev.args_len; i++)
+		ev.argc += args[i] == 0;
+
+	/* strings the writer takes with strlen() end at their first NUL */
+	idl = (uint32_t)strlen(id);
+	dl = (uint32_t)strlen(desc);
+	sl = (uint32_t)strlen(sev);
+	struct eg_buf tags = {0};
+	if (tl) {
+		eg_buf_putc(&tags, '[');
+		eg_json_str(&tags, tag, tl);
+		eg_buf_putc(&tags, ']');
+		eg_buf_putc(&tags, 0);
+	}
+	struct eg_rule_info rule = {
+		.id = id, .description = desc, .severity = sl ? sev : NULL,
+		.tags_json = tl ? tags.p : NULL, .source = "fuzz",
+	};
+	const char *d = bits & 4 ? odesc : NULL;
+
+	out.len = 0;
+	if (eg_json_alert(&out, &ev, &rule, d, odl))
+		fuzz_fail("eg_json_alert failed");
+	if (!out.len || out.p[out.len - 1] != '\n')
+		fuzz_fail("alert line does not end with a newline");
+	struct jp j = {out.p, out.p + out.len - 1, out.p};
+	jlit(&j, "{");
+	jkey(&j, "timestamp", 1);
+	jtime_is(&j, ev.ts_ns);
+	jkey(&j, "rule_id", 0);
+	jstr_is(&j, "rule_id", id, idl);
+	jkey(&j, "description", 0);
+	if (d)
+		jstr_is(&j, "description (from the detection)", odesc, odl);
+	else
+		jstr_is(&j, "description", desc, dl);
+	const char *tname = eg_event_type_name(ev.type);
+	jkey(&j, "event_type", 0);
+	jstr_is(&j, "event_type", tname, strlen(tname));
+	jkey(&j, "event", 0);
+	const char *obj = j.s;
+	jlit(&j, "{");
+	jkey(&j, "timestamp", 1);
+	jtime_is(&j, ev.ts_ns);
+	jkey(&j, "pid", 0);
+	jnum_is(&j, "pid", ev.pid);
+	jkey(&j, "tgid", 0);
+	jnum_is(&j, "tgid", ev.tgid);
+	jkey(&j, "type", 0);
+	jstr_is(&j, "type", tname, strlen(tname));
+	jkey(&j, "comm", 0);
+	jstr_is(&j, "comm", comm, ev.comm_len);
+	jkey(&j, "filename", 0);
+	jstr_is(&j, "filename", fn, ev.filename_len);
+	jkey(&j, "dest_ip", 0);
+	jstr_is(&j, "dest_ip", ip, ev.dest_ip_len);
+	jkey(&j, "dest_port", 0);
+	jnum_is(&j, "dest_port", ev.dest_port);
+	jkey(&j, "ppid", 0);
+	jnum_is(&j, "ppid", ev.ppid);
+	jkey(&j, "uid", 0);
+	jnum_is(&j, "uid", ev.uid);
+	jkey(&j, "gid", 0);
+	jnum_is(&j, "gid", ev.gid);
+	jkey(&j, "cgroup_id", 0);
+	jnum_is(&j, "cgroup_id", ev.cgroup_id);
+	jkey(&j, "truncated", 0);
+	jlit(&j, ev.flags & EG_EVF_TRUNCATED ? "true" : "false");
+	if (ev.type == EG_EV_EXEC) {
+		jkey(&j, "exe", 0);
+		jstr_is(&j, "exe", exe, ev.exe_len);
+		jkey(&j, "args", 0);
+		jlit(&j, "[");
+		const char *a = args;
+		for (uint32_t i = 0; i < ev.argc; i++) {
+			size_t n = strlen(a);
+			if (i)
+				jlit(&j, ",");
+			jstr_is(&j, "args", a, n);
+			a += n + 1;
+		}
+		jlit(&j, "]");
+		jkey(&j, "memfd", 0);
+		jlit(&j, ev.flags & EG_EVF_MEMFD ? "true" : "false");
+	} else if (ev.type == EG_EV_OPEN) {
+		jkey(&j, "open_flags", 0);
+		jnum_is(&j, "open_flags", ev.open_flags);
+	}
+	jlit(&j, "}");
+	const char *obj_end = j.s;
+	jkey(&j, "severity", 0);
+	jstr_is(&j, "severity", sl ? sev : "warning", sl ? sl : 7);
+	jkey(&j, "tags", 0);
+	jlit(&j, "[");
+	if (tl)
+		jstr_is(&j, "tags", tag, tl);
+	jlit(&j, "]");
+	jlit(&j, "}");
+	if (j.s != j.e)
+		jfail(&j, "data after the alert object");
+
+	if (ev.type >= EG_EV_EXEC && ev.type <= EG_EV_MAX)
+		check_replay(obj, (size_t)(obj_end - obj), &ev);
+
+	eg_buf_free(&tags);
+	free(comm);
+	free(fn);
+	free(ip);
+	free(exe);
+	free(args);
+	free(id);
+	free(desc);
+	free(odesc);
+	free(sev);
+	free(tag);
+	return 0;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+# Writes the binary seed corpora of tests/fuzz: corpus/record (raw ring-buffer
+# records, bpf/eg_raw.h) and corpus/json (fuzz_json.c's input layout).
+# Deterministic; rerun after a change to either format:
+#   python3 tests/fuzz/gen_seeds.py
+import os
+import socket
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# ---- raw records: struct eg_raw_event (88 bytes) + filename + exe + args
+EXEC, OPEN, CONNECT, EXIT = 1, 2, 3, 4
+TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED = 1, 2, 4, 8
+EXIT_READ, EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 16, 32, 64, 128
+
+
+def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family=0,
+           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, lens=None):
+    fl, xl, al = lens or (len(filename), len(exe), len(args))
+    head = struct.pack("<QQIIIIIIIBBHHHHH16s16s", 123456789012, 4026531835, pid, tgid, 1,
+                       1000, 1000, open_flags, flags, type_, family, port, fl, xl, al, 0,
+                       addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"))
+    assert len(head) == 88
+    return head + filename + exe + args
+
+
+def v6(text):
+    return socket.inet_pton(socket.AF_INET6, text)
+
+
+RECORDS = {
+    "exec": record(EXEC, filename=b"/usr/bin/bash\0", exe=b"bash\0bin\0usr\0",
+                   args=b"bash\0-c\0id\0"),
+    "exec-memfd": record(EXEC, comm=b"x", filename=b"/proc/self/fd/3\0", exe=b"memfd:x\0",
+                         args=b"x\0", flags=DELETED | EXE_PSEUDO),
+    "exec-failed": record(EXEC, filename=b"/nonexistent\0", flags=EXEC_FAILED),
+    "exec-many-args": record(EXEC, filename=b"/bin/echo\0", exe=b"echo\0bin\0",
+                             args=b"".join(b"a%d\0" % i for i in range(70))),
+    "exec-args-cut": record(EXEC, filename=b"/bin/cat\0", exe=b"cat\0bin\0",
+                            args=b"cat\0/etc/passwd-unterminated", flags=TRUNC_ARGS),
+    "exec-deep-exe": record(EXEC, filename=b"/a\0", exe=b"".join(b"d%d\0" % i for i in range(70)),
+                            flags=TRUNC_EXE),
+    "exec-comm-16": record(EXEC, comm=b"0123456789abcdef", filename=b"/x\0", exe=b"x\0"),
+    "open": record(OPEN, comm=b"cat", filename=b"/etc/shadow\0", open_flags=0o100101),
+    "open-no-filename": record(OPEN, flags=NO_FILENAME),
+    "open-exit-read": record(OPEN, filename=b"/tmp/caf\xe9\0", flags=EXIT_READ),
+    "open-trunc": record(OPEN, filename=b"/" + b"a" * 200, flags=TRUNC_FILENAME),
+    "connect-v4": record(CONNECT, family=socket.AF_INET, port=4444, addr=bytes([10, 0, 0, 1])),
+    "connect-v6": record(CONNECT, family=socket.AF_INET6, port=443, addr=v6("2001:db8::1")),
+    "connect-v6-mapped": record(CONNECT, family=socket.AF_INET6, port=80, addr=v6("::ffff:1.2.3.4")),
+    "connect-v6-compat": record(CONNECT, family=socket.AF_INET6, port=80, addr=v6("::1.2.3.4")),
+    "connect-v6-loopback": record(CONNECT, family=socket.AF_INET6, port=22, addr=v6("::1")),
+    "connect-v6-runs": record(CONNECT, family=socket.AF_INET6, port=1, addr=v6("1:0:0:2:0:0:0:3")),
+    "exit": record(EXIT, comm=b"sleep"),
+    "bad-short": record(EXEC)[:40],
+    "bad-type": record(9, filename=b"/x\0"),
+    "bad-lengths": record(EXEC, filename=b"/x\0", lens=(3, 65535, 0)),
+}
+
+# ---- fuzz_json input: numbers, then 2-byte-length strings
+
+
+def jseed(ts, type_, bits, comm=b"", filename=b"", ip=b"", exe=b"", args=b"", rid=b"rule",
+          desc=b"desc", odesc=b"", sev=b"", tag=b"", port=0, open_flags=0):
+    head = struct.pack("<qIIIIIQIHBB", ts, 4242, 4241, 1, 0, 0, 18446744073709551615,
+                       open_flags, port, type_, bits)
+    body = b"".join(struct.pack("<H", len(s)) + s
+                    for s in (comm, filename, ip, exe, args, rid, desc, odesc, sev, tag))
+    return head + body
+
+
+JSON = {
+    "exec": jseed(1735732800 * 10**9, EXEC, 0, b"bash", b"/dev/shm/.x", b"", b"/bin/bash",
+                  b"bash\0-c\0id\0", b"builtin_fileless_exec", b"Fileless", sev=b"critical",
+                  tag=b"T1620"),
+    "exec-memfd-trunc": jseed(1, EXEC, 3, b"x", b"memfd:x", exe=b"/memfd:x (deleted)", args=b"x"),
+    "open-bytes": jseed(-1, OPEN, 1, b"\x7f\x01\n\t", b"/tmp/caf\xe9.txt\xc3\xa9\xed\xa0\x80\xf4\x90\x80\x80",
+                        open_flags=0o1101),
+    "connect-desc": jseed(1735732800123456789, CONNECT, 4, b"nc", b"connect", b"2001:db8::1",
+                          port=4444, odesc=b"dynamic \"quoted\" \\ \xf0\x9f\x98\x80"),
+    # the writer's earliest and latest times replay (src/replay.c refused them)
+    "repro-ts-int64-min": jseed(-(2**63), EXIT, 0, rid=b"\x01id", sev=b"warning"),
+    "repro-ts-int64-max": jseed(2**63 - 1, OPEN, 0),
+    "unknown-type": jseed(2**63 - 1, 5, 0),
+    "long": jseed(0, EXEC, 0, filename=(b"\xe2\x82\xac" * 1400) + b"\xe2\x82", args=b"\0" * 5),
+}
+
+
+def write(dirname, seeds):
+    d = os.path.join(HERE, "corpus", dirname)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name + ".bin"), "wb") as f:
+            f.write(data)
+
+
+write("record", RECORDS)
+write("json", JSON)
