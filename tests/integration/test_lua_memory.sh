@@ -25,7 +25,8 @@ return {
     match = function(ev) local s = ("x"):rep(1048576) for i = 1, 9 do s = s .. s end return #s > 0 end },
   { id = "table_growth", description = "d", event_types = { "exec" },
     match = function(ev)
-      local t, s = {}, ("x"):rep(65536)
+      local t, s = {}, ("x"):rep(1048576)
+      s = s .. s -- 2 MiB a copy: the limit comes in ~10 ms, far from the 50 ms time limit
       for i = 1, 1e6 do t[i] = s .. i end
       return #t > 0
     end },
@@ -57,7 +58,7 @@ for want in \
 	"detection \"rep_number\" ($f): runtime error: $f:5: string.rep: result too large (600000000 bytes, limit 1048576)" \
 	"detection \"doubling\" ($f): budget error: memory limit exceeded (more than 64 MiB allocated in one call)" \
 	"detection \"table_growth\" ($f): budget error: memory limit exceeded (more than 64 MiB allocated in one call)" \
-	"detection \"concat\" ($f): runtime error: $f:18: table.concat: result too large (2097152 bytes, limit 1048576)"; do
+	"detection \"concat\" ($f): runtime error: $f:19: table.concat: result too large (2097152 bytes, limit 1048576)"; do
 	grep -qF "ebpf-guard: $want" "$W/stderr" || fail "missing log line: $want"
 done
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$EG_PID/status")
