@@ -202,6 +202,11 @@ describe("config errors", function()
       err_of("port_too_big.yaml"))
   end)
 
+  it("a port of 65536, one past the largest", function()
+    assert.equals("spec/fixtures/errors/port_65536.yaml: rule \"x\": min_dest_port: expected an integer in 0..65535, got number 65536",
+      err_of("port_65536.yaml"))
+  end)
+
   it("a regex that is not a string", function()
     assert.equals("spec/fixtures/errors/regex_number.yaml: rule \"x\": comm_regex: expected a string, got number 42",
       err_of("regex_number.yaml"))

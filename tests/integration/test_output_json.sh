@@ -108,4 +108,19 @@ EOF
 	>/dev/null 2>"$W/stderr2" || fail "second replay failed: $(cat "$W/stderr2")"
 cmp -s "$W/rec1.jsonl" "$W/rec2.jsonl" || fail "record -> replay -> record differs"
 cmp -s "$W/alerts.jsonl" "$W/alerts2.jsonl" || fail "alerts differ on the second replay"
+# A line longer than the reader's limit still counts as one line: the bad
+# line after it is reported with its own number, and the good ones run.
+python3 -c '
+import sys
+good = "{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":%d,\"tgid\":1,\"type\":\"exec\",\"comm\":\"a\",\"filename\":\"/x\"}\n"
+with open(sys.argv[1], "w") as f:
+    f.write(good % 1 + "{\"comm\":\"" + "x" * 3000000 + "\"}\n" + "oops\n" + good % 4)
+' "$W/long.jsonl"
+"$EG_BIN" -replay "$W/long.jsonl" -record "$W/long.rec" -alert-file /dev/null >/dev/null 2>"$W/long.err" ||
+	fail "replay of the long line failed: $(cat "$W/long.err")"
+want="ebpf-guard: $W/long.jsonl:2: line longer than 1048512 bytes
+ebpf-guard: $W/long.jsonl:3: not JSON: unexpected 'o' at column 1, expected a JSON value"
+[ "$(grep -v 'no -config' "$W/long.err")" = "$want" ] || fail "long line: $(cat "$W/long.err")"
+pids=$(python3 -c 'import json,sys; print([json.loads(l)["pid"] for l in open(sys.argv[1])])' "$W/long.rec")
+[ "$pids" = "[1, 4]" ] || fail "events around the long line: $pids"
 echo "PASS (test_output_json)"
