@@ -92,6 +92,7 @@ struct collector {
 	int drops_fd;
 	int ncpus;
 	uint64_t *drop_vals;
+	uint64_t *scrape_drop_vals; /* the metrics thread's buffer (refresh_on_scrape) */
 	const volatile unsigned long *cons_pos, *prod_pos;
 	size_t page;
 	int64_t boot_to_real; /* add to a bpf_ktime_get_boot_ns() value */
@@ -513,7 +514,27 @@ static void update_gauges(struct collector *c, bool drops)
 		uint64_t sum = 0;
 		for (int i = 0; i < c->ncpus; i++)
 			sum += c->drop_vals[i];
-		EG_SET(dropped_kernel, sum);
+		eg_metrics_raise(&eg_metrics.dropped_kernel, sum);
+	}
+	if (c->cons_pos && c->prod_pos) {
+		unsigned long cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
+		unsigned long prod = __atomic_load_n(c->prod_pos, __ATOMIC_ACQUIRE);
+		EG_SET(ringbuf_fill_bytes, prod - cons);
+	}
+}
+
+/* On the metrics thread, at every scrape: the drop counters and the ring fill
+ * straight from the kernel, so a scrape is current even while the event loop
+ * is busy with a batch. */
+static void refresh_on_scrape(void *arg)
+{
+	struct collector *c = arg;
+	if (c->scrape_drop_vals &&
+	    !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, c->scrape_drop_vals)) {
+		uint64_t sum = 0;
+		for (int i = 0; i < c->ncpus; i++)
+			sum += c->scrape_drop_vals[i];
+		eg_metrics_raise(&eg_metrics.dropped_kernel, sum);
 	}
 	if (c->cons_pos && c->prod_pos) {
 		unsigned long cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
@@ -550,6 +571,7 @@ static void detach_all(struct collector *c)
 
 static void cleanup(struct collector *c)
 {
+	eg_metrics_set_refresh(NULL, NULL);
 	detach_all(c);
 	ring_buffer__free(c->rb);
 	if (c->cons_pos)
@@ -557,6 +579,7 @@ static void cleanup(struct collector *c)
 	if (c->prod_pos)
 		munmap((void *)c->prod_pos, c->page);
 	free(c->drop_vals);
+	free(c->scrape_drop_vals);
 #ifdef EG_HAVE_SKEL
 	if (c->skel) {
 		ebpf_guard__destroy(c->skel);
@@ -713,8 +736,11 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	EG_SET(ringbuf_size_bytes, bpf_map__max_entries(events));
 	c.drops_fd = bpf_map__fd(drops);
 	c.ncpus = libbpf_num_possible_cpus();
-	if (c.ncpus > 0)
+	if (c.ncpus > 0) {
 		c.drop_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
+		c.scrape_drop_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
+	}
+	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();
 	if (sync_attach(&c, wanted_types(&c)))

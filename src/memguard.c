@@ -11,8 +11,9 @@
  * per-call limit; past it the mapping fails with ENOMEM, which LuaJIT turns
  * into a "not enough memory" error inside the user call, and the engine
  * reports it as the memory limit. Every other mapping goes straight to the
- * kernel. Not linked into tests, fuzzers or sanitizer builds (ASan brings its
- * own mmap interceptors).
+ * kernel. Linked into the daemon and the engine fuzzers (tests/fuzz, where the
+ * sanitizers' interceptors are weak and give way to it); not into the C
+ * tests, the spec library or the ASan build of the daemon.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -356,9 +356,33 @@ static void render_hist(struct out *o)
 	putf(o, "%s_count %" PRIu64 "\n", name, cum);
 }
 
+static pthread_mutex_t refresh_mu = PTHREAD_MUTEX_INITIALIZER;
+static void (*refresh_fn)(void *ctx);
+static void *refresh_ctx;
+
+void eg_metrics_set_refresh(void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&refresh_mu);
+	refresh_fn = fn;
+	refresh_ctx = ctx;
+	pthread_mutex_unlock(&refresh_mu);
+}
+
+void eg_metrics_raise(_Atomic uint64_t *counter, uint64_t v)
+{
+	uint64_t cur = atomic_load_explicit(counter, memory_order_relaxed);
+	while (v > cur && !atomic_compare_exchange_weak_explicit(counter, &cur, v, memory_order_relaxed,
+								 memory_order_relaxed))
+		;
+}
+
 char *eg_metrics_render(size_t *len)
 {
 	struct out o = {0};
+	pthread_mutex_lock(&refresh_mu);
+	if (refresh_fn)
+		refresh_fn(refresh_ctx);
+	pthread_mutex_unlock(&refresh_mu);
 	uint32_t n = atomic_load_explicit(&eg_metrics.nslots, memory_order_acquire);
 
 	family(&o, "ebpf_guard_events_total", "counter",

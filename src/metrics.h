@@ -61,6 +61,15 @@ void eg_metrics_init(void);
 int eg_metrics_rule_slot(const char *id, const char *source);
 void eg_metrics_observe_batch(uint64_t ns);
 
+/* A function the render calls first, on the metrics thread, to refresh
+ * gauges and counters straight from their source (the collector reads the
+ * kernel's drop counters there, so they stay current while the event loop
+ * is busy). NULL unregisters; returns once no render uses the old one. */
+void eg_metrics_set_refresh(void (*fn)(void *ctx), void *ctx);
+/* Raises a counter to v unless it is already higher (two threads refresh
+ * dropped_kernel). */
+void eg_metrics_raise(_Atomic uint64_t *counter, uint64_t v);
+
 /* The text exposition, for the HTTP server and tests. Caller frees. */
 char *eg_metrics_render(size_t *len);
 
