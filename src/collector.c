@@ -506,14 +506,15 @@ static uint32_t wanted_types(struct collector *c)
 	return eg_engine_types_wanted(eg_pipe_engine(c->p)) & ((1u << (EG_EV_MAX + 1)) - 2);
 }
 
-/* Ring fill every pass (two loads); the per-CPU drop counters, a syscall,
- * when drops is set (every 10th pass and at exit). */
-static void update_gauges(struct collector *c, bool drops)
+/* Reads the per-CPU drop counters into vals (ncpus slots; a syscall) and
+ * raises ebpf_guard_events_dropped_total to their sum over every CPU; sets
+ * the ring fill gauge (two loads). */
+static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 {
-	if (drops && c->drop_vals && !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, c->drop_vals)) {
+	if (vals && !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, vals)) {
 		uint64_t sum = 0;
 		for (int i = 0; i < c->ncpus; i++)
-			sum += c->drop_vals[i];
+			sum += vals[i];
 		eg_metrics_raise(&eg_metrics.dropped_kernel, sum);
 	}
 	if (c->cons_pos && c->prod_pos) {
@@ -523,24 +524,20 @@ static void update_gauges(struct collector *c, bool drops)
 	}
 }
 
+/* Ring fill every pass; the drop counters when drops is set (every 10th
+ * pass and at exit). */
+static void update_gauges(struct collector *c, bool drops)
+{
+	read_drops_and_fill(c, drops ? c->drop_vals : NULL);
+}
+
 /* On the metrics thread, at every scrape: the drop counters and the ring fill
  * straight from the kernel, so a scrape is current even while the event loop
  * is busy with a batch. */
 static void refresh_on_scrape(void *arg)
 {
 	struct collector *c = arg;
-	if (c->scrape_drop_vals &&
-	    !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, c->scrape_drop_vals)) {
-		uint64_t sum = 0;
-		for (int i = 0; i < c->ncpus; i++)
-			sum += c->scrape_drop_vals[i];
-		eg_metrics_raise(&eg_metrics.dropped_kernel, sum);
-	}
-	if (c->cons_pos && c->prod_pos) {
-		unsigned long cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
-		unsigned long prod = __atomic_load_n(c->prod_pos, __ATOMIC_ACQUIRE);
-		EG_SET(ringbuf_fill_bytes, prod - cons);
-	}
+	read_drops_and_fill(c, c->scrape_drop_vals);
 }
 
 static void *destroy_link(void *link)
