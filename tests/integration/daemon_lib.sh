@@ -14,6 +14,8 @@
 #   wait_lines <file> <n> [seconds]
 #   wait_grep <grep args...> until the daemon's stderr matches (10 s)
 #   ev <type> <pid> <comm> <filename> [dest_port] [timestamp]
+#   expect_usage_error <message> <flags...>   the binary exits 2 with that
+#                            first stderr line
 #   fail <message>
 
 set -euo pipefail
@@ -164,6 +166,16 @@ wait_lines() {
 		sleep 0.05
 	done
 	[ "$got" = "$want" ] || fail "$file has $got lines, want $want (waited ${secs}s)"
+}
+
+# expect_usage_error <message> <flags...>: "$EG_BIN" <flags> exits 2 and its
+# first stderr line is exactly <message>.
+expect_usage_error() {
+	local want=$1 rc=0
+	shift
+	"$EG_BIN" "$@" >/dev/null 2>"$W/usage.err" || rc=$?
+	[ "$rc" = 2 ] || fail "$* exited $rc, want 2"
+	[ "$(head -n1 "$W/usage.err")" = "$want" ] || fail "$*: message: $(head -n1 "$W/usage.err")"
 }
 
 # ev <type> <pid> <comm> <filename> [dest_port] [timestamp]

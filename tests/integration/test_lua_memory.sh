@@ -9,11 +9,7 @@
 . "$(dirname "$0")/daemon_lib.sh"
 eg_init 90
 
-rc=0
-"$EG_BIN" -replay /dev/null -lua-memory 0 >/dev/null 2>"$W/flag.err" || rc=$?
-[ "$rc" = 2 ] || fail "-lua-memory 0 exited $rc, want 2"
-[ "$(head -n1 "$W/flag.err")" = "ebpf-guard: invalid -lua-memory '0': expected 1..65536 (MiB)" ] ||
-	fail "message: $(head -n1 "$W/flag.err")"
+expect_usage_error "ebpf-guard: invalid -lua-memory '0': expected 1..65536 (MiB)" -replay /dev/null -lua-memory 0
 
 cat >"$W/bombs.lua" <<'EOF2'
 return {

@@ -8,11 +8,7 @@
 . "$(dirname "$0")/daemon_lib.sh"
 eg_init 60
 
-rc=0
-"$EG_BIN" -replay /dev/null -lua-max-errors -1 >/dev/null 2>"$W/flag.err" || rc=$?
-[ "$rc" = 2 ] || fail "-lua-max-errors -1 exited $rc, want 2"
-[ "$(head -n1 "$W/flag.err")" = "ebpf-guard: invalid -lua-max-errors '-1': expected 0..1000000000" ] ||
-	fail "message: $(head -n1 "$W/flag.err")"
+expect_usage_error "ebpf-guard: invalid -lua-max-errors '-1': expected 0..1000000000" -replay /dev/null -lua-max-errors -1
 
 cat >"$W/det.lua" <<'EOF2'
 return {
