@@ -22,6 +22,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Gives a kernel pointer read from memory a BTF type, so its fields can be
+ * read with plain loads (JIT-inlined, faults handled) instead of a helper
+ * call each. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define kcast(ptr, type) ((type *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(type)))
+
 /* The daemon's own tgid: its activity is never reported. */
 const volatile __u32 eg_self_tgid = 0;
 
@@ -84,23 +90,6 @@ struct {
 	__type(value, struct exec_path);
 } exec_path_tmpl SEC(".maps");
 
-/* Entries in open_retries: lets sys_exit skip the hash lookup when none. */
-__u64 eg_retry_pending = 0;
-
-/* Opens whose path was not readable at sys_enter (-EFAULT), keyed by tid. */
-struct open_retry {
-	__u64 filename_ptr;
-	__u32 open_flags;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct open_retry);
-} open_retries SEC(".maps");
-
 static __always_inline bool is_self(__u64 id)
 {
 	return (__u32)(id >> 32) == eg_self_tgid;
@@ -139,6 +128,8 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	e->exe_len = 0;
 	e->args_len = 0;
 	e->_pad = 0;
+	e->ret = 0;
+	e->_pad2 = 0;
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 }
 
@@ -172,136 +163,331 @@ static __always_inline __u32 path_len(struct eg_raw_event *e, long n)
 	return n;
 }
 
-/* ---- open ---------------------------------------------------------------- */
+/* ---- paths ------------------------------------------------------------- */
 
-static __always_inline int open_enter(__u64 fname, __u32 flags)
+/* State of the executable path walk (one bpf_loop step per dentry). */
+struct walk_ctx {
+	struct dentry *dentry;
+	struct mount *mnt;
+	__u32 base; /* where the exe region starts in the scratch record */
+	__u32 off;  /* bytes written so far */
+	__u32 flags;
+	__u32 done;
+};
+
+/*
+ * One step of the d_path walk: up the dentries, across mounts, writing each
+ * name (leaf first, NUL-terminated) into the record's exe region. Returns 1
+ * to stop the loop.
+ */
+static long walk_step(__u32 i, void *arg)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct eg_raw_event *e;
+	struct walk_ctx *w = arg;
+	struct dentry *dentry = kcast(w->dentry, struct dentry);
+	struct mount *mnt = kcast(w->mnt, struct mount);
+	struct dentry *parent = dentry->d_parent;
+	__u8 *buf;
+	__u32 pos;
 	long n;
 
-	if (is_self(id))
+	if (dentry == mnt->mnt.mnt_root) {
+		struct mount *up = mnt->mnt_parent;
+
+		if (up == w->mnt) {
+			w->done = 1; /* global root */
+			return 1;
+		}
+		w->dentry = mnt->mnt_mountpoint;
+		w->mnt = up;
 		return 0;
-	e = get_scratch();
+	}
+	if (w->off > EG_RAW_PATH_MAX - EG_RAW_NAME_MAX) {
+		w->flags |= EG_RAWF_TRUNC_EXE;
+		w->done = 1;
+		return 1;
+	}
+	buf = (__u8 *)get_scratch();
+	if (!buf)
+		return 1;
+	pos = w->base + w->off;
+	if (pos > EG_RAW_SCRATCH - EG_RAW_NAME_MAX)
+		return 1;
+	n = bpf_probe_read_kernel_str(buf + pos, EG_RAW_NAME_MAX, dentry->d_name.name);
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	if (dentry == parent) {
+		/* root of a pseudo file system (memfd): d_dname names it */
+		w->flags |= EG_RAWF_EXE_PSEUDO;
+		w->done = 1;
+		return 1;
+	}
+	w->dentry = parent;
+	return 0;
+}
+
+/* Writes the path components of (dentry, vfsmnt) at offset base of the
+ * record, leaf first. Returns the bytes written; flags a walk that hit a
+ * bound (EG_RAWF_TRUNC_EXE) or ended on a pseudo file system's root. */
+static __always_inline __u32 walk_path(struct eg_raw_event *e, __u32 base, struct dentry *dentry,
+				       struct vfsmount *vfsmnt)
+{
+	struct walk_ctx w = {};
+
+	w.dentry = dentry;
+	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w.base = base;
+	bpf_loop(EG_RAW_EXE_COMPONENTS, walk_step, &w, 0);
+	if (!w.done)
+		w.flags |= EG_RAWF_TRUNC_EXE;
+	e->flags |= w.flags;
+	return w.off;
+}
+
+/* The same for an open file; flags it EG_RAWF_DELETED when it has no links. */
+static __always_inline __u32 walk_file(struct eg_raw_event *e, __u32 base, struct file *file)
+{
+	struct file *f = kcast(file, struct file);
+
+	if (f->f_inode->i_nlink == 0)
+		e->flags |= EG_RAWF_DELETED;
+	return walk_path(e, base, f->f_path.dentry, f->f_path.mnt);
+}
+
+/* ---- open and connect, at system call exit ------------------------------ */
+
+/*
+ * One tp_btf program on sys_exit serves open(2), openat(2), openat2(2),
+ * creat(2), open_by_handle_at(2) and connect(2), native and 32-bit (int 0x80
+ * compat calls skip the per-syscall tracepoints). Arguments come from the
+ * task's saved registers (what the kernel acted on), the result from the
+ * exit; an open's path is taken from the new descriptor (a dentry walk), a
+ * connect's peer from the kernel socket. TCP connects are reported at
+ * SYN_SENT (inet_sock_set_state), which also sees io_uring, TCP fast open and
+ * compat connects.
+ */
+
+/* Event types the shared programs report (bit 1 << EG_RAW_*). The host
+ * writes it through the mmap'ed .bss whenever the probes change. */
+__u32 eg_want = 0;
+
+#define TS_COMPAT 0x0002
+#define PF_IO_WORKER 0x00000010
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define IPPROTO_TCP 6
+#define TCP_SYN_SENT 2
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SYS_SOCKETCALL_CONNECT 3
+
+/* x86-64 system call numbers */
+#define NR_open 2
+#define NR_connect 42
+#define NR_creat 85
+#define NR_openat 257
+#define NR_open_by_handle_at 304
+#define NR_openat2 437
+/* i386 (compat) numbers */
+#define NR32_open 5
+#define NR32_creat 8
+#define NR32_socketcall 102
+#define NR32_openat 295
+#define NR32_open_by_handle_at 342
+#define NR32_connect 362
+#define NR32_openat2 437
+
+/* TCP sockets whose connect was reported at SYN_SENT, by thread id: the
+ * connect's sys_exit skips them. Entries of io_uring and fast-open connects
+ * (no sys_exit_connect) are evicted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_syn SEC(".maps");
+
+/* io_uring opens between submission and completion, by request. */
+struct uring_open {
+	__s32 dfd;
+	__u32 flags;
+	__u32 file_slot;
+	__s32 len;
+	char path[EG_RAW_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u64);
+	__type(value, struct uring_open);
+} uring_opens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uring_open);
+} uring_open_tmpl SEC(".maps");
+
+/* Entries in uring_opens: lets the completion hook skip the lookup. */
+__u64 eg_uring_pending = 0;
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file *f = NULL;
+
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), fdt->fd + fd);
+	return f;
+}
+
+/* Flags telling how the call was made: compat, io_uring worker. */
+static __always_inline __u32 call_flags(struct task_struct *task)
+{
+	__u32 f = 0;
+
+	if (task->thread_info.status & TS_COMPAT)
+		f |= EG_RAWF_COMPAT;
+	if (task->flags & PF_IO_WORKER)
+		f |= EG_RAWF_IO_URING;
+	return f;
+}
+
+/*
+ * Completes an open record whose requested path (fn bytes) is in place:
+ * the opened file's path from the new descriptor, or for a failed relative
+ * open the directory it starts from (cwd or dfd). Submits it.
+ */
+static __always_inline void finish_open(struct eg_raw_event *e, struct task_struct *task, long ret,
+					int dfd, __u32 fn)
+{
+	char *dst = (char *)(e + 1);
+	struct dentry *d = NULL;
+	struct vfsmount *m = NULL;
+	struct file *f;
+	__u32 xn = 0;
+
+	if (fn > EG_RAW_PATH_MAX)
+		return;
+	if (ret >= 0) {
+		f = fd_file(task, ret);
+		if (f) {
+			e->flags |= EG_RAWF_PATH_FILE;
+			xn = walk_file(e, sizeof(*e) + fn, f);
+		}
+	} else if (fn && dst[0] != '/') {
+		if (dfd == AT_FDCWD) {
+			d = BPF_CORE_READ(task, fs, pwd.dentry);
+			m = BPF_CORE_READ(task, fs, pwd.mnt);
+		} else {
+			f = fd_file(task, dfd);
+			if (f) {
+				d = BPF_CORE_READ(f, f_path.dentry);
+				m = BPF_CORE_READ(f, f_path.mnt);
+			}
+		}
+		if (d && m) {
+			e->flags |= EG_RAWF_PATH_DIR;
+			xn = walk_path(e, sizeof(*e) + fn, d, m);
+		}
+	}
+	e->exe_len = xn;
+	if (xn > EG_RAW_PATH_MAX)
+		return;
+	submit(e, sizeof(*e) + fn + xn);
+}
+
+static __always_inline void report_open(struct task_struct *task, __u64 id, long ret, int dfd,
+					__u64 upath, __u32 oflags, __u32 rflags)
+{
+	struct eg_raw_event *e = get_scratch();
+	__u32 fn = 0;
+	long n;
+
 	if (!e)
-		return 0;
-	n = bpf_probe_read_user_str((char *)(e + 1), EG_RAW_PATH_MAX, (const void *)fname);
-	if (n == -EFAULT) {
-		/* page not faulted in yet: read again at sys_exit */
-		struct open_retry r = {.filename_ptr = fname, .open_flags = flags};
-		__u32 tid = (__u32)id;
-
-		if (!bpf_map_update_elem(&open_retries, &tid, &r, BPF_ANY))
-			__sync_fetch_and_add(&eg_retry_pending, 1);
-		return 0;
-	}
+		return;
 	fill_common(e, EG_RAW_OPEN, id);
-	e->open_flags = flags;
-	submit(e, sizeof(*e) + path_len(e, n));
-	return 0;
-}
-
-static __always_inline int open_exit(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct open_retry *r;
-	struct eg_raw_event *e;
-	long n;
-
-	if (!eg_retry_pending)
-		return 0;
-	r = bpf_map_lookup_elem(&open_retries, &tid);
-	if (!r)
-		return 0;
-	e = get_scratch();
-	if (!e) {
-		if (!bpf_map_delete_elem(&open_retries, &tid))
-			__sync_fetch_and_add(&eg_retry_pending, -1);
-		return 0;
+	e->open_flags = oflags;
+	e->ret = ret;
+	e->flags = rflags;
+	if (!(rflags & EG_RAWF_NO_PATH_ARG)) {
+		n = bpf_probe_read_user_str((char *)(e + 1), EG_RAW_PATH_MAX, (const void *)upath);
+		fn = path_len(e, n);
 	}
-	fill_common(e, EG_RAW_OPEN, id);
-	e->open_flags = r->open_flags;
-	e->flags = EG_RAWF_EXIT_READ;
-	n = bpf_probe_read_user_str((char *)(e + 1), EG_RAW_PATH_MAX,
-				    (const void *)r->filename_ptr);
-	if (!bpf_map_delete_elem(&open_retries, &tid))
-		__sync_fetch_and_add(&eg_retry_pending, -1);
-	submit(e, sizeof(*e) + path_len(e, n));
-	return 0;
+	finish_open(e, task, ret, dfd, fn);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int tracepoint__syscalls__sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
+/* Address of a connected socket, or of the caller's sockaddr. */
+static __always_inline void report_connect(struct task_struct *task, __u64 id, long ret, long fd,
+					   __u64 uaddr, __u64 alen, __u32 rflags)
 {
-	return open_enter(ctx->args[1], (__u32)ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int tracepoint__syscalls__sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 flags = 0;
-
-	bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[2]);
-	return open_enter(ctx->args[1], (__u32)flags);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_enter_open")
-int tracepoint__syscalls__sys_enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter(ctx->args[0], (__u32)ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit();
-}
-
-/* ---- connect ------------------------------------------------------------- */
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tracepoint__syscalls__sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	const void *uaddr = (const void *)ctx->args[1];
-	__u64 alen = ctx->args[2];
+	struct file *f = fd_file(task, fd);
 	struct sockaddr_in6 sa = {};
 	struct eg_raw_event *e;
+	struct socket *sock;
+	struct sock *sk;
+	__u32 tid = (__u32)id;
+	__u16 family, dport;
+	__u64 *syn;
 
-	if (is_self(id))
-		return 0;
-	/* one read: family, port, flowinfo and the IPv6 address (the first 24
-	 * bytes of a sockaddr_in6, sin6_scope_id is not used) cover sockaddr_in */
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
+		syn = bpf_map_lookup_elem(&tcp_syn, &tid);
+		if (syn && *syn == (__u64)sk) {
+			/* reported at SYN_SENT */
+			bpf_map_delete_elem(&tcp_syn, &tid);
+			return;
+		}
+	}
+	e = get_scratch();
+	if (!e)
+		return;
+	fill_common(e, EG_RAW_CONNECT, id);
+	e->ret = ret;
+	e->flags = rflags;
+	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	if (ret == 0 && dport) {
+		/* connected (UDP, or TCP already established): the kernel's peer */
+		e->family = family;
+		e->dest_port = bpf_ntohs(dport);
+		if (family == AF_INET) {
+			__u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+			__builtin_memset(e->dest_addr, 0, sizeof(e->dest_addr));
+			__builtin_memcpy(e->dest_addr, &a, 4);
+		} else {
+			BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
+		}
+		submit(e, sizeof(*e));
+		return;
+	}
+	/* failed before reaching the network: what the caller asked for */
 	if (alen >= SIN6_LEN_RFC2133) {
-		if (bpf_probe_read_user(&sa, SIN6_LEN_RFC2133, uaddr))
-			return 0;
+		if (bpf_probe_read_user(&sa, SIN6_LEN_RFC2133, (const void *)uaddr))
+			return;
 	} else if (alen >= sizeof(struct sockaddr_in)) {
-		if (bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), uaddr))
-			return 0;
+		if (bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), (const void *)uaddr))
+			return;
 	} else {
-		return 0;
+		return;
 	}
 	/* the kernel takes an IPv6 address from addrlen 24 on (RFC 2133's
 	 * sockaddr_in6 had no scope id), an IPv4 one from 16 */
 	if (sa.sin6_family != AF_INET && (sa.sin6_family != AF_INET6 || alen < SIN6_LEN_RFC2133))
-		return 0;
-	e = get_scratch();
-	if (!e)
-		return 0;
-	fill_common(e, EG_RAW_CONNECT, id);
+		return;
+	e->flags |= EG_RAWF_FROM_USER;
 	e->family = sa.sin6_family;
 	e->dest_port = bpf_ntohs(sa.sin6_port); /* same offset in sockaddr_in */
 	if (sa.sin6_family == AF_INET) {
@@ -311,6 +497,200 @@ int tracepoint__syscalls__sys_enter_connect(struct trace_event_raw_sys_enter *ct
 		__builtin_memcpy(e->dest_addr, &sa.sin6_addr, 16);
 	}
 	submit(e, sizeof(*e));
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	bool native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
+		      nr == NR_open_by_handle_at || nr == NR_connect;
+	bool c32 = nr == NR32_open || nr == NR32_openat || nr == NR32_openat2 || nr == NR32_creat ||
+		   nr == NR32_open_by_handle_at || nr == NR32_connect || nr == NR32_socketcall;
+	struct task_struct *task;
+	__u64 id, a0, a1, a2;
+	__u32 rflags = 0, oflags = 0, want = eg_want;
+	__u32 sc[3];
+	int dfd = AT_FDCWD;
+	bool compat;
+
+	if (!native && !c32)
+		return 0;
+	task = bpf_get_current_task_btf();
+	compat = task->thread_info.status & TS_COMPAT;
+	if (compat) {
+		if (!c32)
+			return 0;
+		a0 = (__u32)regs->bx;
+		a1 = (__u32)regs->cx;
+		a2 = (__u32)regs->dx;
+		rflags = EG_RAWF_COMPAT;
+		/* one number space from here on */
+		switch (nr) {
+		case NR32_open: nr = NR_open; break;
+		case NR32_openat: nr = NR_openat; break;
+		case NR32_creat: nr = NR_creat; break;
+		case NR32_open_by_handle_at: nr = NR_open_by_handle_at; break;
+		case NR32_connect: nr = NR_connect; break;
+		case NR32_socketcall:
+			if (a0 != SYS_SOCKETCALL_CONNECT ||
+			    bpf_probe_read_user(sc, sizeof(sc), (const void *)a1))
+				return 0;
+			a0 = sc[0];
+			a1 = sc[1];
+			a2 = sc[2];
+			nr = NR_connect;
+			break;
+		}
+	} else {
+		if (!native)
+			return 0;
+		a0 = regs->di;
+		a1 = regs->si;
+		a2 = regs->dx;
+	}
+	id = bpf_get_current_pid_tgid();
+	if (is_self(id))
+		return 0;
+	if (nr == NR_connect) {
+		if (want & (1u << EG_RAW_CONNECT))
+			report_connect(task, id, ret, (int)a0, a1, a2, rflags);
+		return 0;
+	}
+	if (!(want & (1u << EG_RAW_OPEN)))
+		return 0;
+	switch (nr) {
+	case NR_open:
+		oflags = a1;
+		a1 = a0;
+		break;
+	case NR_creat:
+		oflags = O_CREAT | O_WRONLY | O_TRUNC;
+		a1 = a0;
+		break;
+	case NR_openat:
+		dfd = (int)a0;
+		oflags = a2;
+		break;
+	case NR_openat2: {
+		__u64 how_flags = 0;
+
+		dfd = (int)a0;
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)a2);
+		oflags = how_flags;
+		break;
+	}
+	case NR_open_by_handle_at:
+		oflags = a2;
+		rflags |= EG_RAWF_NO_PATH_ARG;
+		break;
+	}
+	report_open(task, id, ret, dfd, a1, oflags, rflags);
+	return 0;
+}
+
+/* Every TCP connect, whatever the path to it (connect, io_uring, fast open,
+ * compat): the socket going to SYN_SENT, in the connecting task. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 id, sk = (__u64)ctx->skaddr;
+	struct eg_raw_event *e;
+	__u32 tid;
+
+	if (ctx->newstate != TCP_SYN_SENT || ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->family != AF_INET && ctx->family != AF_INET6)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (is_self(id))
+		return 0;
+	e = get_scratch();
+	if (!e)
+		return 0;
+	fill_common(e, EG_RAW_CONNECT, id);
+	e->flags = call_flags(bpf_get_current_task_btf());
+	e->family = ctx->family;
+	e->dest_port = ctx->dport; /* host order in the tracepoint */
+	/* the verifier refuses loads through a computed ctx pointer */
+	if (ctx->family == AF_INET) {
+		__builtin_memset(e->dest_addr, 0, sizeof(e->dest_addr));
+		bpf_probe_read_kernel(e->dest_addr, 4, ctx->daddr);
+	} else {
+		bpf_probe_read_kernel(e->dest_addr, 16, ctx->daddr_v6);
+	}
+	tid = (__u32)id;
+	bpf_map_update_elem(&tcp_syn, &tid, &sk, BPF_ANY);
+	submit(e, sizeof(*e));
+	return 0;
+}
+
+/* ---- io_uring opens ------------------------------------------------------ */
+
+#define IORING_OP_OPENAT 18
+#define IORING_OP_OPENAT2 28
+
+/* Submission: the path is the kernel's copy (taken at prep), kept until
+ * the completion, which reports the open with its result. */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(io_uring_submit_req, struct io_kiocb *req)
+{
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u64 id, key = (__u64)req;
+	struct io_open *o;
+	struct uring_open *u;
+	__u32 zero = 0;
+
+	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
+		return 0;
+	if (!(eg_want & (1u << EG_RAW_OPEN)))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (is_self(id))
+		return 0;
+	u = bpf_map_lookup_elem(&uring_open_tmpl, &zero);
+	if (!u)
+		return 0;
+	o = (void *)req + bpf_core_field_offset(struct io_kiocb, cmd);
+	u->dfd = BPF_CORE_READ(o, dfd);
+	u->flags = BPF_CORE_READ(o, how.flags);
+	u->file_slot = BPF_CORE_READ(o, file_slot);
+	u->len = bpf_probe_read_kernel_str(u->path, sizeof(u->path), BPF_CORE_READ(o, filename, name));
+	if (!bpf_map_update_elem(&uring_opens, &key, u, BPF_NOEXIST))
+		__sync_fetch_and_add(&eg_uring_pending, 1);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)req;
+	struct task_struct *task;
+	struct eg_raw_event *e;
+	struct uring_open *u;
+	long ret;
+	__u32 fn;
+
+	if (!eg_uring_pending || !req)
+		return 0;
+	u = bpf_map_lookup_elem(&uring_opens, &key);
+	if (!u)
+		return 0;
+	e = get_scratch();
+	if (!e)
+		goto out;
+	task = bpf_get_current_task_btf();
+	ret = BPF_CORE_READ(cqe, res);
+	fill_common(e, EG_RAW_OPEN, id);
+	e->open_flags = u->flags;
+	e->ret = ret;
+	e->flags = EG_RAWF_IO_URING;
+	fn = path_len(e, bpf_probe_read_kernel_str((char *)(e + 1), EG_RAW_PATH_MAX, u->path));
+	/* a fixed-file open installs no descriptor: no path from one */
+	finish_open(e, task, u->file_slot ? -1 : ret, u->dfd, fn);
+out:
+	if (!bpf_map_delete_elem(&uring_opens, &key))
+		__sync_fetch_and_add(&eg_uring_pending, -1);
 	return 0;
 }
 
@@ -402,88 +782,6 @@ int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx
 	return exec_exit(ctx);
 }
 
-/* State of the executable path walk (one bpf_loop step per dentry). */
-struct walk_ctx {
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct mount *mnt;
-	__u32 base; /* where the exe region starts in the scratch record */
-	__u32 off;  /* bytes written so far */
-	__u32 flags;
-	__u32 done;
-};
-
-/*
- * One step of the d_path walk: up the dentries, across mounts, writing each
- * name (leaf first, NUL-terminated) into the record's exe region. Returns 1
- * to stop the loop.
- */
-static long walk_step(__u32 i, void *arg)
-{
-	struct walk_ctx *w = arg;
-	struct dentry *dentry = w->dentry;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt;
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	__u8 *buf;
-	__u32 pos;
-	long n;
-
-	if (dentry == mnt_root) {
-		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-		if (up == mnt) {
-			w->done = 1; /* global root */
-			return 1;
-		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = up;
-		w->vfsmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
-		return 0;
-	}
-	if (w->off > EG_RAW_PATH_MAX - EG_RAW_NAME_MAX) {
-		w->flags |= EG_RAWF_TRUNC_EXE;
-		w->done = 1;
-		return 1;
-	}
-	buf = (__u8 *)get_scratch();
-	if (!buf)
-		return 1;
-	pos = w->base + w->off;
-	if (pos > EG_RAW_SCRATCH - EG_RAW_NAME_MAX)
-		return 1;
-	n = bpf_probe_read_kernel_str(buf + pos, EG_RAW_NAME_MAX, BPF_CORE_READ(dentry, d_name.name));
-	if (n <= 0)
-		return 1;
-	w->off += n;
-	if (dentry == parent) {
-		/* root of a pseudo file system (memfd): d_dname names it */
-		w->flags |= EG_RAWF_EXE_PSEUDO;
-		w->done = 1;
-		return 1;
-	}
-	w->dentry = parent;
-	return 0;
-}
-
-/* Writes the executable's path components at offset base of the record.
- * Returns the bytes written; flags a walk that hit a bound. */
-static __always_inline __u32 walk_exe(struct eg_raw_event *e, __u32 base, struct file *f)
-{
-	struct walk_ctx w = {};
-
-	w.dentry = BPF_CORE_READ(f, f_path.dentry);
-	w.vfsmnt = BPF_CORE_READ(f, f_path.mnt);
-	w.mnt = (void *)w.vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	w.base = base;
-	bpf_loop(EG_RAW_EXE_COMPONENTS, walk_step, &w, 0);
-	if (!w.done)
-		w.flags |= EG_RAWF_TRUNC_EXE;
-	e->flags |= w.flags;
-	return w.off;
-}
-
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -526,11 +824,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	/* the executable as /proc/self/exe shows it */
 	mm = BPF_CORE_READ(p, mm);
 	exe = BPF_CORE_READ(mm, exe_file);
-	if (exe && fn <= EG_RAW_PATH_MAX) {
-		xn = walk_exe(e, sizeof(*e) + fn, exe);
-		if (BPF_CORE_READ(exe, f_inode, i_nlink) == 0)
-			e->flags |= EG_RAWF_DELETED;
-	}
+	if (exe && fn <= EG_RAW_PATH_MAX)
+		xn = walk_file(e, sizeof(*e) + fn, exe);
 	e->exe_len = xn;
 
 	/* arguments: the new image's argv, just written by the kernel */

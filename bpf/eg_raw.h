@@ -7,12 +7,16 @@
  * One record, variable length (no padding to a maximum size):
  *
  *   +--------------------------+  0
- *   | struct eg_raw_event      |  fixed header, 88 bytes
+ *   | struct eg_raw_event      |  fixed header, 96 bytes
  *   +--------------------------+  sizeof(struct eg_raw_event)
- *   | filename[filename_len]   |  NUL-terminated when filename_len > 0
+ *   | filename[filename_len]   |  NUL-terminated when filename_len > 0; exec:
+ *   |                          |  the path as passed; open: the path argument
  *   +--------------------------+
- *   | exe[exe_len]             |  exec only: path components of the executed
- *   |                          |  file, leaf first, each NUL-terminated
+ *   | exe[exe_len]             |  path components, leaf first, each
+ *   |                          |  NUL-terminated, from a dentry walk: exec: the
+ *   |                          |  executed file; open: the opened file
+ *   |                          |  (EG_RAWF_PATH_FILE) or the directory a
+ *   |                          |  relative path starts from (EG_RAWF_PATH_DIR)
  *   +--------------------------+
  *   | args[args_len]           |  exec only: argv strings from the new image's
  *   |                          |  mm->arg_start.., NUL-separated, first bytes
@@ -45,10 +49,15 @@ enum eg_raw_flags {
 	EG_RAWF_TRUNC_EXE = 1u << 1,      /* exe walk hit a bound */
 	EG_RAWF_TRUNC_ARGS = 1u << 2,     /* argv longer than EG_RAW_ARGS_MAX */
 	EG_RAWF_DELETED = 1u << 3,        /* executed file has no links (memfd, unlinked) */
-	EG_RAWF_EXIT_READ = 1u << 4,      /* filename re-read at sys_exit (page was not in) */
+	EG_RAWF_FROM_USER = 1u << 4,      /* connect: address from the caller's memory, not the socket */
 	EG_RAWF_EXEC_FAILED = 1u << 5,    /* exec returned an error (no exe, no args) */
 	EG_RAWF_NO_FILENAME = 1u << 6,    /* filename could not be read */
 	EG_RAWF_EXE_PSEUDO = 1u << 7,     /* exe is on a pseudo mount (memfd, anon) */
+	EG_RAWF_PATH_FILE = 1u << 8,      /* open: exe region is the opened file */
+	EG_RAWF_PATH_DIR = 1u << 9,       /* open: exe region is the start directory */
+	EG_RAWF_IO_URING = 1u << 10,      /* made through io_uring */
+	EG_RAWF_COMPAT = 1u << 11,        /* made through a 32-bit (compat) system call */
+	EG_RAWF_NO_PATH_ARG = 1u << 12,   /* open: the call takes no path (open_by_handle_at) */
 };
 
 struct eg_raw_event {
@@ -70,6 +79,8 @@ struct eg_raw_event {
 	__u16 _pad;
 	__u8 dest_addr[16]; /* connect: network order, 4 or 16 bytes */
 	char comm[EG_RAW_COMM_LEN];
+	__s32 ret;       /* open, connect: the call's result (fd or 0, or -errno) */
+	__u32 _pad2;
 };
 
 #endif

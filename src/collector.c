@@ -53,29 +53,29 @@
 #define CAP_BPF 39
 #endif
 
-/* Every program, the event type it serves and its tracefs event. */
+/* Every program, the event types it serves (a bit per enum eg_event_type)
+ * and its tracefs event. */
 struct probe {
 	const char *prog;
-	uint32_t type;
+	uint32_t types;
 	const char *tp;
-	bool optional; /* absent on some architectures (open) or older kernels */
+	bool optional; /* absent on some kernels (io_uring) */
 };
 
+#define T(t) (1u << (t))
 static const struct probe probes[] = {
-	{"sched_process_exec", EG_EV_EXEC, "sched/sched_process_exec", false},
-	{"tracepoint__syscalls__sys_exit_execve", EG_EV_EXEC, "syscalls/sys_exit_execve", false},
-	{"tracepoint__syscalls__sys_exit_execveat", EG_EV_EXEC, "syscalls/sys_exit_execveat", false},
-	{"tracepoint__syscalls__sys_enter_execve", EG_EV_EXEC, "syscalls/sys_enter_execve", false},
-	{"tracepoint__syscalls__sys_enter_execveat", EG_EV_EXEC, "syscalls/sys_enter_execveat", false},
-	{"tracepoint__syscalls__sys_exit_openat", EG_EV_OPEN, "syscalls/sys_exit_openat", false},
-	{"tracepoint__syscalls__sys_enter_openat", EG_EV_OPEN, "syscalls/sys_enter_openat", false},
-	{"tracepoint__syscalls__sys_exit_openat2", EG_EV_OPEN, "syscalls/sys_exit_openat2", true},
-	{"tracepoint__syscalls__sys_enter_openat2", EG_EV_OPEN, "syscalls/sys_enter_openat2", true},
-	{"tracepoint__syscalls__sys_exit_open", EG_EV_OPEN, "syscalls/sys_exit_open", true},
-	{"tracepoint__syscalls__sys_enter_open", EG_EV_OPEN, "syscalls/sys_enter_open", true},
-	{"tracepoint__syscalls__sys_enter_connect", EG_EV_CONNECT, "syscalls/sys_enter_connect", false},
-	{"sched_process_exit", EG_EV_EXIT, "sched/sched_process_exit", false},
+	{"sched_process_exec", T(EG_EV_EXEC), "sched/sched_process_exec", false},
+	{"tracepoint__syscalls__sys_exit_execve", T(EG_EV_EXEC), "syscalls/sys_exit_execve", false},
+	{"tracepoint__syscalls__sys_exit_execveat", T(EG_EV_EXEC), "syscalls/sys_exit_execveat", false},
+	{"tracepoint__syscalls__sys_enter_execve", T(EG_EV_EXEC), "syscalls/sys_enter_execve", false},
+	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC), "syscalls/sys_enter_execveat", false},
+	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT), "raw_syscalls/sys_exit", false},
+	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
+	{"io_uring_submit_req", T(EG_EV_OPEN), "io_uring/io_uring_submit_req", true},
+	{"io_uring_complete", T(EG_EV_OPEN), "io_uring/io_uring_complete", true},
+	{"sched_process_exit", T(EG_EV_EXIT), "sched/sched_process_exit", false},
 };
+#undef T
 #define NPROBES (sizeof(probes) / sizeof(probes[0]))
 
 struct collector {
@@ -86,6 +86,9 @@ struct collector {
 	struct ebpf_guard *skel;
 #endif
 	struct bpf_program *prog[NPROBES];
+	volatile uint32_t *want; /* eg_want in the object's .bss (mmap'ed) */
+	void *bss;
+	size_t bss_len;
 	struct bpf_link *link[NPROBES];
 	uint32_t attached_types;
 	struct ring_buffer *rb;
@@ -215,43 +218,57 @@ static const char *tracefs_dir(char *err, size_t errlen)
 	return NULL;
 }
 
-/* Sets a `const volatile` global of the object's .rodata before load. */
-static int set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t val)
+/*
+ * The address of global variable var (size bytes) in the initial image of
+ * the object's data section whose map name ends in sect (".rodata", ".bss"),
+ * valid before load; *mapp is set to that map, *offp to the variable's
+ * offset. NULL when there is none.
+ */
+static void *global_var(struct bpf_object *obj, const char *sect, const char *var, size_t size,
+			struct bpf_map **mapp, size_t *offp)
 {
-	struct bpf_map *m, *ro = NULL;
+	struct bpf_map *m, *map = NULL;
+	size_t sl = strlen(sect);
 	bpf_object__for_each_map(m, obj) {
 		const char *n = bpf_map__name(m);
 		size_t l = strlen(n);
-		if (l >= 7 && !strcmp(n + l - 7, ".rodata"))
-			ro = m;
+		if (l >= sl && !strcmp(n + l - sl, sect))
+			map = m;
 	}
 	struct btf *btf = bpf_object__btf(obj);
-	if (!ro || !btf)
-		return -ENOENT;
+	if (!map || !btf)
+		return NULL;
 	size_t sz = 0;
-	char *data = (char *)bpf_map__initial_value(ro, &sz);
-	int id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	char *data = (char *)bpf_map__initial_value(map, &sz);
+	int id = btf__find_by_name_kind(btf, sect, BTF_KIND_DATASEC);
 	if (!data || id < 0)
-		return -ENOENT;
+		return NULL;
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	const struct btf_var_secinfo *v = btf_var_secinfos(t);
 	for (int i = 0; i < btf_vlen(t); i++, v++) {
 		const struct btf_type *vt = btf__type_by_id(btf, v->type);
 		if (strcmp(btf__name_by_offset(btf, vt->name_off), var))
 			continue;
-		if (v->size != sizeof(val) || v->offset + sizeof(val) > sz)
-			return -EINVAL;
-		memcpy(data + v->offset, &val, sizeof(val));
-		return 0;
+		if (v->size != size || v->offset + size > sz)
+			return NULL;
+		if (mapp)
+			*mapp = map;
+		if (offp)
+			*offp = v->offset;
+		return data + v->offset;
 	}
-	return -ENOENT;
+	return NULL;
 }
 
 /* ---- decoding ------------------------------------------------------------ */
 
-/* Writes the exe path from leaf-first components: "/a/b/c[ (deleted)]". */
-static void decode_exe(struct eg_pipeline *p, struct eg_event *ev, const char *x, size_t xl,
-		       bool deleted)
+/*
+ * Joins leaf-first path components x[0..xl) into "/a/b/c[ (deleted)]" followed
+ * by extra room bytes, allocated in the batch arena. Returns the string (NUL
+ * terminated, length in *len), or NULL when there are no components.
+ */
+static char *join_components(struct eg_pipeline *p, const char *x, size_t xl, bool deleted,
+			     size_t room, size_t *len)
 {
 	const char *comp[EG_RAW_EXE_COMPONENTS];
 	size_t clen[EG_RAW_EXE_COMPONENTS], n = 0, total = 0;
@@ -263,9 +280,9 @@ static void decode_exe(struct eg_pipeline *p, struct eg_event *ev, const char *x
 		i += l + 1;
 	}
 	if (!n)
-		return;
+		return NULL;
 	static const char del[] = " (deleted)";
-	char *d = eg_pipe_alloc(p, total + sizeof(del));
+	char *d = eg_pipe_alloc(p, total + sizeof(del) + room);
 	size_t o = 0;
 	while (n--) {
 		d[o++] = '/';
@@ -277,8 +294,138 @@ static void decode_exe(struct eg_pipeline *p, struct eg_event *ev, const char *x
 		o += sizeof(del) - 1;
 	}
 	d[o] = 0;
-	ev->exe = d;
-	ev->exe_len = (uint32_t)o;
+	*len = o;
+	return d;
+}
+
+/* The exe path from leaf-first components. */
+static void decode_exe(struct eg_pipeline *p, struct eg_event *ev, const char *x, size_t xl,
+		       bool deleted)
+{
+	size_t n;
+	char *d = join_components(p, x, xl, deleted, 0, &n);
+	if (d) {
+		ev->exe = d;
+		ev->exe_len = (uint32_t)n;
+	}
+}
+
+/*
+ * Lexically normalises the path p[0..n) in place: empty and "." components
+ * go, ".." removes the component before it (at the root of an absolute path
+ * it is dropped; the leading ones of a relative path stay). An absolute path
+ * stays absolute ("/" at least), an empty relative one becomes ".". Returns
+ * the new length; p[len] is NUL, so p needs n + 1 bytes (2 when n is 0).
+ */
+static size_t norm_path(char *p, size_t n)
+{
+	bool abs = n && p[0] == '/';
+	size_t o = abs, keep = abs, i = 0;
+	while (i < n) {
+		while (i < n && p[i] == '/')
+			i++;
+		size_t b = i;
+		while (i < n && p[i] != '/')
+			i++;
+		size_t l = i - b;
+		if (l == 0 || (l == 1 && p[b] == '.'))
+			continue;
+		if (l == 2 && p[b] == '.' && p[b + 1] == '.') {
+			if (o > keep) {
+				while (o > keep && p[o - 1] != '/')
+					o--;
+				if (o > keep)
+					o--;
+				continue;
+			}
+			if (abs)
+				continue;
+			if (o)
+				p[o++] = '/';
+			p[o++] = '.';
+			p[o++] = '.';
+			keep = o;
+			continue;
+		}
+		if (o > (size_t)abs)
+			p[o++] = '/';
+		memmove(p + o, p + b, l);
+		o += l;
+	}
+	if (!o)
+		p[o++] = '.';
+	p[o] = 0;
+	return o;
+}
+
+/*
+ * Whether the requested path req names the opened file's path actual: an
+ * absolute one once normalised, a relative one when actual ends with it
+ * (normalised, its leading ".." left out). A symbolic link, a bind mount or
+ * a path swapped during the call makes them differ.
+ */
+static bool requested_names(const char *req, size_t rn, const char *actual, size_t an)
+{
+	static char tmp[EG_RAW_PATH_MAX + 2];
+	if (rn == an && !memcmp(req, actual, rn))
+		return true; /* the common case: already the kernel's path */
+	if (rn > EG_RAW_PATH_MAX)
+		return false;
+	memcpy(tmp, req, rn);
+	size_t n = norm_path(tmp, rn);
+	if (tmp[0] == '/')
+		return n == an && !memcmp(tmp, actual, n);
+	const char *t = tmp;
+	while (n >= 2 && t[0] == '.' && t[1] == '.' && (n == 2 || t[2] == '/')) {
+		t += n == 2 ? 2 : 3;
+		n -= n == 2 ? 2 : 3;
+	}
+	if (!n || (n == 1 && t[0] == '.'))
+		return true;
+	return an > n && actual[an - n - 1] == '/' && !memcmp(actual + an - n, t, n);
+}
+
+/*
+ * An open: requested is the path argument (fn, rn bytes); filename the
+ * opened file's path from the kernel (EG_RAWF_PATH_FILE), or the request
+ * made absolute against its start directory (EG_RAWF_PATH_DIR) and
+ * normalised, or the request normalised when absolute. A request cut at
+ * EG_RAW_PATH_MAX is not normalised (its end is unknown).
+ */
+static void decode_open(struct eg_pipeline *p, struct eg_event *ev, const struct eg_raw_event *r,
+			const char *fn, size_t rn, const char *x)
+{
+	ev->requested = eg_pipe_str(p, fn, rn);
+	ev->requested_len = (uint32_t)rn;
+	ev->ret = r->ret;
+	size_t n = 0;
+	char *d = NULL;
+	bool cut = r->flags & EG_RAWF_TRUNC_FILENAME;
+	if (r->flags & EG_RAWF_PATH_FILE) {
+		d = join_components(p, x, r->exe_len, r->flags & EG_RAWF_DELETED, 0, &n);
+		if (d && !(r->flags & EG_RAWF_NO_PATH_ARG) && !requested_names(fn, rn, d, n))
+			ev->flags |= EG_EVF_REQ_DIFFERS;
+	} else if (r->flags & EG_RAWF_PATH_DIR) {
+		d = join_components(p, x, r->exe_len, false, rn + 2, &n);
+		if (d) {
+			d[n++] = '/';
+			memcpy(d + n, fn, rn);
+			n += rn;
+			d[n] = 0;
+			if (!cut)
+				n = norm_path(d, n);
+		}
+	}
+	if (!d && rn) {
+		d = eg_pipe_alloc(p, rn + 2);
+		memcpy(d, fn, rn);
+		n = fn[0] == '/' && !cut ? norm_path(d, rn) : rn;
+		d[n] = 0;
+	}
+	if (d) {
+		ev->filename = d;
+		ev->filename_len = (uint32_t)n;
+	}
 }
 
 /* Copies argv (NUL-separated), keeping at most EG_ARGS_MAX_COUNT strings and
@@ -398,8 +545,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	const char *fn = (const char *)(r + 1), *x = fn + r->filename_len, *a = x + r->exe_len;
-	size_t room = EG_RAW_COMM_LEN + 1 + r->filename_len + 1 + r->exe_len + 1 + 16 +
-		      r->args_len + 2 + INET6_ADDRSTRLEN + 1;
+	size_t room = EG_RAW_COMM_LEN + 1 + 2 * (r->filename_len + 1) + r->exe_len + 1 + 16 +
+		      r->filename_len + 2 + r->args_len + 2 + INET6_ADDRSTRLEN + 1;
 	struct eg_pipeline *p = c->p;
 	struct eg_event *ev = eg_pipe_begin(p, room);
 	if (!ev)
@@ -416,18 +563,29 @@ static int on_sample(void *ctx, void *data, size_t size)
 	size_t n = strnlen(r->comm, EG_RAW_COMM_LEN);
 	ev->comm = eg_pipe_str(p, r->comm, n);
 	ev->comm_len = (uint32_t)n;
-	if (r->filename_len) {
-		n = strnlen(fn, r->filename_len);
-		ev->filename = eg_pipe_str(p, fn, n);
-		ev->filename_len = (uint32_t)n;
-	}
+	size_t fl = r->filename_len ? strnlen(fn, r->filename_len) : 0;
 	if (r->flags & (EG_RAWF_TRUNC_FILENAME | EG_RAWF_TRUNC_EXE | EG_RAWF_TRUNC_ARGS))
 		ev->flags |= EG_EVF_TRUNCATED;
+	if (r->flags & EG_RAWF_IO_URING)
+		ev->flags |= EG_EVF_IO_URING;
+	if (r->flags & EG_RAWF_COMPAT)
+		ev->flags |= EG_EVF_COMPAT;
+	if (r->type == EG_EV_OPEN) {
+		decode_open(p, ev, r, fn, fl, x);
+	} else if (fl) {
+		ev->filename = eg_pipe_str(p, fn, fl);
+		ev->filename_len = (uint32_t)fl;
+	}
 	if (r->type == EG_EV_EXEC) {
 		bool deleted = r->flags & EG_RAWF_DELETED;
 		if (deleted)
 			ev->flags |= EG_EVF_MEMFD;
 		decode_exe(p, ev, x, r->exe_len, deleted || (r->flags & EG_RAWF_EXE_PSEUDO));
+		if (!fl && ev->exe_len) {
+			/* execveat(fd, "", AT_EMPTY_PATH), fexecve: the file itself */
+			ev->filename = ev->exe;
+			ev->filename_len = ev->exe_len;
+		}
 		if (decode_args(p, ev, a, r->args_len))
 			ev->flags |= EG_EVF_TRUNCATED;
 	} else if (r->type == EG_EV_CONNECT) {
@@ -463,10 +621,12 @@ static int drain(struct collector *c, unsigned budget)
 static int sync_attach(struct collector *c, uint32_t want)
 {
 	int failed = 0;
+	/* programs shared by several types report only these */
+	*c->want = want;
 	for (size_t i = 0; i < NPROBES; i++) {
 		if (!c->prog[i])
 			continue;
-		bool on = want & (1u << probes[i].type);
+		bool on = want & probes[i].types;
 		if (on && !c->link[i]) {
 			c->link[i] = bpf_program__attach(c->prog[i]);
 			if (!c->link[i]) {
@@ -575,6 +735,8 @@ static void cleanup(struct collector *c)
 		munmap((void *)c->cons_pos, c->page);
 	if (c->prod_pos)
 		munmap((void *)c->prod_pos, c->page);
+	if (c->bss)
+		munmap(c->bss, c->bss_len);
 	free(c->drop_vals);
 	free(c->scrape_drop_vals);
 #ifdef EG_HAVE_SKEL
@@ -683,12 +845,12 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		goto out;
 	}
 	bpf_map__set_max_entries(events, rb_bytes);
-	err = set_rodata_u32(c.obj, "eg_self_tgid", (uint32_t)getpid());
-	if (err) {
-		fprintf(stderr, "ebpf-guard: failed to set eg_self_tgid in %s: %s\n", objname,
-			strerror(-err));
+	uint32_t *self = global_var(c.obj, ".rodata", "eg_self_tgid", sizeof(uint32_t), NULL, NULL);
+	if (!self) {
+		fprintf(stderr, "ebpf-guard: %s has no .rodata variable eg_self_tgid (u32)\n", objname);
 		goto out;
 	}
+	*self = (uint32_t)getpid();
 
 	/* Find every program; leave out the optional ones the kernel lacks. */
 	for (size_t i = 0; i < NPROBES; i++) {
@@ -718,13 +880,30 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		goto out;
 	}
 
+	/* the programs read eg_want from the .bss map: write it there, mapped
+	 * (libbpf only maps it for skeletons it loads itself) */
+	struct bpf_map *bss = NULL;
+	size_t want_off = 0;
+	if (!global_var(c.obj, ".bss", "eg_want", sizeof(uint32_t), &bss, &want_off)) {
+		fprintf(stderr, "ebpf-guard: %s has no .bss variable eg_want (u32)\n", objname);
+		goto out;
+	}
+	c.page = (size_t)sysconf(_SC_PAGESIZE);
+	c.bss_len = (bpf_map__value_size(bss) + c.page - 1) / c.page * c.page;
+	void *m = mmap(NULL, c.bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bss), 0);
+	if (m == MAP_FAILED) {
+		fprintf(stderr, "ebpf-guard: failed to map the .bss of %s: %s\n", objname, strerror(errno));
+		goto out;
+	}
+	c.bss = m;
+	c.want = (volatile uint32_t *)((char *)m + want_off);
+
 	c.rb = ring_buffer__new(bpf_map__fd(events), on_sample, &c, NULL);
 	if (!c.rb) {
 		fprintf(stderr, "ebpf-guard: failed to create ring buffer reader: %s\n", strerror(errno));
 		goto out;
 	}
-	c.page = (size_t)sysconf(_SC_PAGESIZE);
-	void *m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), 0);
+	m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), 0);
 	if (m != MAP_FAILED)
 		c.cons_pos = m;
 	m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), c.page);

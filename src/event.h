@@ -27,6 +27,9 @@ enum eg_event_type {
 enum eg_event_flags {
 	EG_EVF_TRUNCATED = 1u << 0, /* a string or the argument list hit a bound */
 	EG_EVF_MEMFD = 1u << 1,     /* exec of a memory-backed (memfd or unlinked) file */
+	EG_EVF_REQ_DIFFERS = 1u << 2, /* open: the requested path does not name the opened file */
+	EG_EVF_IO_URING = 1u << 3,  /* open, connect: made through io_uring */
+	EG_EVF_COMPAT = 1u << 4,    /* open, connect: a 32-bit (compat) system call */
 };
 
 struct eg_event {
@@ -47,11 +50,14 @@ struct eg_event {
 	const char *exe;
 	const char *dest_ip; /* dotted quad or RFC 5952 text */
 	const char *args;
+	const char *requested; /* open: the path argument as passed */
 	uint32_t comm_len;
 	uint32_t filename_len;
 	uint32_t exe_len;
 	uint32_t dest_ip_len;
 	uint32_t args_len;
+	uint32_t requested_len;
+	int32_t ret;        /* open: the result (fd, or -errno) */
 	uint32_t _pad;
 };
 

@@ -243,6 +243,19 @@ static int put_num(struct eg_buf *b, const char *lit, size_t litlen, uint64_t v)
 	return 0;
 }
 
+/* A signed 32-bit number. */
+static int put_int(struct eg_buf *b, const char *lit, size_t litlen, int32_t v)
+{
+	if (v >= 0)
+		return put_num(b, lit, litlen, (uint64_t)v);
+	if (eg_buf_reserve(b, litlen + 12))
+		return -1;
+	memcpy(b->p + b->len, lit, litlen);
+	b->p[b->len + litlen] = '-';
+	b->len = (size_t)(put_u64(b->p + b->len + litlen + 1, (uint64_t)0 - (uint64_t)(int64_t)v) - b->p);
+	return 0;
+}
+
 #define LIT(s) s, sizeof(s) - 1
 
 static int put_bool(struct eg_buf *b, const char *lit, size_t litlen, int v)
@@ -297,6 +310,14 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 		rc |= put_bool(b, LIT(",\"memfd\":"), ev->flags & EG_EVF_MEMFD);
 	} else if (ev->type == EG_EV_OPEN) {
 		rc |= put_num(b, LIT(",\"open_flags\":"), ev->open_flags);
+		rc |= eg_buf_put(b, LIT(",\"requested\":"));
+		rc |= eg_json_str(b, ev->requested, ev->requested_len);
+		rc |= put_int(b, LIT(",\"ret\":"), ev->ret);
+		rc |= put_bool(b, LIT(",\"requested_differs\":"), ev->flags & EG_EVF_REQ_DIFFERS);
+	}
+	if (ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) {
+		rc |= put_bool(b, LIT(",\"io_uring\":"), ev->flags & EG_EVF_IO_URING);
+		rc |= put_bool(b, LIT(",\"compat\":"), ev->flags & EG_EVF_COMPAT);
 	}
 	rc |= eg_buf_putc(b, '}');
 	return rc ? -1 : 0;

@@ -313,7 +313,7 @@ struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
 	struct eg_event *ev = &p->events[p->n];
 	memset(ev, 0, sizeof(*ev));
 	static const char empty[1];
-	ev->comm = ev->filename = ev->exe = ev->dest_ip = ev->args = empty;
+	ev->comm = ev->filename = ev->exe = ev->dest_ip = ev->args = ev->requested = empty;
 	p->ev_start = p->used;
 	p->reserve_end = p->used + str_bytes;
 	p->building = 1;

@@ -404,6 +404,7 @@ static int show(size_t n)
 enum field {
 	F_UNKNOWN, F_TIMESTAMP, F_PID, F_TGID, F_PPID, F_UID, F_GID, F_TYPE, F_COMM, F_FILENAME,
 	F_EXE, F_DEST_IP, F_DEST_PORT, F_CGROUP_ID, F_OPEN_FLAGS, F_ARGS, F_TRUNCATED, F_MEMFD,
+	F_REQUESTED, F_RET, F_REQ_DIFFERS, F_IO_URING, F_COMPAT,
 };
 
 static enum field lookup(const char *k, size_t n)
@@ -413,21 +414,25 @@ static enum field lookup(const char *k, size_t n)
 		return f;
 	switch (n) {
 	case 3:
-		K("pid", F_PID) K("uid", F_UID) K("gid", F_GID) K("exe", F_EXE) break;
+		K("pid", F_PID) K("uid", F_UID) K("gid", F_GID) K("exe", F_EXE) K("ret", F_RET) break;
 	case 4:
 		K("type", F_TYPE) K("comm", F_COMM) K("tgid", F_TGID) K("ppid", F_PPID)
 		K("args", F_ARGS) break;
 	case 5:
 		K("memfd", F_MEMFD) break;
+	case 6:
+		K("compat", F_COMPAT) break;
 	case 7:
 		K("dest_ip", F_DEST_IP) break;
 	case 8:
-		K("filename", F_FILENAME) break;
+		K("filename", F_FILENAME) K("io_uring", F_IO_URING) break;
 	case 9:
-		K("timestamp", F_TIMESTAMP) K("dest_port", F_DEST_PORT) K("cgroup_id", F_CGROUP_ID)
+		K("requested", F_REQUESTED) K("timestamp", F_TIMESTAMP) K("dest_port", F_DEST_PORT) K("cgroup_id", F_CGROUP_ID)
 		K("truncated", F_TRUNCATED) break;
 	case 10:
 		K("open_flags", F_OPEN_FLAGS) break;
+	case 17:
+		K("requested_differs", F_REQ_DIFFERS) break;
 	}
 #undef K
 	return F_UNKNOWN;
@@ -468,6 +473,28 @@ static int get_uint(struct parser *ps, const char *key, uint64_t max, uint64_t *
 			    (unsigned long long)max);
 	/* "0" followed by more digits: scan_num stopped after the 0 */
 	*out = 0;
+	return 0;
+}
+
+/* A signed 32-bit integer field. The value starts at ps->s. */
+static int get_int32(struct parser *ps, const char *key, int32_t *out)
+{
+	const char *b = ps->s;
+	bool neg = *b == '-';
+	uint64_t v;
+	if (neg) {
+		ps->s++;
+		if (ps->s >= ps->end || *ps->s < '0' || *ps->s > '9') {
+			ps->s = b;
+			return fail(ps, "field \"%s\": expected an integer, got %s", key, kind(*b));
+		}
+	}
+	if (get_uint(ps, key, UINT64_MAX, &v))
+		return -1;
+	if (v > (neg ? 2147483648u : 2147483647u))
+		return fail(ps, "field \"%s\": %.*s out of range -2147483648..2147483647", key,
+			    show((size_t)(ps->s - b)), b);
+	*out = neg ? (int32_t)(0 - (int64_t)v) : (int32_t)v;
 	return 0;
 }
 
@@ -732,6 +759,16 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 		return get_bool(ps, "truncated", &ev->flags, EG_EVF_TRUNCATED);
 	case F_MEMFD:
 		return get_bool(ps, "memfd", &ev->flags, EG_EVF_MEMFD);
+	case F_REQ_DIFFERS:
+		return get_bool(ps, "requested_differs", &ev->flags, EG_EVF_REQ_DIFFERS);
+	case F_IO_URING:
+		return get_bool(ps, "io_uring", &ev->flags, EG_EVF_IO_URING);
+	case F_COMPAT:
+		return get_bool(ps, "compat", &ev->flags, EG_EVF_COMPAT);
+	case F_REQUESTED:
+		return get_str(ps, "requested", &ev->requested, &ev->requested_len);
+	case F_RET:
+		return get_int32(ps, "ret", &ev->ret);
 	case F_CGROUP_ID:
 		if (get_uint(ps, "cgroup_id", UINT64_MAX, &v))
 			return -1;

@@ -23,11 +23,14 @@ struct eg_event {
   const char *exe;
   const char *dest_ip;
   const char *args;
+  const char *requested;
   uint32_t comm_len;
   uint32_t filename_len;
   uint32_t exe_len;
   uint32_t dest_ip_len;
   uint32_t args_len;
+  uint32_t requested_len;
+  int32_t ret;
   uint32_t _pad;
 };
 
@@ -64,6 +67,9 @@ _M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4 }
 _M.TYPE_NAMES = { "exec", "open", "connect", "exit" }
 _M.F_TRUNCATED = 1
 _M.F_MEMFD = 2
+_M.F_REQ_DIFFERS = 4
+_M.F_IO_URING = 8
+_M.F_COMPAT = 16
 _M.HITF_DYNDESC = 1
 _M.RERR_RUNTIME = 0
 _M.RERR_BUDGET = 1
@@ -72,6 +78,7 @@ _M.FIELDS = {
   "ts_ns", "cgroup_id", "type", "flags", "pid", "tgid", "ppid", "uid", "gid",
   "open_flags", "dest_port", "argc", "comm", "filename", "exe", "dest_ip", "args",
   "comm_len", "filename_len", "exe_len", "dest_ip_len", "args_len",
+  "requested", "requested_len", "ret",
 }
 
 -- Compares the cdef with the host's layout ({ size = n, <field> = offset }).

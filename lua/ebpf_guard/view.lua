@@ -60,6 +60,11 @@ local getters = {
   args = args_of,
   memfd = function(e) return band(e.flags, event.F_MEMFD) ~= 0 end,
   truncated = function(e) return band(e.flags, event.F_TRUNCATED) ~= 0 end,
+  requested = function(e) return str(e.requested, e.requested_len) end,
+  ret = function(e) return tonumber(e.ret) end,
+  requested_differs = function(e) return band(e.flags, event.F_REQ_DIFFERS) ~= 0 end,
+  io_uring = function(e) return band(e.flags, event.F_IO_URING) ~= 0 end,
+  compat = function(e) return band(e.flags, event.F_COMPAT) ~= 0 end,
 }
 _M.FIELDS = {}
 for k in pairs(getters) do _M.FIELDS[#_M.FIELDS + 1] = k end

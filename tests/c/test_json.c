@@ -305,10 +305,31 @@ static void test_event(void)
 	ev.open_flags = 0x241;
 	ev.filename = "/etc/sh\xadow\n";
 	ev.filename_len = 11;
+	ev.requested = "../etc/sh\xadow\n";
+	ev.requested_len = 13;
+	ev.ret = 3;
 	want = COMMON_HEAD "\"type\":\"open\",\"comm\":\"bash\",\"filename\":\"/etc/sh\\udcadow\\n\","
-		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,\"open_flags\":577}";
+		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,\"open_flags\":577,"
+		"\"requested\":\"../etc/sh\\udcadow\\n\",\"ret\":3,\"requested_differs\":false,"
+		"\"io_uring\":false,\"compat\":false}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "open event:\n got %s\nwant %s", got, want);
+
+	/* a failed open through io_uring, a path that differs, the flags */
+	ev.flags = EG_EVF_REQ_DIFFERS | EG_EVF_IO_URING | EG_EVF_COMPAT;
+	static const int32_t rets[] = {-2, INT32_MIN, INT32_MAX, 0};
+	static const char *const ret_text[] = {"-2", "-2147483648", "2147483647", "0"};
+	for (size_t i = 0; i < sizeof(rets) / sizeof(rets[0]); i++) {
+		char w[1024];
+		ev.ret = rets[i];
+		snprintf(w, sizeof(w), COMMON_HEAD "\"type\":\"open\",\"comm\":\"bash\",\"filename\":"
+			 "\"/etc/sh\\udcadow\\n\",\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS
+			 "\"truncated\":false,\"open_flags\":577,\"requested\":\"../etc/sh\\udcadow\\n\","
+			 "\"ret\":%s,\"requested_differs\":true,\"io_uring\":true,\"compat\":true}",
+			 ret_text[i]);
+		got = event_json(&ev);
+		CHECK(!strcmp(got, w), "open event, ret %d:\n got %s\nwant %s", rets[i], got, w);
+	}
 
 	ev = base_event(EG_EV_CONNECT);
 	ev.filename = "connect";
@@ -317,7 +338,8 @@ static void test_event(void)
 	ev.dest_ip_len = 11;
 	ev.dest_port = 4444;
 	want = COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"connect\","
-		"\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS "\"truncated\":false}";
+		"\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS "\"truncated\":false,"
+		"\"io_uring\":false,\"compat\":false}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "connect event:\n got %s\nwant %s", got, want);
 
@@ -382,8 +404,8 @@ static void test_alert(void)
 	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
 	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
-	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false},"
-	       "\"severity\":\"warning\",\"tags\":[]}\n";
+	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
+	       "\"io_uring\":false,\"compat\":false},\"severity\":\"warning\",\"tags\":[]}\n";
 	CHECK(!strcmp(b.p, want), "alert with desc:\n got %s\nwant %s", b.p, want);
 }
 

@@ -38,11 +38,12 @@ run_helper exec "$tmpx" one two
 expect_alerts --where pid="$HPID" --where filename="$tmpx" --rules builtin_fileless_exec \
 	--field tgid="$HPID" --field exe="$tmpx" --field-json args="[\"$tmpx\", \"one\", \"two\"]"
 
-# memfd_create + fexecve (execveat(fd, "", AT_EMPTY_PATH)): no path at all
+# memfd_create + fexecve (execveat(fd, "", AT_EMPTY_PATH)): no path passed,
+# so filename is the executed file itself
 name=eg-e2e-$$
 run_helper memfd "$name"
 expect_alerts --where pid="$HPID" --where exe="/memfd:$name (deleted)" --rules builtin_fileless_exec \
-	--field tgid="$HPID" --field comm=eg_helper --field memfd=true --field-json filename='""' \
+	--field tgid="$HPID" --field comm=eg_helper --field memfd=true --field filename="/memfd:$name (deleted)" \
 	--field-json args="[\"$name\"]"
 
 # an unlinked file (open, unlink, exec through /proc/self/fd/N, then
@@ -54,7 +55,7 @@ for how in procfd fexecve; do
 	[ ! -e "$u" ] || fail "$u was not unlinked"
 	fd=$(printf '%s\n' "$HOUT" | sed -n 's/^fd=\([0-9]*\)$/\1/p')
 	fn=/proc/self/fd/$fd
-	[ "$how" = fexecve ] && fn=
+	[ "$how" = fexecve ] && fn="$u (deleted)"
 	expect_alerts --where pid="$HPID" --where type=exec --where comm=eg_helper --rules builtin_fileless_exec \
 		--field tgid="$HPID" --field filename="$fn" --field exe="$u (deleted)" --field memfd=true \
 		--field truncated=false --field-json args='["eg-unlinked"]'

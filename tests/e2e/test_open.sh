@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Live open events through a YAML rule: a marker file, a path longer than 256
 # bytes, a path past PATH_MAX (truncated), a name with a newline and invalid
-# UTF-8, and a fresh child that opens a string literal at once.
+# UTF-8, a fresh child that opens a string literal at once, and path forms
+# (//, ., .., a symbolic link, relative to the cwd, a failed relative open).
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 cat >"$W/rules.yaml" <<'YAML'
@@ -54,10 +55,40 @@ grep -qF 'odd\nname\udcff\udcfe.txt' "$W/alerts.jsonl" || fail "alert JSON does 
 # a fresh child opens a string literal before touching its page
 touch /tmp/eg-e2e-fresh-literal-open-marker
 clean_later /tmp/eg-e2e-fresh-literal-open-marker
-# (read again at sys_exit: the flags saved at sys_enter, O_RDONLY|O_CLOEXEC|O_NOFOLLOW)
+# (the flags as passed, O_RDONLY|O_CLOEXEC|O_NOFOLLOW)
 run_helper fresh-open 0x0a0000
 expect_alerts --where pid="$HPID" --where filename=/tmp/eg-e2e-fresh-literal-open-marker \
 	--rules e2e_marker_open --field comm=eg_helper --field open_flags=$((0x0a0000))
+
+# path forms: filename is the opened file as the kernel resolved it, requested
+# what the caller passed; requested_differs when that does not name the file
+fd=$W/eg-e2e-marker-forms
+mkdir -p "$fd"
+touch "$fd/target"
+for req in "$fd//target" "$fd/./target" "$fd/../eg-e2e-marker-forms/target" "//${fd#/}/target"; do
+	run_helper open "$req"
+	expect_alerts --where pid="$HPID" --where type=open --where requested="$req" --rules e2e_marker_open \
+		--field filename="$fd/target" --field requested_differs=false
+done
+ln -s "$fd/target" "$W/innocent"
+run_helper open "$W/innocent"
+expect_alerts --where pid="$HPID" --where type=open --rules e2e_marker_open \
+	--field filename="$fd/target" --field requested="$W/innocent" --field requested_differs=true
+cd "$fd"
+# relative to the cwd
+run_helper open target
+expect_alerts --where pid="$HPID" --where type=open --rules e2e_marker_open \
+	--field filename="$fd/target" --field requested=target --field requested_differs=false
+# a link whose name is a tail of the target's ("arget"): still differs
+ln -s target arget
+run_helper open arget
+expect_alerts --where pid="$HPID" --where type=open --rules e2e_marker_open \
+	--field filename="$fd/target" --field requested=arget --field requested_differs=true
+# a failed relative open: made absolute against the cwd, normalised
+run_helper open "nope/../missing"
+expect_alerts --where pid="$HPID" --where type=open --rules e2e_marker_open \
+	--field filename="$fd/missing" --field requested="nope/../missing" --field ret=-2
+cd - >/dev/null
 
 e2e_stop
 echo "PASS ($EG_NAME): open alerts exact; stopped in ${STOP_MS} ms"

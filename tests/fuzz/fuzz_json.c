@@ -381,8 +381,13 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 		if ((r->flags ^ ev->flags) & EG_EVF_MEMFD)
 			fuzz_fail("replayed memfd differs");
 	} else if (ev->type == EG_EV_OPEN) {
-		SAME(open_flags)
+		SAME(open_flags) SAME(ret) SAME_STR(requested)
+		if ((r->flags ^ ev->flags) & EG_EVF_REQ_DIFFERS)
+			fuzz_fail("replayed requested_differs differs");
 	}
+	if ((ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) &&
+	    ((r->flags ^ ev->flags) & (EG_EVF_IO_URING | EG_EVF_COMPAT)))
+		fuzz_fail("replayed io_uring/compat differs");
 #undef SAME
 #undef SAME_STR
 }
@@ -406,6 +411,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.type = (uint32_t)(take(&in, 1) % 6); /* 0 and 5: "unknown" */
 	unsigned bits = (unsigned)take(&in, 1);
 	ev.flags = bits & (EG_EVF_TRUNCATED | EG_EVF_MEMFD);
+	/* bits 3..5: requested_differs, io_uring, compat (bit 2 picks the
+	 * description below) */
+	ev.flags |= ((bits >> 3) & 7u) << 2;
+	ev.ret = (int32_t)ev.open_flags;
 	char *comm = take_str(&in, &ev.comm_len), *fn = take_str(&in, &ev.filename_len);
 	char *ip = take_str(&in, &ev.dest_ip_len), *exe = take_str(&in, &ev.exe_len);
 	uint32_t al, idl, dl, odl, sl, tl;
@@ -416,6 +425,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.filename = fn;
 	ev.dest_ip = ip;
 	ev.exe = exe;
+	/* an open's requested path: the exe string (written for exec only) */
+	ev.requested = exe;
+	ev.requested_len = ev.exe_len;
 	/* argv: NUL-terminated strings back to back (the last one terminated by
 	 * take_str's NUL when it is not already) */
 	ev.args = args;
@@ -507,6 +519,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (ev.type == EG_EV_OPEN) {
 		jkey(&j, "open_flags", 0);
 		jnum_is(&j, "open_flags", ev.open_flags);
+		jkey(&j, "requested", 0);
+		jstr_is(&j, "requested", exe, ev.exe_len);
+		char num[16];
+		snprintf(num, sizeof(num), "%d", ev.ret);
+		jkey(&j, "ret", 0);
+		jlit(&j, num);
+		jkey(&j, "requested_differs", 0);
+		jlit(&j, ev.flags & EG_EVF_REQ_DIFFERS ? "true" : "false");
+	}
+	if (ev.type == EG_EV_OPEN || ev.type == EG_EV_CONNECT) {
+		jkey(&j, "io_uring", 0);
+		jlit(&j, ev.flags & EG_EVF_IO_URING ? "true" : "false");
+		jkey(&j, "compat", 0);
+		jlit(&j, ev.flags & EG_EVF_COMPAT ? "true" : "false");
 	}
 	jlit(&j, "}");
 	const char *obj_end = j.s;

@@ -81,7 +81,7 @@ struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
 	struct eg_event *ev = block(sizeof(*ev));
 	memset(ev, 0, sizeof(*ev));
 	static const char empty[1];
-	ev->comm = ev->filename = ev->exe = ev->dest_ip = ev->args = empty;
+	ev->comm = ev->filename = ev->exe = ev->dest_ip = ev->args = ev->requested = empty;
 	building = ev;
 	reserved = str_bytes;
 	used = 0;
@@ -158,12 +158,14 @@ FUZZ_NOCOV void fuzz_check_event(const struct eg_event *ev)
 {
 	if (ev->type < EG_EV_EXEC || ev->type > EG_EV_MAX)
 		fuzz_fail("event type %u", ev->type);
-	if (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD))
+	if (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD | EG_EVF_REQ_DIFFERS |
+				    EG_EVF_IO_URING | EG_EVF_COMPAT))
 		fuzz_fail("event flags 0x%x", ev->flags);
 	check_str("comm", ev->comm, ev->comm_len);
 	check_str("filename", ev->filename, ev->filename_len);
 	check_str("exe", ev->exe, ev->exe_len);
 	check_str("dest_ip", ev->dest_ip, ev->dest_ip_len);
+	check_str("requested", ev->requested, ev->requested_len);
 	if (!ev->args)
 		fuzz_fail("event args is NULL");
 	if (ev->argc == 0)

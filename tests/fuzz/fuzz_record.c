@@ -70,6 +70,46 @@ FUZZ_NOCOV static size_t model_exe(const char *x, size_t xl, int deleted, char *
 	return o;
 }
 
+/* Lexical normalisation, the plain way: a stack of components. */
+FUZZ_NOCOV static size_t model_norm(const char *in, size_t n, char *out)
+{
+	const char **st = malloc((n / 2 + 2) * sizeof(*st));
+	size_t *sl = malloc((n / 2 + 2) * sizeof(*sl));
+	size_t depth = 0, o = 0;
+	int abs = n && in[0] == '/';
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && in[j] != '/')
+			j++;
+		size_t l = j - i;
+		if (l == 2 && in[i] == '.' && in[i + 1] == '.') {
+			if (depth && !(sl[depth - 1] == 2 && !memcmp(st[depth - 1], "..", 2)))
+				depth--;
+			else if (!abs) {
+				st[depth] = in + i;
+				sl[depth++] = 2;
+			}
+		} else if (l && !(l == 1 && in[i] == '.')) {
+			st[depth] = in + i;
+			sl[depth++] = l;
+		}
+		i = j + 1;
+	}
+	if (abs)
+		out[o++] = '/';
+	for (size_t k = 0; k < depth; k++) {
+		if (k)
+			out[o++] = '/';
+		memcpy(out + o, st[k], sl[k]);
+		o += sl[k];
+	}
+	if (!o)
+		out[o++] = '.';
+	free(st);
+	free(sl);
+	return o;
+}
+
 /* argv: NUL-separated strings, at most EG_ARGS_MAX_COUNT kept, each written
  * NUL-terminated. *cut: strings left over or the last one unterminated. */
 FUZZ_NOCOV static size_t model_args(const char *a, size_t al, char *out, uint32_t *argc, int *cut)
@@ -158,10 +198,57 @@ static void decode(const uint8_t *data, size_t size)
 		fuzz_fail("ts_ns %lld from boot time %llu", (long long)ev->ts_ns,
 			  (unsigned long long)r->ts_ns);
 	expect("comm", ev->comm, ev->comm_len, r->comm, strnlen(r->comm, EG_RAW_COMM_LEN));
-	if (r->type == EG_RAW_CONNECT)
+	size_t fl = strnlen(fn, r->filename_len);
+	if (r->type == EG_RAW_CONNECT) {
 		expect("filename", ev->filename, ev->filename_len, "connect", 7);
-	else
-		expect("filename", ev->filename, ev->filename_len, fn, strnlen(fn, r->filename_len));
+	} else if (r->type == EG_RAW_OPEN) {
+		/* the opened file's path; or the request against its directory,
+		 * or alone, normalised when absolute */
+		char *want = malloc(2 * ((size_t)r->exe_len + fl) + 32);
+		size_t n = 0, d = 0;
+		int cut = (r->flags & EG_RAWF_TRUNC_FILENAME) != 0;
+		if (r->flags & (EG_RAWF_PATH_FILE | EG_RAWF_PATH_DIR))
+			d = model_exe(x, r->exe_len, (r->flags & EG_RAWF_PATH_FILE) && (r->flags & EG_RAWF_DELETED),
+				      want);
+		if (d && (r->flags & EG_RAWF_PATH_FILE)) {
+			n = d;
+		} else if (d) {
+			char *joined = malloc(d + fl + 2);
+			memcpy(joined, want, d);
+			joined[d] = '/';
+			memcpy(joined + d + 1, fn, fl);
+			if (cut) {
+				memcpy(want, joined, d + 1 + fl);
+				n = d + 1 + fl;
+			} else {
+				n = model_norm(joined, d + 1 + fl, want);
+			}
+			free(joined);
+		} else if (fl && fn[0] == '/' && !cut) {
+			n = model_norm(fn, fl, want);
+		} else {
+			memcpy(want, fn, fl);
+			n = fl;
+		}
+		expect("filename", ev->filename, ev->filename_len, want, n);
+		expect("requested", ev->requested, ev->requested_len, fn, fl);
+		if (ev->ret != r->ret)
+			fuzz_fail("ret %d, record %d", ev->ret, r->ret);
+		if ((ev->flags & EG_EVF_REQ_DIFFERS) && (!(r->flags & EG_RAWF_PATH_FILE) || !d))
+			fuzz_fail("requested_differs without an opened file's path");
+		free(want);
+	} else if (r->type == EG_RAW_EXEC && !fl) {
+		/* fexecve: the executed file */
+		char *want = malloc(2 * (size_t)r->exe_len + 16);
+		size_t n = model_exe(x, r->exe_len, r->flags & (EG_RAWF_DELETED | EG_RAWF_EXE_PSEUDO), want);
+		expect("filename", ev->filename, ev->filename_len, want, n);
+		free(want);
+	} else {
+		expect("filename", ev->filename, ev->filename_len, fn, fl);
+	}
+	if (!!(ev->flags & EG_EVF_IO_URING) != !!(r->flags & EG_RAWF_IO_URING) ||
+	    !!(ev->flags & EG_EVF_COMPAT) != !!(r->flags & EG_RAWF_COMPAT))
+		fuzz_fail("io_uring/compat flags 0x%x from record flags 0x%x", ev->flags, r->flags);
 
 	int trunc = (r->flags & (EG_RAWF_TRUNC_FILENAME | EG_RAWF_TRUNC_EXE | EG_RAWF_TRUNC_ARGS)) != 0;
 	int memfd = 0;
@@ -185,7 +272,9 @@ static void decode(const uint8_t *data, size_t size)
 	} else if (ev->exe_len || ev->argc || ev->args_len) {
 		fuzz_fail("exe or args on a non-exec event");
 	}
-	if (!!(ev->flags & EG_EVF_TRUNCATED) != trunc || !!(ev->flags & EG_EVF_MEMFD) != memfd)
+	if (!!(ev->flags & EG_EVF_TRUNCATED) != trunc || !!(ev->flags & EG_EVF_MEMFD) != memfd ||
+	    (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD | EG_EVF_REQ_DIFFERS |
+				     EG_EVF_IO_URING | EG_EVF_COMPAT)))
 		fuzz_fail("flags 0x%x, want truncated %d memfd %d", ev->flags, trunc, memfd);
 
 	if (r->type == EG_RAW_CONNECT) {

@@ -9,19 +9,20 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# ---- raw records: struct eg_raw_event (88 bytes) + filename + exe + args
+# ---- raw records: struct eg_raw_event (96 bytes) + filename + exe + args
 EXEC, OPEN, CONNECT, EXIT = 1, 2, 3, 4
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED = 1, 2, 4, 8
-EXIT_READ, EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 16, 32, 64, 128
+FROM_USER, EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 16, 32, 64, 128
+PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG = 256, 512, 1024, 2048, 4096
 
 
 def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family=0,
-           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, lens=None):
+           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, ret=0, lens=None):
     fl, xl, al = lens or (len(filename), len(exe), len(args))
-    head = struct.pack("<QQIIIIIIIBBHHHHH16s16s", 123456789012, 4026531835, pid, tgid, 1,
+    head = struct.pack("<QQIIIIIIIBBHHHHH16s16siI", 123456789012, 4026531835, pid, tgid, 1,
                        1000, 1000, open_flags, flags, type_, family, port, fl, xl, al, 0,
-                       addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"))
-    assert len(head) == 88
+                       addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"), ret, 0)
+    assert len(head) == 96
     return head + filename + exe + args
 
 
@@ -44,7 +45,14 @@ RECORDS = {
     "exec-comm-16": record(EXEC, comm=b"0123456789abcdef", filename=b"/x\0", exe=b"x\0"),
     "open": record(OPEN, comm=b"cat", filename=b"/etc/shadow\0", open_flags=0o100101),
     "open-no-filename": record(OPEN, flags=NO_FILENAME),
-    "open-exit-read": record(OPEN, filename=b"/tmp/caf\xe9\0", flags=EXIT_READ),
+    "open-file": record(OPEN, filename=b"../../etc//shadow\0", exe=b"shadow\0etc\0", ret=3,
+                        flags=PATH_FILE),
+    "open-dir": record(OPEN, filename=b"./a/../../b\0", exe=b"caf\xe9\0tmp\0", ret=-2,
+                       flags=PATH_DIR),
+    "open-by-handle": record(OPEN, exe=b"x\0", ret=4, flags=PATH_FILE | NO_PATH_ARG),
+    "open-uring-deleted": record(OPEN, filename=b"/tmp\0", exe=b"#1\0tmp\0", ret=5,
+                                 flags=PATH_FILE | DELETED | IO_URING),
+    "open-relative-dots": record(OPEN, filename=b"../..\0", ret=-13, flags=COMPAT),
     "open-trunc": record(OPEN, filename=b"/" + b"a" * 200, flags=TRUNC_FILENAME),
     "connect-v4": record(CONNECT, family=socket.AF_INET, port=4444, addr=bytes([10, 0, 0, 1])),
     "connect-v6": record(CONNECT, family=socket.AF_INET6, port=443, addr=v6("2001:db8::1")),
