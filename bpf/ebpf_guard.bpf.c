@@ -826,6 +826,10 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	exe = BPF_CORE_READ(mm, exe_file);
 	if (exe && fn <= EG_RAW_PATH_MAX)
 		xn = walk_file(e, sizeof(*e) + fn, exe);
+	/* the file executed was a script (or binfmt_misc): exe is its
+	 * interpreter, and bprm->interp no longer the file name passed */
+	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
+		e->flags |= EG_RAWF_INTERP;
 	e->exe_len = xn;
 
 	/* arguments: the new image's argv, just written by the kernel */

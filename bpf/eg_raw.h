@@ -58,6 +58,7 @@ enum eg_raw_flags {
 	EG_RAWF_IO_URING = 1u << 10,      /* made through io_uring */
 	EG_RAWF_COMPAT = 1u << 11,        /* made through a 32-bit (compat) system call */
 	EG_RAWF_NO_PATH_ARG = 1u << 12,   /* open: the call takes no path (open_by_handle_at) */
+	EG_RAWF_INTERP = 1u << 13,        /* exec: through an interpreter (#! script, binfmt_misc) */
 };
 
 struct eg_raw_event {

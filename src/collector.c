@@ -580,6 +580,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		bool deleted = r->flags & EG_RAWF_DELETED;
 		if (deleted)
 			ev->flags |= EG_EVF_MEMFD;
+		if (r->flags & EG_RAWF_INTERP)
+			ev->flags |= EG_EVF_INTERPRETED;
 		decode_exe(p, ev, x, r->exe_len, deleted || (r->flags & EG_RAWF_EXE_PSEUDO));
 		if (!fl && ev->exe_len) {
 			/* execveat(fd, "", AT_EMPTY_PATH), fexecve: the file itself */

@@ -30,6 +30,7 @@ enum eg_event_flags {
 	EG_EVF_REQ_DIFFERS = 1u << 2, /* open: the requested path does not name the opened file */
 	EG_EVF_IO_URING = 1u << 3,  /* open, connect: made through io_uring */
 	EG_EVF_COMPAT = 1u << 4,    /* open, connect: a 32-bit (compat) system call */
+	EG_EVF_INTERPRETED = 1u << 5, /* exec: of a script (or binfmt_misc): exe is the interpreter */
 };
 
 struct eg_event {

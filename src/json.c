@@ -308,6 +308,7 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 		rc |= eg_buf_put(b, LIT(",\"args\":"));
 		rc |= put_args(b, ev);
 		rc |= put_bool(b, LIT(",\"memfd\":"), ev->flags & EG_EVF_MEMFD);
+		rc |= put_bool(b, LIT(",\"interpreted\":"), ev->flags & EG_EVF_INTERPRETED);
 	} else if (ev->type == EG_EV_OPEN) {
 		rc |= put_num(b, LIT(",\"open_flags\":"), ev->open_flags);
 		rc |= eg_buf_put(b, LIT(",\"requested\":"));

@@ -404,7 +404,7 @@ static int show(size_t n)
 enum field {
 	F_UNKNOWN, F_TIMESTAMP, F_PID, F_TGID, F_PPID, F_UID, F_GID, F_TYPE, F_COMM, F_FILENAME,
 	F_EXE, F_DEST_IP, F_DEST_PORT, F_CGROUP_ID, F_OPEN_FLAGS, F_ARGS, F_TRUNCATED, F_MEMFD,
-	F_REQUESTED, F_RET, F_REQ_DIFFERS, F_IO_URING, F_COMPAT,
+	F_REQUESTED, F_RET, F_REQ_DIFFERS, F_IO_URING, F_COMPAT, F_INTERPRETED,
 };
 
 static enum field lookup(const char *k, size_t n)
@@ -431,6 +431,8 @@ static enum field lookup(const char *k, size_t n)
 		K("truncated", F_TRUNCATED) break;
 	case 10:
 		K("open_flags", F_OPEN_FLAGS) break;
+	case 11:
+		K("interpreted", F_INTERPRETED) break;
 	case 17:
 		K("requested_differs", F_REQ_DIFFERS) break;
 	}
@@ -765,6 +767,8 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 		return get_bool(ps, "io_uring", &ev->flags, EG_EVF_IO_URING);
 	case F_COMPAT:
 		return get_bool(ps, "compat", &ev->flags, EG_EVF_COMPAT);
+	case F_INTERPRETED:
+		return get_bool(ps, "interpreted", &ev->flags, EG_EVF_INTERPRETED);
 	case F_REQUESTED:
 		return get_str(ps, "requested", &ev->requested, &ev->requested_len);
 	case F_RET:

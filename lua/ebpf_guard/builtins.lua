@@ -70,7 +70,10 @@ _M.LIST = {
       fn = { [[(?:bash|zsh|ksh|dash)[^/]*\z|(?:^|/)sh\z]], CASELESS },
     },
     pre = {},
-    expr = "M(RX(comm), e.comm, e.comm_len) or M(RX(fn), e.filename, e.filename_len)",
+    -- and the executable itself (a link named "innocent" to bash), unless
+    -- the exec ran a script: exe is then its interpreter
+    expr = "M(RX(comm), e.comm, e.comm_len) or M(RX(fn), e.filename, e.filename_len)"
+      .. " or (band(e.flags, 32) == 0 and M(RX(fn), e.exe, e.exe_len))",
   },
   {
     id = "builtin_crypto_exec",
@@ -84,7 +87,8 @@ _M.LIST = {
     },
     pre = {},
     expr = "(M(RX(hint), e.comm, e.comm_len) and M(RX(name), e.comm, e.comm_len))"
-      .. " or (M(RX(hint), e.filename, e.filename_len) and M(RX(name), e.filename, e.filename_len))",
+      .. " or (M(RX(hint), e.filename, e.filename_len) and M(RX(name), e.filename, e.filename_len))"
+      .. " or (M(RX(hint), e.exe, e.exe_len) and M(RX(name), e.exe, e.exe_len))",
   },
   {
     id = "builtin_crypto_port",

@@ -65,6 +65,7 @@ local getters = {
   requested_differs = function(e) return band(e.flags, event.F_REQ_DIFFERS) ~= 0 end,
   io_uring = function(e) return band(e.flags, event.F_IO_URING) ~= 0 end,
   compat = function(e) return band(e.flags, event.F_COMPAT) ~= 0 end,
+  interpreted = function(e) return band(e.flags, event.F_INTERPRETED) ~= 0 end,
 }
 _M.FIELDS = {}
 for k in pairs(getters) do _M.FIELDS[#_M.FIELDS + 1] = k end

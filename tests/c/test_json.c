@@ -284,11 +284,11 @@ static void test_event(void)
 	ev.argc = 3;
 	ev.exe = "/usr/bin/bash";
 	ev.exe_len = 13;
-	ev.flags = EG_EVF_MEMFD;
+	ev.flags = EG_EVF_MEMFD | EG_EVF_INTERPRETED;
 	const char *want = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
 		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,"
 		"\"exe\":\"/usr/bin/bash\",\"args\":[\"bash\",\"-c\",\"echo \\\"hi\\\"\\n\"],"
-		"\"memfd\":true}";
+		"\"memfd\":true,\"interpreted\":true}";
 	const char *got = event_json(&ev);
 	CHECK(!strcmp(got, want), "exec event:\n got %s\nwant %s", got, want);
 
@@ -297,7 +297,7 @@ static void test_event(void)
 	ev.flags = EG_EVF_TRUNCATED;
 	want = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
 		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":true,"
-		"\"exe\":\"/usr/bin/bash\",\"args\":[],\"memfd\":false}";
+		"\"exe\":\"/usr/bin/bash\",\"args\":[],\"memfd\":false,\"interpreted\":false}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "exec event, no args:\n got %s\nwant %s", got, want);
 
@@ -387,7 +387,7 @@ static void test_alert(void)
 		"\"event\":{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4242,"
 		"\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 		"\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-		"\"exe\":\"\",\"args\":[],\"memfd\":false},"
+		"\"exe\":\"\",\"args\":[],\"memfd\":false,\"interpreted\":false},"
 		"\"severity\":\"critical\",\"tags\":[\"T1620\",\"fileless\"]}\n";
 	CHECK(!strcmp(b.p, want), "alert:\n got %s\nwant %s", b.p, want);
 

@@ -16,6 +16,10 @@
  *                                    (with FLAGS, default O_RDONLY)
  *   eg_helper connect4 IP PORT       connect() over IPv4 (refused is fine)
  *   eg_helper connect6 IP PORT       connect() over IPv6
+ *   eg_helper connect6-v6only IP PORT  the same on an IPV6_V6ONLY socket (a
+ *                                    v4-mapped address fails at once)
+ *   eg_helper udp4|udp6 IP PORT      connect() of a UDP socket
+ *                                    (each connect prints "result=ERRNO", 0 when it succeeded)
  *   eg_helper connect-families P1 P2 P3
  *                                    from one process: connect()s that are not
  *                                    IP (AF_UNIX, AF_NETLINK, AF_PACKET,
@@ -99,13 +103,20 @@ static int fresh(int do_exec, int flags)
 	return 0;
 }
 
-static int do_connect(int v6, const char *ip, int port)
+enum conn_mode { CONN_TCP, CONN_V6ONLY, CONN_UDP };
+
+static int do_connect(int v6, const char *ip, int port, enum conn_mode mode)
 {
-	/* non-blocking: the event is taken at sys_enter, and an unroutable
-	 * address must not hang the test on SYN retries */
-	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	/* non-blocking: an unroutable address must not hang the test on SYN
+	 * retries */
+	int s = socket(v6 ? AF_INET6 : AF_INET, (mode == CONN_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK,
+		       0);
 	if (s < 0) {
 		perror("socket");
+		return 1;
+	}
+	if (mode == CONN_V6ONLY && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, sizeof(int))) {
+		perror("setsockopt IPV6_V6ONLY");
 		return 1;
 	}
 	printf("pid=%d\n", getpid());
@@ -113,11 +124,11 @@ static int do_connect(int v6, const char *ip, int port)
 	if (v6) {
 		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
 		inet_pton(AF_INET6, ip, &a.sin6_addr);
-		connect(s, (struct sockaddr *)&a, sizeof(a));
+		printf("result=%d\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0);
 	} else {
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 		inet_pton(AF_INET, ip, &a.sin_addr);
-		connect(s, (struct sockaddr *)&a, sizeof(a));
+		printf("result=%d\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0);
 	}
 	close(s);
 	return 0;
@@ -295,9 +306,15 @@ static int run(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "fresh-open"))
 		return fresh(0, argc >= 3 ? (int)strtoul(argv[2], NULL, 0) : O_RDONLY);
 	if (argc >= 4 && !strcmp(argv[1], "connect4"))
-		return do_connect(0, argv[2], atoi(argv[3]));
+		return do_connect(0, argv[2], atoi(argv[3]), CONN_TCP);
+	if (argc >= 4 && !strcmp(argv[1], "connect6-v6only"))
+		return do_connect(1, argv[2], atoi(argv[3]), CONN_V6ONLY);
+	if (argc >= 4 && !strcmp(argv[1], "udp4"))
+		return do_connect(0, argv[2], atoi(argv[3]), CONN_UDP);
+	if (argc >= 4 && !strcmp(argv[1], "udp6"))
+		return do_connect(1, argv[2], atoi(argv[3]), CONN_UDP);
 	if (argc >= 4 && !strcmp(argv[1], "connect6"))
-		return do_connect(1, argv[2], atoi(argv[3]));
+		return do_connect(1, argv[2], atoi(argv[3]), CONN_TCP);
 	if (argc >= 5 && !strcmp(argv[1], "connect-families"))
 		return connect_families(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 4 && (!strcmp(argv[1], "open-sys") || !strcmp(argv[1], "openat") ||

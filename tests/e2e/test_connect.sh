@@ -41,6 +41,21 @@ run_helper connect6 ::ffff:127.0.0.1 7777
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
 	--field dest_ip=::ffff:127.0.0.1 --field dest_port=7777
 
+# a connect that fails before a SYN leaves (ENETUNREACH: a v4-mapped address
+# on an IPv6-only socket): reported with the address asked for
+run_helper connect6-v6only ::ffff:127.0.0.1 5555
+case $HOUT in *result=101*) ;; *) fail "v6only connect did not fail with ENETUNREACH: $HOUT" ;; esac
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+	--field dest_ip=::ffff:127.0.0.1 --field dest_port=5555
+
+# UDP: the connected socket's peer, from the kernel
+run_helper udp4 10.11.12.13 7777
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+	--field dest_ip=10.11.12.13 --field dest_port=7777
+run_helper udp6 2001:db8::7 7777
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+	--field dest_ip=2001:db8::7 --field dest_port=7777
+
 # a port no rule wants: no alert
 run_helper connect4 127.0.0.1 9
 expect_alerts --timeout 1 --where pid="$HPID" --where type=connect --rules ''

@@ -6,7 +6,7 @@
 # and a fresh child that execs a string literal at once.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
-e2e_start
+e2e_start -record "$W/record.jsonl"
 
 # /dev/shm
 shm=$(mktemp -d /dev/shm/eg-e2e.XXXXXX)
@@ -71,6 +71,39 @@ cp /bin/true "$W/xmrig"
 run_helper exec "$W/xmrig" --donate-level 1
 expect_alerts --where pid="$HPID" --where filename="$W/xmrig" --rules builtin_crypto_exec \
 	--field exe="$W/xmrig" --field-json args="[\"$W/xmrig\", \"--donate-level\", \"1\"]"
+
+# name rules see the executable itself: a link named "innocent" to the miner,
+# one named "helper" to a shell; a #! script is run by a shell but is not one
+# (exe is its interpreter: interpreted, no shell alert from exe)
+ln -s "$W/xmrig" "$W/innocent"
+run_helper exec "$W/innocent"
+expect_alerts --where pid="$HPID" --where filename="$W/innocent" --rules builtin_crypto_exec \
+	--field exe="$W/xmrig" --field interpreted=false
+ln -s "$(readlink -f /bin/bash)" "$W/helper"
+run_helper exec "$W/helper" -c ':'
+expect_alerts --where pid="$HPID" --where filename="$W/helper" --rules builtin_suspicious_shell \
+	--field exe="$(readlink -f /bin/bash)"
+printf '#!/bin/sh\n:\n' >"$W/job.run"
+chmod +x "$W/job.run"
+run_helper exec "$W/job.run"
+expect_alerts --timeout 1 --where pid="$HPID" --where filename="$W/job.run" --rules ''
+"$PY" - "$W/record.jsonl" "$HPID" "$W/job.run" "$(readlink -f /bin/sh)" <<'PY' || fail "no interpreted exec event for $W/job.run"
+import json, sys, time
+rec, pid, script, sh = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+for _ in range(30):
+    try:
+        evs = [json.loads(l) for l in open(rec) if l.strip()]
+    except FileNotFoundError:
+        evs = []
+    hit = [e for e in evs if e["type"] == "exec" and e["tgid"] == pid and e["filename"] == script]
+    if hit:
+        e = hit[0]
+        ok = e["interpreted"] is True and e["exe"] == sh
+        print(json.dumps(e), file=sys.stderr) if not ok else None
+        sys.exit(0 if ok else 1)
+    time.sleep(0.1)
+sys.exit(1)
+PY
 
 # execveat relative to a directory fd: the file name as passed, exe resolved
 run_helper execveat "$W" xmrig

@@ -378,8 +378,8 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 		fuzz_fail("replayed truncated differs");
 	if (ev->type == EG_EV_EXEC) {
 		SAME(argc) SAME_STR(exe) SAME_STR(args)
-		if ((r->flags ^ ev->flags) & EG_EVF_MEMFD)
-			fuzz_fail("replayed memfd differs");
+		if ((r->flags ^ ev->flags) & (EG_EVF_MEMFD | EG_EVF_INTERPRETED))
+			fuzz_fail("replayed memfd/interpreted differs");
 	} else if (ev->type == EG_EV_OPEN) {
 		SAME(open_flags) SAME(ret) SAME_STR(requested)
 		if ((r->flags ^ ev->flags) & EG_EVF_REQ_DIFFERS)
@@ -411,9 +411,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.type = (uint32_t)(take(&in, 1) % 6); /* 0 and 5: "unknown" */
 	unsigned bits = (unsigned)take(&in, 1);
 	ev.flags = bits & (EG_EVF_TRUNCATED | EG_EVF_MEMFD);
-	/* bits 3..5: requested_differs, io_uring, compat (bit 2 picks the
-	 * description below) */
-	ev.flags |= ((bits >> 3) & 7u) << 2;
+	/* bits 3..6: requested_differs, io_uring, compat, interpreted (bit 2
+	 * picks the description below) */
+	ev.flags |= ((bits >> 3) & 15u) << 2;
 	ev.ret = (int32_t)ev.open_flags;
 	char *comm = take_str(&in, &ev.comm_len), *fn = take_str(&in, &ev.filename_len);
 	char *ip = take_str(&in, &ev.dest_ip_len), *exe = take_str(&in, &ev.exe_len);
@@ -516,6 +516,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jlit(&j, "]");
 		jkey(&j, "memfd", 0);
 		jlit(&j, ev.flags & EG_EVF_MEMFD ? "true" : "false");
+		jkey(&j, "interpreted", 0);
+		jlit(&j, ev.flags & EG_EVF_INTERPRETED ? "true" : "false");
 	} else if (ev.type == EG_EV_OPEN) {
 		jkey(&j, "open_flags", 0);
 		jnum_is(&j, "open_flags", ev.open_flags);

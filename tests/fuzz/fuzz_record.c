@@ -273,8 +273,9 @@ static void decode(const uint8_t *data, size_t size)
 		fuzz_fail("exe or args on a non-exec event");
 	}
 	if (!!(ev->flags & EG_EVF_TRUNCATED) != trunc || !!(ev->flags & EG_EVF_MEMFD) != memfd ||
+	    !!(ev->flags & EG_EVF_INTERPRETED) != (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_INTERP)) ||
 	    (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD | EG_EVF_REQ_DIFFERS |
-				     EG_EVF_IO_URING | EG_EVF_COMPAT)))
+				     EG_EVF_IO_URING | EG_EVF_COMPAT | EG_EVF_INTERPRETED)))
 		fuzz_fail("flags 0x%x, want truncated %d memfd %d", ev->flags, trunc, memfd);
 
 	if (r->type == EG_RAW_CONNECT) {
