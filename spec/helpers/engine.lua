@@ -72,13 +72,17 @@ function _M.build_events(objs)
     if o.timestamp then e.ts_ns = _M.parse_ts(o.timestamp) end
     if o.ts_ns then e.ts_ns = o.ts_ns end
     e.type = event.TYPES[o.type] or 0
-    for _, f in ipairs({ "pid", "tgid", "ppid", "uid", "gid", "dest_port", "cgroup_id", "open_flags" }) do
+    for _, f in ipairs({ "pid", "tgid", "ppid", "uid", "gid", "dest_port", "cgroup_id", "open_flags", "ret" }) do
       if o[f] then e[f] = o[f] end
     end
-    for _, f in ipairs({ "comm", "filename", "exe", "dest_ip" }) do set_str(e, f, o[f]) end
+    for _, f in ipairs({ "comm", "filename", "exe", "dest_ip", "requested" }) do set_str(e, f, o[f]) end
     local flags = o.flags or 0
     if o.memfd then flags = bit.bor(flags, event.F_MEMFD) end
     if o.truncated then flags = bit.bor(flags, event.F_TRUNCATED) end
+    if o.requested_differs then flags = bit.bor(flags, event.F_REQ_DIFFERS) end
+    if o.io_uring then flags = bit.bor(flags, event.F_IO_URING) end
+    if o.compat then flags = bit.bor(flags, event.F_COMPAT) end
+    if o.interpreted then flags = bit.bor(flags, event.F_INTERPRETED) end
     e.flags = flags
     if o.args then
       local s = table.concat(o.args, "\0") .. (#o.args > 0 and "\0" or "")

@@ -77,8 +77,12 @@ describe("builtins", function()
       assert.is_true(fired_on(fired, "builtin_suspicious_shell", 3, 4, 5, 6))
     end)
 
-    it("does not fire on sshd, ssh, shx, a shell name in a directory, or open events", function()
-      assert.same({ 1, 2, 3, 4, 5, 6 }, events_for(fired, "builtin_suspicious_shell"))
+    it("fires on the executable itself (a link with another name to a shell)", function()
+      assert.is_true(fired_on(fired, "builtin_suspicious_shell", 12))
+    end)
+
+    it("does not fire on sshd, ssh, shx, a shell name in a directory, open events, or a script's interpreter", function()
+      assert.same({ 1, 2, 3, 4, 5, 6, 12 }, events_for(fired, "builtin_suspicious_shell"))
     end)
   end)
 
@@ -94,8 +98,12 @@ describe("builtins", function()
       assert.is_true(fired_on(fired, "builtin_crypto_exec", 5, 6))
     end)
 
+    it("fires on the executable itself (a link named innocent to a miner)", function()
+      assert.is_true(fired_on(fired, "builtin_crypto_exec", 10))
+    end)
+
     it("does not fire on other names or on open events", function()
-      assert.same({ 1, 2, 3, 4, 5, 6 }, events_for(fired, "builtin_crypto_exec"))
+      assert.same({ 1, 2, 3, 4, 5, 6, 10 }, events_for(fired, "builtin_crypto_exec"))
     end)
   end)
 
