@@ -281,6 +281,9 @@ __u32 eg_want = 0;
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define SYS_SOCKETCALL_CONNECT 3
+#define X32_SYSCALL_BIT 0x40000000
+/* x32 system calls exist only with this (Debian: off); unknown: off */
+extern bool CONFIG_X86_X32_ABI __kconfig __weak;
 
 /* x86-64 system call numbers */
 #define NR_open 2
@@ -514,6 +517,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	int dfd = AT_FDCWD;
 	bool compat;
 
+	if ((nr & X32_SYSCALL_BIT) && CONFIG_X86_X32_ABI) {
+		/* x32 shares the 64-bit numbers of these calls, with a flag bit */
+		nr &= ~X32_SYSCALL_BIT;
+		native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
+			 nr == NR_open_by_handle_at || nr == NR_connect;
+		c32 = false;
+	}
 	if (!native && !c32)
 		return 0;
 	task = bpf_get_current_task_btf();
