@@ -129,7 +129,8 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	e->args_len = 0;
 	e->_pad = 0;
 	e->ret = 0;
-	e->_pad2 = 0;
+	e->proto = 0;
+	e->_pad2[0] = e->_pad2[1] = e->_pad2[2] = 0;
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 }
 
@@ -460,6 +461,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	fill_common(e, EG_RAW_CONNECT, id);
 	e->ret = ret;
 	e->flags = rflags;
+	e->proto = BPF_CORE_READ(sk, sk_protocol);
 	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
 	if (ret == 0 && dport) {
 		/* connected (UDP, or TCP already established): the kernel's peer */
@@ -620,6 +622,7 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 		return 0;
 	fill_common(e, EG_RAW_CONNECT, id);
 	e->flags = call_flags(bpf_get_current_task_btf());
+	e->proto = IPPROTO_TCP;
 	e->family = ctx->family;
 	e->dest_port = ctx->dport; /* host order in the tracepoint */
 	/* the verifier refuses loads through a computed ctx pointer */
@@ -631,6 +634,96 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	}
 	tid = (__u32)id;
 	bpf_map_update_elem(&tcp_syn, &tid, &sk, BPF_ANY);
+	submit(e, sizeof(*e));
+	return 0;
+}
+
+/* ---- unconnected datagrams ---------------------------------------------- */
+
+#define IPPROTO_UDP 17
+#define IPPROTO_UDPLITE 136
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+/* Destinations already reported per process and socket. */
+struct dgram_key {
+	__u64 sk;
+	__u32 tgid;
+	__u16 port;
+	__u16 family;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct dgram_key);
+	__type(value, __u8);
+} dgram_seen SEC(".maps");
+
+/*
+ * A UDP datagram leaving a socket, in the sending task (sendto, sendmsg,
+ * sendmmsg, io_uring, compat alike): its destination, from the packet the
+ * kernel built, once per process, socket and destination; not the peer of a
+ * connected socket (reported at connect).
+ */
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(net_dev_queue, struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+	struct dgram_key k = {};
+	struct eg_raw_event *e;
+	unsigned char *head;
+	__u16 proto, nh, th;
+	__u8 one = 1;
+	__u64 id;
+
+	if (!sk || !(eg_want & (1u << EG_RAW_CONNECT)))
+		return 0;
+	proto = sk->sk_protocol;
+	if (proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (is_self(id))
+		return 0;
+	head = skb->head;
+	nh = skb->network_header;
+	th = skb->transport_header;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		k.family = AF_INET;
+		bpf_probe_read_kernel(k.addr, 4, head + nh + offsetof(struct iphdr, daddr));
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		k.family = AF_INET6;
+		bpf_probe_read_kernel(k.addr, 16, head + nh + offsetof(struct ipv6hdr, daddr));
+	} else {
+		return 0;
+	}
+	bpf_probe_read_kernel(&k.port, 2, head + th + offsetof(struct udphdr, dest));
+	if (k.port == sk->__sk_common.skc_dport) {
+		/* the connected peer: reported at connect */
+		__u32 *a = (__u32 *)k.addr;
+		__u32 *d6 = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+
+		if (k.family == AF_INET && a[0] == sk->__sk_common.skc_daddr)
+			return 0;
+		if (k.family == AF_INET6 && a[0] == d6[0] && a[1] == d6[1] && a[2] == d6[2] &&
+		    a[3] == d6[3])
+			return 0;
+	}
+	k.sk = (__u64)sk;
+	k.tgid = id >> 32;
+	if (bpf_map_lookup_elem(&dgram_seen, &k))
+		return 0;
+	bpf_map_update_elem(&dgram_seen, &k, &one, BPF_ANY);
+	e = get_scratch();
+	if (!e)
+		return 0;
+	fill_common(e, EG_RAW_CONNECT, id);
+	e->flags = call_flags(bpf_get_current_task_btf()) | EG_RAWF_DATAGRAM;
+	e->proto = proto;
+	e->family = k.family;
+	e->dest_port = bpf_ntohs(k.port);
+	__builtin_memcpy(e->dest_addr, k.addr, sizeof(e->dest_addr));
 	submit(e, sizeof(*e));
 	return 0;
 }

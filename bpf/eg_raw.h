@@ -59,6 +59,7 @@ enum eg_raw_flags {
 	EG_RAWF_COMPAT = 1u << 11,        /* made through a 32-bit (compat) system call */
 	EG_RAWF_NO_PATH_ARG = 1u << 12,   /* open: the call takes no path (open_by_handle_at) */
 	EG_RAWF_INTERP = 1u << 13,        /* exec: through an interpreter (#! script, binfmt_misc) */
+	EG_RAWF_DATAGRAM = 1u << 14,      /* connect: a datagram sent without connect (UDP) */
 };
 
 struct eg_raw_event {
@@ -81,7 +82,8 @@ struct eg_raw_event {
 	__u8 dest_addr[16]; /* connect: network order, 4 or 16 bytes */
 	char comm[EG_RAW_COMM_LEN];
 	__s32 ret;       /* open, connect: the call's result (fd or 0, or -errno) */
-	__u32 _pad2;
+	__u8 proto;      /* connect: the socket's IPPROTO_* */
+	__u8 _pad2[3];
 };
 
 #endif

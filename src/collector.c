@@ -71,6 +71,7 @@ static const struct probe probes[] = {
 	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC), "syscalls/sys_enter_execveat", false},
 	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT), "raw_syscalls/sys_exit", false},
 	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
+	{"net_dev_queue", T(EG_EV_CONNECT), "net/net_dev_queue", false},
 	{"io_uring_submit_req", T(EG_EV_OPEN), "io_uring/io_uring_submit_req", true},
 	{"io_uring_complete", T(EG_EV_OPEN), "io_uring/io_uring_complete", true},
 	{"sched_process_exit", T(EG_EV_EXIT), "sched/sched_process_exit", false},
@@ -600,6 +601,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev->dest_ip = eg_pipe_str(p, ip, n);
 		ev->dest_ip_len = (uint32_t)n;
 		ev->dest_port = r->dest_port;
+		ev->proto = r->proto;
+		if (r->flags & EG_RAWF_DATAGRAM)
+			ev->flags |= EG_EVF_DATAGRAM;
 	}
 	eg_pipe_commit(p);
 	if (++c->drained >= c->budget)

@@ -31,6 +31,7 @@ enum eg_event_flags {
 	EG_EVF_IO_URING = 1u << 3,  /* open, connect: made through io_uring */
 	EG_EVF_COMPAT = 1u << 4,    /* open, connect: a 32-bit (compat) system call */
 	EG_EVF_INTERPRETED = 1u << 5, /* exec: of a script (or binfmt_misc): exe is the interpreter */
+	EG_EVF_DATAGRAM = 1u << 6,  /* connect: a datagram sent without connect (UDP sendto) */
 };
 
 struct eg_event {
@@ -59,7 +60,7 @@ struct eg_event {
 	uint32_t args_len;
 	uint32_t requested_len;
 	int32_t ret;        /* open: the result (fd, or -errno) */
-	uint32_t _pad;
+	uint32_t proto;     /* connect: IPPROTO_* of the socket (0: unknown) */
 };
 
 /* Capacity of the hit array per run() call. */
@@ -126,6 +127,22 @@ static inline const char *eg_event_type_name(uint32_t t)
 	case EG_EV_CONNECT: return "connect";
 	case EG_EV_EXIT: return "exit";
 	default: return "unknown";
+	}
+}
+
+/* Name of an IP protocol number on connect events ("tcp", "udp", ...), or
+ * NULL for one without a name here (written as its number). */
+static inline const char *eg_proto_name(uint32_t p)
+{
+	switch (p) {
+	case 0: return "";
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmpv6";
+	case 132: return "sctp";
+	case 136: return "udplite";
+	default: return NULL;
 	}
 }
 

@@ -8,6 +8,7 @@
  */
 #include "json.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Input bytes handled per reservation in eg_json_str (each yields <= 6 out). */
@@ -315,6 +316,18 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 		rc |= eg_json_str(b, ev->requested, ev->requested_len);
 		rc |= put_int(b, LIT(",\"ret\":"), ev->ret);
 		rc |= put_bool(b, LIT(",\"requested_differs\":"), ev->flags & EG_EVF_REQ_DIFFERS);
+	}
+	if (ev->type == EG_EV_CONNECT) {
+		const char *pn = eg_proto_name(ev->proto);
+		char num[12];
+		if (!pn) {
+			snprintf(num, sizeof(num), "%u", ev->proto);
+			pn = num;
+		}
+		rc |= eg_buf_put(b, LIT(",\"protocol\":\""));
+		rc |= eg_buf_puts(b, pn);
+		rc |= eg_buf_putc(b, '"');
+		rc |= put_bool(b, LIT(",\"datagram\":"), ev->flags & EG_EVF_DATAGRAM);
 	}
 	if (ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) {
 		rc |= put_bool(b, LIT(",\"io_uring\":"), ev->flags & EG_EVF_IO_URING);

@@ -404,7 +404,8 @@ static int show(size_t n)
 enum field {
 	F_UNKNOWN, F_TIMESTAMP, F_PID, F_TGID, F_PPID, F_UID, F_GID, F_TYPE, F_COMM, F_FILENAME,
 	F_EXE, F_DEST_IP, F_DEST_PORT, F_CGROUP_ID, F_OPEN_FLAGS, F_ARGS, F_TRUNCATED, F_MEMFD,
-	F_REQUESTED, F_RET, F_REQ_DIFFERS, F_IO_URING, F_COMPAT, F_INTERPRETED,
+	F_REQUESTED, F_RET, F_REQ_DIFFERS, F_IO_URING, F_COMPAT, F_INTERPRETED, F_PROTOCOL,
+	F_DATAGRAM,
 };
 
 static enum field lookup(const char *k, size_t n)
@@ -425,7 +426,8 @@ static enum field lookup(const char *k, size_t n)
 	case 7:
 		K("dest_ip", F_DEST_IP) break;
 	case 8:
-		K("filename", F_FILENAME) K("io_uring", F_IO_URING) break;
+		K("filename", F_FILENAME) K("io_uring", F_IO_URING) K("protocol", F_PROTOCOL)
+		K("datagram", F_DATAGRAM) break;
 	case 9:
 		K("requested", F_REQUESTED) K("timestamp", F_TIMESTAMP) K("dest_port", F_DEST_PORT) K("cgroup_id", F_CGROUP_ID)
 		K("truncated", F_TRUNCATED) break;
@@ -612,6 +614,30 @@ static int get_str(struct parser *ps, const char *key, const char **out, uint32_
 	return 0;
 }
 
+/* "protocol": a name of eg_proto_name, "" or the number in decimal. */
+static int get_proto(struct parser *ps, struct eg_event *ev)
+{
+	const char *s;
+	uint32_t n;
+	if (get_str(ps, "protocol", &s, &n))
+		return -1;
+	for (uint32_t p = 0; p < 256; p++) {
+		const char *name = eg_proto_name(p);
+		if (name && strlen(name) == n && !memcmp(name, s, n)) {
+			ev->proto = p;
+			return 0;
+		}
+	}
+	uint32_t v = 0, i = 0;
+	for (; i < n && i < 4 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint32_t)(s[i] - '0');
+	if (!n || i != n || v > 255)
+		return fail(ps, "field \"protocol\": \"%.*s\" is not an IP protocol (tcp, udp, udplite, "
+			    "sctp, icmp, icmpv6, or a number 0..255)", show(n), s);
+	ev->proto = v;
+	return 0;
+}
+
 /* "args": an array of strings, stored back to back NUL-terminated. The raw
  * array is scanned first so its room (never less than the decoded size) can
  * be taken from the arena in one piece. */
@@ -769,6 +795,10 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 		return get_bool(ps, "compat", &ev->flags, EG_EVF_COMPAT);
 	case F_INTERPRETED:
 		return get_bool(ps, "interpreted", &ev->flags, EG_EVF_INTERPRETED);
+	case F_DATAGRAM:
+		return get_bool(ps, "datagram", &ev->flags, EG_EVF_DATAGRAM);
+	case F_PROTOCOL:
+		return get_proto(ps, ev);
 	case F_REQUESTED:
 		return get_str(ps, "requested", &ev->requested, &ev->requested_len);
 	case F_RET:

@@ -31,7 +31,7 @@ struct eg_event {
   uint32_t args_len;
   uint32_t requested_len;
   int32_t ret;
-  uint32_t _pad;
+  uint32_t proto;
 };
 
 struct eg_hit {
@@ -71,6 +71,10 @@ _M.F_REQ_DIFFERS = 4
 _M.F_IO_URING = 8
 _M.F_COMPAT = 16
 _M.F_INTERPRETED = 32
+_M.F_DATAGRAM = 64
+-- IP protocol names of connect events (src/event.h eg_proto_name)
+_M.PROTO_NAMES = { [0] = "", [1] = "icmp", [6] = "tcp", [17] = "udp", [58] = "icmpv6",
+  [132] = "sctp", [136] = "udplite" }
 _M.HITF_DYNDESC = 1
 _M.RERR_RUNTIME = 0
 _M.RERR_BUDGET = 1
@@ -79,7 +83,7 @@ _M.FIELDS = {
   "ts_ns", "cgroup_id", "type", "flags", "pid", "tgid", "ppid", "uid", "gid",
   "open_flags", "dest_port", "argc", "comm", "filename", "exe", "dest_ip", "args",
   "comm_len", "filename_len", "exe_len", "dest_ip_len", "args_len",
-  "requested", "requested_len", "ret",
+  "requested", "requested_len", "ret", "proto",
 }
 
 -- Compares the cdef with the host's layout ({ size = n, <field> = offset }).

@@ -66,6 +66,11 @@ local getters = {
   io_uring = function(e) return band(e.flags, event.F_IO_URING) ~= 0 end,
   compat = function(e) return band(e.flags, event.F_COMPAT) ~= 0 end,
   interpreted = function(e) return band(e.flags, event.F_INTERPRETED) ~= 0 end,
+  datagram = function(e) return band(e.flags, event.F_DATAGRAM) ~= 0 end,
+  protocol = function(e)
+    local p = tonumber(e.proto)
+    return event.PROTO_NAMES[p] or tostring(p)
+  end,
 }
 _M.FIELDS = {}
 for k in pairs(getters) do _M.FIELDS[#_M.FIELDS + 1] = k end

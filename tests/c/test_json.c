@@ -337,11 +337,27 @@ static void test_event(void)
 	ev.dest_ip = "2001:db8::1";
 	ev.dest_ip_len = 11;
 	ev.dest_port = 4444;
+	ev.proto = 6;
 	want = COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"connect\","
 		"\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS "\"truncated\":false,"
-		"\"io_uring\":false,\"compat\":false}";
+		"\"protocol\":\"tcp\",\"datagram\":false,\"io_uring\":false,\"compat\":false}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "connect event:\n got %s\nwant %s", got, want);
+
+	/* a datagram; a protocol without a name; none known */
+	static const uint32_t protos[] = {17, 250, 0};
+	static const char *const proto_text[] = {"udp", "250", ""};
+	ev.flags = EG_EVF_DATAGRAM;
+	for (size_t i = 0; i < 3; i++) {
+		char w[1024];
+		ev.proto = protos[i];
+		snprintf(w, sizeof(w), COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":"
+			 "\"connect\",\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS
+			 "\"truncated\":false,\"protocol\":\"%s\",\"datagram\":true,\"io_uring\":false,"
+			 "\"compat\":false}", proto_text[i]);
+		got = event_json(&ev);
+		CHECK(!strcmp(got, w), "connect event, proto %u:\n got %s\nwant %s", protos[i], got, w);
+	}
 
 	ev = base_event(EG_EV_EXIT);
 	ev.filename = "";
@@ -405,7 +421,8 @@ static void test_alert(void)
 	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-	       "\"io_uring\":false,\"compat\":false},\"severity\":\"warning\",\"tags\":[]}\n";
+	       "\"protocol\":\"\",\"datagram\":false,\"io_uring\":false,\"compat\":false},"
+	       "\"severity\":\"warning\",\"tags\":[]}\n";
 	CHECK(!strcmp(b.p, want), "alert with desc:\n got %s\nwant %s", b.p, want);
 }
 

@@ -19,6 +19,8 @@
  *   eg_helper connect6-v6only IP PORT  the same on an IPV6_V6ONLY socket (a
  *                                    v4-mapped address fails at once)
  *   eg_helper udp4|udp6 IP PORT      connect() of a UDP socket
+ *   eg_helper sendto4|sendto6 IP PORT  three sendto()s of one byte from an
+ *                                    unconnected UDP socket
  *                                    (each connect prints "result=ERRNO", 0 when it succeeded)
  *   eg_helper connect-families P1 P2 P3
  *                                    from one process: connect()s that are not
@@ -103,14 +105,14 @@ static int fresh(int do_exec, int flags)
 	return 0;
 }
 
-enum conn_mode { CONN_TCP, CONN_V6ONLY, CONN_UDP };
+enum conn_mode { CONN_TCP, CONN_V6ONLY, CONN_UDP, CONN_SENDTO };
 
 static int do_connect(int v6, const char *ip, int port, enum conn_mode mode)
 {
 	/* non-blocking: an unroutable address must not hang the test on SYN
 	 * retries */
-	int s = socket(v6 ? AF_INET6 : AF_INET, (mode == CONN_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK,
-		       0);
+	int s = socket(v6 ? AF_INET6 : AF_INET,
+		       (mode >= CONN_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
 	if (s < 0) {
 		perror("socket");
 		return 1;
@@ -124,11 +126,19 @@ static int do_connect(int v6, const char *ip, int port, enum conn_mode mode)
 	if (v6) {
 		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
 		inet_pton(AF_INET6, ip, &a.sin6_addr);
-		printf("result=%d\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0);
+		if (mode == CONN_SENDTO)
+			for (int i = 0; i < 3; i++)
+				printf("result=%d\n", sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)) < 0 ? errno : 0);
+		else
+			printf("result=%d\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0);
 	} else {
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 		inet_pton(AF_INET, ip, &a.sin_addr);
-		printf("result=%d\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0);
+		if (mode == CONN_SENDTO)
+			for (int i = 0; i < 3; i++)
+				printf("result=%d\n", sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)) < 0 ? errno : 0);
+		else
+			printf("result=%d\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0);
 	}
 	close(s);
 	return 0;
@@ -311,6 +321,10 @@ static int run(int argc, char **argv)
 		return do_connect(1, argv[2], atoi(argv[3]), CONN_V6ONLY);
 	if (argc >= 4 && !strcmp(argv[1], "udp4"))
 		return do_connect(0, argv[2], atoi(argv[3]), CONN_UDP);
+	if (argc >= 4 && !strcmp(argv[1], "sendto4"))
+		return do_connect(0, argv[2], atoi(argv[3]), CONN_SENDTO);
+	if (argc >= 4 && !strcmp(argv[1], "sendto6"))
+		return do_connect(1, argv[2], atoi(argv[3]), CONN_SENDTO);
 	if (argc >= 4 && !strcmp(argv[1], "udp6"))
 		return do_connect(1, argv[2], atoi(argv[3]), CONN_UDP);
 	if (argc >= 4 && !strcmp(argv[1], "connect6"))

@@ -51,10 +51,21 @@ expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_po
 # UDP: the connected socket's peer, from the kernel
 run_helper udp4 10.11.12.13 7777
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
-	--field dest_ip=10.11.12.13 --field dest_port=7777
+	--field dest_ip=10.11.12.13 --field dest_port=7777 --field protocol=udp --field datagram=false
 run_helper udp6 2001:db8::7 7777
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
 	--field dest_ip=2001:db8::7 --field dest_port=7777
+
+# unconnected UDP: each destination once per socket, from the datagram the
+# kernel built; a connected UDP socket's peer is the connect's event only
+run_helper sendto4 10.11.12.14 3333
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port,e2e_port_range \
+	--field dest_ip=10.11.12.14 --field dest_port=3333 --field protocol=udp --field datagram=true
+n=$(grep -c "\"tgid\":$HPID,.*\"type\":\"connect\"" "$W/alerts.jsonl" || true)
+[ "$n" = 2 ] || fail "three sendto()s to one destination: want one event (2 alerts), got $n alerts"
+run_helper sendto6 ::1 7777
+expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port \
+	--field dest_ip=::1 --field dest_port=7777 --field datagram=true
 
 # a port no rule wants: no alert
 run_helper connect4 127.0.0.1 9

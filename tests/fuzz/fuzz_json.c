@@ -385,6 +385,11 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 		if ((r->flags ^ ev->flags) & EG_EVF_REQ_DIFFERS)
 			fuzz_fail("replayed requested_differs differs");
 	}
+	if (ev->type == EG_EV_CONNECT) {
+		SAME(proto)
+		if ((r->flags ^ ev->flags) & EG_EVF_DATAGRAM)
+			fuzz_fail("replayed datagram differs");
+	}
 	if ((ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) &&
 	    ((r->flags ^ ev->flags) & (EG_EVF_IO_URING | EG_EVF_COMPAT)))
 		fuzz_fail("replayed io_uring/compat differs");
@@ -411,10 +416,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.type = (uint32_t)(take(&in, 1) % 6); /* 0 and 5: "unknown" */
 	unsigned bits = (unsigned)take(&in, 1);
 	ev.flags = bits & (EG_EVF_TRUNCATED | EG_EVF_MEMFD);
-	/* bits 3..6: requested_differs, io_uring, compat, interpreted (bit 2
-	 * picks the description below) */
-	ev.flags |= ((bits >> 3) & 15u) << 2;
+	/* bits 3..7: requested_differs, io_uring, compat, interpreted, datagram
+	 * (bit 2 picks the description below) */
+	ev.flags |= ((bits >> 3) & 31u) << 2;
 	ev.ret = (int32_t)ev.open_flags;
+	ev.proto = ev.open_flags & 0xff;
 	char *comm = take_str(&in, &ev.comm_len), *fn = take_str(&in, &ev.filename_len);
 	char *ip = take_str(&in, &ev.dest_ip_len), *exe = take_str(&in, &ev.exe_len);
 	uint32_t al, idl, dl, odl, sl, tl;
@@ -529,6 +535,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jlit(&j, num);
 		jkey(&j, "requested_differs", 0);
 		jlit(&j, ev.flags & EG_EVF_REQ_DIFFERS ? "true" : "false");
+	}
+	if (ev.type == EG_EV_CONNECT) {
+		const char *pn = eg_proto_name(ev.proto);
+		char pnum[12];
+		if (!pn) {
+			snprintf(pnum, sizeof(pnum), "%u", ev.proto);
+			pn = pnum;
+		}
+		jkey(&j, "protocol", 0);
+		jstr_is(&j, "protocol", pn, strlen(pn));
+		jkey(&j, "datagram", 0);
+		jlit(&j, ev.flags & EG_EVF_DATAGRAM ? "true" : "false");
 	}
 	if (ev.type == EG_EV_OPEN || ev.type == EG_EV_CONNECT) {
 		jkey(&j, "io_uring", 0);

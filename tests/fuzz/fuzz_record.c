@@ -275,13 +275,17 @@ static void decode(const uint8_t *data, size_t size)
 	if (!!(ev->flags & EG_EVF_TRUNCATED) != trunc || !!(ev->flags & EG_EVF_MEMFD) != memfd ||
 	    !!(ev->flags & EG_EVF_INTERPRETED) != (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_INTERP)) ||
 	    (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD | EG_EVF_REQ_DIFFERS |
-				     EG_EVF_IO_URING | EG_EVF_COMPAT | EG_EVF_INTERPRETED)))
+				     EG_EVF_IO_URING | EG_EVF_COMPAT | EG_EVF_INTERPRETED |
+				     EG_EVF_DATAGRAM)) ||
+	    !!(ev->flags & EG_EVF_DATAGRAM) != (r->type == EG_RAW_CONNECT && (r->flags & EG_RAWF_DATAGRAM)))
 		fuzz_fail("flags 0x%x, want truncated %d memfd %d", ev->flags, trunc, memfd);
 
 	if (r->type == EG_RAW_CONNECT) {
 		check_ip(r, ev);
 		if (ev->dest_port != r->dest_port)
 			fuzz_fail("dest_port %u, record %u", ev->dest_port, r->dest_port);
+		if (ev->proto != r->proto)
+			fuzz_fail("proto %u, record %u", ev->proto, r->proto);
 	} else if (ev->dest_ip_len || ev->dest_port) {
 		fuzz_fail("dest_ip or dest_port on a non-connect event");
 	}

@@ -14,14 +14,15 @@ EXEC, OPEN, CONNECT, EXIT = 1, 2, 3, 4
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED = 1, 2, 4, 8
 FROM_USER, EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 16, 32, 64, 128
 PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG, INTERP = 256, 512, 1024, 2048, 4096, 8192
+DATAGRAM = 16384
 
 
 def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family=0,
-           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, ret=0, lens=None):
+           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, ret=0, proto=0, lens=None):
     fl, xl, al = lens or (len(filename), len(exe), len(args))
-    head = struct.pack("<QQIIIIIIIBBHHHHH16s16siI", 123456789012, 4026531835, pid, tgid, 1,
+    head = struct.pack("<QQIIIIIIIBBHHHHH16s16siB3s", 123456789012, 4026531835, pid, tgid, 1,
                        1000, 1000, open_flags, flags, type_, family, port, fl, xl, al, 0,
-                       addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"), ret, 0)
+                       addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"), ret, proto, b"")
     assert len(head) == 96
     return head + filename + exe + args
 
@@ -57,6 +58,8 @@ RECORDS = {
     "open-relative-dots": record(OPEN, filename=b"../..\0", ret=-13, flags=COMPAT),
     "open-trunc": record(OPEN, filename=b"/" + b"a" * 200, flags=TRUNC_FILENAME),
     "connect-v4": record(CONNECT, family=socket.AF_INET, port=4444, addr=bytes([10, 0, 0, 1])),
+    "connect-udp-datagram": record(CONNECT, family=socket.AF_INET, port=53, proto=17,
+                                   addr=bytes([8, 8, 8, 8]), flags=DATAGRAM | IO_URING),
     "connect-v6": record(CONNECT, family=socket.AF_INET6, port=443, addr=v6("2001:db8::1")),
     "connect-v6-mapped": record(CONNECT, family=socket.AF_INET6, port=80, addr=v6("::ffff:1.2.3.4")),
     "connect-v6-compat": record(CONNECT, family=socket.AF_INET6, port=80, addr=v6("::1.2.3.4")),
