@@ -506,16 +506,18 @@ static uint32_t wanted_types(struct collector *c)
 	return eg_engine_types_wanted(eg_pipe_engine(c->p)) & ((1u << (EG_EV_MAX + 1)) - 2);
 }
 
-/* Reads the per-CPU drop counters into vals (ncpus slots; a syscall) and
- * raises ebpf_guard_events_dropped_total to their sum over every CPU; sets
- * the ring fill gauge (two loads). */
+/* Reads each event type's per-CPU drop counters into vals (ncpus slots; a
+ * syscall per type) and raises ebpf_guard_events_dropped_total{type} to their
+ * sum over every CPU; sets the ring fill gauge (two loads). */
 static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 {
-	if (vals && !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, vals)) {
+	for (uint32_t t = EG_EV_EXEC; vals && t <= EG_EV_MAX; t++) {
+		if (bpf_map_lookup_elem(c->drops_fd, &t, vals))
+			continue;
 		uint64_t sum = 0;
 		for (int i = 0; i < c->ncpus; i++)
 			sum += vals[i];
-		eg_metrics_raise(&eg_metrics.dropped_kernel, sum);
+		eg_metrics_raise(&eg_metrics.dropped_kernel[t], sum);
 	}
 	if (c->cons_pos && c->prod_pos) {
 		unsigned long cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
@@ -680,6 +682,12 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if (!events || !drops || bpf_map__type(events) != BPF_MAP_TYPE_RINGBUF) {
 		fprintf(stderr, "ebpf-guard: %s has no ring buffer map 'events' or no map 'drops'\n",
 			objname);
+		goto out;
+	}
+	if (bpf_map__type(drops) != BPF_MAP_TYPE_PERCPU_ARRAY || bpf_map__value_size(drops) != 8 ||
+	    bpf_map__max_entries(drops) <= EG_EV_MAX) {
+		fprintf(stderr, "ebpf-guard: %s: map 'drops' is not a per-CPU array of u64 counters "
+				"with a slot per event type (%d or more)\n", objname, EG_EV_MAX + 1);
 		goto out;
 	}
 	bpf_map__set_max_entries(events, rb_bytes);
