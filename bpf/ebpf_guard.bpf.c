@@ -41,6 +41,10 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* Every output failure, all types and CPUs together: the host reads it through
+ * the mmap'ed .bss at each batch to flag alerts raised while events were lost. */
+__u64 eg_events_lost = 0;
+
 struct scratch_buf {
 	__u8 b[EG_RAW_SCRATCH];
 };
@@ -145,7 +149,8 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 }
 
-/* Copies the record to the ring buffer (no wake-up); counts a failure by type. */
+/* Copies the record to the ring buffer (no wake-up); counts a failure by type
+ * and in eg_events_lost. */
 static __always_inline void submit(struct eg_raw_event *e, __u64 size)
 {
 	__u32 key;
@@ -158,6 +163,7 @@ static __always_inline void submit(struct eg_raw_event *e, __u64 size)
 		d = bpf_map_lookup_elem(&drops, &key);
 		if (d)
 			*d += 1;
+		__sync_fetch_and_add(&eg_events_lost, 1);
 	}
 }
 

@@ -91,6 +91,9 @@ struct collector {
 	struct ring_buffer *rb;
 	int drops_fd;
 	int ncpus;
+	const volatile uint64_t *lost; /* eg_events_lost in the mapped .bss */
+	void *bss;
+	size_t bss_len;
 	uint64_t *drop_vals;
 	uint64_t *scrape_drop_vals; /* the metrics thread's buffer (refresh_on_scrape) */
 	const volatile unsigned long *cons_pos, *prod_pos;
@@ -215,23 +218,24 @@ static const char *tracefs_dir(char *err, size_t errlen)
 	return NULL;
 }
 
-/* Sets a `const volatile` global of the object's .rodata before load. */
-static int set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t val)
+/* Finds global variable var (size bytes) of section sec (".rodata", ".bss")
+ * through the object's BTF: the section's map (libbpf names it after the
+ * object, "ebpf_gu.bss") in *map, the variable's offset in *off. 0, -ENOENT,
+ * or -EINVAL when the size does not match. */
+static int find_global(struct bpf_object *obj, const char *sec, const char *var, size_t size,
+		       struct bpf_map **map, size_t *off)
 {
-	struct bpf_map *m, *ro = NULL;
+	struct bpf_map *m, *found = NULL;
+	size_t sl = strlen(sec);
 	bpf_object__for_each_map(m, obj) {
 		const char *n = bpf_map__name(m);
 		size_t l = strlen(n);
-		if (l >= 7 && !strcmp(n + l - 7, ".rodata"))
-			ro = m;
+		if (l >= sl && !strcmp(n + l - sl, sec))
+			found = m;
 	}
 	struct btf *btf = bpf_object__btf(obj);
-	if (!ro || !btf)
-		return -ENOENT;
-	size_t sz = 0;
-	char *data = (char *)bpf_map__initial_value(ro, &sz);
-	int id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
-	if (!data || id < 0)
+	int id = btf ? btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC) : -ENOENT;
+	if (!found || id < 0)
 		return -ENOENT;
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	const struct btf_var_secinfo *v = btf_var_secinfos(t);
@@ -239,12 +243,52 @@ static int set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t val)
 		const struct btf_type *vt = btf__type_by_id(btf, v->type);
 		if (strcmp(btf__name_by_offset(btf, vt->name_off), var))
 			continue;
-		if (v->size != sizeof(val) || v->offset + sizeof(val) > sz)
+		if (v->size != size || v->offset + size > bpf_map__value_size(found))
 			return -EINVAL;
-		memcpy(data + v->offset, &val, sizeof(val));
+		*map = found;
+		*off = v->offset;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* Sets a `const volatile` global of the object's .rodata before load. */
+static int set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t val)
+{
+	struct bpf_map *ro;
+	size_t off, sz = 0;
+	int err = find_global(obj, ".rodata", var, sizeof(val), &ro, &off);
+	if (err)
+		return err;
+	char *data = (char *)bpf_map__initial_value(ro, &sz);
+	if (!data || off + sizeof(val) > sz)
+		return -ENOENT;
+	memcpy(data + off, &val, sizeof(val));
+	return 0;
+}
+
+/*
+ * After load: maps the object's .bss read-only and points c->lost at
+ * eg_events_lost in it, the kernel's own memory, so the pipeline can check for
+ * drops with one load per batch. Not bpf_map__initial_value(): libbpf 1.1
+ * leaves that on its private copy after bpf_object__load() (only a skeleton
+ * remaps it). 0, or -errno.
+ */
+static int map_lost_counter(struct collector *c)
+{
+	struct bpf_map *bss;
+	size_t off;
+	int err = find_global(c->obj, ".bss", "eg_events_lost", sizeof(uint64_t), &bss, &off);
+	if (err)
+		return err;
+	size_t len = (bpf_map__value_size(bss) + c->page - 1) / c->page * c->page;
+	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(bss), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	c->bss = m;
+	c->bss_len = len;
+	c->lost = (const volatile uint64_t *)((char *)m + off);
+	return 0;
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -571,12 +615,15 @@ static void detach_all(struct collector *c)
 static void cleanup(struct collector *c)
 {
 	eg_metrics_set_refresh(NULL, NULL);
+	eg_pipe_set_lost_counter(c->p, NULL);
 	detach_all(c);
 	ring_buffer__free(c->rb);
 	if (c->cons_pos)
 		munmap((void *)c->cons_pos, c->page);
 	if (c->prod_pos)
 		munmap((void *)c->prod_pos, c->page);
+	if (c->bss)
+		munmap(c->bss, c->bss_len);
 	free(c->drop_vals);
 	free(c->scrape_drop_vals);
 #ifdef EG_HAVE_SKEL
@@ -732,6 +779,13 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		goto out;
 	}
 	c.page = (size_t)sysconf(_SC_PAGESIZE);
+	err = map_lost_counter(&c);
+	if (err) {
+		fprintf(stderr, "ebpf-guard: failed to map eg_events_lost (.bss) of %s: %s\n", objname,
+			strerror(-err));
+		goto out;
+	}
+	eg_pipe_set_lost_counter(p, c.lost);
 	void *m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), 0);
 	if (m != MAP_FAILED)
 		c.cons_pos = m;

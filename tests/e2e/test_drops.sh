@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Nothing is lost silently, on any CPU, and every loss is put on its event
-# type. With an 8 KiB ring an open storm
+# type and on the alerts raised next to it. With an 8 KiB ring an open storm
 # overflows it; every record that did not fit is counted in the drops map (a
 # per-CPU array keyed by the record's type) and the daemon sums each type's
 # slots over every CPU into ebpf_guard_events_dropped_total{type=...}.
@@ -14,6 +14,9 @@
 # - A connect storm's drops land in the connect slot and series.
 # - Each type's metric lies between the map's sums over all CPUs read before
 #   and after it.
+# - A rule matches the storm's opens: some of its alerts carry
+#   "events_lost":true, right after "tags" (docs/output.md); then a run with
+#   the default ring drops nothing, and none of its alerts carries the key.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 150
 storm=${EG_BUILD_DIR:-}/bench/storm_open
@@ -164,4 +167,50 @@ for t in exec open connect exit; do
 	[ "$m" -le "$s2" ] || fail "ebpf_guard_events_dropped_total{type=\"$t\"} $m exceeds the map's sum over all CPUs, $s2"
 done
 e2e_stop
-echo "PASS ($EG_NAME): drops counted by type on CPUs $cpus"
+
+# alerts raised while the ring was overflowing say so
+# check_lost FILE -> "N L": N storm_open alerts, L of them with events_lost;
+# fails unless the key, when there, is true and last, right after "tags"
+check_lost() {
+	"$PY" - "$1" <<'PY'
+import json, sys
+n = lost = 0
+keys = ["timestamp", "rule_id", "description", "event_type", "event", "severity", "tags"]
+for line in open(sys.argv[1], "rb"):
+    a = json.loads(line)
+    if a["rule_id"] != "storm_open":
+        continue
+    n += 1
+    if "events_lost" in a:
+        assert list(a) == keys + ["events_lost"], list(a)
+        assert a["events_lost"] is True, a["events_lost"]
+        assert line.endswith(b',"events_lost":true}\n'), line[-80:]
+        lost += 1
+    else:
+        assert list(a) == keys, list(a)
+print(n, lost)
+PY
+}
+read -r n lost < <(check_lost "$W/alerts.jsonl") || fail "alert check failed"
+echo "storm run: $n storm_open alerts, $lost with events_lost"
+[ "$n" -gt 0 ] || fail "no storm_open alert"
+[ "$lost" -gt 0 ] || fail "none of $n alerts raised during the drops carries events_lost"
+
+# the default ring: no drops, no alert with events_lost
+: >"$W/alerts.jsonl"
+e2e_start -config "$W/storm.yaml"
+read -r open0 _ < <(counters open)
+ops=$("$storm" 0.05 "$target" | sed -n 's/.* ops=\([0-9]*\) .*/\1/p')
+[ -n "$ops" ] && [ "$ops" -gt 0 ] || fail "the short storm reported no ops"
+cover open "$ops" "$open0" 0
+drops=$(scrape | grep '^ebpf_guard_events_dropped_total' || true)
+e2e_stop
+[ "$drops" = 'ebpf_guard_events_dropped_total{type="exec"} 0
+ebpf_guard_events_dropped_total{type="open"} 0
+ebpf_guard_events_dropped_total{type="connect"} 0
+ebpf_guard_events_dropped_total{type="exit"} 0' ] || fail "the run with a 16 MiB ring dropped events: $drops"
+read -r n lost < <(check_lost "$W/alerts.jsonl") || fail "alert check failed"
+echo "no-drop run: $ops opens, $n storm_open alerts, $lost with events_lost"
+[ "$n" -ge "$ops" ] || fail "$ops opens of the storm's file, $n alerts"
+[ "$lost" = 0 ] || fail "$lost alerts carry events_lost in a run without drops"
+echo "PASS ($EG_NAME): drops counted by type on CPUs $cpus, flagged on alerts"
