@@ -105,7 +105,7 @@ snap() {
 	curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" | awk -v k="$1" '
 		$1 == "ebpf_guard_events_total{type=\"" k "\"}" { kind = $2 }
 		$1 ~ /^ebpf_guard_events_total\{/ { all += $2 }
-		$1 == "ebpf_guard_events_dropped_total" { drops = $2 }
+		$1 ~ /^ebpf_guard_events_dropped_total\{/ { drops += $2 }
 		$1 == "ebpf_guard_ringbuf_fill_bytes" { fill = $2 }
 		END { printf "%d %d %d %d\n", kind, all, drops, fill }'
 }

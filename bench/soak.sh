@@ -69,6 +69,8 @@ done
 PORT=$(sed -n 's|^ebpf-guard: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$W/stderr" | head -n1)
 URL=http://127.0.0.1:$PORT
 metric() { curl -sf --max-time 5 "$URL/metrics" | awk -v s="$1" '$1 == s { v = $2 } END { print v + 0 }'; }
+# drops: the sum of every type's series
+drops_sum() { curl -sf --max-time 5 "$URL/metrics" | awk '$1 ~ /^ebpf_guard_events_dropped_total\{/ { v += $2 } END { print v + 0 }'; }
 
 # Storms in bursts (5 s on, 2 s off), pinned away from the daemon's core.
 storm_loop() {
@@ -108,7 +110,7 @@ while :; do
 		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$EG_PID/status")
 		ev=$(($(metric 'ebpf_guard_events_total{type="open"}') + $(metric 'ebpf_guard_events_total{type="exec"}') + $(metric 'ebpf_guard_events_total{type="connect"}')))
 		printf '%6d %10d %12d %10d %12d %10d %8d\n' $((now - start)) "$rss" \
-			"$(metric ebpf_guard_lua_memory_bytes)" "$(metric ebpf_guard_events_dropped_total)" \
+			"$(metric ebpf_guard_lua_memory_bytes)" "$(drops_sum)" \
 			"$ev" "$(cat "$W"/alerts.jsonl* 2>/dev/null | wc -l)" \
 			"$(metric ebpf_guard_config_reloads_total)" | tee -a "$W/samples"
 		next_sample=$((now + 10))
@@ -118,7 +120,7 @@ done
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 pkill -f "$B/bench/storm_" 2>/dev/null || true
 sleep 1
-drops=$(metric ebpf_guard_events_dropped_total)
+drops=$(drops_sum)
 kill -TERM "$EG_PID"
 rc=0
 wait "$EG_PID" || rc=$?

@@ -36,13 +36,20 @@ struct {
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
-/* Ring-buffer reserve failures, per CPU (key 0). */
+/* Ring-buffer output failures per record type (key: the record's type byte),
+ * per CPU; room for types to come. */
+#define EG_DROP_SLOTS 16
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, EG_DROP_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+/* Every output failure, all types and CPUs together: the host reads it through
+ * the mmap'ed .bss at each batch to flag alerts raised while events were lost. */
+__u64 eg_events_lost = 0;
 
 struct scratch_buf {
 	__u8 b[EG_RAW_SCRATCH];
@@ -134,18 +141,21 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 }
 
-/* Copies the record to the ring buffer (no wake-up); counts a failure. */
+/* Copies the record to the ring buffer (no wake-up); counts a failure by type
+ * and in eg_events_lost. */
 static __always_inline void submit(struct eg_raw_event *e, __u64 size)
 {
-	__u32 zero = 0;
+	__u32 key;
 	__u64 *d;
 
 	if (size > EG_RAW_SCRATCH)
 		return;
 	if (bpf_ringbuf_output(&events, e, size, BPF_RB_NO_WAKEUP)) {
-		d = bpf_map_lookup_elem(&drops, &zero);
+		key = e->type;
+		d = bpf_map_lookup_elem(&drops, &key);
 		if (d)
 			*d += 1;
+		__sync_fetch_and_add(&eg_events_lost, 1);
 	}
 }
 

@@ -287,7 +287,8 @@ static void write_queue(struct eg_alert_sink *s)
 }
 
 int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
-		  const struct eg_rule_info *rule, const char *desc, size_t desc_len)
+		  const struct eg_rule_info *rule, const char *desc, size_t desc_len,
+		  bool events_lost)
 {
 	/* the human line is printed even when the queue has to drop the alert */
 	struct eg_buf *h = &s->human;
@@ -312,7 +313,7 @@ int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 		}
 	}
 	size_t mark = s->q.len;
-	if (eg_json_alert(&s->q, ev, rule, desc, desc_len)) {
+	if (eg_json_alert(&s->q, ev, rule, desc, desc_len, events_lost)) {
 		s->q.len = mark;
 		EG_INC(alerts_lost);
 		return -1;

@@ -4,6 +4,7 @@
 #ifndef EG_ALERTS_H
 #define EG_ALERTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "event.h"
 #include "engine.h"
@@ -13,9 +14,11 @@ struct eg_alert_sink;
 /* Opens (creates 0600, appends) path; "-" writes alerts to stdout and the
  * human lines to stderr. NULL and a message in err when it cannot. */
 struct eg_alert_sink *eg_alerts_open(const char *path, char *err, size_t errlen);
-/* Queues one alert (JSON line + human line). Never blocks on a failing disk. */
+/* Queues one alert (JSON line + human line). Never blocks on a failing disk.
+ * events_lost: see eg_json_alert. */
 int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
-		  const struct eg_rule_info *rule, const char *desc, size_t desc_len);
+		  const struct eg_rule_info *rule, const char *desc, size_t desc_len,
+		  bool events_lost);
 /* Writes what is queued (whole lines only). Called at least once per batch. */
 int eg_alerts_flush(struct eg_alert_sink *s);
 /* Reopens the file by path (log rotation). */

@@ -87,14 +87,15 @@ struct collector {
 	struct ebpf_guard *skel;
 #endif
 	struct bpf_program *prog[NPROBES];
-	volatile uint32_t *want; /* eg_want in the object's .bss (mmap'ed) */
-	void *bss;
-	size_t bss_len;
+	volatile uint32_t *want; /* eg_want in the mapped .bss */
 	struct bpf_link *link[NPROBES];
 	uint32_t attached_types;
 	struct ring_buffer *rb;
 	int drops_fd;
 	int ncpus;
+	const volatile uint64_t *lost; /* eg_events_lost in the mapped .bss */
+	void *bss;
+	size_t bss_len;
 	uint64_t *drop_vals;
 	uint64_t *scrape_drop_vals; /* the metrics thread's buffer (refresh_on_scrape) */
 	const volatile unsigned long *cons_pos, *prod_pos;
@@ -219,46 +220,80 @@ static const char *tracefs_dir(char *err, size_t errlen)
 	return NULL;
 }
 
-/*
- * The address of global variable var (size bytes) in the initial image of
- * the object's data section whose map name ends in sect (".rodata", ".bss"),
- * valid before load; *mapp is set to that map, *offp to the variable's
- * offset. NULL when there is none.
- */
-static void *global_var(struct bpf_object *obj, const char *sect, const char *var, size_t size,
-			struct bpf_map **mapp, size_t *offp)
+/* Finds global variable var (size bytes) of section sec (".rodata", ".bss")
+ * through the object's BTF: the section's map (libbpf names it after the
+ * object, "ebpf_gu.bss") in *map, the variable's offset in *off. 0, -ENOENT,
+ * or -EINVAL when the size does not match. */
+static int find_global(struct bpf_object *obj, const char *sec, const char *var, size_t size,
+		       struct bpf_map **map, size_t *off)
 {
-	struct bpf_map *m, *map = NULL;
-	size_t sl = strlen(sect);
+	struct bpf_map *m, *found = NULL;
+	size_t sl = strlen(sec);
 	bpf_object__for_each_map(m, obj) {
 		const char *n = bpf_map__name(m);
 		size_t l = strlen(n);
-		if (l >= sl && !strcmp(n + l - sl, sect))
-			map = m;
+		if (l >= sl && !strcmp(n + l - sl, sec))
+			found = m;
 	}
 	struct btf *btf = bpf_object__btf(obj);
-	if (!map || !btf)
-		return NULL;
-	size_t sz = 0;
-	char *data = (char *)bpf_map__initial_value(map, &sz);
-	int id = btf__find_by_name_kind(btf, sect, BTF_KIND_DATASEC);
-	if (!data || id < 0)
-		return NULL;
+	int id = btf ? btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC) : -ENOENT;
+	if (!found || id < 0)
+		return -ENOENT;
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	const struct btf_var_secinfo *v = btf_var_secinfos(t);
 	for (int i = 0; i < btf_vlen(t); i++, v++) {
 		const struct btf_type *vt = btf__type_by_id(btf, v->type);
 		if (strcmp(btf__name_by_offset(btf, vt->name_off), var))
 			continue;
-		if (v->size != size || v->offset + size > sz)
-			return NULL;
-		if (mapp)
-			*mapp = map;
-		if (offp)
-			*offp = v->offset;
-		return data + v->offset;
+		if (v->size != size || v->offset + size > bpf_map__value_size(found))
+			return -EINVAL;
+		*map = found;
+		*off = v->offset;
+		return 0;
 	}
-	return NULL;
+	return -ENOENT;
+}
+
+/* Sets a `const volatile` global of the object's .rodata before load. */
+static int set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t val)
+{
+	struct bpf_map *ro;
+	size_t off, sz = 0;
+	int err = find_global(obj, ".rodata", var, sizeof(val), &ro, &off);
+	if (err)
+		return err;
+	char *data = (char *)bpf_map__initial_value(ro, &sz);
+	if (!data || off + sizeof(val) > sz)
+		return -ENOENT;
+	memcpy(data + off, &val, sizeof(val));
+	return 0;
+}
+
+/*
+ * After load: maps the object's .bss (the kernel's own memory) and points
+ * c->want at eg_want (written when the attached set changes) and c->lost at
+ * eg_events_lost (read by the pipeline once per batch). Not
+ * bpf_map__initial_value(): libbpf 1.1 leaves that on its private copy after
+ * bpf_object__load() (only a skeleton remaps it). 0, or -errno.
+ */
+static int map_bss(struct collector *c)
+{
+	struct bpf_map *bss, *bss2;
+	size_t lost_off, want_off;
+	int err = find_global(c->obj, ".bss", "eg_events_lost", sizeof(uint64_t), &bss, &lost_off);
+	if (!err)
+		err = find_global(c->obj, ".bss", "eg_want", sizeof(uint32_t), &bss2, &want_off);
+	if (err)
+		return err;
+	size_t len = (bpf_map__value_size(bss) + c->page - 1) / c->page * c->page;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bss), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	c->bss = m;
+	c->bss_len = len;
+	c->lost = (const volatile uint64_t *)((char *)m + lost_off);
+	c->want = (volatile uint32_t *)((char *)m + want_off);
+	return 0;
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -672,16 +707,18 @@ static uint32_t wanted_types(struct collector *c)
 	return eg_engine_types_wanted(eg_pipe_engine(c->p)) & ((1u << (EG_EV_MAX + 1)) - 2);
 }
 
-/* Reads the per-CPU drop counters into vals (ncpus slots; a syscall) and
- * raises ebpf_guard_events_dropped_total to their sum over every CPU; sets
- * the ring fill gauge (two loads). */
+/* Reads each event type's per-CPU drop counters into vals (ncpus slots; a
+ * syscall per type) and raises ebpf_guard_events_dropped_total{type} to their
+ * sum over every CPU; sets the ring fill gauge (two loads). */
 static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 {
-	if (vals && !bpf_map_lookup_elem(c->drops_fd, &(uint32_t){0}, vals)) {
+	for (uint32_t t = EG_EV_EXEC; vals && t <= EG_EV_MAX; t++) {
+		if (bpf_map_lookup_elem(c->drops_fd, &t, vals))
+			continue;
 		uint64_t sum = 0;
 		for (int i = 0; i < c->ncpus; i++)
 			sum += vals[i];
-		eg_metrics_raise(&eg_metrics.dropped_kernel, sum);
+		eg_metrics_raise(&eg_metrics.dropped_kernel[t], sum);
 	}
 	if (c->cons_pos && c->prod_pos) {
 		unsigned long cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
@@ -735,6 +772,7 @@ static void detach_all(struct collector *c)
 static void cleanup(struct collector *c)
 {
 	eg_metrics_set_refresh(NULL, NULL);
+	eg_pipe_set_lost_counter(c->p, NULL);
 	detach_all(c);
 	ring_buffer__free(c->rb);
 	if (c->cons_pos)
@@ -850,13 +888,19 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 			objname);
 		goto out;
 	}
-	bpf_map__set_max_entries(events, rb_bytes);
-	uint32_t *self = global_var(c.obj, ".rodata", "eg_self_tgid", sizeof(uint32_t), NULL, NULL);
-	if (!self) {
-		fprintf(stderr, "ebpf-guard: %s has no .rodata variable eg_self_tgid (u32)\n", objname);
+	if (bpf_map__type(drops) != BPF_MAP_TYPE_PERCPU_ARRAY || bpf_map__value_size(drops) != 8 ||
+	    bpf_map__max_entries(drops) <= EG_EV_MAX) {
+		fprintf(stderr, "ebpf-guard: %s: map 'drops' is not a per-CPU array of u64 counters "
+				"with a slot per event type (%d or more)\n", objname, EG_EV_MAX + 1);
 		goto out;
 	}
-	*self = (uint32_t)getpid();
+	bpf_map__set_max_entries(events, rb_bytes);
+	err = set_rodata_u32(c.obj, "eg_self_tgid", (uint32_t)getpid());
+	if (err) {
+		fprintf(stderr, "ebpf-guard: failed to set eg_self_tgid in %s: %s\n", objname,
+			strerror(-err));
+		goto out;
+	}
 
 	/* Find every program; leave out the optional ones the kernel lacks. */
 	for (size_t i = 0; i < NPROBES; i++) {
@@ -886,30 +930,20 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		goto out;
 	}
 
-	/* the programs read eg_want from the .bss map: write it there, mapped
-	 * (libbpf only maps it for skeletons it loads itself) */
-	struct bpf_map *bss = NULL;
-	size_t want_off = 0;
-	if (!global_var(c.obj, ".bss", "eg_want", sizeof(uint32_t), &bss, &want_off)) {
-		fprintf(stderr, "ebpf-guard: %s has no .bss variable eg_want (u32)\n", objname);
-		goto out;
-	}
-	c.page = (size_t)sysconf(_SC_PAGESIZE);
-	c.bss_len = (bpf_map__value_size(bss) + c.page - 1) / c.page * c.page;
-	void *m = mmap(NULL, c.bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bss), 0);
-	if (m == MAP_FAILED) {
-		fprintf(stderr, "ebpf-guard: failed to map the .bss of %s: %s\n", objname, strerror(errno));
-		goto out;
-	}
-	c.bss = m;
-	c.want = (volatile uint32_t *)((char *)m + want_off);
-
 	c.rb = ring_buffer__new(bpf_map__fd(events), on_sample, &c, NULL);
 	if (!c.rb) {
 		fprintf(stderr, "ebpf-guard: failed to create ring buffer reader: %s\n", strerror(errno));
 		goto out;
 	}
-	m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), 0);
+	c.page = (size_t)sysconf(_SC_PAGESIZE);
+	err = map_bss(&c);
+	if (err) {
+		fprintf(stderr, "ebpf-guard: failed to map eg_events_lost and eg_want (.bss) of %s: %s\n",
+			objname, strerror(-err));
+		goto out;
+	}
+	eg_pipe_set_lost_counter(p, c.lost);
+	void *m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), 0);
 	if (m != MAP_FAILED)
 		c.cons_pos = m;
 	m = mmap(NULL, c.page, PROT_READ, MAP_SHARED, bpf_map__fd(events), c.page);

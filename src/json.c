@@ -338,7 +338,7 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 }
 
 int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
-		  const char *desc, size_t desc_len)
+		  const char *desc, size_t desc_len, bool events_lost)
 {
 	if (!desc) {
 		desc = rule->description ? rule->description : "";
@@ -361,6 +361,8 @@ int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_r
 	rc |= eg_json_str(b, sev, strlen(sev));
 	rc |= eg_buf_put(b, LIT(",\"tags\":"));
 	rc |= eg_buf_puts(b, tags);
+	if (events_lost)
+		rc |= eg_buf_put(b, LIT(",\"events_lost\":true"));
 	rc |= eg_buf_put(b, LIT("}\n"));
 	return rc ? -1 : 0;
 }

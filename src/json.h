@@ -6,6 +6,7 @@
 #ifndef EG_JSON_H
 #define EG_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
@@ -20,8 +21,9 @@ int eg_json_time(struct eg_buf *b, int64_t ts_ns);
 /* Appends the event object (the replay/record format). */
 int eg_json_event(struct eg_buf *b, const struct eg_event *ev);
 /* Appends one alert line, newline included. desc overrides rule->description
- * when non-NULL. */
+ * when non-NULL. events_lost adds "events_lost":true after "tags" (the key is
+ * left out when false). */
 int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
-		  const char *desc, size_t desc_len);
+		  const char *desc, size_t desc_len, bool events_lost);
 
 #endif

@@ -28,7 +28,7 @@ struct eg_rule_slot {
 
 struct eg_metrics {
 	_Atomic uint64_t events[EG_EV_MAX + 1];      /* by enum eg_event_type */
-	_Atomic uint64_t dropped_kernel;              /* ring buffer reserve failures */
+	_Atomic uint64_t dropped_kernel[EG_EV_MAX + 1]; /* ring buffer output failures, by type */
 	_Atomic uint64_t replay_rejected;             /* bad replay lines */
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */
 	_Atomic uint64_t alerts_lost;                 /* dropped when the queue was full */

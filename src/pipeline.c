@@ -83,6 +83,9 @@ struct eg_pipeline {
 	int64_t watch_due_ns; /* 0: no change pending */
 	struct reload_job *job; /* the build in progress, NULL when none */
 	bool reload_again;    /* requested while a build was running */
+	const volatile uint64_t *lost; /* eg_pipe_set_lost_counter, NULL when none */
+	uint64_t lost_seen;   /* *lost at the previous non-empty batch */
+	bool batch_lost;      /* *lost moved before the batch being run */
 };
 
 static volatile sig_atomic_t reload_requested;
@@ -390,7 +393,8 @@ static void on_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const ch
 	}
 	if (r->slot >= 0)
 		atomic_fetch_add_explicit(&eg_metrics.slots[r->slot].alerts, 1, memory_order_relaxed);
-	eg_alerts_add(p->o.alerts, ev, eg_engine_rule(p->engine, rule), desc, desc_len);
+	eg_alerts_add(p->o.alerts, ev, eg_engine_rule(p->engine, rule), desc, desc_len,
+		      p->batch_lost);
 }
 
 /* Moves new per-rule error counts from the engine into the metrics slots. */
@@ -420,6 +424,11 @@ int eg_pipe_flush(struct eg_pipeline *p)
 	int rc = 0;
 	if (p->n) {
 		char err[512];
+		if (p->lost) {
+			uint64_t lost = __atomic_load_n(p->lost, __ATOMIC_RELAXED);
+			p->batch_lost = lost != p->lost_seen;
+			p->lost_seen = lost;
+		}
 		int64_t t0 = mono_ns();
 		if (eg_engine_run(p->engine, p->events, p->n, on_hit, p, err, sizeof(err))) {
 			fprintf(stderr, "ebpf-guard: %s\n", err);
@@ -434,6 +443,13 @@ int eg_pipe_flush(struct eg_pipeline *p)
 	if (p->record_fd >= 0 && p->rec.len)
 		record_write(p);
 	return rc;
+}
+
+void eg_pipe_set_lost_counter(struct eg_pipeline *p, const volatile uint64_t *counter)
+{
+	p->lost = counter;
+	p->lost_seen = counter ? __atomic_load_n(counter, __ATOMIC_RELAXED) : 0;
+	p->batch_lost = false;
 }
 
 /* Swaps in e, a freshly built engine; on failure (e NULL) reports err. */

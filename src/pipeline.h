@@ -59,6 +59,15 @@ void eg_pipe_abort(struct eg_pipeline *p);
 /* Runs the engine over the pending batch and writes its alerts. */
 int eg_pipe_flush(struct eg_pipeline *p);
 
+/*
+ * counter: a count of events lost before they reached the pipeline (the
+ * collector's mmap'ed BPF counter), read with one load per non-empty batch;
+ * NULL (the default, and replay's) for none. When it moved since the previous
+ * non-empty batch, every alert of this batch carries "events_lost": true.
+ * The pipeline keeps the pointer: set NULL before that memory goes away.
+ */
+void eg_pipe_set_lost_counter(struct eg_pipeline *p, const volatile uint64_t *counter);
+
 /* Between batches: applies a requested reload or reopen, steps the GC,
  * prints rate-limit summaries, marks the loop alive for /healthz. */
 void eg_pipe_service(struct eg_pipeline *p);

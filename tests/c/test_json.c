@@ -395,7 +395,7 @@ static void test_alert(void)
 		.source = "builtin",
 	};
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, NULL, 0);
+	eg_json_alert(&b, &ev, &r, NULL, 0, false);
 	eg_buf_putc(&b, 0);
 	const char *want =
 		"{\"timestamp\":\"2025-01-01T12:00:00Z\",\"rule_id\":\"builtin_fileless_exec\","
@@ -414,7 +414,7 @@ static void test_alert(void)
 	ev.type = EG_EV_CONNECT;
 	ev.ts_ns += 250000000;
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19);
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, false);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
@@ -424,6 +424,19 @@ static void test_alert(void)
 	       "\"protocol\":\"\",\"datagram\":false,\"io_uring\":false,\"compat\":false},"
 	       "\"severity\":\"warning\",\"tags\":[]}\n";
 	CHECK(!strcmp(b.p, want), "alert with desc:\n got %s\nwant %s", b.p, want);
+
+	/* events lost since the previous batch: one key after "tags", else none */
+	b.len = 0;
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, true);
+	eg_buf_putc(&b, 0);
+	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
+	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
+	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
+	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
+	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
+	       "\"protocol\":\"\",\"datagram\":false,\"io_uring\":false,\"compat\":false},"
+	       "\"severity\":\"warning\",\"tags\":[],\"events_lost\":true}\n";
+	CHECK(!strcmp(b.p, want), "alert with events_lost:\n got %s\nwant %s", b.p, want);
 }
 
 /* Steady state: the buffer stops growing once it is large enough. */
@@ -433,12 +446,12 @@ static void test_no_growth(void)
 	struct eg_rule_info r = {.id = "r", .description = "d", .severity = "info",
 				 .tags_json = "[]", .source = "x"};
 	struct eg_buf a = {0};
-	eg_json_alert(&a, &ev, &r, NULL, 0);
+	eg_json_alert(&a, &ev, &r, NULL, 0, false);
 	size_t cap = a.cap;
 	char *p = a.p;
 	for (int i = 0; i < 1000; i++) {
 		a.len = 0;
-		eg_json_alert(&a, &ev, &r, NULL, 0);
+		eg_json_alert(&a, &ev, &r, NULL, 0, false);
 	}
 	CHECK(a.cap == cap && a.p == p, "buffer grew in steady state");
 
@@ -449,7 +462,7 @@ static void test_no_growth(void)
 	for (int i = 0; i < n; i++) {
 		a.len = 0;
 		ev.ts_ns += 1000;
-		eg_json_alert(&a, &ev, &r, NULL, 0);
+		eg_json_alert(&a, &ev, &r, NULL, 0, false);
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);

@@ -161,7 +161,8 @@ static void test_histogram_and_gauges(void)
 	EG_SET(lua_bytes, 123456);
 	EG_SET(ringbuf_fill_bytes, 4096);
 	EG_SET(ringbuf_size_bytes, 16777216);
-	EG_ADD(dropped_kernel, 11);
+	EG_ADD(dropped_kernel[EG_EV_OPEN], 11);
+	EG_ADD(dropped_kernel[EG_EV_EXIT], 14);
 	EG_ADD(replay_rejected, 12);
 	EG_ADD(alert_write_failures, 13);
 	char *t = render();
@@ -180,7 +181,12 @@ static void test_histogram_and_gauges(void)
 	HAS(t, "ebpf_guard_lua_memory_bytes 123456");
 	HAS(t, "ebpf_guard_ringbuf_fill_bytes 4096");
 	HAS(t, "ebpf_guard_ringbuf_size_bytes 16777216");
-	HAS(t, "ebpf_guard_events_dropped_total 11");
+	/* every type has its series, also at 0; no unlabelled total */
+	HAS(t, "ebpf_guard_events_dropped_total{type=\"exec\"} 0");
+	HAS(t, "ebpf_guard_events_dropped_total{type=\"open\"} 11");
+	HAS(t, "ebpf_guard_events_dropped_total{type=\"connect\"} 0");
+	HAS(t, "ebpf_guard_events_dropped_total{type=\"exit\"} 14");
+	CHECK(!strstr(t, "\nebpf_guard_events_dropped_total "), "an unlabelled dropped_total");
 	HAS(t, "ebpf_guard_replay_lines_rejected_total 12");
 	HAS(t, "ebpf_guard_alert_write_failures_total 13");
 	char line[64];

@@ -4,9 +4,9 @@
 # condition runs until the 50 ms time limit on every open (kept in service
 # with -lua-max-errors 0) holds the loop in one long batch; meanwhile an open
 # storm overflows an 8 KiB ring. Two scrapes a second apart during that
-# stall must show ebpf_guard_events_dropped_total going up: /metrics reads
-# the kernel's drop counters itself (before, only the event loop refreshed
-# them, so they froze exactly when events were being lost).
+# stall must show ebpf_guard_events_dropped_total{type="open"} going up:
+# /metrics reads the kernel's drop counters itself (before, only the event
+# loop refreshed them, so they froze exactly when events were being lost).
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 storm=${EG_BUILD_DIR:-}/bench/storm_open
@@ -24,11 +24,11 @@ spid=$!
 # Pairs of scrapes a second apart until one pair falls inside one batch (the
 # first batches may be short: whatever one drain pass found).
 stalled=0 moved=0
-d1=$(metric ebpf_guard_events_dropped_total)
+d1=$(metric 'ebpf_guard_events_dropped_total{type="open"}')
 b1=$(metric ebpf_guard_batch_duration_seconds_count)
 for _ in $(seq 8); do
 	sleep 1
-	d2=$(metric ebpf_guard_events_dropped_total)
+	d2=$(metric 'ebpf_guard_events_dropped_total{type="open"}')
 	b2=$(metric ebpf_guard_batch_duration_seconds_count)
 	echo "drops $d1 -> $d2, batches done $b1 -> $b2"
 	if [ "$b1" = "$b2" ]; then

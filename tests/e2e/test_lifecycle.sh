@@ -83,7 +83,11 @@ expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_po
 sleep 0.2
 events=$(metric 'ebpf_guard_events_total{type="open"}')
 [ "${events:-0}" -gt 0 ] || fail "no open events counted with -all-events"
-[ "$(metric ebpf_guard_events_dropped_total)" = 0 ] || fail "drops: $(metric ebpf_guard_events_dropped_total)"
+drops=$(scrape | grep '^ebpf_guard_events_dropped_total' || true)
+[ "$drops" = 'ebpf_guard_events_dropped_total{type="exec"} 0
+ebpf_guard_events_dropped_total{type="open"} 0
+ebpf_guard_events_dropped_total{type="connect"} 0
+ebpf_guard_events_dropped_total{type="exit"} 0' ] || fail "drops: $drops"
 e2e_stop
 "$PY" - "$W/rec.jsonl" "$daemon" "$p_true" <<'PY' || fail "recording check failed"
 import json, sys

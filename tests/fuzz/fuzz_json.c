@@ -457,9 +457,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.tags_json = tl ? tags.p : NULL, .source = "fuzz",
 	};
 	const char *d = bits & 4 ? odesc : NULL;
+	bool lost = bits & 8;
 
 	out.len = 0;
-	if (eg_json_alert(&out, &ev, &rule, d, odl))
+	if (eg_json_alert(&out, &ev, &rule, d, odl, lost))
 		fuzz_fail("eg_json_alert failed");
 	if (!out.len || out.p[out.len - 1] != '\n')
 		fuzz_fail("alert line does not end with a newline");
@@ -563,6 +564,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tl)
 		jstr_is(&j, "tags", tag, tl);
 	jlit(&j, "]");
+	if (lost) {
+		jkey(&j, "events_lost", 0);
+		jlit(&j, "true");
+	}
 	jlit(&j, "}");
 	if (j.s != j.e)
 		jfail(&j, "data after the alert object");

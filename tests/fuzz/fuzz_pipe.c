@@ -135,6 +135,12 @@ void eg_pipe_service(struct eg_pipeline *p)
 	(void)p;
 }
 
+void eg_pipe_set_lost_counter(struct eg_pipeline *p, const volatile uint64_t *counter)
+{
+	(void)p;
+	(void)counter;
+}
+
 struct eg_engine *eg_pipe_engine(struct eg_pipeline *p)
 {
 	(void)p;

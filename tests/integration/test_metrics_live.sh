@@ -70,7 +70,9 @@ val() { awk -v s="$1" 'substr($0, 1, length(s) + 1) == s " " { print $NF; exit }
 [ "$(val ebpf_guard_ringbuf_size_bytes)" -gt 0 ] || fail "ringbuf_size_bytes is 0"
 fill=$(val ebpf_guard_ringbuf_fill_bytes)
 [ -n "$fill" ] && [ "$fill" -le "$(val ebpf_guard_ringbuf_size_bytes)" ] || fail "ringbuf_fill_bytes '$fill'"
-[ -n "$(val ebpf_guard_events_dropped_total)" ] || fail "no dropped counter"
+for t in exec open connect exit; do
+	[ -n "$(val "ebpf_guard_events_dropped_total{type=\"$t\"}")" ] || fail "no dropped counter for $t"
+done
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$W/scrape.txt" >"$W/promtool.txt" 2>&1 ||
 		fail "promtool check metrics: $(cat "$W/promtool.txt")"
