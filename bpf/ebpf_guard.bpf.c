@@ -924,10 +924,17 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	}
 	/* filename as passed, from kernel memory */
 	ep = s && s->fn_len ? bpf_map_lookup_elem(&exec_paths, &key) : NULL;
-	if (ep)
+	if (ep) {
 		n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, ep->filename);
-	else
-		n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, BPF_CORE_READ(bprm, filename));
+	} else {
+		const char *kfn = BPF_CORE_READ(bprm, filename);
+
+		/* execveat whose path was not readable at sys_enter: the kernel's
+		 * /dev/fd/N (empty path) or /dev/fd/N/NAME */
+		if (kfn == BPF_CORE_READ(bprm, fdpath))
+			e->flags |= EG_RAWF_FDPATH;
+		n = bpf_probe_read_kernel_str(dst, EG_RAW_PATH_MAX, kfn);
+	}
 	fn = path_len(e, n);
 	if (ep)
 		bpf_map_delete_elem(&exec_paths, &key);

@@ -60,6 +60,7 @@ enum eg_raw_flags {
 	EG_RAWF_NO_PATH_ARG = 1u << 12,   /* open: the call takes no path (open_by_handle_at) */
 	EG_RAWF_INTERP = 1u << 13,        /* exec: through an interpreter (#! script, binfmt_misc) */
 	EG_RAWF_DATAGRAM = 1u << 14,      /* connect: a datagram sent without connect (UDP) */
+	EG_RAWF_FDPATH = 1u << 15,        /* exec: filename is the kernel's /dev/fd/N[/NAME] form */
 };
 
 struct eg_raw_event {

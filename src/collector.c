@@ -570,6 +570,18 @@ static size_t format_ip(char *out, int family, const uint8_t *a)
 	return (size_t)(d - out);
 }
 
+/* "/dev/fd/N" exactly: how the kernel names execveat(fd, "", AT_EMPTY_PATH). */
+static bool is_dev_fd(const char *s, size_t n)
+{
+	static const char pre[] = "/dev/fd/";
+	if (n <= sizeof(pre) - 1 || memcmp(s, pre, sizeof(pre) - 1))
+		return false;
+	for (size_t i = sizeof(pre) - 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
 /* Ring-buffer callback: one raw record -> one struct eg_event in the batch. */
 static int on_sample(void *ctx, void *data, size_t size)
 {
@@ -600,6 +612,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	ev->comm = eg_pipe_str(p, r->comm, n);
 	ev->comm_len = (uint32_t)n;
 	size_t fl = r->filename_len ? strnlen(fn, r->filename_len) : 0;
+	if (r->type == EG_EV_EXEC && (r->flags & EG_RAWF_FDPATH) && is_dev_fd(fn, fl))
+		fl = 0; /* the kernel's name for an empty path: none was passed */
 	if (r->flags & (EG_RAWF_TRUNC_FILENAME | EG_RAWF_TRUNC_EXE | EG_RAWF_TRUNC_ARGS))
 		ev->flags |= EG_EVF_TRUNCATED;
 	if (r->flags & EG_RAWF_IO_URING)

@@ -199,6 +199,12 @@ static void decode(const uint8_t *data, size_t size)
 			  (unsigned long long)r->ts_ns);
 	expect("comm", ev->comm, ev->comm_len, r->comm, strnlen(r->comm, EG_RAW_COMM_LEN));
 	size_t fl = strnlen(fn, r->filename_len);
+	int devfd = 0;
+	if (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_FDPATH) && fl > 8 && !memcmp(fn, "/dev/fd/", 8)) {
+		devfd = 1;
+		for (size_t i = 8; i < fl; i++)
+			devfd &= fn[i] >= '0' && fn[i] <= '9';
+	}
 	if (r->type == EG_RAW_CONNECT) {
 		expect("filename", ev->filename, ev->filename_len, "connect", 7);
 	} else if (r->type == EG_RAW_OPEN) {
@@ -237,8 +243,9 @@ static void decode(const uint8_t *data, size_t size)
 		if ((ev->flags & EG_EVF_REQ_DIFFERS) && (!(r->flags & EG_RAWF_PATH_FILE) || !d))
 			fuzz_fail("requested_differs without an opened file's path");
 		free(want);
-	} else if (r->type == EG_RAW_EXEC && !fl) {
-		/* fexecve: the executed file */
+	} else if (r->type == EG_RAW_EXEC && (!fl || devfd)) {
+		/* fexecve (or the kernel's /dev/fd/N for its empty path): the
+		 * executed file */
 		char *want = malloc(2 * (size_t)r->exe_len + 16);
 		size_t n = model_exe(x, r->exe_len, r->flags & (EG_RAWF_DELETED | EG_RAWF_EXE_PSEUDO), want);
 		expect("filename", ev->filename, ev->filename_len, want, n);

@@ -14,7 +14,7 @@ EXEC, OPEN, CONNECT, EXIT = 1, 2, 3, 4
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED = 1, 2, 4, 8
 FROM_USER, EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 16, 32, 64, 128
 PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG, INTERP = 256, 512, 1024, 2048, 4096, 8192
-DATAGRAM = 16384
+DATAGRAM, FDPATH = 16384, 32768
 
 
 def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family=0,
@@ -38,6 +38,10 @@ RECORDS = {
                          args=b"x\0", flags=DELETED | EXE_PSEUDO),
     "exec-script": record(EXEC, filename=b"./configure\0", exe=b"dash\0bin\0usr\0",
                           args=b"/bin/sh\0./configure\0", flags=INTERP),
+    "exec-fdpath-empty": record(EXEC, filename=b"/dev/fd/3\0", exe=b"xmrig\0tmp\0", args=b"x\0",
+                                flags=FDPATH),
+    "exec-fdpath-name": record(EXEC, filename=b"/dev/fd/3/x\0", exe=b"x\0tmp\0", args=b"x\0",
+                               flags=FDPATH),
     "exec-failed": record(EXEC, filename=b"/nonexistent\0", flags=EXEC_FAILED),
     "exec-many-args": record(EXEC, filename=b"/bin/echo\0", exe=b"echo\0bin\0",
                              args=b"".join(b"a%d\0" % i for i in range(70))),
