@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "check.h"
+#include "scratch.h"
 
 static int reload_wait_ok;
 
@@ -123,18 +124,9 @@ static uint64_t alerts_of(const char *id)
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	int saved_out = scratch_setup(dir, cfg, alerts_path, out_path);
+	if (saved_out < 0)
 		return 1;
-	}
-	snprintf(cfg, sizeof(cfg), "%s/rules.yaml", dir);
-	snprintf(alerts_path, sizeof(alerts_path), "%s/alerts.jsonl", dir);
-	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
-	/* The [ALERT] lines go to stdout: keep them out of the test's output. */
-	fflush(stdout);
-	int saved_out = dup(1), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	dup2(o, 1);
-	close(o);
 
 	eg_metrics_init();
 	install(rules_a);

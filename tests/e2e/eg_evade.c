@@ -955,6 +955,19 @@ static void wait_flipping(struct flipper *f)
 		usleep(1000);
 }
 
+/* The race's start: the sequence log, the pid line, both threads pinned, the
+ * flipper running and seen flipping. 0, or 1 after a message. */
+static int start_race(struct flipper *f, pthread_t *th, long n)
+{
+	seq_init(n);
+	print_pid();
+	pin_race(f);
+	if (pthread_create(th, NULL, flip_thread, f))
+		return die("pthread_create failed");
+	wait_flipping(f);
+	return 0;
+}
+
 static long parse_n(const char *s)
 {
 	char *end;
@@ -994,12 +1007,8 @@ static int race_open(const char *target, const char *decoy, const char *n_s)
 			f.diff[f.ndiff++] = i;
 		}
 	memcpy(buf, target, f.la + 1);
-	seq_init(n);
-	print_pid();
-	pin_race(&f);
-	if (pthread_create(&th, NULL, flip_thread, &f))
-		return die("pthread_create failed");
-	wait_flipping(&f);
+	if (start_race(&f, &th, n))
+		return 1;
 	double deadline = now_s() + RACE_MAX_SECONDS;
 	long i;
 	long raced = 0;
@@ -1084,12 +1093,8 @@ static int race_connect(const char *ip, const char *tport_s, const char *dport_s
 	f.port = &((struct sockaddr_in *)&shared)->sin_port;
 	f.pa = htons((uint16_t)tport);
 	f.pb = htons((uint16_t)dport);
-	seq_init(n);
-	print_pid();
-	pin_race(&f);
-	if (pthread_create(&th, NULL, flip_thread, &f))
-		return die("pthread_create failed");
-	wait_flipping(&f);
+	if (start_race(&f, &th, n))
+		return 1;
 	double deadline = now_s() + RACE_MAX_SECONDS;
 	long i, raced = 0;
 	for (i = 0; i < n; i++) {
