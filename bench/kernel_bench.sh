@@ -109,13 +109,17 @@ snap() {
 		$1 == "ebpf_guard_ringbuf_fill_bytes" { fill = $2 }
 		END { printf "%d %d %d %d\n", kind, all, drops, fill }'
 }
-settle() { # waits until the ring is drained (fill 0) after a storm
+# waits until the ring is drained after a storm: the fill is under 64 KiB
+# (never quite 0 at a scrape: the scraping curl's own opens and connect are
+# in the ring until the next drain); gives up after 5 s
+settle() {
 	local i s
 	for i in $(seq 100); do
 		sleep 0.05
 		s=$(snap "$1")
-		[ "${s##* }" = 0 ] && break
+		[ "${s##* }" -lt 65536 ] && break
 	done
+	return 0
 }
 
 declare -A R

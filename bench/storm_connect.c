@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Connect storm: socket + connect to a closed loopback port (refused at once)
- * + close, in a loop. Every connect is one event at sys_enter_connect.
+ * + close, in a loop. Every connect is one event (its socket entering SYN_SENT).
  *   storm_connect [SECONDS] [PORT]   (default 5 s, port 9 on 127.0.0.1) */
 #include <arpa/inet.h>
 #include <netinet/in.h>

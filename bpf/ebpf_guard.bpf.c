@@ -176,20 +176,32 @@ static __always_inline __u32 path_len(struct eg_raw_event *e, long n)
 
 /* ---- paths ------------------------------------------------------------- */
 
-/* State of the executable path walk (one bpf_loop step per dentry). */
+/* A path is built backwards from the end of a per-CPU buffer, the way the
+ * kernel's d_path does, so the record gets it ready: "/a/b/c". Twice
+ * PATH_MAX, so that masked offsets stay inside it for the verifier. */
+struct path_buf {
+	char b[2 * EG_RAW_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} path_bufs SEC(".maps");
+
+/* State of a path walk (one bpf_loop step per dentry). */
 struct walk_ctx {
 	struct dentry *dentry;
 	struct mount *mnt;
-	__u32 base; /* where the exe region starts in the scratch record */
-	__u32 off;  /* bytes written so far */
+	__u32 pos;  /* the path so far is b[pos..EG_RAW_PATH_MAX) */
 	__u32 flags;
 	__u32 done;
 };
 
 /*
- * One step of the d_path walk: up the dentries, across mounts, writing each
- * name (leaf first, NUL-terminated) into the record's exe region. Returns 1
- * to stop the loop.
+ * One step of the walk: up the dentries, across mounts, prepending "/name"
+ * (the length from the dentry, one copy). Returns 1 to stop the loop.
  */
 static long walk_step(__u32 i, void *arg)
 {
@@ -197,9 +209,8 @@ static long walk_step(__u32 i, void *arg)
 	struct dentry *dentry = kcast(w->dentry, struct dentry);
 	struct mount *mnt = kcast(w->mnt, struct mount);
 	struct dentry *parent = dentry->d_parent;
-	__u8 *buf;
-	__u32 pos;
-	long n;
+	struct path_buf *pb;
+	__u32 zero = 0, len, pos;
 
 	if (dentry == mnt->mnt.mnt_root) {
 		struct mount *up = mnt->mnt_parent;
@@ -212,21 +223,21 @@ static long walk_step(__u32 i, void *arg)
 		w->mnt = up;
 		return 0;
 	}
-	if (w->off > EG_RAW_PATH_MAX - EG_RAW_NAME_MAX) {
+	len = dentry->d_name.len;
+	if (len >= EG_RAW_NAME_MAX || len + 1 > w->pos) {
 		w->flags |= EG_RAWF_TRUNC_EXE;
 		w->done = 1;
 		return 1;
 	}
-	buf = (__u8 *)get_scratch();
-	if (!buf)
+	pb = bpf_map_lookup_elem(&path_bufs, &zero);
+	if (!pb)
 		return 1;
-	pos = w->base + w->off;
-	if (pos > EG_RAW_SCRATCH - EG_RAW_NAME_MAX)
-		return 1;
-	n = bpf_probe_read_kernel_str(buf + pos, EG_RAW_NAME_MAX, dentry->d_name.name);
-	if (n <= 0)
-		return 1;
-	w->off += n;
+	pos = w->pos - len;
+	bpf_probe_read_kernel(pb->b + (pos & (EG_RAW_PATH_MAX - 1)), len & (EG_RAW_NAME_MAX - 1),
+			      dentry->d_name.name);
+	pos--;
+	pb->b[pos & (EG_RAW_PATH_MAX - 1)] = '/';
+	w->pos = pos;
 	if (dentry == parent) {
 		/* root of a pseudo file system (memfd): d_dname names it */
 		w->flags |= EG_RAWF_EXE_PSEUDO;
@@ -237,22 +248,31 @@ static long walk_step(__u32 i, void *arg)
 	return 0;
 }
 
-/* Writes the path components of (dentry, vfsmnt) at offset base of the
- * record, leaf first. Returns the bytes written; flags a walk that hit a
- * bound (EG_RAWF_TRUNC_EXE) or ended on a pseudo file system's root. */
+/* Writes the path of (dentry, vfsmnt), "/a/b/c", at offset base of the
+ * record. Returns its length; flags a walk that hit a bound
+ * (EG_RAWF_TRUNC_EXE: the leaf-most components are kept) or ended on a
+ * pseudo file system's root. */
 static __always_inline __u32 walk_path(struct eg_raw_event *e, __u32 base, struct dentry *dentry,
 				       struct vfsmount *vfsmnt)
 {
 	struct walk_ctx w = {};
+	struct path_buf *pb;
+	__u32 zero = 0, n;
 
 	w.dentry = dentry;
 	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	w.base = base;
+	w.pos = EG_RAW_PATH_MAX;
 	bpf_loop(EG_RAW_EXE_COMPONENTS, walk_step, &w, 0);
 	if (!w.done)
 		w.flags |= EG_RAWF_TRUNC_EXE;
 	e->flags |= w.flags;
-	return w.off;
+	n = EG_RAW_PATH_MAX - w.pos;
+	pb = bpf_map_lookup_elem(&path_bufs, &zero);
+	if (!pb || !n || n > EG_RAW_PATH_MAX || base > EG_RAW_SCRATCH - EG_RAW_PATH_MAX - sizeof(*e))
+		return 0;
+	if (bpf_probe_read_kernel((char *)e + base, n, pb->b + (w.pos & (EG_RAW_PATH_MAX - 1))))
+		return 0;
+	return n;
 }
 
 /* The same for an open file; flags it EG_RAWF_DELETED when it has no links. */

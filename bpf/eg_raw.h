@@ -12,11 +12,11 @@
  *   | filename[filename_len]   |  NUL-terminated when filename_len > 0; exec:
  *   |                          |  the path as passed; open: the path argument
  *   +--------------------------+
- *   | exe[exe_len]             |  path components, leaf first, each
- *   |                          |  NUL-terminated, from a dentry walk: exec: the
- *   |                          |  executed file; open: the opened file
- *   |                          |  (EG_RAWF_PATH_FILE) or the directory a
- *   |                          |  relative path starts from (EG_RAWF_PATH_DIR)
+ *   | exe[exe_len]             |  a path from a dentry walk, "/a/b/c" (no
+ *   |                          |  NUL): exec: the executed file; open: the
+ *   |                          |  opened file (EG_RAWF_PATH_FILE) or the
+ *   |                          |  directory a relative path starts from
+ *   |                          |  (EG_RAWF_PATH_DIR)
  *   +--------------------------+
  *   | args[args_len]           |  exec only: argv strings from the new image's
  *   |                          |  mm->arg_start.., NUL-separated, first bytes

@@ -299,47 +299,34 @@ static int map_bss(struct collector *c)
 /* ---- decoding ------------------------------------------------------------ */
 
 /*
- * Joins leaf-first path components x[0..xl) into "/a/b/c[ (deleted)]" followed
- * by extra room bytes, allocated in the batch arena. Returns the string (NUL
- * terminated, length in *len), or NULL when there are no components.
+ * Copies a walked path, x[0..xl) ("/a/b/c", up to a NUL), into the batch
+ * arena, with " (deleted)" appended when deleted and room bytes to spare.
+ * Returns the string (NUL-terminated, length in *len), or NULL when empty.
  */
-static char *join_components(struct eg_pipeline *p, const char *x, size_t xl, bool deleted,
-			     size_t room, size_t *len)
+static char *copy_path(struct eg_pipeline *p, const char *x, size_t xl, bool deleted, size_t room,
+		       size_t *len)
 {
-	const char *comp[EG_RAW_EXE_COMPONENTS];
-	size_t clen[EG_RAW_EXE_COMPONENTS], n = 0, total = 0;
-	for (size_t i = 0; i < xl && n < EG_RAW_EXE_COMPONENTS;) {
-		size_t l = strnlen(x + i, xl - i);
-		comp[n] = x + i;
-		clen[n++] = l;
-		total += l + 1;
-		i += l + 1;
-	}
+	static const char del[] = " (deleted)";
+	size_t n = strnlen(x, xl);
 	if (!n)
 		return NULL;
-	static const char del[] = " (deleted)";
-	char *d = eg_pipe_alloc(p, total + sizeof(del) + room);
-	size_t o = 0;
-	while (n--) {
-		d[o++] = '/';
-		memcpy(d + o, comp[n], clen[n]);
-		o += clen[n];
-	}
+	char *d = eg_pipe_alloc(p, n + sizeof(del) + room);
+	memcpy(d, x, n);
 	if (deleted) {
-		memcpy(d + o, del, sizeof(del) - 1);
-		o += sizeof(del) - 1;
+		memcpy(d + n, del, sizeof(del) - 1);
+		n += sizeof(del) - 1;
 	}
-	d[o] = 0;
-	*len = o;
+	d[n] = 0;
+	*len = n;
 	return d;
 }
 
-/* The exe path from leaf-first components. */
+/* The executable's path. */
 static void decode_exe(struct eg_pipeline *p, struct eg_event *ev, const char *x, size_t xl,
 		       bool deleted)
 {
 	size_t n;
-	char *d = join_components(p, x, xl, deleted, 0, &n);
+	char *d = copy_path(p, x, xl, deleted, 0, &n);
 	if (d) {
 		ev->exe = d;
 		ev->exe_len = (uint32_t)n;
@@ -438,11 +425,11 @@ static void decode_open(struct eg_pipeline *p, struct eg_event *ev, const struct
 	char *d = NULL;
 	bool cut = r->flags & EG_RAWF_TRUNC_FILENAME;
 	if (r->flags & EG_RAWF_PATH_FILE) {
-		d = join_components(p, x, r->exe_len, r->flags & EG_RAWF_DELETED, 0, &n);
+		d = copy_path(p, x, r->exe_len, r->flags & EG_RAWF_DELETED, 0, &n);
 		if (d && !(r->flags & EG_RAWF_NO_PATH_ARG) && !requested_names(fn, rn, d, n))
 			ev->flags |= EG_EVF_REQ_DIFFERS;
 	} else if (r->flags & EG_RAWF_PATH_DIR) {
-		d = join_components(p, x, r->exe_len, false, rn + 2, &n);
+		d = copy_path(p, x, r->exe_len, false, rn + 2, &n);
 		if (d) {
 			d[n++] = '/';
 			memcpy(d + n, fn, rn);

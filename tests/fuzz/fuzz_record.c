@@ -44,26 +44,16 @@ FUZZ_NOCOV static void expect(const char *what, const char *got, uint32_t got_le
 			  (int)(want_len > 200 ? 200 : want_len), want);
 }
 
-/* "/c/b/a" from "a\0b\0c\0" (leaf first), at most EG_RAW_EXE_COMPONENTS. */
+/* A walked path: the region up to its first NUL, " (deleted)" appended
+ * when deleted (and the path is not empty). */
 FUZZ_NOCOV static size_t model_exe(const char *x, size_t xl, int deleted, char *out)
 {
-	const char *start[EG_RAW_EXE_COMPONENTS];
-	size_t len[EG_RAW_EXE_COMPONENTS];
-	size_t n = 0, pos = 0;
-	while (pos < xl && n < EG_RAW_EXE_COMPONENTS) {
-		const char *z = memchr(x + pos, 0, xl - pos);
-		size_t l = z ? (size_t)(z - (x + pos)) : xl - pos;
-		start[n] = x + pos;
-		len[n++] = l;
-		pos += l + 1;
-	}
 	size_t o = 0;
-	for (size_t k = n; k-- > 0;) {
-		out[o++] = '/';
-		memcpy(out + o, start[k], len[k]);
-		o += len[k];
+	while (o < xl && x[o]) {
+		out[o] = x[o];
+		o++;
 	}
-	if (n && deleted) {
+	if (o && deleted) {
 		memcpy(out + o, " (deleted)", 10);
 		o += 10;
 	}
@@ -260,8 +250,7 @@ static void decode(const uint8_t *data, size_t size)
 	int trunc = (r->flags & (EG_RAWF_TRUNC_FILENAME | EG_RAWF_TRUNC_EXE | EG_RAWF_TRUNC_ARGS)) != 0;
 	int memfd = 0;
 	if (r->type == EG_RAW_EXEC) {
-		/* each component grows by at most 1 ('/'), plus " (deleted)" */
-		char *want = malloc(2 * (size_t)r->exe_len + 16);
+		char *want = malloc((size_t)r->exe_len + 16);
 		size_t n = model_exe(x, r->exe_len, r->flags & (EG_RAWF_DELETED | EG_RAWF_EXE_PSEUDO),
 				     want);
 		expect("exe", ev->exe, ev->exe_len, want, n);

@@ -9,7 +9,8 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# ---- raw records: struct eg_raw_event (96 bytes) + filename + exe + args
+# ---- raw records: struct eg_raw_event (96 bytes) + filename + exe (a walked
+# path, "/a/b/c") + args
 EXEC, OPEN, CONNECT, EXIT = 1, 2, 3, 4
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED = 1, 2, 4, 8
 FROM_USER, EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 16, 32, 64, 128
@@ -32,32 +33,32 @@ def v6(text):
 
 
 RECORDS = {
-    "exec": record(EXEC, filename=b"/usr/bin/bash\0", exe=b"bash\0bin\0usr\0",
+    "exec": record(EXEC, filename=b"/usr/bin/bash\0", exe=b"/usr/bin/bash",
                    args=b"bash\0-c\0id\0"),
-    "exec-memfd": record(EXEC, comm=b"x", filename=b"/proc/self/fd/3\0", exe=b"memfd:x\0",
+    "exec-memfd": record(EXEC, comm=b"x", filename=b"/proc/self/fd/3\0", exe=b"/memfd:x",
                          args=b"x\0", flags=DELETED | EXE_PSEUDO),
-    "exec-script": record(EXEC, filename=b"./configure\0", exe=b"dash\0bin\0usr\0",
+    "exec-script": record(EXEC, filename=b"./configure\0", exe=b"/usr/bin/dash",
                           args=b"/bin/sh\0./configure\0", flags=INTERP),
-    "exec-fdpath-empty": record(EXEC, filename=b"/dev/fd/3\0", exe=b"xmrig\0tmp\0", args=b"x\0",
+    "exec-fdpath-empty": record(EXEC, filename=b"/dev/fd/3\0", exe=b"/tmp/xmrig", args=b"x\0",
                                 flags=FDPATH),
-    "exec-fdpath-name": record(EXEC, filename=b"/dev/fd/3/x\0", exe=b"x\0tmp\0", args=b"x\0",
+    "exec-fdpath-name": record(EXEC, filename=b"/dev/fd/3/x\0", exe=b"/tmp/x", args=b"x\0",
                                flags=FDPATH),
     "exec-failed": record(EXEC, filename=b"/nonexistent\0", flags=EXEC_FAILED),
-    "exec-many-args": record(EXEC, filename=b"/bin/echo\0", exe=b"echo\0bin\0",
+    "exec-many-args": record(EXEC, filename=b"/bin/echo\0", exe=b"/bin/echo",
                              args=b"".join(b"a%d\0" % i for i in range(70))),
-    "exec-args-cut": record(EXEC, filename=b"/bin/cat\0", exe=b"cat\0bin\0",
+    "exec-args-cut": record(EXEC, filename=b"/bin/cat\0", exe=b"/bin/cat",
                             args=b"cat\0/etc/passwd-unterminated", flags=TRUNC_ARGS),
-    "exec-deep-exe": record(EXEC, filename=b"/a\0", exe=b"".join(b"d%d\0" % i for i in range(70)),
+    "exec-deep-exe": record(EXEC, filename=b"/a\0", exe=b"".join(b"/d%d" % i for i in range(70)),
                             flags=TRUNC_EXE),
-    "exec-comm-16": record(EXEC, comm=b"0123456789abcdef", filename=b"/x\0", exe=b"x\0"),
+    "exec-comm-16": record(EXEC, comm=b"0123456789abcdef", filename=b"/x\0", exe=b"/x"),
     "open": record(OPEN, comm=b"cat", filename=b"/etc/shadow\0", open_flags=0o100101),
     "open-no-filename": record(OPEN, flags=NO_FILENAME),
-    "open-file": record(OPEN, filename=b"../../etc//shadow\0", exe=b"shadow\0etc\0", ret=3,
+    "open-file": record(OPEN, filename=b"../../etc//shadow\0", exe=b"/etc/shadow", ret=3,
                         flags=PATH_FILE),
-    "open-dir": record(OPEN, filename=b"./a/../../b\0", exe=b"caf\xe9\0tmp\0", ret=-2,
+    "open-dir": record(OPEN, filename=b"./a/../../b\0", exe=b"/tmp/caf\xe9", ret=-2,
                        flags=PATH_DIR),
-    "open-by-handle": record(OPEN, exe=b"x\0", ret=4, flags=PATH_FILE | NO_PATH_ARG),
-    "open-uring-deleted": record(OPEN, filename=b"/tmp\0", exe=b"#1\0tmp\0", ret=5,
+    "open-by-handle": record(OPEN, exe=b"/x", ret=4, flags=PATH_FILE | NO_PATH_ARG),
+    "open-uring-deleted": record(OPEN, filename=b"/tmp\0", exe=b"/tmp/#1", ret=5,
                                  flags=PATH_FILE | DELETED | IO_URING),
     "open-relative-dots": record(OPEN, filename=b"../..\0", ret=-13, flags=COMPAT),
     "open-trunc": record(OPEN, filename=b"/" + b"a" * 200, flags=TRUNC_FILENAME),
