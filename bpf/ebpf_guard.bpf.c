@@ -713,6 +713,10 @@ int BPF_PROG(net_dev_queue, struct sk_buff *skb)
 	proto = sk->sk_protocol;
 	if (proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE)
 		return 0;
+	/* a kernel socket (VXLAN, WireGuard...) sends for no user task, often
+	 * from softirq under whatever task runs */
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_kern_sock))
+		return 0;
 	id = bpf_get_current_pid_tgid();
 	if (is_self(id))
 		return 0;
