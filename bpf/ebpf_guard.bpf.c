@@ -304,6 +304,8 @@ __u32 eg_want = 0;
 
 #define TS_COMPAT 0x0002
 #define PF_IO_WORKER 0x00000010
+#define PF_KTHREAD 0x00200000
+#define EINPROGRESS 115
 #define O_WRONLY 01
 #define O_CREAT 0100
 #define O_TRUNC 01000
@@ -331,16 +333,6 @@ extern bool CONFIG_X86_X32_ABI __kconfig __weak;
 #define NR32_open_by_handle_at 342
 #define NR32_connect 362
 #define NR32_openat2 437
-
-/* TCP sockets whose connect was reported at SYN_SENT, by thread id: the
- * connect's sys_exit skips them. Entries of io_uring and fast-open connects
- * (no sys_exit_connect) are evicted. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u64);
-} tcp_syn SEC(".maps");
 
 /* io_uring opens between submission and completion, by request. */
 struct uring_open {
@@ -464,9 +456,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	struct eg_raw_event *e;
 	struct socket *sock;
 	struct sock *sk;
-	__u32 tid = (__u32)id;
-	__u16 family, dport;
-	__u64 *syn;
+	__u16 family, dport, proto;
 
 	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return;
@@ -477,24 +467,18 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return;
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
-		syn = bpf_map_lookup_elem(&tcp_syn, &tid);
-		if (syn && *syn == (__u64)sk) {
-			/* reported at SYN_SENT */
-			bpf_map_delete_elem(&tcp_syn, &tid);
-			return;
-		}
-	}
 	e = get_scratch();
 	if (!e)
 		return;
 	fill_common(e, EG_RAW_CONNECT, id);
 	e->ret = ret;
 	e->flags = rflags;
-	e->proto = BPF_CORE_READ(sk, sk_protocol);
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	e->proto = proto;
 	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
-	if (ret == 0 && dport) {
-		/* connected (UDP, or TCP already established): the kernel's peer */
+	if (dport && (ret == 0 || proto == IPPROTO_TCP)) {
+		/* the kernel's peer: a connected socket, or a TCP one whose SYN
+		 * went out (in progress, refused, timed out: the peer stays) */
 		e->family = family;
 		e->dest_port = bpf_ntohs(dport);
 		if (family == AF_INET) {
@@ -631,14 +615,32 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* Every TCP connect, whatever the path to it (connect, io_uring, fast open,
- * compat): the socket going to SYN_SENT, in the connecting task. */
+/* Whether the task is inside a connect system call (native, 32-bit, or
+ * socketcall(SYS_CONNECT)): its exit reports the connect with the result. */
+static __always_inline bool in_connect_call(struct task_struct *task)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (task->flags & (PF_IO_WORKER | PF_KTHREAD))
+		return false;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	nr = regs->orig_ax;
+	if (task->thread_info.status & TS_COMPAT)
+		return nr == NR32_connect ||
+		       (nr == NR32_socketcall && (__u32)regs->bx == SYS_SOCKETCALL_CONNECT);
+	return nr == NR_connect || (CONFIG_X86_X32_ABI && nr == (NR_connect | X32_SYSCALL_BIT));
+}
+
+/* Every TCP connect not made by a connect call (io_uring, fast open's
+ * sendto, a kernel client): the socket going to SYN_SENT, in the connecting
+ * task, reported as in progress. */
 SEC("tracepoint/sock/inet_sock_set_state")
 int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	__u64 id, sk = (__u64)ctx->skaddr;
+	struct task_struct *task;
 	struct eg_raw_event *e;
-	__u32 tid;
+	__u64 id;
 
 	if (ctx->newstate != TCP_SYN_SENT || ctx->protocol != IPPROTO_TCP)
 		return 0;
@@ -647,11 +649,15 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	id = bpf_get_current_pid_tgid();
 	if (is_self(id))
 		return 0;
+	task = bpf_get_current_task_btf();
+	if (in_connect_call(task))
+		return 0;
 	e = get_scratch();
 	if (!e)
 		return 0;
 	fill_common(e, EG_RAW_CONNECT, id);
-	e->flags = call_flags(bpf_get_current_task_btf());
+	e->flags = call_flags(task);
+	e->ret = -EINPROGRESS;
 	e->proto = IPPROTO_TCP;
 	e->family = ctx->family;
 	e->dest_port = ctx->dport; /* host order in the tracepoint */
@@ -662,8 +668,6 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	} else {
 		bpf_probe_read_kernel(e->dest_addr, 16, ctx->daddr_v6);
 	}
-	tid = (__u32)id;
-	bpf_map_update_elem(&tcp_syn, &tid, &sk, BPF_ANY);
 	submit(e, sizeof(*e));
 	return 0;
 }

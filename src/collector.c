@@ -638,6 +638,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev->dest_ip_len = (uint32_t)n;
 		ev->dest_port = r->dest_port;
 		ev->proto = r->proto;
+		ev->ret = r->ret;
 		if (r->flags & EG_RAWF_DATAGRAM)
 			ev->flags |= EG_EVF_DATAGRAM;
 	}

@@ -327,6 +327,7 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 		rc |= eg_buf_put(b, LIT(",\"protocol\":\""));
 		rc |= eg_buf_puts(b, pn);
 		rc |= eg_buf_putc(b, '"');
+		rc |= put_int(b, LIT(",\"ret\":"), ev->ret);
 		rc |= put_bool(b, LIT(",\"datagram\":"), ev->flags & EG_EVF_DATAGRAM);
 	}
 	if (ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) {

@@ -340,7 +340,7 @@ static void test_event(void)
 	ev.proto = 6;
 	want = COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"connect\","
 		"\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS "\"truncated\":false,"
-		"\"protocol\":\"tcp\",\"datagram\":false,\"io_uring\":false,\"compat\":false}";
+		"\"protocol\":\"tcp\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "connect event:\n got %s\nwant %s", got, want);
 
@@ -348,13 +348,14 @@ static void test_event(void)
 	static const uint32_t protos[] = {17, 250, 0};
 	static const char *const proto_text[] = {"udp", "250", ""};
 	ev.flags = EG_EVF_DATAGRAM;
+	ev.ret = -111;
 	for (size_t i = 0; i < 3; i++) {
 		char w[1024];
 		ev.proto = protos[i];
 		snprintf(w, sizeof(w), COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":"
 			 "\"connect\",\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS
-			 "\"truncated\":false,\"protocol\":\"%s\",\"datagram\":true,\"io_uring\":false,"
-			 "\"compat\":false}", proto_text[i]);
+			 "\"truncated\":false,\"protocol\":\"%s\",\"ret\":-111,\"datagram\":true,"
+			 "\"io_uring\":false,\"compat\":false}", proto_text[i]);
 		got = event_json(&ev);
 		CHECK(!strcmp(got, w), "connect event, proto %u:\n got %s\nwant %s", protos[i], got, w);
 	}
@@ -421,7 +422,7 @@ static void test_alert(void)
 	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-	       "\"protocol\":\"\",\"datagram\":false,\"io_uring\":false,\"compat\":false},"
+	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false},"
 	       "\"severity\":\"warning\",\"tags\":[]}\n";
 	CHECK(!strcmp(b.p, want), "alert with desc:\n got %s\nwant %s", b.p, want);
 
@@ -434,7 +435,7 @@ static void test_alert(void)
 	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-	       "\"protocol\":\"\",\"datagram\":false,\"io_uring\":false,\"compat\":false},"
+	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false},"
 	       "\"severity\":\"warning\",\"tags\":[],\"events_lost\":true}\n";
 	CHECK(!strcmp(b.p, want), "alert with events_lost:\n got %s\nwant %s", b.p, want);
 }

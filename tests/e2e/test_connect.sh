@@ -18,9 +18,13 @@ run_helper connect4 127.0.0.1 4444
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port,e2e_port_range \
 	--field tgid="$HPID" --field comm=eg_helper --field dest_ip=127.0.0.1 --field dest_port=4444
 
+# the call's result rides along: what connect() returned to the caller
+# (-errno), here on a closed loopback port, refused or still in progress
 run_helper connect6 ::1 3333
+res=$(printf '%s\n' "$HOUT" | sed -n 's/^result=//p')
+[ -n "$res" ] && [ "$res" != 0 ] || fail "connect to a closed port did not fail: $HOUT"
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port,e2e_port_range \
-	--field dest_ip=::1 --field dest_port=3333
+	--field dest_ip=::1 --field dest_port=3333 --field ret=-"$res" --field protocol=tcp
 
 # RFC 5952: the longest run of zero groups compressed, lower case
 run_helper connect6 2001:DB8:0:0:1:0:0:1 5555

@@ -386,7 +386,7 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 			fuzz_fail("replayed requested_differs differs");
 	}
 	if (ev->type == EG_EV_CONNECT) {
-		SAME(proto)
+		SAME(proto) SAME(ret)
 		if ((r->flags ^ ev->flags) & EG_EVF_DATAGRAM)
 			fuzz_fail("replayed datagram differs");
 	}
@@ -546,6 +546,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		jkey(&j, "protocol", 0);
 		jstr_is(&j, "protocol", pn, strlen(pn));
+		char rnum[16];
+		snprintf(rnum, sizeof(rnum), "%d", ev.ret);
+		jkey(&j, "ret", 0);
+		jlit(&j, rnum);
 		jkey(&j, "datagram", 0);
 		jlit(&j, ev.flags & EG_EVF_DATAGRAM ? "true" : "false");
 	}

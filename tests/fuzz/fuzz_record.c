@@ -280,8 +280,8 @@ static void decode(const uint8_t *data, size_t size)
 		check_ip(r, ev);
 		if (ev->dest_port != r->dest_port)
 			fuzz_fail("dest_port %u, record %u", ev->dest_port, r->dest_port);
-		if (ev->proto != r->proto)
-			fuzz_fail("proto %u, record %u", ev->proto, r->proto);
+		if (ev->proto != r->proto || ev->ret != r->ret)
+			fuzz_fail("proto %u ret %d, record %u %d", ev->proto, ev->ret, r->proto, r->ret);
 	} else if (ev->dest_ip_len || ev->dest_port) {
 		fuzz_fail("dest_ip or dest_port on a non-connect event");
 	}
