@@ -449,7 +449,7 @@ static __always_inline void report_open(struct task_struct *task, __u64 id, long
 
 /* Address of a connected socket, or of the caller's sockaddr. */
 static __always_inline void report_connect(struct task_struct *task, __u64 id, long ret, long fd,
-					   __u64 uaddr, __u64 alen, __u32 rflags)
+					   __u64 uaddr, __u64 alen, __u32 rflags, bool skip_tcp)
 {
 	struct file *f = fd_file(task, fd);
 	struct sockaddr_in6 sa = {};
@@ -474,6 +474,8 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	e->ret = ret;
 	e->flags = rflags;
 	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (skip_tcp && proto == IPPROTO_TCP)
+		return;
 	e->proto = proto;
 	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
 	if (dport && (ret == 0 || proto == IPPROTO_TCP)) {
@@ -531,7 +533,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 rflags = 0, oflags = 0, want = eg_want;
 	__u32 sc[3];
 	int dfd = AT_FDCWD;
-	bool compat;
+	bool compat, socketcall = false;
 
 	if ((nr & X32_SYSCALL_BIT) && CONFIG_X86_X32_ABI) {
 		/* x32 shares the 64-bit numbers of these calls, with a flag bit */
@@ -562,10 +564,14 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			if (a0 != SYS_SOCKETCALL_CONNECT ||
 			    bpf_probe_read_user(sc, sizeof(sc), (const void *)a1))
 				return 0;
+			/* arguments from user memory, which another thread
+			 * may have rewritten since: TCP is reported at
+			 * SYN_SENT instead, from the socket itself */
 			a0 = sc[0];
 			a1 = sc[1];
 			a2 = sc[2];
 			nr = NR_connect;
+			socketcall = true;
 			break;
 		}
 	} else {
@@ -580,7 +586,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (nr == NR_connect) {
 		if (want & (1u << EG_RAW_CONNECT))
-			report_connect(task, id, ret, (int)a0, a1, a2, rflags);
+			report_connect(task, id, ret, (int)a0, a1, a2, rflags, socketcall);
 		return 0;
 	}
 	if (!(want & (1u << EG_RAW_OPEN)))
@@ -615,8 +621,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* Whether the task is inside a connect system call (native, 32-bit, or
- * socketcall(SYS_CONNECT)): its exit reports the connect with the result. */
+/* Whether the task is inside a connect system call (native or 32-bit; not
+ * socketcall, whose arguments are in user memory): its exit reports the
+ * connect with the result. */
 static __always_inline bool in_connect_call(struct task_struct *task)
 {
 	struct pt_regs *regs;
@@ -627,8 +634,7 @@ static __always_inline bool in_connect_call(struct task_struct *task)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	nr = regs->orig_ax;
 	if (task->thread_info.status & TS_COMPAT)
-		return nr == NR32_connect ||
-		       (nr == NR32_socketcall && (__u32)regs->bx == SYS_SOCKETCALL_CONNECT);
+		return nr == NR32_connect;
 	return nr == NR_connect || (CONFIG_X86_X32_ABI && nr == (NR_connect | X32_SYSCALL_BIT));
 }
 
