@@ -49,4 +49,9 @@ describe("stock rules", function()
   it("shell_outbound_connect fires on a shell's connect, not sshd's", function()
     assert.same({ { "shell_outbound_connect" }, nil }, { by_event[16], by_event[17] })
   end)
+
+  it("the credential rules ignore files that do not exist (ENOENT), not refused opens", function()
+    assert.same({ { "credential_file_read" }, nil, nil, { "ssh_private_key_read" } },
+      { by_event[18], by_event[19], by_event[20], by_event[21] })
+  end)
 end)
