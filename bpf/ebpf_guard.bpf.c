@@ -508,7 +508,6 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	 * sockaddr_in6 had no scope id), an IPv4 one from 16 */
 	if (sa.sin6_family != AF_INET && (sa.sin6_family != AF_INET6 || alen < SIN6_LEN_RFC2133))
 		return;
-	e->flags |= EG_RAWF_FROM_USER;
 	e->family = sa.sin6_family;
 	e->dest_port = bpf_ntohs(sa.sin6_port); /* same offset in sockaddr_in */
 	if (sa.sin6_family == AF_INET) {
@@ -524,10 +523,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
-	bool native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
-		      nr == NR_open_by_handle_at || nr == NR_connect;
-	bool c32 = nr == NR32_open || nr == NR32_openat || nr == NR32_openat2 || nr == NR32_creat ||
-		   nr == NR32_open_by_handle_at || nr == NR32_connect || nr == NR32_socketcall;
+	bool x32 = (nr & X32_SYSCALL_BIT) && CONFIG_X86_X32_ABI;
+	bool native, c32;
 	struct task_struct *task;
 	__u64 id, a0, a1, a2;
 	__u32 rflags = 0, oflags = 0, want = eg_want;
@@ -535,13 +532,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	int dfd = AT_FDCWD;
 	bool compat, socketcall = false;
 
-	if ((nr & X32_SYSCALL_BIT) && CONFIG_X86_X32_ABI) {
-		/* x32 shares the 64-bit numbers of these calls, with a flag bit */
+	/* x32 shares the 64-bit numbers of these calls, with a flag bit */
+	if (x32)
 		nr &= ~X32_SYSCALL_BIT;
-		native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
-			 nr == NR_open_by_handle_at || nr == NR_connect;
-		c32 = false;
-	}
+	native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
+		 nr == NR_open_by_handle_at || nr == NR_connect;
+	c32 = !x32 && (nr == NR32_open || nr == NR32_openat || nr == NR32_openat2 || nr == NR32_creat ||
+		       nr == NR32_open_by_handle_at || nr == NR32_connect || nr == NR32_socketcall);
 	if (!native && !c32)
 		return 0;
 	task = bpf_get_current_task_btf();

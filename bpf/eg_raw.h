@@ -49,7 +49,7 @@ enum eg_raw_flags {
 	EG_RAWF_TRUNC_EXE = 1u << 1,      /* exe walk hit a bound */
 	EG_RAWF_TRUNC_ARGS = 1u << 2,     /* argv longer than EG_RAW_ARGS_MAX */
 	EG_RAWF_DELETED = 1u << 3,        /* executed file has no links (memfd, unlinked) */
-	EG_RAWF_FROM_USER = 1u << 4,      /* connect: address from the caller's memory, not the socket */
+	/* 1u << 4: unused */
 	EG_RAWF_EXEC_FAILED = 1u << 5,    /* exec returned an error (no exe, no args) */
 	EG_RAWF_NO_FILENAME = 1u << 6,    /* filename could not be read */
 	EG_RAWF_EXE_PSEUDO = 1u << 7,     /* exe is on a pseudo mount (memfd, anon) */

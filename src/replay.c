@@ -484,20 +484,20 @@ static int get_uint(struct parser *ps, const char *key, uint64_t max, uint64_t *
 static int get_int32(struct parser *ps, const char *key, int32_t *out)
 {
 	const char *b = ps->s;
-	bool neg = *b == '-';
-	uint64_t v;
-	if (neg) {
-		ps->s++;
-		if (ps->s >= ps->end || *ps->s < '0' || *ps->s > '9') {
-			ps->s = b;
-			return fail(ps, "field \"%s\": expected an integer, got %s", key, kind(*b));
-		}
-	}
-	if (get_uint(ps, key, UINT64_MAX, &v))
+	bool integer;
+	if (*b != '-' && (*b < '0' || *b > '9'))
+		return fail(ps, "field \"%s\": expected an integer, got %s", key, kind(*b));
+	if (scan_num(ps, &integer))
 		return -1;
+	size_t n = (size_t)(ps->s - b);
+	if (!integer)
+		return fail(ps, "field \"%s\": %.*s is not an integer", key, show(n), b);
+	bool neg = *b == '-';
+	uint64_t v = 0;
+	for (const char *d = b + neg; d < ps->s && v <= 2147483648u; d++)
+		v = v * 10 + (uint64_t)(*d - '0');
 	if (v > (neg ? 2147483648u : 2147483647u))
-		return fail(ps, "field \"%s\": %.*s out of range -2147483648..2147483647", key,
-			    show((size_t)(ps->s - b)), b);
+		return fail(ps, "field \"%s\": %.*s out of range -2147483648..2147483647", key, show(n), b);
 	*out = neg ? (int32_t)(0 - (int64_t)v) : (int32_t)v;
 	return 0;
 }

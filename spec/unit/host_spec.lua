@@ -35,6 +35,18 @@ describe("host", function()
       end
       assert.same(event.FIELDS, fields)
     end)
+
+    it("names IP protocols as src/event.h's eg_proto_name does", function()
+      local f = assert(io.open("src/event.h"))
+      local src = f:read("*a")
+      f:close()
+      local names = {}
+      for num, name in src:match("eg_proto_name%(.-\n}"):gmatch('case (%d+): return "([%w]*)";') do
+        names[tonumber(num)] = name
+      end
+      assert.is_true(next(names) ~= nil)
+      assert.same(names, event.PROTO_NAMES)
+    end)
   end)
 
   describe("init", function()

@@ -254,6 +254,18 @@ static void test_errors(void)
 		{"{\"type\":\"exec\",\"timestamp\":true}", "field \"timestamp\": expected an RFC 3339 time or nanoseconds, got a boolean"},
 		{"{\"type\":\"exec\",\"timestamp\":1.5}", "field \"timestamp\": 1.5 is not an integer"},
 		{"{\"type\":\"exec\",\"timestamp\":9223372036854775808}", "field \"timestamp\": 9223372036854775808 out of range"},
+		{"{\"type\":\"open\",\"ret\":\"-2\"}", "field \"ret\": expected an integer, got a string"},
+		{"{\"type\":\"open\",\"ret\":-}", "not JSON: unexpected '}' at column 23, expected a digit"},
+		{"{\"type\":\"open\",\"ret\":-99999999999999999999}", "field \"ret\": -99999999999999999999 out of range -2147483648..2147483647"},
+		{"{\"type\":\"open\",\"ret\":2147483648}", "field \"ret\": 2147483648 out of range -2147483648..2147483647"},
+		{"{\"type\":\"open\",\"ret\":-2147483649}", "field \"ret\": -2147483649 out of range -2147483648..2147483647"},
+		{"{\"type\":\"open\",\"ret\":-1.5}", "field \"ret\": -1.5 is not an integer"},
+		{"{\"type\":\"open\",\"requested\":1}", "field \"requested\": expected a string, got a number"},
+		{"{\"type\":\"open\",\"requested_differs\":0}", "field \"requested_differs\": expected true or false, got a number"},
+		{"{\"type\":\"open\",\"io_uring\":\"no\"}", "field \"io_uring\": expected true or false, got a string"},
+		{"{\"type\":\"connect\",\"protocol\":\"tcp6\"}", "field \"protocol\": \"tcp6\" is not an IP protocol (tcp, udp, udplite, sctp, icmp, icmpv6, or a number 0..255)"},
+		{"{\"type\":\"connect\",\"protocol\":\"256\"}", "field \"protocol\": \"256\" is not an IP protocol (tcp, udp, udplite, sctp, icmp, icmpv6, or a number 0..255)"},
+		{"{\"type\":\"connect\",\"protocol\":6}", "field \"protocol\": expected a string, got a number"},
 		{"", "not JSON: empty line"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
