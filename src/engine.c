@@ -66,7 +66,7 @@ int eg_engine_user_map(size_t grow)
 	X(ts_ns) X(cgroup_id) X(type) X(flags) X(pid) X(tgid) X(ppid) X(uid) X(gid)           \
 	X(open_flags) X(dest_port) X(argc) X(comm) X(filename) X(exe) X(dest_ip) X(args)      \
 	X(comm_len) X(filename_len) X(exe_len) X(dest_ip_len) X(args_len)                      \
-	X(requested) X(requested_len) X(ret) X(proto)
+	X(requested) X(requested_len) X(ret) X(proto) X(proc) X(ctr) X(host)
 
 static const char *const field_names[] = {
 #define NAME(f) #f,

@@ -34,6 +34,100 @@ enum eg_event_flags {
 	EG_EVF_DATAGRAM = 1u << 6,  /* connect: a datagram sent without connect (UDP sendto) */
 };
 
+/*
+ * Process context (docs/process-context.md). Every event points at the
+ * image of its process: what the process was running, from its last exec
+ * (or the fork that made it, or /proc when it ran before the daemon), with a
+ * snapshot of its parent and ancestors taken when the image was made. Live,
+ * images live in the daemon's process table (src/proctable.c) and are freed
+ * only after the batch of the last event that points at them went through
+ * the engine; replayed, each event gets its own, built from its JSON line.
+ * An event's context pointers may be NULL: readers then use the empty
+ * objects below (eg_ev_proc() and friends).
+ */
+#define EG_ANCESTORS_MAX 5
+
+enum eg_proc_flags {
+	EG_PROCF_SEEDED = 1u << 0,       /* read from /proc, not seen at exec or fork */
+	EG_PROCF_ARGS_TRUNCATED = 1u << 1, /* args (own) hit a bound */
+	EG_PROCF_SETUID = 1u << 2,       /* exe has the set-user-id bit */
+	EG_PROCF_SETGID = 1u << 3,       /* exe has the set-group-id bit */
+	EG_PROCF_LD_PRELOAD = 1u << 4,   /* LD_PRELOAD was in the new environment */
+	EG_PROCF_LD_LIBRARY_PATH = 1u << 5, /* LD_LIBRARY_PATH was */
+	EG_PROCF_EXE_DELETED = 1u << 6,  /* exe had no links (unlinked, memfd) */
+	EG_PROCF_FORKED = 1u << 7,       /* made by fork/clone, no exec since */
+	EG_PROCF_UNKNOWN = 1u << 8,      /* not in the table: only tgid/ppid known */
+};
+
+struct eg_ancestor {
+	const char *comm;
+	const char *exe;
+	uint32_t comm_len;
+	uint32_t exe_len;
+};
+
+struct eg_proc {
+	int64_t start_ns;      /* wall clock ns: the exec (or fork) that made
+				* the image; for seeded ones the process start */
+	uint32_t tgid;
+	uint32_t ppid;         /* the parent's tgid when the image was made */
+	uint32_t uid;
+	uint32_t gid;
+	int32_t loginuid;      /* audit login uid, -1 when unset */
+	uint32_t flags;        /* enum eg_proc_flags */
+	uint32_t argc;
+	uint32_t parent_argc;
+	uint32_t parent_tgid;  /* 0: unknown */
+	uint32_t nancestors;   /* ancestors[0..n), nearest (the parent) first */
+	const char *exec_id;   /* unique on the host over time */
+	const char *comm;
+	const char *exe;
+	const char *args;      /* argc NUL-terminated strings */
+	const char *cwd;
+	const char *tty;       /* "pts/3", "" when none */
+	const char *parent_exec_id;
+	const char *parent_comm;
+	const char *parent_exe;
+	const char *parent_args;
+	uint32_t exec_id_len;
+	uint32_t comm_len;
+	uint32_t exe_len;
+	uint32_t args_len;
+	uint32_t cwd_len;
+	uint32_t tty_len;
+	uint32_t parent_exec_id_len;
+	uint32_t parent_comm_len;
+	uint32_t parent_exe_len;
+	uint32_t parent_args_len;
+	struct eg_ancestor ancestors[EG_ANCESTORS_MAX];
+};
+
+/* The container (or host unit) of a cgroup v2 path. */
+struct eg_container {
+	uint64_t cgroup_id;
+	const char *cgroup;    /* the cgroup v2 path, "/system.slice/x.service" */
+	const char *id;        /* container id (64 hex digits), "" on the host */
+	const char *runtime;   /* docker, containerd, cri-o, podman, host; "" unknown */
+	const char *pod_uid;   /* Kubernetes pod UID, "" when none */
+	uint32_t cgroup_len;
+	uint32_t id_len;
+	uint32_t runtime_len;
+	uint32_t pod_uid_len;
+};
+
+/* The host an event happened on. */
+struct eg_host {
+	const char *name;      /* hostname */
+	const char *id;        /* /etc/machine-id */
+	uint32_t name_len;
+	uint32_t id_len;
+};
+
+/* Empty context, for events whose producer knows nothing (context.c). */
+extern const struct eg_proc eg_proc_none;
+extern const struct eg_container eg_container_none;
+extern const struct eg_host eg_host_none;
+
 struct eg_event {
 	int64_t ts_ns;      /* wall clock, ns since the Unix epoch, UTC */
 	uint64_t cgroup_id;
@@ -61,7 +155,25 @@ struct eg_event {
 	uint32_t requested_len;
 	int32_t ret;        /* open: the result (fd, or -errno) */
 	uint32_t proto;     /* connect: IPPROTO_* of the socket (0: unknown) */
+	const struct eg_proc *proc;     /* the process (NULL: unknown) */
+	const struct eg_container *ctr; /* its cgroup's container (NULL: unknown) */
+	const struct eg_host *host;     /* the host (NULL: unknown) */
 };
+
+static inline const struct eg_proc *eg_ev_proc(const struct eg_event *ev)
+{
+	return ev->proc ? ev->proc : &eg_proc_none;
+}
+
+static inline const struct eg_container *eg_ev_ctr(const struct eg_event *ev)
+{
+	return ev->ctr ? ev->ctr : &eg_container_none;
+}
+
+static inline const struct eg_host *eg_ev_host(const struct eg_event *ev)
+{
+	return ev->host ? ev->host : &eg_host_none;
+}
 
 /* Capacity of the hit array per run() call. */
 #define EG_BATCH_HITS_DEFAULT 8192

@@ -5,6 +5,67 @@ local ffi = require("ffi")
 local _M = {}
 
 ffi.cdef [[
+struct eg_ancestor {
+  const char *comm;
+  const char *exe;
+  uint32_t comm_len;
+  uint32_t exe_len;
+};
+
+struct eg_proc {
+  int64_t start_ns;
+  uint32_t tgid;
+  uint32_t ppid;
+  uint32_t uid;
+  uint32_t gid;
+  int32_t loginuid;
+  uint32_t flags;
+  uint32_t argc;
+  uint32_t parent_argc;
+  uint32_t parent_tgid;
+  uint32_t nancestors;
+  const char *exec_id;
+  const char *comm;
+  const char *exe;
+  const char *args;
+  const char *cwd;
+  const char *tty;
+  const char *parent_exec_id;
+  const char *parent_comm;
+  const char *parent_exe;
+  const char *parent_args;
+  uint32_t exec_id_len;
+  uint32_t comm_len;
+  uint32_t exe_len;
+  uint32_t args_len;
+  uint32_t cwd_len;
+  uint32_t tty_len;
+  uint32_t parent_exec_id_len;
+  uint32_t parent_comm_len;
+  uint32_t parent_exe_len;
+  uint32_t parent_args_len;
+  struct eg_ancestor ancestors[5];
+};
+
+struct eg_container {
+  uint64_t cgroup_id;
+  const char *cgroup;
+  const char *id;
+  const char *runtime;
+  const char *pod_uid;
+  uint32_t cgroup_len;
+  uint32_t id_len;
+  uint32_t runtime_len;
+  uint32_t pod_uid_len;
+};
+
+struct eg_host {
+  const char *name;
+  const char *id;
+  uint32_t name_len;
+  uint32_t id_len;
+};
+
 struct eg_event {
   int64_t ts_ns;
   uint64_t cgroup_id;
@@ -32,6 +93,9 @@ struct eg_event {
   uint32_t requested_len;
   int32_t ret;
   uint32_t proto;
+  const struct eg_proc *proc;
+  const struct eg_container *ctr;
+  const struct eg_host *host;
 };
 
 struct eg_hit {
@@ -83,7 +147,7 @@ _M.FIELDS = {
   "ts_ns", "cgroup_id", "type", "flags", "pid", "tgid", "ppid", "uid", "gid",
   "open_flags", "dest_port", "argc", "comm", "filename", "exe", "dest_ip", "args",
   "comm_len", "filename_len", "exe_len", "dest_ip_len", "args_len",
-  "requested", "requested_len", "ret", "proto",
+  "requested", "requested_len", "ret", "proto", "proc", "ctr", "host",
 }
 
 -- Compares the cdef with the host's layout ({ size = n, <field> = offset }).
