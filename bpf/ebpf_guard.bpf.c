@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ebpf-guard kernel side: syscall tracepoints for exec, open and connect,
- * sched_process_exec for the resolved executable and its arguments,
- * sched_process_exit for process ends. Records (bpf/eg_raw.h) go to the
+ * sched_process_exec for the resolved executable, its arguments and what the
+ * process table needs (cwd, tty, login uid, environment flags),
+ * sched_process_fork and sched_process_exit for process starts and ends. Records (bpf/eg_raw.h) go to the
  * "events" ring buffer without wake-ups; the daemon drains it on a timer.
  */
 #include "vmlinux.h"
@@ -253,7 +254,7 @@ static long walk_step(__u32 i, void *arg)
  * (EG_RAWF_TRUNC_EXE: the leaf-most components are kept) or ended on a
  * pseudo file system's root. */
 static __always_inline __u32 walk_path(struct eg_raw_event *e, __u32 base, struct dentry *dentry,
-				       struct vfsmount *vfsmnt)
+				       struct vfsmount *vfsmnt, __u32 *flags)
 {
 	struct walk_ctx w = {};
 	struct path_buf *pb;
@@ -265,7 +266,7 @@ static __always_inline __u32 walk_path(struct eg_raw_event *e, __u32 base, struc
 	bpf_loop(EG_RAW_EXE_COMPONENTS, walk_step, &w, 0);
 	if (!w.done)
 		w.flags |= EG_RAWF_TRUNC_EXE;
-	e->flags |= w.flags;
+	*flags |= w.flags;
 	n = EG_RAW_PATH_MAX - w.pos;
 	pb = bpf_map_lookup_elem(&path_bufs, &zero);
 	if (!pb || !n || n > EG_RAW_PATH_MAX || base > EG_RAW_SCRATCH - EG_RAW_PATH_MAX - sizeof(*e))
@@ -282,7 +283,7 @@ static __always_inline __u32 walk_file(struct eg_raw_event *e, __u32 base, struc
 
 	if (f->f_inode->i_nlink == 0)
 		e->flags |= EG_RAWF_DELETED;
-	return walk_path(e, base, f->f_path.dentry, f->f_path.mnt);
+	return walk_path(e, base, f->f_path.dentry, f->f_path.mnt, &e->flags);
 }
 
 /* ---- open and connect, at system call exit ------------------------------ */
@@ -418,7 +419,7 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
 		}
 		if (d && m) {
 			e->flags |= EG_RAWF_PATH_DIR;
-			xn = walk_path(e, sizeof(*e) + fn, d, m);
+			xn = walk_path(e, sizeof(*e) + fn, d, m, &e->flags);
 		}
 	}
 	e->exe_len = xn;
@@ -926,6 +927,102 @@ int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx
 	return exec_exit(ctx);
 }
 
+/* Environment scan state: one bpf_loop step per string (or 255-byte piece
+ * of a longer one). */
+struct env_ctx {
+	unsigned long pos, end;
+	__u32 xflags;
+	__u32 mid; /* pos is inside a string (a long one's next piece) */
+	__u32 done;
+};
+
+static __always_inline bool has_prefix(const char *b, const char *pre, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (b[i] != pre[i])
+			return false;
+	return true;
+}
+
+static long env_step(__u32 i, void *arg)
+{
+	struct env_ctx *c = arg;
+	char buf[256];
+	long n;
+
+	if (c->pos >= c->end) {
+		c->done = 1;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(buf, sizeof(buf), (const void *)c->pos);
+	if (n <= 0) {
+		c->done = 1;
+		return 1;
+	}
+	if (!c->mid) {
+		if (n > 11 && has_prefix(buf, "LD_PRELOAD=", 11))
+			c->xflags |= EG_RAWX_LD_PRELOAD;
+		if (n > 16 && has_prefix(buf, "LD_LIBRARY_PATH=", 16))
+			c->xflags |= EG_RAWX_LD_LIBRARY_PATH;
+	}
+	if (n == sizeof(buf)) {
+		/* no NUL in the first 255 bytes: go on inside the string */
+		c->pos += sizeof(buf) - 1;
+		c->mid = 1;
+	} else {
+		c->pos += n;
+		c->mid = 0;
+	}
+	return 0;
+}
+
+/* What the process table needs about the new image (struct eg_raw_exec);
+ * writes the cwd region at base. Returns the cwd's length. */
+static __always_inline __u32 exec_ext(struct eg_raw_event *e, struct eg_raw_exec *x, __u32 base,
+				      struct task_struct *p, struct mm_struct *mm, struct file *exe)
+{
+	struct task_struct *t = kcast(p, struct task_struct);
+	struct tty_struct *tty;
+	struct fs_struct *fs;
+	struct env_ctx c = {};
+	__u32 cn = 0, cflags = 0;
+
+	x->start_boottime = t->start_boottime;
+	x->xflags = 0;
+	x->_pad[0] = x->_pad[1] = x->_pad[2] = 0;
+	if (bpf_core_field_exists(t->loginuid))
+		x->loginuid = BPF_CORE_READ(t, loginuid.val);
+	else {
+		x->loginuid = (__u32)-1;
+		x->xflags |= EG_RAWX_NO_LOGINUID;
+	}
+	x->tty_dev = 0;
+	tty = BPF_CORE_READ(t, signal, tty);
+	if (tty) {
+		__u32 major = BPF_CORE_READ(tty, driver, major);
+		__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+
+		x->tty_dev = major << 20 | (minor & 0xfffff);
+	}
+	x->mode = exe ? BPF_CORE_READ(exe, f_inode, i_mode) : 0;
+
+	c.pos = BPF_CORE_READ(mm, env_start);
+	c.end = BPF_CORE_READ(mm, env_end);
+	bpf_loop(EG_RAW_ENV_CHUNKS, env_step, &c, 0);
+	x->xflags |= c.xflags;
+	if (!c.done)
+		x->xflags |= EG_RAWX_ENV_CUT;
+
+	fs = BPF_CORE_READ(t, fs);
+	if (fs && base <= EG_RAW_SCRATCH - EG_RAW_PATH_MAX - sizeof(*e))
+		cn = walk_path(e, base, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt),
+			       &cflags);
+	if (cflags & EG_RAWF_TRUNC_EXE)
+		x->xflags |= EG_RAWX_TRUNC_CWD;
+	x->cwd_len = cn;
+	return cn;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -934,9 +1031,10 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	struct exec_start *s;
 	struct exec_path *ep;
 	struct eg_raw_event *e;
+	struct eg_raw_exec *x;
 	struct mm_struct *mm;
 	struct file *exe;
-	__u32 fn, xn = 0, an = 0;
+	__u32 fn, xn = 0, an = 0, cn = 0;
 	unsigned long astart, aend, alen;
 	char *dst;
 	long n;
@@ -948,7 +1046,9 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 		return 0;
 	s = bpf_map_lookup_elem(&exec_starts, &key);
 	fill_common(e, EG_RAW_EXEC, id);
-	dst = (char *)(e + 1);
+	e->flags = EG_RAWF_EXEC_EXT;
+	x = (struct eg_raw_exec *)(e + 1);
+	dst = (char *)(x + 1);
 	if (s) {
 		/* comm at the time of the call, not the new image's */
 		__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
@@ -976,7 +1076,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	mm = BPF_CORE_READ(p, mm);
 	exe = BPF_CORE_READ(mm, exe_file);
 	if (exe && fn <= EG_RAW_PATH_MAX)
-		xn = walk_file(e, sizeof(*e) + fn, exe);
+		xn = walk_file(e, sizeof(*e) + sizeof(*x) + fn, exe);
 	/* the file executed was a script (or binfmt_misc): exe is its
 	 * interpreter, and bprm->interp no longer the file name passed */
 	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
@@ -999,7 +1099,39 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 			an = 0;
 	}
 	e->args_len = an;
-	submit(e, sizeof(*e) + fn + xn + an);
+	if (fn <= EG_RAW_PATH_MAX && xn <= EG_RAW_PATH_MAX && an <= EG_RAW_ARGS_MAX)
+		cn = exec_ext(e, x, sizeof(*e) + sizeof(*x) + fn + xn + an, p, mm, exe);
+	submit(e, sizeof(*e) + sizeof(*x) + fn + xn + an + cn);
+	return 0;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+/* A new process (not a thread): the process table copies the caller's image
+ * for it. A header-only EG_RAW_FORK record, filled from the child. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct eg_raw_event *e;
+	const struct cred *cred;
+
+	if (is_self(id) || child->tgid == parent->tgid)
+		return 0;
+	e = get_scratch();
+	if (!e)
+		return 0;
+	fill_common(e, EG_RAW_FORK, id);
+	cred = child->cred;
+	e->pid = child->pid;
+	e->tgid = child->tgid;
+	e->ppid = child->real_parent->tgid;
+	e->uid = cred->uid.val;
+	e->gid = cred->gid.val;
+	e->cgroup_id = child->cgroups->dfl_cgrp->kn->id;
+	e->open_flags = parent->tgid;
+	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
+	submit(e, sizeof(*e));
 	return 0;
 }
 

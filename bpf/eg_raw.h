@@ -9,6 +9,9 @@
  *   +--------------------------+  0
  *   | struct eg_raw_event      |  fixed header, 96 bytes
  *   +--------------------------+  sizeof(struct eg_raw_event)
+ *   | struct eg_raw_exec       |  exec with EG_RAWF_EXEC_EXT only: what the
+ *   |                          |  process table needs about the new image
+ *   +--------------------------+
  *   | filename[filename_len]   |  NUL-terminated when filename_len > 0; exec:
  *   |                          |  the path as passed; open: the path argument
  *   +--------------------------+
@@ -21,6 +24,14 @@
  *   | args[args_len]           |  exec only: argv strings from the new image's
  *   |                          |  mm->arg_start.., NUL-separated, first bytes
  *   +--------------------------+
+ *   | cwd[cwd_len]             |  exec with EG_RAWF_EXEC_EXT: the working
+ *   |                          |  directory, "/a/b/c" (no NUL)
+ *   +--------------------------+
+ *
+ * EG_RAW_FORK records are a header only: a new process (not a thread). tgid,
+ * pid, ppid, comm, uid, gid and cgroup_id are the child's; open_flags holds
+ * the tgid of the process that called fork/clone (whose image the child
+ * starts with; its parent is ppid, which differs with CLONE_PARENT).
  */
 #ifndef EG_RAW_H
 #define EG_RAW_H
@@ -35,21 +46,27 @@
 #define EG_RAW_EXE_COMPONENTS 64
 /* Exec arguments: at most this many bytes of argv (NULs included). */
 #define EG_RAW_ARGS_MAX 4096
-/* Per-CPU scratch buffer the record is built in (header + 3 regions). */
-#define EG_RAW_SCRATCH 16384
+/* Per-CPU scratch buffer the record is built in (header, exec extension,
+ * 4 regions). */
+#define EG_RAW_SCRATCH 20480
+/* Environment strings (or 255-byte pieces of long ones) looked at per exec
+ * for LD_PRELOAD and LD_LIBRARY_PATH. */
+#define EG_RAW_ENV_CHUNKS 4096
 
 /* Raw event types: the same numbers as enum eg_event_type (src/event.h). */
 #define EG_RAW_EXEC 1
 #define EG_RAW_OPEN 2
 #define EG_RAW_CONNECT 3
 #define EG_RAW_EXIT 4
+/* Not an event type: feeds the daemon's process table only. */
+#define EG_RAW_FORK 5
 
 enum eg_raw_flags {
 	EG_RAWF_TRUNC_FILENAME = 1u << 0, /* filename filled EG_RAW_PATH_MAX */
 	EG_RAWF_TRUNC_EXE = 1u << 1,      /* exe walk hit a bound */
 	EG_RAWF_TRUNC_ARGS = 1u << 2,     /* argv longer than EG_RAW_ARGS_MAX */
 	EG_RAWF_DELETED = 1u << 3,        /* executed file has no links (memfd, unlinked) */
-	/* 1u << 4: unused */
+	EG_RAWF_EXEC_EXT = 1u << 4,       /* exec: struct eg_raw_exec and cwd follow */
 	EG_RAWF_EXEC_FAILED = 1u << 5,    /* exec returned an error (no exe, no args) */
 	EG_RAWF_NO_FILENAME = 1u << 6,    /* filename could not be read */
 	EG_RAWF_EXE_PSEUDO = 1u << 7,     /* exe is on a pseudo mount (memfd, anon) */
@@ -85,6 +102,26 @@ struct eg_raw_event {
 	__s32 ret;       /* open, connect: the call's result (fd or 0, or -errno) */
 	__u8 proto;      /* connect: the socket's IPPROTO_* */
 	__u8 _pad2[3];
+};
+
+enum eg_raw_exec_flags {
+	EG_RAWX_LD_PRELOAD = 1u << 0,      /* LD_PRELOAD=... in the new environment */
+	EG_RAWX_LD_LIBRARY_PATH = 1u << 1, /* LD_LIBRARY_PATH=... */
+	EG_RAWX_ENV_CUT = 1u << 2,         /* the environment was longer than the scan */
+	EG_RAWX_NO_LOGINUID = 1u << 3,     /* kernel without audit: loginuid unknown */
+	EG_RAWX_TRUNC_CWD = 1u << 4,       /* the cwd walk hit a bound */
+};
+
+/* Exec extension (EG_RAWF_EXEC_EXT): read from the task and the new image at
+ * sched_process_exec. */
+struct eg_raw_exec {
+	__u64 start_boottime; /* task->start_boottime: the process's start */
+	__u32 loginuid;       /* audit login uid, (u32)-1 when unset */
+	__u32 tty_dev;        /* controlling tty: major << 20 | minor; 0: none */
+	__u32 mode;           /* the executable's inode mode (set-uid bits) */
+	__u32 xflags;         /* enum eg_raw_exec_flags */
+	__u16 cwd_len;
+	__u16 _pad[3];
 };
 
 #endif

@@ -33,6 +33,8 @@
 #include "harden.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "proctable.h"
+#include "context.h"
 
 #ifdef EG_HAVE_SKEL
 #include "ebpf_guard.skel.h"
@@ -44,7 +46,7 @@
 #define EG_RINGBUF_BYTES (16u << 20)
 #define EG_DRAIN_BUDGET 65536                  /* records per drain before servicing */
 #define EG_DRAIN_PAUSE (-EAGAIN)               /* callback return: budget used up */
-#define EG_ARGS_MAX_COUNT 64                   /* argv strings kept per exec */
+#define EG_ARGS_MAX_COUNT EG_PT_ARGS_MAX_COUNT /* argv strings kept per exec */
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -63,18 +65,21 @@ struct probe {
 };
 
 #define T(t) (1u << (t))
+/* Not an event type: the probes the process table needs, always attached. */
+#define T_CONTEXT (1u << 31)
 static const struct probe probes[] = {
-	{"sched_process_exec", T(EG_EV_EXEC), "sched/sched_process_exec", false},
-	{"tracepoint__syscalls__sys_exit_execve", T(EG_EV_EXEC), "syscalls/sys_exit_execve", false},
-	{"tracepoint__syscalls__sys_exit_execveat", T(EG_EV_EXEC), "syscalls/sys_exit_execveat", false},
-	{"tracepoint__syscalls__sys_enter_execve", T(EG_EV_EXEC), "syscalls/sys_enter_execve", false},
-	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC), "syscalls/sys_enter_execveat", false},
+	{"sched_process_exec", T(EG_EV_EXEC) | T_CONTEXT, "sched/sched_process_exec", false},
+	{"tracepoint__syscalls__sys_exit_execve", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_exit_execve", false},
+	{"tracepoint__syscalls__sys_exit_execveat", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_exit_execveat", false},
+	{"tracepoint__syscalls__sys_enter_execve", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execve", false},
+	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execveat", false},
+	{"sched_process_fork", T_CONTEXT, "sched/sched_process_fork", false},
 	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT), "raw_syscalls/sys_exit", false},
 	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
 	{"net_dev_queue", T(EG_EV_CONNECT), "net/net_dev_queue", false},
 	{"io_uring_submit_req", T(EG_EV_OPEN), "io_uring/io_uring_submit_req", true},
 	{"io_uring_complete", T(EG_EV_OPEN), "io_uring/io_uring_complete", true},
-	{"sched_process_exit", T(EG_EV_EXIT), "sched/sched_process_exit", false},
+	{"sched_process_exit", T(EG_EV_EXIT) | T_CONTEXT, "sched/sched_process_exit", false},
 };
 #undef T
 #define NPROBES (sizeof(probes) / sizeof(probes[0]))
@@ -104,6 +109,8 @@ struct collector {
 	unsigned drained;     /* records in the current drain */
 	unsigned budget;
 	uint64_t bad_records;
+	struct eg_proctable *pt;
+	const struct eg_host *host;
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -569,17 +576,71 @@ static bool is_dev_fd(const char *s, size_t n)
 	return true;
 }
 
-/* Ring-buffer callback: one raw record -> one struct eg_event in the batch. */
+_Static_assert(sizeof(struct eg_raw_event) == 96, "bpf/eg_raw.h header layout");
+_Static_assert(sizeof(struct eg_raw_exec) == 32, "bpf/eg_raw.h exec extension layout");
+
+/* A fork record: the child's image, no event. */
+static void on_fork(struct collector *c, const struct eg_raw_event *r)
+{
+	int64_t ts = (int64_t)r->ts_ns + c->boot_to_real;
+	eg_pt_fork(c->pt, r->tgid, r->ppid, r->open_flags, r->comm, EG_RAW_COMM_LEN, r->uid, r->gid,
+		   ts, r->ts_ns);
+}
+
+/* The image an exec made, from the event just decoded and the record's
+ * extension x (cwd at cwd[0..cn)). */
+static const struct eg_proc *exec_image(struct collector *c, const struct eg_event *ev,
+					const struct eg_raw_event *r, const struct eg_raw_exec *x,
+					const char *cwd, size_t cn)
+{
+	struct eg_pt_exec in = {
+		.tgid = r->tgid, .ppid = r->ppid, .uid = r->uid, .gid = r->gid,
+		.loginuid = (int32_t)x->loginuid,
+		.start_ns = ev->ts_ns, .boot_ns = r->ts_ns, .tty_dev = x->tty_dev,
+		.comm = ev->comm, .comm_len = ev->comm_len,
+		.exe = ev->exe, .exe_len = ev->exe_len,
+		.args = ev->args, .args_len = ev->args_len, .argc = ev->argc,
+		.cwd = cwd, .cwd_len = (uint32_t)strnlen(cwd, cn),
+	};
+	if (x->xflags & EG_RAWX_NO_LOGINUID)
+		in.loginuid = -1;
+	if (x->mode & 04000)
+		in.flags |= EG_PROCF_SETUID;
+	if (x->mode & 02000)
+		in.flags |= EG_PROCF_SETGID;
+	if (x->xflags & EG_RAWX_LD_PRELOAD)
+		in.flags |= EG_PROCF_LD_PRELOAD;
+	if (x->xflags & EG_RAWX_LD_LIBRARY_PATH)
+		in.flags |= EG_PROCF_LD_LIBRARY_PATH;
+	if (r->flags & EG_RAWF_DELETED)
+		in.flags |= EG_PROCF_EXE_DELETED;
+	if (r->flags & EG_RAWF_TRUNC_ARGS || (ev->flags & EG_EVF_TRUNCATED && ev->argc >= EG_ARGS_MAX_COUNT))
+		in.flags |= EG_PROCF_ARGS_TRUNCATED;
+	return eg_pt_exec(c->pt, &in);
+}
+
+/* Ring-buffer callback: one raw record -> one struct eg_event in the batch
+ * (a fork record only updates the process table). */
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	const struct eg_raw_event *r = data;
-	if (size < sizeof(*r) || sizeof(*r) + r->filename_len + r->exe_len + r->args_len > size ||
+	if (size >= sizeof(*r) && r->type == EG_RAW_FORK) {
+		on_fork(c, r);
+		return 0;
+	}
+	const struct eg_raw_exec *x = NULL;
+	size_t hdr = sizeof(*r);
+	if (size >= sizeof(*r) && r->type == EG_EV_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
+		x = (const struct eg_raw_exec *)(r + 1);
+		hdr += sizeof(*x);
+	}
+	if (size < hdr || hdr + r->filename_len + r->exe_len + r->args_len + (x ? x->cwd_len : 0) > size ||
 	    r->type < EG_EV_EXEC || r->type > EG_EV_MAX) {
 		c->bad_records++;
 		return 0;
 	}
-	const char *fn = (const char *)(r + 1), *x = fn + r->filename_len, *a = x + r->exe_len;
+	const char *fn = (const char *)r + hdr, *xp = fn + r->filename_len, *a = xp + r->exe_len;
 	size_t room = EG_RAW_COMM_LEN + 1 + 2 * (r->filename_len + 1) + r->exe_len + 1 + 16 +
 		      r->filename_len + 2 + r->args_len + 2 + INET6_ADDRSTRLEN + 1;
 	struct eg_pipeline *p = c->p;
@@ -595,6 +656,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	ev->uid = r->uid;
 	ev->gid = r->gid;
 	ev->open_flags = r->open_flags;
+	ev->host = c->host;
 	size_t n = strnlen(r->comm, EG_RAW_COMM_LEN);
 	ev->comm = eg_pipe_str(p, r->comm, n);
 	ev->comm_len = (uint32_t)n;
@@ -608,18 +670,19 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if (r->flags & EG_RAWF_COMPAT)
 		ev->flags |= EG_EVF_COMPAT;
 	if (r->type == EG_EV_OPEN) {
-		decode_open(p, ev, r, fn, fl, x);
+		decode_open(p, ev, r, fn, fl, xp);
 	} else if (fl) {
 		ev->filename = eg_pipe_str(p, fn, fl);
 		ev->filename_len = (uint32_t)fl;
 	}
+	const struct eg_proc *proc = NULL;
 	if (r->type == EG_EV_EXEC) {
 		bool deleted = r->flags & EG_RAWF_DELETED;
 		if (deleted)
 			ev->flags |= EG_EVF_MEMFD;
 		if (r->flags & EG_RAWF_INTERP)
 			ev->flags |= EG_EVF_INTERPRETED;
-		decode_exe(p, ev, x, r->exe_len, deleted || (r->flags & EG_RAWF_EXE_PSEUDO));
+		decode_exe(p, ev, xp, r->exe_len, deleted || (r->flags & EG_RAWF_EXE_PSEUDO));
 		if (!fl && ev->exe_len) {
 			/* execveat(fd, "", AT_EMPTY_PATH), fexecve: the file itself */
 			ev->filename = ev->exe;
@@ -627,6 +690,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		}
 		if (decode_args(p, ev, a, r->args_len))
 			ev->flags |= EG_EVF_TRUNCATED;
+		if (x)
+			proc = exec_image(c, ev, r, x, a + r->args_len, x->cwd_len);
 	} else if (r->type == EG_EV_CONNECT) {
 		/* the reference's file name for a connect (docs/output.md) */
 		static const char connect_name[] = "connect";
@@ -642,7 +707,20 @@ static int on_sample(void *ctx, void *data, size_t size)
 		if (r->flags & EG_RAWF_DATAGRAM)
 			ev->flags |= EG_EVF_DATAGRAM;
 	}
+	if (!proc)
+		proc = eg_pt_get(c->pt, r->tgid, r->type != EG_EV_EXIT);
+	ev->proc = proc;
+	if (proc && r->type != EG_EV_EXEC) {
+		/* the process's executable and arguments, on every event */
+		ev->exe = proc->exe;
+		ev->exe_len = proc->exe_len;
+		ev->args = proc->args;
+		ev->args_len = proc->args_len;
+		ev->argc = proc->argc;
+	}
 	eg_pipe_commit(p);
+	if (r->type == EG_EV_EXIT)
+		eg_pt_exit(c->pt, r->tgid);
 	if (++c->drained >= c->budget)
 		return EG_DRAIN_PAUSE;
 	return 0;
@@ -669,7 +747,7 @@ static int sync_attach(struct collector *c, uint32_t want)
 	for (size_t i = 0; i < NPROBES; i++) {
 		if (!c->prog[i])
 			continue;
-		bool on = want & probes[i].types;
+		bool on = (want | T_CONTEXT) & probes[i].types;
 		if (on && !c->link[i]) {
 			c->link[i] = bpf_program__attach(c->prog[i]);
 			if (!c->link[i]) {
@@ -736,6 +814,19 @@ static void update_gauges(struct collector *c, bool drops)
 	read_drops_and_fill(c, drops ? c->drop_vals : NULL);
 }
 
+/* The process table's gauge and counters. */
+static void update_pt_metrics(struct collector *c)
+{
+	struct eg_pt_stats st;
+	if (!c->pt)
+		return;
+	eg_pt_stats(c->pt, &st);
+	EG_SET(proc_entries, st.entries);
+	EG_SET(proc_bytes, st.bytes);
+	EG_SET(proc_evictions, st.evictions);
+	EG_SET(proc_misses, st.misses);
+}
+
 /* On the metrics thread, at every scrape: the drop counters and the ring fill
  * straight from the kernel, so a scrape is current even while the event loop
  * is busy with a batch. */
@@ -785,6 +876,7 @@ static void cleanup(struct collector *c)
 		munmap(c->bss, c->bss_len);
 	free(c->drop_vals);
 	free(c->scrape_drop_vals);
+	eg_pt_free(c->pt);
 #ifdef EG_HAVE_SKEL
 	if (c->skel) {
 		ebpf_guard__destroy(c->skel);
@@ -961,8 +1053,21 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();
+	c.host = eg_host_local();
+	struct eg_pt_opts pto = {.capacity = o->proc_table_size, .boot_to_real = c.boot_to_real};
+	c.pt = eg_pt_new(&pto);
+	if (!c.pt) {
+		fprintf(stderr, "ebpf-guard: failed to allocate the process table: %s\n", strerror(errno));
+		goto out;
+	}
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
+	/* after the attach, so that no process starts unseen; before the
+	 * capabilities go (reading other users' /proc/PID/exe needs them) */
+	unsigned seeded = eg_pt_seed(c.pt);
+	if (o->verbose)
+		fprintf(stderr, "ebpf-guard: process table seeded with %u processes from /proc\n", seeded);
+	update_pt_metrics(&c);
 	if (o->on_attached && o->on_attached(o->ctx, caps_needed(&c)))
 		goto out;
 	report_attached(&c);
@@ -976,8 +1081,11 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		 * back to EG_TICK_NS at the first record. */
 		tick = c.drained ? EG_TICK_NS : (tick * 2 > EG_TICK_IDLE_NS ? EG_TICK_IDLE_NS : tick * 2);
 		eg_pipe_flush(p);
+		/* no pending event points at a retired image now */
+		eg_pt_reap(c.pt);
 		eg_pipe_service(p);
 		update_gauges(&c, ++passes % 10 == 0);
+		update_pt_metrics(&c);
 		int64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_clock >= EG_CLOCK_REFRESH_NS) {
 			last_clock = now;
@@ -1005,7 +1113,9 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	while (drain(&c, EG_DRAIN_BUDGET))
 		;
 	eg_pipe_flush(p);
+	eg_pt_reap(c.pt);
 	update_gauges(&c, true);
+	update_pt_metrics(&c);
 	if (c.bad_records)
 		fprintf(stderr, "ebpf-guard: %llu malformed ring-buffer records skipped\n",
 			(unsigned long long)c.bad_records);

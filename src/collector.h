@@ -15,6 +15,7 @@ struct eg_collector_opts {
 	bool verbose;             /* libbpf debug output */
 	bool all_events;          /* attach every event type even if no rule wants it */
 	uint32_t types_wanted;    /* bit per enum eg_event_type */
+	uint32_t proc_table_size; /* process table capacity; 0: the default */
 	/* Called once, after the first attach and before the "attached" line,
 	 * with the capabilities (EG_CAP bits) the collector still needs: the
 	 * daemon gives up the rest (and system calls). Non-zero stops the

@@ -82,6 +82,9 @@ static const char usage_text[] =
 	"  -lua-max-errors N     take a Lua detection or condition out of service after\n"
 	"                        N errors in a row, until the next reload (default 100;\n"
 	"                        0: never)\n"
+	"  -process-table-size N processes the daemon keeps context for (parent,\n"
+	"                        ancestors, cwd...; default 32768, least recently used\n"
+	"                        evicted first; 64..4194304)\n"
 	"  -v                    verbose: libbpf debug output, the privileges kept\n"
 	"  -version              print the version and exit\n"
 	"  -help                 print this help and exit\n"
@@ -118,6 +121,7 @@ struct cli {
 	unsigned long budget;
 	int max_errors;
 	unsigned long mem_mb;
+	unsigned long proc_table;
 	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
 };
 
@@ -181,7 +185,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			continue;
 		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
 						     "replay", "record", "lua-path", "alert-rate-limit",
-						     "lua-budget", "lua-max-errors", "lua-memory"};
+						     "lua-budget", "lua-max-errors", "lua-memory",
+						     "process-table-size"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= !strcmp(name, valued[k]);
@@ -233,6 +238,13 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			if (errno || *end || !*val || *val == '-' || n > 1000000000ul)
 				return usage_error("invalid -lua-max-errors '%s': expected 0..1000000000", val);
 			c->max_errors = n ? (int)n : -1;
+		} else if (!strcmp(name, "process-table-size")) {
+			char *end;
+			errno = 0;
+			c->proc_table = strtoul(val, &end, 10);
+			if (errno || *end || !*val || *val == '-' || c->proc_table < 64 ||
+			    c->proc_table > 4194304ul)
+				return usage_error("invalid -process-table-size '%s': expected 64..4194304 processes", val);
 		}
 	}
 	return -1;
@@ -389,6 +401,7 @@ int main(int argc, char **argv)
 			.verbose = c.verbose,
 			.all_events = c.all_events,
 			.types_wanted = eg_engine_types_wanted(eg_pipe_engine(p)),
+			.proc_table_size = (uint32_t)c.proc_table,
 			.on_attached = lock_down,
 			.ctx = &ld,
 		};

@@ -423,6 +423,16 @@ char *eg_metrics_render(size_t *len)
 	       LOAD(eg_metrics.ringbuf_fill_bytes));
 	simple(&o, "ebpf_guard_ringbuf_size_bytes", "gauge",
 	       "Size of the BPF ring buffer, in bytes.", LOAD(eg_metrics.ringbuf_size_bytes));
+	simple(&o, "ebpf_guard_process_table_entries", "gauge",
+	       "Processes in the process table.", LOAD(eg_metrics.proc_entries));
+	simple(&o, "ebpf_guard_process_table_bytes", "gauge",
+	       "Memory held by the process table's entries, in bytes.", LOAD(eg_metrics.proc_bytes));
+	simple(&o, "ebpf_guard_process_table_evictions_total", "counter",
+	       "Process table entries evicted (least recently used) to make room.",
+	       LOAD(eg_metrics.proc_evictions));
+	simple(&o, "ebpf_guard_process_table_misses_total", "counter",
+	       "Events of a process the table did not know (read from /proc then).",
+	       LOAD(eg_metrics.proc_misses));
 	family(&o, "ebpf_guard_build_info", "gauge",
 	       "Always 1, labelled by the version of ebpf-guard.");
 	sample_1(&o, "ebpf_guard_build_info", "version", EG_VERSION, 1);

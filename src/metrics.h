@@ -38,6 +38,10 @@ struct eg_metrics {
 	_Atomic uint64_t lua_bytes;                   /* gauge */
 	_Atomic uint64_t ringbuf_fill_bytes;          /* gauge */
 	_Atomic uint64_t ringbuf_size_bytes;          /* gauge */
+	_Atomic uint64_t proc_entries;                /* gauge: process table images */
+	_Atomic uint64_t proc_bytes;                  /* gauge: their bytes */
+	_Atomic uint64_t proc_evictions;              /* images evicted for room */
+	_Atomic uint64_t proc_misses;                 /* events of processes not in the table */
 	_Atomic uint64_t batch_hist[EG_HIST_BUCKETS + 1]; /* last = +Inf */
 	_Atomic uint64_t batch_sum_ns;
 	_Atomic uint64_t batch_count;

@@ -205,6 +205,8 @@ static void test_histogram_and_gauges(void)
 			      "ebpf_guard_config_reload_failures_total",
 			      "ebpf_guard_batch_duration_seconds", "ebpf_guard_lua_memory_bytes",
 			      "ebpf_guard_ringbuf_fill_bytes", "ebpf_guard_ringbuf_size_bytes",
+			      "ebpf_guard_process_table_entries", "ebpf_guard_process_table_bytes",
+			      "ebpf_guard_process_table_evictions_total", "ebpf_guard_process_table_misses_total",
 			      "ebpf_guard_build_info", "process_start_time_seconds"};
 	int ntype = 0;
 	for (const char *p = t; (p = strstr(p, "# TYPE ")); p++)

@@ -163,22 +163,41 @@ static void decode(const uint8_t *data, size_t size)
 	c.p = fuzz_pipe();
 	c.boot_to_real = BOOT_TO_REAL;
 	c.budget = UINT32_MAX;
+	/* a fresh process table that never reads the real /proc */
+	struct eg_pt_opts pto = {.capacity = 64, .proc_root = "/nonexistent", .boot_id = "f"};
+	c.pt = eg_pt_new(&pto);
 	fuzz_pipe_reset();
 	int rc = on_sample(&c, rec, size);
 	if (rc != 0)
 		fuzz_fail("on_sample returned %d", rc);
 	size_t commits = fuzz_pipe_commits();
-	if (commits + c.bad_records != 1)
+	const struct eg_raw_event *r = rec;
+	int fork = size >= sizeof(*r) && r->type == EG_RAW_FORK;
+	if (commits + c.bad_records != (fork ? 0u : 1u))
 		fuzz_fail("%zu events and %llu bad records from one record", commits,
 			  (unsigned long long)c.bad_records);
 	if (!commits) {
+		eg_pt_free(c.pt);
 		free(rec);
 		return;
 	}
-	const struct eg_raw_event *r = rec;
 	const struct eg_event *ev = fuzz_pipe_last();
 	fuzz_check_event(ev);
-	const char *fn = (const char *)(r + 1), *x = fn + r->filename_len, *a = x + r->exe_len;
+	const struct eg_raw_exec *xt = NULL;
+	const char *fn = (const char *)(r + 1);
+	if (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
+		xt = (const struct eg_raw_exec *)(r + 1);
+		fn = (const char *)(xt + 1);
+	}
+	const char *x = fn + r->filename_len, *a = x + r->exe_len;
+	if (xt) {
+		/* the new image: this event's, with the record's cwd */
+		const struct eg_proc *pr = ev->proc;
+		if (!pr || pr->tgid != r->tgid)
+			fuzz_fail("an exec made no process image");
+		else
+			expect("cwd", pr->cwd, pr->cwd_len, a + r->args_len, strnlen(a + r->args_len, xt->cwd_len));
+	}
 
 	if (ev->type != r->type || ev->pid != r->pid || ev->tgid != r->tgid ||
 	    ev->ppid != r->ppid || ev->uid != r->uid || ev->gid != r->gid ||
@@ -285,6 +304,8 @@ static void decode(const uint8_t *data, size_t size)
 	} else if (ev->dest_ip_len || ev->dest_port) {
 		fuzz_fail("dest_ip or dest_port on a non-connect event");
 	}
+	eg_pt_reap(c.pt);
+	eg_pt_free(c.pt);
 	free(rec);
 }
 
@@ -297,14 +318,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *fixed = malloc(size);
 	memcpy(fixed, data, size);
 	struct eg_raw_event *r = (struct eg_raw_event *)fixed;
-	size_t rest = size - sizeof(*r);
-	r->type = (uint8_t)(EG_RAW_EXEC + r->type % EG_EV_MAX);
+	size_t rest = size - sizeof(*r), hdr = sizeof(*r);
+	r->type = (uint8_t)(EG_RAW_EXEC + r->type % EG_RAW_FORK);
+	struct eg_raw_exec *xt = NULL;
+	if (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
+		if (rest >= sizeof(*xt)) {
+			xt = (struct eg_raw_exec *)(r + 1);
+			rest -= sizeof(*xt);
+			hdr += sizeof(*xt);
+		} else {
+			r->flags &= ~(uint32_t)EG_RAWF_EXEC_EXT;
+		}
+	}
 	r->filename_len = (uint16_t)(r->filename_len % (rest + 1));
 	rest -= r->filename_len;
 	r->exe_len = (uint16_t)(r->exe_len % (rest + 1));
 	rest -= r->exe_len;
 	r->args_len = (uint16_t)(r->args_len % (rest + 1));
-	decode(fixed, sizeof(*r) + r->filename_len + r->exe_len + r->args_len);
+	rest -= r->args_len;
+	uint16_t cl = 0;
+	if (xt) {
+		memcpy(&cl, &xt->cwd_len, sizeof(cl));
+		cl = (uint16_t)(cl % (rest + 1));
+		memcpy(&xt->cwd_len, &cl, sizeof(cl));
+	}
+	decode(fixed, hdr + r->filename_len + r->exe_len + r->args_len + cl);
 	free(fixed);
 	return 0;
 }

@@ -11,8 +11,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ---- raw records: struct eg_raw_event (96 bytes) + filename + exe (a walked
 # path, "/a/b/c") + args
-EXEC, OPEN, CONNECT, EXIT = 1, 2, 3, 4
-TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED = 1, 2, 4, 8
+EXEC, OPEN, CONNECT, EXIT, FORK = 1, 2, 3, 4, 5
+TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED, EXEC_EXT = 1, 2, 4, 8, 16
 EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 32, 64, 128
 PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG, INTERP = 256, 512, 1024, 2048, 4096, 8192
 DATAGRAM, FDPATH = 16384, 32768
@@ -26,6 +26,16 @@ def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family
                        addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"), ret, proto, b"")
     assert len(head) == 96
     return head + filename + exe + args
+
+
+def exec_ext(filename, exe, args, cwd, loginuid=1000, tty=(136 << 20) | 2, mode=0o104755,
+             xflags=1, cwd_len=None):
+    """An exec record with struct eg_raw_exec (32 bytes) and the cwd region."""
+    rec = record(EXEC, filename=filename, exe=exe, args=args, flags=EXEC_EXT)
+    ext = struct.pack("<QIIIIH6s", 123456000000, loginuid, tty, mode, xflags,
+                      len(cwd) if cwd_len is None else cwd_len, b"")
+    assert len(ext) == 32
+    return rec[:96] + ext + rec[96:] + cwd
 
 
 def v6(text):
@@ -71,6 +81,11 @@ RECORDS = {
     "connect-v6-loopback": record(CONNECT, family=socket.AF_INET6, port=22, addr=v6("::1")),
     "connect-v6-runs": record(CONNECT, family=socket.AF_INET6, port=1, addr=v6("1:0:0:2:0:0:0:3")),
     "exit": record(EXIT, comm=b"sleep"),
+    "exec-ext": exec_ext(b"/usr/bin/su\0", b"/usr/bin/su", b"su\0-\0", b"/home/u"),
+    "exec-ext-no-loginuid": exec_ext(b"/bin/x\0", b"/bin/x", b"x\0", b"/" + b"d" * 300,
+                                     loginuid=0xffffffff, tty=0, xflags=8 | 4 | 16),
+    "exec-ext-bad-cwd-len": exec_ext(b"/bin/x\0", b"/bin/x", b"x\0", b"/", cwd_len=900),
+    "fork": record(FORK, comm=b"bash", pid=4300, tgid=4300, open_flags=4242),
     "bad-short": record(EXEC)[:40],
     "bad-type": record(9, filename=b"/x\0"),
     "bad-lengths": record(EXEC, filename=b"/x\0", lens=(3, 65535, 0)),
