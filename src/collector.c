@@ -629,6 +629,12 @@ static int on_sample(void *ctx, void *data, size_t size)
 		on_fork(c, r);
 		return 0;
 	}
+	/* exits of a type no rule wants: only the process table hears of them
+	 * (exec events are built first: their image needs the decoding) */
+	if (size >= sizeof(*r) && r->type == EG_EV_EXIT && !(c->attached_types & (1u << EG_EV_EXIT))) {
+		eg_pt_exit(c->pt, r->tgid);
+		return 0;
+	}
 	const struct eg_raw_exec *x = NULL;
 	size_t hdr = sizeof(*r);
 	if (size >= sizeof(*r) && r->type == EG_EV_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
@@ -710,6 +716,11 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if (!proc)
 		proc = eg_pt_get(c->pt, r->tgid, r->type != EG_EV_EXIT);
 	ev->proc = proc;
+	if (!(c->attached_types & (1u << r->type))) {
+		/* an exec no rule wants: it made its image, that is all */
+		eg_pipe_abort(p);
+		return 0;
+	}
 	if (proc && r->type != EG_EV_EXEC) {
 		/* the process's executable and arguments, on every event */
 		ev->exe = proc->exe;

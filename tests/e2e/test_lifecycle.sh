@@ -23,7 +23,7 @@ rc=0
 
 # adaptive attach: the built-ins want exec and connect only
 e2e_start
-grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" ||
+grep -q '^ebpf-guard: attached 10 probes (exec,connect)$' "$W/stderr" ||
 	fail "built-ins only: $(grep attached "$W/stderr")"
 [ "$(metric ebpf_guard_ringbuf_size_bytes)" = 16777216 ] || fail "ringbuf_size_bytes: $(metric ebpf_guard_ringbuf_size_bytes)"
 run_helper open /etc/hostname
@@ -47,7 +47,7 @@ rules:
 YAML
 : >"$W/alerts.jsonl"
 e2e_start -config "$W/rules.yaml"
-grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" || fail "before reload: $(grep attached "$W/stderr")"
+grep -q '^ebpf-guard: attached 10 probes (exec,connect)$' "$W/stderr" || fail "before reload: $(grep attached "$W/stderr")"
 cat >>"$W/rules.yaml" <<'YAML'
   - id: e2e_marker_open
     description: Marker file opened

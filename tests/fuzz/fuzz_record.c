@@ -163,6 +163,7 @@ static void decode(const uint8_t *data, size_t size)
 	c.p = fuzz_pipe();
 	c.boot_to_real = BOOT_TO_REAL;
 	c.budget = UINT32_MAX;
+	c.attached_types = ~0u; /* every type wanted: every record makes its event */
 	/* a fresh process table that never reads the real /proc */
 	struct eg_pt_opts pto = {.capacity = 64, .proc_root = "/nonexistent", .boot_id = "f"};
 	c.pt = eg_pt_new(&pto);
