@@ -35,6 +35,7 @@
 #include "pipeline.h"
 #include "proctable.h"
 #include "context.h"
+#include "cgroup.h"
 
 #ifdef EG_HAVE_SKEL
 #include "ebpf_guard.skel.h"
@@ -110,6 +111,9 @@ struct collector {
 	unsigned budget;
 	uint64_t bad_records;
 	struct eg_proctable *pt;
+	struct eg_cgroups *cg;             /* NULL without cgroup v2 */
+	uint64_t last_cg;                  /* the last cgroup id looked up */
+	const struct eg_container *last_ctr; /* and its container (until a reap) */
 	const struct eg_host *host;
 };
 
@@ -619,6 +623,27 @@ static const struct eg_proc *exec_image(struct collector *c, const struct eg_eve
 	return eg_pt_exec(c->pt, &in);
 }
 
+/* The container of a cgroup id (one compare while the id repeats). */
+static const struct eg_container *container_of(struct collector *c, uint64_t id, uint32_t tgid)
+{
+	if (!c->cg)
+		return NULL;
+	if (c->last_ctr && c->last_cg == id)
+		return c->last_ctr;
+	c->last_cg = id;
+	c->last_ctr = eg_cgroups_get(c->cg, id, tgid);
+	return c->last_ctr;
+}
+
+/* After a flush: frees what the table and the cgroup cache retired. */
+static void reap(struct collector *c)
+{
+	eg_pt_reap(c->pt);
+	if (c->cg)
+		eg_cgroups_reap(c->cg);
+	c->last_ctr = NULL;
+}
+
 /* Ring-buffer callback: one raw record -> one struct eg_event in the batch
  * (a fork record only updates the process table). */
 static int on_sample(void *ctx, void *data, size_t size)
@@ -663,6 +688,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	ev->gid = r->gid;
 	ev->open_flags = r->open_flags;
 	ev->host = c->host;
+	ev->ctr = container_of(c, r->cgroup_id, r->tgid);
 	size_t n = strnlen(r->comm, EG_RAW_COMM_LEN);
 	ev->comm = eg_pipe_str(p, r->comm, n);
 	ev->comm_len = (uint32_t)n;
@@ -888,6 +914,7 @@ static void cleanup(struct collector *c)
 	free(c->drop_vals);
 	free(c->scrape_drop_vals);
 	eg_pt_free(c->pt);
+	eg_cgroups_free(c->cg);
 #ifdef EG_HAVE_SKEL
 	if (c->skel) {
 		ebpf_guard__destroy(c->skel);
@@ -1071,6 +1098,11 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		fprintf(stderr, "ebpf-guard: failed to allocate the process table: %s\n", strerror(errno));
 		goto out;
 	}
+	char cgroot[512];
+	if (eg_cgroup2_root(cgroot, sizeof(cgroot)) == 0)
+		c.cg = eg_cgroups_new(cgroot, 4096);
+	if (!c.cg && o->verbose)
+		fprintf(stderr, "ebpf-guard: no cgroup v2 hierarchy: events carry no container identity\n");
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
 	/* after the attach, so that no process starts unseen; before the
@@ -1093,7 +1125,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		tick = c.drained ? EG_TICK_NS : (tick * 2 > EG_TICK_IDLE_NS ? EG_TICK_IDLE_NS : tick * 2);
 		eg_pipe_flush(p);
 		/* no pending event points at a retired image now */
-		eg_pt_reap(c.pt);
+		reap(&c);
 		eg_pipe_service(p);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
@@ -1124,7 +1156,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	while (drain(&c, EG_DRAIN_BUDGET))
 		;
 	eg_pipe_flush(p);
-	eg_pt_reap(c.pt);
+	reap(&c);
 	update_gauges(&c, true);
 	update_pt_metrics(&c);
 	if (c.bad_records)
