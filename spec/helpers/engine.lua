@@ -14,6 +14,11 @@ _M.DEFAULT_BUDGET_TICKS = 100 -- 100k instructions: fast specs
 local function layout()
   local l = { size = ffi.sizeof("struct eg_event") }
   for _, f in ipairs(event.FIELDS) do l[f] = ffi.offsetof("struct eg_event", f) end
+  for name, fields in pairs(event.CONTEXT_FIELDS) do
+    local s = { size = ffi.sizeof("struct " .. name) }
+    for _, f in ipairs(fields) do s[f] = ffi.offsetof("struct " .. name, f) end
+    l[name] = s
+  end
   return l
 end
 _M.layout = layout
