@@ -68,6 +68,55 @@ int eg_engine_user_map(size_t grow)
 	X(comm_len) X(filename_len) X(exe_len) X(dest_ip_len) X(args_len)                      \
 	X(requested) X(requested_len) X(ret) X(proto) X(proc) X(ctr) X(host)
 
+/* The context structs events point at, checked like struct eg_event. */
+#define PROC_FIELDS(X)                                                                         \
+	X(start_ns) X(tgid) X(ppid) X(uid) X(gid) X(loginuid) X(flags) X(argc) X(parent_argc) \
+	X(parent_tgid) X(nancestors) X(exec_id) X(comm) X(exe) X(args) X(cwd) X(tty)          \
+	X(parent_exec_id) X(parent_comm) X(parent_exe) X(parent_args) X(exec_id_len)          \
+	X(comm_len) X(exe_len) X(args_len) X(cwd_len) X(tty_len) X(parent_exec_id_len)       \
+	X(parent_comm_len) X(parent_exe_len) X(parent_args_len) X(ancestors)
+
+#define ANCESTOR_FIELDS(X) X(comm) X(exe) X(comm_len) X(exe_len)
+
+#define CONTAINER_FIELDS(X)                                                                    \
+	X(cgroup_id) X(cgroup) X(id) X(runtime) X(pod_uid) X(cgroup_len) X(id_len)            \
+	X(runtime_len) X(pod_uid_len)
+
+#define HOST_FIELDS(X) X(name) X(id) X(name_len) X(id_len)
+
+struct layout_field {
+	const char *name;
+	size_t off;
+};
+
+#define LAYOUT_FIELD(s, f) {#f, offsetof(struct s, f)},
+#define PROC_FIELD(f) LAYOUT_FIELD(eg_proc, f)
+#define ANCESTOR_FIELD(f) LAYOUT_FIELD(eg_ancestor, f)
+#define CONTAINER_FIELD(f) LAYOUT_FIELD(eg_container, f)
+#define HOST_FIELD(f) LAYOUT_FIELD(eg_host, f)
+static const struct layout_field proc_layout[] = {PROC_FIELDS(PROC_FIELD)};
+static const struct layout_field ancestor_layout[] = {ANCESTOR_FIELDS(ANCESTOR_FIELD)};
+static const struct layout_field container_layout[] = {CONTAINER_FIELDS(CONTAINER_FIELD)};
+static const struct layout_field host_layout[] = {HOST_FIELDS(HOST_FIELD)};
+
+/* Sets t[name] = { size = size, <field> = offset, ... } on the table at the
+ * top of the stack (left there). */
+static void set_struct_layout(lua_State *L, const char *name, size_t size,
+			      const struct layout_field *f, size_t n)
+{
+	lua_newtable(L);
+	lua_pushinteger(L, (lua_Integer)size);
+	lua_setfield(L, -2, "size");
+	for (size_t i = 0; i < n; i++) {
+		lua_pushinteger(L, (lua_Integer)f[i].off);
+		lua_setfield(L, -2, f[i].name);
+	}
+	lua_setfield(L, -2, name);
+}
+
+#define SET_STRUCT_LAYOUT(L, s, arr) \
+	set_struct_layout(L, #s, sizeof(struct s), arr, sizeof(arr) / sizeof(arr[0]))
+
 static const char *const field_names[] = {
 #define NAME(f) #f,
 	EVENT_FIELDS(NAME)
@@ -359,6 +408,10 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		lua_pushinteger(L, (lua_Integer)offs[i]);
 		lua_setfield(L, -2, field_names[i]);
 	}
+	SET_STRUCT_LAYOUT(L, eg_proc, proc_layout);
+	SET_STRUCT_LAYOUT(L, eg_ancestor, ancestor_layout);
+	SET_STRUCT_LAYOUT(L, eg_container, container_layout);
+	SET_STRUCT_LAYOUT(L, eg_host, host_layout);
 	lua_setfield(L, -2, "layout");
 	lua_pushinteger(L, o->max_errors ? o->max_errors : DEFAULT_MAX_ERRORS);
 	lua_setfield(L, -2, "max_errors");

@@ -139,6 +139,17 @@ _M.F_DATAGRAM = 64
 -- IP protocol names of connect events (src/event.h eg_proto_name)
 _M.PROTO_NAMES = { [0] = "", [1] = "icmp", [6] = "tcp", [17] = "udp", [58] = "icmpv6",
   [132] = "sctp", [136] = "udplite" }
+-- enum eg_proc_flags (struct eg_proc.flags)
+_M.PF_SEEDED = 1
+_M.PF_ARGS_TRUNCATED = 2
+_M.PF_SETUID = 4
+_M.PF_SETGID = 8
+_M.PF_LD_PRELOAD = 16
+_M.PF_LD_LIBRARY_PATH = 32
+_M.PF_EXE_DELETED = 64
+_M.PF_FORKED = 128
+_M.PF_UNKNOWN = 256
+_M.ANCESTORS_MAX = 5
 _M.HITF_DYNDESC = 1
 _M.RERR_RUNTIME = 0
 _M.RERR_BUDGET = 1
@@ -150,7 +161,47 @@ _M.FIELDS = {
   "requested", "requested_len", "ret", "proto", "proc", "ctr", "host",
 }
 
--- Compares the cdef with the host's layout ({ size = n, <field> = offset }).
+-- The structs an event points at (src/engine.c lists the same fields).
+_M.CONTEXT_FIELDS = {
+  eg_proc = {
+    "start_ns", "tgid", "ppid", "uid", "gid", "loginuid", "flags", "argc", "parent_argc",
+    "parent_tgid", "nancestors", "exec_id", "comm", "exe", "args", "cwd", "tty",
+    "parent_exec_id", "parent_comm", "parent_exe", "parent_args", "exec_id_len",
+    "comm_len", "exe_len", "args_len", "cwd_len", "tty_len", "parent_exec_id_len",
+    "parent_comm_len", "parent_exe_len", "parent_args_len", "ancestors",
+  },
+  eg_ancestor = { "comm", "exe", "comm_len", "exe_len" },
+  eg_container = {
+    "cgroup_id", "cgroup", "id", "runtime", "pod_uid", "cgroup_len", "id_len",
+    "runtime_len", "pod_uid_len",
+  },
+  eg_host = { "name", "id", "name_len", "id_len" },
+}
+_M.CONTEXT_STRUCTS = { "eg_proc", "eg_ancestor", "eg_container", "eg_host" }
+
+-- The host's layout of one struct ({ size = n, <field> = offset }) against
+-- the cdef's.
+local function check_struct(name, fields, layout)
+  local size = ffi.sizeof("struct " .. name)
+  if type(layout) ~= "table" then
+    return nil, ("event layout mismatch: the host gave no layout of struct %s"):format(name)
+  end
+  if layout.size ~= size then
+    return nil, ("event layout mismatch: C struct %s is %s bytes, Lua cdef %d")
+      :format(name, tostring(layout.size), size)
+  end
+  for _, f in ipairs(fields) do
+    local off = ffi.offsetof("struct " .. name, f)
+    if layout[f] ~= off then
+      return nil, ("event layout mismatch: field %s.%s at %s in C, %d in Lua")
+        :format(name, f, tostring(layout[f]), off)
+    end
+  end
+  return true
+end
+
+-- Compares the cdef with the host's layout ({ size = n, <field> = offset },
+-- and the same per context struct under its name: layout.eg_proc, ...).
 -- Returns true, or nil and a message naming the first mismatch.
 function _M.check_layout(layout)
   local size = ffi.sizeof("struct eg_event")
@@ -162,6 +213,10 @@ function _M.check_layout(layout)
     if layout[f] ~= off then
       return nil, ("event layout mismatch: field %s at %s in C, %d in Lua"):format(f, tostring(layout[f]), off)
     end
+  end
+  for _, name in ipairs(_M.CONTEXT_STRUCTS) do
+    local ok, err = check_struct(name, _M.CONTEXT_FIELDS[name], layout[name])
+    if not ok then return nil, err end
   end
   return true
 end

@@ -61,7 +61,8 @@ end
 _M.tags_json = tags_json
 
 -- opts: { batch = lightuserdata struct eg_batch *, configs = { paths },
---         layout = { size, <field> = offset }, log = function(line)?, clock = function()? }
+--         layout = { size, <field> = offset, eg_proc = { size, <field> = offset }, ... },
+--         log = function(line)?, clock = function()? }
 -- Returns { rules, types_wanted, run, desc } or nil, message.
 function _M.init(opts)
   local ok, err = event.check_layout(opts.layout or {})

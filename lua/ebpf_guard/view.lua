@@ -12,19 +12,25 @@ local tonumber = tonumber
 local tostring = tostring
 local error = error
 local pairs = pairs
+local type = type
+local floor = math.floor
+local setmetatable = setmetatable
 
 local _M = {}
 
 local TYPE_NAMES = event.TYPE_NAMES
+local PF_SEEDED, PF_FORKED, PF_UNKNOWN = event.PF_SEEDED, event.PF_FORKED, event.PF_UNKNOWN
+local ANCESTORS_MAX = event.ANCESTORS_MAX
 
 local function str(p, n)
   if p == nil or n == 0 then return "" end
   return ffi_string(p, n)
 end
 
-local function args_of(e)
+-- argc NUL-terminated strings, len bytes in all, as a new array.
+local function split_args(p, len, argc)
   local t = {}
-  local p, len, argc = e.args, tonumber(e.args_len), tonumber(e.argc)
+  argc = tonumber(argc)
   if p == nil or argc == 0 then return t end
   local s = ffi_string(p, len)
   local pos = 1
@@ -37,6 +43,80 @@ local function args_of(e)
     end
     t[i] = s:sub(pos, z - 1)
     pos = z + 1
+  end
+  return t
+end
+
+local function args_of(e)
+  return split_args(e.args, e.args_len, e.argc)
+end
+
+-- Getters of a string field of the event's process, container or host
+-- (a NULL pointer: the empty context, "").
+local function ctx_str(ptr, field)
+  local len = field .. "_len"
+  return function(e)
+    local c = e[ptr]
+    if c == nil then return "" end
+    return str(c[field], c[len])
+  end
+end
+
+local function proc_flag(f)
+  return function(e)
+    local p = e.proc
+    return p ~= nil and band(p.flags, f) ~= 0
+  end
+end
+
+local function context_of(e)
+  local p = e.proc
+  if p == nil then return "unknown" end
+  local f = p.flags
+  if band(f, PF_UNKNOWN) ~= 0 then return "unknown" end
+  if band(f, PF_SEEDED) ~= 0 then return "procfs" end
+  if band(f, PF_FORKED) ~= 0 then return "fork" end
+  return "exec"
+end
+
+-- The parent snapshot as a new table; an unknown parent is the event's
+-- ppid with empty strings and no arguments.
+local function parent_of(e)
+  local p = e.proc
+  if p == nil then
+    return { tgid = tonumber(e.ppid), exec_id = "", comm = "", exe = "", args = {} }
+  end
+  local tgid = tonumber(p.parent_tgid)
+  if tgid == 0 then tgid = tonumber(e.ppid) end
+  return {
+    tgid = tgid,
+    exec_id = str(p.parent_exec_id, p.parent_exec_id_len),
+    comm = str(p.parent_comm, p.parent_comm_len),
+    exe = str(p.parent_exe, p.parent_exe_len),
+    args = split_args(p.parent_args, p.parent_args_len, p.parent_argc),
+  }
+end
+
+-- ev.ancestors past the known chain reads as an empty ancestor (a new table
+-- each time), so ev.ancestors[3].exe never raises; # and ipairs see the
+-- known ones only.
+local ANCESTORS_MT = {
+  __index = function(_, k)
+    if type(k) == "number" and k >= 1 and k == floor(k) then return { comm = "", exe = "" } end
+    return nil
+  end,
+  __metatable = false,
+}
+
+local function ancestors_of(e)
+  local t = setmetatable({}, ANCESTORS_MT)
+  local p = e.proc
+  if p == nil then return t end
+  local n = tonumber(p.nancestors)
+  if n > ANCESTORS_MAX then n = ANCESTORS_MAX end
+  for i = 1, n do
+    local a = p.ancestors[i - 1]
+    t[i] = { comm = str(a.comm, a.comm_len), exe = str(a.exe, a.exe_len) }
   end
   return t
 end
@@ -71,14 +151,38 @@ local getters = {
     local p = tonumber(e.proto)
     return event.PROTO_NAMES[p] or tostring(p)
   end,
+  -- process context (struct eg_proc, eg_container, eg_host)
+  exec_id = ctx_str("proc", "exec_id"),
+  cwd = ctx_str("proc", "cwd"),
+  tty = ctx_str("proc", "tty"),
+  loginuid = function(e)
+    local p = e.proc
+    if p == nil then return -1 end
+    return tonumber(p.loginuid)
+  end,
+  context = context_of,
+  setuid = proc_flag(event.PF_SETUID),
+  setgid = proc_flag(event.PF_SETGID),
+  ld_preload = proc_flag(event.PF_LD_PRELOAD),
+  ld_library_path = proc_flag(event.PF_LD_LIBRARY_PATH),
+  parent = parent_of,
+  ancestors = ancestors_of,
+  container_id = ctx_str("ctr", "id"),
+  container_runtime = ctx_str("ctr", "runtime"),
+  pod_uid = ctx_str("ctr", "pod_uid"),
+  cgroup = ctx_str("ctr", "cgroup"),
+  hostname = ctx_str("host", "name"),
+  host_id = ctx_str("host", "id"),
 }
+-- Specs replace entries with spies to see which fields a call read.
+_M.GETTERS = getters
 _M.FIELDS = {}
 for k in pairs(getters) do _M.FIELDS[#_M.FIELDS + 1] = k end
 table.sort(_M.FIELDS)
 
 -- Fields whose values are tables: user code can modify them, so they are
 -- never shared between two user calls (each call builds its own).
-local MUTABLE = { args = true }
+local MUTABLE = { args = true, parent = true, ancestors = true }
 
 -- Returns a view, a function set(ptr) that points it at an event
 -- (struct eg_event *) and forgets cached values, and a function fresh() that

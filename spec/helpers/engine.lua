@@ -14,6 +14,11 @@ _M.DEFAULT_BUDGET_TICKS = 100 -- 100k instructions: fast specs
 local function layout()
   local l = { size = ffi.sizeof("struct eg_event") }
   for _, f in ipairs(event.FIELDS) do l[f] = ffi.offsetof("struct eg_event", f) end
+  for name, fields in pairs(event.CONTEXT_FIELDS) do
+    local s = { size = ffi.sizeof("struct " .. name) }
+    for _, f in ipairs(fields) do s[f] = ffi.offsetof("struct " .. name, f) end
+    l[name] = s
+  end
   return l
 end
 _M.layout = layout
@@ -55,17 +60,109 @@ function _M.read_jsonl(path)
   return out
 end
 
+local function present(v)
+  return v ~= nil and v ~= cjson.null
+end
+
+-- The JSON keys of the process context, and which struct each lives in.
+_M.PROC_KEYS = { "exec_id", "context", "cwd", "tty", "loginuid", "parent", "ancestors",
+  "setuid", "setgid", "ld_preload", "ld_library_path" }
+_M.CTR_KEYS = { "container_id", "container_runtime", "pod_uid", "cgroup" }
+_M.HOST_KEYS = { "hostname", "host_id" }
+
+local CONTEXT_FLAGS = {
+  exec = 0, fork = event.PF_FORKED, procfs = event.PF_SEEDED, unknown = event.PF_UNKNOWN,
+}
+local PROC_BOOL_FLAGS = {
+  setuid = event.PF_SETUID, setgid = event.PF_SETGID, ld_preload = event.PF_LD_PRELOAD,
+  ld_library_path = event.PF_LD_LIBRARY_PATH,
+}
+
+local function any_key(o, keys)
+  for _, k in ipairs(keys) do
+    if present(o[k]) then return true end
+  end
+  return false
+end
+
 -- Events (JSON objects, as in replay JSONL) into a struct eg_event array.
--- Returns the array and an anchor table that keeps the strings alive.
+-- Returns the array and an anchor table that keeps the strings (and the
+-- context structs) alive. An event gets a struct eg_proc when it has one of
+-- PROC_KEYS (its comm, exe, args, tgid, ppid, uid and gid copied in), a
+-- struct eg_container for one of CTR_KEYS and a struct eg_host for one of
+-- HOST_KEYS; without them the pointer stays NULL (unknown).
 function _M.build_events(objs)
   local n = #objs
   local evs = ffi.new("struct eg_event[?]", math.max(n, 1))
   local anchor = {}
-  local function set_str(e, field, s)
+  local function set_str(e, field, s, len_field)
     if s == nil or s == cjson.null then return end
+    assert(type(s) == "string", field .. ": expected a string")
     anchor[#anchor + 1] = s
     e[field] = s
-    e[field .. "_len"] = #s
+    e[len_field or field .. "_len"] = #s
+  end
+  -- an argument list into its NUL-separated form: sets p, p_len and count
+  local function set_args(e, list, p, count)
+    if not present(list) then return end
+    local s = table.concat(list, "\0") .. (#list > 0 and "\0" or "")
+    anchor[#anchor + 1] = s
+    e[p] = s
+    e[p .. "_len"] = #s
+    e[count] = #list
+  end
+  local function build_proc(o)
+    local p = ffi.new("struct eg_proc")
+    anchor[#anchor + 1] = p
+    for _, f in ipairs({ "tgid", "ppid", "uid", "gid" }) do
+      if present(o[f]) then p[f] = o[f] end
+    end
+    p.loginuid = present(o.loginuid) and o.loginuid or -1
+    local flags = 0
+    if present(o.context) then
+      flags = CONTEXT_FLAGS[o.context]
+      assert(flags, "context: expected exec, fork, procfs or unknown, got " .. tostring(o.context))
+    end
+    for k, f in pairs(PROC_BOOL_FLAGS) do
+      if o[k] == true then flags = bit.bor(flags, f) end
+    end
+    p.flags = flags
+    for _, f in ipairs({ "exec_id", "comm", "exe", "cwd", "tty" }) do set_str(p, f, o[f]) end
+    set_args(p, o.args, "args", "argc")
+    local par = o.parent
+    if present(par) then
+      if present(par.tgid) then p.parent_tgid = par.tgid end
+      for _, f in ipairs({ "exec_id", "comm", "exe" }) do
+        set_str(p, "parent_" .. f, par[f])
+      end
+      set_args(p, par.args, "parent_args", "parent_argc")
+    end
+    if present(o.ancestors) then
+      assert(#o.ancestors <= event.ANCESTORS_MAX, "ancestors: at most 5")
+      for i, a in ipairs(o.ancestors) do
+        set_str(p.ancestors[i - 1], "comm", a.comm)
+        set_str(p.ancestors[i - 1], "exe", a.exe)
+      end
+      p.nancestors = #o.ancestors
+    end
+    return p
+  end
+  local function build_ctr(o)
+    local c = ffi.new("struct eg_container")
+    anchor[#anchor + 1] = c
+    if present(o.cgroup_id) then c.cgroup_id = o.cgroup_id end
+    set_str(c, "cgroup", o.cgroup)
+    set_str(c, "id", o.container_id)
+    set_str(c, "runtime", o.container_runtime)
+    set_str(c, "pod_uid", o.pod_uid)
+    return c
+  end
+  local function build_host(o)
+    local h = ffi.new("struct eg_host")
+    anchor[#anchor + 1] = h
+    set_str(h, "name", o.hostname)
+    set_str(h, "id", o.host_id)
+    return h
   end
   for i, o in ipairs(objs) do
     local e = evs[i - 1]
@@ -84,13 +181,10 @@ function _M.build_events(objs)
     if o.compat then flags = bit.bor(flags, event.F_COMPAT) end
     if o.interpreted then flags = bit.bor(flags, event.F_INTERPRETED) end
     e.flags = flags
-    if o.args then
-      local s = table.concat(o.args, "\0") .. (#o.args > 0 and "\0" or "")
-      anchor[#anchor + 1] = s
-      e.args = s
-      e.args_len = #s
-      e.argc = #o.args
-    end
+    set_args(e, o.args, "args", "argc")
+    if any_key(o, _M.PROC_KEYS) then e.proc = build_proc(o) end
+    if any_key(o, _M.CTR_KEYS) then e.ctr = build_ctr(o) end
+    if any_key(o, _M.HOST_KEYS) then e.host = build_host(o) end
   end
   return evs, anchor
 end

@@ -25,6 +25,75 @@ describe("host", function()
       assert.equals(("event layout mismatch: field exe at %d in C, %d in Lua"):format(l.exe, l.exe - 8), err)
     end)
 
+    it("refuses a context struct of another size", function()
+      local l = H.layout()
+      l.eg_proc.size = l.eg_proc.size + 8
+      local eng, err = H.new({}, { layout = l })
+      assert.is_nil(eng)
+      assert.equals(("event layout mismatch: C struct eg_proc is %d bytes, Lua cdef %d")
+        :format(l.eg_proc.size, l.eg_proc.size - 8), err)
+    end)
+
+    it("refuses a context field at another offset", function()
+      local l = H.layout()
+      l.eg_host.id = l.eg_host.id + 8
+      local eng, err = H.new({}, { layout = l })
+      assert.is_nil(eng)
+      assert.equals(("event layout mismatch: field eg_host.id at %d in C, %d in Lua")
+        :format(l.eg_host.id, l.eg_host.id - 8), err)
+    end)
+
+    it("refuses a host that gives no context layout", function()
+      local l = H.layout()
+      l.eg_ancestor = nil
+      local eng, err = H.new({}, { layout = l })
+      assert.is_nil(eng)
+      assert.equals("event layout mismatch: the host gave no layout of struct eg_ancestor", err)
+    end)
+
+    it("lists every member of the context structs of src/event.h, as src/engine.c does", function()
+      local f = assert(io.open("src/event.h"))
+      local header = f:read("*a")
+      f:close()
+      f = assert(io.open("src/engine.c"))
+      local src = f:read("*a")
+      f:close()
+      local macro = { eg_proc = "PROC_FIELDS", eg_ancestor = "ANCESTOR_FIELDS",
+        eg_container = "CONTAINER_FIELDS", eg_host = "HOST_FIELDS" }
+      for _, name in ipairs(event.CONTEXT_STRUCTS) do
+        local body = assert(header:match("\nstruct " .. name .. " {\n(.-)\n};"), name)
+        local members = {}
+        for decl in body:gsub("/%*.-%*/", ""):gmatch("([^;]+);") do
+          members[#members + 1] = decl:gsub("%[[%w_]*%]", ""):match("([%w_]+)%s*$")
+        end
+        assert.same(members, event.CONTEXT_FIELDS[name])
+        local list = {}
+        local def = assert(src:match("#define " .. macro[name] .. "%(X%)(.-)\n\n"), macro[name])
+        for m in def:gmatch("X%(([%w_]+)%)") do list[#list + 1] = m end
+        assert.same(members, list)
+      end
+    end)
+
+    it("declares every struct of src/event.h it shares with the same member types", function()
+      local function decls(text, name)
+        local body = assert(text:match("\nstruct " .. name .. " {\n(.-)\n};"), name)
+        local out = {}
+        for d in body:gsub("/%*.-%*/", ""):gmatch("([^;]+);") do
+          out[#out + 1] = d:gsub("EG_ANCESTORS_MAX", "5"):gsub("%s+", " "):gsub("^ ", "")
+        end
+        return out
+      end
+      local f = assert(io.open("src/event.h"))
+      local header = f:read("*a")
+      f:close()
+      f = assert(io.open("lua/ebpf_guard/event.lua"))
+      local cdef = f:read("*a"):match("ffi.cdef %[%[(.-)%]%]")
+      f:close()
+      for _, name in ipairs({ "eg_event", "eg_proc", "eg_ancestor", "eg_container", "eg_host", "eg_hit", "eg_batch" }) do
+        assert.same(decls(header, name), decls(cdef, name))
+      end
+    end)
+
     it("matches the field list of src/engine.c", function()
       local f = assert(io.open("src/engine.c"))
       local src = f:read("*a")
@@ -34,6 +103,24 @@ describe("host", function()
         fields[#fields + 1] = name
       end
       assert.same(event.FIELDS, fields)
+    end)
+
+    it("numbers the process flags as src/event.h's enum eg_proc_flags does", function()
+      local f = assert(io.open("src/event.h"))
+      local src = f:read("*a")
+      f:close()
+      local flags = {}
+      for name, shift in src:match("enum eg_proc_flags {(.-)};"):gmatch("EG_PROCF_([%w_]+) = 1u << (%d+)") do
+        flags[name] = 2 ^ tonumber(shift)
+      end
+      local lua = {}
+      for k, v in pairs(event) do
+        local name = k:match("^PF_(.+)$")
+        if name then lua[name] = v end
+      end
+      assert.equals(9, #(function() local t = {} for k in pairs(flags) do t[#t + 1] = k end return t end)())
+      assert.same(flags, lua)
+      assert.equals(tonumber(src:match("#define EG_ANCESTORS_MAX (%d+)")), event.ANCESTORS_MAX)
     end)
 
     it("names IP protocols as src/event.h's eg_proto_name does", function()
@@ -122,7 +209,10 @@ describe("host", function()
   end)
 
   describe("generated code", function()
-    it("is one loop that LuaJIT compiles, without NYI aborts, for the reference rules", function()
+    -- Runs 256 open/exec/connect events through the reference rules 100
+    -- times (context(i) adds keys to event i); returns the looping traces of
+    -- the rule code and its NYI aborts.
+    local function trace_reference(context)
       local jutil = require("jit.util")
       local vmdef = require("jit.vmdef")
       local eng = assert(H.new({ "examples/rules.example.yaml" }))
@@ -137,10 +227,11 @@ describe("host", function()
         else
           evs[i] = { type = "connect", comm = "curl", dest_port = 3000 + i, dest_ip = "1.2.3.4" }
         end
+        for k, v in pairs(context and context(i) or {}) do evs[i][k] = v end
       end
       local loops, nyi = 0, {}
       jit.flush()
-      jit.attach(function(what, tr, func, pc, otr, oex)
+      local function on_trace(what, tr, func, pc, otr, oex)
         local info = jutil.funcinfo(func, pc)
         if info.source ~= "=ebpf_guard.rules" then return end
         if what == "stop" then
@@ -151,9 +242,27 @@ describe("host", function()
           -- leaving run() for the C caller is expected; anything else NYI is not
           if msg:find("NYI") and not msg:find("return to lower frame") then nyi[#nyi + 1] = msg end
         end
-      end, "trace")
+      end
+      jit.attach(on_trace, "trace")
       for _ = 1, 100 do H.run(eng, evs) end
-      jit.attach(function() end)
+      jit.attach(on_trace) -- detaches it
+      return loops, nyi
+    end
+
+    it("is one loop that LuaJIT compiles, without NYI aborts, for the reference rules", function()
+      local loops, nyi = trace_reference()
+      assert.same({}, nyi)
+      assert.is_true(loops >= 1)
+    end)
+
+    it("still compiles when the events carry process, container and host context", function()
+      local loops, nyi = trace_reference(function(i)
+        return {
+          exe = "/usr/bin/x", args = { "x", tostring(i) }, exec_id = "h:" .. i, cwd = "/", loginuid = 1000,
+          parent = { tgid = 1, comm = "bash", exe = "/usr/bin/bash" }, ancestors = { { comm = "bash", exe = "/usr/bin/bash" } },
+          container_id = "c", container_runtime = "docker", hostname = "h", host_id = "id",
+        }
+      end)
       assert.same({}, nyi)
       assert.is_true(loops >= 1)
     end)

@@ -211,6 +211,42 @@ describe("sandbox escapes", function()
       assert.same({ d1 = { "true", "true" } }, out)
     end)
 
+    local CTX = {
+      { type = "exec", ppid = 1, exec_id = "h:1", parent = { tgid = 20, comm = "nginx", exe = "/usr/sbin/nginx", args = { "nginx" } },
+        ancestors = { { comm = "nginx", exe = "/usr/sbin/nginx" }, { comm = "systemd", exe = "/sbin/init" } } },
+      { type = "exec", ppid = 7 },
+    }
+
+    it("ev.parent and ev.ancestors are each call's own tables (one detection's writes never reach the next)", function()
+      local out = detections({
+        [[ local p, a = ev.parent, ev.ancestors
+           p.comm, p.args[1], p.tgid = "evil", "evil", 0
+           a[1].exe, a[2], a[7] = "/evil", nil, { comm = "evil" }
+           setmetatable(p, { __index = function() return "planted" end })
+           return false ]],
+        [[ local p, a = ev.parent, ev.ancestors
+           return { description = ("%d %s %s %s %s %s %s"):format(p.tgid, p.comm, tostring(p.args[1]),
+             a[1].exe, a[2].comm, a[7].comm, tostring(p.planted)) } ]],
+      }, CTX)
+      assert.same({ d2 = { "20 nginx nginx /usr/sbin/nginx systemd  nil", "7  nil    nil" } }, out)
+    end)
+
+    it("the context fields are plain values: no engine object, function or metatable to reach", function()
+      local out = detections({ [[
+        local t = {}
+        for _, k in ipairs({ "exec_id", "cwd", "tty", "loginuid", "context", "setuid", "ld_preload",
+          "container_id", "container_runtime", "pod_uid", "cgroup", "hostname", "host_id" }) do
+          t[#t + 1] = type(ev[k])
+        end
+        local p, a = ev.parent, ev.ancestors
+        t[#t + 1] = type(p) .. "/" .. type(p.tgid) .. "/" .. type(p.args) .. "/" .. tostring(getmetatable(p))
+        t[#t + 1] = type(a) .. "/" .. type(a[1]) .. "/" .. type(a[1].exe) .. "/" .. tostring(getmetatable(a))
+        t[#t + 1] = tostring(pcall(setmetatable, a, nil))
+        return { description = table.concat(t, " ") } ]] }, { CTX[1] })
+      assert.same({ d1 = { "string string string number string boolean boolean string string string string"
+        .. " string string table/number/table/nil table/table/string/false false" } }, out)
+    end)
+
     it("math.randomseed in one detection does not change another's math.random", function()
       local draw = [[ return { description = tostring(math.random(1000000)) } ]]
       local alone = detections({ draw }, ARGS)
