@@ -960,9 +960,10 @@ static long env_step(__u32 i, void *arg)
 		return 1;
 	}
 	if (!c->mid) {
-		if (n > 11 && has_prefix(buf, "LD_PRELOAD=", 11))
+		/* set, and not empty (n counts the NUL) */
+		if (n > 12 && has_prefix(buf, "LD_PRELOAD=", 11))
 			c->xflags |= EG_RAWX_LD_PRELOAD;
-		if (n > 16 && has_prefix(buf, "LD_LIBRARY_PATH=", 16))
+		if (n > 17 && has_prefix(buf, "LD_LIBRARY_PATH=", 16))
 			c->xflags |= EG_RAWX_LD_LIBRARY_PATH;
 	}
 	if (n == sizeof(buf)) {
@@ -988,6 +989,7 @@ static __always_inline __u32 exec_ext(struct eg_raw_event *e, struct eg_raw_exec
 	__u32 cn = 0, cflags = 0;
 
 	x->start_boottime = t->start_boottime;
+	__builtin_memcpy(x->comm, t->comm, sizeof(x->comm));
 	x->xflags = 0;
 	x->_pad[0] = x->_pad[1] = x->_pad[2] = 0;
 	if (bpf_core_field_exists(t->loginuid))

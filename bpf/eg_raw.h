@@ -122,6 +122,7 @@ struct eg_raw_exec {
 	__u32 xflags;         /* enum eg_raw_exec_flags */
 	__u16 cwd_len;
 	__u16 _pad[3];
+	char comm[EG_RAW_COMM_LEN]; /* the new image's (the header has the caller's) */
 };
 
 #endif

@@ -581,7 +581,7 @@ static bool is_dev_fd(const char *s, size_t n)
 }
 
 _Static_assert(sizeof(struct eg_raw_event) == 96, "bpf/eg_raw.h header layout");
-_Static_assert(sizeof(struct eg_raw_exec) == 32, "bpf/eg_raw.h exec extension layout");
+_Static_assert(sizeof(struct eg_raw_exec) == 48, "bpf/eg_raw.h exec extension layout");
 
 /* A fork record: the child's image, no event. */
 static void on_fork(struct collector *c, const struct eg_raw_event *r)
@@ -601,7 +601,7 @@ static const struct eg_proc *exec_image(struct collector *c, const struct eg_eve
 		.tgid = r->tgid, .ppid = r->ppid, .uid = r->uid, .gid = r->gid,
 		.loginuid = (int32_t)x->loginuid,
 		.start_ns = ev->ts_ns, .boot_ns = r->ts_ns, .tty_dev = x->tty_dev,
-		.comm = ev->comm, .comm_len = ev->comm_len,
+		.comm = x->comm, .comm_len = (uint32_t)strnlen(x->comm, EG_RAW_COMM_LEN),
 		.exe = ev->exe, .exe_len = ev->exe_len,
 		.args = ev->args, .args_len = ev->args_len, .argc = ev->argc,
 		.cwd = cwd, .cwd_len = (uint32_t)strnlen(cwd, cn),

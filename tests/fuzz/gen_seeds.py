@@ -30,11 +30,11 @@ def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family
 
 def exec_ext(filename, exe, args, cwd, loginuid=1000, tty=(136 << 20) | 2, mode=0o104755,
              xflags=1, cwd_len=None):
-    """An exec record with struct eg_raw_exec (32 bytes) and the cwd region."""
+    """An exec record with struct eg_raw_exec (48 bytes) and the cwd region."""
     rec = record(EXEC, filename=filename, exe=exe, args=args, flags=EXEC_EXT)
-    ext = struct.pack("<QIIIIH6s", 123456000000, loginuid, tty, mode, xflags,
-                      len(cwd) if cwd_len is None else cwd_len, b"")
-    assert len(ext) == 32
+    ext = struct.pack("<QIIIIH6s16s", 123456000000, loginuid, tty, mode, xflags,
+                      len(cwd) if cwd_len is None else cwd_len, b"", b"su")
+    assert len(ext) == 48
     return rec[:96] + ext + rec[96:] + cwd
 
 
