@@ -307,6 +307,14 @@ static int run(int argc, char **argv)
 	}
 	if (argc >= 3 && !strcmp(argv[1], "open"))
 		return do_open(argv[2]);
+	if (argc >= 5 && !strcmp(argv[1], "open-connect4")) {
+		/* one process: an open, then a TCP connect (process context) */
+		int fd = openat(AT_FDCWD, argv[2], O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		printf("ppid=%d\n", getppid());
+		return do_connect(0, argv[3], atoi(argv[4]), CONN_TCP);
+	}
 	if (argc >= 3 && !strcmp(argv[1], "open-long"))
 		return open_long(strtoul(argv[2], NULL, 10));
 	if (argc >= 3 && !strcmp(argv[1], "memfd"))
@@ -341,7 +349,8 @@ static int run(int argc, char **argv)
 	fprintf(stderr, "usage: eg_helper exec PATH [ARG...] | execveat DIR NAME | open PATH | open-long N |"
 			" memfd NAME | fresh-exec | fresh-open [FLAGS] | connect4 IP PORT | connect6 IP PORT |"
 			" connect-families P1 P2 P3 | open-sys|openat|openat2 PATH FLAGS |"
-			" cd-exec DIR PATH [ARG...] | unlinked-exec FILE procfd|fexecve\n");
+			" cd-exec DIR PATH [ARG...] | unlinked-exec FILE procfd|fexecve |"
+			" open-connect4 PATH IP PORT\n");
 	return 2;
 }
 
