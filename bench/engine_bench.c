@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 		struct eg_buf b = {0};
 		for (size_t i = 0; i < n; i++) {
 			b.len = 0;
-			eg_json_event(&b, &c.ev[i]);
+			eg_json_event(&b, &c.ev[i], true);
 			eg_buf_putc(&b, '\n');
 			fwrite(b.p, 1, b.len, f);
 		}

@@ -69,13 +69,17 @@ static inline int word_special(uint64_t x)
 	return ((lt20 | zq | zbs | x) & highs) != 0;
 }
 
-int eg_json_str(struct eg_buf *b, const char *str, size_t len)
+/* lit[0..litlen) (a key), then str[0..len) as a quoted JSON string, with one
+ * reservation for both when the string is short. */
+static int put_str(struct eg_buf *b, const char *lit, size_t litlen, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
-	if (eg_buf_reserve(b, 2 + 6 * (len < STR_CHUNK ? len : STR_CHUNK)))
+	if (eg_buf_reserve(b, litlen + 2 + 6 * (len < STR_CHUNK ? len : STR_CHUNK)))
 		return -1;
 	char *o = b->p + b->len;
+	memcpy(o, lit, litlen);
+	o += litlen;
 	*o++ = '"';
 	while (i < len) {
 		size_t end = len - i > STR_CHUNK ? i + STR_CHUNK : len;
@@ -136,6 +140,11 @@ int eg_json_str(struct eg_buf *b, const char *str, size_t len)
 	*o++ = '"';
 	b->len = (size_t)(o - b->p);
 	return 0;
+}
+
+int eg_json_str(struct eg_buf *b, const char *str, size_t len)
+{
+	return put_str(b, "", 0, str, len);
 }
 
 /* Appends v in decimal; room for 20 digits must be reserved. */
@@ -261,17 +270,24 @@ static int put_int(struct eg_buf *b, const char *lit, size_t litlen, int32_t v)
 
 static int put_bool(struct eg_buf *b, const char *lit, size_t litlen, int v)
 {
-	if (eg_buf_put(b, lit, litlen))
+	if (eg_buf_reserve(b, litlen + 5))
 		return -1;
-	return v ? eg_buf_put(b, LIT("true")) : eg_buf_put(b, LIT("false"));
+	char *o = b->p + b->len;
+	memcpy(o, lit, litlen);
+	memcpy(o + litlen, v ? "true" : "false", 5);
+	b->len += litlen + (v ? 4 : 5);
+	return 0;
 }
 
-/* The argument list: argc NUL-terminated strings in args[0..args_len). */
-static int put_args(struct eg_buf *b, const struct eg_event *ev)
+/* A key literal and an argument list: argc NUL-terminated strings in
+ * args[0..args_len). */
+static int put_args(struct eg_buf *b, const char *lit, size_t litlen, const char *args,
+		    uint32_t args_len, uint32_t argc)
 {
-	const char *a = ev->args, *end = ev->args + ev->args_len;
-	int rc = eg_buf_putc(b, '[');
-	for (uint32_t i = 0; i < ev->argc && a < end; i++) {
+	const char *a = args, *end = args + args_len;
+	int rc = eg_buf_put(b, lit, litlen);
+	rc |= eg_buf_putc(b, '[');
+	for (uint32_t i = 0; i < argc && a < end; i++) {
 		const char *z = memchr(a, 0, (size_t)(end - a));
 		size_t n = z ? (size_t)(z - a) : (size_t)(end - a);
 		if (i)
@@ -283,7 +299,52 @@ static int put_args(struct eg_buf *b, const struct eg_event *ev)
 	return rc;
 }
 
-int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
+/* "context": how the process image was made (docs/output.md). */
+static const char *context_name(uint32_t flags)
+{
+	if (flags & EG_PROCF_UNKNOWN)
+		return "unknown";
+	if (flags & EG_PROCF_SEEDED)
+		return "procfs";
+	if (flags & EG_PROCF_FORKED)
+		return "fork";
+	return "exec";
+}
+
+/* The process context block, from exec_id to cgroup. */
+static int put_context(struct eg_buf *b, const struct eg_event *ev)
+{
+	const struct eg_proc *pr = eg_ev_proc(ev);
+	const struct eg_container *c = eg_ev_ctr(ev);
+	int rc = put_str(b, LIT(",\"exec_id\":"), pr->exec_id, pr->exec_id_len);
+	rc |= eg_buf_put(b, LIT(",\"context\":\""));
+	rc |= eg_buf_puts(b, context_name(pr->flags));
+	rc |= put_str(b, LIT("\",\"cwd\":"), pr->cwd, pr->cwd_len);
+	rc |= put_str(b, LIT(",\"tty\":"), pr->tty, pr->tty_len);
+	rc |= put_int(b, LIT(",\"loginuid\":"), pr->loginuid);
+	rc |= put_num(b, LIT(",\"parent\":{\"tgid\":"), pr->parent_tgid);
+	rc |= put_str(b, LIT(",\"exec_id\":"), pr->parent_exec_id, pr->parent_exec_id_len);
+	rc |= put_str(b, LIT(",\"comm\":"), pr->parent_comm, pr->parent_comm_len);
+	rc |= put_str(b, LIT(",\"exe\":"), pr->parent_exe, pr->parent_exe_len);
+	rc |= put_args(b, LIT(",\"args\":"), pr->parent_args, pr->parent_args_len, pr->parent_argc);
+	rc |= eg_buf_put(b, LIT("},\"ancestors\":["));
+	uint32_t na = pr->nancestors < EG_ANCESTORS_MAX ? pr->nancestors : EG_ANCESTORS_MAX;
+	for (uint32_t i = 0; i < na; i++) {
+		const struct eg_ancestor *a = &pr->ancestors[i];
+		if (i)
+			rc |= eg_buf_putc(b, ',');
+		rc |= put_str(b, LIT("{\"comm\":"), a->comm, a->comm_len);
+		rc |= put_str(b, LIT(",\"exe\":"), a->exe, a->exe_len);
+		rc |= eg_buf_putc(b, '}');
+	}
+	rc |= put_str(b, LIT("],\"container_id\":"), c->id, c->id_len);
+	rc |= put_str(b, LIT(",\"container_runtime\":"), c->runtime, c->runtime_len);
+	rc |= put_str(b, LIT(",\"pod_uid\":"), c->pod_uid, c->pod_uid_len);
+	rc |= put_str(b, LIT(",\"cgroup\":"), c->cgroup, c->cgroup_len);
+	return rc;
+}
+
+int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 {
 	int rc = eg_buf_put(b, LIT("{\"timestamp\":"));
 	rc |= eg_json_time(b, ev->ts_ns);
@@ -291,12 +352,9 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 	rc |= put_num(b, LIT(",\"tgid\":"), ev->tgid);
 	rc |= eg_buf_put(b, LIT(",\"type\":\""));
 	rc |= eg_buf_puts(b, eg_event_type_name(ev->type));
-	rc |= eg_buf_put(b, LIT("\",\"comm\":"));
-	rc |= eg_json_str(b, ev->comm, ev->comm_len);
-	rc |= eg_buf_put(b, LIT(",\"filename\":"));
-	rc |= eg_json_str(b, ev->filename, ev->filename_len);
-	rc |= eg_buf_put(b, LIT(",\"dest_ip\":"));
-	rc |= eg_json_str(b, ev->dest_ip, ev->dest_ip_len);
+	rc |= put_str(b, LIT("\",\"comm\":"), ev->comm, ev->comm_len);
+	rc |= put_str(b, LIT(",\"filename\":"), ev->filename, ev->filename_len);
+	rc |= put_str(b, LIT(",\"dest_ip\":"), ev->dest_ip, ev->dest_ip_len);
 	rc |= put_num(b, LIT(",\"dest_port\":"), ev->dest_port);
 	rc |= put_num(b, LIT(",\"ppid\":"), ev->ppid);
 	rc |= put_num(b, LIT(",\"uid\":"), ev->uid);
@@ -304,16 +362,18 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 	rc |= put_num(b, LIT(",\"cgroup_id\":"), ev->cgroup_id);
 	rc |= put_bool(b, LIT(",\"truncated\":"), ev->flags & EG_EVF_TRUNCATED);
 	if (ev->type == EG_EV_EXEC) {
-		rc |= eg_buf_put(b, LIT(",\"exe\":"));
-		rc |= eg_json_str(b, ev->exe, ev->exe_len);
-		rc |= eg_buf_put(b, LIT(",\"args\":"));
-		rc |= put_args(b, ev);
+		uint32_t pf = eg_ev_proc(ev)->flags;
+		rc |= put_str(b, LIT(",\"exe\":"), ev->exe, ev->exe_len);
+		rc |= put_args(b, LIT(",\"args\":"), ev->args, ev->args_len, ev->argc);
 		rc |= put_bool(b, LIT(",\"memfd\":"), ev->flags & EG_EVF_MEMFD);
 		rc |= put_bool(b, LIT(",\"interpreted\":"), ev->flags & EG_EVF_INTERPRETED);
+		rc |= put_bool(b, LIT(",\"setuid\":"), pf & EG_PROCF_SETUID);
+		rc |= put_bool(b, LIT(",\"setgid\":"), pf & EG_PROCF_SETGID);
+		rc |= put_bool(b, LIT(",\"ld_preload\":"), pf & EG_PROCF_LD_PRELOAD);
+		rc |= put_bool(b, LIT(",\"ld_library_path\":"), pf & EG_PROCF_LD_LIBRARY_PATH);
 	} else if (ev->type == EG_EV_OPEN) {
 		rc |= put_num(b, LIT(",\"open_flags\":"), ev->open_flags);
-		rc |= eg_buf_put(b, LIT(",\"requested\":"));
-		rc |= eg_json_str(b, ev->requested, ev->requested_len);
+		rc |= put_str(b, LIT(",\"requested\":"), ev->requested, ev->requested_len);
 		rc |= put_int(b, LIT(",\"ret\":"), ev->ret);
 		rc |= put_bool(b, LIT(",\"requested_differs\":"), ev->flags & EG_EVF_REQ_DIFFERS);
 	}
@@ -333,6 +393,16 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev)
 	if (ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) {
 		rc |= put_bool(b, LIT(",\"io_uring\":"), ev->flags & EG_EVF_IO_URING);
 		rc |= put_bool(b, LIT(",\"compat\":"), ev->flags & EG_EVF_COMPAT);
+	}
+	if (ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT || ev->type == EG_EV_EXIT) {
+		rc |= put_str(b, LIT(",\"exe\":"), ev->exe, ev->exe_len);
+		rc |= put_args(b, LIT(",\"args\":"), ev->args, ev->args_len, ev->argc);
+	}
+	rc |= put_context(b, ev);
+	if (with_host) {
+		const struct eg_host *h = eg_ev_host(ev);
+		rc |= put_str(b, LIT(",\"hostname\":"), h->name, h->name_len);
+		rc |= put_str(b, LIT(",\"host_id\":"), h->id, h->id_len);
 	}
 	rc |= eg_buf_putc(b, '}');
 	return rc ? -1 : 0;
@@ -357,11 +427,14 @@ int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_r
 	rc |= eg_buf_put(b, LIT(",\"event_type\":\""));
 	rc |= eg_buf_puts(b, type);
 	rc |= eg_buf_put(b, LIT("\",\"event\":"));
-	rc |= eg_json_event(b, ev);
+	rc |= eg_json_event(b, ev, false);
 	rc |= eg_buf_put(b, LIT(",\"severity\":"));
 	rc |= eg_json_str(b, sev, strlen(sev));
 	rc |= eg_buf_put(b, LIT(",\"tags\":"));
 	rc |= eg_buf_puts(b, tags);
+	const struct eg_host *h = eg_ev_host(ev);
+	rc |= put_str(b, LIT(",\"hostname\":"), h->name, h->name_len);
+	rc |= put_str(b, LIT(",\"host_id\":"), h->id, h->id_len);
 	if (events_lost)
 		rc |= eg_buf_put(b, LIT(",\"events_lost\":true"));
 	rc |= eg_buf_put(b, LIT("}\n"));

@@ -18,11 +18,16 @@ int eg_json_str(struct eg_buf *b, const char *s, size_t len);
 /* Appends ts (ns since epoch) as a quoted RFC 3339 UTC time, trailing zeros of
  * the fraction trimmed like Go's RFC3339Nano. */
 int eg_json_time(struct eg_buf *b, int64_t ts_ns);
-/* Appends the event object (the replay/record format). */
-int eg_json_event(struct eg_buf *b, const struct eg_event *ev);
+/* Appends the event object (the replay/record format, docs/output.md): the
+ * event's keys, then its process context (ev->proc, ev->ctr; empty when
+ * NULL). with_host ends the object with "hostname" and "host_id" (ev->host,
+ * "" when NULL): -record lines carry them, an alert's nested event does not
+ * (the alert line has them at its top level). */
+int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host);
 /* Appends one alert line, newline included. desc overrides rule->description
- * when non-NULL. events_lost adds "events_lost":true after "tags" (the key is
- * left out when false). */
+ * when non-NULL. "hostname" and "host_id" (ev->host) follow "tags";
+ * events_lost adds "events_lost":true after them (the key is left out when
+ * false). */
 int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
 		  const char *desc, size_t desc_len, bool events_lost);
 

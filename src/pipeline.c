@@ -350,7 +350,7 @@ void eg_pipe_commit(struct eg_pipeline *p)
 	if (ev->type <= EG_EV_MAX)
 		EG_INC(events[ev->type]);
 	if (p->record_fd >= 0) {
-		eg_json_event(&p->rec, ev);
+		eg_json_event(&p->rec, ev, true);
 		eg_buf_putc(&p->rec, '\n');
 		if (p->rec.len >= RECORD_FLUSH_BYTES)
 			record_write(p);

@@ -3,13 +3,15 @@
  * Replay reader: JSONL events, one object per line, in the shape eg_json_event
  * writes. A small strict JSON parser (RFC 8259 grammar, whole line) that
  * decodes the known fields straight into the pipeline's arena and skips
- * everything else. No allocation per line.
+ * everything else. Each event gets its own process context (struct eg_proc,
+ * eg_container, eg_host) in the arena too. No allocation per line.
  */
 #include "replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,21 +22,45 @@
 #include "metrics.h"
 #include "pipeline.h"
 
-/* Room the reader asks eg_pipe_begin for beyond the line length. */
-#define STR_SLACK 64
 /* Longest line accepted (without its newline). */
-#define MAX_LINE (EG_EVENT_MAX_BYTES - STR_SLACK)
+#define MAX_LINE (EG_EVENT_MAX_BYTES - EG_REPLAY_SLACK)
 #define READ_BUF (MAX_LINE + (1u << 20))
 #define SERVICE_EVERY 256
 #define MAX_DEPTH 256
 /* Idle wait on a pipe before flushing alert retries and servicing. */
 #define IDLE_POLL_MS 1000
 
+/* The process context of one replayed event, in the arena. */
+struct ctx {
+	struct eg_proc proc;
+	struct eg_container ctr;
+	struct eg_host host;
+};
+
+_Static_assert(sizeof(struct ctx) + alignof(struct ctx) - 1 <= EG_REPLAY_SLACK,
+	       "EG_REPLAY_SLACK does not hold an event's context");
+
+static const char empty[1];
+
+static const struct ctx ctx_init = {
+	.proc = {
+		.loginuid = -1,
+		.exec_id = empty, .comm = empty, .exe = empty, .args = empty, .cwd = empty,
+		.tty = empty, .parent_exec_id = empty, .parent_comm = empty, .parent_exe = empty,
+		.parent_args = empty,
+	},
+	.ctr = {.cgroup = empty, .id = empty, .runtime = empty, .pod_uid = empty},
+	.host = {.name = empty, .id = empty},
+};
+
 struct parser {
 	const char *s, *end, *line;
 	struct eg_pipeline *p;
 	char *err;
 	size_t errlen;
+	struct ctx *cx;
+	bool have_context; /* a "context" key was read */
+	bool have_host;    /* a "hostname" or "host_id" key */
 };
 
 static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -405,7 +431,9 @@ enum field {
 	F_UNKNOWN, F_TIMESTAMP, F_PID, F_TGID, F_PPID, F_UID, F_GID, F_TYPE, F_COMM, F_FILENAME,
 	F_EXE, F_DEST_IP, F_DEST_PORT, F_CGROUP_ID, F_OPEN_FLAGS, F_ARGS, F_TRUNCATED, F_MEMFD,
 	F_REQUESTED, F_RET, F_REQ_DIFFERS, F_IO_URING, F_COMPAT, F_INTERPRETED, F_PROTOCOL,
-	F_DATAGRAM,
+	F_DATAGRAM, F_SETUID, F_SETGID, F_LD_PRELOAD, F_LD_LIBRARY_PATH, F_EXEC_ID, F_CONTEXT,
+	F_CWD, F_TTY, F_LOGINUID, F_PARENT, F_ANCESTORS, F_CONTAINER_ID, F_CONTAINER_RUNTIME,
+	F_POD_UID, F_CGROUP, F_HOSTNAME, F_HOST_ID,
 };
 
 static enum field lookup(const char *k, size_t n)
@@ -415,28 +443,35 @@ static enum field lookup(const char *k, size_t n)
 		return f;
 	switch (n) {
 	case 3:
-		K("pid", F_PID) K("uid", F_UID) K("gid", F_GID) K("exe", F_EXE) K("ret", F_RET) break;
+		K("pid", F_PID) K("uid", F_UID) K("gid", F_GID) K("exe", F_EXE) K("ret", F_RET)
+		K("cwd", F_CWD) K("tty", F_TTY) break;
 	case 4:
 		K("type", F_TYPE) K("comm", F_COMM) K("tgid", F_TGID) K("ppid", F_PPID)
 		K("args", F_ARGS) break;
 	case 5:
 		K("memfd", F_MEMFD) break;
 	case 6:
-		K("compat", F_COMPAT) break;
+		K("compat", F_COMPAT) K("setuid", F_SETUID) K("setgid", F_SETGID)
+		K("parent", F_PARENT) K("cgroup", F_CGROUP) break;
 	case 7:
-		K("dest_ip", F_DEST_IP) break;
+		K("dest_ip", F_DEST_IP) K("exec_id", F_EXEC_ID) K("context", F_CONTEXT)
+		K("pod_uid", F_POD_UID) K("host_id", F_HOST_ID) break;
 	case 8:
 		K("filename", F_FILENAME) K("io_uring", F_IO_URING) K("protocol", F_PROTOCOL)
-		K("datagram", F_DATAGRAM) break;
+		K("datagram", F_DATAGRAM) K("loginuid", F_LOGINUID) K("hostname", F_HOSTNAME) break;
 	case 9:
 		K("requested", F_REQUESTED) K("timestamp", F_TIMESTAMP) K("dest_port", F_DEST_PORT) K("cgroup_id", F_CGROUP_ID)
-		K("truncated", F_TRUNCATED) break;
+		K("truncated", F_TRUNCATED) K("ancestors", F_ANCESTORS) break;
 	case 10:
-		K("open_flags", F_OPEN_FLAGS) break;
+		K("open_flags", F_OPEN_FLAGS) K("ld_preload", F_LD_PRELOAD) break;
 	case 11:
 		K("interpreted", F_INTERPRETED) break;
+	case 12:
+		K("container_id", F_CONTAINER_ID) break;
+	case 15:
+		K("ld_library_path", F_LD_LIBRARY_PATH) break;
 	case 17:
-		K("requested_differs", F_REQ_DIFFERS) break;
+		K("requested_differs", F_REQ_DIFFERS) K("container_runtime", F_CONTAINER_RUNTIME) break;
 	}
 #undef K
 	return F_UNKNOWN;
@@ -638,14 +673,15 @@ static int get_proto(struct parser *ps, struct eg_event *ev)
 	return 0;
 }
 
-/* "args": an array of strings, stored back to back NUL-terminated. The raw
- * array is scanned first so its room (never less than the decoded size) can
- * be taken from the arena in one piece. */
-static int get_args(struct parser *ps, struct eg_event *ev)
+/* An argument list ("args", "parent.args"): an array of strings, stored back
+ * to back NUL-terminated. The raw array is scanned first so its room (never
+ * less than the decoded size) can be taken from the arena in one piece. */
+static int get_args(struct parser *ps, const char *key, const char **args, uint32_t *args_len,
+		    uint32_t *argc_out)
 {
-	static const char what[] = "field \"args\": expected an array of strings";
 	if (*ps->s != '[')
-		return fail(ps, "%s, got %s", what, kind(*ps->s));
+		return fail(ps, "field \"%s\": expected an array of strings, got %s", key,
+			    kind(*ps->s));
 	const char *start = ps->s;
 	if (skip_value(ps, 1))
 		return -1;
@@ -657,7 +693,8 @@ static int get_args(struct parser *ps, struct eg_event *ev)
 	ws(ps);
 	while (*ps->s != ']') {
 		if (*ps->s != '"')
-			return fail(ps, "%s, got %s in it", what, kind(*ps->s));
+			return fail(ps, "field \"%s\": expected an array of strings, got %s in it", key,
+				    kind(*ps->s));
 		const char *b;
 		size_t n;
 		bool esc;
@@ -677,9 +714,9 @@ static int get_args(struct parser *ps, struct eg_event *ev)
 		}
 	}
 	ps->s = stop;
-	ev->args = d;
-	ev->args_len = (uint32_t)(o - d);
-	ev->argc = argc;
+	*args = d;
+	*args_len = (uint32_t)(o - d);
+	*argc_out = argc;
 	return 0;
 }
 
@@ -695,31 +732,268 @@ static int get_bool(struct parser *ps, const char *key, uint32_t *flags, uint32_
 	return fail(ps, "field \"%s\": expected true or false, got %s", key, kind(*ps->s));
 }
 
-static int get_type(struct parser *ps, struct eg_event *ev)
+/*
+ * A string field that names one of names[0..n) (each shorter than 16 bytes),
+ * not stored. Returns its index, -1 on a JSON or type error (reported), or -2
+ * when it is none of them, with *raw and *rawlen the string as written, for the
+ * caller's message.
+ */
+static int get_word(struct parser *ps, const char *key, const char *const *names, int n,
+		    const char **raw, size_t *rawlen)
 {
 	if (*ps->s != '"')
-		return fail(ps, "field \"type\": expected a string, got %s", kind(*ps->s));
+		return fail(ps, "field \"%s\": expected a string, got %s", key, kind(*ps->s));
 	const char *b;
-	size_t n;
+	size_t len;
 	bool esc;
-	if (scan_str(ps, &b, &n, &esc))
+	if (scan_str(ps, &b, &len, &esc))
 		return -1;
 	char t[16];
-	if (esc && n < sizeof(t))
-		n = unescape(b, n, t);
-	else if (n < sizeof(t))
-		memcpy(t, b, n);
+	if (esc && len < sizeof(t))
+		len = unescape(b, len, t);
+	else if (len < sizeof(t))
+		memcpy(t, b, len);
 	else
-		n = sizeof(t); /* too long for any type name */
+		len = sizeof(t); /* too long for any name */
+	for (int i = 0; i < n; i++)
+		if (names[i] && len == strlen(names[i]) && !memcmp(t, names[i], len))
+			return i;
+	*raw = b;
+	*rawlen = (size_t)(ps->s - 1 - b);
+	return -2;
+}
+
+static int get_type(struct parser *ps, struct eg_event *ev)
+{
 	static const char *const names[] = {NULL, "exec", "open", "connect", "exit"};
-	for (uint32_t i = 1; i <= EG_EV_MAX; i++) {
-		if (n == strlen(names[i]) && !memcmp(t, names[i], n)) {
-			ev->type = i;
-			return 0;
+	const char *b;
+	size_t n;
+	int i = get_word(ps, "type", names, EG_EV_MAX + 1, &b, &n);
+	if (i >= 0) {
+		ev->type = (uint32_t)i;
+		return 0;
+	}
+	if (i == -1)
+		return -1;
+	return fail(ps, "unknown event type \"%.*s\"%s", show(n), b, n > 40 ? "..." : "");
+}
+
+#define PROCF_CONTEXT (EG_PROCF_UNKNOWN | EG_PROCF_SEEDED | EG_PROCF_FORKED)
+
+/* "context": exec, fork, procfs or unknown (json.c's context_name). */
+static int get_context(struct parser *ps)
+{
+	static const char *const names[] = {"exec", "fork", "procfs", "unknown"};
+	static const uint32_t bits[] = {0, EG_PROCF_FORKED, EG_PROCF_SEEDED, EG_PROCF_UNKNOWN};
+	const char *b;
+	size_t n;
+	int i = get_word(ps, "context", names, 4, &b, &n);
+	if (i >= 0) {
+		struct eg_proc *pr = &ps->cx->proc;
+		pr->flags = (pr->flags & ~(uint32_t)PROCF_CONTEXT) | bits[i];
+		ps->have_context = true;
+		return 0;
+	}
+	if (i == -1)
+		return -1;
+	return fail(ps, "field \"context\": \"%.*s\"%s is not exec, fork, procfs or unknown",
+		    show(n), b, n > 40 ? "..." : "");
+}
+
+/* Longest key text decoded when it has escapes: any known key written with
+ * \u escapes only fits. */
+#define KEY_BUF 128
+
+/*
+ * The key of an object member, at ps->s (a '"'), then the ':' and the
+ * whitespace after it. *k, *kn: the decoded key, or NULL when it has escapes
+ * and is too long to be a known one; *raw, *rawn: the key as written.
+ */
+static int read_key(struct parser *ps, char kbuf[KEY_BUF], const char **k, size_t *kn,
+		    const char **raw, size_t *rawn)
+{
+	bool esc;
+	if (ps->s >= ps->end || *ps->s != '"')
+		return syntax(ps, "a string key");
+	if (scan_str(ps, raw, rawn, &esc))
+		return -1;
+	*k = *raw;
+	*kn = *rawn;
+	if (esc) {
+		if (*rawn < KEY_BUF) {
+			*kn = unescape(*raw, *rawn, kbuf);
+			*k = kbuf;
+		} else {
+			*k = NULL;
 		}
 	}
-	n = (size_t)(ps->s - 1 - b);
-	return fail(ps, "unknown event type \"%.*s\"%s", show(n), b, n > 40 ? "..." : "");
+	ws(ps);
+	if (ps->s >= ps->end || *ps->s != ':')
+		return syntax(ps, "':'");
+	ps->s++;
+	ws(ps);
+	if (ps->s >= ps->end)
+		return syntax(ps, "a JSON value");
+	return 0;
+}
+
+#define KEY_IS(k, kn, name) ((k) && (kn) == sizeof(name) - 1 && !memcmp((k), (name), (kn)))
+
+/* After a member: ',' (then the next key) or the closing bracket. 1 when the
+ * object or array ends, 0 when another member follows, -1 on error. */
+static int next_member(struct parser *ps, char close)
+{
+	ws(ps);
+	if (ps->s < ps->end && *ps->s == ',') {
+		ps->s++;
+		ws(ps);
+		return 0;
+	}
+	if (ps->s < ps->end && *ps->s == close) {
+		ps->s++;
+		return 1;
+	}
+	return syntax(ps, close == '}' ? "',' or '}'" : "',' or ']'");
+}
+
+/* "parent": an object with tgid, exec_id, comm, exe, args, each optional;
+ * another key is an error. A repeated "parent" replaces the previous one. */
+static int get_parent(struct parser *ps)
+{
+	if (*ps->s != '{')
+		return fail(ps, "field \"parent\": expected an object, got %s", kind(*ps->s));
+	struct eg_proc *pr = &ps->cx->proc;
+	const struct eg_proc *z = &ctx_init.proc;
+	pr->parent_tgid = z->parent_tgid;
+	pr->parent_exec_id = z->parent_exec_id;
+	pr->parent_exec_id_len = 0;
+	pr->parent_comm = z->parent_comm;
+	pr->parent_comm_len = 0;
+	pr->parent_exe = z->parent_exe;
+	pr->parent_exe_len = 0;
+	pr->parent_args = z->parent_args;
+	pr->parent_args_len = 0;
+	pr->parent_argc = 0;
+	ps->s++;
+	ws(ps);
+	if (ps->s < ps->end && *ps->s == '}') {
+		ps->s++;
+		return 0;
+	}
+	for (;;) {
+		char kbuf[KEY_BUF];
+		const char *k, *raw;
+		size_t kn, rawn;
+		int rc;
+		if (read_key(ps, kbuf, &k, &kn, &raw, &rawn))
+			return -1;
+		if (!KEY_IS(k, kn, "tgid") && !KEY_IS(k, kn, "exec_id") && !KEY_IS(k, kn, "comm") &&
+		    !KEY_IS(k, kn, "exe") && !KEY_IS(k, kn, "args"))
+			return fail(ps, "field \"parent\": unknown key \"%.*s\"%s", show(rawn), raw,
+				    rawn > 40 ? "..." : "");
+		if (*ps->s == 'n') {
+			rc = lit(ps, "null", 4);
+		} else if (KEY_IS(k, kn, "tgid")) {
+			uint64_t v = 0;
+			rc = get_uint(ps, "parent.tgid", UINT32_MAX, &v);
+			pr->parent_tgid = (uint32_t)v;
+		} else if (KEY_IS(k, kn, "exec_id")) {
+			rc = get_str(ps, "parent.exec_id", &pr->parent_exec_id, &pr->parent_exec_id_len);
+		} else if (KEY_IS(k, kn, "comm")) {
+			rc = get_str(ps, "parent.comm", &pr->parent_comm, &pr->parent_comm_len);
+		} else if (KEY_IS(k, kn, "exe")) {
+			rc = get_str(ps, "parent.exe", &pr->parent_exe, &pr->parent_exe_len);
+		} else {
+			rc = get_args(ps, "parent.args", &pr->parent_args, &pr->parent_args_len,
+				      &pr->parent_argc);
+		}
+		if (rc)
+			return -1;
+		rc = next_member(ps, '}');
+		if (rc)
+			return rc < 0 ? -1 : 0;
+	}
+}
+
+/* One entry of "ancestors": an object with comm and exe, each optional. */
+static int get_ancestor(struct parser *ps, uint32_t i, struct eg_ancestor *a)
+{
+	a->comm = a->exe = empty;
+	a->comm_len = a->exe_len = 0;
+	ps->s++;
+	ws(ps);
+	if (ps->s < ps->end && *ps->s == '}') {
+		ps->s++;
+		return 0;
+	}
+	for (;;) {
+		char kbuf[KEY_BUF];
+		const char *k, *raw;
+		size_t kn, rawn;
+		int rc;
+		if (read_key(ps, kbuf, &k, &kn, &raw, &rawn))
+			return -1;
+		bool comm = KEY_IS(k, kn, "comm");
+		if (!comm && !KEY_IS(k, kn, "exe"))
+			return fail(ps, "field \"ancestors[%u]\": unknown key \"%.*s\"%s", i, show(rawn),
+				    raw, rawn > 40 ? "..." : "");
+		if (*ps->s == 'n')
+			rc = lit(ps, "null", 4);
+		else if (*ps->s != '"') /* (the name is made only for the message) */
+			return fail(ps, "field \"ancestors[%u].%s\": expected a string, got %s", i,
+				    comm ? "comm" : "exe", kind(*ps->s));
+		else if (comm)
+			rc = get_str(ps, "comm", &a->comm, &a->comm_len);
+		else
+			rc = get_str(ps, "exe", &a->exe, &a->exe_len);
+		if (rc)
+			return -1;
+		rc = next_member(ps, '}');
+		if (rc)
+			return rc < 0 ? -1 : 0;
+	}
+}
+
+/* "ancestors": an array of at most EG_ANCESTORS_MAX objects, nearest first.
+ * A repeated "ancestors" replaces the previous one. */
+static int get_ancestors(struct parser *ps)
+{
+	static const char what[] = "field \"ancestors\": expected an array of objects";
+	if (*ps->s != '[')
+		return fail(ps, "%s, got %s", what, kind(*ps->s));
+	struct eg_proc *pr = &ps->cx->proc;
+	uint32_t n = 0;
+	ps->s++;
+	ws(ps);
+	if (ps->s < ps->end && *ps->s == ']') {
+		ps->s++;
+		pr->nancestors = 0;
+		return 0;
+	}
+	for (;;) {
+		if (ps->s >= ps->end)
+			return syntax(ps, "a JSON value");
+		if (*ps->s != '{') {
+			/* a bad token is a syntax error before it is a wrong type */
+			const char *at = ps->s;
+			if (skip_value(ps, 1))
+				return -1;
+			ps->s = at;
+			return fail(ps, "%s, got %s in it", what, kind(*ps->s));
+		}
+		if (n == EG_ANCESTORS_MAX)
+			return fail(ps, "field \"ancestors\": more than %d entries", EG_ANCESTORS_MAX);
+		if (get_ancestor(ps, n, &pr->ancestors[n]))
+			return -1;
+		n++;
+		int rc = next_member(ps, ']');
+		if (rc < 0)
+			return -1;
+		if (rc)
+			break;
+	}
+	pr->nancestors = n;
+	return 0;
 }
 
 static int get_time(struct parser *ps, struct eg_event *ev)
@@ -764,6 +1038,9 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 	uint64_t v;
 	uint32_t *u32 = NULL;
 	const char *name = NULL;
+	struct eg_proc *pr = &ps->cx->proc;
+	struct eg_container *c = &ps->cx->ctr;
+	struct eg_host *h = &ps->cx->host;
 	if (*ps->s == 'n' && f != F_UNKNOWN) /* null: leave the field as it is (like Go) */
 		return lit(ps, "null", 4);
 	switch (f) {
@@ -782,7 +1059,7 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 	case F_DEST_IP:
 		return get_str(ps, "dest_ip", &ev->dest_ip, &ev->dest_ip_len);
 	case F_ARGS:
-		return get_args(ps, ev);
+		return get_args(ps, "args", &ev->args, &ev->args_len, &ev->argc);
 	case F_TRUNCATED:
 		return get_bool(ps, "truncated", &ev->flags, EG_EVF_TRUNCATED);
 	case F_MEMFD:
@@ -813,6 +1090,42 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 			return -1;
 		ev->dest_port = (uint32_t)v;
 		return 0;
+	case F_SETUID:
+		return get_bool(ps, "setuid", &pr->flags, EG_PROCF_SETUID);
+	case F_SETGID:
+		return get_bool(ps, "setgid", &pr->flags, EG_PROCF_SETGID);
+	case F_LD_PRELOAD:
+		return get_bool(ps, "ld_preload", &pr->flags, EG_PROCF_LD_PRELOAD);
+	case F_LD_LIBRARY_PATH:
+		return get_bool(ps, "ld_library_path", &pr->flags, EG_PROCF_LD_LIBRARY_PATH);
+	case F_EXEC_ID:
+		return get_str(ps, "exec_id", &pr->exec_id, &pr->exec_id_len);
+	case F_CONTEXT:
+		return get_context(ps);
+	case F_CWD:
+		return get_str(ps, "cwd", &pr->cwd, &pr->cwd_len);
+	case F_TTY:
+		return get_str(ps, "tty", &pr->tty, &pr->tty_len);
+	case F_LOGINUID:
+		return get_int32(ps, "loginuid", &pr->loginuid);
+	case F_PARENT:
+		return get_parent(ps);
+	case F_ANCESTORS:
+		return get_ancestors(ps);
+	case F_CONTAINER_ID:
+		return get_str(ps, "container_id", &c->id, &c->id_len);
+	case F_CONTAINER_RUNTIME:
+		return get_str(ps, "container_runtime", &c->runtime, &c->runtime_len);
+	case F_POD_UID:
+		return get_str(ps, "pod_uid", &c->pod_uid, &c->pod_uid_len);
+	case F_CGROUP:
+		return get_str(ps, "cgroup", &c->cgroup, &c->cgroup_len);
+	case F_HOSTNAME:
+		ps->have_host = true;
+		return get_str(ps, "hostname", &h->name, &h->name_len);
+	case F_HOST_ID:
+		ps->have_host = true;
+		return get_str(ps, "host_id", &h->id, &h->id_len);
 	case F_PID: u32 = &ev->pid; name = "pid"; break;
 	case F_TGID: u32 = &ev->tgid; name = "tgid"; break;
 	case F_PPID: u32 = &ev->ppid; name = "ppid"; break;
@@ -824,6 +1137,31 @@ static int member(struct parser *ps, enum field f, struct eg_event *ev)
 		return -1;
 	*u32 = (uint32_t)v;
 	return 0;
+}
+
+/* The event's process context, once its line is read: what the line gave,
+ * completed from the event's own fields. */
+static void finish_context(struct parser *ps, struct eg_event *ev)
+{
+	struct eg_proc *pr = &ps->cx->proc;
+	if (!ps->have_context && !pr->exec_id_len)
+		pr->flags |= EG_PROCF_UNKNOWN; /* a recording made before the context */
+	pr->tgid = ev->tgid;
+	pr->ppid = ev->ppid;
+	pr->uid = ev->uid;
+	pr->gid = ev->gid;
+	pr->comm = ev->comm;
+	pr->comm_len = ev->comm_len;
+	pr->exe = ev->exe;
+	pr->exe_len = ev->exe_len;
+	pr->args = ev->args;
+	pr->args_len = ev->args_len;
+	pr->argc = ev->argc;
+	ps->cx->ctr.cgroup_id = ev->cgroup_id;
+	ev->proc = pr;
+	ev->ctr = &ps->cx->ctr;
+	if (ps->have_host)
+		ev->host = &ps->cx->host;
 }
 
 int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct eg_event *ev,
@@ -844,47 +1182,31 @@ int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct 
 				    col(&ps));
 		return fail(&ps, "not a JSON object");
 	}
+	/* the context first, so that members can fill it in any order */
+	uintptr_t at = (uintptr_t)eg_pipe_alloc(p, sizeof(struct ctx) + alignof(struct ctx) - 1);
+	ps.cx = (struct ctx *)((at + alignof(struct ctx) - 1) & ~(uintptr_t)(alignof(struct ctx) - 1));
+	*ps.cx = ctx_init;
 	ps.s++;
 	ws(&ps);
 	if (ps.s < ps.end && *ps.s == '}') {
 		ps.s++;
 	} else {
 		for (;;) {
-			if (ps.s >= ps.end || *ps.s != '"')
-				return syntax(&ps, "a string key");
-			const char *kb;
-			size_t kn;
-			bool esc;
-			if (scan_str(&ps, &kb, &kn, &esc))
+			char kbuf[KEY_BUF];
+			const char *k, *raw;
+			size_t kn, rawn;
+			if (read_key(&ps, kbuf, &k, &kn, &raw, &rawn))
 				return -1;
-			char kbuf[16];
-			if (esc && kn < sizeof(kbuf)) {
-				kn = unescape(kb, kn, kbuf);
-				kb = kbuf;
-			}
-			enum field f = esc && kb != kbuf ? F_UNKNOWN : lookup(kb, kn);
-			ws(&ps);
-			if (ps.s >= ps.end || *ps.s != ':')
-				return syntax(&ps, "':'");
-			ps.s++;
-			ws(&ps);
-			if (ps.s >= ps.end)
-				return syntax(&ps, "a JSON value");
+			enum field f = k ? lookup(k, kn) : F_UNKNOWN;
 			if (f == F_TYPE && *ps.s != 'n')
 				have_type = true;
 			if (member(&ps, f, ev))
 				return -1;
-			ws(&ps);
-			if (ps.s < ps.end && *ps.s == ',') {
-				ps.s++;
-				ws(&ps);
-				continue;
-			}
-			if (ps.s < ps.end && *ps.s == '}') {
-				ps.s++;
+			int rc = next_member(&ps, '}');
+			if (rc < 0)
+				return -1;
+			if (rc)
 				break;
-			}
-			return syntax(&ps, "',' or '}'");
 		}
 	}
 	ws(&ps);
@@ -892,6 +1214,7 @@ int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct 
 		return fail(&ps, "not JSON: unexpected data after the object at column %d", col(&ps));
 	if (!have_type)
 		return fail(&ps, "missing field \"type\"");
+	finish_context(&ps, ev);
 	return 0;
 }
 
@@ -925,7 +1248,7 @@ static void one_line(struct reader *r, const char *s, size_t n)
 		reject(r, err);
 		return;
 	}
-	struct eg_event *ev = eg_pipe_begin(r->p, n + STR_SLACK);
+	struct eg_event *ev = eg_pipe_begin(r->p, EG_REPLAY_ROOM(n));
 	if (eg_replay_parse(r->p, s, n, ev, err, sizeof(err))) {
 		eg_pipe_abort(r->p);
 		reject(r, err);

@@ -9,9 +9,19 @@
 
 struct eg_pipeline;
 
+/* Arena room eg_replay_parse needs for a line of len bytes (ask
+ * eg_pipe_begin for it): the line's strings, never longer decoded than
+ * written, and the event's process context. Lines are at most
+ * EG_EVENT_MAX_BYTES - EG_REPLAY_SLACK bytes long. */
+#define EG_REPLAY_SLACK 512
+#define EG_REPLAY_ROOM(len) ((len) + EG_REPLAY_SLACK)
+
 /*
  * Parses one line (without its newline) into ev, copying strings with
- * eg_pipe_str. Returns 0, or -1 with a message in err ("not JSON: ...",
+ * eg_pipe_str. The event's proc and ctr point at a context built in the
+ * arena from the line (old lines without the context keys get an "unknown"
+ * one, loginuid -1); host is set only when the line has "hostname" or
+ * "host_id". Returns 0, or -1 with a message in err ("not JSON: ...",
  * "field \"pid\": expected a number", ...).
  */
 int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct eg_event *ev,

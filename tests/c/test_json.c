@@ -2,7 +2,7 @@
 /*
  * The JSON writer: string escaping of every byte class (against a plain
  * byte-by-byte model on random input too), RFC 3339 times (against gmtime_r),
- * and the exact event and alert lines.
+ * and the exact event and alert lines, process context and host included.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,16 +264,29 @@ static struct eg_event base_event(uint32_t type)
 	return ev;
 }
 
-static const char *event_json(const struct eg_event *ev)
+static const char *event_json_host(const struct eg_event *ev, bool with_host)
 {
 	b.len = 0;
-	eg_json_event(&b, ev);
+	eg_json_event(&b, ev, with_host);
 	eg_buf_putc(&b, 0);
 	return b.p;
 }
 
+static const char *event_json(const struct eg_event *ev)
+{
+	return event_json_host(ev, false);
+}
+
 #define COMMON_HEAD "{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4241,"
 #define COMMON_IDS "\"ppid\":1,\"uid\":1000,\"gid\":100,\"cgroup_id\":18446744073709551615,"
+/* An exec event's process flags, all false. */
+#define EXEC_PROCF ",\"setuid\":false,\"setgid\":false,\"ld_preload\":false,\"ld_library_path\":false"
+/* The exe and args of an open, connect or exit event without them. */
+#define NO_EXE ",\"exe\":\"\",\"args\":[]"
+/* The context block of an event without context (proc, ctr NULL). */
+#define NO_CTX ",\"exec_id\":\"\",\"context\":\"unknown\",\"cwd\":\"\",\"tty\":\"\",\"loginuid\":-1," \
+	"\"parent\":{\"tgid\":0,\"exec_id\":\"\",\"comm\":\"\",\"exe\":\"\",\"args\":[]}," \
+	"\"ancestors\":[],\"container_id\":\"\",\"container_runtime\":\"\",\"pod_uid\":\"\",\"cgroup\":\"\""
 
 static void test_event(void)
 {
@@ -288,7 +301,7 @@ static void test_event(void)
 	const char *want = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
 		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,"
 		"\"exe\":\"/usr/bin/bash\",\"args\":[\"bash\",\"-c\",\"echo \\\"hi\\\"\\n\"],"
-		"\"memfd\":true,\"interpreted\":true}";
+		"\"memfd\":true,\"interpreted\":true" EXEC_PROCF NO_CTX "}";
 	const char *got = event_json(&ev);
 	CHECK(!strcmp(got, want), "exec event:\n got %s\nwant %s", got, want);
 
@@ -297,7 +310,8 @@ static void test_event(void)
 	ev.flags = EG_EVF_TRUNCATED;
 	want = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\","
 		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":true,"
-		"\"exe\":\"/usr/bin/bash\",\"args\":[],\"memfd\":false,\"interpreted\":false}";
+		"\"exe\":\"/usr/bin/bash\",\"args\":[],\"memfd\":false,\"interpreted\":false" EXEC_PROCF
+		NO_CTX "}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "exec event, no args:\n got %s\nwant %s", got, want);
 
@@ -311,7 +325,7 @@ static void test_event(void)
 	want = COMMON_HEAD "\"type\":\"open\",\"comm\":\"bash\",\"filename\":\"/etc/sh\\udcadow\\n\","
 		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,\"open_flags\":577,"
 		"\"requested\":\"../etc/sh\\udcadow\\n\",\"ret\":3,\"requested_differs\":false,"
-		"\"io_uring\":false,\"compat\":false}";
+		"\"io_uring\":false,\"compat\":false" NO_EXE NO_CTX "}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "open event:\n got %s\nwant %s", got, want);
 
@@ -320,12 +334,13 @@ static void test_event(void)
 	static const int32_t rets[] = {-2, INT32_MIN, INT32_MAX, 0};
 	static const char *const ret_text[] = {"-2", "-2147483648", "2147483647", "0"};
 	for (size_t i = 0; i < sizeof(rets) / sizeof(rets[0]); i++) {
-		char w[1024];
+		char w[2048];
 		ev.ret = rets[i];
 		snprintf(w, sizeof(w), COMMON_HEAD "\"type\":\"open\",\"comm\":\"bash\",\"filename\":"
 			 "\"/etc/sh\\udcadow\\n\",\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS
 			 "\"truncated\":false,\"open_flags\":577,\"requested\":\"../etc/sh\\udcadow\\n\","
-			 "\"ret\":%s,\"requested_differs\":true,\"io_uring\":true,\"compat\":true}",
+			 "\"ret\":%s,\"requested_differs\":true,\"io_uring\":true,\"compat\":true"
+			 NO_EXE NO_CTX "}",
 			 ret_text[i]);
 		got = event_json(&ev);
 		CHECK(!strcmp(got, w), "open event, ret %d:\n got %s\nwant %s", rets[i], got, w);
@@ -340,7 +355,8 @@ static void test_event(void)
 	ev.proto = 6;
 	want = COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"connect\","
 		"\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS "\"truncated\":false,"
-		"\"protocol\":\"tcp\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false}";
+		"\"protocol\":\"tcp\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false"
+		NO_EXE NO_CTX "}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "connect event:\n got %s\nwant %s", got, want);
 
@@ -350,12 +366,12 @@ static void test_event(void)
 	ev.flags = EG_EVF_DATAGRAM;
 	ev.ret = -111;
 	for (size_t i = 0; i < 3; i++) {
-		char w[1024];
+		char w[2048];
 		ev.proto = protos[i];
 		snprintf(w, sizeof(w), COMMON_HEAD "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":"
 			 "\"connect\",\"dest_ip\":\"2001:db8::1\",\"dest_port\":4444," COMMON_IDS
 			 "\"truncated\":false,\"protocol\":\"%s\",\"ret\":-111,\"datagram\":true,"
-			 "\"io_uring\":false,\"compat\":false}", proto_text[i]);
+			 "\"io_uring\":false,\"compat\":false" NO_EXE NO_CTX "}", proto_text[i]);
 		got = event_json(&ev);
 		CHECK(!strcmp(got, w), "connect event, proto %u:\n got %s\nwant %s", protos[i], got, w);
 	}
@@ -364,7 +380,7 @@ static void test_event(void)
 	ev.filename = "";
 	ev.filename_len = 0;
 	want = COMMON_HEAD "\"type\":\"exit\",\"comm\":\"bash\",\"filename\":\"\","
-		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false}";
+		"\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false" NO_EXE NO_CTX "}";
 	got = event_json(&ev);
 	CHECK(!strcmp(got, want), "exit event:\n got %s\nwant %s", got, want);
 
@@ -379,6 +395,164 @@ static void test_event(void)
 	char *q = strstr(got, "\"filename\":\"/");
 	CHECK(q && strspn(q + 13, "p") == 4999 && q[13 + 4999] == '"', "5000-byte path cut");
 	free(path);
+}
+
+/* A process with every context field set (odd bytes in cwd and in a parent
+ * argument), 5 ancestors, in a container, on a named host. */
+static const struct eg_proc full_proc = {
+	.tgid = 4241, .ppid = 1, .uid = 1000, .gid = 100,
+	.loginuid = 1000,
+	.flags = EG_PROCF_SETUID | EG_PROCF_LD_PRELOAD,
+	.args = "", /* the event's exe and args are written, not these */
+	.exec_id = "aG9zdDo0MjQxOjEyMzQ1", .exec_id_len = 20,
+	.comm = "ignored", .comm_len = 7,
+	.exe = "/ignored", .exe_len = 8,
+	.cwd = "/home/u/caf\xe9/\xc3\xa9\n", .cwd_len = 16,
+	.tty = "pts/3", .tty_len = 5,
+	.parent_tgid = 1, .parent_argc = 2,
+	.parent_exec_id = "aG9zdDoxOjE=", .parent_exec_id_len = 12,
+	.parent_comm = "sshd", .parent_comm_len = 4,
+	.parent_exe = "/usr/sbin/sshd", .parent_exe_len = 14,
+	.parent_args = "sshd: u\0-D\0", .parent_args_len = 11,
+};
+
+/* full_proc with its 5 ancestors. */
+static struct eg_proc fixed_proc(void)
+{
+	struct eg_proc p = full_proc;
+	p.nancestors = 5;
+	static const char *const comm[] = {"sshd", "sshd", "systemd", "\"q\"", ""};
+	static const char *const exe[] = {"/usr/sbin/sshd", "/usr/sbin/sshd",
+					  "/usr/lib/systemd/systemd", "/x\\y", ""};
+	for (int i = 0; i < 5; i++) {
+		p.ancestors[i].comm = comm[i];
+		p.ancestors[i].comm_len = (uint32_t)strlen(comm[i]);
+		p.ancestors[i].exe = exe[i];
+		p.ancestors[i].exe_len = (uint32_t)strlen(exe[i]);
+	}
+	return p;
+}
+
+static const struct eg_container full_ctr = {
+	.cgroup_id = 18446744073709551615ULL,
+	.cgroup = "/system.slice/docker-0123.scope", .cgroup_len = 31,
+	.id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", .id_len = 64,
+	.runtime = "docker", .runtime_len = 6,
+	.pod_uid = "d0c4f2a1-5b6e-4c3d-9e8f-7a6b5c4d3e2f", .pod_uid_len = 36,
+};
+
+static const struct eg_host full_host = {
+	.name = "web-1", .name_len = 5,
+	.id = "0123456789abcdef0123456789abcdef", .id_len = 32,
+};
+
+#define FULL_CTX ",\"exec_id\":\"aG9zdDo0MjQxOjEyMzQ1\",\"context\":\"exec\"," \
+	"\"cwd\":\"/home/u/caf\\udce9/\xc3\xa9\\n\",\"tty\":\"pts/3\",\"loginuid\":1000," \
+	"\"parent\":{\"tgid\":1,\"exec_id\":\"aG9zdDoxOjE=\",\"comm\":\"sshd\"," \
+	"\"exe\":\"/usr/sbin/sshd\",\"args\":[\"sshd: u\",\"-D\"]}," \
+	"\"ancestors\":[{\"comm\":\"sshd\",\"exe\":\"/usr/sbin/sshd\"}," \
+	"{\"comm\":\"sshd\",\"exe\":\"/usr/sbin/sshd\"}," \
+	"{\"comm\":\"systemd\",\"exe\":\"/usr/lib/systemd/systemd\"}," \
+	"{\"comm\":\"\\\"q\\\"\",\"exe\":\"/x\\\\y\"},{\"comm\":\"\",\"exe\":\"\"}]," \
+	"\"container_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"," \
+	"\"container_runtime\":\"docker\",\"pod_uid\":\"d0c4f2a1-5b6e-4c3d-9e8f-7a6b5c4d3e2f\"," \
+	"\"cgroup\":\"/system.slice/docker-0123.scope\""
+#define FULL_HOST ",\"hostname\":\"web-1\",\"host_id\":\"0123456789abcdef0123456789abcdef\""
+
+/* The context block on every type, its exact keys; the host only when asked. */
+static void test_event_context(void)
+{
+	struct eg_proc pr = fixed_proc();
+	static const char args[] = "curl\0-s\0";
+
+	struct eg_event ev = base_event(EG_EV_EXEC);
+	ev.proc = &pr;
+	ev.ctr = &full_ctr;
+	ev.host = &full_host;
+	ev.exe = "/usr/bin/curl";
+	ev.exe_len = 13;
+	ev.args = args;
+	ev.args_len = sizeof(args) - 1;
+	ev.argc = 2;
+	const char *head_exec = COMMON_HEAD "\"type\":\"exec\",\"comm\":\"bash\",\"filename\":"
+		"\"/dev/shm/.x\",\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,"
+		"\"exe\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-s\"],\"memfd\":false,"
+		"\"interpreted\":false,\"setuid\":true,\"setgid\":false,\"ld_preload\":true,"
+		"\"ld_library_path\":false";
+	char want[4096];
+	snprintf(want, sizeof(want), "%s" FULL_CTX "}", head_exec);
+	const char *got = event_json(&ev);
+	CHECK(!strcmp(got, want), "exec with context:\n got %s\nwant %s", got, want);
+	snprintf(want, sizeof(want), "%s" FULL_CTX FULL_HOST "}", head_exec);
+	got = event_json_host(&ev, true);
+	CHECK(!strcmp(got, want), "exec with context and host:\n got %s\nwant %s", got, want);
+
+	/* the other flags, one at a time */
+	pr.flags = EG_PROCF_SETGID | EG_PROCF_LD_LIBRARY_PATH;
+	got = event_json(&ev);
+	CHECK(strstr(got, "\"setuid\":false,\"setgid\":true,\"ld_preload\":false,"
+			  "\"ld_library_path\":true,\"exec_id\""), "setgid, ld_library_path: %s", got);
+
+	/* "context": unknown before procfs before fork; exec otherwise */
+	static const struct {
+		uint32_t flags;
+		const char *name;
+	} ctxs[] = {
+		{0, "exec"},
+		{EG_PROCF_FORKED, "fork"},
+		{EG_PROCF_SEEDED, "procfs"},
+		{EG_PROCF_SEEDED | EG_PROCF_FORKED, "procfs"},
+		{EG_PROCF_UNKNOWN, "unknown"},
+		{EG_PROCF_UNKNOWN | EG_PROCF_SEEDED | EG_PROCF_FORKED, "unknown"},
+		{EG_PROCF_ARGS_TRUNCATED | EG_PROCF_EXE_DELETED | EG_PROCF_SETUID, "exec"},
+	};
+	for (size_t i = 0; i < sizeof(ctxs) / sizeof(ctxs[0]); i++) {
+		char k[64];
+		pr.flags = ctxs[i].flags;
+		snprintf(k, sizeof(k), ",\"context\":\"%s\",\"cwd\":", ctxs[i].name);
+		got = event_json(&ev);
+		CHECK(strstr(got, k), "flags 0x%x: want %s in %s", ctxs[i].flags, k, got);
+	}
+	pr.flags = 0;
+
+	/* open, connect, exit: exe and args after their own keys */
+	const char *tail = NULL;
+	static const uint32_t types[] = {EG_EV_OPEN, EG_EV_CONNECT, EG_EV_EXIT};
+	for (size_t i = 0; i < 3; i++) {
+		ev.type = types[i];
+		switch (types[i]) {
+		case EG_EV_OPEN:
+			tail = "\"open_flags\":0,\"requested\":\"\",\"ret\":0,\"requested_differs\":false,"
+			       "\"io_uring\":false,\"compat\":false,";
+			break;
+		case EG_EV_CONNECT:
+			tail = "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,"
+			       "\"compat\":false,";
+			break;
+		default:
+			tail = "";
+		}
+		snprintf(want, sizeof(want), COMMON_HEAD "\"type\":\"%s\",\"comm\":\"bash\",\"filename\":"
+			 "\"/dev/shm/.x\",\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,"
+			 "%s\"exe\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-s\"]" FULL_CTX FULL_HOST "}",
+			 eg_event_type_name(types[i]), tail);
+		got = event_json_host(&ev, true);
+		CHECK(!strcmp(got, want), "%s with context:\n got %s\nwant %s",
+		      eg_event_type_name(types[i]), got, want);
+	}
+
+	/* no host known: empty strings; a loginuid of -1 and a negative one */
+	ev.host = NULL;
+	pr.loginuid = -1;
+	got = event_json_host(&ev, true);
+	CHECK(strstr(got, ",\"loginuid\":-1,\"parent\""), "loginuid -1: %s", got);
+	size_t n = strlen(got);
+	static const char nohost[] = ",\"hostname\":\"\",\"host_id\":\"\"}";
+	CHECK(n > sizeof(nohost) && !strcmp(got + n - (sizeof(nohost) - 1), nohost),
+	      "no host: %s", got);
+	pr.loginuid = INT32_MIN;
+	got = event_json(&ev);
+	CHECK(strstr(got, ",\"loginuid\":-2147483648,"), "loginuid INT32_MIN: %s", got);
 }
 
 static void test_alert(void)
@@ -404,8 +578,8 @@ static void test_alert(void)
 		"\"event\":{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4242,"
 		"\"type\":\"exec\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 		"\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-		"\"exe\":\"\",\"args\":[],\"memfd\":false,\"interpreted\":false},"
-		"\"severity\":\"critical\",\"tags\":[\"T1620\",\"fileless\"]}\n";
+		"\"exe\":\"\",\"args\":[],\"memfd\":false,\"interpreted\":false" EXEC_PROCF NO_CTX "},"
+		"\"severity\":\"critical\",\"tags\":[\"T1620\",\"fileless\"],\"hostname\":\"\",\"host_id\":\"\"}\n";
 	CHECK(!strcmp(b.p, want), "alert:\n got %s\nwant %s", b.p, want);
 
 	/* dynamic description (not NUL-terminated at desc_len), defaults */
@@ -422,8 +596,8 @@ static void test_alert(void)
 	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false},"
-	       "\"severity\":\"warning\",\"tags\":[]}\n";
+	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false"
+	       NO_EXE NO_CTX "},\"severity\":\"warning\",\"tags\":[],\"hostname\":\"\",\"host_id\":\"\"}\n";
 	CHECK(!strcmp(b.p, want), "alert with desc:\n got %s\nwant %s", b.p, want);
 
 	/* events lost since the previous batch: one key after "tags", else none */
@@ -435,9 +609,28 @@ static void test_alert(void)
 	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
-	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false},"
-	       "\"severity\":\"warning\",\"tags\":[],\"events_lost\":true}\n";
+	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false"
+	       NO_EXE NO_CTX "},\"severity\":\"warning\",\"tags\":[],\"hostname\":\"\",\"host_id\":\"\","
+	       "\"events_lost\":true}\n";
 	CHECK(!strcmp(b.p, want), "alert with events_lost:\n got %s\nwant %s", b.p, want);
+
+	/* the host at the alert's top level, not in its event; then events_lost */
+	struct eg_proc pr = fixed_proc();
+	ev.proc = &pr;
+	ev.ctr = &full_ctr;
+	ev.host = &full_host;
+	b.len = 0;
+	eg_json_alert(&b, &ev, &r, "d", 1, true);
+	eg_buf_putc(&b, 0);
+	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
+	       "\"description\":\"d\",\"event_type\":\"connect\","
+	       "\"event\":{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"pid\":4242,\"tgid\":4242,"
+	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
+	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
+	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false"
+	       NO_EXE FULL_CTX "},\"severity\":\"warning\",\"tags\":[]" FULL_HOST
+	       ",\"events_lost\":true}\n";
+	CHECK(!strcmp(b.p, want), "alert with context:\n got %s\nwant %s", b.p, want);
 }
 
 /* Steady state: the buffer stops growing once it is large enough. */
@@ -478,6 +671,7 @@ int main(void)
 	test_random_against_model();
 	test_time();
 	test_event();
+	test_event_context();
 	test_alert();
 	test_no_growth();
 	eg_buf_free(&b);

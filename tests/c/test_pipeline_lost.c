@@ -46,7 +46,7 @@ static void add(struct eg_pipeline *p, uint32_t pid)
 }
 
 /* The alert file as "pid:L" entries (L: 1 with "events_lost":true right
- * after "tags", 0 without the key), ';' separated; pids from 1000 to 1255
+ * after "tags" and the host keys, 0 without the key), ';' separated; pids from 1000 to 1255
  * (the full batch) are summed up as "full:L" when all agree. */
 static char *alerts_summary(void)
 {
@@ -61,9 +61,10 @@ static char *alerts_summary(void)
 		if (!pp || !(pp = strstr(pp, "\"pid\":")) || sscanf(pp, "\"pid\":%u", &pid) != 1)
 			continue;
 		int lost;
-		if (strstr(line, ",\"tags\":[],\"events_lost\":true}\n"))
+		if (strstr(line, ",\"tags\":[],\"hostname\":\"\",\"host_id\":\"\",\"events_lost\":true}\n"))
 			lost = 1;
-		else if (!strstr(line, "events_lost") && strstr(line, ",\"tags\":[]}\n"))
+		else if (!strstr(line, "events_lost") &&
+			 strstr(line, ",\"tags\":[],\"hostname\":\"\",\"host_id\":\"\"}\n"))
 			lost = 0;
 		else
 			lost = 9; /* the key elsewhere, or another value */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The replay reader: every field, every error reason (exact text), nested
- * unknown fields, \u escapes, the writer -> reader round trip of odd strings,
- * and eg_replay_run on files with bad, blank, CRLF and over-long lines.
+ * unknown fields, \u escapes, the process context (its keys, the defaults of
+ * old lines, its errors), the writer -> reader round trip of odd strings and
+ * of a full context, and eg_replay_run on files with bad, blank, CRLF and
+ * over-long lines.
  * Independent of the engine's rules: parsed events are aborted, not run,
  * except in eg_replay_run, whose alerts go to a scratch file.
  */
@@ -34,7 +36,7 @@ static int parse(const char *line, size_t len, struct eg_event *ev)
 	static int open_event;
 	if (open_event)
 		eg_pipe_abort(P);
-	struct eg_event *e = eg_pipe_begin(P, len + 64);
+	struct eg_event *e = eg_pipe_begin(P, EG_REPLAY_ROOM(len));
 	open_event = 1;
 	err[0] = 0;
 	int rc = eg_replay_parse(P, line, len, e, err, sizeof(err));
@@ -105,6 +107,169 @@ static void test_fields(void)
 	rc = parse_s("{\"type\":\"exec\",\"comm\":\"a\",\"comm\":\"bb\",\"args\":[\"x\"],\"args\":[]}",
 		     &ev);
 	CHECK(rc == 0 && STREQ(ev.comm, ev.comm_len, "bb") && ev.argc == 0, "duplicates");
+}
+
+/* A full context line: every key lands in proc, ctr or host. */
+static void test_context(void)
+{
+	struct eg_event ev;
+	int rc = parse_s(
+		"{\"type\":\"open\",\"pid\":11,\"tgid\":10,\"ppid\":9,\"uid\":1000,\"gid\":100,"
+		"\"comm\":\"cat\",\"cgroup_id\":77,\"exe\":\"/usr/bin/cat\",\"args\":[\"cat\",\"/x\"],"
+		"\"exec_id\":\"ZXhlYzox\",\"context\":\"fork\",\"cwd\":\"/tmp/\\udce9\",\"tty\":\"pts/1\","
+		"\"loginuid\":-2147483648,\"setuid\":true,\"setgid\":true,\"ld_preload\":true,"
+		"\"ld_library_path\":true,"
+		"\"parent\":{\"tgid\":9,\"exec_id\":\"cDo5\",\"comm\":\"bash\",\"exe\":\"/bin/bash\","
+		"\"args\":[\"bash\",\"-i\"]},"
+		"\"ancestors\":[{\"comm\":\"bash\",\"exe\":\"/bin/bash\"},{\"exe\":\"/usr/sbin/sshd\"},{}],"
+		"\"container_id\":\"abc\",\"container_runtime\":\"containerd\",\"pod_uid\":\"p-1\","
+		"\"cgroup\":\"/kubepods/x\",\"hostname\":\"h\\u00e9\",\"host_id\":\"0123\"}",
+		&ev);
+	CHECK(rc == 0, "context line: %s", err);
+	const struct eg_proc *p = ev.proc;
+	CHECK(p && ev.ctr && ev.host, "context pointers %p %p %p", (void *)p, (void *)ev.ctr,
+	      (void *)ev.host);
+	if (!p || !ev.ctr || !ev.host)
+		return;
+	CHECK(((uintptr_t)p & 7) == 0, "proc not aligned");
+	CHECK(p->tgid == 10 && p->ppid == 9 && p->uid == 1000 && p->gid == 100, "proc ids");
+	CHECK(p->comm == ev.comm && p->comm_len == 3 && p->exe == ev.exe && p->exe_len == 12 &&
+		      p->args == ev.args && p->args_len == ev.args_len && p->argc == 2,
+	      "proc comm, exe, args are the event's");
+	CHECK(STREQ(p->exec_id, p->exec_id_len, "ZXhlYzox"), "exec_id");
+	CHECK(STREQ(p->cwd, p->cwd_len, "/tmp/\xe9") && p->cwd[p->cwd_len] == 0, "cwd");
+	CHECK(STREQ(p->tty, p->tty_len, "pts/1"), "tty");
+	CHECK(p->loginuid == INT32_MIN, "loginuid %d", p->loginuid);
+	CHECK(p->flags == (EG_PROCF_FORKED | EG_PROCF_SETUID | EG_PROCF_SETGID | EG_PROCF_LD_PRELOAD |
+			   EG_PROCF_LD_LIBRARY_PATH),
+	      "flags 0x%x", p->flags);
+	CHECK(p->parent_tgid == 9 && STREQ(p->parent_exec_id, p->parent_exec_id_len, "cDo5") &&
+		      STREQ(p->parent_comm, p->parent_comm_len, "bash") &&
+		      STREQ(p->parent_exe, p->parent_exe_len, "/bin/bash") && p->parent_argc == 2 &&
+		      p->parent_args_len == 8 && !memcmp(p->parent_args, "bash\0-i\0", 8),
+	      "parent");
+	CHECK(p->nancestors == 3, "nancestors %u", p->nancestors);
+	CHECK(STREQ(p->ancestors[0].comm, p->ancestors[0].comm_len, "bash") &&
+		      STREQ(p->ancestors[0].exe, p->ancestors[0].exe_len, "/bin/bash") &&
+		      STREQ(p->ancestors[1].comm, p->ancestors[1].comm_len, "") &&
+		      STREQ(p->ancestors[1].exe, p->ancestors[1].exe_len, "/usr/sbin/sshd") &&
+		      p->ancestors[2].comm && p->ancestors[2].comm_len == 0 && p->ancestors[2].exe &&
+		      p->ancestors[2].exe_len == 0,
+	      "ancestors");
+	const struct eg_container *c = ev.ctr;
+	CHECK(c->cgroup_id == 77 && STREQ(c->id, c->id_len, "abc") &&
+		      STREQ(c->runtime, c->runtime_len, "containerd") &&
+		      STREQ(c->pod_uid, c->pod_uid_len, "p-1") &&
+		      STREQ(c->cgroup, c->cgroup_len, "/kubepods/x"),
+	      "container");
+	CHECK(STREQ(ev.host->name, ev.host->name_len, "h\xc3\xa9") &&
+		      STREQ(ev.host->id, ev.host->id_len, "0123"),
+	      "host");
+
+	/* the other context names */
+	static const struct {
+		const char *name;
+		uint32_t flags;
+	} ctxs[] = {{"exec", 0}, {"procfs", EG_PROCF_SEEDED}, {"unknown", EG_PROCF_UNKNOWN},
+		    {"fork", EG_PROCF_FORKED}, {"\\u0065xec", 0}};
+	for (size_t i = 0; i < sizeof(ctxs) / sizeof(ctxs[0]); i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "{\"type\":\"exit\",\"context\":\"%s\"}", ctxs[i].name);
+		rc = parse_s(line, &ev);
+		CHECK(rc == 0 && ev.proc->flags == ctxs[i].flags, "context %s: %s flags 0x%x",
+		      ctxs[i].name, err, rc ? 0 : ev.proc->flags);
+	}
+	/* the last "context" wins; false clears a flag */
+	rc = parse_s("{\"type\":\"exec\",\"context\":\"fork\",\"setuid\":true,\"context\":\"procfs\","
+		     "\"setuid\":false}", &ev);
+	CHECK(rc == 0 && ev.proc->flags == EG_PROCF_SEEDED, "repeated context: flags 0x%x",
+	      ev.proc->flags);
+
+	/* a repeated parent or ancestors replaces the first one; nulls leave a
+	 * field alone; escaped keys inside */
+	rc = parse_s("{\"type\":\"exec\",\"parent\":{\"tgid\":5,\"comm\":\"a\",\"args\":[\"a\"]},"
+		     "\"parent\":{\"\\u0074gid\":6,\"exe\":null,\"exec_id\":\"e\"},\"parent\":null,"
+		     "\"ancestors\":[{\"comm\":\"x\"},{},{}],\"ancestors\":[ { \"c\\u006fmm\" : \"y\" ,"
+		     "\"exe\":null} ],\"ancestors\":null}", &ev);
+	CHECK(rc == 0, "repeated parent: %s", err);
+	if (rc == 0) {
+		p = ev.proc;
+		CHECK(p->parent_tgid == 6 && p->parent_comm_len == 0 && p->parent_exe_len == 0 &&
+			      p->parent_argc == 0 && p->parent_args_len == 0 &&
+			      STREQ(p->parent_exec_id, p->parent_exec_id_len, "e"),
+		      "repeated parent: the last one");
+		CHECK(p->nancestors == 1 && STREQ(p->ancestors[0].comm, p->ancestors[0].comm_len, "y") &&
+			      p->ancestors[0].exe_len == 0,
+		      "repeated ancestors: the last one");
+	}
+	/* empty parent and ancestors; a key spelled with escapes only */
+	rc = parse_s("{\"type\":\"exec\",\"parent\":{ },\"ancestors\":[ ],"
+		     "\"\\u0063\\u006f\\u006e\\u0074\\u0061\\u0069\\u006e\\u0065\\u0072\\u005f\\u0072"
+		     "\\u0075\\u006e\\u0074\\u0069\\u006d\\u0065\":\"podman\"}", &ev);
+	CHECK(rc == 0 && ev.proc->nancestors == 0 && ev.proc->parent_tgid == 0 &&
+		      STREQ(ev.ctr->runtime, ev.ctr->runtime_len, "podman"),
+	      "empty parent, escaped key: %s", err);
+	/* a host key alone gives a host; unknown keys beside the context keys
+	 * are still ignored at the top level */
+	rc = parse_s("{\"type\":\"exec\",\"host_id\":\"x\",\"parent_x\":{\"y\":1}}", &ev);
+	CHECK(rc == 0 && ev.host && ev.host->name_len == 0 && ev.host->name &&
+		      STREQ(ev.host->id, ev.host->id_len, "x"),
+	      "host_id alone: %s", err);
+	rc = parse_s("{\"type\":\"exec\",\"hostname\":null}", &ev);
+	CHECK(rc == 0 && !ev.host, "hostname null: no host");
+}
+
+/* A line without the context keys (a recording made before them). */
+static void test_context_defaults(void)
+{
+	struct eg_event ev;
+	int rc = parse_s("{\"type\":\"connect\",\"tgid\":7,\"ppid\":3,\"uid\":2,\"gid\":4,"
+			 "\"comm\":\"nc\",\"cgroup_id\":99,\"exe\":\"/bin/nc\",\"args\":[\"nc\"]}", &ev);
+	CHECK(rc == 0, "old line: %s", err);
+	const struct eg_proc *p = ev.proc;
+	CHECK(p && ev.ctr && !ev.host, "old line: proc and ctr set, no host");
+	if (!p || !ev.ctr)
+		return;
+	CHECK(p->flags == EG_PROCF_UNKNOWN && p->loginuid == -1, "old line: flags 0x%x loginuid %d",
+	      p->flags, p->loginuid);
+	CHECK(p->tgid == 7 && p->ppid == 3 && p->uid == 2 && p->gid == 4 && p->argc == 1 &&
+		      STREQ(p->comm, p->comm_len, "nc") && STREQ(p->exe, p->exe_len, "/bin/nc"),
+	      "old line: the event's fields");
+	const char *strs[] = {p->exec_id, p->cwd, p->tty, p->parent_exec_id, p->parent_comm,
+			      p->parent_exe, p->parent_args, ev.ctr->id, ev.ctr->runtime,
+			      ev.ctr->pod_uid, ev.ctr->cgroup};
+	uint32_t lens = p->exec_id_len | p->cwd_len | p->tty_len | p->parent_exec_id_len |
+			p->parent_comm_len | p->parent_exe_len | p->parent_args_len | p->parent_argc |
+			p->parent_tgid | p->nancestors | ev.ctr->id_len | ev.ctr->runtime_len |
+			ev.ctr->pod_uid_len | ev.ctr->cgroup_len;
+	int empty = lens == 0;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		empty &= strs[i] && !strs[i][0];
+	CHECK(empty, "old line: context strings empty, never NULL");
+	CHECK(ev.ctr->cgroup_id == 99, "old line: container cgroup_id %" PRIu64, ev.ctr->cgroup_id);
+
+	/* no "context" but an exec id: an exec; an empty exec id: unknown */
+	rc = parse_s("{\"type\":\"open\",\"exec_id\":\"x\"}", &ev);
+	CHECK(rc == 0 && ev.proc->flags == 0, "exec_id without context: flags 0x%x", ev.proc->flags);
+	rc = parse_s("{\"type\":\"open\",\"exec_id\":\"\",\"setgid\":true}", &ev);
+	CHECK(rc == 0 && ev.proc->flags == (EG_PROCF_UNKNOWN | EG_PROCF_SETGID),
+	      "empty exec_id without context: flags 0x%x", ev.proc->flags);
+
+	/* and it writes back with the defaults, host "" */
+	struct eg_buf a = {0};
+	rc = parse_s("{\"type\":\"exit\",\"timestamp\":0,\"comm\":\"x\"}", &ev);
+	eg_json_event(&a, &ev, true);
+	eg_buf_putc(&a, 0);
+	const char *want =
+		"{\"timestamp\":\"1970-01-01T00:00:00Z\",\"pid\":0,\"tgid\":0,\"type\":\"exit\","
+		"\"comm\":\"x\",\"filename\":\"\",\"dest_ip\":\"\",\"dest_port\":0,\"ppid\":0,\"uid\":0,"
+		"\"gid\":0,\"cgroup_id\":0,\"truncated\":false,\"exe\":\"\",\"args\":[],\"exec_id\":\"\","
+		"\"context\":\"unknown\",\"cwd\":\"\",\"tty\":\"\",\"loginuid\":-1,\"parent\":{\"tgid\":0,"
+		"\"exec_id\":\"\",\"comm\":\"\",\"exe\":\"\",\"args\":[]},\"ancestors\":[],"
+		"\"container_id\":\"\",\"container_runtime\":\"\",\"pod_uid\":\"\",\"cgroup\":\"\","
+		"\"hostname\":\"\",\"host_id\":\"\"}";
+	CHECK(rc == 0 && !strcmp(a.p, want), "old line written back:\n got %s\nwant %s", a.p, want);
+	eg_buf_free(&a);
 }
 
 static void test_unknown_fields(void)
@@ -266,6 +431,68 @@ static void test_errors(void)
 		{"{\"type\":\"connect\",\"protocol\":\"tcp6\"}", "field \"protocol\": \"tcp6\" is not an IP protocol (tcp, udp, udplite, sctp, icmp, icmpv6, or a number 0..255)"},
 		{"{\"type\":\"connect\",\"protocol\":\"256\"}", "field \"protocol\": \"256\" is not an IP protocol (tcp, udp, udplite, sctp, icmp, icmpv6, or a number 0..255)"},
 		{"{\"type\":\"connect\",\"protocol\":6}", "field \"protocol\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"exec_id\":1}", "field \"exec_id\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"context\":1}", "field \"context\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"context\":\"execve\"}", "field \"context\": \"execve\" is not exec, fork, procfs or unknown"},
+		{"{\"type\":\"exec\",\"context\":\"\"}", "field \"context\": \"\" is not exec, fork, procfs or unknown"},
+		{"{\"type\":\"exec\",\"context\":\"EXEC\\n\"}", "field \"context\": \"EXEC\\n\" is not exec, fork, procfs or unknown"},
+		{"{\"type\":\"exec\",\"context\":\"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu\"}", "field \"context\": \"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu\"... is not exec, fork, procfs or unknown"},
+		{"{\"type\":\"exec\",\"cwd\":[]}", "field \"cwd\": expected a string, got an array"},
+		{"{\"type\":\"exec\",\"tty\":0}", "field \"tty\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"loginuid\":\"1000\"}", "field \"loginuid\": expected an integer, got a string"},
+		{"{\"type\":\"exec\",\"loginuid\":2147483648}", "field \"loginuid\": 2147483648 out of range -2147483648..2147483647"},
+		{"{\"type\":\"exec\",\"loginuid\":-2147483649}", "field \"loginuid\": -2147483649 out of range -2147483648..2147483647"},
+		{"{\"type\":\"exec\",\"loginuid\":4294967295}", "field \"loginuid\": 4294967295 out of range -2147483648..2147483647"},
+		{"{\"type\":\"exec\",\"loginuid\":-1.0}", "field \"loginuid\": -1.0 is not an integer"},
+		{"{\"type\":\"exec\",\"setuid\":1}", "field \"setuid\": expected true or false, got a number"},
+		{"{\"type\":\"exec\",\"setgid\":\"false\"}", "field \"setgid\": expected true or false, got a string"},
+		{"{\"type\":\"exec\",\"ld_preload\":{}}", "field \"ld_preload\": expected true or false, got an object"},
+		{"{\"type\":\"exec\",\"ld_library_path\":[]}", "field \"ld_library_path\": expected true or false, got an array"},
+		{"{\"type\":\"exec\",\"container_id\":1}", "field \"container_id\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"container_runtime\":true}", "field \"container_runtime\": expected a string, got a boolean"},
+		{"{\"type\":\"exec\",\"pod_uid\":{}}", "field \"pod_uid\": expected a string, got an object"},
+		{"{\"type\":\"exec\",\"cgroup\":5}", "field \"cgroup\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"hostname\":[\"h\"]}", "field \"hostname\": expected a string, got an array"},
+		{"{\"type\":\"exec\",\"host_id\":1}", "field \"host_id\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"parent\":1}", "field \"parent\": expected an object, got a number"},
+		{"{\"type\":\"exec\",\"parent\":[]}", "field \"parent\": expected an object, got an array"},
+		{"{\"type\":\"exec\",\"parent\":\"bash\"}", "field \"parent\": expected an object, got a string"},
+		{"{\"type\":\"exec\",\"parent\":{\"pid\":1}}", "field \"parent\": unknown key \"pid\""},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":1,\"ancestors\":[]}}", "field \"parent\": unknown key \"ancestors\""},
+		{"{\"type\":\"exec\",\"parent\":{\"comm\\n\":1}}", "field \"parent\": unknown key \"comm\\n\""},
+		{"{\"type\":\"exec\",\"parent\":{\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\":1}}", "field \"parent\": unknown key \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"..."},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":\"1\"}}", "field \"parent.tgid\": expected an integer, got a string"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":-1}}", "field \"parent.tgid\": -1 out of range 0..4294967295"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":4294967296}}", "field \"parent.tgid\": 4294967296 out of range 0..4294967295"},
+		{"{\"type\":\"exec\",\"parent\":{\"exec_id\":1}}", "field \"parent.exec_id\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"parent\":{\"comm\":false}}", "field \"parent.comm\": expected a string, got a boolean"},
+		{"{\"type\":\"exec\",\"parent\":{\"exe\":{}}}", "field \"parent.exe\": expected a string, got an object"},
+		{"{\"type\":\"exec\",\"parent\":{\"args\":\"bash -i\"}}", "field \"parent.args\": expected an array of strings, got a string"},
+		{"{\"type\":\"exec\",\"parent\":{\"args\":[\"a\",2]}}", "field \"parent.args\": expected an array of strings, got a number in it"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":1,}}", "not JSON: unexpected '}' at column 35, expected a string key"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\" 1}}", "not JSON: unexpected '1' at column 33, expected ':'"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":1", "not JSON: unexpected end of line, expected ',' or '}'"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":1]}", "not JSON: unexpected ']' at column 34, expected ',' or '}'"},
+		{"{\"type\":\"exec\",\"parent\":{\"tgid\":", "not JSON: unexpected end of line, expected a JSON value"},
+		{"{\"type\":\"exec\",\"parent\":{", "not JSON: unexpected end of line, expected a string key"},
+		{"{\"type\":\"exec\",\"ancestors\":{}}", "field \"ancestors\": expected an array of objects, got an object"},
+		{"{\"type\":\"exec\",\"ancestors\":\"sshd\"}", "field \"ancestors\": expected an array of objects, got a string"},
+		{"{\"type\":\"exec\",\"ancestors\":3}", "field \"ancestors\": expected an array of objects, got a number"},
+		{"{\"type\":\"exec\",\"ancestors\":[\"sshd\"]}", "field \"ancestors\": expected an array of objects, got a string in it"},
+		{"{\"type\":\"exec\",\"ancestors\":[{},null]}", "field \"ancestors\": expected an array of objects, got null in it"},
+		{"{\"type\":\"exec\",\"ancestors\":[[]]}", "field \"ancestors\": expected an array of objects, got an array in it"},
+		{"{\"type\":\"exec\",\"ancestors\":[{},{},{},{},{},{}]}", "field \"ancestors\": more than 5 entries"},
+		{"{\"type\":\"exec\",\"ancestors\":[{},{},{},{},{},{\"comm\":\"x\"},{}]}", "field \"ancestors\": more than 5 entries"},
+		{"{\"type\":\"exec\",\"ancestors\":[{\"pid\":1}]}", "field \"ancestors[0]\": unknown key \"pid\""},
+		{"{\"type\":\"exec\",\"ancestors\":[{},{\"comm\":\"a\",\"args\":[]}]}", "field \"ancestors[1]\": unknown key \"args\""},
+		{"{\"type\":\"exec\",\"ancestors\":[{\"comm\":1}]}", "field \"ancestors[0].comm\": expected a string, got a number"},
+		{"{\"type\":\"exec\",\"ancestors\":[{},{},{},{},{\"exe\":[]}]}", "field \"ancestors[4].exe\": expected a string, got an array"},
+		{"{\"type\":\"exec\",\"ancestors\":[{}", "not JSON: unexpected end of line, expected ',' or ']'"},
+		{"{\"type\":\"exec\",\"ancestors\":[{},]}", "not JSON: unexpected ']' at column 32, expected a JSON value"},
+		{"{\"type\":\"exec\",\"ancestors\":[{}}", "not JSON: unexpected '}' at column 31, expected ',' or ']'"},
+		{"{\"type\":\"exec\",\"ancestors\":[1.]}", "not JSON: unexpected ']' at column 31, expected a digit"},
+		{"{\"type\":\"exec\",\"ancestors\":[", "not JSON: unexpected end of line, expected a JSON value"},
+		{"{\"type\":\"exec\",\"ancestors\":[{\"comm\":\"a\"", "not JSON: unexpected end of line, expected ',' or '}'"},
 		{"", "not JSON: empty line"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -308,7 +535,7 @@ static void test_round_trip(void)
 		if (names[i] == big)
 			in.comm_len = in.filename_len = in.exe_len = 5000;
 		a.len = 0;
-		eg_json_event(&a, &in);
+		eg_json_event(&a, &in, true);
 		struct eg_event out;
 		int rc = parse(a.p, a.len, &out);
 		CHECK(rc == 0, "round trip %zu: parse: %s", i, err);
@@ -326,8 +553,93 @@ static void test_round_trip(void)
 			      !memcmp(out.args, in.args, in.args_len),
 		      "round trip %zu: args differ", i);
 		c.len = 0;
-		eg_json_event(&c, &out);
+		eg_json_event(&c, &out, true);
 		CHECK(c.len == a.len && !memcmp(a.p, c.p, a.len), "round trip %zu: JSON differs", i);
+	}
+	eg_buf_free(&a);
+	eg_buf_free(&c);
+}
+
+/* A full context (parent, 5 ancestors, container, host, bytes that are not
+ * UTF-8) on each event type: writer -> reader -> writer gives the same bytes
+ * and the reader gives back every field. */
+static void test_round_trip_context(void)
+{
+	static const char pargs[] = "sshd: u@pts/0\0\xff\xfe\0\0";
+	struct eg_proc pr = {
+		.loginuid = 1000,
+		.flags = EG_PROCF_SETUID | EG_PROCF_SETGID | EG_PROCF_LD_PRELOAD |
+			 EG_PROCF_LD_LIBRARY_PATH,
+		.exec_id = "ZXhlYzoxMjM0NTY3ODk=", .exec_id_len = 20,
+		.cwd = "/home/\xe9t\xc3\xa9/\xc0\xaf\n\"q\"", .cwd_len = 17,
+		.tty = "pts/0", .tty_len = 5,
+		.parent_tgid = 4294967295u,
+		.parent_exec_id = "\xed\xa0\x80", .parent_exec_id_len = 3,
+		.parent_comm = "sshd", .parent_comm_len = 4,
+		.parent_exe = "/usr/sbin/sshd", .parent_exe_len = 14,
+		.parent_args = pargs, .parent_args_len = sizeof(pargs) - 1, .parent_argc = 3,
+		.nancestors = 5,
+	};
+	static const char *const an[] = {"sshd", "systemd", "\x80", "a\"b", ""};
+	for (int i = 0; i < 5; i++) {
+		pr.ancestors[i].comm = an[i];
+		pr.ancestors[i].comm_len = (uint32_t)strlen(an[i]);
+		pr.ancestors[i].exe = an[4 - i];
+		pr.ancestors[i].exe_len = (uint32_t)strlen(an[4 - i]);
+	}
+	const struct eg_container ctr = {
+		.cgroup = "/k/\xf5", .cgroup_len = 4,
+		.id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", .id_len = 64,
+		.runtime = "cri-o", .runtime_len = 5,
+		.pod_uid = "\xe2\x82", .pod_uid_len = 2,
+	};
+	const struct eg_host host = {.name = "caf\xe9", .name_len = 4, .id = "42", .id_len = 2};
+	static const uint32_t flags[] = {0, EG_PROCF_FORKED, EG_PROCF_SEEDED, EG_PROCF_UNKNOWN};
+	struct eg_buf a = {0}, c = {0};
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++) {
+		static const char args[] = "cat\0/etc/\xffshadow\0";
+		pr.flags = (pr.flags & ~(uint32_t)(EG_PROCF_FORKED | EG_PROCF_SEEDED | EG_PROCF_UNKNOWN)) |
+			   flags[t - 1];
+		pr.loginuid = t == EG_EV_EXIT ? -1 : 1000;
+		struct eg_event in = {
+			.ts_ns = 1735732800123456789LL, .type = t, .pid = 1, .tgid = 2, .ppid = 3,
+			.uid = 4, .gid = 5, .cgroup_id = 6, .comm = "cat", .comm_len = 3,
+			.filename = "/f", .filename_len = 2, .exe = "/bin/c\x80t", .exe_len = 7,
+			.dest_ip = "", .args = args, .args_len = sizeof(args) - 1, .argc = 2,
+			.requested = "", .proc = &pr, .ctr = &ctr, .host = &host,
+		};
+		a.len = 0;
+		eg_json_event(&a, &in, true);
+		struct eg_event out;
+		int rc = parse(a.p, a.len, &out);
+		CHECK(rc == 0, "context round trip, %s: parse: %s", eg_event_type_name(t), err);
+		if (rc)
+			continue;
+		const struct eg_proc *p = out.proc;
+		/* setuid and friends are written on exec events only */
+		uint32_t want_flags = t == EG_EV_EXEC ? pr.flags : flags[t - 1];
+		CHECK(p->flags == want_flags && p->loginuid == pr.loginuid &&
+			      p->parent_tgid == pr.parent_tgid && p->parent_argc == 3 &&
+			      p->nancestors == 5,
+		      "context round trip, %s: numbers (flags 0x%x)", eg_event_type_name(t), p->flags);
+#define SAME_STR(x, y, f) ((x)->f##_len == (y)->f##_len && !memcmp((x)->f, (y)->f, (x)->f##_len))
+		int same = SAME_STR(p, &pr, exec_id) && SAME_STR(p, &pr, cwd) && SAME_STR(p, &pr, tty) &&
+			   SAME_STR(p, &pr, parent_exec_id) && SAME_STR(p, &pr, parent_comm) &&
+			   SAME_STR(p, &pr, parent_exe) && SAME_STR(p, &pr, parent_args) &&
+			   SAME_STR(out.ctr, &ctr, id) && SAME_STR(out.ctr, &ctr, runtime) &&
+			   SAME_STR(out.ctr, &ctr, pod_uid) && SAME_STR(out.ctr, &ctr, cgroup) &&
+			   SAME_STR(out.host, &host, name) && SAME_STR(out.host, &host, id) &&
+			   SAME_STR(&out, &in, exe) && SAME_STR(&out, &in, args) && out.argc == 2;
+		for (int i = 0; i < 5; i++)
+			same &= SAME_STR(&p->ancestors[i], &pr.ancestors[i], comm) &&
+				SAME_STR(&p->ancestors[i], &pr.ancestors[i], exe);
+#undef SAME_STR
+		CHECK(same, "context round trip, %s: strings differ", eg_event_type_name(t));
+		c.len = 0;
+		eg_json_event(&c, &out, true);
+		CHECK(c.len == a.len && !memcmp(a.p, c.p, a.len),
+		      "context round trip, %s: JSON differs\n%.*s\n%.*s", eg_event_type_name(t),
+		      (int)a.len, a.p, (int)c.len, c.p);
 	}
 	eg_buf_free(&a);
 	eg_buf_free(&c);
@@ -428,7 +740,7 @@ static void test_run(void)
 	CHECK(rc == -1, "missing file rc %d", rc);
 
 	/* over-long lines: one that fits the bound and one past it, in the middle */
-	size_t max = EG_EVENT_MAX_BYTES - 64;
+	size_t max = EG_EVENT_MAX_BYTES - EG_REPLAY_SLACK;
 	size_t cap = 3 * max + 1000;
 	char *big = malloc(cap);
 	size_t n = 0;
@@ -527,7 +839,7 @@ static void bench(void)
 	for (int i = 0; i < n; i++) {
 		const char *l = lines[i & 1];
 		size_t len = strlen(l);
-		struct eg_event *e = eg_pipe_begin(P, len + 64);
+		struct eg_event *e = eg_pipe_begin(P, EG_REPLAY_ROOM(len));
 		if (eg_replay_parse(P, l, len, e, err, sizeof(err)))
 			failed++;
 		eg_pipe_abort(P);
@@ -564,11 +876,14 @@ int main(void)
 		return 1;
 	}
 	test_fields();
+	test_context();
+	test_context_defaults();
 	test_unknown_fields();
 	test_timestamps();
 	test_escapes();
 	test_errors();
 	test_round_trip();
+	test_round_trip_context();
 	test_mutations();
 	eg_pipe_abort(P);
 	test_run();

@@ -172,7 +172,7 @@ check_lost() {
 	"$PY" - "$1" <<'PY'
 import json, sys
 n = lost = 0
-keys = ["timestamp", "rule_id", "description", "event_type", "event", "severity", "tags"]
+keys = ["timestamp", "rule_id", "description", "event_type", "event", "severity", "tags", "hostname", "host_id"]
 for line in open(sys.argv[1], "rb"):
     a = json.loads(line)
     if a["rule_id"] != "storm_open":

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzzes the JSON writer (src/json.c): eg_json_str on the whole input, and
- * eg_json_alert on an event and a rule cut out of the input.
+ * eg_json_alert and eg_json_event (a -record line, host included) on an
+ * event, its process context and a rule cut out of the input.
  *
  * Properties (docs/output.md, "Strings" and "The event object"):
  *   - eg_json_str writes exactly what a plain byte-by-byte model of the rules
@@ -13,7 +14,8 @@
  *     gives back every input string byte for byte, and every number;
  *   - the timestamp is RFC 3339 UTC with a trimmed fraction and gives back
  *     ts_ns (checked against timegm);
- *   - the event object replays (eg_replay_parse) to the same event.
+ *   - the event object and the record line replay (eg_replay_parse) to the
+ *     same event, context and host included.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -353,12 +355,84 @@ FUZZ_NOCOV static void check_str_whole(const uint8_t *data, size_t size)
 		jfail(&j, "data after the string");
 }
 
-FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg_event *ev)
+/* The context flags the "context" key gives back (json.c's context_name). */
+FUZZ_NOCOV static uint32_t context_bits(uint32_t flags)
+{
+	if (flags & EG_PROCF_UNKNOWN)
+		return EG_PROCF_UNKNOWN;
+	if (flags & EG_PROCF_SEEDED)
+		return EG_PROCF_SEEDED;
+	return flags & EG_PROCF_FORKED;
+}
+
+FUZZ_NOCOV static void same_bytes(const char *what, const char *a, uint32_t al, const char *b,
+				   uint32_t bl)
+{
+	if (al != bl || memcmp(a, b, al))
+		fuzz_fail("replayed %s differs (%u bytes, written %u)", what, al, bl);
+}
+
+/* The replayed context r against the written one (ev's). */
+FUZZ_NOCOV static void check_replay_context(const struct eg_event *r, const struct eg_event *ev,
+					     bool with_host)
+{
+	const struct eg_proc *rp = r->proc, *wp = eg_ev_proc(ev);
+	const struct eg_container *rc = r->ctr, *wc = eg_ev_ctr(ev);
+	if (!rp || !rc)
+		fuzz_fail("replayed event without proc or ctr");
+	const uint32_t ctxf = EG_PROCF_UNKNOWN | EG_PROCF_SEEDED | EG_PROCF_FORKED;
+	if ((rp->flags & ctxf) != context_bits(wp->flags))
+		fuzz_fail("replayed context flags 0x%x, written 0x%x", rp->flags, wp->flags);
+	const uint32_t execf = EG_PROCF_SETUID | EG_PROCF_SETGID | EG_PROCF_LD_PRELOAD |
+			       EG_PROCF_LD_LIBRARY_PATH;
+	if ((rp->flags & execf) != (ev->type == EG_EV_EXEC ? wp->flags & execf : 0))
+		fuzz_fail("replayed exec flags 0x%x, written 0x%x", rp->flags, wp->flags);
+	if (rp->loginuid != wp->loginuid || rp->parent_tgid != wp->parent_tgid ||
+	    rp->parent_argc != wp->parent_argc || rp->nancestors != wp->nancestors)
+		fuzz_fail("replayed loginuid, parent tgid, parent argc or ancestors differ");
+	if (rp->tgid != ev->tgid || rp->comm != r->comm || rp->exe != r->exe || rp->args != r->args)
+		fuzz_fail("replayed proc does not point at the event's fields");
+	same_bytes("exec_id", rp->exec_id, rp->exec_id_len, wp->exec_id, wp->exec_id_len);
+	same_bytes("cwd", rp->cwd, rp->cwd_len, wp->cwd, wp->cwd_len);
+	same_bytes("tty", rp->tty, rp->tty_len, wp->tty, wp->tty_len);
+	same_bytes("parent exec_id", rp->parent_exec_id, rp->parent_exec_id_len, wp->parent_exec_id,
+		   wp->parent_exec_id_len);
+	same_bytes("parent comm", rp->parent_comm, rp->parent_comm_len, wp->parent_comm,
+		   wp->parent_comm_len);
+	same_bytes("parent exe", rp->parent_exe, rp->parent_exe_len, wp->parent_exe,
+		   wp->parent_exe_len);
+	same_bytes("parent args", rp->parent_args, rp->parent_args_len, wp->parent_args,
+		   wp->parent_args_len);
+	for (uint32_t i = 0; i < wp->nancestors; i++) {
+		const struct eg_ancestor *ra = &rp->ancestors[i], *wa = &wp->ancestors[i];
+		same_bytes("ancestor comm", ra->comm, ra->comm_len, wa->comm, wa->comm_len);
+		same_bytes("ancestor exe", ra->exe, ra->exe_len, wa->exe, wa->exe_len);
+	}
+	if (rc->cgroup_id != ev->cgroup_id)
+		fuzz_fail("replayed container cgroup_id differs");
+	same_bytes("container id", rc->id, rc->id_len, wc->id, wc->id_len);
+	same_bytes("container runtime", rc->runtime, rc->runtime_len, wc->runtime, wc->runtime_len);
+	same_bytes("pod_uid", rc->pod_uid, rc->pod_uid_len, wc->pod_uid, wc->pod_uid_len);
+	same_bytes("cgroup", rc->cgroup, rc->cgroup_len, wc->cgroup, wc->cgroup_len);
+	if (!with_host) {
+		if (r->host)
+			fuzz_fail("replayed event without host keys has a host");
+		return;
+	}
+	const struct eg_host *wh = eg_ev_host(ev);
+	if (!r->host)
+		fuzz_fail("replayed record line has no host");
+	same_bytes("hostname", r->host->name, r->host->name_len, wh->name, wh->name_len);
+	same_bytes("host_id", r->host->id, r->host->id_len, wh->id, wh->id_len);
+}
+
+FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg_event *ev,
+				     bool with_host)
 {
 	char err[512];
 	fuzz_pipe_reset();
 	struct eg_pipeline *p = fuzz_pipe();
-	struct eg_event *r = eg_pipe_begin(p, len + 64);
+	struct eg_event *r = eg_pipe_begin(p, EG_REPLAY_ROOM(len));
 	if (!r)
 		return;
 	if (eg_replay_parse(p, obj, len, r, err, sizeof(err)))
@@ -393,8 +467,109 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 	if ((ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT) &&
 	    ((r->flags ^ ev->flags) & (EG_EVF_IO_URING | EG_EVF_COMPAT)))
 		fuzz_fail("replayed io_uring/compat differs");
+	if (ev->type != EG_EV_EXEC) {
+		SAME(argc) SAME_STR(exe) SAME_STR(args)
+	}
 #undef SAME
 #undef SAME_STR
+	check_replay_context(r, ev, with_host);
+}
+
+/* The strings of the process context, in input order. */
+enum {
+	CS_EXEC_ID, CS_CWD, CS_TTY, CS_PEXEC_ID, CS_PCOMM, CS_PEXE, CS_PARGS,
+	CS_ANC, /* comm, exe of each of the EG_ANCESTORS_MAX ancestors */
+	CS_CID = CS_ANC + 2 * EG_ANCESTORS_MAX, CS_RUNTIME, CS_POD, CS_CGROUP, CS_HNAME, CS_HID,
+	CS_N,
+};
+
+/* An argument list from a taken string: NUL-terminated strings back to back
+ * (the last one terminated by take_str's NUL when it is not already). */
+FUZZ_NOCOV static uint32_t args_of(const char *a, uint32_t len, uint32_t *args_len)
+{
+	uint32_t argc = 0;
+	*args_len = len && a[len - 1] ? len + 1 : len;
+	for (uint32_t i = 0; i < *args_len; i++)
+		argc += a[i] == 0;
+	return argc;
+}
+
+FUZZ_NOCOV static void jargs_is(struct jp *j, const char *what, const char *a, uint32_t argc)
+{
+	jlit(j, "[");
+	for (uint32_t i = 0; i < argc; i++) {
+		size_t n = strlen(a);
+		if (i)
+			jlit(j, ",");
+		jstr_is(j, what, a, n);
+		a += n + 1;
+	}
+	jlit(j, "]");
+}
+
+/* The context block, "exec_id" to "cgroup", of ev as written. */
+FUZZ_NOCOV static void jcontext_is(struct jp *j, const struct eg_event *ev)
+{
+	const struct eg_proc *p = eg_ev_proc(ev);
+	const struct eg_container *c = eg_ev_ctr(ev);
+	static const char *const names[] = {"exec", "fork", "procfs", "unknown"};
+	uint32_t cb = context_bits(p->flags);
+	const char *cn = names[cb == EG_PROCF_UNKNOWN ? 3 : cb == EG_PROCF_SEEDED ? 2 : cb ? 1 : 0];
+	char num[16];
+	jkey(j, "exec_id", 0);
+	jstr_is(j, "exec_id", p->exec_id, p->exec_id_len);
+	jkey(j, "context", 0);
+	jstr_is(j, "context", cn, strlen(cn));
+	jkey(j, "cwd", 0);
+	jstr_is(j, "cwd", p->cwd, p->cwd_len);
+	jkey(j, "tty", 0);
+	jstr_is(j, "tty", p->tty, p->tty_len);
+	jkey(j, "loginuid", 0);
+	snprintf(num, sizeof(num), "%d", p->loginuid);
+	jlit(j, num);
+	jkey(j, "parent", 0);
+	jlit(j, "{");
+	jkey(j, "tgid", 1);
+	jnum_is(j, "parent tgid", p->parent_tgid);
+	jkey(j, "exec_id", 0);
+	jstr_is(j, "parent exec_id", p->parent_exec_id, p->parent_exec_id_len);
+	jkey(j, "comm", 0);
+	jstr_is(j, "parent comm", p->parent_comm, p->parent_comm_len);
+	jkey(j, "exe", 0);
+	jstr_is(j, "parent exe", p->parent_exe, p->parent_exe_len);
+	jkey(j, "args", 0);
+	jargs_is(j, "parent args", p->parent_args, p->parent_argc);
+	jlit(j, "}");
+	jkey(j, "ancestors", 0);
+	jlit(j, "[");
+	for (uint32_t i = 0; i < p->nancestors; i++) {
+		if (i)
+			jlit(j, ",");
+		jlit(j, "{");
+		jkey(j, "comm", 1);
+		jstr_is(j, "ancestor comm", p->ancestors[i].comm, p->ancestors[i].comm_len);
+		jkey(j, "exe", 0);
+		jstr_is(j, "ancestor exe", p->ancestors[i].exe, p->ancestors[i].exe_len);
+		jlit(j, "}");
+	}
+	jlit(j, "]");
+	jkey(j, "container_id", 0);
+	jstr_is(j, "container_id", c->id, c->id_len);
+	jkey(j, "container_runtime", 0);
+	jstr_is(j, "container_runtime", c->runtime, c->runtime_len);
+	jkey(j, "pod_uid", 0);
+	jstr_is(j, "pod_uid", c->pod_uid, c->pod_uid_len);
+	jkey(j, "cgroup", 0);
+	jstr_is(j, "cgroup", c->cgroup, c->cgroup_len);
+}
+
+FUZZ_NOCOV static void jhost_is(struct jp *j, const struct eg_event *ev)
+{
+	const struct eg_host *h = eg_ev_host(ev);
+	jkey(j, "hostname", 0);
+	jstr_is(j, "hostname", h->name, h->name_len);
+	jkey(j, "host_id", 0);
+	jstr_is(j, "host_id", h->id, h->id_len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -437,9 +612,62 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* argv: NUL-terminated strings back to back (the last one terminated by
 	 * take_str's NUL when it is not already) */
 	ev.args = args;
-	ev.args_len = al && args[al - 1] ? al + 1 : al;
-	for (uint32_t i = 0; i < ev.args_len; i++)
-		ev.argc += args[i] == 0;
+	ev.argc = args_of(args, al, &ev.args_len);
+
+	/* the process context (inputs written before it had one end earlier:
+	 * all zero, no context) */
+	unsigned cbits = (unsigned)take(&in, 1); /* proc, ctr, host given */
+	struct eg_proc pr = {0};
+	struct eg_container ctr = {0};
+	struct eg_host host = {0};
+	pr.loginuid = (int32_t)take(&in, 4);
+	pr.flags = (uint32_t)take(&in, 2) & 0x1ff; /* every enum eg_proc_flags bit */
+	pr.parent_tgid = (uint32_t)take(&in, 4);
+	pr.nancestors = (uint32_t)take(&in, 1) % (EG_ANCESTORS_MAX + 1);
+	char *cs[CS_N];
+	uint32_t cl[CS_N];
+	for (int i = 0; i < CS_N; i++)
+		cs[i] = take_str(&in, &cl[i]);
+	pr.exec_id = cs[CS_EXEC_ID];
+	pr.exec_id_len = cl[CS_EXEC_ID];
+	pr.cwd = cs[CS_CWD];
+	pr.cwd_len = cl[CS_CWD];
+	pr.tty = cs[CS_TTY];
+	pr.tty_len = cl[CS_TTY];
+	pr.parent_exec_id = cs[CS_PEXEC_ID];
+	pr.parent_exec_id_len = cl[CS_PEXEC_ID];
+	pr.parent_comm = cs[CS_PCOMM];
+	pr.parent_comm_len = cl[CS_PCOMM];
+	pr.parent_exe = cs[CS_PEXE];
+	pr.parent_exe_len = cl[CS_PEXE];
+	pr.parent_args = cs[CS_PARGS];
+	pr.parent_argc = args_of(cs[CS_PARGS], cl[CS_PARGS], &pr.parent_args_len);
+	for (int i = 0; i < EG_ANCESTORS_MAX; i++) {
+		pr.ancestors[i].comm = cs[CS_ANC + 2 * i];
+		pr.ancestors[i].comm_len = cl[CS_ANC + 2 * i];
+		pr.ancestors[i].exe = cs[CS_ANC + 2 * i + 1];
+		pr.ancestors[i].exe_len = cl[CS_ANC + 2 * i + 1];
+	}
+	/* what a live producer fills from the event (the writer reads the event's) */
+	pr.tgid = ev.tgid;
+	pr.comm = comm;
+	pr.comm_len = ev.comm_len;
+	ctr.cgroup_id = ev.cgroup_id;
+	ctr.id = cs[CS_CID];
+	ctr.id_len = cl[CS_CID];
+	ctr.runtime = cs[CS_RUNTIME];
+	ctr.runtime_len = cl[CS_RUNTIME];
+	ctr.pod_uid = cs[CS_POD];
+	ctr.pod_uid_len = cl[CS_POD];
+	ctr.cgroup = cs[CS_CGROUP];
+	ctr.cgroup_len = cl[CS_CGROUP];
+	host.name = cs[CS_HNAME];
+	host.name_len = cl[CS_HNAME];
+	host.id = cs[CS_HID];
+	host.id_len = cl[CS_HID];
+	ev.proc = cbits & 1 ? &pr : NULL;
+	ev.ctr = cbits & 2 ? &ctr : NULL;
+	ev.host = cbits & 4 ? &host : NULL;
 
 	/* strings the writer takes with strlen() end at their first NUL */
 	idl = (uint32_t)strlen(id);
@@ -511,20 +739,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jkey(&j, "exe", 0);
 		jstr_is(&j, "exe", exe, ev.exe_len);
 		jkey(&j, "args", 0);
-		jlit(&j, "[");
-		const char *a = args;
-		for (uint32_t i = 0; i < ev.argc; i++) {
-			size_t n = strlen(a);
-			if (i)
-				jlit(&j, ",");
-			jstr_is(&j, "args", a, n);
-			a += n + 1;
-		}
-		jlit(&j, "]");
+		jargs_is(&j, "args", args, ev.argc);
 		jkey(&j, "memfd", 0);
 		jlit(&j, ev.flags & EG_EVF_MEMFD ? "true" : "false");
 		jkey(&j, "interpreted", 0);
 		jlit(&j, ev.flags & EG_EVF_INTERPRETED ? "true" : "false");
+		uint32_t pf = eg_ev_proc(&ev)->flags;
+		jkey(&j, "setuid", 0);
+		jlit(&j, pf & EG_PROCF_SETUID ? "true" : "false");
+		jkey(&j, "setgid", 0);
+		jlit(&j, pf & EG_PROCF_SETGID ? "true" : "false");
+		jkey(&j, "ld_preload", 0);
+		jlit(&j, pf & EG_PROCF_LD_PRELOAD ? "true" : "false");
+		jkey(&j, "ld_library_path", 0);
+		jlit(&j, pf & EG_PROCF_LD_LIBRARY_PATH ? "true" : "false");
 	} else if (ev.type == EG_EV_OPEN) {
 		jkey(&j, "open_flags", 0);
 		jnum_is(&j, "open_flags", ev.open_flags);
@@ -559,6 +787,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jkey(&j, "compat", 0);
 		jlit(&j, ev.flags & EG_EVF_COMPAT ? "true" : "false");
 	}
+	if (ev.type == EG_EV_OPEN || ev.type == EG_EV_CONNECT || ev.type == EG_EV_EXIT) {
+		jkey(&j, "exe", 0);
+		jstr_is(&j, "exe", exe, ev.exe_len);
+		jkey(&j, "args", 0);
+		jargs_is(&j, "args", args, ev.argc);
+	}
+	jcontext_is(&j, &ev);
 	jlit(&j, "}");
 	const char *obj_end = j.s;
 	jkey(&j, "severity", 0);
@@ -568,6 +803,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tl)
 		jstr_is(&j, "tags", tag, tl);
 	jlit(&j, "]");
+	jhost_is(&j, &ev);
 	if (lost) {
 		jkey(&j, "events_lost", 0);
 		jlit(&j, "true");
@@ -577,7 +813,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jfail(&j, "data after the alert object");
 
 	if (ev.type >= EG_EV_EXEC && ev.type <= EG_EV_MAX)
-		check_replay(obj, (size_t)(obj_end - obj), &ev);
+		check_replay(obj, (size_t)(obj_end - obj), &ev, false);
+
+	/* the -record line: the same object, the host at its end */
+	size_t olen = (size_t)(obj_end - obj);
+	static struct eg_buf rec;
+	rec.len = 0;
+	if (eg_json_event(&rec, &ev, true))
+		fuzz_fail("eg_json_event failed");
+	struct jp jr = {rec.p, rec.p + rec.len, rec.p};
+	if (rec.len < olen || memcmp(rec.p, obj, olen - 1))
+		fuzz_fail("the record line does not start like the alert's event");
+	jr.s = rec.p + olen - 1;
+	jhost_is(&jr, &ev);
+	jlit(&jr, "}");
+	if (jr.s != jr.e)
+		jfail(&jr, "data after the record line");
+	if (ev.type >= EG_EV_EXEC && ev.type <= EG_EV_MAX)
+		check_replay(rec.p, rec.len, &ev, true);
 
 	eg_buf_free(&tags);
 	free(comm);
@@ -590,5 +843,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(odesc);
 	free(sev);
 	free(tag);
+	for (int i = 0; i < CS_N; i++)
+		free(cs[i]);
 	return 0;
 }

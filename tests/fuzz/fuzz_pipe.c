@@ -186,3 +186,39 @@ FUZZ_NOCOV void fuzz_check_event(const struct eg_event *ev)
 		fuzz_fail("event args: argc %u but only %u NULs in %u bytes", ev->argc, nul,
 			  ev->args_len);
 }
+
+FUZZ_NOCOV void fuzz_check_context(const struct eg_event *ev)
+{
+	const struct eg_proc *p = ev->proc;
+	if (!p || !ev->ctr)
+		fuzz_fail("event without proc or ctr");
+	check_str("proc exec_id", p->exec_id, p->exec_id_len);
+	check_str("proc comm", p->comm, p->comm_len);
+	check_str("proc exe", p->exe, p->exe_len);
+	check_str("proc cwd", p->cwd, p->cwd_len);
+	check_str("proc tty", p->tty, p->tty_len);
+	check_str("proc parent_exec_id", p->parent_exec_id, p->parent_exec_id_len);
+	check_str("proc parent_comm", p->parent_comm, p->parent_comm_len);
+	check_str("proc parent_exe", p->parent_exe, p->parent_exe_len);
+	if (!p->args || !p->parent_args)
+		fuzz_fail("proc args or parent_args is NULL");
+	if (p->parent_argc && (p->parent_args_len == 0 || p->parent_args[p->parent_args_len - 1]))
+		fuzz_fail("proc parent_args: %u strings but parent_args_len %u does not end with a NUL",
+			  p->parent_argc, p->parent_args_len);
+	if (p->nancestors > EG_ANCESTORS_MAX)
+		fuzz_fail("proc nancestors %u", p->nancestors);
+	for (uint32_t i = 0; i < p->nancestors; i++) {
+		check_str("ancestor comm", p->ancestors[i].comm, p->ancestors[i].comm_len);
+		check_str("ancestor exe", p->ancestors[i].exe, p->ancestors[i].exe_len);
+	}
+	if (p->flags & ~(uint32_t)0x1ff)
+		fuzz_fail("proc flags 0x%x", p->flags);
+	check_str("ctr cgroup", ev->ctr->cgroup, ev->ctr->cgroup_len);
+	check_str("ctr id", ev->ctr->id, ev->ctr->id_len);
+	check_str("ctr runtime", ev->ctr->runtime, ev->ctr->runtime_len);
+	check_str("ctr pod_uid", ev->ctr->pod_uid, ev->ctr->pod_uid_len);
+	if (ev->host) {
+		check_str("host name", ev->host->name, ev->host->name_len);
+		check_str("host id", ev->host->id, ev->host->id_len);
+	}
+}

@@ -31,6 +31,11 @@ size_t fuzz_pipe_commits(void);
  * a message naming what is wrong. */
 void fuzz_check_event(const struct eg_event *ev);
 
+/* Checks the process context of a replayed event: proc and ctr set, every
+ * context string non-NULL and NUL-terminated at its length (host's too when
+ * set), at most EG_ANCESTORS_MAX ancestors, known proc flags. */
+void fuzz_check_context(const struct eg_event *ev);
+
 /* On the fuzzers' own checking code: no coverage instrumentation, so only
  * the code under test guides the fuzzer (and the checks cost less). */
 #define FUZZ_NOCOV __attribute__((no_sanitize("coverage")))

@@ -91,16 +91,44 @@ RECORDS = {
     "bad-lengths": record(EXEC, filename=b"/x\0", lens=(3, 65535, 0)),
 }
 
-# ---- fuzz_json input: numbers, then 2-byte-length strings
+# ---- fuzz_json input: numbers, then 2-byte-length strings; then the process
+# context: which of proc, ctr, host are given (bits 0..2), loginuid, the
+# enum eg_proc_flags, parent tgid, ancestor count, then its strings
+SEEDED, ARGS_TRUNC, SETUID, SETGID, LD_PRELOAD, LD_LIBRARY_PATH = 1, 2, 4, 8, 16, 32
+EXE_DELETED, FORKED, UNKNOWN = 64, 128, 256
+
+
+def str16(s):
+    return struct.pack("<H", len(s)) + s
+
+
+def ctx(which=7, loginuid=-1, flags=0, ptgid=0, ancestors=(), exec_id=b"", cwd=b"", tty=b"",
+        pexec_id=b"", pcomm=b"", pexe=b"", pargs=b"", cid=b"", runtime=b"", pod=b"",
+        cgroup=b"", hostname=b"", host_id=b""):
+    head = struct.pack("<BiHIB", which, loginuid, flags, ptgid, len(ancestors))
+    anc = list(ancestors) + [(b"", b"")] * (5 - len(ancestors))
+    strs = [exec_id, cwd, tty, pexec_id, pcomm, pexe, pargs]
+    strs += [x for a in anc for x in a] + [cid, runtime, pod, cgroup, hostname, host_id]
+    return head + b"".join(str16(s) for s in strs)
 
 
 def jseed(ts, type_, bits, comm=b"", filename=b"", ip=b"", exe=b"", args=b"", rid=b"rule",
-          desc=b"desc", odesc=b"", sev=b"", tag=b"", port=0, open_flags=0):
+          desc=b"desc", odesc=b"", sev=b"", tag=b"", port=0, open_flags=0, context=b""):
     head = struct.pack("<qIIIIIQIHBB", ts, 4242, 4241, 1, 0, 0, 18446744073709551615,
                        open_flags, port, type_, bits)
-    body = b"".join(struct.pack("<H", len(s)) + s
-                    for s in (comm, filename, ip, exe, args, rid, desc, odesc, sev, tag))
-    return head + body
+    body = b"".join(str16(s) for s in (comm, filename, ip, exe, args, rid, desc, odesc, sev, tag))
+    return head + body + context
+
+
+FULL_CTX = dict(
+    loginuid=1000, ptgid=4240, exec_id=b"d2ViLTE6NDI0MToxMjM=", cwd=b"/home/u/caf\xe9\n",
+    tty=b"pts/0", pexec_id=b"d2ViLTE6NDI0MDox", pcomm=b"sshd", pexe=b"/usr/sbin/sshd",
+    pargs=b"sshd: u@pts/0\0-D\0",
+    ancestors=[(b"sshd", b"/usr/sbin/sshd"), (b"systemd", b"/usr/lib/systemd/systemd"),
+               (b"\x80\"q\"", b"/x\\y"), (b"", b""), (b"init", b"/sbin/init")],
+    cid=b"0123456789abcdef" * 4, runtime=b"docker", pod=b"d0c4f2a1-5b6e-4c3d-9e8f-7a6b5c4d3e2f",
+    cgroup=b"/system.slice/docker-0123456789abcdef.scope", hostname=b"web-1",
+    host_id=b"0123456789abcdef0123456789abcdef")
 
 
 JSON = {
@@ -117,6 +145,19 @@ JSON = {
     "repro-ts-int64-max": jseed(2**63 - 1, OPEN, 0),
     "unknown-type": jseed(2**63 - 1, 5, 0),
     "long": jseed(0, EXEC, 0, filename=(b"\xe2\x82\xac" * 1400) + b"\xe2\x82", args=b"\0" * 5),
+    # the process context: full on each type, the context names, none given
+    "ctx-exec-full": jseed(1735732800 * 10**9, EXEC, 0, b"curl", b"/usr/bin/curl", b"",
+                           b"/usr/bin/curl", b"curl\0-s\0", sev=b"critical",
+                           context=ctx(flags=SETUID | LD_PRELOAD, **FULL_CTX)),
+    "ctx-open-forked": jseed(1, OPEN, 0, b"cat", b"/etc/shadow", exe=b"/bin/cat",
+                             args=b"cat\0/etc/shadow",
+                             context=ctx(flags=FORKED | SETGID, **FULL_CTX)),
+    "ctx-connect-procfs": jseed(2, CONNECT, 0, b"nc", b"connect", b"10.0.0.1", b"/bin/nc",
+                                b"nc", port=4444, context=ctx(which=3, flags=SEEDED,
+                                                               **FULL_CTX)),
+    "ctx-exit-unknown": jseed(3, EXIT, 0, b"sh", context=ctx(which=5, flags=UNKNOWN | SEEDED,
+                                                            loginuid=-2**31)),
+    "ctx-none-given": jseed(4, EXEC, 0, b"sh", context=ctx(which=0, **FULL_CTX)),
 }
 
 

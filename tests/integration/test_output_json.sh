@@ -89,6 +89,8 @@ for line in open(rec, "rb").read().split(b"\n")[:-1]:
     assert f == want[ev["pid"]], (ev["pid"], f, want[ev["pid"]])
     if ev["pid"] < 200:
         assert raw(ev["exe"]) == f and [raw(a) for a in ev["args"]] == [b"bash", f]
+    # a record line ends with the host it was recorded on ("" when unknown)
+    assert list(ev)[-2:] == ["hostname", "host_id"], list(ev)
     seen.add(ev["pid"])
 assert seen == set(want), seen
 
@@ -96,7 +98,11 @@ n = 0
 for line in open(alerts, "rb").read().split(b"\n")[:-1]:
     a = json.loads(line)
     # (no "events_lost": a replay has no kernel to lose events)
-    assert list(a) == ["timestamp", "rule_id", "description", "event_type", "event", "severity", "tags"], list(a)
+    assert list(a) == ["timestamp", "rule_id", "description", "event_type", "event", "severity", "tags",
+                       "hostname", "host_id"], list(a)
+    # the input has no host: the alert names none, its event carries no host keys
+    assert a["hostname"] == "" and a["host_id"] == "", a
+    assert "hostname" not in a["event"] and a["event"]["context"] == "unknown", a["event"]
     assert list(a["event"])[:8] == ["timestamp", "pid", "tgid", "type", "comm", "filename", "dest_ip", "dest_port"]
     assert a["timestamp"] == a["event"]["timestamp"]
     assert raw(a["event"]["filename"]) == want[a["event"]["pid"]]
@@ -119,7 +125,7 @@ with open(sys.argv[1], "w") as f:
 ' "$W/long.jsonl"
 "$EG_BIN" -replay "$W/long.jsonl" -record "$W/long.rec" -alert-file /dev/null >/dev/null 2>"$W/long.err" ||
 	fail "replay of the long line failed: $(cat "$W/long.err")"
-want="ebpf-guard: $W/long.jsonl:2: line longer than 1048512 bytes
+want="ebpf-guard: $W/long.jsonl:2: line longer than 1048064 bytes
 ebpf-guard: $W/long.jsonl:3: not JSON: unexpected 'o' at column 1, expected a JSON value"
 [ "$(grep -v 'no -config' "$W/long.err")" = "$want" ] || fail "long line: $(cat "$W/long.err")"
 pids=$(python3 -c 'import json,sys; print([json.loads(l)["pid"] for l in open(sys.argv[1])])' "$W/long.rec")
