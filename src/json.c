@@ -361,16 +361,12 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 	rc |= put_num(b, LIT(",\"gid\":"), ev->gid);
 	rc |= put_num(b, LIT(",\"cgroup_id\":"), ev->cgroup_id);
 	rc |= put_bool(b, LIT(",\"truncated\":"), ev->flags & EG_EVF_TRUNCATED);
+	uint32_t pf = eg_ev_proc(ev)->flags;
 	if (ev->type == EG_EV_EXEC) {
-		uint32_t pf = eg_ev_proc(ev)->flags;
 		rc |= put_str(b, LIT(",\"exe\":"), ev->exe, ev->exe_len);
 		rc |= put_args(b, LIT(",\"args\":"), ev->args, ev->args_len, ev->argc);
 		rc |= put_bool(b, LIT(",\"memfd\":"), ev->flags & EG_EVF_MEMFD);
 		rc |= put_bool(b, LIT(",\"interpreted\":"), ev->flags & EG_EVF_INTERPRETED);
-		rc |= put_bool(b, LIT(",\"setuid\":"), pf & EG_PROCF_SETUID);
-		rc |= put_bool(b, LIT(",\"setgid\":"), pf & EG_PROCF_SETGID);
-		rc |= put_bool(b, LIT(",\"ld_preload\":"), pf & EG_PROCF_LD_PRELOAD);
-		rc |= put_bool(b, LIT(",\"ld_library_path\":"), pf & EG_PROCF_LD_LIBRARY_PATH);
 	} else if (ev->type == EG_EV_OPEN) {
 		rc |= put_num(b, LIT(",\"open_flags\":"), ev->open_flags);
 		rc |= put_str(b, LIT(",\"requested\":"), ev->requested, ev->requested_len);
@@ -398,6 +394,12 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 		rc |= put_str(b, LIT(",\"exe\":"), ev->exe, ev->exe_len);
 		rc |= put_args(b, LIT(",\"args\":"), ev->args, ev->args_len, ev->argc);
 	}
+	/* the process image's exec: on every event, so that a rule on an open
+	 * by a set-uid program replays as it ran */
+	rc |= put_bool(b, LIT(",\"setuid\":"), pf & EG_PROCF_SETUID);
+	rc |= put_bool(b, LIT(",\"setgid\":"), pf & EG_PROCF_SETGID);
+	rc |= put_bool(b, LIT(",\"ld_preload\":"), pf & EG_PROCF_LD_PRELOAD);
+	rc |= put_bool(b, LIT(",\"ld_library_path\":"), pf & EG_PROCF_LD_LIBRARY_PATH);
 	rc |= put_context(b, ev);
 	if (with_host) {
 		const struct eg_host *h = eg_ev_host(ev);

@@ -279,10 +279,11 @@ static const char *event_json(const struct eg_event *ev)
 
 #define COMMON_HEAD "{\"timestamp\":\"2025-01-01T12:00:00Z\",\"pid\":4242,\"tgid\":4241,"
 #define COMMON_IDS "\"ppid\":1,\"uid\":1000,\"gid\":100,\"cgroup_id\":18446744073709551615,"
-/* An exec event's process flags, all false. */
+/* The process flags (every event type), all false. */
 #define EXEC_PROCF ",\"setuid\":false,\"setgid\":false,\"ld_preload\":false,\"ld_library_path\":false"
-/* The exe and args of an open, connect or exit event without them. */
-#define NO_EXE ",\"exe\":\"\",\"args\":[]"
+/* The exe and args of an open, connect or exit event without them, and the
+ * process flags after them. */
+#define NO_EXE ",\"exe\":\"\",\"args\":[]" EXEC_PROCF
 /* The context block of an event without context (proc, ctr NULL). */
 #define NO_CTX ",\"exec_id\":\"\",\"context\":\"unknown\",\"cwd\":\"\",\"tty\":\"\",\"loginuid\":-1," \
 	"\"parent\":{\"tgid\":0,\"exec_id\":\"\",\"comm\":\"\",\"exe\":\"\",\"args\":[]}," \
@@ -534,7 +535,7 @@ static void test_event_context(void)
 		}
 		snprintf(want, sizeof(want), COMMON_HEAD "\"type\":\"%s\",\"comm\":\"bash\",\"filename\":"
 			 "\"/dev/shm/.x\",\"dest_ip\":\"\",\"dest_port\":0," COMMON_IDS "\"truncated\":false,"
-			 "%s\"exe\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-s\"]" FULL_CTX FULL_HOST "}",
+			 "%s\"exe\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-s\"]" EXEC_PROCF FULL_CTX FULL_HOST "}",
 			 eg_event_type_name(types[i]), tail);
 		got = event_json_host(&ev, true);
 		CHECK(!strcmp(got, want), "%s with context:\n got %s\nwant %s",
@@ -628,7 +629,8 @@ static void test_alert(void)
 	       "\"type\":\"connect\",\"comm\":\"bash\",\"filename\":\"/dev/shm/.x\",\"dest_ip\":\"\","
 	       "\"dest_port\":0,\"ppid\":0,\"uid\":0,\"gid\":0,\"cgroup_id\":0,\"truncated\":false,"
 	       "\"protocol\":\"\",\"ret\":0,\"datagram\":false,\"io_uring\":false,\"compat\":false"
-	       NO_EXE FULL_CTX "},\"severity\":\"warning\",\"tags\":[]" FULL_HOST
+	       ",\"exe\":\"\",\"args\":[],\"setuid\":true,\"setgid\":false,\"ld_preload\":true,"
+	       "\"ld_library_path\":false" FULL_CTX "},\"severity\":\"warning\",\"tags\":[]" FULL_HOST
 	       ",\"events_lost\":true}\n";
 	CHECK(!strcmp(b.p, want), "alert with context:\n got %s\nwant %s", b.p, want);
 }

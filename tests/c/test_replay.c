@@ -263,8 +263,8 @@ static void test_context_defaults(void)
 	const char *want =
 		"{\"timestamp\":\"1970-01-01T00:00:00Z\",\"pid\":0,\"tgid\":0,\"type\":\"exit\","
 		"\"comm\":\"x\",\"filename\":\"\",\"dest_ip\":\"\",\"dest_port\":0,\"ppid\":0,\"uid\":0,"
-		"\"gid\":0,\"cgroup_id\":0,\"truncated\":false,\"exe\":\"\",\"args\":[],\"exec_id\":\"\","
-		"\"context\":\"unknown\",\"cwd\":\"\",\"tty\":\"\",\"loginuid\":-1,\"parent\":{\"tgid\":0,"
+		"\"gid\":0,\"cgroup_id\":0,\"truncated\":false,\"exe\":\"\",\"args\":[],\"setuid\":false,"
+		"\"setgid\":false,\"ld_preload\":false,\"ld_library_path\":false,\"exec_id\":\"\",\"context\":\"unknown\",\"cwd\":\"\",\"tty\":\"\",\"loginuid\":-1,\"parent\":{\"tgid\":0,"
 		"\"exec_id\":\"\",\"comm\":\"\",\"exe\":\"\",\"args\":[]},\"ancestors\":[],"
 		"\"container_id\":\"\",\"container_runtime\":\"\",\"pod_uid\":\"\",\"cgroup\":\"\","
 		"\"hostname\":\"\",\"host_id\":\"\"}";
@@ -616,8 +616,8 @@ static void test_round_trip_context(void)
 		if (rc)
 			continue;
 		const struct eg_proc *p = out.proc;
-		/* setuid and friends are written on exec events only */
-		uint32_t want_flags = t == EG_EV_EXEC ? pr.flags : flags[t - 1];
+		/* setuid and friends are written on every event */
+		uint32_t want_flags = pr.flags;
 		CHECK(p->flags == want_flags && p->loginuid == pr.loginuid &&
 			      p->parent_tgid == pr.parent_tgid && p->parent_argc == 3 &&
 			      p->nancestors == 5,

@@ -40,9 +40,13 @@ fail() {
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 
+# E2E_ON_EXIT: a function a test sets to undo what it made outside $W (run
+# first at exit, its failures ignored).
+E2E_ON_EXIT=
 e2e_cleanup() {
 	local rc=$?
 	trap - EXIT
+	[ -z "$E2E_ON_EXIT" ] || "$E2E_ON_EXIT" || true
 	if [ -n "$EG_PID" ] && kill -0 "$EG_PID" 2>/dev/null; then
 		kill -TERM "$EG_PID" 2>/dev/null || true
 		for _ in $(seq 50); do kill -0 "$EG_PID" 2>/dev/null || break; sleep 0.1; done

@@ -44,7 +44,8 @@ touch "$marker"
 (cd "$W/pre-wd" && exec bash -c 'while [ ! -e "$1" ]; do sleep 0.05; done; read -r _ <"$2"; true' \
 	egctx-pre "$W/go" "$marker") &
 PRE=$!
-trap 'rc=$?; kill "$PRE" 2>/dev/null; (exit $rc); e2e_cleanup' EXIT
+undo() { kill "$PRE" 2>/dev/null || true; }
+E2E_ON_EXIT=undo
 
 e2e_start -all-events -config "$W/rules.yaml" -record "$W/rec.jsonl"
 grep -q 'process table seeded' "$W/stderr" || true
@@ -79,6 +80,7 @@ def run(want=0):
     if pid == 0:
         if want and os.getpid() != want:
             os._exit(3)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         os.execv(helper, [helper, "open", marker])
     os.waitpid(pid, 0)
     return pid
@@ -117,9 +119,9 @@ d2=$kp/kubepods-besteffort.slice/kubepods-besteffort-pod${uid//-/_}.slice/cri-co
 mkdir -p "$d1" "$d2" || fail "cannot create cgroups under $cg"
 made=("$d2" "${made[@]}" "$d1" "$cg/egctx-$$.slice")
 rm_cgroups() { local d; for d in "${made[@]}"; do rmdir "$d" 2>/dev/null || true; done; }
-trap 'rc=$?; kill "$PRE" 2>/dev/null; rm_cgroups; (exit $rc); e2e_cleanup' EXIT
+undo() { kill "$PRE" 2>/dev/null || true; rm_cgroups; }
 in_cgroup() { # DIR MARKER: a shell moved into DIR opens MARKER
-	bash -c 'echo $$ >"$1/cgroup.procs" && read -r _ <"$2"' _ "$1" "$2" </dev/null
+	bash -c 'echo $$ >"$1/cgroup.procs" && { read -r _ <"$2"; true; }' _ "$1" "$2" </dev/null
 }
 touch "$W/egctx-marker-docker" "$W/egctx-marker-pod"
 in_cgroup "$d1" "$W/egctx-marker-docker" || fail "could not move a process into $d1"
@@ -195,7 +197,8 @@ for e in pre_alerts:
     check("pre-started parent known", e.get("parent", {}).get("exe", "") != "", True)
 
 for name, cid, runtime, pod in (("docker", id1, "docker", ""), ("pod", id2, "containerd", uid)):
-    got = [a["event"] for a in alerts if a["rule_id"] == "ctx_marker" and a["event"]["filename"].endswith("-" + name)]
+    got = [a["event"] for a in alerts if a["rule_id"] == "ctx_marker" and a["event"]["comm"] == "bash"
+           and a["event"]["filename"].endswith("-" + name)]
     check("alerts in the %s cgroup" % name, len(got), 1)
     for e in got:
         check(name + " container_id", e.get("container_id"), cid)
