@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# -record FILE while live, then -replay FILE: the same alerts, field for field.
+# -record FILE while live, then -replay FILE: the same alerts, field for field,
+# process context and host included (a rule whose condition reads the parent,
+# the ancestors and the cwd fires in both).
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 cat >"$W/rules.yaml" <<'YAML'
@@ -14,6 +16,11 @@ rules:
     event_types: ["connect"]
     min_dest_port: 3000
     max_dest_port: 5000
+  - id: e2e_context
+    description: Marker opened by a child of this test's shell
+    event_types: ["open"]
+    filename_regex: "eg-e2e-marker"
+    condition: ev.context == "exec" and ev.parent.exe == "/usr/bin/bash" and ev.ancestors[1].comm == ev.parent.comm and ev.cwd ~= "" and ev.hostname ~= ""
 YAML
 e2e_start -config "$W/rules.yaml" -record "$W/rec.jsonl"
 
@@ -29,7 +36,7 @@ run_helper exec "$W/xmrig"
 p_exec=$HPID
 expect_alerts --where pid="$p_memfd" --where exe="/memfd:eg-e2e-rec-$$ (deleted)" --rules builtin_fileless_exec
 expect_alerts --where pid="$p_conn" --where type=connect --rules builtin_crypto_port,e2e_port_range
-expect_alerts --where pid="$p_open" --where type=open --rules e2e_marker_open
+expect_alerts --where pid="$p_open" --where type=open --rules e2e_marker_open,e2e_context
 expect_alerts --where pid="$p_exec" --where filename="$W/xmrig" --rules builtin_crypto_exec
 e2e_stop
 
