@@ -741,6 +741,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (!proc)
 		proc = eg_pt_get(c->pt, r->tgid, r->type != EG_EV_EXIT);
+	if (!proc && r->type != EG_EV_EXIT)
+		proc = eg_pt_unknown(c->pt, r->tgid, r->ppid, r->comm, EG_RAW_COMM_LEN, r->uid, r->gid);
 	ev->proc = proc;
 	if (!(c->attached_types & (1u << r->type))) {
 		/* an exec no rule wants: it made its image, that is all */

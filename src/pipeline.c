@@ -307,6 +307,9 @@ struct eg_engine *eg_pipe_engine(struct eg_pipeline *p)
 	return p->engine;
 }
 
+_Static_assert(sizeof(struct eg_event) == 160 && offsetof(struct eg_event, host) == 152,
+	       "eg_pipe_begin() clears struct eg_event field by field: clear the new field there too");
+
 struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
 {
 	if (str_bytes > EG_EVENT_MAX_BYTES)
@@ -314,9 +317,22 @@ struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
 	if (p->n == EG_BATCH_EVENTS || p->used + str_bytes > EG_ARENA_BYTES)
 		eg_pipe_flush(p);
 	struct eg_event *ev = &p->events[p->n];
-	memset(ev, 0, sizeof(*ev));
+	/* field by field, which compiles to a few vector stores: a memset (or a
+	 * struct assignment) of this size became `rep stos`, a fifth of the
+	 * daemon's time per open event */
 	static const char empty[1];
+	ev->ts_ns = 0;
+	ev->cgroup_id = 0;
+	ev->type = ev->flags = ev->pid = ev->tgid = ev->ppid = ev->uid = ev->gid = 0;
+	ev->open_flags = ev->dest_port = ev->argc = 0;
 	ev->comm = ev->filename = ev->exe = ev->dest_ip = ev->args = ev->requested = empty;
+	ev->comm_len = ev->filename_len = ev->exe_len = ev->dest_ip_len = ev->args_len = 0;
+	ev->requested_len = 0;
+	ev->ret = 0;
+	ev->proto = 0;
+	ev->proc = NULL;
+	ev->ctr = NULL;
+	ev->host = NULL;
 	p->ev_start = p->used;
 	p->reserve_end = p->used + str_bytes;
 	p->building = 1;

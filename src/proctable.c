@@ -482,6 +482,31 @@ const struct eg_proc *eg_pt_get(struct eg_proctable *t, uint32_t tgid, bool load
 	return m ? &m->p : NULL;
 }
 
+const struct eg_proc *eg_pt_unknown(struct eg_proctable *t, uint32_t tgid, uint32_t ppid,
+				    const char *comm, size_t comm_len, uint32_t uid, uint32_t gid)
+{
+	struct eg_proc base = {0};
+	struct parts x = {0};
+	base.tgid = tgid;
+	base.ppid = ppid;
+	base.uid = uid;
+	base.gid = gid;
+	base.loginuid = -1;
+	base.flags = EG_PROCF_UNKNOWN;
+	for (int i = S_EXEC_ID; i <= S_TTY; i++)
+		x.s[i] = empty;
+	x.s[S_COMM] = comm;
+	x.n[S_COMM] = (uint32_t)strnlen(comm, comm_len);
+	/* the parent, when the table holds it (no /proc read for a process
+	 * that is gone) */
+	set_parent(&base, &x, parent_of(t, ppid, 0), ppid);
+	struct img *m = pack(&base, &x);
+	if (!m)
+		return NULL;
+	insert(t, m);
+	return &m->p;
+}
+
 void eg_pt_exit(struct eg_proctable *t, uint32_t tgid)
 {
 	uint32_t i = find(t, tgid);

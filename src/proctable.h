@@ -72,6 +72,12 @@ const struct eg_proc *eg_pt_fork(struct eg_proctable *t, uint32_t child, uint32_
  * NULL when unknown. */
 const struct eg_proc *eg_pt_get(struct eg_proctable *t, uint32_t tgid, bool load);
 
+/* An image for a process nothing could be learnt about (a miss whose
+ * /proc entry is gone): flagged EG_PROCF_UNKNOWN, with the parent when the
+ * table holds it, so that its next events do not read /proc again. */
+const struct eg_proc *eg_pt_unknown(struct eg_proctable *t, uint32_t tgid, uint32_t ppid,
+				    const char *comm, size_t comm_len, uint32_t uid, uint32_t gid);
+
 /* The process is gone: its image leaves the table (retired). */
 void eg_pt_exit(struct eg_proctable *t, uint32_t tgid);
 

@@ -175,6 +175,16 @@ static void test_seed(void)
 	eg_pt_stats(t, &st);
 	CHECK(st.misses == 1, "one miss counted");
 	CHECK(!eg_pt_get(t, 999, true), "unknown stays unknown");
+	/* a process /proc no longer has: an unknown image, with its known parent */
+	const struct eg_proc *u = eg_pt_unknown(t, 999, 41, "gone", 16, 7, 8);
+	CHECK(u && (u->flags & EG_PROCF_UNKNOWN) && u->loginuid == -1 && u->exec_id_len == 0 &&
+		      streq(u->comm, u->comm_len, "gone") && streq(u->parent_comm, u->parent_comm_len, "sh"),
+	      "unknown image with its parent");
+	eg_pt_stats(t, &st);
+	uint64_t misses = st.misses;
+	CHECK(eg_pt_get(t, 999, true) == u, "the unknown image is found: no second /proc read");
+	eg_pt_stats(t, &st);
+	CHECK(st.misses == misses, "no miss counted for it");
 	/* a fork of a seeded process is flagged forked, not seeded */
 	const struct eg_proc *f = eg_pt_fork(t, 78, 41, 41, "sh", 2, 0, 5, 1, 1);
 	CHECK(f && (f->flags & EG_PROCF_FORKED) && !(f->flags & EG_PROCF_SEEDED), "fork of seeded");
