@@ -616,6 +616,10 @@ static const struct eg_proc *exec_image(struct collector *c, const struct eg_eve
 		in.flags |= EG_PROCF_LD_PRELOAD;
 	if (x->xflags & EG_RAWX_LD_LIBRARY_PATH)
 		in.flags |= EG_PROCF_LD_LIBRARY_PATH;
+	/* an environment too long to scan to its end may hide either: say so
+	 * rather than let thousands of padding strings clear the flags */
+	if (x->xflags & EG_RAWX_ENV_CUT)
+		in.flags |= EG_PROCF_LD_PRELOAD | EG_PROCF_LD_LIBRARY_PATH;
 	if (r->flags & EG_RAWF_DELETED)
 		in.flags |= EG_PROCF_EXE_DELETED;
 	if (r->flags & EG_RAWF_TRUNC_ARGS || (ev->flags & EG_EVF_TRUNCATED && ev->argc >= EG_ARGS_MAX_COUNT))

@@ -10,6 +10,9 @@
 #   hostname and the machine id; the connect's filename is "connect";
 # - pid reuse: two processes given the same pid (ns_last_pid) get different
 #   exec ids;
+# - LD_PRELOAD / LD_LIBRARY_PATH in an exec's environment: set, empty, absent,
+#   and hidden behind 5,000 padding strings (flagged: the scan could not
+#   rule it out);
 # - a process started before the daemon has its context from /proc;
 # - a process moved into cgroups named like a docker scope and a Kubernetes
 #   pod's containerd scope carries their container id, runtime and pod UID.
@@ -95,6 +98,25 @@ sys.exit("could not get pid %d again" % first)
 EOF
 touch "$W/egctx-marker-reuse"
 reuse_pid=$("$PY" "$W/reuse.py" "$HELPER" "$W/egctx-marker-reuse") || fail "pid reuse: $reuse_pid"
+
+# LD_PRELOAD: set, empty, absent, and hidden behind 5,000 padding strings
+cat >"$W/env.py" <<'EOF'
+import os, sys
+true = "/usr/bin/true"
+def run(tag, env):
+    pid = os.fork()
+    if pid == 0:
+        os.execve(true, [true, tag], env)
+    os.waitpid(pid, 0)
+run("egctx-env-set", {"LD_PRELOAD": "/nonexistent/egctx.so"})
+run("egctx-env-libpath", {"LD_LIBRARY_PATH": "/nonexistent"})
+run("egctx-env-empty", {"LD_PRELOAD": ""})
+run("egctx-env-none", {"PATH": "/usr/bin"})
+pad = {"P%d" % i: "x" for i in range(5000)}
+pad["LD_PRELOAD"] = "/nonexistent/egctx.so"
+run("egctx-env-hidden", pad)
+EOF
+"$PY" "$W/env.py" 2>/dev/null
 
 # the process started before the daemon
 touch "$W/go"
@@ -205,6 +227,13 @@ for name, cid, runtime, pod in (("docker", id1, "docker", ""), ("pod", id2, "con
         check(name + " container_runtime", e.get("container_runtime"), runtime)
         check(name + " pod_uid", e.get("pod_uid"), pod)
         check(name + " cgroup ends", e.get("cgroup", "").endswith(cid + ".scope"), True)
+want_env = {"egctx-env-set": (True, False), "egctx-env-libpath": (False, True),
+            "egctx-env-empty": (False, False), "egctx-env-none": (False, False),
+            "egctx-env-hidden": (True, True)}
+for tag, want in want_env.items():
+    got = [(e.get("ld_preload"), e.get("ld_library_path")) for e in rec
+           if e["type"] == "exec" and e.get("args") == ["/usr/bin/true", tag]]
+    check("exec %s: ld_preload, ld_library_path" % tag, got, [want])
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)

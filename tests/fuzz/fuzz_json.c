@@ -385,7 +385,7 @@ FUZZ_NOCOV static void check_replay_context(const struct eg_event *r, const stru
 		fuzz_fail("replayed context flags 0x%x, written 0x%x", rp->flags, wp->flags);
 	const uint32_t execf = EG_PROCF_SETUID | EG_PROCF_SETGID | EG_PROCF_LD_PRELOAD |
 			       EG_PROCF_LD_LIBRARY_PATH;
-	if ((rp->flags & execf) != (ev->type == EG_EV_EXEC ? wp->flags & execf : 0))
+	if ((rp->flags & execf) != (wp->flags & execf)) /* written on every event */
 		fuzz_fail("replayed exec flags 0x%x, written 0x%x", rp->flags, wp->flags);
 	if (rp->loginuid != wp->loginuid || rp->parent_tgid != wp->parent_tgid ||
 	    rp->parent_argc != wp->parent_argc || rp->nancestors != wp->nancestors)
@@ -744,15 +744,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jlit(&j, ev.flags & EG_EVF_MEMFD ? "true" : "false");
 		jkey(&j, "interpreted", 0);
 		jlit(&j, ev.flags & EG_EVF_INTERPRETED ? "true" : "false");
-		uint32_t pf = eg_ev_proc(&ev)->flags;
-		jkey(&j, "setuid", 0);
-		jlit(&j, pf & EG_PROCF_SETUID ? "true" : "false");
-		jkey(&j, "setgid", 0);
-		jlit(&j, pf & EG_PROCF_SETGID ? "true" : "false");
-		jkey(&j, "ld_preload", 0);
-		jlit(&j, pf & EG_PROCF_LD_PRELOAD ? "true" : "false");
-		jkey(&j, "ld_library_path", 0);
-		jlit(&j, pf & EG_PROCF_LD_LIBRARY_PATH ? "true" : "false");
 	} else if (ev.type == EG_EV_OPEN) {
 		jkey(&j, "open_flags", 0);
 		jnum_is(&j, "open_flags", ev.open_flags);
@@ -793,6 +784,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jkey(&j, "args", 0);
 		jargs_is(&j, "args", args, ev.argc);
 	}
+	/* the process flags, on every event */
+	uint32_t pf = eg_ev_proc(&ev)->flags;
+	jkey(&j, "setuid", 0);
+	jlit(&j, pf & EG_PROCF_SETUID ? "true" : "false");
+	jkey(&j, "setgid", 0);
+	jlit(&j, pf & EG_PROCF_SETGID ? "true" : "false");
+	jkey(&j, "ld_preload", 0);
+	jlit(&j, pf & EG_PROCF_LD_PRELOAD ? "true" : "false");
+	jkey(&j, "ld_library_path", 0);
+	jlit(&j, pf & EG_PROCF_LD_LIBRARY_PATH ? "true" : "false");
 	jcontext_is(&j, &ev);
 	jlit(&j, "}");
 	const char *obj_end = j.s;
