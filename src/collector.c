@@ -835,7 +835,8 @@ static uint32_t wanted_types(struct collector *c)
  * sum over every CPU; sets the ring fill gauge (two loads). */
 static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 {
-	for (uint32_t t = EG_EV_EXEC; vals && t <= EG_EV_MAX; t++) {
+	_Static_assert(EG_DROP_FORK == EG_RAW_FORK, "the fork drop slot is the fork record's type");
+	for (uint32_t t = EG_EV_EXEC; vals && t <= EG_DROP_FORK; t++) {
 		if (bpf_map_lookup_elem(c->drops_fd, &t, vals))
 			continue;
 		uint64_t sum = 0;

@@ -15,6 +15,10 @@
 
 #define EG_MAX_RULE_SLOTS 4096
 #define EG_HIST_BUCKETS 12
+/* Drop counters: a slot per event type and one for fork records (the
+ * process table's, bpf/eg_raw.h EG_RAW_FORK). */
+#define EG_DROP_FORK (EG_EV_MAX + 1)
+#define EG_DROP_TYPES (EG_EV_MAX + 2)
 
 struct eg_rule_slot {
 	char id[128];
@@ -28,7 +32,8 @@ struct eg_rule_slot {
 
 struct eg_metrics {
 	_Atomic uint64_t events[EG_EV_MAX + 1];      /* by enum eg_event_type */
-	_Atomic uint64_t dropped_kernel[EG_EV_MAX + 1]; /* ring buffer output failures, by type */
+	_Atomic uint64_t dropped_kernel[EG_DROP_TYPES]; /* ring buffer output failures, by record
+							 * type (the event types, then fork) */
 	_Atomic uint64_t replay_rejected;             /* bad replay lines */
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */
 	_Atomic uint64_t alerts_lost;                 /* dropped when the queue was full */

@@ -186,6 +186,7 @@ static void test_histogram_and_gauges(void)
 	HAS(t, "ebpf_guard_events_dropped_total{type=\"open\"} 11");
 	HAS(t, "ebpf_guard_events_dropped_total{type=\"connect\"} 0");
 	HAS(t, "ebpf_guard_events_dropped_total{type=\"exit\"} 14");
+	HAS(t, "ebpf_guard_events_dropped_total{type=\"fork\"} 0");
 	CHECK(!strstr(t, "\nebpf_guard_events_dropped_total "), "an unlabelled dropped_total");
 	HAS(t, "ebpf_guard_replay_lines_rejected_total 12");
 	HAS(t, "ebpf_guard_alert_write_failures_total 13");

@@ -150,6 +150,11 @@ in_cgroup "$d1" "$W/egctx-marker-docker" || fail "could not move a process into 
 in_cgroup "$d2" "$W/egctx-marker-pod" || fail "could not move a process into $d2"
 
 sleep 0.5
+# the table's metrics: seeded processes and more
+n=$(metric ebpf_guard_process_table_entries)
+[ -n "$n" ] && [ "$n" -ge 10 ] || fail "ebpf_guard_process_table_entries: '$n'"
+[ -n "$(metric ebpf_guard_process_table_misses_total)" ] || fail "no process table misses series"
+[ "$(metric 'ebpf_guard_events_dropped_total{type="fork"}')" = 0 ] || fail "fork records dropped, or no series"
 e2e_stop
 rm_cgroups
 for d in "${made[@]}"; do [ ! -d "$d" ] || fail "could not remove the test's cgroup $d"; done
