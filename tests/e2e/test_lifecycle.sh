@@ -87,7 +87,8 @@ drops=$(scrape | grep '^ebpf_guard_events_dropped_total' || true)
 [ "$drops" = 'ebpf_guard_events_dropped_total{type="exec"} 0
 ebpf_guard_events_dropped_total{type="open"} 0
 ebpf_guard_events_dropped_total{type="connect"} 0
-ebpf_guard_events_dropped_total{type="exit"} 0' ] || fail "drops: $drops"
+ebpf_guard_events_dropped_total{type="exit"} 0
+ebpf_guard_events_dropped_total{type="fork"} 0' ] || fail "drops: $drops"
 e2e_stop
 "$PY" - "$W/rec.jsonl" "$daemon" "$p_true" <<'PY' || fail "recording check failed"
 import json, sys
