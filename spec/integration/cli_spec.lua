@@ -70,6 +70,17 @@ describe("ebpf-guard CLI", function()
       assert.equals("ebpf-guard: invalid -alert-rate-limit 'fast': expected N/s with N > 0", err:match("^[^\n]*"))
     end)
 
+    it("rejects a -process-table-size out of range with exit 2", function()
+      for _, v in ipairs({ "63", "4194305", "-1", "1k", "" }) do
+        local rc, _, err = run(BIN .. " -process-table-size '" .. v .. "'", dir)
+        assert.equals(2, rc)
+        assert.equals("ebpf-guard: invalid -process-table-size '" .. v
+          .. "': expected 64..4194304 processes", err:match("^[^\n]*"))
+      end
+      local rc = run(BIN .. " -process-table-size 64 -replay /dev/null -alert-file " .. dir .. "/a.jsonl", dir)
+      assert.equals(0, rc)
+    end)
+
     it("accepts -flag=value and --flag value forms", function()
       local rc = run(BIN .. " --replay /dev/null -alert-file=" .. dir .. "/a.jsonl", dir)
       assert.equals(0, rc)
