@@ -39,7 +39,7 @@ struct {
 
 /* Ring-buffer output failures per record type (key: the record's type byte),
  * per CPU; room for types to come. */
-#define EG_DROP_SLOTS 16
+#define EG_DROP_SLOTS 32
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -58,8 +58,9 @@
 #define EG_RAW_OPEN 2
 #define EG_RAW_CONNECT 3
 #define EG_RAW_EXIT 4
-/* Not an event type: feeds the daemon's process table only. */
-#define EG_RAW_FORK 5
+/* Not an event type: feeds the daemon's process table only (the last drop
+ * slot, above every event type to come). */
+#define EG_RAW_FORK 31
 
 enum eg_raw_flags {
 	EG_RAWF_TRUNC_FILENAME = 1u << 0, /* filename filled EG_RAW_PATH_MAX */

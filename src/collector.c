@@ -836,7 +836,8 @@ static uint32_t wanted_types(struct collector *c)
 static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 {
 	_Static_assert(EG_DROP_FORK == EG_RAW_FORK, "the fork drop slot is the fork record's type");
-	for (uint32_t t = EG_EV_EXEC; vals && t <= EG_DROP_FORK; t++) {
+	for (uint32_t s = EG_EV_EXEC; vals && s <= EG_EV_MAX + 1; s++) {
+		uint32_t t = s <= EG_EV_MAX ? s : EG_DROP_FORK;
 		if (bpf_map_lookup_elem(c->drops_fd, &t, vals))
 			continue;
 		uint64_t sum = 0;
@@ -1028,9 +1029,9 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		goto out;
 	}
 	if (bpf_map__type(drops) != BPF_MAP_TYPE_PERCPU_ARRAY || bpf_map__value_size(drops) != 8 ||
-	    bpf_map__max_entries(drops) <= EG_EV_MAX) {
+	    bpf_map__max_entries(drops) <= EG_RAW_FORK) {
 		fprintf(stderr, "ebpf-guard: %s: map 'drops' is not a per-CPU array of u64 counters "
-				"with a slot per event type (%d or more)\n", objname, EG_EV_MAX + 1);
+				"with a slot per record type (%d or more)\n", objname, EG_RAW_FORK + 1);
 		goto out;
 	}
 	bpf_map__set_max_entries(events, rb_bytes);

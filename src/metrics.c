@@ -396,10 +396,12 @@ char *eg_metrics_render(size_t *len)
 	/* one series per type, also at 0: no unlabelled total beside them */
 	family(&o, "ebpf_guard_events_dropped_total", "counter",
 	       "Events lost in the kernel because the ring buffer was full, labelled by type.");
-	for (uint32_t t = EG_EV_EXEC; t <= EG_DROP_FORK; t++)
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX + 1; t++) {
+		uint32_t slot = t <= EG_EV_MAX ? t : EG_DROP_FORK;
 		sample_1(&o, "ebpf_guard_events_dropped_total", "type",
-			 t == EG_DROP_FORK ? "fork" : eg_event_type_name(t),
-			 LOAD(eg_metrics.dropped_kernel[t]));
+			 slot == EG_DROP_FORK ? "fork" : eg_event_type_name(slot),
+			 LOAD(eg_metrics.dropped_kernel[slot]));
+	}
 	simple(&o, "ebpf_guard_replay_lines_rejected_total", "counter",
 	       "Replay input lines rejected as malformed.", LOAD(eg_metrics.replay_rejected));
 	simple(&o, "ebpf_guard_alert_write_failures_total", "counter",

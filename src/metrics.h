@@ -17,8 +17,8 @@
 #define EG_HIST_BUCKETS 12
 /* Drop counters: a slot per event type and one for fork records (the
  * process table's, bpf/eg_raw.h EG_RAW_FORK). */
-#define EG_DROP_FORK (EG_EV_MAX + 1)
-#define EG_DROP_TYPES (EG_EV_MAX + 2)
+#define EG_DROP_FORK 31
+#define EG_DROP_TYPES 32
 
 struct eg_rule_slot {
 	char id[128];

@@ -59,7 +59,7 @@ for f in /proc/"$EG_PID"/fdinfo/*; do
 done
 [ -n "$map_id" ] || fail "no drops map among the daemon's file descriptors"
 # record types (bpf/eg_raw.h, src/event.h): the map's keys
-T_EXEC=1 T_OPEN=2 T_CONNECT=3 T_EXIT=4 T_FORK=5
+T_EXEC=1 T_OPEN=2 T_CONNECT=3 T_EXIT=4 T_FORK=31
 # kdrops TYPE CPU|sum: the map's value of one type for one CPU, or summed over all
 kdrops() {
 	bpftool -j map lookup id "$map_id" key "$1" 0 0 0 | "$PY" -c '

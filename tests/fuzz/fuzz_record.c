@@ -320,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(fixed, data, size);
 	struct eg_raw_event *r = (struct eg_raw_event *)fixed;
 	size_t rest = size - sizeof(*r), hdr = sizeof(*r);
-	r->type = (uint8_t)(EG_RAW_EXEC + r->type % EG_RAW_FORK);
+	r->type = (uint8_t)(r->type % (EG_EV_MAX + 1) == 0 ? EG_RAW_FORK : r->type % (EG_EV_MAX + 1));
 	struct eg_raw_exec *xt = NULL;
 	if (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
 		if (rest >= sizeof(*xt)) {

@@ -11,7 +11,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ---- raw records: struct eg_raw_event (96 bytes) + filename + exe (a walked
 # path, "/a/b/c") + args
-EXEC, OPEN, CONNECT, EXIT, FORK = 1, 2, 3, 4, 5
+EXEC, OPEN, CONNECT, EXIT, FORK = 1, 2, 3, 4, 31
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED, EXEC_EXT = 1, 2, 4, 8, 16
 EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 32, 64, 128
 PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG, INTERP = 256, 512, 1024, 2048, 4096, 8192
