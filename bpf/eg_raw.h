@@ -58,6 +58,7 @@
 #define EG_RAW_OPEN 2
 #define EG_RAW_CONNECT 3
 #define EG_RAW_EXIT 4
+#define EG_RAW_MEMFD 5
 /* Not an event type: feeds the daemon's process table only (the last drop
  * slot, above every event type to come). */
 #define EG_RAW_FORK 31

@@ -75,7 +75,7 @@ static const struct probe probes[] = {
 	{"tracepoint__syscalls__sys_enter_execve", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execve", false},
 	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execveat", false},
 	{"sched_process_fork", T_CONTEXT, "sched/sched_process_fork", false},
-	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT), "raw_syscalls/sys_exit", false},
+	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT) | T(EG_EV_MEMFD), "raw_syscalls/sys_exit", false},
 	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
 	{"net_dev_queue", T(EG_EV_CONNECT), "net/net_dev_queue", false},
 	{"io_uring_submit_req", T(EG_EV_OPEN), "io_uring/io_uring_submit_req", true},
@@ -728,6 +728,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 			ev->flags |= EG_EVF_TRUNCATED;
 		if (x)
 			proc = exec_image(c, ev, r, x, a + r->args_len, x->cwd_len);
+	} else if (r->type == EG_EV_MEMFD) {
+		ev->num[0] = r->open_flags; /* "flags" (src/evtypes.c) */
+		ev->open_flags = 0;
+		ev->ret = r->ret;
 	} else if (r->type == EG_EV_CONNECT) {
 		/* the reference's file name for a connect (docs/output.md) */
 		static const char connect_name[] = "connect";

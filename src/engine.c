@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "engine.h"
+#include "evtypes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ int eg_engine_user_map(size_t grow)
 	X(ts_ns) X(cgroup_id) X(type) X(flags) X(pid) X(tgid) X(ppid) X(uid) X(gid)           \
 	X(open_flags) X(dest_port) X(argc) X(comm) X(filename) X(exe) X(dest_ip) X(args)      \
 	X(comm_len) X(filename_len) X(exe_len) X(dest_ip_len) X(args_len)                      \
-	X(requested) X(requested_len) X(ret) X(proto) X(proc) X(ctr) X(host)
+	X(requested) X(requested_len) X(ret) X(proto) X(proc) X(ctr) X(host) X(num) X(aux) X(aux_len)
 
 /* The context structs events point at, checked like struct eg_event. */
 #define PROC_FIELDS(X)                                                                         \
@@ -123,6 +124,51 @@ static const char *const field_names[] = {
 #undef NAME
 };
 #define NFIELDS (sizeof(field_names) / sizeof(field_names[0]))
+
+/*
+ * Pushes the field registry of the newer event types (src/evtypes.c) for
+ * host.init to compare with its Lua copy: { fields = { { key, kind, slot,
+ * names = { [bit] = name } } ... }, types = { [type] = { keys..., ret = bool } } }.
+ */
+static void push_registry(lua_State *L)
+{
+	static const char *const kinds[] = {NULL, "num", "flags", "str"};
+	lua_newtable(L);
+	lua_newtable(L);
+	for (unsigned i = 0; i < eg_nfields; i++) {
+		const struct eg_field *f = &eg_fields[i];
+		lua_newtable(L);
+		lua_pushstring(L, f->key);
+		lua_setfield(L, -2, "key");
+		lua_pushstring(L, kinds[f->kind]);
+		lua_setfield(L, -2, "kind");
+		lua_pushinteger(L, f->slot);
+		lua_setfield(L, -2, "slot");
+		lua_newtable(L);
+		for (const struct eg_flag_name *fn = f->names; fn && fn->name; fn++) {
+			lua_pushstring(L, fn->name);
+			lua_rawseti(L, -2, (int)fn->bit);
+		}
+		lua_setfield(L, -2, "names");
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	lua_setfield(L, -2, "fields");
+	lua_newtable(L);
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++) {
+		const struct eg_type_fields *tf = eg_type_fields(t);
+		if (!tf)
+			continue;
+		lua_newtable(L);
+		for (unsigned i = 0; i < tf->n; i++) {
+			lua_pushstring(L, eg_fields[tf->idx[i]].key);
+			lua_rawseti(L, -2, (int)i + 1);
+		}
+		lua_pushboolean(L, tf->ret);
+		lua_setfield(L, -2, "ret");
+		lua_rawseti(L, -2, (int)t);
+	}
+	lua_setfield(L, -2, "types");
+}
 
 void eg_engine_opts_layout(size_t *size, size_t *log_offset)
 {
@@ -413,6 +459,8 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	SET_STRUCT_LAYOUT(L, eg_container, container_layout);
 	SET_STRUCT_LAYOUT(L, eg_host, host_layout);
 	lua_setfield(L, -2, "layout");
+	push_registry(L);
+	lua_setfield(L, -2, "registry");
 	lua_pushinteger(L, o->max_errors ? o->max_errors : DEFAULT_MAX_ERRORS);
 	lua_setfield(L, -2, "max_errors");
 	if (o->log) {

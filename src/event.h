@@ -21,7 +21,8 @@ enum eg_event_type {
 	EG_EV_OPEN = 2,
 	EG_EV_CONNECT = 3,
 	EG_EV_EXIT = 4, /* process exit: feeds state stores, never alerts in YAML rules */
-	EG_EV_MAX = 4,
+	EG_EV_MEMFD = 5, /* memfd_create(2) */
+	EG_EV_MAX = 5,
 };
 
 enum eg_event_flags {
@@ -128,6 +129,9 @@ extern const struct eg_proc eg_proc_none;
 extern const struct eg_container eg_container_none;
 extern const struct eg_host eg_host_none;
 
+#define EG_EV_NUMS 4
+#define EG_EV_AUX 2
+
 struct eg_event {
 	int64_t ts_ns;      /* wall clock, ns since the Unix epoch, UTC */
 	uint64_t cgroup_id;
@@ -158,6 +162,11 @@ struct eg_event {
 	const struct eg_proc *proc;     /* the process (NULL: unknown) */
 	const struct eg_container *ctr; /* its cgroup's container (NULL: unknown) */
 	const struct eg_host *host;     /* the host (NULL: unknown) */
+	/* the fields of the newer event types (src/evtypes.c says which key
+	 * of which type is in which slot) */
+	int64_t num[EG_EV_NUMS];
+	const char *aux[EG_EV_AUX];
+	uint32_t aux_len[EG_EV_AUX];
 };
 
 static inline const struct eg_proc *eg_ev_proc(const struct eg_event *ev)
@@ -238,6 +247,7 @@ static inline const char *eg_event_type_name(uint32_t t)
 	case EG_EV_OPEN: return "open";
 	case EG_EV_CONNECT: return "connect";
 	case EG_EV_EXIT: return "exit";
+	case EG_EV_MEMFD: return "memfd";
 	default: return "unknown";
 	}
 }

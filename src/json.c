@@ -7,6 +7,7 @@
  * No allocation in steady state: the caller's eg_buf only grows.
  */
 #include "json.h"
+#include "evtypes.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -344,6 +345,27 @@ static int put_context(struct eg_buf *b, const struct eg_event *ev)
 	return rc;
 }
 
+/* One registry field: ,"key":value (flags as a '|'-joined string of names). */
+static int put_registry(struct eg_buf *b, const struct eg_field *f, const struct eg_event *ev)
+{
+	int rc = eg_buf_putc(b, ',');
+	rc |= eg_json_str(b, f->key, strlen(f->key));
+	rc |= eg_buf_putc(b, ':');
+	if (f->kind == EG_FK_FLAGS) {
+		char t[256];
+		size_t n = eg_flags_format(t, sizeof(t), f, (uint64_t)ev->num[f->slot]);
+		rc |= eg_json_str(b, t, n < sizeof(t) ? n : sizeof(t) - 1);
+	} else if (f->kind == EG_FK_NUM) {
+		int64_t v = ev->num[f->slot];
+		char t[24];
+		int n = snprintf(t, sizeof(t), "%lld", (long long)v);
+		rc |= eg_buf_put(b, t, (size_t)n);
+	} else {
+		rc |= eg_json_str(b, ev->aux[f->slot], ev->aux_len[f->slot]);
+	}
+	return rc;
+}
+
 int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 {
 	int rc = eg_buf_put(b, LIT("{\"timestamp\":"));
@@ -362,6 +384,11 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 	rc |= put_num(b, LIT(",\"cgroup_id\":"), ev->cgroup_id);
 	rc |= put_bool(b, LIT(",\"truncated\":"), ev->flags & EG_EVF_TRUNCATED);
 	uint32_t pf = eg_ev_proc(ev)->flags;
+	const struct eg_type_fields *tf = eg_type_fields(ev->type);
+	for (unsigned i = 0; tf && i < tf->n; i++)
+		rc |= put_registry(b, &eg_fields[tf->idx[i]], ev);
+	if (tf && tf->ret)
+		rc |= put_int(b, LIT(",\"ret\":"), ev->ret);
 	if (ev->type == EG_EV_EXEC) {
 		rc |= put_str(b, LIT(",\"exe\":"), ev->exe, ev->exe_len);
 		rc |= put_args(b, LIT(",\"args\":"), ev->args, ev->args_len, ev->argc);
@@ -390,7 +417,7 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 		rc |= put_bool(b, LIT(",\"io_uring\":"), ev->flags & EG_EVF_IO_URING);
 		rc |= put_bool(b, LIT(",\"compat\":"), ev->flags & EG_EVF_COMPAT);
 	}
-	if (ev->type == EG_EV_OPEN || ev->type == EG_EV_CONNECT || ev->type == EG_EV_EXIT) {
+	if (ev->type != EG_EV_EXEC) {
 		rc |= put_str(b, LIT(",\"exe\":"), ev->exe, ev->exe_len);
 		rc |= put_args(b, LIT(",\"args\":"), ev->args, ev->args_len, ev->argc);
 	}

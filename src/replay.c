@@ -7,6 +7,7 @@
  * eg_container, eg_host) in the arena too. No allocation per line.
  */
 #include "replay.h"
+#include "evtypes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -649,6 +650,34 @@ static int get_str(struct parser *ps, const char *key, const char **out, uint32_
 	return 0;
 }
 
+/* A field of the registry (src/evtypes.c), into its slot whatever the type. */
+static int get_registry(struct parser *ps, const struct eg_field *f, struct eg_event *ev)
+{
+	const char *s;
+	uint32_t n;
+	int32_t v32;
+	switch (f->kind) {
+	case EG_FK_FLAGS: {
+		const char *bad;
+		size_t badn;
+		uint64_t v;
+		if (get_str(ps, f->key, &s, &n))
+			return -1;
+		if (eg_flags_parse(f, s, n, &v, &bad, &badn))
+			return fail(ps, "field \"%s\": unknown flag \"%.*s\"", f->key, show(badn), bad);
+		ev->num[f->slot] = (int64_t)v;
+		return 0;
+	}
+	case EG_FK_NUM:
+		if (get_int32(ps, f->key, &v32))
+			return -1;
+		ev->num[f->slot] = v32;
+		return 0;
+	default:
+		return get_str(ps, f->key, &ev->aux[f->slot], &ev->aux_len[f->slot]);
+	}
+}
+
 /* "protocol": a name of eg_proto_name, "" or the number in decimal. */
 static int get_proto(struct parser *ps, struct eg_event *ev)
 {
@@ -765,7 +794,8 @@ static int get_word(struct parser *ps, const char *key, const char *const *names
 
 static int get_type(struct parser *ps, struct eg_event *ev)
 {
-	static const char *const names[] = {NULL, "exec", "open", "connect", "exit"};
+	static const char *const names[] = {NULL, "exec", "open", "connect", "exit", "memfd"};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == EG_EV_MAX + 1, "a name per event type");
 	const char *b;
 	size_t n;
 	int i = get_word(ps, "type", names, EG_EV_MAX + 1, &b, &n);
@@ -1200,7 +1230,8 @@ int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct 
 			enum field f = k ? lookup(k, kn) : F_UNKNOWN;
 			if (f == F_TYPE && *ps.s != 'n')
 				have_type = true;
-			if (member(&ps, f, ev))
+			const struct eg_field *rf = f == F_UNKNOWN && k ? eg_field_by_key(k, kn) : NULL;
+			if (rf && *ps.s != 'n' ? get_registry(&ps, rf, ev) : member(&ps, f, ev))
 				return -1;
 			int rc = next_member(&ps, '}');
 			if (rc < 0)

@@ -5,6 +5,7 @@
 local ffi = require("ffi")
 local regex = require("ebpf_guard.regex")
 local builtins = require("ebpf_guard.builtins")
+local event = require("ebpf_guard.event")
 
 local concat = table.concat
 local fmt = string.format
@@ -21,7 +22,8 @@ end
 pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);")
 pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
 
-local TYPES = { 1, 2, 3, 4 }
+local TYPES = {}
+for i = 1, #event.TYPE_NAMES do TYPES[i] = i end
 
 -- Generated lines (one or two per rule) per function before a type's rules
 -- are split into several functions.
@@ -61,7 +63,8 @@ function _M.build(rules, env)
     return fmt("(F(e.%s, e.%s_len, %q, %d) and %s)", field, field, lit, #lit, m)
   end
 
-  local per_type = { {}, {}, {}, {} }
+  local per_type = {}
+  for _, t in ipairs(TYPES) do per_type[t] = {} end
   local pre_done = { {}, {}, {}, {} }
   for k0 = 0, #rules - 1 do
     local r = rules[k0 + 1]

@@ -26,9 +26,9 @@ _M.RULE_KEYS = {
 }
 _M.DETECTION_KEYS = { "id", "description", "event_types", "match", "severity", "tags", "enabled" }
 _M.TOP_KEYS = { "rules", "disable_builtins" }
-_M.YAML_TYPES = { "exec", "open", "connect" }
-_M.LUA_TYPES = { "exec", "open", "connect", "exit" }
-local TYPE_NUM = { exec = 1, open = 2, connect = 3, exit = 4 }
+_M.YAML_TYPES = { "exec", "open", "connect", "memfd" }
+_M.LUA_TYPES = { "exec", "open", "connect", "exit", "memfd" }
+local TYPE_NUM = require("ebpf_guard.event").TYPES
 
 ffi.cdef [[
 typedef struct eg_DIR eg_DIR;

@@ -96,6 +96,9 @@ struct eg_event {
   const struct eg_proc *proc;
   const struct eg_container *ctr;
   const struct eg_host *host;
+  int64_t num[4];
+  const char *aux[2];
+  uint32_t aux_len[2];
 };
 
 struct eg_hit {
@@ -127,8 +130,8 @@ struct eg_batch {
 };
 ]]
 
-_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4 }
-_M.TYPE_NAMES = { "exec", "open", "connect", "exit" }
+_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4, memfd = 5 }
+_M.TYPE_NAMES = { "exec", "open", "connect", "exit", "memfd" }
 _M.F_TRUNCATED = 1
 _M.F_MEMFD = 2
 _M.F_REQ_DIFFERS = 4
@@ -158,7 +161,7 @@ _M.FIELDS = {
   "ts_ns", "cgroup_id", "type", "flags", "pid", "tgid", "ppid", "uid", "gid",
   "open_flags", "dest_port", "argc", "comm", "filename", "exe", "dest_ip", "args",
   "comm_len", "filename_len", "exe_len", "dest_ip_len", "args_len",
-  "requested", "requested_len", "ret", "proto", "proc", "ctr", "host",
+  "requested", "requested_len", "ret", "proto", "proc", "ctr", "host", "num", "aux", "aux_len",
 }
 
 -- The structs an event points at (src/engine.c lists the same fields).

@@ -2,6 +2,7 @@
 -- compiles the rules and returns the batch runner. See docs/architecture.md.
 local ffi = require("ffi")
 local event = require("ebpf_guard.event")
+local evtypes = require("ebpf_guard.evtypes")
 local config = require("ebpf_guard.config")
 local builtins = require("ebpf_guard.builtins")
 local compile = require("ebpf_guard.compile")
@@ -67,6 +68,10 @@ _M.tags_json = tags_json
 function _M.init(opts)
   local ok, err = event.check_layout(opts.layout or {})
   if not ok then return nil, err end
+  if opts.registry ~= nil then
+    ok, err = evtypes.check(opts.registry)
+    if not ok then return nil, err end
+  end
   local b = ffi.cast("struct eg_batch *", opts.batch)
   local MEM_MSG = ("memory limit exceeded (more than %d MiB allocated in one call)")
     :format(tonumber(b.mem_limit) / 1048576)

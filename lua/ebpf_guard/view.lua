@@ -5,6 +5,7 @@
 local ffi = require("ffi")
 local bit = require("bit")
 local event = require("ebpf_guard.event")
+local evtypes = require("ebpf_guard.evtypes")
 
 local band = bit.band
 local ffi_string = ffi.string
@@ -174,6 +175,32 @@ local getters = {
   hostname = ctx_str("host", "name"),
   host_id = ctx_str("host", "id"),
 }
+-- The newer types' fields (ebpf_guard.evtypes): read from their slot on the
+-- types that carry them, the kind's default on the others.
+for key, f in pairs(evtypes.FIELDS) do
+  local has = {}
+  for t, keys in pairs(evtypes.TYPES) do
+    for _, k in ipairs(keys) do if k == key then has[t] = true end end
+  end
+  local slot = f.slot
+  if f.kind == "flags" then
+    getters[key] = function(e)
+      if not has[tonumber(e.type)] then return "" end
+      return evtypes.format_flags(f, tonumber(e.num[slot]))
+    end
+  elseif f.kind == "num" then
+    getters[key] = function(e)
+      if not has[tonumber(e.type)] then return 0 end
+      return tonumber(e.num[slot])
+    end
+  else
+    getters[key] = function(e)
+      if not has[tonumber(e.type)] then return "" end
+      return str(e.aux[slot], e.aux_len[slot])
+    end
+  end
+end
+
 -- Specs replace entries with spies to see which fields a call read.
 _M.GETTERS = getters
 _M.FIELDS = {}

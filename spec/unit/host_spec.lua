@@ -79,7 +79,8 @@ describe("host", function()
         local body = assert(text:match("\nstruct " .. name .. " {\n(.-)\n};"), name)
         local out = {}
         for d in body:gsub("/%*.-%*/", ""):gmatch("([^;]+);") do
-          out[#out + 1] = d:gsub("EG_ANCESTORS_MAX", "5"):gsub("%s+", " "):gsub("^ ", "")
+          out[#out + 1] = d:gsub("EG_ANCESTORS_MAX", "5"):gsub("EG_EV_NUMS", "4"):gsub("EG_EV_AUX", "2")
+            :gsub("%s+", " "):gsub("^ ", "")
         end
         return out
       end

@@ -27,6 +27,7 @@
 #include "fuzz_pipe.h"
 #include "json.h"
 #include "replay.h"
+#include "evtypes.h"
 
 /* ---- the input, cut into fields --------------------------------------- */
 
@@ -459,6 +460,11 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 		if ((r->flags ^ ev->flags) & EG_EVF_REQ_DIFFERS)
 			fuzz_fail("replayed requested_differs differs");
 	}
+	if (ev->type == EG_EV_MEMFD) {
+		SAME(ret)
+		if (r->num[0] != ev->num[0])
+			fuzz_fail("replayed memfd flags differ");
+	}
 	if (ev->type == EG_EV_CONNECT) {
 		SAME(proto) SAME(ret)
 		if ((r->flags ^ ev->flags) & EG_EVF_DATAGRAM)
@@ -588,7 +594,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.cgroup_id = take(&in, 8);
 	ev.open_flags = (uint32_t)take(&in, 4);
 	ev.dest_port = (uint32_t)take(&in, 2);
-	ev.type = (uint32_t)(take(&in, 1) % 6); /* 0 and 5: "unknown" */
+	ev.type = (uint32_t)(take(&in, 1) % (EG_EV_MAX + 2)); /* 0 and EG_EV_MAX + 1: "unknown" */
+	ev.num[0] = (int64_t)(ev.open_flags & 0xff); /* memfd: "flags" */
 	unsigned bits = (unsigned)take(&in, 1);
 	ev.flags = bits & (EG_EVF_TRUNCATED | EG_EVF_MEMFD);
 	/* bits 3..7: requested_differs, io_uring, compat, interpreted, datagram
@@ -735,6 +742,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jnum_is(&j, "cgroup_id", ev.cgroup_id);
 	jkey(&j, "truncated", 0);
 	jlit(&j, ev.flags & EG_EVF_TRUNCATED ? "true" : "false");
+	if (ev.type == EG_EV_MEMFD) {
+		char fl[256], rnum[16];
+		size_t fln = eg_flags_format(fl, sizeof(fl), eg_field_by_key("flags", 5), (uint64_t)ev.num[0]);
+		jkey(&j, "flags", 0);
+		jstr_is(&j, "flags", fl, fln);
+		snprintf(rnum, sizeof(rnum), "%d", ev.ret);
+		jkey(&j, "ret", 0);
+		jlit(&j, rnum);
+	}
 	if (ev.type == EG_EV_EXEC) {
 		jkey(&j, "exe", 0);
 		jstr_is(&j, "exe", exe, ev.exe_len);
@@ -778,7 +794,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jkey(&j, "compat", 0);
 		jlit(&j, ev.flags & EG_EVF_COMPAT ? "true" : "false");
 	}
-	if (ev.type == EG_EV_OPEN || ev.type == EG_EV_CONNECT || ev.type == EG_EV_EXIT) {
+	if (ev.type != EG_EV_EXEC) {
 		jkey(&j, "exe", 0);
 		jstr_is(&j, "exe", exe, ev.exe_len);
 		jkey(&j, "args", 0);

@@ -202,7 +202,8 @@ static void decode(const uint8_t *data, size_t size)
 
 	if (ev->type != r->type || ev->pid != r->pid || ev->tgid != r->tgid ||
 	    ev->ppid != r->ppid || ev->uid != r->uid || ev->gid != r->gid ||
-	    ev->cgroup_id != r->cgroup_id || ev->open_flags != r->open_flags)
+	    ev->cgroup_id != r->cgroup_id ||
+	    ev->open_flags != (r->type == EG_RAW_MEMFD ? 0 : r->open_flags))
 		fuzz_fail("a number field differs from the record");
 	if (ev->ts_ns != (int64_t)(r->ts_ns + (uint64_t)BOOT_TO_REAL))
 		fuzz_fail("ts_ns %lld from boot time %llu", (long long)ev->ts_ns,
@@ -296,6 +297,10 @@ static void decode(const uint8_t *data, size_t size)
 	    !!(ev->flags & EG_EVF_DATAGRAM) != (r->type == EG_RAW_CONNECT && (r->flags & EG_RAWF_DATAGRAM)))
 		fuzz_fail("flags 0x%x, want truncated %d memfd %d", ev->flags, trunc, memfd);
 
+	if (r->type == EG_RAW_MEMFD &&
+	    (ev->num[0] != (int64_t)r->open_flags || ev->ret != r->ret))
+		fuzz_fail("memfd flags %lld ret %d, record %u %d", (long long)ev->num[0], ev->ret,
+			  r->open_flags, r->ret);
 	if (r->type == EG_RAW_CONNECT) {
 		check_ip(r, ev);
 		if (ev->dest_port != r->dest_port)
