@@ -211,7 +211,7 @@ function _M.new(configs, opts)
   debug.sethook(hook_for(b), "", _M.HOOK_EVERY)
   local ok, res, err = pcall(host.init, {
     batch = ffi.cast("void *", b), configs = configs, layout = opts.layout or layout(),
-    log = log, clock = opts.clock,
+    log = log, clock = opts.clock, registry = opts.registry,
   })
   debug.sethook()
   b.in_user = 0

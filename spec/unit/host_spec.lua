@@ -4,6 +4,62 @@ local event = require("ebpf_guard.event")
 local H = require("helpers.engine")
 
 describe("host", function()
+  describe("field registry check", function()
+    local evtypes = require("ebpf_guard.evtypes")
+    -- the registry as the C host passes it (src/engine.c push_registry)
+    local function registry()
+      local fields = {}
+      for i, key in ipairs(evtypes.ORDER) do
+        local f = evtypes.FIELDS[key]
+        local names = {}
+        for b, n in pairs(f.names or {}) do names[b] = n end
+        fields[i] = { key = key, kind = f.kind, slot = f.slot, names = names }
+      end
+      local types = {}
+      for t, keys in pairs(evtypes.TYPES) do
+        local k = { ret = keys.ret or false }
+        for i, key in ipairs(keys) do k[i] = key end
+        types[t] = k
+      end
+      return { fields = fields, types = types }
+    end
+
+    it("accepts the same registry", function()
+      assert.is_true(evtypes.check(registry()))
+      assert.is_truthy(H.new({}, { registry = registry() }))
+    end)
+
+    it("refuses a field of another slot, kind or flag names", function()
+      local r = registry()
+      r.fields[1].slot = 3
+      local eng, err = H.new({}, { registry = r })
+      assert.is_nil(eng)
+      assert.equals("event field registry mismatch: field flags", err)
+      r = registry()
+      r.fields[1].names[64] = "new_flag"
+      assert.same({ nil, "event field registry mismatch: field flags" }, { evtypes.check(r) })
+    end)
+
+    it("refuses a type with other keys, or one the other side lacks", function()
+      local r = registry()
+      r.types[5].ret = false
+      assert.same({ nil, "event field registry mismatch: type 5" }, { evtypes.check(r) })
+      r = registry()
+      r.types[9] = { "flags", ret = true }
+      assert.same({ nil, "event field registry mismatch: type 9" }, { evtypes.check(r) })
+      r = registry()
+      r.types[5] = nil
+      assert.same({ nil, "event field registry mismatch: type 5" }, { evtypes.check(r) })
+    end)
+
+    it("formats flags as the C writer does", function()
+      local f = evtypes.FIELDS.flags
+      assert.equals("", evtypes.format_flags(f, 0))
+      assert.equals("cloexec|allow_sealing", evtypes.format_flags(f, 3))
+      assert.equals("exec|0x4000", evtypes.format_flags(f, 0x4010))
+    end)
+  end)
+
   describe("layout check", function()
     it("accepts the host's layout", function()
       assert.is_true(event.check_layout(H.layout()))
