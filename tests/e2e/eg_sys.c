@@ -152,7 +152,8 @@ static int m_ptrace(void)
 		long t = res(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
 		printf("ptrace_traceme.pid=%d\nptrace_traceme.result=%ld\n", getpid(), t);
 		fflush(stdout);
-		raise(SIGSTOP);
+		if (t == 0) /* stop for the tracer; an untraced stop would never be reported */
+			raise(SIGSTOP);
 		_exit(0);
 	}
 	int st;
