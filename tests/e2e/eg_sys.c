@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Syscall helper for the kernel-coverage e2e tests (issue 9): one mode per
+ * technique, each making the real system call through syscall(2), so the
+ * call a test expects is exactly the call made (no libc substitution).
+ *
+ * Output, one per line on stdout (line-buffered):
+ *   pid=N                  the process that ran the mode (first line)
+ *   CALL.KEY=VALUE         what a call was given and what it returned; CALL
+ *                          is the syscall's name (a second call of the same
+ *                          syscall gets a suffix: dup2_1, accept4 ...)
+ *   CALL.result=R          the raw return value (>= 0: 0, an fd, a pid) or
+ *                          -ERRNO (e.g. -38 for ENOSYS), as sys_exit sees it
+ *   CALL.pid=N             only when a child, not the pid= process, made the call
+ * Exit status: 0 when the mode ran (a failing call is data, not an error),
+ * 1 when its setup failed (fork, socket, open of an argument), 2 on misuse.
+ * Every mode arms alarm(10), reaps its children and undoes what it mounts.
+ *
+ *   eg_sys ptrace-child            fork a child; PTRACE_ATTACH, PEEKDATA,
+ *                                  DETACH it; a second child PTRACE_TRACEME
+ *   eg_sys finit-module PATH       finit_module(open(PATH), "", 0)
+ *   eg_sys init-module             init_module() of a 16-byte bogus image
+ *   eg_sys delete-module NAME      delete_module(NAME, O_NONBLOCK)
+ *   eg_sys bpf-prog                BPF_PROG_LOAD (socket filter "eg_sys_prog":
+ *                                  r0 = 0; exit) and BPF_MAP_CREATE (array "eg_sys_map")
+ *   eg_sys setid                   in a child: capset (drop CAP_NET_RAW),
+ *                                  setfsuid, setreuid, setregid, setresgid,
+ *                                  setgid, setresuid to 65534, then setuid(0) (EPERM)
+ *   eg_sys unshare FLAGS           unshare(FLAGS); FLAGS: comma-separated of
+ *                                  mnt,uts,ipc,net,pid,user,cgroup,time
+ *   eg_sys setns PATH              setns(open(PATH), 0), e.g. /proc/self/ns/uts
+ *   eg_sys clone-ns                clone(CLONE_NEWUTS|SIGCHLD) and clone3(CLONE_NEWUTS)
+ *   eg_sys mount-tmpfs DIR         unshare(CLONE_NEWNS), make / private, mount
+ *                                  tmpfs on DIR, umount2; then fsopen/fsconfig/
+ *                                  fsmount/move_mount of a tmpfs on DIR, umount2
+ *   eg_sys symlink OLD NEW         symlink(2)
+ *   eg_sys link OLD NEW            link(2)
+ *   eg_sys rename OLD NEW          rename(2)
+ *   eg_sys renameat2 OLD NEW       renameat2(AT_FDCWD, .., RENAME_NOREPLACE)
+ *   eg_sys unlink PATH             unlink(2)
+ *   eg_sys rmdir PATH              rmdir(2)
+ *     each of these six with --at DIR first (eg_sys --at DIR unlink NAME):
+ *     the *at call (symlinkat, linkat, renameat, renameat2, unlinkat,
+ *     unlinkat(AT_REMOVEDIR)) with dirfd = open(DIR) and the paths as given
+ *   eg_sys chmod-suid PATH [rm]    create PATH (0644), chmod 04755, fchmod
+ *                                  06755, fchmodat 0755, fchmodat2 02755;
+ *                                  unlink it at the end only with "rm"
+ *   eg_sys dup-socket [PORT]       connect to 127.0.0.1:PORT (no PORT: to its
+ *                                  own listener); in a child dup2 it onto 0,
+ *                                  1, 2 and 100, dup3 onto 2
+ *   eg_sys bind-listen-accept      bind+listen on 127.0.0.1:0 and [::1]:0,
+ *                                  connect to each, accept (v4), accept4 (v6)
+ *   eg_sys memfd NAME              memfd_create(NAME, MFD_CLOEXEC|MFD_ALLOW_SEALING)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_fchmodat2
+#if defined(__x86_64__) || defined(__aarch64__)
+#define SYS_fchmodat2 452
+#endif
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+static const char *at_dir; /* --at DIR */
+static int at_fd = AT_FDCWD;
+
+/* The raw return value of a syscall(2) call, or -errno. */
+static long res(long r)
+{
+	return r < 0 ? -(long)errno : r;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "eg_sys: failed to %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static pid_t xfork(void)
+{
+	fflush(stdout);
+	pid_t p = fork();
+	if (p < 0)
+		die("fork");
+	return p;
+}
+
+/* Waits for child p; returns its exit status (128 + signal when killed). */
+static int reap(pid_t p)
+{
+	int st;
+	while (waitpid(p, &st, __WALL) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- ptrace --------------------------------------------------------------- */
+
+static volatile long ptrace_word = 0x6567737973L; /* "egsys", read by PEEKDATA */
+
+static int m_ptrace(void)
+{
+	pid_t c = xfork();
+	if (c == 0) {
+		for (;;)
+			pause();
+	}
+	printf("child.pid=%d\n", c);
+	long r = res(syscall(SYS_ptrace, PTRACE_ATTACH, c, 0, 0));
+	printf("ptrace_attach.target=%d\nptrace_attach.result=%ld\n", c, r);
+	if (r == 0) {
+		int st;
+		waitpid(c, &st, __WALL); /* the attach SIGSTOP */
+	}
+	long word = 0;
+	r = res(syscall(SYS_ptrace, PTRACE_PEEKDATA, c, (void *)&ptrace_word, &word));
+	printf("ptrace_peekdata.target=%d\nptrace_peekdata.addr=%p\nptrace_peekdata.word=0x%lx\n"
+	       "ptrace_peekdata.result=%ld\n",
+	       c, (void *)&ptrace_word, word, r);
+	r = res(syscall(SYS_ptrace, PTRACE_DETACH, c, 0, 0));
+	printf("ptrace_detach.target=%d\nptrace_detach.result=%ld\n", c, r);
+	kill(c, SIGKILL);
+	reap(c);
+
+	/* the tracee asks: PTRACE_TRACEME, then stops itself */
+	c = xfork();
+	if (c == 0) {
+		long t = res(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
+		printf("ptrace_traceme.pid=%d\nptrace_traceme.result=%ld\n", getpid(), t);
+		fflush(stdout);
+		if (t == 0) /* stop for the tracer; an untraced stop would never be reported */
+			raise(SIGSTOP);
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, __WALL);
+	if (WIFSTOPPED(st))
+		syscall(SYS_ptrace, PTRACE_CONT, c, 0, 0);
+	reap(c);
+	return 0;
+}
+
+/* ---- modules -------------------------------------------------------------- */
+
+static int m_finit_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open the module file");
+	long r = res(syscall(SYS_finit_module, fd, "", 0));
+	printf("finit_module.fd=%d\nfinit_module.path=%s\nfinit_module.params=\nfinit_module.flags=0\n"
+	       "finit_module.result=%ld\n",
+	       fd, path, r);
+	close(fd);
+	return 0;
+}
+
+static int m_init_module(void)
+{
+	static const char image[16] = "\177ELFegsysbogus";
+	long r = res(syscall(SYS_init_module, image, sizeof(image), ""));
+	printf("init_module.len=%zu\ninit_module.params=\ninit_module.result=%ld\n", sizeof(image), r);
+	return 0;
+}
+
+static int m_delete_module(const char *name)
+{
+	long r = res(syscall(SYS_delete_module, name, O_NONBLOCK));
+	printf("delete_module.name=%s\ndelete_module.flags=0x%x\ndelete_module.result=%ld\n", name,
+	       O_NONBLOCK, r);
+	return 0;
+}
+
+/* ---- bpf ------------------------------------------------------------------ */
+
+static int m_bpf(void)
+{
+	struct bpf_insn insns[2] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0}, /* r0 = 0 */
+		{.code = BPF_JMP | BPF_EXIT},                                          /* exit */
+	};
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = 2;
+	a.license = (uint64_t)(uintptr_t) "GPL";
+	strncpy(a.prog_name, "eg_sys_prog", sizeof(a.prog_name) - 1);
+	long r = res(syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a)));
+	printf("bpf_prog_load.cmd=%d\nbpf_prog_load.prog_type=%d\nbpf_prog_load.prog_name=eg_sys_prog\n"
+	       "bpf_prog_load.insn_cnt=2\nbpf_prog_load.result=%ld\n",
+	       BPF_PROG_LOAD, BPF_PROG_TYPE_SOCKET_FILTER, r);
+	if (r >= 0)
+		close((int)r);
+
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = 4;
+	a.value_size = 8;
+	a.max_entries = 1;
+	strncpy(a.map_name, "eg_sys_map", sizeof(a.map_name) - 1);
+	r = res(syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof(a)));
+	printf("bpf_map_create.cmd=%d\nbpf_map_create.map_type=%d\nbpf_map_create.map_name=eg_sys_map\n"
+	       "bpf_map_create.result=%ld\n",
+	       BPF_MAP_CREATE, BPF_MAP_TYPE_ARRAY, r);
+	if (r >= 0)
+		close((int)r);
+	return 0;
+}
+
+/* ---- set*id, capset ------------------------------------------------------- */
+
+static void print_ids(const char *when)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	printf("%s.uid=%u,%u,%u\n%s.gid=%u,%u,%u\n", when, ru, eu, su, when, rg, eg, sg);
+}
+
+static int m_setid(void)
+{
+	pid_t c = xfork();
+	if (c) {
+		printf("child.pid=%d\n", c);
+		return reap(c) ? 1 : 0;
+	}
+	print_ids("old");
+
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	syscall(SYS_capget, &h, d);
+	printf("capset.old_effective=0x%08x%08x\ncapset.old_permitted=0x%08x%08x\n", d[1].effective,
+	       d[0].effective, d[1].permitted, d[0].permitted);
+	d[0].effective &= ~(1u << CAP_NET_RAW);
+	d[0].permitted &= ~(1u << CAP_NET_RAW);
+	d[0].inheritable &= ~(1u << CAP_NET_RAW);
+	long r = res(syscall(SYS_capset, &h, d));
+	printf("capset.new_effective=0x%08x%08x\ncapset.new_permitted=0x%08x%08x\ncapset.result=%ld\n",
+	       d[1].effective, d[0].effective, d[1].permitted, d[0].permitted, r);
+
+	/* setfsuid returns the previous fsuid, never an error */
+	r = syscall(SYS_setfsuid, 65534);
+	printf("setfsuid.fsuid=65534\nsetfsuid.result=%ld\n", r);
+	r = syscall(SYS_setfsuid, 0);
+	printf("setfsuid_1.fsuid=0\nsetfsuid_1.result=%ld\n", r);
+
+	r = res(syscall(SYS_setreuid, 0, 0));
+	printf("setreuid.ruid=0\nsetreuid.euid=0\nsetreuid.result=%ld\n", r);
+	r = res(syscall(SYS_setregid, 65534, 65534));
+	printf("setregid.rgid=65534\nsetregid.egid=65534\nsetregid.result=%ld\n", r);
+	r = res(syscall(SYS_setresgid, 65534, 65534, 65534));
+	printf("setresgid.rgid=65534\nsetresgid.egid=65534\nsetresgid.sgid=65534\nsetresgid.result=%ld\n", r);
+	r = res(syscall(SYS_setgid, 65534));
+	printf("setgid.gid=65534\nsetgid.result=%ld\n", r);
+	r = res(syscall(SYS_setresuid, 65534, 65534, 65534));
+	printf("setresuid.ruid=65534\nsetresuid.euid=65534\nsetresuid.suid=65534\nsetresuid.result=%ld\n", r);
+	r = res(syscall(SYS_setuid, 0));
+	printf("setuid.uid=0\nsetuid.result=%ld\n", r);
+	print_ids("new");
+	fflush(stdout);
+	_exit(0);
+}
+
+/* ---- namespaces ----------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} ns_names[] = {
+	{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS},   {"ipc", CLONE_NEWIPC},
+	{"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID},   {"user", CLONE_NEWUSER},
+	{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+};
+
+static int m_unshare(const char *spec)
+{
+	unsigned long flags = 0;
+	char *s = strdup(spec), *save = NULL;
+	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		for (i = 0; i < sizeof(ns_names) / sizeof(ns_names[0]); i++)
+			if (!strcmp(t, ns_names[i].name))
+				break;
+		if (i == sizeof(ns_names) / sizeof(ns_names[0])) {
+			fprintf(stderr, "eg_sys: unknown namespace %s\n", t);
+			return 2;
+		}
+		flags |= ns_names[i].flag;
+	}
+	free(s);
+	long r = res(syscall(SYS_unshare, flags));
+	printf("unshare.flags=0x%lx\nunshare.names=%s\nunshare.result=%ld\n", flags, spec, r);
+	return 0;
+}
+
+static int m_setns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open the namespace file");
+	long r = res(syscall(SYS_setns, fd, 0));
+	printf("setns.fd=%d\nsetns.path=%s\nsetns.nstype=0\nsetns.result=%ld\n", fd, path, r);
+	close(fd);
+	return 0;
+}
+
+static int m_clone_ns(void)
+{
+	fflush(stdout);
+	unsigned long flags = CLONE_NEWUTS | SIGCHLD;
+	long r = res(syscall(SYS_clone, flags, 0, NULL, NULL, 0));
+	if (r == 0)
+		_exit(0);
+	printf("clone.flags=0x%lx\nclone.result=%ld\n", flags, r);
+	if (r > 0)
+		reap((pid_t)r);
+
+	struct clone_args ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWUTS;
+	ca.exit_signal = SIGCHLD;
+	fflush(stdout);
+	r = res(syscall(SYS_clone3, &ca, sizeof(ca)));
+	if (r == 0)
+		_exit(0);
+	printf("clone3.flags=0x%llx\nclone3.result=%ld\n", (unsigned long long)ca.flags, r);
+	if (r > 0)
+		reap((pid_t)r);
+	return 0;
+}
+
+/* ---- mounts --------------------------------------------------------------- */
+
+static int m_mount_tmpfs(const char *dir)
+{
+	long r = res(syscall(SYS_unshare, CLONE_NEWNS));
+	printf("unshare.flags=0x%x\nunshare.result=%ld\n", CLONE_NEWNS, r);
+	if (r)
+		return 1;
+	r = res(syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	printf("mount.source=\nmount.target=/\nmount.fstype=\nmount.flags=0x%x\nmount.result=%ld\n",
+	       MS_REC | MS_PRIVATE, r);
+	if (r)
+		return 1;
+	r = res(syscall(SYS_mount, "eg-tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m"));
+	printf("mount_1.source=eg-tmpfs\nmount_1.target=%s\nmount_1.fstype=tmpfs\nmount_1.flags=0x%x\n"
+	       "mount_1.data=size=1m\nmount_1.result=%ld\n",
+	       dir, MS_NOSUID | MS_NODEV, r);
+	r = res(syscall(SYS_umount2, dir, 0));
+	printf("umount2.target=%s\numount2.flags=0\numount2.result=%ld\n", dir, r);
+
+	/* the new mount API */
+	long fs = res(syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
+	printf("fsopen.fstype=tmpfs\nfsopen.flags=0x%x\nfsopen.result=%ld\n", FSOPEN_CLOEXEC, fs);
+	if (fs < 0)
+		return 0;
+	r = res(syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "1m", 0));
+	printf("fsconfig.cmd=%d\nfsconfig.key=size\nfsconfig.value=1m\nfsconfig.result=%ld\n",
+	       FSCONFIG_SET_STRING, r);
+	r = res(syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+	printf("fsconfig_1.cmd=%d\nfsconfig_1.result=%ld\n", FSCONFIG_CMD_CREATE, r);
+	long mfd = res(syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0));
+	printf("fsmount.fs_fd=%ld\nfsmount.flags=0x%x\nfsmount.attr=0\nfsmount.result=%ld\n", fs,
+	       FSMOUNT_CLOEXEC, mfd);
+	close((int)fs);
+	if (mfd < 0)
+		return 0;
+	r = res(syscall(SYS_move_mount, mfd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH));
+	printf("move_mount.from_fd=%ld\nmove_mount.to=%s\nmove_mount.flags=0x%x\nmove_mount.result=%ld\n",
+	       mfd, dir, MOVE_MOUNT_F_EMPTY_PATH, r);
+	close((int)mfd);
+	if (r == 0) {
+		r = res(syscall(SYS_umount2, dir, 0));
+		printf("umount2_1.target=%s\numount2_1.flags=0\numount2_1.result=%ld\n", dir, r);
+	}
+	return 0;
+}
+
+/* ---- links, renames, unlinks ---------------------------------------------- */
+
+/* Prints the dirfd line of an *at call when --at was given. */
+static void print_at(const char *call)
+{
+	if (at_dir)
+		printf("%s.dirfd=%d\n%s.dir=%s\n", call, at_fd, call, at_dir);
+}
+
+static int m_paths(const char *mode, int argc, char **argv)
+{
+	const char *a = argv[0], *b = argc > 1 ? argv[1] : NULL;
+	const char *call;
+	long r;
+	int two = strcmp(mode, "unlink") && strcmp(mode, "rmdir");
+	if (two && !b) {
+		fprintf(stderr, "eg_sys: %s needs OLD NEW\n", mode);
+		return 2;
+	}
+	if (!strcmp(mode, "symlink")) {
+		call = at_dir ? "symlinkat" : "symlink";
+		r = at_dir ? syscall(SYS_symlinkat, a, at_fd, b) : syscall(SYS_symlink, a, b);
+	} else if (!strcmp(mode, "link")) {
+		call = at_dir ? "linkat" : "link";
+		r = at_dir ? syscall(SYS_linkat, at_fd, a, at_fd, b, 0) : syscall(SYS_link, a, b);
+	} else if (!strcmp(mode, "rename")) {
+		call = at_dir ? "renameat" : "rename";
+		r = at_dir ? syscall(SYS_renameat, at_fd, a, at_fd, b) : syscall(SYS_rename, a, b);
+	} else if (!strcmp(mode, "renameat2")) {
+		call = "renameat2";
+		r = syscall(SYS_renameat2, at_fd, a, at_fd, b, RENAME_NOREPLACE);
+	} else if (!strcmp(mode, "unlink")) {
+		call = at_dir ? "unlinkat" : "unlink";
+		r = at_dir ? syscall(SYS_unlinkat, at_fd, a, 0) : syscall(SYS_unlink, a);
+	} else {
+		call = at_dir ? "unlinkat" : "rmdir";
+		r = at_dir ? syscall(SYS_unlinkat, at_fd, a, AT_REMOVEDIR) : syscall(SYS_rmdir, a);
+	}
+	r = res(r);
+	print_at(call);
+	if (two)
+		printf("%s.old=%s\n%s.new=%s\n", call, a, call, b);
+	else
+		printf("%s.path=%s\n", call, a);
+	if (!strcmp(mode, "renameat2"))
+		printf("renameat2.flags=0x%x\n", RENAME_NOREPLACE);
+	if (at_dir && !strcmp(mode, "rmdir"))
+		printf("unlinkat.flags=0x%x\n", AT_REMOVEDIR);
+	else if (at_dir && !strcmp(mode, "unlink"))
+		printf("unlinkat.flags=0x0\n");
+	printf("%s.result=%ld\n", call, r);
+	return 0;
+}
+
+/* ---- chmod ---------------------------------------------------------------- */
+
+static void print_mode(const char *call, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		printf("%s.mode_after=%04o\n", call, (unsigned)(st.st_mode & 07777));
+}
+
+static int m_chmod_suid(const char *path, int rm)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die("create the file");
+	fchmod(fd, 0644); /* whatever the umask: a known start (not reported) */
+	print_mode("create", path);
+	long r = res(syscall(SYS_chmod, path, 04755));
+	printf("chmod.path=%s\nchmod.mode=04755\nchmod.result=%ld\n", path, r);
+	print_mode("chmod", path);
+	r = res(syscall(SYS_fchmod, fd, 06755));
+	printf("fchmod.fd=%d\nfchmod.path=%s\nfchmod.mode=06755\nfchmod.result=%ld\n", fd, path, r);
+	print_mode("fchmod", path);
+	r = res(syscall(SYS_fchmodat, AT_FDCWD, path, 0755));
+	printf("fchmodat.dirfd=AT_FDCWD\nfchmodat.path=%s\nfchmodat.mode=0755\nfchmodat.result=%ld\n", path, r);
+	print_mode("fchmodat", path);
+#ifdef SYS_fchmodat2
+	r = res(syscall(SYS_fchmodat2, AT_FDCWD, path, 02755, 0));
+	printf("fchmodat2.dirfd=AT_FDCWD\nfchmodat2.path=%s\nfchmodat2.mode=02755\nfchmodat2.flags=0\n"
+	       "fchmodat2.result=%ld\n",
+	       path, r);
+	print_mode("fchmodat2", path);
+#endif
+	close(fd);
+	if (rm && unlink(path))
+		die("remove the file");
+	return 0;
+}
+
+/* ---- sockets -------------------------------------------------------------- */
+
+static int listener4(uint16_t *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 8) ||
+	    getsockname(s, (struct sockaddr *)&a, &l))
+		die("start the IPv4 listener");
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static int m_dup_socket(int port)
+{
+	int ls = -1;
+	uint16_t p = (uint16_t)port;
+	if (!port)
+		ls = listener4(&p);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(p),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)))
+		die("connect to the listener");
+	struct sockaddr_in me;
+	socklen_t l = sizeof(me);
+	getsockname(s, (struct sockaddr *)&me, &l);
+	printf("socket.fd=%d\nsocket.local=127.0.0.1:%u\nsocket.peer=127.0.0.1:%u\n", s,
+	       ntohs(me.sin_port), p);
+	int peer = ls >= 0 ? accept4(ls, NULL, NULL, SOCK_CLOEXEC) : -1;
+
+	pid_t c = xfork();
+	if (c == 0) {
+		/* report through a copy of stdout made with fcntl (not a dup* call) */
+		int out = fcntl(1, F_DUPFD_CLOEXEC, 200);
+		FILE *o = out >= 0 ? fdopen(out, "w") : NULL;
+		if (!o)
+			_exit(1);
+		setvbuf(o, NULL, _IOLBF, 0);
+		long r[5];
+		r[0] = res(syscall(SYS_dup2, s, 0));
+		r[1] = res(syscall(SYS_dup2, s, 1));
+		r[2] = res(syscall(SYS_dup2, s, 2));
+		r[3] = res(syscall(SYS_dup2, s, 100));
+		r[4] = res(syscall(SYS_dup3, s, 2, O_CLOEXEC));
+		fprintf(o, "dup2.pid=%d\ndup2.oldfd=%d\ndup2.newfd=0\ndup2.result=%ld\n", getpid(), s, r[0]);
+		fprintf(o, "dup2_1.pid=%d\ndup2_1.oldfd=%d\ndup2_1.newfd=1\ndup2_1.result=%ld\n", getpid(), s,
+			r[1]);
+		fprintf(o, "dup2_2.pid=%d\ndup2_2.oldfd=%d\ndup2_2.newfd=2\ndup2_2.result=%ld\n", getpid(), s,
+			r[2]);
+		fprintf(o, "dup2_3.pid=%d\ndup2_3.oldfd=%d\ndup2_3.newfd=100\ndup2_3.result=%ld\n", getpid(),
+			s, r[3]);
+		fprintf(o, "dup3.pid=%d\ndup3.oldfd=%d\ndup3.newfd=2\ndup3.flags=0x%x\ndup3.result=%ld\n",
+			getpid(), s, O_CLOEXEC, r[4]);
+		fclose(o);
+		_exit(0);
+	}
+	printf("child.pid=%d\n", c);
+	int st = reap(c);
+	close(s);
+	if (peer >= 0)
+		close(peer);
+	if (ls >= 0)
+		close(ls);
+	return st ? 1 : 0;
+}
+
+static int m_bind_listen_accept(void)
+{
+	/* IPv4 */
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a4);
+	int s4 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s4 < 0)
+		die("create an IPv4 socket");
+	long r = res(syscall(SYS_bind, s4, &a4, sizeof(a4)));
+	getsockname(s4, (struct sockaddr *)&a4, &l);
+	printf("bind.fd=%d\nbind.addr=127.0.0.1\nbind.port=%u\nbind.result=%ld\n", s4, ntohs(a4.sin_port), r);
+	r = res(syscall(SYS_listen, s4, 8));
+	printf("listen.fd=%d\nlisten.backlog=8\nlisten.result=%ld\n", s4, r);
+	int c4 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c4 < 0 || connect(c4, (struct sockaddr *)&a4, sizeof(a4)))
+		die("connect over IPv4");
+	struct sockaddr_in p4;
+	l = sizeof(p4);
+	getsockname(c4, (struct sockaddr *)&p4, &l);
+	struct sockaddr_in got4;
+	l = sizeof(got4);
+	r = res(syscall(SYS_accept, s4, &got4, &l));
+	printf("accept.fd=%d\naccept.local=127.0.0.1:%u\naccept.peer=127.0.0.1:%u\naccept.result=%ld\n", s4,
+	       ntohs(a4.sin_port), ntohs(p4.sin_port), r);
+	if (r >= 0)
+		close((int)r);
+	close(c4);
+	close(s4);
+
+	/* IPv6 */
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	l = sizeof(a6);
+	int s6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s6 < 0)
+		die("create an IPv6 socket");
+	r = res(syscall(SYS_bind, s6, &a6, sizeof(a6)));
+	getsockname(s6, (struct sockaddr *)&a6, &l);
+	printf("bind_1.fd=%d\nbind_1.addr=::1\nbind_1.port=%u\nbind_1.result=%ld\n", s6, ntohs(a6.sin6_port),
+	       r);
+	r = res(syscall(SYS_listen, s6, 8));
+	printf("listen_1.fd=%d\nlisten_1.backlog=8\nlisten_1.result=%ld\n", s6, r);
+	int c6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c6 < 0 || connect(c6, (struct sockaddr *)&a6, sizeof(a6)))
+		die("connect over IPv6");
+	struct sockaddr_in6 p6;
+	l = sizeof(p6);
+	getsockname(c6, (struct sockaddr *)&p6, &l);
+	struct sockaddr_in6 got6;
+	l = sizeof(got6);
+	r = res(syscall(SYS_accept4, s6, &got6, &l, SOCK_CLOEXEC));
+	printf("accept4.fd=%d\naccept4.local=[::1]:%u\naccept4.peer=[::1]:%u\naccept4.flags=0x%x\n"
+	       "accept4.result=%ld\n",
+	       s6, ntohs(a6.sin6_port), ntohs(p6.sin6_port), SOCK_CLOEXEC, r);
+	if (r >= 0)
+		close((int)r);
+	close(c6);
+	close(s6);
+	return 0;
+}
+
+static int m_memfd(const char *name)
+{
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+	long r = res(syscall(SYS_memfd_create, name, flags));
+	printf("memfd_create.name=%s\nmemfd_create.flags=0x%x\nmemfd_create.result=%ld\n", name, flags, r);
+	if (r >= 0)
+		close((int)r);
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: eg_sys [--at DIR] MODE [ARG...]\n"
+		"modes: ptrace-child | finit-module PATH | init-module | delete-module NAME |\n"
+		"       bpf-prog | setid | unshare mnt,uts,ipc,net,pid,user,cgroup,time |\n"
+		"       setns PATH | clone-ns | mount-tmpfs DIR | symlink OLD NEW | link OLD NEW |\n"
+		"       rename OLD NEW | renameat2 OLD NEW | unlink PATH | rmdir PATH |\n"
+		"       chmod-suid PATH [rm] | dup-socket [PORT] | bind-listen-accept | memfd NAME\n"
+		"(--at DIR: the *at call, dirfd = open(DIR), for symlink link rename renameat2 unlink rmdir)\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	alarm(10);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && !strcmp(argv[1], "--at")) {
+		at_dir = argv[2];
+		at_fd = open(at_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (at_fd < 0)
+			die("open the --at directory");
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 2)
+		return usage();
+	const char *m = argv[1];
+	int n = argc - 2;
+	char **a = argv + 2;
+	printf("pid=%d\n", getpid());
+	if (!strcmp(m, "ptrace-child"))
+		return m_ptrace();
+	if (!strcmp(m, "finit-module") && n == 1)
+		return m_finit_module(a[0]);
+	if (!strcmp(m, "init-module"))
+		return m_init_module();
+	if (!strcmp(m, "delete-module") && n == 1)
+		return m_delete_module(a[0]);
+	if (!strcmp(m, "bpf-prog"))
+		return m_bpf();
+	if (!strcmp(m, "setid"))
+		return m_setid();
+	if (!strcmp(m, "unshare") && n == 1)
+		return m_unshare(a[0]);
+	if (!strcmp(m, "setns") && n == 1)
+		return m_setns(a[0]);
+	if (!strcmp(m, "clone-ns"))
+		return m_clone_ns();
+	if (!strcmp(m, "mount-tmpfs") && n == 1)
+		return m_mount_tmpfs(a[0]);
+	if ((!strcmp(m, "symlink") || !strcmp(m, "link") || !strcmp(m, "rename") ||
+	     !strcmp(m, "renameat2")) &&
+	    n == 2)
+		return m_paths(m, n, a);
+	if ((!strcmp(m, "unlink") || !strcmp(m, "rmdir")) && n == 1)
+		return m_paths(m, n, a);
+	if (!strcmp(m, "chmod-suid") && (n == 1 || (n == 2 && !strcmp(a[1], "rm"))))
+		return m_chmod_suid(a[0], n == 2);
+	if (!strcmp(m, "dup-socket") && n <= 1)
+		return m_dup_socket(n ? atoi(a[0]) : 0);
+	if (!strcmp(m, "bind-listen-accept"))
+		return m_bind_listen_accept();
+	if (!strcmp(m, "memfd") && n == 1)
+		return m_memfd(a[0]);
+	return usage();
+}
