@@ -327,6 +327,7 @@ extern bool CONFIG_X86_X32_ABI __kconfig __weak;
 #define NR_open_by_handle_at 304
 #define NR_openat2 437
 #define NR_memfd_create 319
+#define NR_ptrace 101
 /* i386 (compat) numbers */
 #define NR32_open 5
 #define NR32_creat 8
@@ -336,6 +337,7 @@ extern bool CONFIG_X86_X32_ABI __kconfig __weak;
 #define NR32_connect 362
 #define NR32_openat2 437
 #define NR32_memfd_create 356
+#define NR32_ptrace 26
 
 /* io_uring opens between submission and completion, by request. */
 struct uring_open {
@@ -523,6 +525,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 }
 
 #include "fam_memfd.h"
+#include "fam_ptrace.h"
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
@@ -541,10 +544,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (x32)
 		nr &= ~X32_SYSCALL_BIT;
 	native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
-		 nr == NR_open_by_handle_at || nr == NR_connect || nr == NR_memfd_create;
+		 nr == NR_open_by_handle_at || nr == NR_connect || nr == NR_memfd_create ||
+		 nr == NR_ptrace;
 	c32 = !x32 && (nr == NR32_open || nr == NR32_openat || nr == NR32_openat2 || nr == NR32_creat ||
 		       nr == NR32_open_by_handle_at || nr == NR32_connect || nr == NR32_socketcall ||
-		       nr == NR32_memfd_create);
+		       nr == NR32_memfd_create || nr == NR32_ptrace);
 	if (!native && !c32)
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -564,6 +568,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		case NR32_open_by_handle_at: nr = NR_open_by_handle_at; break;
 		case NR32_connect: nr = NR_connect; break;
 		case NR32_memfd_create: nr = NR_memfd_create; break;
+		case NR32_ptrace: nr = NR_ptrace; break;
 		case NR32_socketcall:
 			if (a0 != SYS_SOCKETCALL_CONNECT ||
 			    bpf_probe_read_user(sc, sizeof(sc), (const void *)a1))
@@ -591,6 +596,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (nr == NR_memfd_create) {
 		if (want & (1u << EG_RAW_MEMFD))
 			report_memfd(id, ret, a0, a1, rflags);
+		return 0;
+	}
+	if (nr == NR_ptrace) {
+		if (want & (1u << EG_RAW_PTRACE))
+			report_ptrace(id, ret, a0, a1, rflags);
 		return 0;
 	}
 	if (nr == NR_connect) {

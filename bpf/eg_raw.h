@@ -59,6 +59,7 @@
 #define EG_RAW_CONNECT 3
 #define EG_RAW_EXIT 4
 #define EG_RAW_MEMFD 5
+#define EG_RAW_PTRACE 6
 /* Not an event type: feeds the daemon's process table only (the last drop
  * slot, above every event type to come). */
 #define EG_RAW_FORK 31
@@ -80,6 +81,13 @@ enum eg_raw_flags {
 	EG_RAWF_INTERP = 1u << 13,        /* exec: through an interpreter (#! script, binfmt_misc) */
 	EG_RAWF_DATAGRAM = 1u << 14,      /* connect: a datagram sent without connect (UDP) */
 	EG_RAWF_FDPATH = 1u << 15,        /* exec: filename is the kernel's /dev/fd/N[/NAME] form */
+	EG_RAWF_ARGS = 1u << 16,          /* struct eg_raw_args follows the header */
+};
+
+/* Numbers of the newer event types (EG_RAWF_ARGS): the daemon copies them to
+ * struct eg_event num[] in order (src/evtypes.c says which key is which). */
+struct eg_raw_args {
+	__s64 a[4];
 };
 
 struct eg_raw_event {

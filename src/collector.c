@@ -75,7 +75,8 @@ static const struct probe probes[] = {
 	{"tracepoint__syscalls__sys_enter_execve", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execve", false},
 	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execveat", false},
 	{"sched_process_fork", T_CONTEXT, "sched/sched_process_fork", false},
-	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT) | T(EG_EV_MEMFD), "raw_syscalls/sys_exit", false},
+	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT) | T(EG_EV_MEMFD) | T(EG_EV_PTRACE),
+	 "raw_syscalls/sys_exit", false},
 	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
 	{"net_dev_queue", T(EG_EV_CONNECT), "net/net_dev_queue", false},
 	{"io_uring_submit_req", T(EG_EV_OPEN), "io_uring/io_uring_submit_req", true},
@@ -582,6 +583,7 @@ static bool is_dev_fd(const char *s, size_t n)
 
 _Static_assert(sizeof(struct eg_raw_event) == 96, "bpf/eg_raw.h header layout");
 _Static_assert(sizeof(struct eg_raw_exec) == 48, "bpf/eg_raw.h exec extension layout");
+_Static_assert(sizeof(struct eg_raw_args) == 32, "bpf/eg_raw.h args layout");
 
 /* A fork record: the child's image, no event. */
 static void on_fork(struct collector *c, const struct eg_raw_event *r)
@@ -665,10 +667,14 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	const struct eg_raw_exec *x = NULL;
+	const struct eg_raw_args *ra = NULL;
 	size_t hdr = sizeof(*r);
 	if (size >= sizeof(*r) && r->type == EG_EV_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
 		x = (const struct eg_raw_exec *)(r + 1);
 		hdr += sizeof(*x);
+	} else if (size >= sizeof(*r) && r->type > EG_EV_EXIT && (r->flags & EG_RAWF_ARGS)) {
+		ra = (const struct eg_raw_args *)(r + 1);
+		hdr += sizeof(*ra);
 	}
 	if (size < hdr || hdr + r->filename_len + r->exe_len + r->args_len + (x ? x->cwd_len : 0) > size ||
 	    r->type < EG_EV_EXEC || r->type > EG_EV_MAX) {
@@ -729,8 +735,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 		if (x)
 			proc = exec_image(c, ev, r, x, a + r->args_len, x->cwd_len);
 	} else if (r->type == EG_EV_MEMFD) {
-		ev->num[0] = r->open_flags; /* "flags" (src/evtypes.c) */
 		ev->open_flags = 0;
+		ev->ret = r->ret;
+	} else if (r->type == EG_EV_PTRACE) {
 		ev->ret = r->ret;
 	} else if (r->type == EG_EV_CONNECT) {
 		/* the reference's file name for a connect (docs/output.md) */
@@ -746,6 +753,23 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev->ret = r->ret;
 		if (r->flags & EG_RAWF_DATAGRAM)
 			ev->flags |= EG_EVF_DATAGRAM;
+	}
+	if (ra)
+		for (int i = 0; i < EG_EV_NUMS; i++)
+			ev->num[i] = ra->a[i];
+	if (r->type == EG_EV_MEMFD)
+		ev->num[0] = r->open_flags; /* "flags" (src/evtypes.c) */
+	if (r->type == EG_EV_PTRACE && ev->ret >= 0 && ev->num[1] > 0 && ev->num[1] <= INT32_MAX) {
+		/* the target, from the process table ("target_comm", "target_exe");
+		 * only after a call that succeeded: a failed one may name no
+		 * process, and each such event would read /proc */
+		const struct eg_proc *t = eg_pt_get(c->pt, (uint32_t)ev->num[1], true);
+		if (t) {
+			ev->aux[0] = t->comm;
+			ev->aux_len[0] = t->comm_len;
+			ev->aux[1] = t->exe;
+			ev->aux_len[1] = t->exe_len;
+		}
 	}
 	if (!proc)
 		proc = eg_pt_get(c->pt, r->tgid, r->type != EG_EV_EXIT);

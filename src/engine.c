@@ -132,7 +132,7 @@ static const char *const field_names[] = {
  */
 static void push_registry(lua_State *L)
 {
-	static const char *const kinds[] = {NULL, "num", "flags", "str"};
+	static const char *const kinds[] = {NULL, "num", "flags", "str", "enum"};
 	lua_newtable(L);
 	lua_newtable(L);
 	for (unsigned i = 0; i < eg_nfields; i++) {

@@ -22,7 +22,8 @@ enum eg_event_type {
 	EG_EV_CONNECT = 3,
 	EG_EV_EXIT = 4, /* process exit: feeds state stores, never alerts in YAML rules */
 	EG_EV_MEMFD = 5, /* memfd_create(2) */
-	EG_EV_MAX = 5,
+	EG_EV_PTRACE = 6, /* ptrace(2) */
+	EG_EV_MAX = 6,
 };
 
 enum eg_event_flags {
@@ -248,6 +249,7 @@ static inline const char *eg_event_type_name(uint32_t t)
 	case EG_EV_CONNECT: return "connect";
 	case EG_EV_EXIT: return "exit";
 	case EG_EV_MEMFD: return "memfd";
+	case EG_EV_PTRACE: return "ptrace";
 	default: return "unknown";
 	}
 }

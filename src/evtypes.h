@@ -19,6 +19,7 @@ enum eg_fkind {
 	EG_FK_NUM = 1,   /* num[slot], a signed number */
 	EG_FK_FLAGS = 2, /* num[slot], written as names joined by '|' */
 	EG_FK_STR = 3,   /* aux[slot] */
+	EG_FK_ENUM = 4,  /* num[slot], written as its name (unknown: the number in decimal) */
 };
 
 struct eg_flag_name {
@@ -30,7 +31,7 @@ struct eg_field {
 	const char *key;
 	uint8_t kind;
 	uint8_t slot;
-	const struct eg_flag_name *names; /* EG_FK_FLAGS: ends with {0, NULL} */
+	const struct eg_flag_name *names; /* EG_FK_FLAGS, EG_FK_ENUM: ends with {0, NULL} */
 };
 
 #define EG_TYPE_FIELDS_MAX 6
@@ -53,6 +54,11 @@ const struct eg_field *eg_field_by_key(const char *k, size_t n);
 /* "cloexec|allow_sealing", unknown bits as one "0x..": writes at most cap
  * bytes (NUL included); returns the length it needs. */
 size_t eg_flags_format(char *out, size_t cap, const struct eg_field *f, uint64_t v);
+/* An EG_FK_ENUM value's name, or the number in decimal (out: 24 bytes at
+ * least). Returns the text. */
+const char *eg_enum_format(char *out, size_t cap, const struct eg_field *f, int64_t v);
+/* The reverse: a name or a decimal number; 0 or -1. */
+int eg_enum_parse(const struct eg_field *f, const char *s, size_t n, int64_t *v);
 /* The reverse; 0, or -1 with the offending name in *bad, *badlen. */
 int eg_flags_parse(const struct eg_field *f, const char *s, size_t n, uint64_t *v, const char **bad,
 		   size_t *badlen);

@@ -355,6 +355,10 @@ static int put_registry(struct eg_buf *b, const struct eg_field *f, const struct
 		char t[256];
 		size_t n = eg_flags_format(t, sizeof(t), f, (uint64_t)ev->num[f->slot]);
 		rc |= eg_json_str(b, t, n < sizeof(t) ? n : sizeof(t) - 1);
+	} else if (f->kind == EG_FK_ENUM) {
+		char t[24];
+		const char *name = eg_enum_format(t, sizeof(t), f, ev->num[f->slot]);
+		rc |= eg_json_str(b, name, strlen(name));
 	} else if (f->kind == EG_FK_NUM) {
 		int64_t v = ev->num[f->slot];
 		char t[24];

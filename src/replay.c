@@ -668,6 +668,12 @@ static int get_registry(struct parser *ps, const struct eg_field *f, struct eg_e
 		ev->num[f->slot] = (int64_t)v;
 		return 0;
 	}
+	case EG_FK_ENUM:
+		if (get_str(ps, f->key, &s, &n))
+			return -1;
+		if (eg_enum_parse(f, s, n, &ev->num[f->slot]))
+			return fail(ps, "field \"%s\": unknown value \"%.*s\"", f->key, show(n), s);
+		return 0;
 	case EG_FK_NUM:
 		if (get_int32(ps, f->key, &v32))
 			return -1;
@@ -794,7 +800,7 @@ static int get_word(struct parser *ps, const char *key, const char *const *names
 
 static int get_type(struct parser *ps, struct eg_event *ev)
 {
-	static const char *const names[] = {NULL, "exec", "open", "connect", "exit", "memfd"};
+	static const char *const names[] = {NULL, "exec", "open", "connect", "exit", "memfd", "ptrace"};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == EG_EV_MAX + 1, "a name per event type");
 	const char *b;
 	size_t n;

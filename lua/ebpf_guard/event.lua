@@ -130,8 +130,8 @@ struct eg_batch {
 };
 ]]
 
-_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4, memfd = 5 }
-_M.TYPE_NAMES = { "exec", "open", "connect", "exit", "memfd" }
+_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4, memfd = 5, ptrace = 6 }
+_M.TYPE_NAMES = { "exec", "open", "connect", "exit", "memfd", "ptrace" }
 _M.F_TRUNCATED = 1
 _M.F_MEMFD = 2
 _M.F_REQ_DIFFERS = 4

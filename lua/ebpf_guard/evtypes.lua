@@ -4,17 +4,32 @@
 -- with the C registry and refuses to start when they differ.
 local _M = {}
 
--- key -> { kind = "num" | "flags" | "str", slot = 0-based, names = { [bit] = name } }
+-- key -> { kind = "num" | "flags" | "str" | "enum", slot = 0-based,
+--          names = { [bit or value] = name } }
 _M.FIELDS = {
   flags = { kind = "flags", slot = 0,
     names = { [1] = "cloexec", [2] = "allow_sealing", [4] = "hugetlb", [8] = "noexec_seal", [16] = "exec" } },
+  request = { kind = "enum", slot = 0,
+    names = { [0] = "traceme", [1] = "peektext", [2] = "peekdata", [3] = "peekuser", [4] = "poketext",
+      [5] = "pokedata", [6] = "pokeuser", [7] = "cont", [8] = "kill", [9] = "singlestep",
+      [12] = "getregs", [13] = "setregs", [14] = "getfpregs", [15] = "setfpregs", [16] = "attach",
+      [17] = "detach", [18] = "getfpxregs", [19] = "setfpxregs", [24] = "syscall",
+      [0x4200] = "setoptions", [0x4201] = "geteventmsg", [0x4202] = "getsiginfo",
+      [0x4203] = "setsiginfo", [0x4204] = "getregset", [0x4205] = "setregset", [0x4206] = "seize",
+      [0x4207] = "interrupt", [0x4208] = "listen", [0x4209] = "peeksiginfo",
+      [0x420a] = "getsigmask", [0x420b] = "setsigmask", [0x420c] = "seccomp_get_filter",
+      [0x420e] = "get_syscall_info" } },
+  target_pid = { kind = "num", slot = 1 },
+  target_comm = { kind = "str", slot = 0 },
+  target_exe = { kind = "str", slot = 1 },
 }
 -- the registry's order (the C array's)
-_M.ORDER = { "flags" }
+_M.ORDER = { "flags", "request", "target_pid", "target_comm", "target_exe" }
 
 -- type number -> { keys..., ret = bool }
 _M.TYPES = {
   [5] = { "flags", ret = true }, -- memfd
+  [6] = { "request", "target_pid", "target_comm", "target_exe", ret = true }, -- ptrace
 }
 
 local function same_names(a, b)
@@ -52,6 +67,11 @@ function _M.check(reg)
     if not reg.types[t] then return nil, ("event field registry mismatch: type %d"):format(t) end
   end
   return true
+end
+
+-- An enum value's name, or the number in decimal (src/evtypes.c).
+function _M.format_enum(f, v)
+  return f.names[v] or tostring(v)
 end
 
 -- "cloexec|allow_sealing", unknown bits as one "0x..", as src/evtypes.c writes it.

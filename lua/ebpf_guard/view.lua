@@ -188,6 +188,11 @@ for key, f in pairs(evtypes.FIELDS) do
       if not has[tonumber(e.type)] then return "" end
       return evtypes.format_flags(f, tonumber(e.num[slot]))
     end
+  elseif f.kind == "enum" then
+    getters[key] = function(e)
+      if not has[tonumber(e.type)] then return "" end
+      return evtypes.format_enum(f, tonumber(e.num[slot]))
+    end
   elseif f.kind == "num" then
     getters[key] = function(e)
       if not has[tonumber(e.type)] then return 0 end

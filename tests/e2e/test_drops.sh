@@ -59,7 +59,7 @@ for f in /proc/"$EG_PID"/fdinfo/*; do
 done
 [ -n "$map_id" ] || fail "no drops map among the daemon's file descriptors"
 # record types (bpf/eg_raw.h, src/event.h): the map's keys
-T_EXEC=1 T_OPEN=2 T_CONNECT=3 T_EXIT=4 T_MEMFD=5 T_FORK=31
+T_EXEC=1 T_OPEN=2 T_CONNECT=3 T_EXIT=4 T_MEMFD=5 T_PTRACE=6 T_FORK=31
 # kdrops TYPE CPU|sum: the map's value of one type for one CPU, or summed over all
 kdrops() {
 	bpftool -j map lookup id "$map_id" key "$1" 0 0 0 | "$PY" -c '
@@ -150,9 +150,9 @@ echo "connect storm: connects=$cops, connect slots +$((c1 - c0)); metrics: proce
 settle
 
 # each type's metric against the map's sum over every CPU, read before and after it
-for t in exec open connect exit memfd fork; do
+for t in exec open connect exit memfd ptrace fork; do
 	case $t in exec) key=$T_EXEC ;; open) key=$T_OPEN ;; connect) key=$T_CONNECT ;; exit) key=$T_EXIT ;;
-	memfd) key=$T_MEMFD ;; fork) key=$T_FORK ;; esac
+	memfd) key=$T_MEMFD ;; ptrace) key=$T_PTRACE ;; fork) key=$T_FORK ;; esac
 	s1=$(kdrops "$key" sum)
 	for _ in $(seq 30); do
 		read -r _ m < <(counters "$t")
@@ -208,6 +208,7 @@ ebpf_guard_events_dropped_total{type="open"} 0
 ebpf_guard_events_dropped_total{type="connect"} 0
 ebpf_guard_events_dropped_total{type="exit"} 0
 ebpf_guard_events_dropped_total{type="memfd"} 0
+ebpf_guard_events_dropped_total{type="ptrace"} 0
 ebpf_guard_events_dropped_total{type="fork"} 0' ] || fail "the run with a 16 MiB ring dropped events: $drops"
 read -r n lost < <(check_lost "$W/alerts.jsonl") || fail "alert check failed"
 echo "no-drop run: $ops opens, $n storm_open alerts, $lost with events_lost"

@@ -72,7 +72,7 @@ obj=$EG_BUILD_DIR/bpf/ebpf_guard.bpf.o
 [ -f "$obj" ] || fail "no $obj"
 : >"$W/alerts.jsonl"
 e2e_start -all-events -bpf-object "$obj" -record "$W/rec.jsonl"
-grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit,memfd)$' "$W/stderr" ||
+grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit,memfd,ptrace)$' "$W/stderr" ||
 	fail "-all-events: $(grep attached "$W/stderr")"
 daemon=$EG_PID
 run_helper exec /bin/true
@@ -89,6 +89,7 @@ ebpf_guard_events_dropped_total{type="open"} 0
 ebpf_guard_events_dropped_total{type="connect"} 0
 ebpf_guard_events_dropped_total{type="exit"} 0
 ebpf_guard_events_dropped_total{type="memfd"} 0
+ebpf_guard_events_dropped_total{type="ptrace"} 0
 ebpf_guard_events_dropped_total{type="fork"} 0' ] || fail "drops: $drops"
 e2e_stop
 "$PY" - "$W/rec.jsonl" "$daemon" "$p_true" <<'PY' || fail "recording check failed"

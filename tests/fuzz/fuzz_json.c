@@ -460,10 +460,16 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 		if ((r->flags ^ ev->flags) & EG_EVF_REQ_DIFFERS)
 			fuzz_fail("replayed requested_differs differs");
 	}
-	if (ev->type == EG_EV_MEMFD) {
+	const struct eg_type_fields *tf = eg_type_fields(ev->type);
+	if (tf && tf->ret)
 		SAME(ret)
-		if (r->num[0] != ev->num[0])
-			fuzz_fail("replayed memfd flags differ");
+	for (unsigned i = 0; tf && i < tf->n; i++) {
+		const struct eg_field *f = &eg_fields[tf->idx[i]];
+		if (f->kind == EG_FK_STR ? r->aux_len[f->slot] != ev->aux_len[f->slot] ||
+						   memcmp(r->aux[f->slot], ev->aux[f->slot], ev->aux_len[f->slot])
+					 : r->num[f->slot] != (f->kind == EG_FK_NUM ? (int32_t)ev->num[f->slot]
+									    : ev->num[f->slot]))
+			fuzz_fail("replayed %s differs", f->key);
 	}
 	if (ev->type == EG_EV_CONNECT) {
 		SAME(proto) SAME(ret)
@@ -595,7 +601,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.open_flags = (uint32_t)take(&in, 4);
 	ev.dest_port = (uint32_t)take(&in, 2);
 	ev.type = (uint32_t)(take(&in, 1) % (EG_EV_MAX + 2)); /* 0 and EG_EV_MAX + 1: "unknown" */
-	ev.num[0] = (int64_t)(ev.open_flags & 0xff); /* memfd: "flags" */
+	/* the newer types' slots: from bytes already drawn (flags, a request,
+	 * a pid; the strings are comm's and the file name's) */
+	ev.num[0] = (int64_t)(ev.open_flags & 0x4fff);
+	ev.num[1] = (int32_t)ev.uid;
 	unsigned bits = (unsigned)take(&in, 1);
 	ev.flags = bits & (EG_EVF_TRUNCATED | EG_EVF_MEMFD);
 	/* bits 3..7: requested_differs, io_uring, compat, interpreted, datagram
@@ -604,6 +613,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev.ret = (int32_t)ev.open_flags;
 	ev.proto = ev.open_flags & 0xff;
 	char *comm = take_str(&in, &ev.comm_len), *fn = take_str(&in, &ev.filename_len);
+	ev.aux[0] = comm;
+	ev.aux_len[0] = ev.comm_len;
+	ev.aux[1] = fn;
+	ev.aux_len[1] = ev.filename_len;
 	char *ip = take_str(&in, &ev.dest_ip_len), *exe = take_str(&in, &ev.exe_len);
 	uint32_t al, idl, dl, odl, sl, tl;
 	char *args = take_str(&in, &al);
@@ -742,11 +755,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jnum_is(&j, "cgroup_id", ev.cgroup_id);
 	jkey(&j, "truncated", 0);
 	jlit(&j, ev.flags & EG_EVF_TRUNCATED ? "true" : "false");
-	if (ev.type == EG_EV_MEMFD) {
-		char fl[256], rnum[16];
-		size_t fln = eg_flags_format(fl, sizeof(fl), eg_field_by_key("flags", 5), (uint64_t)ev.num[0]);
-		jkey(&j, "flags", 0);
-		jstr_is(&j, "flags", fl, fln);
+	/* the newer types: their registry fields (src/evtypes.c), then ret */
+	const struct eg_type_fields *tf = eg_type_fields(ev.type);
+	for (unsigned i = 0; tf && i < tf->n; i++) {
+		const struct eg_field *f = &eg_fields[tf->idx[i]];
+		char t[256];
+		jkey(&j, f->key, 0);
+		if (f->kind == EG_FK_FLAGS) {
+			size_t tn = eg_flags_format(t, sizeof(t), f, (uint64_t)ev.num[f->slot]);
+			jstr_is(&j, f->key, t, tn);
+		} else if (f->kind == EG_FK_ENUM) {
+			const char *name = eg_enum_format(t, sizeof(t), f, ev.num[f->slot]);
+			jstr_is(&j, f->key, name, strlen(name));
+		} else if (f->kind == EG_FK_NUM) {
+			snprintf(t, sizeof(t), "%lld", (long long)ev.num[f->slot]);
+			jlit(&j, t);
+		} else {
+			jstr_is(&j, f->key, ev.aux[f->slot], ev.aux_len[f->slot]);
+		}
+	}
+	if (tf && tf->ret) {
+		char rnum[16];
 		snprintf(rnum, sizeof(rnum), "%d", ev.ret);
 		jkey(&j, "ret", 0);
 		jlit(&j, rnum);

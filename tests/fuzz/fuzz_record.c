@@ -185,11 +185,21 @@ static void decode(const uint8_t *data, size_t size)
 	const struct eg_event *ev = fuzz_pipe_last();
 	fuzz_check_event(ev);
 	const struct eg_raw_exec *xt = NULL;
+	const struct eg_raw_args *ra = NULL;
 	const char *fn = (const char *)(r + 1);
 	if (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_EXEC_EXT)) {
 		xt = (const struct eg_raw_exec *)(r + 1);
 		fn = (const char *)(xt + 1);
+	} else if (r->type > EG_RAW_EXIT && (r->flags & EG_RAWF_ARGS)) {
+		ra = (const struct eg_raw_args *)(r + 1);
+		fn = (const char *)(ra + 1);
 	}
+	for (int i = r->type == EG_RAW_MEMFD; ra && i < EG_EV_NUMS; i++)
+		if (ev->num[i] != ra->a[i])
+			fuzz_fail("num[%d] %lld, the record's a[%d] %lld", i, (long long)ev->num[i], i,
+				  (long long)ra->a[i]);
+	if (r->type == EG_RAW_PTRACE && ev->ret != r->ret)
+		fuzz_fail("ptrace ret %d, record %d", ev->ret, r->ret);
 	const char *x = fn + r->filename_len, *a = x + r->exe_len;
 	if (xt) {
 		/* the new image: this event's, with the record's cwd */
@@ -334,6 +344,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			hdr += sizeof(*xt);
 		} else {
 			r->flags &= ~(uint32_t)EG_RAWF_EXEC_EXT;
+		}
+	} else if (r->type > EG_RAW_EXIT && r->type <= EG_EV_MAX && (r->flags & EG_RAWF_ARGS)) {
+		if (rest >= sizeof(struct eg_raw_args)) {
+			rest -= sizeof(struct eg_raw_args);
+			hdr += sizeof(struct eg_raw_args);
+		} else {
+			r->flags &= ~(uint32_t)EG_RAWF_ARGS;
 		}
 	}
 	r->filename_len = (uint16_t)(r->filename_len % (rest + 1));

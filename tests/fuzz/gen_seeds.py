@@ -11,7 +11,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ---- raw records: struct eg_raw_event (96 bytes) + filename + exe (a walked
 # path, "/a/b/c") + args
-EXEC, OPEN, CONNECT, EXIT, MEMFD, FORK = 1, 2, 3, 4, 5, 31
+EXEC, OPEN, CONNECT, EXIT, MEMFD, PTRACE, FORK = 1, 2, 3, 4, 5, 6, 31
+ARGS = 65536
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED, EXEC_EXT = 1, 2, 4, 8, 16
 EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 32, 64, 128
 PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG, INTERP = 256, 512, 1024, 2048, 4096, 8192
@@ -87,6 +88,10 @@ RECORDS = {
     "exec-ext-bad-cwd-len": exec_ext(b"/bin/x\0", b"/bin/x", b"x\0", b"/", cwd_len=900),
     "memfd": record(MEMFD, comm=b"python3", filename=b"egmfd\0", open_flags=0x13, ret=4),
     "memfd-failed": record(MEMFD, filename=b"x\0", open_flags=0x4000, ret=-22, flags=COMPAT),
+    "ptrace-attach": record(PTRACE, comm=b"gdb", flags=ARGS, ret=0)[:96]
+    + struct.pack("<qqqq", 16, 4300, 0, 0),
+    "ptrace-failed": record(PTRACE, flags=ARGS | COMPAT, ret=-3)[:96] + struct.pack("<qqqq", 4, 4194303, 0, 0),
+    "ptrace-short-args": record(PTRACE, flags=ARGS)[:96] + b"\0" * 8,
     "fork": record(FORK, comm=b"bash", pid=4300, tgid=4300, open_flags=4242),
     "bad-short": record(EXEC)[:40],
     "bad-type": record(9, filename=b"/x\0"),

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ptrace(2), reported at system call exit (from the sys_exit program): the
+ * request and the target pid (struct eg_raw_args a[0], a[1]) and the result.
+ * The target's comm and executable come from the daemon's process table.
+ * The requests a tracer repeats for every stop of its tracee are skipped in
+ * the kernel (ptrace_chatter()).
+ * Included by ebpf_guard.bpf.c after the shared helpers.
+ */
+#ifndef EG_FAM_PTRACE_H
+#define EG_FAM_PTRACE_H
+
+/* A tracer's loop (resume, read registers, fetch the stop's details) runs
+ * several of these per system call of its tracee: not reported. Attaching,
+ * memory and register writes, reads of memory, detaching are. */
+static __always_inline bool ptrace_chatter(__u64 request)
+{
+	switch (request) {
+	case 7:      /* cont */
+	case 9:      /* singlestep */
+	case 12:     /* getregs */
+	case 14:     /* getfpregs */
+	case 18:     /* getfpxregs */
+	case 24:     /* syscall */
+	case 0x4201: /* geteventmsg */
+	case 0x4202: /* getsiginfo */
+	case 0x4204: /* getregset */
+	case 0x4207: /* interrupt */
+	case 0x4208: /* listen */
+	case 0x420a: /* getsigmask */
+	case 0x420e: /* get_syscall_info */
+		return true;
+	}
+	return false;
+}
+
+static __always_inline void report_ptrace(__u64 id, long ret, __u64 request, __u64 pid,
+					  __u32 rflags)
+{
+	struct eg_raw_event *e;
+	struct eg_raw_args *a;
+
+	if (ptrace_chatter(request))
+		return;
+	e = get_scratch();
+	if (!e)
+		return;
+	fill_common(e, EG_RAW_PTRACE, id);
+	e->flags = rflags | EG_RAWF_ARGS;
+	e->ret = ret;
+	a = (struct eg_raw_args *)(e + 1);
+	a->a[0] = (__s64)(long)request;
+	a->a[1] = (__s32)pid;
+	a->a[2] = 0;
+	a->a[3] = 0;
+	submit(e, sizeof(*e) + sizeof(*a));
+}
+
+#endif
