@@ -99,8 +99,8 @@ int eg_enum_parse(const struct eg_field *f, const char *s, size_t n, int64_t *v)
 			return 0;
 		}
 	}
-	if (!n || n > 19)
-		return -1;
+	if (!n || n > 19 || (s[0] != '-' && n > 18))
+		return -1; /* at most 18 digits: no overflow */
 	int64_t x = 0;
 	size_t i = s[0] == '-';
 	if (i == n)

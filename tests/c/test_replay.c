@@ -882,6 +882,18 @@ static void test_memfd(void)
 	CHECK(rc == 0 && ev.num[0] == 0, "no flags: %s", err);
 	eg_buf_free(&a);
 	eg_buf_free(&c);
+
+	/* ptrace: the request by name or number; a number too long for 64 bits
+	 * and an unknown name are errors that name them */
+	rc = parse_s("{\"type\":\"ptrace\",\"timestamp\":0,\"request\":\"seize\",\"target_pid\":7}", &ev);
+	CHECK(rc == 0 && ev.num[0] == 0x4206 && ev.num[1] == 7, "ptrace seize: %s", err);
+	rc = parse_s("{\"type\":\"ptrace\",\"timestamp\":0,\"request\":\"-999999999999999999\"}", &ev);
+	CHECK(rc == 0 && ev.num[0] == -999999999999999999LL, "a negative request number: %s", err);
+	rc = parse_s("{\"type\":\"ptrace\",\"timestamp\":0,\"request\":\"9999999999999999999\"}", &ev);
+	CHECK(rc == -1 && !strcmp(err, "field \"request\": unknown value \"9999999999999999999\""),
+	      "a request past 18 digits: %s", err);
+	rc = parse_s("{\"type\":\"ptrace\",\"timestamp\":0,\"request\":\"Attach\"}", &ev);
+	CHECK(rc == -1 && !strcmp(err, "field \"request\": unknown value \"Attach\""), "a wrong case: %s", err);
 }
 
 int main(void)
