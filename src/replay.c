@@ -892,6 +892,59 @@ static int next_member(struct parser *ps, char close)
 	return syntax(ps, close == '}' ? "',' or '}'" : "',' or ']'");
 }
 
+/*
+ * Walks the members of the object at ps->s ('{' checked by the caller),
+ * calling member(ps, ctx, k, kn, raw, rawn) for each with ps->s at its
+ * value; member parses the value (or fails). 0 or -1.
+ */
+typedef int (*member_fn)(struct parser *ps, void *ctx, const char *k, size_t kn, const char *raw,
+			 size_t rawn);
+
+static int each_member(struct parser *ps, member_fn member, void *ctx)
+{
+	ps->s++;
+	ws(ps);
+	if (ps->s < ps->end && *ps->s == '}') {
+		ps->s++;
+		return 0;
+	}
+	for (;;) {
+		char kbuf[KEY_BUF];
+		const char *k, *raw;
+		size_t kn, rawn;
+		if (read_key(ps, kbuf, &k, &kn, &raw, &rawn) || member(ps, ctx, k, kn, raw, rawn))
+			return -1;
+		int rc = next_member(ps, '}');
+		if (rc)
+			return rc < 0 ? -1 : 0;
+	}
+}
+
+static int parent_member(struct parser *ps, void *ctx, const char *k, size_t kn, const char *raw,
+			 size_t rawn)
+{
+	struct eg_proc *pr = ctx;
+	if (!KEY_IS(k, kn, "tgid") && !KEY_IS(k, kn, "exec_id") && !KEY_IS(k, kn, "comm") &&
+	    !KEY_IS(k, kn, "exe") && !KEY_IS(k, kn, "args"))
+		return fail(ps, "field \"parent\": unknown key \"%.*s\"%s", show(rawn), raw,
+			    rawn > 40 ? "..." : "");
+	if (*ps->s == 'n')
+		return lit(ps, "null", 4);
+	if (KEY_IS(k, kn, "tgid")) {
+		uint64_t v = 0;
+		int rc = get_uint(ps, "parent.tgid", UINT32_MAX, &v);
+		pr->parent_tgid = (uint32_t)v;
+		return rc;
+	}
+	if (KEY_IS(k, kn, "exec_id"))
+		return get_str(ps, "parent.exec_id", &pr->parent_exec_id, &pr->parent_exec_id_len);
+	if (KEY_IS(k, kn, "comm"))
+		return get_str(ps, "parent.comm", &pr->parent_comm, &pr->parent_comm_len);
+	if (KEY_IS(k, kn, "exe"))
+		return get_str(ps, "parent.exe", &pr->parent_exe, &pr->parent_exe_len);
+	return get_args(ps, "parent.args", &pr->parent_args, &pr->parent_args_len, &pr->parent_argc);
+}
+
 /* "parent": an object with tgid, exec_id, comm, exe, args, each optional;
  * another key is an error. A repeated "parent" replaces the previous one. */
 static int get_parent(struct parser *ps)
@@ -910,45 +963,30 @@ static int get_parent(struct parser *ps)
 	pr->parent_args = z->parent_args;
 	pr->parent_args_len = 0;
 	pr->parent_argc = 0;
-	ps->s++;
-	ws(ps);
-	if (ps->s < ps->end && *ps->s == '}') {
-		ps->s++;
-		return 0;
-	}
-	for (;;) {
-		char kbuf[KEY_BUF];
-		const char *k, *raw;
-		size_t kn, rawn;
-		int rc;
-		if (read_key(ps, kbuf, &k, &kn, &raw, &rawn))
-			return -1;
-		if (!KEY_IS(k, kn, "tgid") && !KEY_IS(k, kn, "exec_id") && !KEY_IS(k, kn, "comm") &&
-		    !KEY_IS(k, kn, "exe") && !KEY_IS(k, kn, "args"))
-			return fail(ps, "field \"parent\": unknown key \"%.*s\"%s", show(rawn), raw,
-				    rawn > 40 ? "..." : "");
-		if (*ps->s == 'n') {
-			rc = lit(ps, "null", 4);
-		} else if (KEY_IS(k, kn, "tgid")) {
-			uint64_t v = 0;
-			rc = get_uint(ps, "parent.tgid", UINT32_MAX, &v);
-			pr->parent_tgid = (uint32_t)v;
-		} else if (KEY_IS(k, kn, "exec_id")) {
-			rc = get_str(ps, "parent.exec_id", &pr->parent_exec_id, &pr->parent_exec_id_len);
-		} else if (KEY_IS(k, kn, "comm")) {
-			rc = get_str(ps, "parent.comm", &pr->parent_comm, &pr->parent_comm_len);
-		} else if (KEY_IS(k, kn, "exe")) {
-			rc = get_str(ps, "parent.exe", &pr->parent_exe, &pr->parent_exe_len);
-		} else {
-			rc = get_args(ps, "parent.args", &pr->parent_args, &pr->parent_args_len,
-				      &pr->parent_argc);
-		}
-		if (rc)
-			return -1;
-		rc = next_member(ps, '}');
-		if (rc)
-			return rc < 0 ? -1 : 0;
-	}
+	return each_member(ps, parent_member, pr);
+}
+
+struct ancestor_ctx {
+	uint32_t i;
+	struct eg_ancestor *a;
+};
+
+static int ancestor_member(struct parser *ps, void *ctx, const char *k, size_t kn,
+			   const char *raw, size_t rawn)
+{
+	struct ancestor_ctx *c = ctx;
+	bool comm = KEY_IS(k, kn, "comm");
+	if (!comm && !KEY_IS(k, kn, "exe"))
+		return fail(ps, "field \"ancestors[%u]\": unknown key \"%.*s\"%s", c->i, show(rawn), raw,
+			    rawn > 40 ? "..." : "");
+	if (*ps->s == 'n')
+		return lit(ps, "null", 4);
+	if (*ps->s != '"') /* (the name is made only for the message) */
+		return fail(ps, "field \"ancestors[%u].%s\": expected a string, got %s", c->i,
+			    comm ? "comm" : "exe", kind(*ps->s));
+	if (comm)
+		return get_str(ps, "comm", &c->a->comm, &c->a->comm_len);
+	return get_str(ps, "exe", &c->a->exe, &c->a->exe_len);
 }
 
 /* One entry of "ancestors": an object with comm and exe, each optional. */
@@ -956,38 +994,8 @@ static int get_ancestor(struct parser *ps, uint32_t i, struct eg_ancestor *a)
 {
 	a->comm = a->exe = empty;
 	a->comm_len = a->exe_len = 0;
-	ps->s++;
-	ws(ps);
-	if (ps->s < ps->end && *ps->s == '}') {
-		ps->s++;
-		return 0;
-	}
-	for (;;) {
-		char kbuf[KEY_BUF];
-		const char *k, *raw;
-		size_t kn, rawn;
-		int rc;
-		if (read_key(ps, kbuf, &k, &kn, &raw, &rawn))
-			return -1;
-		bool comm = KEY_IS(k, kn, "comm");
-		if (!comm && !KEY_IS(k, kn, "exe"))
-			return fail(ps, "field \"ancestors[%u]\": unknown key \"%.*s\"%s", i, show(rawn),
-				    raw, rawn > 40 ? "..." : "");
-		if (*ps->s == 'n')
-			rc = lit(ps, "null", 4);
-		else if (*ps->s != '"') /* (the name is made only for the message) */
-			return fail(ps, "field \"ancestors[%u].%s\": expected a string, got %s", i,
-				    comm ? "comm" : "exe", kind(*ps->s));
-		else if (comm)
-			rc = get_str(ps, "comm", &a->comm, &a->comm_len);
-		else
-			rc = get_str(ps, "exe", &a->exe, &a->exe_len);
-		if (rc)
-			return -1;
-		rc = next_member(ps, '}');
-		if (rc)
-			return rc < 0 ? -1 : 0;
-	}
+	struct ancestor_ctx c = {i, a};
+	return each_member(ps, ancestor_member, &c);
 }
 
 /* "ancestors": an array of at most EG_ANCESTORS_MAX objects, nearest first.

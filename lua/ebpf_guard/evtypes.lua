@@ -2,6 +2,8 @@
 -- key has one kind and one slot of struct eg_event (num[] or aux[]) whatever
 -- the type; each type lists the keys it carries. host.init compares this
 -- with the C registry and refuses to start when they differ.
+local bit = require("bit")
+
 local _M = {}
 
 -- key -> { kind = "num" | "flags" | "str" | "enum", slot = 0-based,
@@ -74,14 +76,20 @@ function _M.format_enum(f, v)
   return f.names[v] or tostring(v)
 end
 
+-- each flags field's bits in ascending order (src/evtypes.c's order)
+for _, f in pairs(_M.FIELDS) do
+  if f.kind == "flags" then
+    local bits = {}
+    for b in pairs(f.names) do bits[#bits + 1] = b end
+    table.sort(bits)
+    f.bits = bits
+  end
+end
+
 -- "cloexec|allow_sealing", unknown bits as one "0x..", as src/evtypes.c writes it.
 function _M.format_flags(f, v)
-  local bit = require("bit")
   local out = {}
-  local bits = {}
-  for b in pairs(f.names) do bits[#bits + 1] = b end
-  table.sort(bits)
-  for _, b in ipairs(bits) do
+  for _, b in ipairs(f.bits) do
     if bit.band(v, b) ~= 0 then
       out[#out + 1] = f.names[b]
       v = bit.band(v, bit.bnot(b))
