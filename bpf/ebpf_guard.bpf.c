@@ -135,7 +135,7 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	e->filename_len = 0;
 	e->exe_len = 0;
 	e->args_len = 0;
-	e->_pad = 0;
+	e->s3_len = 0;
 	e->ret = 0;
 	e->proto = 0;
 	e->_pad2[0] = e->_pad2[1] = e->_pad2[2] = 0;
@@ -314,30 +314,11 @@ __u32 eg_want = 0;
 #define TCP_SYN_SENT 2
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
-#define SYS_SOCKETCALL_CONNECT 3
 #define X32_SYSCALL_BIT 0x40000000
 /* x32 system calls exist only with this (Debian: off); unknown: off */
 extern bool CONFIG_X86_X32_ABI __kconfig __weak;
 
-/* x86-64 system call numbers */
-#define NR_open 2
-#define NR_connect 42
-#define NR_creat 85
-#define NR_openat 257
-#define NR_open_by_handle_at 304
-#define NR_openat2 437
-#define NR_memfd_create 319
-#define NR_ptrace 101
-/* i386 (compat) numbers */
-#define NR32_open 5
-#define NR32_creat 8
-#define NR32_socketcall 102
-#define NR32_openat 295
-#define NR32_open_by_handle_at 342
-#define NR32_connect 362
-#define NR32_openat2 437
-#define NR32_memfd_create 356
-#define NR32_ptrace 26
+#include "syscalls.h"
 
 /* io_uring opens between submission and completion, by request. */
 struct uring_open {
@@ -524,119 +505,165 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	submit(e, sizeof(*e));
 }
 
+#include "fam.h"
 #include "fam_memfd.h"
 #include "fam_ptrace.h"
+#include "fam_module.h"
+#include "fam_bpf.h"
+#include "fam_setid.h"
+#include "fam_namespace.h"
+#include "fam_mount.h"
+#include "fam_files.h"
+#include "fam_net.h"
 
+/* An open(2)-like call: its flags and path argument. */
+static __always_inline void open_call(struct sc *s)
+{
+	__u64 upath = s->a[1];
+	__u32 oflags = 0, rflags = s->rflags;
+	int dfd = AT_FDCWD;
+
+	switch (s->nr) {
+	case NR_open:
+		oflags = s->a[1];
+		upath = s->a[0];
+		break;
+	case NR_creat:
+		oflags = O_CREAT | O_WRONLY | O_TRUNC;
+		upath = s->a[0];
+		break;
+	case NR_openat:
+		dfd = (int)s->a[0];
+		oflags = s->a[2];
+		break;
+	case NR_openat2: {
+		__u64 how_flags = 0;
+
+		dfd = (int)s->a[0];
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)s->a[2]);
+		oflags = how_flags;
+		break;
+	}
+	case NR_open_by_handle_at:
+		oflags = s->a[2];
+		rflags |= EG_RAWF_NO_PATH_ARG;
+		break;
+	}
+	report_open(s->task, s->id, s->ret, dfd, upath, oflags, rflags);
+}
+
+/* i386 socketcall(2): the call and its arguments, from user memory (which
+ * another thread may rewrite meanwhile: TCP connects are reported at
+ * SYN_SENT instead, from the socket itself). The x86-64 number, 0 for a
+ * call not reported. */
+static __always_inline long socketcall_args(struct sc *s)
+{
+	__u32 sc[4] = {};
+	long nr;
+
+	switch (s->a[0]) {
+	case SYS_SOCKETCALL_CONNECT: nr = NR_connect; break;
+	case SYS_SOCKETCALL_BIND: nr = NR_bind; break;
+	case SYS_SOCKETCALL_LISTEN: nr = NR_listen; break;
+	case SYS_SOCKETCALL_ACCEPT: nr = NR_accept; break;
+	case SYS_SOCKETCALL_ACCEPT4: nr = NR_accept4; break;
+	default: return 0;
+	}
+	if (bpf_probe_read_user(sc, nr == NR_accept4 ? 16 : 12, (const void *)s->a[1]))
+		return 0;
+	s->a[0] = sc[0];
+	s->a[1] = sc[1];
+	s->a[2] = sc[2];
+	s->a[3] = sc[3];
+	s->xflags |= SC_SOCKETCALL;
+	return nr;
+}
+
+/*
+ * Every family reported at a system call's exit, dispatched by number
+ * (bpf/syscalls.h) to its handler (bpf/fam_*.h), for the types the host
+ * wants (eg_want).
+ */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
 	bool x32 = (nr & X32_SYSCALL_BIT) && CONFIG_X86_X32_ABI;
-	bool native, c32;
-	struct task_struct *task;
-	__u64 id, a0, a1, a2;
-	__u32 rflags = 0, oflags = 0, want = eg_want;
-	__u32 sc[3];
-	int dfd = AT_FDCWD;
-	bool compat, socketcall = false;
+	__u32 want = eg_want, fam;
+	struct sc s;
 
 	/* x32 shares the 64-bit numbers of these calls, with a flag bit */
 	if (x32)
 		nr &= ~X32_SYSCALL_BIT;
-	native = nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
-		 nr == NR_open_by_handle_at || nr == NR_connect || nr == NR_memfd_create ||
-		 nr == NR_ptrace;
-	c32 = !x32 && (nr == NR32_open || nr == NR32_openat || nr == NR32_openat2 || nr == NR32_creat ||
-		       nr == NR32_open_by_handle_at || nr == NR32_connect || nr == NR32_socketcall ||
-		       nr == NR32_memfd_create || nr == NR32_ptrace);
-	if (!native && !c32)
+	if ((unsigned long)nr >= NR_TABLE)
 		return 0;
-	task = bpf_get_current_task_btf();
-	compat = task->thread_info.status & TS_COMPAT;
-	if (compat) {
-		if (!c32)
+	if (!nr_family[nr] && !nr32_native[nr] && nr != NR32_socketcall)
+		return 0;
+	s.task = bpf_get_current_task_btf();
+	s.xflags = 0;
+	s.rflags = 0;
+	if (s.task->thread_info.status & TS_COMPAT) {
+		if (x32)
 			return 0;
-		a0 = (__u32)regs->bx;
-		a1 = (__u32)regs->cx;
-		a2 = (__u32)regs->dx;
-		rflags = EG_RAWF_COMPAT;
-		/* one number space from here on */
-		switch (nr) {
-		case NR32_open: nr = NR_open; break;
-		case NR32_openat: nr = NR_openat; break;
-		case NR32_creat: nr = NR_creat; break;
-		case NR32_open_by_handle_at: nr = NR_open_by_handle_at; break;
-		case NR32_connect: nr = NR_connect; break;
-		case NR32_memfd_create: nr = NR_memfd_create; break;
-		case NR32_ptrace: nr = NR_ptrace; break;
-		case NR32_socketcall:
-			if (a0 != SYS_SOCKETCALL_CONNECT ||
-			    bpf_probe_read_user(sc, sizeof(sc), (const void *)a1))
+		s.a[0] = (__u32)regs->bx;
+		s.a[1] = (__u32)regs->cx;
+		s.a[2] = (__u32)regs->dx;
+		s.a[3] = (__u32)regs->si;
+		s.a[4] = (__u32)regs->di;
+		s.a[5] = (__u32)regs->bp;
+		s.rflags = EG_RAWF_COMPAT;
+		if (nr == NR32_socketcall) {
+			if (!(want & (1u << EG_RAW_CONNECT | 1u << EG_RAW_LISTEN | 1u << EG_RAW_ACCEPT)))
 				return 0;
-			/* arguments from user memory, which another thread
-			 * may have rewritten since: TCP is reported at
-			 * SYN_SENT instead, from the socket itself */
-			a0 = sc[0];
-			a1 = sc[1];
-			a2 = sc[2];
-			nr = NR_connect;
-			socketcall = true;
-			break;
+			nr = socketcall_args(&s);
+		} else {
+			nr = nr32_native[nr];
+			if (nr & NR32_ID16) {
+				nr &= ~NR32_ID16;
+				s.xflags |= SC_ID16;
+			}
 		}
-	} else {
-		if (!native)
+		if (!nr || nr >= NR_TABLE)
 			return 0;
-		a0 = regs->di;
-		a1 = regs->si;
-		a2 = regs->dx;
+	} else {
+		if (!nr_family[nr])
+			return 0;
+		s.a[0] = regs->di;
+		s.a[1] = regs->si;
+		s.a[2] = regs->dx;
+		s.a[3] = regs->r10;
+		s.a[4] = regs->r8;
+		s.a[5] = regs->r9;
 	}
-	id = bpf_get_current_pid_tgid();
-	if (is_self(id))
+	fam = nr_family[nr];
+	if (!(want & (1u << fam)))
 		return 0;
-	if (nr == NR_memfd_create) {
-		if (want & (1u << EG_RAW_MEMFD))
-			report_memfd(id, ret, a0, a1, rflags);
+	s.id = bpf_get_current_pid_tgid();
+	if (is_self(s.id))
 		return 0;
-	}
-	if (nr == NR_ptrace) {
-		if (want & (1u << EG_RAW_PTRACE))
-			report_ptrace(id, ret, a0, a1, rflags);
-		return 0;
-	}
-	if (nr == NR_connect) {
-		if (want & (1u << EG_RAW_CONNECT))
-			report_connect(task, id, ret, (int)a0, a1, a2, rflags, socketcall);
-		return 0;
-	}
-	if (!(want & (1u << EG_RAW_OPEN)))
-		return 0;
-	switch (nr) {
-	case NR_open:
-		oflags = a1;
-		a1 = a0;
+	s.nr = nr;
+	s.ret = ret;
+	switch (fam) {
+	case EG_RAW_OPEN: open_call(&s); break;
+	case EG_RAW_CONNECT:
+		report_connect(s.task, s.id, ret, (int)s.a[0], s.a[1], s.a[2], s.rflags,
+			       s.xflags & SC_SOCKETCALL);
 		break;
-	case NR_creat:
-		oflags = O_CREAT | O_WRONLY | O_TRUNC;
-		a1 = a0;
-		break;
-	case NR_openat:
-		dfd = (int)a0;
-		oflags = a2;
-		break;
-	case NR_openat2: {
-		__u64 how_flags = 0;
-
-		dfd = (int)a0;
-		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)a2);
-		oflags = how_flags;
-		break;
+	case EG_RAW_MEMFD: report_memfd(s.id, ret, s.a[0], s.a[1], s.rflags); break;
+	case EG_RAW_PTRACE: report_ptrace(&s); break;
+	case EG_RAW_MODULE: fam_module(&s); break;
+	case EG_RAW_BPF: fam_bpf(&s); break;
+	case EG_RAW_SETID: fam_setid(&s); break;
+	case EG_RAW_NAMESPACE: fam_namespace(&s); break;
+	case EG_RAW_MOUNT: fam_mount(&s); break;
+	case EG_RAW_LINK: fam_link(&s); break;
+	case EG_RAW_RENAME: fam_rename(&s); break;
+	case EG_RAW_UNLINK: fam_unlink(&s); break;
+	case EG_RAW_CHMOD: fam_chmod(&s); break;
+	case EG_RAW_DUP: fam_dup(&s); break;
+	case EG_RAW_LISTEN: fam_listen(&s); break;
+	case EG_RAW_ACCEPT: fam_accept(&s); break;
 	}
-	case NR_open_by_handle_at:
-		oflags = a2;
-		rflags |= EG_RAWF_NO_PATH_ARG;
-		break;
-	}
-	report_open(task, id, ret, dfd, a1, oflags, rflags);
 	return 0;
 }
 
@@ -653,7 +680,7 @@ static __always_inline bool in_connect_call(struct task_struct *task)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	nr = regs->orig_ax;
 	if (task->thread_info.status & TS_COMPAT)
-		return nr == NR32_connect;
+		return nr == 362; /* i386 connect */
 	return nr == NR_connect || (CONFIG_X86_X32_ABI && nr == (NR_connect | X32_SYSCALL_BIT));
 }
 

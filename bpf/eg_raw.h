@@ -28,6 +28,17 @@
  *   |                          |  directory, "/a/b/c" (no NUL)
  *   +--------------------------+
  *
+ * The newer families (EG_RAWF_ARGS: memfd, ptrace, module, ... accept) put
+ * struct eg_raw_args after the header and up to four regions after it, each
+ * with its length in the header: S0 (filename_len), S1 (exe_len), S2
+ * (args_len), S3 (s3_len). S0 is a path or name as passed (NUL-terminated);
+ * S1 the file a descriptor argument names (EG_RAWF_PATH_FILE) or the
+ * directory a relative S0 starts from (EG_RAWF_PATH_DIR), a dentry walk;
+ * S2 a second path (EG_RAWF_PATH2_DIR: S3 is its start directory), a
+ * second string (S3 then a third), or a local address (EG_RAWF_LOCAL_ADDR:
+ * struct eg_raw_local_addr). A peer address is in the header, as for
+ * connect.
+ *
  * EG_RAW_FORK records are a header only: a new process (not a thread). tgid,
  * pid, ppid, comm, uid, gid and cgroup_id are the child's; open_flags holds
  * the tgid of the process that called fork/clone (whose image the child
@@ -60,6 +71,18 @@
 #define EG_RAW_EXIT 4
 #define EG_RAW_MEMFD 5
 #define EG_RAW_PTRACE 6
+#define EG_RAW_MODULE 7
+#define EG_RAW_BPF 8
+#define EG_RAW_SETID 9
+#define EG_RAW_NAMESPACE 10
+#define EG_RAW_MOUNT 11
+#define EG_RAW_LINK 12
+#define EG_RAW_RENAME 13
+#define EG_RAW_UNLINK 14
+#define EG_RAW_CHMOD 15
+#define EG_RAW_DUP 16
+#define EG_RAW_LISTEN 17
+#define EG_RAW_ACCEPT 18
 /* Not an event type: feeds the daemon's process table only (the last drop
  * slot, above every event type to come). */
 #define EG_RAW_FORK 31
@@ -82,12 +105,23 @@ enum eg_raw_flags {
 	EG_RAWF_DATAGRAM = 1u << 14,      /* connect: a datagram sent without connect (UDP) */
 	EG_RAWF_FDPATH = 1u << 15,        /* exec: filename is the kernel's /dev/fd/N[/NAME] form */
 	EG_RAWF_ARGS = 1u << 16,          /* struct eg_raw_args follows the header */
+	EG_RAWF_PATH2_DIR = 1u << 17,     /* S3 is the directory a relative S2 starts from */
+	EG_RAWF_LOCAL_ADDR = 1u << 18,    /* S2 is a struct eg_raw_local_addr */
 };
 
 /* Numbers of the newer event types (EG_RAWF_ARGS): the daemon copies them to
- * struct eg_event num[] in order (src/evtypes.c says which key is which). */
+ * struct eg_event num[] in order (src/evtypes.c says which key is which;
+ * a[7] is the "call", the x86-64 system call number). */
+#define EG_RAW_NARGS 8
 struct eg_raw_args {
-	__s64 a[4];
+	__s64 a[EG_RAW_NARGS];
+};
+
+/* A local address (EG_RAWF_LOCAL_ADDR). */
+struct eg_raw_local_addr {
+	__u8 addr[16];   /* network order, 4 or 16 bytes */
+	__u16 family;    /* AF_INET or AF_INET6 */
+	__u16 port;      /* host order */
 };
 
 struct eg_raw_event {
@@ -106,7 +140,7 @@ struct eg_raw_event {
 	__u16 filename_len;
 	__u16 exe_len;
 	__u16 args_len;
-	__u16 _pad;
+	__u16 s3_len;    /* EG_RAWF_ARGS: the fourth region */
 	__u8 dest_addr[16]; /* connect: network order, 4 or 16 bytes */
 	char comm[EG_RAW_COMM_LEN];
 	__s32 ret;       /* open, connect: the call's result (fd or 0, or -errno) */

@@ -34,26 +34,21 @@ static __always_inline bool ptrace_chatter(__u64 request)
 	return false;
 }
 
-static __always_inline void report_ptrace(__u64 id, long ret, __u64 request, __u64 pid,
-					  __u32 rflags)
+static __always_inline void report_ptrace(const struct sc *s)
 {
 	struct eg_raw_event *e;
 	struct eg_raw_args *a;
 
-	if (ptrace_chatter(request))
+	if (ptrace_chatter(s->a[0]))
 		return;
-	e = get_scratch();
+	e = fam_begin(EG_RAW_PTRACE, s);
 	if (!e)
 		return;
-	fill_common(e, EG_RAW_PTRACE, id);
-	e->flags = rflags | EG_RAWF_ARGS;
-	e->ret = ret;
-	a = (struct eg_raw_args *)(e + 1);
-	a->a[0] = (__s64)(long)request;
-	a->a[1] = (__s32)pid;
-	a->a[2] = 0;
-	a->a[3] = 0;
-	submit(e, sizeof(*e) + sizeof(*a));
+	a = fam_args(e);
+	a->a[0] = (__s64)(long)s->a[0];
+	a->a[1] = (__s32)s->a[1];
+	a->a[7] = 0; /* ptrace events carry no "call" */
+	fam_submit(e, FAM_OFF0);
 }
 
 #endif

@@ -75,7 +75,11 @@ static const struct probe probes[] = {
 	{"tracepoint__syscalls__sys_enter_execve", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execve", false},
 	{"tracepoint__syscalls__sys_enter_execveat", T(EG_EV_EXEC) | T_CONTEXT, "syscalls/sys_enter_execveat", false},
 	{"sched_process_fork", T_CONTEXT, "sched/sched_process_fork", false},
-	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT) | T(EG_EV_MEMFD) | T(EG_EV_PTRACE),
+	/* every family reported at a system call's exit (bpf/syscalls.h) */
+	{"sys_exit", T(EG_EV_OPEN) | T(EG_EV_CONNECT) | T(EG_EV_MEMFD) | T(EG_EV_PTRACE) |
+			     T(EG_EV_MODULE) | T(EG_EV_BPF) | T(EG_EV_SETID) | T(EG_EV_NAMESPACE) |
+			     T(EG_EV_MOUNT) | T(EG_EV_LINK) | T(EG_EV_RENAME) | T(EG_EV_UNLINK) |
+			     T(EG_EV_CHMOD) | T(EG_EV_DUP) | T(EG_EV_LISTEN) | T(EG_EV_ACCEPT),
 	 "raw_syscalls/sys_exit", false},
 	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
 	{"net_dev_queue", T(EG_EV_CONNECT), "net/net_dev_queue", false},
@@ -463,6 +467,92 @@ static void decode_open(struct eg_pipeline *p, struct eg_event *ev, const struct
 	}
 }
 
+/*
+ * A path made absolute against its start directory dir[0..dl) (a walk, no
+ * NUL) and normalised (not when cut: its end is unknown); or the path
+ * itself, normalised when absolute. NULL when both are empty.
+ */
+static char *join_path(struct eg_pipeline *p, const char *dir, size_t dl, const char *rel,
+		       size_t rn, bool cut, size_t *len)
+{
+	size_t n = 0;
+	char *d = dl ? copy_path(p, dir, dl, false, rn + 2, &n) : NULL;
+	if (d) {
+		d[n++] = '/';
+		memcpy(d + n, rel, rn);
+		n += rn;
+		d[n] = 0;
+		if (!cut)
+			n = norm_path(d, n);
+	} else if (rn) {
+		d = eg_pipe_alloc(p, rn + 2);
+		memcpy(d, rel, rn);
+		n = rel[0] == '/' && !cut ? norm_path(d, rn) : rn;
+		d[n] = 0;
+	}
+	*len = n;
+	return d;
+}
+
+static size_t format_ip(char *out, int family, const uint8_t *a);
+
+/*
+ * The regions of a newer family's record (bpf/eg_raw.h): the first path (or
+ * name) into filename, made absolute against S1 or taken from the file S1
+ * names; S2 into aux[0], a path made absolute against S3, or a local
+ * address; otherwise S3 into aux[1]. A peer address in the header becomes
+ * dest_ip and dest_port.
+ */
+static void decode_family(struct eg_pipeline *p, struct eg_event *ev, const struct eg_raw_event *r,
+			  const char *fn, size_t fl, const char *s1)
+{
+	bool cut = r->flags & EG_RAWF_TRUNC_FILENAME;
+	size_t n = 0;
+	char *d;
+	if (r->flags & EG_RAWF_PATH_FILE)
+		d = copy_path(p, s1, r->exe_len, r->flags & EG_RAWF_DELETED, 0, &n);
+	else
+		d = join_path(p, s1, r->flags & EG_RAWF_PATH_DIR ? r->exe_len : 0, fn, fl, cut, &n);
+	if (d) {
+		ev->filename = d;
+		ev->filename_len = (uint32_t)n;
+	}
+	const char *s2 = s1 + r->exe_len, *s3 = s2 + r->args_len;
+	size_t l2 = strnlen(s2, r->args_len), l3 = strnlen(s3, r->s3_len);
+	if (r->flags & EG_RAWF_LOCAL_ADDR) {
+		char ip[INET6_ADDRSTRLEN];
+		struct eg_raw_local_addr la;
+		if (r->args_len >= sizeof(la)) {
+			memcpy(&la, s2, sizeof(la));
+			n = format_ip(ip, la.family, la.addr);
+			ev->aux[0] = eg_pipe_str(p, ip, n);
+			ev->aux_len[0] = (uint32_t)n;
+		}
+	} else if (r->flags & EG_RAWF_PATH2_DIR) {
+		d = join_path(p, s3, r->s3_len, s2, l2, cut, &n);
+		if (d) {
+			ev->aux[0] = d;
+			ev->aux_len[0] = (uint32_t)n;
+		}
+	} else {
+		if (l2) {
+			ev->aux[0] = eg_pipe_str(p, s2, l2);
+			ev->aux_len[0] = (uint32_t)l2;
+		}
+		if (l3) {
+			ev->aux[1] = eg_pipe_str(p, s3, l3);
+			ev->aux_len[1] = (uint32_t)l3;
+		}
+	}
+	if (r->family == AF_INET || r->family == AF_INET6) {
+		char ip[INET6_ADDRSTRLEN];
+		n = format_ip(ip, r->family, r->dest_addr);
+		ev->dest_ip = eg_pipe_str(p, ip, n);
+		ev->dest_ip_len = (uint32_t)n;
+		ev->dest_port = r->dest_port;
+	}
+}
+
 /* Copies argv (NUL-separated), keeping at most EG_ARGS_MAX_COUNT strings and
  * NUL-terminating a string the byte bound cut. Returns true when it cut. */
 static bool decode_args(struct eg_pipeline *p, struct eg_event *ev, const char *a, size_t al)
@@ -583,7 +673,7 @@ static bool is_dev_fd(const char *s, size_t n)
 
 _Static_assert(sizeof(struct eg_raw_event) == 96, "bpf/eg_raw.h header layout");
 _Static_assert(sizeof(struct eg_raw_exec) == 48, "bpf/eg_raw.h exec extension layout");
-_Static_assert(sizeof(struct eg_raw_args) == 32, "bpf/eg_raw.h args layout");
+_Static_assert(sizeof(struct eg_raw_args) == 64 && EG_RAW_NARGS == EG_EV_NUMS, "bpf/eg_raw.h args layout");
 
 /* A fork record: the child's image, no event. */
 static void on_fork(struct collector *c, const struct eg_raw_event *r)
@@ -676,14 +766,17 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ra = (const struct eg_raw_args *)(r + 1);
 		hdr += sizeof(*ra);
 	}
-	if (size < hdr || hdr + r->filename_len + r->exe_len + r->args_len + (x ? x->cwd_len : 0) > size ||
+	size_t s3 = ra ? r->s3_len : 0;
+	if (size < hdr ||
+	    hdr + r->filename_len + r->exe_len + r->args_len + (x ? x->cwd_len : 0) + s3 > size ||
 	    r->type < EG_EV_EXEC || r->type > EG_EV_MAX) {
 		c->bad_records++;
 		return 0;
 	}
 	const char *fn = (const char *)r + hdr, *xp = fn + r->filename_len, *a = xp + r->exe_len;
 	size_t room = EG_RAW_COMM_LEN + 1 + 2 * (r->filename_len + 1) + r->exe_len + 1 + 16 +
-		      r->filename_len + 2 + r->args_len + 2 + INET6_ADDRSTRLEN + 1;
+		      r->filename_len + 2 + r->args_len + 2 + INET6_ADDRSTRLEN + 1 +
+		      (ra ? r->args_len + 2 * s3 + 32 + INET6_ADDRSTRLEN : 0);
 	struct eg_pipeline *p = c->p;
 	struct eg_event *ev = eg_pipe_begin(p, room);
 	if (!ev)
@@ -713,6 +806,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev->flags |= EG_EVF_COMPAT;
 	if (r->type == EG_EV_OPEN) {
 		decode_open(p, ev, r, fn, fl, xp);
+	} else if (ra && r->type > EG_EV_PTRACE) {
+		decode_family(p, ev, r, fn, fl, xp);
 	} else if (fl) {
 		ev->filename = eg_pipe_str(p, fn, fl);
 		ev->filename_len = (uint32_t)fl;
@@ -737,7 +832,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	} else if (r->type == EG_EV_MEMFD) {
 		ev->open_flags = 0;
 		ev->ret = r->ret;
-	} else if (r->type == EG_EV_PTRACE) {
+	} else if (r->type > EG_EV_EXIT) {
 		ev->ret = r->ret;
 	} else if (r->type == EG_EV_CONNECT) {
 		/* the reference's file name for a connect (docs/output.md) */
@@ -759,6 +854,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 			ev->num[i] = ra->a[i];
 	if (r->type == EG_EV_MEMFD)
 		ev->num[0] = r->open_flags; /* "flags" (src/evtypes.c) */
+	if (r->type == EG_EV_CHMOD) {
+		ev->num[1] = (ev->num[0] & 04000) != 0; /* "mode_setuid" */
+		ev->num[2] = (ev->num[0] & 02000) != 0; /* "mode_setgid" */
+	}
 	if (r->type == EG_EV_PTRACE && ev->ret >= 0 && ev->num[1] > 0 && ev->num[1] <= INT32_MAX) {
 		/* the target, from the process table ("target_comm", "target_exe");
 		 * only after a call that succeeded: a failed one may name no
@@ -842,7 +941,7 @@ static void report_attached(struct collector *c)
 	int nlinks = 0;
 	for (size_t i = 0; i < NPROBES; i++)
 		nlinks += c->link[i] != NULL;
-	char types[64] = "";
+	char types[256] = "";
 	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++)
 		if (c->attached_types & (1u << t))
 			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",

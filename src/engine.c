@@ -132,7 +132,7 @@ static const char *const field_names[] = {
  */
 static void push_registry(lua_State *L)
 {
-	static const char *const kinds[] = {NULL, "num", "flags", "str", "enum"};
+	static const char *const kinds[] = {NULL, "num", "flags", "str", "enum", "bool"};
 	lua_newtable(L);
 	lua_newtable(L);
 	for (unsigned i = 0; i < eg_nfields; i++) {
@@ -146,8 +146,9 @@ static void push_registry(lua_State *L)
 		lua_setfield(L, -2, "slot");
 		lua_newtable(L);
 		for (const struct eg_flag_name *fn = f->names; fn && fn->name; fn++) {
+			lua_pushnumber(L, (lua_Number)fn->bit); /* capabilities reach bit 40 */
 			lua_pushstring(L, fn->name);
-			lua_rawseti(L, -2, (int)fn->bit);
+			lua_rawset(L, -3);
 		}
 		lua_setfield(L, -2, "names");
 		lua_rawseti(L, -2, (int)i + 1);

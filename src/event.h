@@ -23,7 +23,19 @@ enum eg_event_type {
 	EG_EV_EXIT = 4, /* process exit: feeds state stores, never alerts in YAML rules */
 	EG_EV_MEMFD = 5, /* memfd_create(2) */
 	EG_EV_PTRACE = 6, /* ptrace(2) */
-	EG_EV_MAX = 6,
+	EG_EV_MODULE = 7, /* init_module(2), finit_module(2), delete_module(2) */
+	EG_EV_BPF = 8, /* bpf(2): program loads, map and link creation */
+	EG_EV_SETID = 9, /* setuid(2) and kin, capset(2) */
+	EG_EV_NAMESPACE = 10, /* unshare(2), setns(2), clone with CLONE_NEW* */
+	EG_EV_MOUNT = 11, /* mount(2), umount2(2), fsmount(2), move_mount(2) */
+	EG_EV_LINK = 12, /* symlink(2), link(2) and their -at forms */
+	EG_EV_RENAME = 13, /* rename(2), renameat(2), renameat2(2) */
+	EG_EV_UNLINK = 14, /* unlink(2), unlinkat(2), rmdir(2) */
+	EG_EV_CHMOD = 15, /* chmod(2), fchmod(2), fchmodat(2), fchmodat2 */
+	EG_EV_DUP = 16, /* dup(2), dup2(2), dup3(2) onto fd 0, 1 or 2 */
+	EG_EV_LISTEN = 17, /* bind(2), listen(2) */
+	EG_EV_ACCEPT = 18, /* accept(2), accept4(2) */
+	EG_EV_MAX = 18,
 };
 
 enum eg_event_flags {
@@ -130,7 +142,7 @@ extern const struct eg_proc eg_proc_none;
 extern const struct eg_container eg_container_none;
 extern const struct eg_host eg_host_none;
 
-#define EG_EV_NUMS 4
+#define EG_EV_NUMS 8
 #define EG_EV_AUX 2
 
 struct eg_event {
@@ -250,6 +262,18 @@ static inline const char *eg_event_type_name(uint32_t t)
 	case EG_EV_EXIT: return "exit";
 	case EG_EV_MEMFD: return "memfd";
 	case EG_EV_PTRACE: return "ptrace";
+	case EG_EV_MODULE: return "module";
+	case EG_EV_BPF: return "bpf";
+	case EG_EV_SETID: return "setid";
+	case EG_EV_NAMESPACE: return "namespace";
+	case EG_EV_MOUNT: return "mount";
+	case EG_EV_LINK: return "link";
+	case EG_EV_RENAME: return "rename";
+	case EG_EV_UNLINK: return "unlink";
+	case EG_EV_CHMOD: return "chmod";
+	case EG_EV_DUP: return "dup";
+	case EG_EV_LISTEN: return "listen";
+	case EG_EV_ACCEPT: return "accept";
 	default: return "unknown";
 	}
 }

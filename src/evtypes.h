@@ -20,6 +20,7 @@ enum eg_fkind {
 	EG_FK_FLAGS = 2, /* num[slot], written as names joined by '|' */
 	EG_FK_STR = 3,   /* aux[slot] */
 	EG_FK_ENUM = 4,  /* num[slot], written as its name (unknown: the number in decimal) */
+	EG_FK_BOOL = 5,  /* num[slot], written as true (non-zero) or false */
 };
 
 struct eg_flag_name {
@@ -34,7 +35,7 @@ struct eg_field {
 	const struct eg_flag_name *names; /* EG_FK_FLAGS, EG_FK_ENUM: ends with {0, NULL} */
 };
 
-#define EG_TYPE_FIELDS_MAX 6
+#define EG_TYPE_FIELDS_MAX 8
 
 /* What a type writes after "truncated": its registry fields (indexes into
  * eg_fields) in order, then "ret" when ret is set. */

@@ -359,6 +359,8 @@ static int put_registry(struct eg_buf *b, const struct eg_field *f, const struct
 		char t[24];
 		const char *name = eg_enum_format(t, sizeof(t), f, ev->num[f->slot]);
 		rc |= eg_json_str(b, name, strlen(name));
+	} else if (f->kind == EG_FK_BOOL) {
+		rc |= ev->num[f->slot] ? eg_buf_put(b, LIT("true")) : eg_buf_put(b, LIT("false"));
 	} else if (f->kind == EG_FK_NUM) {
 		int64_t v = ev->num[f->slot];
 		char t[24];

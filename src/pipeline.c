@@ -307,7 +307,7 @@ struct eg_engine *eg_pipe_engine(struct eg_pipeline *p)
 	return p->engine;
 }
 
-_Static_assert(sizeof(struct eg_event) == 216 && offsetof(struct eg_event, aux_len) == 208,
+_Static_assert(sizeof(struct eg_event) == 248 && offsetof(struct eg_event, aux_len) == 240,
 	       "eg_pipe_begin() clears struct eg_event field by field: clear the new field there too");
 
 struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
@@ -334,6 +334,7 @@ struct eg_event *eg_pipe_begin(struct eg_pipeline *p, size_t str_bytes)
 	ev->ctr = NULL;
 	ev->host = NULL;
 	ev->num[0] = ev->num[1] = ev->num[2] = ev->num[3] = 0;
+	ev->num[4] = ev->num[5] = ev->num[6] = ev->num[7] = 0;
 	ev->aux[0] = ev->aux[1] = empty;
 	ev->aux_len[0] = ev->aux_len[1] = 0;
 	p->ev_start = p->used;

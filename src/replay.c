@@ -650,6 +650,8 @@ static int get_str(struct parser *ps, const char *key, const char **out, uint32_
 	return 0;
 }
 
+static int get_bool(struct parser *ps, const char *key, uint32_t *flags, uint32_t bit);
+
 /* A field of the registry (src/evtypes.c), into its slot whatever the type. */
 static int get_registry(struct parser *ps, const struct eg_field *f, struct eg_event *ev)
 {
@@ -674,6 +676,13 @@ static int get_registry(struct parser *ps, const struct eg_field *f, struct eg_e
 		if (eg_enum_parse(f, s, n, &ev->num[f->slot]))
 			return fail(ps, "field \"%s\": unknown value \"%.*s\"", f->key, show(n), s);
 		return 0;
+	case EG_FK_BOOL: {
+		uint32_t bits = 0;
+		if (get_bool(ps, f->key, &bits, 1))
+			return -1;
+		ev->num[f->slot] = bits;
+		return 0;
+	}
 	case EG_FK_NUM:
 		if (get_int32(ps, f->key, &v32))
 			return -1;
@@ -800,7 +809,8 @@ static int get_word(struct parser *ps, const char *key, const char *const *names
 
 static int get_type(struct parser *ps, struct eg_event *ev)
 {
-	static const char *const names[] = {NULL, "exec", "open", "connect", "exit", "memfd", "ptrace"};
+	static const char *const names[] = {NULL, "exec", "open", "connect", "exit", "memfd", "ptrace",
+					     "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept"};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == EG_EV_MAX + 1, "a name per event type");
 	const char *b;
 	size_t n;

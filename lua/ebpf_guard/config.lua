@@ -26,8 +26,10 @@ _M.RULE_KEYS = {
 }
 _M.DETECTION_KEYS = { "id", "description", "event_types", "match", "severity", "tags", "enabled" }
 _M.TOP_KEYS = { "rules", "disable_builtins" }
-_M.YAML_TYPES = { "exec", "open", "connect", "memfd", "ptrace" }
-_M.LUA_TYPES = { "exec", "open", "connect", "exit", "memfd", "ptrace" }
+_M.YAML_TYPES = { "exec", "open", "connect", "memfd", "ptrace",
+  "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept" }
+_M.LUA_TYPES = { "exec", "open", "connect", "exit", "memfd", "ptrace",
+  "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept" }
 local TYPE_NUM = require("ebpf_guard.event").TYPES
 
 ffi.cdef [[

@@ -96,7 +96,7 @@ struct eg_event {
   const struct eg_proc *proc;
   const struct eg_container *ctr;
   const struct eg_host *host;
-  int64_t num[4];
+  int64_t num[8];
   const char *aux[2];
   uint32_t aux_len[2];
 };
@@ -130,8 +130,10 @@ struct eg_batch {
 };
 ]]
 
-_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4, memfd = 5, ptrace = 6 }
-_M.TYPE_NAMES = { "exec", "open", "connect", "exit", "memfd", "ptrace" }
+_M.TYPES = { exec = 1, open = 2, connect = 3, exit = 4, memfd = 5, ptrace = 6,
+  module = 7, bpf = 8, setid = 9, namespace = 10, mount = 11, link = 12, rename = 13, unlink = 14, chmod = 15, dup = 16, listen = 17, accept = 18 }
+_M.TYPE_NAMES = { "exec", "open", "connect", "exit", "memfd", "ptrace",
+  "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept" }
 _M.F_TRUNCATED = 1
 _M.F_MEMFD = 2
 _M.F_REQ_DIFFERS = 4

@@ -193,6 +193,11 @@ for key, f in pairs(evtypes.FIELDS) do
       if not has[tonumber(e.type)] then return "" end
       return evtypes.format_enum(f, tonumber(e.num[slot]))
     end
+  elseif f.kind == "bool" then
+    getters[key] = function(e)
+      if not has[tonumber(e.type)] then return false end
+      return e.num[slot] ~= 0
+    end
   elseif f.kind == "num" then
     getters[key] = function(e)
       if not has[tonumber(e.type)] then return 0 end

@@ -68,7 +68,7 @@ describe("config errors", function()
   end)
 
   it("an empty event_types list", function()
-    assert.equals("spec/fixtures/errors/empty_event_types.yaml: rule \"x\": event_types: empty (list at least one of exec, open, connect, memfd, ptrace)",
+    assert.equals("spec/fixtures/errors/empty_event_types.yaml: rule \"x\": event_types: empty (list at least one of exec, open, connect, memfd, ptrace, module, bpf, setid, namespace, mount, link, rename, unlink, chmod, dup, listen, accept)",
       err_of("empty_event_types.yaml"))
   end)
 
@@ -108,7 +108,7 @@ describe("config errors", function()
   end)
 
   it("an unknown event type in a Lua detection", function()
-    assert.equals("spec/fixtures/errors/lua_bad_type.lua: detection \"x\": event_types: unknown event type \"fork\" (expected one of exec, open, connect, exit, memfd, ptrace)",
+    assert.equals("spec/fixtures/errors/lua_bad_type.lua: detection \"x\": event_types: unknown event type \"fork\" (expected one of exec, open, connect, exit, memfd, ptrace, module, bpf, setid, namespace, mount, link, rename, unlink, chmod, dup, listen, accept)",
       err_of("lua_bad_type.lua"))
   end)
 
@@ -173,7 +173,7 @@ describe("config errors", function()
   end)
 
   it("missing event_types", function()
-    assert.equals("spec/fixtures/errors/missing_event_types.yaml: rule \"x\": event_types: missing (list at least one of exec, open, connect, memfd, ptrace)",
+    assert.equals("spec/fixtures/errors/missing_event_types.yaml: rule \"x\": event_types: missing (list at least one of exec, open, connect, memfd, ptrace, module, bpf, setid, namespace, mount, link, rename, unlink, chmod, dup, listen, accept)",
       err_of("missing_event_types.yaml"))
   end)
 

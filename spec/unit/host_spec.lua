@@ -135,7 +135,7 @@ describe("host", function()
         local body = assert(text:match("\nstruct " .. name .. " {\n(.-)\n};"), name)
         local out = {}
         for d in body:gsub("/%*.-%*/", ""):gmatch("([^;]+);") do
-          out[#out + 1] = d:gsub("EG_ANCESTORS_MAX", "5"):gsub("EG_EV_NUMS", "4"):gsub("EG_EV_AUX", "2")
+          out[#out + 1] = d:gsub("EG_ANCESTORS_MAX", "5"):gsub("EG_EV_NUMS", "8"):gsub("EG_EV_AUX", "2")
             :gsub("%s+", " "):gsub("^ ", "")
         end
         return out

@@ -209,6 +209,18 @@ ebpf_guard_events_dropped_total{type="connect"} 0
 ebpf_guard_events_dropped_total{type="exit"} 0
 ebpf_guard_events_dropped_total{type="memfd"} 0
 ebpf_guard_events_dropped_total{type="ptrace"} 0
+ebpf_guard_events_dropped_total{type="module"} 0
+ebpf_guard_events_dropped_total{type="bpf"} 0
+ebpf_guard_events_dropped_total{type="setid"} 0
+ebpf_guard_events_dropped_total{type="namespace"} 0
+ebpf_guard_events_dropped_total{type="mount"} 0
+ebpf_guard_events_dropped_total{type="link"} 0
+ebpf_guard_events_dropped_total{type="rename"} 0
+ebpf_guard_events_dropped_total{type="unlink"} 0
+ebpf_guard_events_dropped_total{type="chmod"} 0
+ebpf_guard_events_dropped_total{type="dup"} 0
+ebpf_guard_events_dropped_total{type="listen"} 0
+ebpf_guard_events_dropped_total{type="accept"} 0
 ebpf_guard_events_dropped_total{type="fork"} 0' ] || fail "the run with a 16 MiB ring dropped events: $drops"
 read -r n lost < <(check_lost "$W/alerts.jsonl") || fail "alert check failed"
 echo "no-drop run: $ops opens, $n storm_open alerts, $lost with events_lost"

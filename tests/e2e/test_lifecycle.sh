@@ -72,7 +72,7 @@ obj=$EG_BUILD_DIR/bpf/ebpf_guard.bpf.o
 [ -f "$obj" ] || fail "no $obj"
 : >"$W/alerts.jsonl"
 e2e_start -all-events -bpf-object "$obj" -record "$W/rec.jsonl"
-grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit,memfd,ptrace)$' "$W/stderr" ||
+grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit,memfd,ptrace,module,bpf,setid,namespace,mount,link,rename,unlink,chmod,dup,listen,accept)$' "$W/stderr" ||
 	fail "-all-events: $(grep attached "$W/stderr")"
 daemon=$EG_PID
 run_helper exec /bin/true
@@ -90,6 +90,18 @@ ebpf_guard_events_dropped_total{type="connect"} 0
 ebpf_guard_events_dropped_total{type="exit"} 0
 ebpf_guard_events_dropped_total{type="memfd"} 0
 ebpf_guard_events_dropped_total{type="ptrace"} 0
+ebpf_guard_events_dropped_total{type="module"} 0
+ebpf_guard_events_dropped_total{type="bpf"} 0
+ebpf_guard_events_dropped_total{type="setid"} 0
+ebpf_guard_events_dropped_total{type="namespace"} 0
+ebpf_guard_events_dropped_total{type="mount"} 0
+ebpf_guard_events_dropped_total{type="link"} 0
+ebpf_guard_events_dropped_total{type="rename"} 0
+ebpf_guard_events_dropped_total{type="unlink"} 0
+ebpf_guard_events_dropped_total{type="chmod"} 0
+ebpf_guard_events_dropped_total{type="dup"} 0
+ebpf_guard_events_dropped_total{type="listen"} 0
+ebpf_guard_events_dropped_total{type="accept"} 0
 ebpf_guard_events_dropped_total{type="fork"} 0' ] || fail "drops: $drops"
 e2e_stop
 "$PY" - "$W/rec.jsonl" "$daemon" "$p_true" <<'PY' || fail "recording check failed"
