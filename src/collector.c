@@ -508,10 +508,10 @@ static void decode_family(struct eg_pipeline *p, struct eg_event *ev, const stru
 {
 	bool cut = r->flags & EG_RAWF_TRUNC_FILENAME;
 	size_t n = 0;
-	char *d;
+	char *d = NULL;
 	if (r->flags & EG_RAWF_PATH_FILE)
 		d = copy_path(p, s1, r->exe_len, r->flags & EG_RAWF_DELETED, 0, &n);
-	else
+	if (!d)
 		d = join_path(p, s1, r->flags & EG_RAWF_PATH_DIR ? r->exe_len : 0, fn, fl, cut, &n);
 	if (d) {
 		ev->filename = d;

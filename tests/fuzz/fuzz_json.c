@@ -465,10 +465,11 @@ FUZZ_NOCOV static void check_replay(const char *obj, size_t len, const struct eg
 		SAME(ret)
 	for (unsigned i = 0; tf && i < tf->n; i++) {
 		const struct eg_field *f = &eg_fields[tf->idx[i]];
-		if (f->kind == EG_FK_STR ? r->aux_len[f->slot] != ev->aux_len[f->slot] ||
-						   memcmp(r->aux[f->slot], ev->aux[f->slot], ev->aux_len[f->slot])
-					 : r->num[f->slot] != (f->kind == EG_FK_NUM ? (int32_t)ev->num[f->slot]
-									    : ev->num[f->slot]))
+		if (f->kind == EG_FK_STR    ? r->aux_len[f->slot] != ev->aux_len[f->slot] ||
+						      memcmp(r->aux[f->slot], ev->aux[f->slot], ev->aux_len[f->slot])
+		    : f->kind == EG_FK_BOOL ? !r->num[f->slot] != !ev->num[f->slot]
+					    : r->num[f->slot] != (f->kind == EG_FK_NUM ? (int32_t)ev->num[f->slot]
+										       : ev->num[f->slot]))
 			fuzz_fail("replayed %s differs", f->key);
 	}
 	if (ev->type == EG_EV_CONNECT) {
@@ -770,6 +771,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (f->kind == EG_FK_NUM) {
 			snprintf(t, sizeof(t), "%lld", (long long)ev.num[f->slot]);
 			jlit(&j, t);
+		} else if (f->kind == EG_FK_BOOL) {
+			jlit(&j, ev.num[f->slot] ? "true" : "false");
 		} else {
 			jstr_is(&j, f->key, ev.aux[f->slot], ev.aux_len[f->slot]);
 		}

@@ -38,7 +38,7 @@ struct model_str {
 FUZZ_NOCOV static void expect(const char *what, const char *got, uint32_t got_len, const char *want,
 		   size_t want_len)
 {
-	if (got_len != want_len || memcmp(got, want, want_len))
+	if (got_len != want_len || (want_len && memcmp(got, want, want_len)))
 		fuzz_fail("%s: decoded %u bytes \"%.*s\", the record says %zu bytes \"%.*s\"", what,
 			  got_len, (int)(got_len > 200 ? 200 : got_len), got, want_len,
 			  (int)(want_len > 200 ? 200 : want_len), want);
@@ -144,6 +144,73 @@ FUZZ_NOCOV static void check_ip(const struct eg_raw_event *r, const struct eg_ev
 	expect("dest_ip", ev->dest_ip, ev->dest_ip_len, want, strlen(want));
 }
 
+/* A path as the daemon makes it (an open's filename, a newer family's S0/S1
+ * or S2/S3): the file's walked path (EG_RAWF_PATH_FILE), or the request
+ * joined to its start directory (EG_RAWF_PATH_DIR), or the request alone;
+ * normalised unless cut. want holds 2 * (xl + fl) + 32 bytes. */
+FUZZ_NOCOV static size_t model_path(const char *fn, size_t fl, const char *x, size_t xl, uint32_t flags,
+				    char *want)
+{
+	size_t n = 0, d = 0;
+	int cut = (flags & EG_RAWF_TRUNC_FILENAME) != 0;
+	if (flags & (EG_RAWF_PATH_FILE | EG_RAWF_PATH_DIR))
+		d = model_exe(x, xl, (flags & EG_RAWF_PATH_FILE) && (flags & EG_RAWF_DELETED), want);
+	if (d && (flags & EG_RAWF_PATH_FILE)) {
+		n = d;
+	} else if (d) {
+		char *joined = malloc(d + fl + 2);
+		memcpy(joined, want, d);
+		joined[d] = '/';
+		memcpy(joined + d + 1, fn, fl);
+		if (cut) {
+			memcpy(want, joined, d + 1 + fl);
+			n = d + 1 + fl;
+		} else {
+			n = model_norm(joined, d + 1 + fl, want);
+		}
+		free(joined);
+	} else if (fl && fn[0] == '/' && !cut) {
+		n = model_norm(fn, fl, want);
+	} else {
+		memcpy(want, fn, fl);
+		n = fl;
+	}
+	return n;
+}
+
+/* A newer family's S2 and S3 (bpf/eg_raw.h): aux[0] a second path joined to
+ * its directory, a local address, or S2 as is with S3 in aux[1]. */
+FUZZ_NOCOV static void check_family(const struct eg_raw_event *r, const struct eg_event *ev,
+				    const char *s2)
+{
+	const char *s3 = s2 + r->args_len;
+	size_t l2 = strnlen(s2, r->args_len), l3 = strnlen(s3, r->s3_len);
+	if (r->flags & EG_RAWF_LOCAL_ADDR) {
+		struct eg_raw_local_addr la;
+		if (r->args_len < sizeof(la)) {
+			expect("local address", ev->aux[0], ev->aux_len[0], "", 0);
+			return;
+		}
+		memcpy(&la, s2, sizeof(la));
+		struct eg_raw_event fake = *r;
+		struct eg_event got = *ev;
+		fake.family = la.family == AF_INET6 ? AF_INET6 : AF_INET;
+		memcpy(fake.dest_addr, la.addr, 16);
+		got.dest_ip = ev->aux[0];
+		got.dest_ip_len = ev->aux_len[0];
+		check_ip(&fake, &got);
+	} else if (r->flags & EG_RAWF_PATH2_DIR) {
+		char *want = malloc(2 * ((size_t)r->s3_len + l2) + 32);
+		size_t n = model_path(s2, l2, s3, r->s3_len,
+				      EG_RAWF_PATH_DIR | (r->flags & EG_RAWF_TRUNC_FILENAME), want);
+		expect("aux[0]", ev->aux[0], ev->aux_len[0], want, n);
+		free(want);
+	} else {
+		expect("aux[0]", ev->aux[0], ev->aux_len[0], s2, l2);
+		expect("aux[1]", ev->aux[1], ev->aux_len[1], s3, l3);
+	}
+}
+
 static void decode(const uint8_t *data, size_t size)
 {
 	/* like a ring-buffer record: 8-byte aligned, nothing readable past it */
@@ -195,11 +262,15 @@ static void decode(const uint8_t *data, size_t size)
 		fn = (const char *)(ra + 1);
 	}
 	for (int i = r->type == EG_RAW_MEMFD; ra && i < EG_EV_NUMS; i++)
-		if (ev->num[i] != ra->a[i])
+		if (ev->num[i] != ra->a[i] && !(r->type == EG_RAW_CHMOD && (i == 1 || i == 2)))
 			fuzz_fail("num[%d] %lld, the record's a[%d] %lld", i, (long long)ev->num[i], i,
 				  (long long)ra->a[i]);
-	if (r->type == EG_RAW_PTRACE && ev->ret != r->ret)
-		fuzz_fail("ptrace ret %d, record %d", ev->ret, r->ret);
+	if (r->type == EG_RAW_CHMOD && ra &&
+	    (ev->num[1] != ((ra->a[0] & 04000) != 0) || ev->num[2] != ((ra->a[0] & 02000) != 0)))
+		fuzz_fail("chmod mode 0%llo: mode_setuid %lld, mode_setgid %lld", (long long)ra->a[0],
+			  (long long)ev->num[1], (long long)ev->num[2]);
+	if (r->type > EG_RAW_EXIT && ev->ret != r->ret)
+		fuzz_fail("type %u ret %d, record %d", r->type, ev->ret, r->ret);
 	const char *x = fn + r->filename_len, *a = x + r->exe_len;
 	if (xt) {
 		/* the new image: this event's, with the record's cwd */
@@ -228,42 +299,24 @@ static void decode(const uint8_t *data, size_t size)
 	}
 	if (r->type == EG_RAW_CONNECT) {
 		expect("filename", ev->filename, ev->filename_len, "connect", 7);
-	} else if (r->type == EG_RAW_OPEN) {
+	} else if (r->type == EG_RAW_OPEN || (ra && r->type > EG_RAW_PTRACE)) {
 		/* the opened file's path; or the request against its directory,
-		 * or alone, normalised when absolute */
+		 * or alone, normalised when absolute (a newer family's first path
+		 * alike) */
 		char *want = malloc(2 * ((size_t)r->exe_len + fl) + 32);
-		size_t n = 0, d = 0;
-		int cut = (r->flags & EG_RAWF_TRUNC_FILENAME) != 0;
-		if (r->flags & (EG_RAWF_PATH_FILE | EG_RAWF_PATH_DIR))
-			d = model_exe(x, r->exe_len, (r->flags & EG_RAWF_PATH_FILE) && (r->flags & EG_RAWF_DELETED),
-				      want);
-		if (d && (r->flags & EG_RAWF_PATH_FILE)) {
-			n = d;
-		} else if (d) {
-			char *joined = malloc(d + fl + 2);
-			memcpy(joined, want, d);
-			joined[d] = '/';
-			memcpy(joined + d + 1, fn, fl);
-			if (cut) {
-				memcpy(want, joined, d + 1 + fl);
-				n = d + 1 + fl;
-			} else {
-				n = model_norm(joined, d + 1 + fl, want);
-			}
-			free(joined);
-		} else if (fl && fn[0] == '/' && !cut) {
-			n = model_norm(fn, fl, want);
-		} else {
-			memcpy(want, fn, fl);
-			n = fl;
-		}
+		size_t n = model_path(fn, fl, x, r->exe_len, r->flags, want);
+		size_t d = r->flags & EG_RAWF_PATH_FILE ? strnlen(x, r->exe_len) : 0;
 		expect("filename", ev->filename, ev->filename_len, want, n);
-		expect("requested", ev->requested, ev->requested_len, fn, fl);
-		if (ev->ret != r->ret)
-			fuzz_fail("ret %d, record %d", ev->ret, r->ret);
-		if ((ev->flags & EG_EVF_REQ_DIFFERS) && (!(r->flags & EG_RAWF_PATH_FILE) || !d))
-			fuzz_fail("requested_differs without an opened file's path");
 		free(want);
+		if (r->type != EG_RAW_OPEN) {
+			check_family(r, ev, x + r->exe_len);
+		} else {
+			expect("requested", ev->requested, ev->requested_len, fn, fl);
+			if (ev->ret != r->ret)
+				fuzz_fail("ret %d, record %d", ev->ret, r->ret);
+			if ((ev->flags & EG_EVF_REQ_DIFFERS) && (!(r->flags & EG_RAWF_PATH_FILE) || !d))
+				fuzz_fail("requested_differs without an opened file's path");
+		}
 	} else if (r->type == EG_RAW_EXEC && (!fl || devfd)) {
 		/* fexecve (or the kernel's /dev/fd/N for its empty path): the
 		 * executed file */
@@ -317,8 +370,13 @@ static void decode(const uint8_t *data, size_t size)
 			fuzz_fail("dest_port %u, record %u", ev->dest_port, r->dest_port);
 		if (ev->proto != r->proto || ev->ret != r->ret)
 			fuzz_fail("proto %u ret %d, record %u %d", ev->proto, ev->ret, r->proto, r->ret);
+	} else if (ra && r->type > EG_RAW_PTRACE && (r->family == AF_INET || r->family == AF_INET6)) {
+		/* a newer family's peer (dup, accept) */
+		check_ip(r, ev);
+		if (ev->dest_port != r->dest_port)
+			fuzz_fail("dest_port %u, record %u", ev->dest_port, r->dest_port);
 	} else if (ev->dest_ip_len || ev->dest_port) {
-		fuzz_fail("dest_ip or dest_port on a non-connect event");
+		fuzz_fail("dest_ip or dest_port on an event without a peer");
 	}
 	eg_pt_reap(c.pt);
 	eg_pt_free(c.pt);
@@ -360,6 +418,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r->args_len = (uint16_t)(r->args_len % (rest + 1));
 	rest -= r->args_len;
 	uint16_t cl = 0;
+	if (r->type > EG_RAW_EXIT && (r->flags & EG_RAWF_ARGS)) {
+		r->s3_len = (uint16_t)(r->s3_len % (rest + 1));
+		cl = r->s3_len;
+	} else {
+		r->s3_len = 0;
+	}
 	if (xt) {
 		memcpy(&cl, &xt->cwd_len, sizeof(cl));
 		cl = (uint16_t)(cl % (rest + 1));

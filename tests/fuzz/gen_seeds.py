@@ -12,7 +12,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # ---- raw records: struct eg_raw_event (96 bytes) + filename + exe (a walked
 # path, "/a/b/c") + args
 EXEC, OPEN, CONNECT, EXIT, MEMFD, PTRACE, FORK = 1, 2, 3, 4, 5, 6, 31
-ARGS = 65536
+MODULE, BPF, SETID, NAMESPACE, MOUNT, LINK, RENAME, UNLINK, CHMOD, DUP, LISTEN, ACCEPT = range(7, 19)
+ARGS, PATH2_DIR, LOCAL_ADDR = 65536, 1 << 17, 1 << 18
 TRUNC_FILENAME, TRUNC_EXE, TRUNC_ARGS, DELETED, EXEC_EXT = 1, 2, 4, 8, 16
 EXEC_FAILED, NO_FILENAME, EXE_PSEUDO = 32, 64, 128
 PATH_FILE, PATH_DIR, IO_URING, COMPAT, NO_PATH_ARG, INTERP = 256, 512, 1024, 2048, 4096, 8192
@@ -20,13 +21,24 @@ DATAGRAM, FDPATH = 16384, 32768
 
 
 def record(type_, comm=b"bash", filename=b"", exe=b"", args=b"", flags=0, family=0,
-           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, ret=0, proto=0, lens=None):
+           port=0, addr=b"", pid=4242, tgid=4242, open_flags=0, ret=0, proto=0, lens=None, s3=b""):
     fl, xl, al = lens or (len(filename), len(exe), len(args))
     head = struct.pack("<QQIIIIIIIBBHHHHH16s16siB3s", 123456789012, 4026531835, pid, tgid, 1,
-                       1000, 1000, open_flags, flags, type_, family, port, fl, xl, al, 0,
+                       1000, 1000, open_flags, flags, type_, family, port, fl, xl, al, len(s3),
                        addr.ljust(16, b"\0"), comm[:16].ljust(16, b"\0"), ret, proto, b"")
     assert len(head) == 96
-    return head + filename + exe + args
+    return head + filename + exe + args + s3
+
+
+def family(type_, nums, s0=b"", s1=b"", s2=b"", s3=b"", flags=0, **kw):
+    """A newer family's record: header, struct eg_raw_args (8 numbers), S0..S3."""
+    rec = record(type_, flags=flags | ARGS, lens=(len(s0), len(s1), len(s2)), s3=s3, **kw)
+    nums = list(nums) + [0] * (8 - len(nums))
+    return rec[:96] + struct.pack("<8q", *nums) + s0 + s1 + s2 + s3
+
+
+def local_addr(fam, addr, port=0):
+    return addr.ljust(16, b"\0") + struct.pack("<HH", fam, port)
 
 
 def exec_ext(filename, exe, args, cwd, loginuid=1000, tty=(136 << 20) | 2, mode=0o104755,
@@ -88,13 +100,38 @@ RECORDS = {
     "exec-ext-bad-cwd-len": exec_ext(b"/bin/x\0", b"/bin/x", b"x\0", b"/", cwd_len=900),
     "memfd": record(MEMFD, comm=b"python3", filename=b"egmfd\0", open_flags=0x13, ret=4),
     "memfd-failed": record(MEMFD, filename=b"x\0", open_flags=0x4000, ret=-22, flags=COMPAT),
-    "ptrace-attach": record(PTRACE, comm=b"gdb", flags=ARGS, ret=0)[:96]
-    + struct.pack("<qqqq", 16, 4300, 0, 0),
-    "ptrace-failed": record(PTRACE, flags=ARGS | COMPAT, ret=-3)[:96] + struct.pack("<qqqq", 4, 4194303, 0, 0),
+    "ptrace-attach": family(PTRACE, [16, 4300], comm=b"gdb", ret=0),
+    "ptrace-failed": family(PTRACE, [4, 4194303], flags=COMPAT, ret=-3),
+    "module-finit": family(MODULE, [0, 0, 0, 0, 0, 0, 0, 313], s1=b"/tmp/x.ko", flags=PATH_FILE,
+                           ret=-38),
+    "module-delete": family(MODULE, [0x800, 0, 0, 0, 0, 0, 0, 176], s2=b"snd\0", ret=-2),
+    "bpf-prog-load": family(BPF, [5, 1], s2=b"eg_prog\0", ret=5),
+    "setid-capset": family(SETID, [0, 0, 0, 1 << 21 | 1 << 40, 1 << 39, 0, 0, 126], ret=0),
+    "namespace-setns": family(NAMESPACE, [0x04000000, 0, 0, 0, 0, 0, 0, 308], s1=b"uts:[4026531838]",
+                              flags=PATH_FILE, ret=0),
+    "mount-tmpfs": family(MOUNT, [0xC0ED0006, 0, 0, 0, 0, 0, 0, 165], s0=b"mnt\0", s1=b"/tmp",
+                          s2=b"tmpfs\0", s3=b"tmpfs\0", flags=PATH_DIR, ret=0),
+    "link-symlinkat": family(LINK, [0, 0, 0, 0, 0, 0, 0, 266], s0=b"../l\0", s1=b"/tmp/d",
+                             s2=b"/etc/shadow\0", flags=PATH_DIR, ret=0),
+    "rename-two-dirs": family(RENAME, [1, 0, 0, 0, 0, 0, 0, 316], s0=b"a/./b\0", s1=b"/var/log",
+                              s2=b"../c\0", s3=b"/tmp", flags=PATH_DIR | PATH2_DIR, ret=-17),
+    "unlink-trunc": family(UNLINK, [0x200, 0, 0, 0, 0, 0, 0, 263], s0=b"/" + b"a" * 100,
+                           flags=TRUNC_FILENAME, ret=0),
+    "chmod-suid": family(CHMOD, [0o4755, 0, 0, 0, 0, 0, 0, 90], s0=b"/tmp/x\0", ret=0),
+    "chmod-fd-deleted": family(CHMOD, [0o2755, 1, 1, 0, 0, 0, 0, 91], s1=b"/tmp/y",
+                               flags=PATH_FILE | DELETED, ret=0),
+    "dup-socket": family(DUP, [3, 0, 1, 0, 0, 0, 0, 33], family=socket.AF_INET, port=4444,
+                         addr=bytes([10, 0, 0, 1]), ret=0),
+    "listen-v6": family(LISTEN, [8080, 128, 1, 0, 0, 0, 0, 50],
+                        s2=local_addr(socket.AF_INET6, v6("::1")), flags=LOCAL_ADDR, ret=0),
+    "accept-v4": family(ACCEPT, [22, 0, 1, 0, 0, 0, 0, 288],
+                        s2=local_addr(socket.AF_INET, bytes([127, 0, 0, 1])), flags=LOCAL_ADDR,
+                        family=socket.AF_INET, port=50000, addr=bytes([127, 0, 0, 1]), ret=4),
+    "accept-short-addr": family(ACCEPT, [22], s2=b"\1\2", flags=LOCAL_ADDR, ret=4),
     "ptrace-short-args": record(PTRACE, flags=ARGS)[:96] + b"\0" * 8,
     "fork": record(FORK, comm=b"bash", pid=4300, tgid=4300, open_flags=4242),
     "bad-short": record(EXEC)[:40],
-    "bad-type": record(9, filename=b"/x\0"),
+    "bad-type": record(25, filename=b"/x\0"),
     "bad-lengths": record(EXEC, filename=b"/x\0", lens=(3, 65535, 0)),
 }
 
