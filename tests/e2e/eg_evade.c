@@ -34,6 +34,10 @@
  *                               it fails with "... no IA32 emulation ...")
  *   compat-openat PATH          32-bit openat (295), AT_FDCWD
  *   compat-creat PATH           32-bit creat (8) of a new file (unlinked after)
+ *   compat-call NR [ARG...]     any 32-bit system call NR with up to 5 arguments:
+ *                               "s:TEXT" is TEXT in MAP_32BIT memory, anything
+ *                               else a number (strtol base 0, so -100 and 0x200
+ *                               work); prints compat_call.result=R
  *   open PATH                   openat(AT_FDCWD, PATH, O_RDONLY)
  *   openat-dir DIR NAME         openat(open(DIR), NAME)
  *   chdir-open DIR NAME         chdir(DIR), openat(AT_FDCWD, NAME)
@@ -608,6 +612,60 @@ static void *low_page(void)
 		return NULL;
 	}
 	return p;
+}
+
+static long int80x(long nr, long a, long b, long c, long d, long e)
+{
+#if defined(__x86_64__)
+	long ret;
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+			 : "memory", "cc", "r8", "r9", "r10", "r11");
+	return (long)(int)ret;
+#else
+	(void)nr, (void)a, (void)b, (void)c, (void)d, (void)e;
+	return -ENOSYS;
+#endif
+}
+
+static int usage(void);
+
+/* compat-call: a 32-bit system call with numbers and strings (in low memory). */
+static int compat_call(char **a, int n)
+{
+	long v[5] = {0};
+	size_t used = 0;
+	char *end;
+
+	if (n < 1 || n > 6)
+		return usage();
+	if (ia32_check())
+		return 1;
+	char *p = low_page();
+	if (!p)
+		return 1;
+	long nr = strtol(a[0], &end, 0);
+	if (*end)
+		return usage();
+	for (int i = 1; i < n; i++) {
+		if (!strncmp(a[i], "s:", 2)) {
+			size_t l = strlen(a[i] + 2) + 1;
+			if (used + l > 4096)
+				return die("compat-call: strings longer than a page");
+			memcpy(p + used, a[i] + 2, l);
+			v[i - 1] = (long)(uintptr_t)(p + used);
+			used += l;
+		} else {
+			v[i - 1] = strtol(a[i], &end, 0);
+			if (*end)
+				return usage();
+		}
+	}
+	print_pid();
+	printf("compat_call.result=%ld\n", int80x(nr, v[0], v[1], v[2], v[3], v[4]));
+	munmap(p, 4096);
+	return 0;
 }
 
 static int must_not_exist(const char *path)
@@ -1359,6 +1417,8 @@ int main(int argc, char **argv)
 	} else if (!strncmp(c, "compat-", 7) && n == 1 &&
 		   (!strcmp(c + 7, "open") || !strcmp(c + 7, "openat") || !strcmp(c + 7, "creat"))) {
 		rc = compat_open(c + 7, a[0]);
+	} else if (!strcmp(c, "compat-call") && n >= 1) {
+		rc = compat_call(a, n);
 	} else if ((!strcmp(c, "compat-connect") || !strcmp(c, "compat-socketcall")) && n == 2) {
 		rc = compat_connect(a[0], a[1], c[7] == 's');
 	} else if (!strcmp(c, "tfo") && n == 2) {

@@ -5,11 +5,14 @@
 # with "..", failures), compared field by field: the paths made absolute
 # against the cwd or the dirfd's directory, the second path, the flags by
 # name, the mode and its set-id booleans, the result. Rules on the new
-# fields alert, and the recording replays to the same alerts.
+# fields alert, and the recording replays to the same alerts. The same calls
+# made as 32-bit system calls (int $0x80) are reported alike.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 60
 SYS=$W/eg_sys
 cc -O1 -o "$SYS" "$E2E_DIR/eg_sys.c" || fail "could not build eg_sys"
+EVADE=$W/eg_evade
+cc -O1 -o "$EVADE" "$E2E_DIR/eg_evade.c" || fail "could not build eg_evade"
 cat >"$W/rules.yaml" <<'YAML'
 rules:
   - id: e2e_setuid_bit
@@ -49,6 +52,19 @@ run unlink_missing unlink nonexistent
 run unlinkat --at "$W/d" unlink sl
 run rmdir rmdir ../../rmme
 run chmod chmod-suid "$W/d/suid" rm
+# 32-bit (int $0x80) calls: i386 numbers, reported under the x86-64 names
+touch "$W/d/c32"
+run32() { # run32 LABEL NR ARGS...: eg_evade compat-call in $W/d
+	local label=$1
+	shift
+	(cd "$W/d" && "$EVADE" compat-call "$@") | sed "s/^/$label./" >>"$W/out.txt" ||
+		fail "eg_evade compat-call $* failed"
+}
+run32 c32_chmod 15 s:c32 0x9ed              # chmod(c32, 04755)
+run32 c32_rename 38 s:./c32 s:sub/../c32b   # rename
+run32 c32_symlink 83 s:/etc/shadow s:c32l   # symlink
+run32 c32_unlinkat 301 -100 s:c32l 0        # unlinkat(AT_FDCWD, ...)
+run32 c32_rmdir 40 s:no-such-dir            # rmdir: -ENOENT
 sleep 0.3
 e2e_stop
 
@@ -115,11 +131,28 @@ for e in got:
 for e, key in zip(got[1:], ("chmod", "fchmod", "fchmodat", "fchmodat2")):
     if e["ret"] != res("chmod.%s.result" % key):
         errors.append("chmod %s: ret %r, eg_sys says %s" % (key, e["ret"], kv["chmod.%s.result" % key]))
+c32 = lambda label: int(kv[label + ".compat_call.result"])
+check("c32_chmod", "chmod", {"call": "chmod", "filename": D + "/c32", "mode": 0o4755,
+                             "mode_setuid": True, "ret": c32("c32_chmod")})
+check("c32_rename", "rename", {"call": "rename", "filename": D + "/c32", "new_path": D + "/c32b",
+                               "ret": c32("c32_rename")})
+check("c32_symlink", "link", {"call": "symlink", "filename": D + "/c32l", "link_target": "/etc/shadow",
+                              "ret": c32("c32_symlink")})
+check("c32_unlinkat", "unlink", {"call": "unlinkat", "filename": D + "/c32l", "unlink_flags": "",
+                                 "ret": c32("c32_unlinkat")})
+check("c32_rmdir", "unlink", {"call": "rmdir", "filename": D + "/no-such-dir",
+                              "unlink_flags": "removedir", "ret": -2})
+if [c32(k) for k in ("c32_chmod", "c32_rename", "c32_symlink", "c32_unlinkat")] != [0, 0, 0, 0]:
+    errors.append("32-bit calls failed: %r" % [(k, v) for k, v in kv.items() if k.startswith("c32")])
 alerts = [json.loads(l) for l in open(W + "/alerts.jsonl")]
 fired = sorted((a["rule_id"], a["event"]["call"]) for a in alerts
                if a["rule_id"].startswith("e2e_") and a["event"]["comm"] == "eg_sys")
 exp = sorted([("e2e_link_to_shadow", "symlink"), ("e2e_link_to_shadow", "symlinkat"),
               ("e2e_log_removed", "renameat"), ("e2e_setuid_bit", "chmod"), ("e2e_setuid_bit", "fchmod")])
+fired32 = sorted((a["rule_id"], a["event"]["call"]) for a in alerts
+                 if a["rule_id"].startswith("e2e_") and a["event"]["comm"] == "eg_evade")
+if fired32 != [("e2e_link_to_shadow", "symlink")]:  # the other rules want comm eg_sys
+    errors.append("32-bit alerts: %r" % fired32)
 if fired != exp:
     errors.append("alerts: %r, want %r" % (fired, exp))
 print("\n".join(errors) or "file events as expected")
