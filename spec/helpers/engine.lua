@@ -4,6 +4,7 @@
 local ffi = require("ffi")
 local cjson = require("cjson")
 local event = require("ebpf_guard.event")
+local evtypes = require("ebpf_guard.evtypes")
 local host = require("ebpf_guard.host")
 
 local _M = {}
@@ -182,6 +183,35 @@ function _M.build_events(objs)
     if o.interpreted then flags = bit.bor(flags, event.F_INTERPRETED) end
     e.flags = flags
     set_args(e, o.args, "args", "argc")
+    -- the newer types' registry fields, by name as in JSON (flags and
+    -- enums by name, as the replay reader takes them)
+    for key, f in pairs(evtypes.FIELDS) do
+      local v = o[key]
+      if v ~= nil and v ~= cjson.null then
+        if f.kind == "str" then
+          local s = ffi.new("char[?]", #v + 1, v)
+          anchor[#anchor + 1] = s
+          e.aux[f.slot] = s
+          e.aux_len[f.slot] = #v
+        elseif f.kind == "bool" then
+          e.num[f.slot] = v and 1 or 0
+        elseif f.kind == "num" then
+          e.num[f.slot] = v
+        else
+          local n = ffi.new("int64_t", 0)
+          local by_name = {}
+          for b, name in pairs(f.names) do by_name[name] = b end
+          if f.kind == "enum" then
+            n = by_name[v] or tonumber(v)
+          else
+            for w in tostring(v):gmatch("[^|]+") do
+              n = n + assert(by_name[w] or tonumber(w), key .. ": unknown flag " .. w)
+            end
+          end
+          e.num[f.slot] = n
+        end
+      end
+    end
     if any_key(o, _M.PROC_KEYS) then e.proc = build_proc(o) end
     if any_key(o, _M.CTR_KEYS) then e.ctr = build_ctr(o) end
     if any_key(o, _M.HOST_KEYS) then e.host = build_host(o) end
