@@ -344,8 +344,10 @@ static int m_setid(void)
 	d[0].permitted &= ~(1u << CAP_NET_RAW);
 	d[0].inheritable &= ~(1u << CAP_NET_RAW);
 	long r = res(syscall(SYS_capset, &h, d));
-	printf("capset.new_effective=0x%08x%08x\ncapset.new_permitted=0x%08x%08x\ncapset.result=%ld\n",
-	       d[1].effective, d[0].effective, d[1].permitted, d[0].permitted, r);
+	printf("capset.new_effective=0x%08x%08x\ncapset.new_permitted=0x%08x%08x\n"
+	       "capset.new_inheritable=0x%08x%08x\ncapset.result=%ld\n",
+	       d[1].effective, d[0].effective, d[1].permitted, d[0].permitted, d[1].inheritable,
+	       d[0].inheritable, r);
 
 	/* setfsuid returns the previous fsuid, never an error */
 	r = syscall(SYS_setfsuid, 65534);
