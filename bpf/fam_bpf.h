@@ -78,7 +78,8 @@ static __always_inline void bpf_attr_object(struct eg_raw_event *e, __u64 uattr,
 	char *name = (char *)e + FAM_OFF0;
 	__u32 type = 0, n = 0;
 
-	if (size >= sizeof(type) && !bpf_probe_read_user(&type, sizeof(type), (const void *)uattr)) {
+	if (size >= sizeof(type) &&
+	    !bpf_probe_read_user(&type, sizeof(type), (const void *)uattr)) {
 		if (prog)
 			a->a[1] = type;
 		else
@@ -125,16 +126,16 @@ static __always_inline void fam_bpf(const struct sc *s)
 		goto out;
 	switch (cmd) {
 	case BPF_MAP_CREATE:
-		bpf_attr_object(e, uattr, size, __builtin_offsetof(union bpf_attr, map_name), false);
+		bpf_attr_object(e, uattr, size, offsetof(union bpf_attr, map_name), false);
 		break;
 	case BPF_PROG_LOAD:
-		bpf_attr_object(e, uattr, size, __builtin_offsetof(union bpf_attr, prog_name), true);
+		bpf_attr_object(e, uattr, size, offsetof(union bpf_attr, prog_name), true);
 		break;
 	default:
 		/* a failed attach: the program it named (link_create's prog_fd,
 		 * or a struct_ops link's map_fd, comes first in its member) */
 		if (cmd == BPF_RAW_TRACEPOINT_OPEN)
-			off = __builtin_offsetof(union bpf_attr, raw_tracepoint.prog_fd);
+			off = offsetof(union bpf_attr, raw_tracepoint.prog_fd);
 		if (size >= off + sizeof(fd) &&
 		    !bpf_probe_read_user(&fd, sizeof(fd), (const void *)(uattr + off)))
 			bpf_fd_object(e, s->task, (int)fd);
