@@ -52,6 +52,10 @@ extern const unsigned eg_nfields;
 const struct eg_type_fields *eg_type_fields(uint32_t type);
 /* The registry field named k[0..n), or NULL. */
 const struct eg_field *eg_field_by_key(const char *k, size_t n);
+/* Room for any flags field's text, every bit set (the capability sets' is
+ * the longest: 420 bytes of names and a "|0x.." for bits past them);
+ * tests/c/test_replay.c checks it. */
+#define EG_FLAGS_TEXT_MAX 512
 /* "cloexec|allow_sealing", unknown bits as one "0x..": writes at most cap
  * bytes (NUL included); returns the length it needs. */
 size_t eg_flags_format(char *out, size_t cap, const struct eg_field *f, uint64_t v);

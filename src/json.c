@@ -352,7 +352,7 @@ static int put_registry(struct eg_buf *b, const struct eg_field *f, const struct
 	rc |= eg_json_str(b, f->key, strlen(f->key));
 	rc |= eg_buf_putc(b, ':');
 	if (f->kind == EG_FK_FLAGS) {
-		char t[256];
+		char t[EG_FLAGS_TEXT_MAX];
 		size_t n = eg_flags_format(t, sizeof(t), f, (uint64_t)ev->num[f->slot]);
 		rc |= eg_json_str(b, t, n < sizeof(t) ? n : sizeof(t) - 1);
 	} else if (f->kind == EG_FK_ENUM) {

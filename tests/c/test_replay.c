@@ -19,6 +19,7 @@
 
 #include "alerts.h"
 #include "engine.h"
+#include "evtypes.h"
 #include "json.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -896,6 +897,114 @@ static void test_memfd(void)
 	CHECK(rc == -1 && !strcmp(err, "field \"request\": unknown value \"Attach\""), "a wrong case: %s", err);
 }
 
+/* Writes ev as a record line (no host keys) into b, NUL-terminated. */
+static const char *write_back(struct eg_buf *b, const struct eg_event *ev)
+{
+	b->len = 0;
+	eg_json_event(b, ev, false);
+	eg_buf_putc(b, 0);
+	return b->p;
+}
+
+/* Reads line, writes it back, reads that and writes it again: the two
+ * written lines must be the same bytes. Returns the first. */
+static const char *round_trip(struct eg_buf *a, struct eg_buf *c, const char *line, const char *what)
+{
+	struct eg_event ev;
+	int rc = parse_s(line, &ev);
+	CHECK(rc == 0, "%s: %s", what, err);
+	write_back(a, &ev);
+	rc = parse(a->p, strlen(a->p), &ev);
+	write_back(c, &ev);
+	CHECK(rc == 0 && !strcmp(a->p, c->p), "%s round trip:\n %s\n %s", what, a->p, c->p);
+	return a->p;
+}
+
+/* module, bpf and setid events: calls, commands and types by name, the
+ * capability sets past bit 31 (and every one at once: the longest flags
+ * text), ids of -1; each line written back reads to the same bytes. */
+static void test_privileged(void)
+{
+	struct eg_buf a = {0}, c = {0};
+	struct eg_event ev;
+	const char *w;
+	int rc;
+
+	for (unsigned i = 0; i < eg_nfields; i++)
+		if (eg_fields[i].kind == EG_FK_FLAGS)
+			CHECK(eg_flags_format(NULL, 0, &eg_fields[i], UINT64_MAX) < EG_FLAGS_TEXT_MAX,
+			      "%s: every bit set does not fit EG_FLAGS_TEXT_MAX", eg_fields[i].key);
+
+	w = round_trip(&a, &c,
+		       "{\"type\":\"module\",\"timestamp\":0,\"filename\":\"/tmp/x.ko\","
+		       "\"call\":\"finit_module\",\"module_name\":\"\",\"module_flags\":2,\"ret\":-38}",
+		       "module");
+	CHECK(strstr(w, "\"filename\":\"/tmp/x.ko\"") &&
+		      strstr(w, "\"truncated\":false,\"call\":\"finit_module\",\"module_name\":\"\","
+				"\"module_flags\":2,\"ret\":-38,\"exe\":\"\",\"args\":[]"),
+	      "module written back: %s", w);
+
+	rc = parse_s("{\"type\":\"bpf\",\"timestamp\":0,\"bpf_cmd\":\"prog_load\","
+		     "\"prog_type\":\"kprobe\",\"map_type\":\"unspec\",\"bpf_name\":\"probe\",\"ret\":5}",
+		     &ev);
+	CHECK(rc == 0 && ev.type == EG_EV_BPF && ev.num[0] == 5 && ev.num[1] == 2 && ev.num[2] == 0 &&
+		      STREQ(ev.aux[0], ev.aux_len[0], "probe") && ev.ret == 5,
+	      "bpf line: rc %d cmd %lld type %lld: %s", rc, (long long)ev.num[0], (long long)ev.num[1], err);
+	/* a command the kernel side never reports, by its name; one past the
+	 * table by number; bpf events have no "call" */
+	w = round_trip(&a, &c,
+		       "{\"type\":\"bpf\",\"timestamp\":0,\"bpf_cmd\":\"map_lookup_elem\","
+		       "\"prog_type\":\"99\",\"map_type\":\"ringbuf\",\"bpf_name\":\"\",\"ret\":-9}",
+		       "bpf");
+	CHECK(strstr(w, "\"truncated\":false,\"bpf_cmd\":\"map_lookup_elem\",\"prog_type\":\"99\","
+			"\"map_type\":\"ringbuf\",\"bpf_name\":\"\",\"ret\":-9,\"exe\"") &&
+		      !strstr(w, "\"call\""),
+	      "bpf written back: %s", w);
+	rc = parse_s("{\"type\":\"bpf\",\"timestamp\":0,\"bpf_cmd\":\"PROG_LOAD\"}", &ev);
+	CHECK(rc == -1 && !strcmp(err, "field \"bpf_cmd\": unknown value \"PROG_LOAD\""), "upper case: %s",
+	      err);
+
+	/* capability bits 39 and 40 (past 32 bits), in any order; unknown
+	 * bits past the last capability as one number */
+	rc = parse_s("{\"type\":\"setid\",\"timestamp\":0,\"call\":\"capset\",\"id_real\":-1,"
+		     "\"id_effective\":-1,\"id_saved\":-1,\"cap_effective\":\"checkpoint_restore|bpf\","
+		     "\"cap_permitted\":\"net_raw|0x30000000000\",\"cap_inheritable\":\"\",\"ret\":0}",
+		     &ev);
+	CHECK(rc == 0 && ev.num[7] == 126 && ev.num[0] == -1 && ev.num[1] == -1 && ev.num[2] == -1 &&
+		      ev.num[3] == (int64_t)(1ULL << 39 | 1ULL << 40) &&
+		      ev.num[4] == (int64_t)(1ULL << 13 | 3ULL << 40) && ev.num[5] == 0,
+	      "capset line: rc %d eff 0x%llx perm 0x%llx: %s", rc, (unsigned long long)ev.num[3],
+	      (unsigned long long)ev.num[4], err);
+	w = write_back(&a, &ev);
+	CHECK(strstr(w, "\"call\":\"capset\",\"id_real\":-1,\"id_effective\":-1,\"id_saved\":-1,"
+			"\"cap_effective\":\"bpf|checkpoint_restore\","
+			"\"cap_permitted\":\"net_raw|checkpoint_restore|0x20000000000\","
+			"\"cap_inheritable\":\"\",\"ret\":0,\"exe\""),
+	      "capset written back: %s", w);
+	/* every capability at once: 420 bytes, written whole */
+	ev.num[3] = (int64_t)((1ULL << 41) - 1);
+	w = write_back(&a, &ev);
+	CHECK(strstr(w, "\"cap_effective\":\"chown|dac_override|") &&
+		      strstr(w, "|sys_tty_config|mknod|lease|audit_write|audit_control|setfcap|"
+				"mac_override|mac_admin|syslog|wake_alarm|block_suspend|audit_read|"
+				"perfmon|bpf|checkpoint_restore\",\"cap_permitted\""),
+	      "all capabilities: %s", w);
+	char *all = strdup(w); /* parsed strings may point into the line */
+	round_trip(&a, &c, all, "all capabilities");
+	free(all);
+	w = round_trip(&a, &c,
+		       "{\"type\":\"setid\",\"timestamp\":0,\"uid\":65534,\"call\":\"setresuid\","
+		       "\"id_real\":65534,\"id_effective\":65534,\"id_saved\":-1,\"ret\":-1}",
+		       "setid");
+	CHECK(strstr(w, "\"uid\":65534,") &&
+		      strstr(w, "\"truncated\":false,\"call\":\"setresuid\",\"id_real\":65534,"
+				"\"id_effective\":65534,\"id_saved\":-1,\"cap_effective\":\"\","
+				"\"cap_permitted\":\"\",\"cap_inheritable\":\"\",\"ret\":-1,\"exe\""),
+	      "setid written back: %s", w);
+	eg_buf_free(&a);
+	eg_buf_free(&c);
+}
+
 int main(void)
 {
 	const char *src = getenv("EG_SOURCE_DIR");
@@ -931,6 +1040,7 @@ int main(void)
 	test_round_trip();
 	test_round_trip_context();
 	test_memfd();
+	test_privileged();
 	test_mutations();
 	eg_pipe_abort(P);
 	test_run();

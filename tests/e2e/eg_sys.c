@@ -23,9 +23,18 @@
  *   eg_sys delete-module NAME      delete_module(NAME, O_NONBLOCK)
  *   eg_sys bpf-prog                BPF_PROG_LOAD (socket filter "eg_sys_prog":
  *                                  r0 = 0; exit) and BPF_MAP_CREATE (array "eg_sys_map")
+ *   eg_sys bpf-attach              BPF_PROG_LOAD (raw tracepoint "eg_sys_rtp"),
+ *                                  BPF_RAW_TRACEPOINT_OPEN (sys_enter) with it,
+ *                                  BPF_LINK_CREATE with it and no target (fails);
+ *                                  failing BPF_PROG_LOAD "eg_sys_bad" (no insns) and
+ *                                  BPF_MAP_CREATE "eg_sys_badmap" (no entries)
  *   eg_sys setid                   in a child: capset (drop CAP_NET_RAW),
  *                                  setfsuid, setreuid, setregid, setresgid,
  *                                  setgid, setresuid to 65534, then setuid(0) (EPERM)
+ *   eg_sys setid-compat            in a child: capset version 1 of pid 1 (EPERM);
+ *                                  then through int $0x80 (ia32=1 when it works):
+ *                                  setreuid16(-1, 0), setresgid16(-1, -1, -1),
+ *                                  setgid32(65534), setuid16(65534)
  *   eg_sys unshare FLAGS           unshare(FLAGS); FLAGS: comma-separated of
  *                                  mnt,uts,ipc,net,pid,user,cgroup,time
  *   eg_sys setns PATH              setns(open(PATH), 0), e.g. /proc/self/ns/uts
@@ -61,6 +70,7 @@
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -232,6 +242,78 @@ static int m_bpf(void)
 	return 0;
 }
 
+static long bpf_call(int cmd, union bpf_attr *a)
+{
+	return res(syscall(SYS_bpf, cmd, a, sizeof(*a)));
+}
+
+static int m_bpf_attach(void)
+{
+	struct bpf_insn insns[2] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0}, /* r0 = 0 */
+		{.code = BPF_JMP | BPF_EXIT},                                          /* exit */
+	};
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = 2;
+	a.license = (uint64_t)(uintptr_t) "GPL";
+	strncpy(a.prog_name, "eg_sys_rtp", sizeof(a.prog_name) - 1);
+	long prog = bpf_call(BPF_PROG_LOAD, &a);
+	printf("bpf_prog_load.prog_type=%d\nbpf_prog_load.prog_name=eg_sys_rtp\nbpf_prog_load.result=%ld\n",
+	       BPF_PROG_TYPE_RAW_TRACEPOINT, prog);
+
+	memset(&a, 0, sizeof(a));
+	a.raw_tracepoint.name = (uint64_t)(uintptr_t) "sys_enter";
+	a.raw_tracepoint.prog_fd = (uint32_t)prog;
+	long r = bpf_call(BPF_RAW_TRACEPOINT_OPEN, &a);
+	printf("bpf_raw_tracepoint_open.name=sys_enter\nbpf_raw_tracepoint_open.prog_fd=%ld\n"
+	       "bpf_raw_tracepoint_open.result=%ld\n",
+	       prog, r);
+	if (r >= 0)
+		close((int)r);
+
+	memset(&a, 0, sizeof(a));
+	a.link_create.prog_fd = (uint32_t)prog;
+	a.link_create.target_fd = (uint32_t)-1;
+	a.link_create.attach_type = BPF_CGROUP_INET_INGRESS;
+	r = bpf_call(BPF_LINK_CREATE, &a);
+	printf("bpf_link_create.prog_fd=%ld\nbpf_link_create.target_fd=-1\nbpf_link_create.result=%ld\n",
+	       prog, r);
+	if (r >= 0)
+		close((int)r);
+	if (prog >= 0)
+		close((int)prog);
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = 0; /* EINVAL */
+	a.license = (uint64_t)(uintptr_t) "GPL";
+	strncpy(a.prog_name, "eg_sys_bad", sizeof(a.prog_name) - 1);
+	r = bpf_call(BPF_PROG_LOAD, &a);
+	printf("bpf_prog_load_1.prog_type=%d\nbpf_prog_load_1.prog_name=eg_sys_bad\n"
+	       "bpf_prog_load_1.insn_cnt=0\nbpf_prog_load_1.result=%ld\n",
+	       BPF_PROG_TYPE_SOCKET_FILTER, r);
+	if (r >= 0)
+		close((int)r);
+
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = 4;
+	a.value_size = 8;
+	a.max_entries = 0; /* EINVAL */
+	strncpy(a.map_name, "eg_sys_badmap", sizeof(a.map_name) - 1);
+	r = bpf_call(BPF_MAP_CREATE, &a);
+	printf("bpf_map_create.map_type=%d\nbpf_map_create.map_name=eg_sys_badmap\n"
+	       "bpf_map_create.max_entries=0\nbpf_map_create.result=%ld\n",
+	       BPF_MAP_TYPE_ARRAY, r);
+	if (r >= 0)
+		close((int)r);
+	return 0;
+}
+
 /* ---- set*id, capset ------------------------------------------------------- */
 
 static void print_ids(const char *when)
@@ -262,8 +344,10 @@ static int m_setid(void)
 	d[0].permitted &= ~(1u << CAP_NET_RAW);
 	d[0].inheritable &= ~(1u << CAP_NET_RAW);
 	long r = res(syscall(SYS_capset, &h, d));
-	printf("capset.new_effective=0x%08x%08x\ncapset.new_permitted=0x%08x%08x\ncapset.result=%ld\n",
-	       d[1].effective, d[0].effective, d[1].permitted, d[0].permitted, r);
+	printf("capset.new_effective=0x%08x%08x\ncapset.new_permitted=0x%08x%08x\n"
+	       "capset.new_inheritable=0x%08x%08x\ncapset.result=%ld\n",
+	       d[1].effective, d[0].effective, d[1].permitted, d[0].permitted, d[1].inheritable,
+	       d[0].inheritable, r);
 
 	/* setfsuid returns the previous fsuid, never an error */
 	r = syscall(SYS_setfsuid, 65534);
@@ -283,6 +367,77 @@ static int m_setid(void)
 	printf("setresuid.ruid=65534\nsetresuid.euid=65534\nsetresuid.suid=65534\nsetresuid.result=%ld\n", r);
 	r = res(syscall(SYS_setuid, 0));
 	printf("setuid.uid=0\nsetuid.result=%ld\n", r);
+	print_ids("new");
+	fflush(stdout);
+	_exit(0);
+}
+
+#if defined(__x86_64__)
+static sigjmp_buf int80_jmp;
+
+static void int80_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(int80_jmp, 1);
+}
+
+/* An i386 system call through int $0x80 (a compat call of this 64-bit
+ * process); -1000 when it faulted (no IA32 emulation). */
+static long int80(long nr, long a, long b, long c)
+{
+	struct sigaction sa = {.sa_handler = int80_fault}, old_segv;
+	volatile long r = -1000;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	if (!sigsetjmp(int80_jmp, 1)) {
+		long ret;
+		__asm__ volatile("int $0x80"
+				 : "=a"(ret)
+				 : "a"(nr), "b"(a), "c"(b), "d"(c)
+				 : "memory", "cc", "r8", "r9", "r10", "r11");
+		r = (long)(int)ret; /* eax, sign-extended: -errno */
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return r;
+}
+#else
+static long int80(long nr, long a, long b, long c)
+{
+	(void)nr, (void)a, (void)b, (void)c;
+	return -1000;
+}
+#endif
+
+static int m_setid_compat(void)
+{
+	pid_t c = xfork();
+	if (c) {
+		printf("child.pid=%d\n", c);
+		return reap(c) ? 1 : 0;
+	}
+	/* version 1: one u32 per set; another process's: refused before use */
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_1, .pid = 1};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	d[0].effective = d[0].permitted = 1u << CAP_NET_RAW;
+	d[1].effective = 0xffffffff; /* past version 1's one set: not read */
+	long r = res(syscall(SYS_capset, &h, d));
+	printf("capset.version=0x%x\ncapset.target=1\ncapset.effective=0x%x\ncapset.result=%ld\n",
+	       _LINUX_CAPABILITY_VERSION_1, d[0].effective, r);
+
+	/* i386 numbers: setreuid16 70, setresgid16 170, setgid32 214, setuid16 23 */
+	r = int80(70, 0xffff, 0, 0);
+	printf("ia32=%d\n", r != -1000);
+	if (r == -1000) {
+		fflush(stdout);
+		_exit(0);
+	}
+	printf("setreuid16.ruid=0xffff\nsetreuid16.euid=0\nsetreuid16.result=%ld\n", r);
+	r = int80(170, 0xffff, 0xffff, 0xffff);
+	printf("setresgid16.ids=0xffff\nsetresgid16.result=%ld\n", r);
+	r = int80(214, 65534, 0, 0);
+	printf("setgid32.gid=65534\nsetgid32.result=%ld\n", r);
+	r = int80(23, 65534, 0, 0);
+	printf("setuid16.uid=65534\nsetuid16.result=%ld\n", r);
 	print_ids("new");
 	fflush(stdout);
 	_exit(0);
@@ -640,7 +795,8 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: eg_sys [--at DIR] MODE [ARG...]\n"
 		"modes: ptrace-child | finit-module PATH | init-module | delete-module NAME |\n"
-		"       bpf-prog | setid | unshare mnt,uts,ipc,net,pid,user,cgroup,time |\n"
+		"       bpf-prog | bpf-attach | setid | setid-compat |\n"
+		"       unshare mnt,uts,ipc,net,pid,user,cgroup,time |\n"
 		"       setns PATH | clone-ns | mount-tmpfs DIR | symlink OLD NEW | link OLD NEW |\n"
 		"       rename OLD NEW | renameat2 OLD NEW | unlink PATH | rmdir PATH |\n"
 		"       chmod-suid PATH [rm] | dup-socket [PORT] | bind-listen-accept | memfd NAME\n"
@@ -676,8 +832,12 @@ int main(int argc, char **argv)
 		return m_delete_module(a[0]);
 	if (!strcmp(m, "bpf-prog"))
 		return m_bpf();
+	if (!strcmp(m, "bpf-attach"))
+		return m_bpf_attach();
 	if (!strcmp(m, "setid"))
 		return m_setid();
+	if (!strcmp(m, "setid-compat"))
+		return m_setid_compat();
 	if (!strcmp(m, "unshare") && n == 1)
 		return m_unshare(a[0]);
 	if (!strcmp(m, "setns") && n == 1)

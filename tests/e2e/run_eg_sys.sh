@@ -60,9 +60,13 @@ check init_module.len=16 init_module.result -- init-module
 check delete_module.name=eg_sys_nosuch delete_module.result -- delete-module eg_sys_nosuch
 check bpf_prog_load.prog_name=eg_sys_prog bpf_prog_load.result bpf_map_create.map_name=eg_sys_map \
 	bpf_map_create.result -- bpf-prog
+check bpf_prog_load.prog_name=eg_sys_rtp bpf_prog_load.result bpf_raw_tracepoint_open.result \
+	bpf_link_create.result bpf_prog_load_1.prog_name=eg_sys_bad bpf_prog_load_1.result \
+	bpf_map_create.map_name=eg_sys_badmap bpf_map_create.result -- bpf-attach
 check child.pid capset.result=0 capset.new_effective setfsuid.result=0 setfsuid_1.result=65534 \
 	setreuid.result=0 setregid.result=0 setresgid.result=0 setgid.result=0 setresuid.result=0 \
 	setuid.result=-1 new.uid=65534,65534,65534 new.gid=65534,65534,65534 -- setid
+check child.pid capset.result=-1 ia32 -- setid-compat
 check unshare.flags=0x7c020000 unshare.result=0 -- unshare mnt,uts,ipc,net,pid,user
 check setns.path=/proc/self/ns/uts setns.result=0 -- setns /proc/self/ns/uts
 check clone.flags=0x4000011 clone.result clone3.flags=0x4000000 clone3.result -- clone-ns
