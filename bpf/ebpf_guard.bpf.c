@@ -249,31 +249,61 @@ static long walk_step(__u32 i, void *arg)
 	return 0;
 }
 
-/* Writes the path of (dentry, vfsmnt), "/a/b/c", at offset base of the
- * record. Returns its length; flags a walk that hit a bound
- * (EG_RAWF_TRUNC_EXE: the leaf-most components are kept) or ended on a
- * pseudo file system's root. */
-static __always_inline __u32 walk_path(struct eg_raw_event *e, __u32 base, struct dentry *dentry,
-				       struct vfsmount *vfsmnt, __u32 *flags)
+/*
+ * The walk, in a frame of its own and verified once (a global function):
+ * the path of (dentry, vfsmnt) at offset base of the per-CPU record, its
+ * length in the low 16 bits of the result, the walk's flags above them.
+ * Inlined, the verifier walked the loop again for each caller's state and
+ * each state the loop ended in, through the rest of the caller: the shared
+ * sys_exit program grew from 32 thousand verified instructions to half a
+ * million with one more family, and the count moved with unrelated code.
+ */
+__noinline int walk_path_once(__u32 base, __u64 dentry, __u64 vfsmnt)
 {
+	struct eg_raw_event *e = get_scratch();
 	struct walk_ctx w = {};
 	struct path_buf *pb;
-	__u32 zero = 0, n;
+	__u32 zero = 0, n, pos;
 
-	w.dentry = dentry;
+	if (!e)
+		return 0;
+	w.dentry = (struct dentry *)dentry;
 	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	w.pos = EG_RAW_PATH_MAX;
 	bpf_loop(EG_RAW_EXE_COMPONENTS, walk_step, &w, 0);
 	if (!w.done)
 		w.flags |= EG_RAWF_TRUNC_EXE;
-	*flags |= w.flags;
-	n = EG_RAW_PATH_MAX - w.pos;
+	pos = w.pos;
+	n = EG_RAW_PATH_MAX - pos;
 	pb = bpf_map_lookup_elem(&path_bufs, &zero);
+	/* checked where it is used (a global function's argument comes
+	 * with unknown upper bits; the compiler would test a copy) */
+	barrier_var(base);
 	if (!pb || !n || n > EG_RAW_PATH_MAX || base > EG_RAW_SCRATCH - EG_RAW_PATH_MAX - sizeof(*e))
-		return 0;
-	if (bpf_probe_read_kernel((char *)e + base, n, pb->b + (w.pos & (EG_RAW_PATH_MAX - 1))))
-		return 0;
-	return n;
+		return (int)(w.flags << 16);
+	if (bpf_probe_read_kernel((char *)e + base, n, pb->b + (pos & (EG_RAW_PATH_MAX - 1))))
+		return (int)(w.flags << 16);
+	return (int)(w.flags << 16 | n);
+}
+
+/* Writes the path of (dentry, vfsmnt), "/a/b/c", at offset base of the
+ * record e (the per-CPU scratch record, where walk_path_once() writes).
+ * Returns its length; flags a walk that hit a bound (EG_RAWF_TRUNC_EXE: the
+ * leaf-most components are kept) or ended on a pseudo file system's root. */
+static __always_inline __u32 walk_path(struct eg_raw_event *e, __u32 base, struct dentry *dentry,
+				       struct vfsmount *vfsmnt, __u32 *flags)
+{
+	/* a global function takes numbers, not kernel pointers */
+	void *p[2] = {dentry, vfsmnt};
+	__u64 v[2] = {};
+	__u32 r, n;
+
+	(void)e;
+	bpf_probe_read_kernel(v, sizeof(v), p);
+	r = walk_path_once(base, v[0], v[1]);
+	*flags |= r >> 16;
+	n = r & 0xffff;
+	return n <= EG_RAW_PATH_MAX ? n : 0;
 }
 
 /* The same for an open file; flags it EG_RAWF_DELETED when it has no links. */
