@@ -36,12 +36,23 @@
  *                                  setreuid16(-1, 0), setresgid16(-1, -1, -1),
  *                                  setgid32(65534), setuid16(65534)
  *   eg_sys unshare FLAGS           unshare(FLAGS); FLAGS: comma-separated of
- *                                  mnt,uts,ipc,net,pid,user,cgroup,time
+ *                                  mnt,uts,ipc,net,pid,user,cgroup,time or
+ *                                  numbers (0x2000: a bit unshare refuses)
  *   eg_sys setns PATH              setns(open(PATH), 0), e.g. /proc/self/ns/uts
+ *   eg_sys setns-pidfd             setns(pidfd_open(own pid), CLONE_NEWUTS)
  *   eg_sys clone-ns                clone(CLONE_NEWUTS|SIGCHLD) and clone3(CLONE_NEWUTS)
  *   eg_sys mount-tmpfs DIR         unshare(CLONE_NEWNS), make / private, mount
  *                                  tmpfs on DIR, umount2; then fsopen/fsconfig/
  *                                  fsmount/move_mount of a tmpfs on DIR, umount2
+ *   eg_sys mount-fail PATH         calls that fail on a PATH that does not
+ *                                  exist: mount (with the old MS_MGC_VAL magic),
+ *                                  umount2(MNT_DETACH|UMOUNT_NOFOLLOW),
+ *                                  move_mount from and to it; fsmount(-1)
+ *   eg_sys ns-mount-compat PATH    through int $0x80 (i386 numbers):
+ *                                  unshare(CLONE_NEWUTS), clone(CLONE_NEWUTS|
+ *                                  SIGCHLD), mount and umount2 of a PATH that
+ *                                  does not exist (prints compat.unavailable=1
+ *                                  and exits 0 without IA32 emulation)
  *   eg_sys symlink OLD NEW         symlink(2)
  *   eg_sys link OLD NEW            link(2)
  *   eg_sys rename OLD NEW          rename(2)
@@ -464,6 +475,12 @@ static int m_unshare(const char *spec)
 			if (!strcmp(t, ns_names[i].name))
 				break;
 		if (i == sizeof(ns_names) / sizeof(ns_names[0])) {
+			char *end;
+			unsigned long v = strtoul(t, &end, 0);
+			if (t[0] >= '0' && t[0] <= '9' && !*end) {
+				flags |= v;
+				continue;
+			}
 			fprintf(stderr, "eg_sys: unknown namespace %s\n", t);
 			return 2;
 		}
@@ -482,6 +499,18 @@ static int m_setns(const char *path)
 		die("open the namespace file");
 	long r = res(syscall(SYS_setns, fd, 0));
 	printf("setns.fd=%d\nsetns.path=%s\nsetns.nstype=0\nsetns.result=%ld\n", fd, path, r);
+	close(fd);
+	return 0;
+}
+
+static int m_setns_pidfd(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (fd < 0)
+		die("pidfd_open");
+	long r = res(syscall(SYS_setns, fd, CLONE_NEWUTS));
+	printf("setns.fd=%d\nsetns.target=%d\nsetns.nstype=0x%x\nsetns.result=%ld\n", fd,
+	       (int)getpid(), CLONE_NEWUTS, r);
 	close(fd);
 	return 0;
 }
@@ -555,6 +584,119 @@ static int m_mount_tmpfs(const char *dir)
 		r = res(syscall(SYS_umount2, dir, 0));
 		printf("umount2_1.target=%s\numount2_1.flags=0\numount2_1.result=%ld\n", dir, r);
 	}
+	return 0;
+}
+
+#ifndef MOUNT_ATTR_NOSYMFOLLOW
+#define MOUNT_ATTR_NOSYMFOLLOW 0x00200000
+#endif
+
+/* Mount calls that fail: nothing is mounted whatever the daemon does. */
+static int m_mount_fail(const char *path)
+{
+	unsigned long flags = 0xc0ed0000UL | MS_RDONLY | MS_NOSUID;
+	long r = res(syscall(SYS_mount, "eg-src", path, "tmpfs", flags, NULL));
+	printf("mount.source=eg-src\nmount.target=%s\nmount.fstype=tmpfs\nmount.flags=0x%lx\n"
+	       "mount.result=%ld\n",
+	       path, flags, r);
+	r = res(syscall(SYS_umount2, path, MNT_DETACH | UMOUNT_NOFOLLOW));
+	printf("umount2.target=%s\numount2.flags=0x%x\numount2.result=%ld\n", path,
+	       MNT_DETACH | UMOUNT_NOFOLLOW, r);
+	r = res(syscall(SYS_move_mount, AT_FDCWD, path, AT_FDCWD, "/", 0));
+	printf("move_mount.from=%s\nmove_mount.to=/\nmove_mount.flags=0\nmove_mount.result=%ld\n",
+	       path, r);
+	r = res(syscall(SYS_move_mount, AT_FDCWD, "/", AT_FDCWD, path, 0));
+	printf("move_mount_1.from=/\nmove_mount_1.to=%s\nmove_mount_1.flags=0\n"
+	       "move_mount_1.result=%ld\n",
+	       path, r);
+	unsigned attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOATIME | MOUNT_ATTR_NOSYMFOLLOW;
+	r = res(syscall(SYS_fsmount, -1, 0, attr));
+	printf("fsmount.fs_fd=-1\nfsmount.flags=0\nfsmount.attr=0x%x\nfsmount.result=%ld\n", attr, r);
+	return 0;
+}
+
+/* ---- 32-bit system calls from this 64-bit process ------------------------ */
+
+/* i386 numbers */
+#define IA32_GETPID 20
+#define IA32_MOUNT 21
+#define IA32_UMOUNT2 52
+#define IA32_CLONE 120
+#define IA32_UNSHARE 310
+
+/* int80() with five arguments (mount). */
+static long int80_5(long nr, long a, long b, long c, long d, long e)
+{
+#if defined(__x86_64__)
+	struct sigaction sa = {.sa_handler = int80_fault}, old_segv;
+	volatile long r = -1000;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	if (!sigsetjmp(int80_jmp, 1)) {
+		long ret;
+		__asm__ volatile("int $0x80"
+				 : "=a"(ret)
+				 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+				 : "memory", "cc", "r8", "r9", "r10", "r11");
+		r = (long)(int)ret; /* eax, sign-extended: -errno */
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return r;
+#else
+	(void)nr, (void)a, (void)b, (void)c, (void)d, (void)e;
+	return -1000;
+#endif
+}
+
+#ifndef MAP_32BIT
+#define MAP_32BIT 0
+#endif
+
+/* A copy of s below 4 GiB (a 32-bit pointer). */
+static long low_str(const char *s)
+{
+	static char *page;
+	static size_t used;
+	size_t n = strlen(s) + 1;
+
+	if (!page) {
+		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+			    -1, 0);
+		if (page == MAP_FAILED || (uintptr_t)page >= (1ULL << 32))
+			die("mmap MAP_32BIT");
+	}
+	if (used + n > 4096) {
+		errno = ENAMETOOLONG;
+		die("place a string below 4 GiB");
+	}
+	memcpy(page + used, s, n);
+	used += n;
+	return (long)(uintptr_t)(page + used - n);
+}
+
+static int m_ns_mount_compat(const char *path)
+{
+	if (int80(IA32_GETPID, 0, 0, 0) != getpid()) {
+		printf("compat.unavailable=1\n");
+		return 0;
+	}
+	long r = int80(IA32_UNSHARE, CLONE_NEWUTS, 0, 0);
+	printf("unshare.flags=0x%x\nunshare.result=%ld\n", CLONE_NEWUTS, r);
+	unsigned long flags = CLONE_NEWUTS | SIGCHLD;
+	fflush(stdout);
+	/* no new stack: the child returns on a copy of this one, as from fork */
+	r = int80(IA32_CLONE, (long)flags, 0, 0);
+	if (r == 0)
+		_exit(0);
+	printf("clone.flags=0x%lx\nclone.result=%ld\n", flags, r);
+	if (r > 0)
+		reap((pid_t)r);
+	long p = low_str(path), src = low_str("eg-src32"), type = low_str("tmpfs");
+	r = int80_5(IA32_MOUNT, src, p, type, MS_NOEXEC, 0);
+	printf("mount.source=eg-src32\nmount.target=%s\nmount.fstype=tmpfs\nmount.flags=0x%x\n"
+	       "mount.result=%ld\n",
+	       path, MS_NOEXEC, r);
+	r = int80(IA32_UMOUNT2, p, MNT_FORCE, 0);
+	printf("umount2.target=%s\numount2.flags=0x%x\numount2.result=%ld\n", path, MNT_FORCE, r);
 	return 0;
 }
 
@@ -797,7 +939,8 @@ static int usage(void)
 		"modes: ptrace-child | finit-module PATH | init-module | delete-module NAME |\n"
 		"       bpf-prog | bpf-attach | setid | setid-compat |\n"
 		"       unshare mnt,uts,ipc,net,pid,user,cgroup,time |\n"
-		"       setns PATH | clone-ns | mount-tmpfs DIR | symlink OLD NEW | link OLD NEW |\n"
+		"       setns PATH | setns-pidfd | clone-ns | mount-tmpfs DIR | mount-fail PATH |\n"
+		"       ns-mount-compat PATH | symlink OLD NEW | link OLD NEW |\n"
 		"       rename OLD NEW | renameat2 OLD NEW | unlink PATH | rmdir PATH |\n"
 		"       chmod-suid PATH [rm] | dup-socket [PORT] | bind-listen-accept | memfd NAME\n"
 		"(--at DIR: the *at call, dirfd = open(DIR), for symlink link rename renameat2 unlink rmdir)\n");
@@ -842,10 +985,16 @@ int main(int argc, char **argv)
 		return m_unshare(a[0]);
 	if (!strcmp(m, "setns") && n == 1)
 		return m_setns(a[0]);
+	if (!strcmp(m, "setns-pidfd"))
+		return m_setns_pidfd();
 	if (!strcmp(m, "clone-ns"))
 		return m_clone_ns();
 	if (!strcmp(m, "mount-tmpfs") && n == 1)
 		return m_mount_tmpfs(a[0]);
+	if (!strcmp(m, "mount-fail") && n == 1)
+		return m_mount_fail(a[0]);
+	if (!strcmp(m, "ns-mount-compat") && n == 1)
+		return m_ns_mount_compat(a[0]);
 	if ((!strcmp(m, "symlink") || !strcmp(m, "link") || !strcmp(m, "rename") ||
 	     !strcmp(m, "renameat2")) &&
 	    n == 2)
