@@ -1005,6 +1005,44 @@ static void test_privileged(void)
 	eg_buf_free(&c);
 }
 
+/* namespace and mount events: the call and the flags by name (an unknown
+ * bit last, as a number), mount's two strings and two flag fields,
+ * written in the registry's order and read back to the same bytes. */
+static void test_ns_mount(void)
+{
+	struct eg_buf a = {0}, c = {0};
+	struct eg_event ev;
+	const char *w;
+	int rc = parse_s("{\"type\":\"namespace\",\"timestamp\":0,\"filename\":\"uts:[4026531838]\","
+			 "\"ns_flags\":\"newuser|newns|0x1\",\"call\":\"setns\",\"ret\":-1}", &ev);
+	CHECK(rc == 0 && ev.type == EG_EV_NAMESPACE && ev.num[0] == (0x10000000 | 0x20000 | 0x1) &&
+		      ev.num[7] == 308 && ev.ret == -1,
+	      "namespace line: rc %d num %llx call %lld: %s", rc, (unsigned long long)ev.num[0],
+	      (long long)ev.num[7], err);
+	w = write_back(&a, &ev);
+	CHECK(strstr(w, "\"truncated\":false,\"call\":\"setns\",\"ns_flags\":\"newns|newuser|0x1\","
+			"\"ret\":-1,\"exe\"") != NULL,
+	      "namespace written back: %s", w);
+	rc = parse_s("{\"type\":\"mount\",\"timestamp\":0,\"filename\":\"/mnt\",\"call\":\"mount\","
+		     "\"umount_flags\":\"\",\"mount_flags\":\"bind|rec|rdonly\",\"fstype\":\"\","
+		     "\"source\":\"/srv\",\"ret\":0}", &ev);
+	CHECK(rc == 0 && ev.type == EG_EV_MOUNT && ev.num[0] == (0x1000 | 0x4000 | 1) && ev.num[1] == 0 &&
+		      ev.num[7] == 165 && STREQ(ev.aux[0], ev.aux_len[0], "/srv") && ev.aux_len[1] == 0,
+	      "mount line: rc %d: %s", rc, err);
+	w = round_trip(&a, &c,
+		       "{\"type\":\"mount\",\"timestamp\":0,\"filename\":\"/mnt\",\"call\":\"umount2\","
+		       "\"umount_flags\":\"detach|nofollow\",\"mount_flags\":\"bind|rec|rdonly\","
+		       "\"fstype\":\"tmpfs\",\"source\":\"/srv\",\"ret\":-2}",
+		       "mount");
+	CHECK(strstr(w, "\"truncated\":false,\"call\":\"umount2\",\"source\":\"/srv\",\"fstype\":\"tmpfs\","
+			"\"mount_flags\":\"rdonly|bind|rec\",\"umount_flags\":\"detach|nofollow\",\"ret\":-2,") != NULL,
+	      "mount written back: %s", w);
+	rc = parse_s("{\"type\":\"mount\",\"timestamp\":0,\"umount_flags\":\"lazy\"}", &ev);
+	CHECK(rc == -1 && !strcmp(err, "field \"umount_flags\": unknown flag \"lazy\""), "umount2 flag: %s", err);
+	eg_buf_free(&a);
+	eg_buf_free(&c);
+}
+
 int main(void)
 {
 	const char *src = getenv("EG_SOURCE_DIR");
@@ -1041,6 +1079,7 @@ int main(void)
 	test_round_trip_context();
 	test_memfd();
 	test_privileged();
+	test_ns_mount();
 	test_mutations();
 	eg_pipe_abort(P);
 	test_run();
