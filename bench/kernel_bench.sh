@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Kernel collector benchmark (a benchmark, not a test). For each storm (open,
-# exec, connect), back to back in one run:
+# exec, connect by default; also unlink, rename, accept, dup: dup2 onto fd
+# 100, which the kernel side filters out, and dup-stdio: dup2 onto fd 0),
+# back to back in one run:
 #   1. the storm's rate untraced (run before and after the others, averaged),
 #      with bench/minimal.bpf.c (reserve + submit
-#      only, drained every 10 ms) and with ebpf-guard (-all-events, stock
-#      built-ins): one load process pinned to CPU 0, the consumer to CPU 1;
+#      only, drained every 10 ms) and with ebpf-guard (stock built-ins, and
+#      what -m says): one load process pinned to CPU 0, the consumer to CPU 1;
 #   2. events generated (storm ops) vs processed (ebpf_guard_events_total)
 #      and counted drops (ebpf_guard_events_dropped_total);
 #   3. the daemon's CPU time per processed event (/proc/PID/task/*/schedstat,
@@ -14,26 +16,61 @@
 # Repeats REPS times and prints the medians. Needs root and a build with the
 # bench targets (cmake --build build).
 #
+# -m: what the daemon is asked for besides the stock built-ins (which want
+# exec and connect): "all" -all-events; "want" a rule file wanting the
+# storm's event type (a rule that never matches); "none" nothing (the
+# storm's type is not wanted unless it is exec or connect); "auto" (default)
+# "all" for open, exec and connect (the documented figures), "want" for the
+# others (-all-events would report the opens of the unlink storm and so on).
+#
 #   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
+#                         [-m auto|all|want|none]
 set -euo pipefail
 
 BUILD=${EG_BUILD_DIR:-build}
 SECS=5
 REPS=3
 STORMS="open exec connect"
-while getopts "b:d:r:s:" opt; do
+MODE=auto
+usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none]" >&2; exit 2; }
+while getopts "b:d:r:s:m:" opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	d) SECS=$OPTARG ;;
 	r) REPS=$OPTARG ;;
 	s) STORMS=$OPTARG ;;
-	*) echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS]" >&2; exit 2 ;;
+	m) MODE=$OPTARG ;;
+	*) usage ;;
 	esac
 done
+case $MODE in auto | all | want | none) ;; *) usage ;; esac
 EG_BIN=$BUILD/ebpf-guard
 B=$BUILD/bench
+
+# A storm kind: its load generator (bench/storm_*.c), the arguments after the
+# duration, the event type it makes (the ebpf_guard_events_total series
+# counted and the minimal program's tracepoint).
+storm_bin() { case $1 in dup | dup-stdio) echo storm_dup ;; *) echo "storm_$1" ;; esac; }
+storm_args() { case $1 in dup) echo 100 ;; dup-stdio) echo 0 ;; esac; }
+ev_type() { case $1 in dup-stdio) echo dup ;; *) echo "$1" ;; esac; }
+# the daemon's mode for a kind (-m auto resolved)
+kind_mode() {
+	if [ "$MODE" != auto ]; then
+		echo "$MODE"
+		return
+	fi
+	case $1 in open | exec | connect) echo all ;; *) echo want ;; esac
+}
+
 [ "$(id -u)" = 0 ] || { echo "kernel_bench: needs root" >&2; exit 1; }
-for f in "$EG_BIN" "$B/minimal_loader" "$B/storm_open" "$B/storm_exec" "$B/storm_connect"; do
+for k in $STORMS; do
+	case $(ev_type "$k") in open | exec | connect | unlink | rename | accept | dup) ;;
+	*) echo "kernel_bench: unknown storm $k" >&2; exit 2 ;;
+	esac
+	f=$B/$(storm_bin "$k")
+	[ -x "$f" ] || { echo "kernel_bench: $f missing: build first (cmake --build $BUILD)" >&2; exit 1; }
+done
+for f in "$EG_BIN" "$B/minimal_loader"; do
 	[ -x "$f" ] || { echo "kernel_bench: $f missing: build first (cmake --build $BUILD)" >&2; exit 1; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "kernel_bench: needs 2 CPUs" >&2; exit 1; }
@@ -60,13 +97,14 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # CPU time of every thread of a process, ns (scheduler accounting: exact,
 # where utime+stime are sampled at the tick and miss short runs)
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { [ $# -gt 0 ] || { echo -; return; }; printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # storm <kind> <cpu> <out>: one pinned load process.
-storm() { taskset -c "$2" "$B/storm_$1" "$SECS" >"$3"; }
+# shellcheck disable=SC2046
+storm() { taskset -c "$2" "$B/$(storm_bin "$1")" "$SECS" $(storm_args "$1") >"$3"; }
 
 minimal_run() { # <kind> -> prints the storm rate; records/drops in $W/min.out
-	taskset -c 1 "$B/minimal_loader" "$1" >"$W/min.out" 2>"$W/min.err" &
+	taskset -c 1 "$B/minimal_loader" "$(ev_type "$1")" >"$W/min.out" 2>"$W/min.err" &
 	local pid=$!
 	BG+=("$pid")
 	local i
@@ -81,11 +119,34 @@ minimal_run() { # <kind> -> prints the storm rate; records/drops in $W/min.out
 
 GUARD=
 PORT=
+GFLAGS=()
+# guard_flags <kind>: the daemon's flags for it into GFLAGS
+guard_flags() {
+	local t
+	t=$(ev_type "$1")
+	GFLAGS=()
+	case $(kind_mode "$1") in
+	all) GFLAGS=(-all-events) ;;
+	want)
+		# a rule wanting the type that never matches (a comm is at most
+		# 15 bytes)
+		cat >"$W/want-$t.yaml" <<-YAML
+			rules:
+			  - id: bench_want_$t
+			    description: never matches; makes the daemon attach what $t events need
+			    event_types: [$t]
+			    comm_regex: "^kernel-bench-no-such-comm$"
+		YAML
+		GFLAGS=(-config "$W/want-$t.yaml")
+		;;
+	none) ;;
+	esac
+}
 guard_start() { # [pin cpu]
 	local pin=()
 	[ -n "${1:-}" ] && pin=(taskset -c "$1")
 	: >"$W/guard.err"
-	"${pin[@]}" "$EG_BIN" -all-events -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
+	"${pin[@]}" "$EG_BIN" "${GFLAGS[@]}" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
 		>/dev/null 2>"$W/guard.err" &
 	GUARD=$!
 	BG+=("$GUARD")
@@ -125,6 +186,8 @@ settle() {
 declare -A R
 for rep in $(seq "$REPS"); do
 	for k in $STORMS; do
+		t=$(ev_type "$k")
+		guard_flags "$k"
 		# 1. untraced (before and after the traced runs: the mean, so that
 		#    drift in the machine's background load cancels out)
 		storm "$k" 0 "$W/storm.out"
@@ -135,14 +198,14 @@ for rep in $(seq "$REPS"); do
 		mdrop=$(sed -n 's/.*drops=\([0-9]*\).*/\1/p' "$W/min.out")
 		# 3. ebpf-guard, daemon on CPU 1
 		guard_start 1
-		read -r k0 a0 d0 _ <<<"$(snap "$k")"
+		read -r k0 a0 d0 _ <<<"$(snap "$t")"
 		t0=$(ticks "$GUARD")
 		c0=$(cpu_ns "$GUARD")
 		storm "$k" 0 "$W/storm.out"
-		settle "$k"
+		settle "$t"
 		t1=$(ticks "$GUARD")
 		c1=$(cpu_ns "$GUARD")
-		read -r k1 a1 d1 _ <<<"$(snap "$k")"
+		read -r k1 a1 d1 _ <<<"$(snap "$t")"
 		guard_stop
 		gr=$(rate_of "$W/storm.out")
 		gen=$(ops_of "$W/storm.out")
@@ -153,15 +216,18 @@ for rep in $(seq "$REPS"); do
 		drops=$((d1 - d0))
 		nsev=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$all" 'BEGIN { printf "%.0f", n ? t / hz * 1e9 / n : 0 }')
 		nsev_sched=$(awk -v c=$((c1 - c0)) -v n="$all" 'BEGIN { printf "%.0f", n ? c / n : 0 }')
+		# the daemon's CPU time over the pinned storm (what counts for a
+		# storm whose events the kernel side filters out)
+		cpu_ms=$(((c1 - c0) / 1000000))
 		# 4. two load processes, daemon unpinned
 		guard_start
-		read -r k0 a0 d0 _ <<<"$(snap "$k")"
+		read -r k0 a0 d0 _ <<<"$(snap "$t")"
 		storm "$k" 0 "$W/s0.out" &
 		p0=$!
 		storm "$k" 1 "$W/s1.out"
 		wait "$p0"
-		settle "$k"
-		read -r k1 a1 d1 _ <<<"$(snap "$k")"
+		settle "$t"
+		read -r k1 a1 d1 _ <<<"$(snap "$t")"
 		guard_stop
 		sgen=$(($(ops_of "$W/s0.out") + $(ops_of "$W/s1.out")))
 		sproc=$((k1 - k0))
@@ -169,13 +235,16 @@ for rep in $(seq "$REPS"); do
 		spct=$(awk -v d="$sdrops" -v p="$sproc" 'BEGIN { printf "%.3f", (d + p) ? 100 * d / (d + p) : 0 }')
 		mr=$(awk -v a="$mi" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
 		grr=$(awk -v a="$gr" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
-		printf 'rep=%d storm=%-7s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d drops=%d daemon=%dns/event (utime+stime: %dns) | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
-			"$rep" "$k" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$drops" "$nsev_sched" "$nsev" \
+		printf 'rep=%d storm=%-9s daemon=%-4s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d drops=%d daemon=%dns/event (utime+stime: %dns; %dms in all) | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
+			"$rep" "$k" "$(kind_mode "$k")" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$drops" "$nsev_sched" "$nsev" "$cpu_ms" \
 			"$sgen" "$sproc" "$sdrops" "$spct"
 		R[$k,un]+=" $un"
 		R[$k,mr]+=" $mr"
 		R[$k,gr]+=" $grr"
-		R[$k,ns]+=" $nsev_sched"
+		# per event only where the storm's own events are most of them (not
+		# dup onto fd 100: its few events are the rest of the machine's)
+		[ $((proc * 100)) -ge "$gen" ] && R[$k,ns]+=" $nsev_sched"
+		R[$k,ms]+=" $cpu_ms"
 		R[$k,dr]+=" $drops"
 		R[$k,sp]+=" $spct"
 	done
@@ -183,9 +252,9 @@ done
 
 echo
 echo "medians over $REPS runs of $SECS s ($(nproc) CPUs, $(uname -r)):"
-printf '%-8s %12s %14s %16s %14s %12s %16s\n' storm untraced/s minimal-ratio ebpf-guard-ratio daemon-ns/ev pinned-drops 2-loads-drop-%
+printf '%-10s %-6s %12s %14s %16s %14s %10s %12s %16s\n' storm daemon untraced/s minimal-ratio ebpf-guard-ratio daemon-ns/ev daemon-ms pinned-drops 2-loads-drop-%
 for k in $STORMS; do
 	# shellcheck disable=SC2086
-	printf '%-8s %12s %14s %16s %14s %12s %16s\n' "$k" "$(median ${R[$k,un]})" "$(median ${R[$k,mr]})" \
-		"$(median ${R[$k,gr]})" "$(median ${R[$k,ns]})" "$(median ${R[$k,dr]})" "$(median ${R[$k,sp]})"
+	printf '%-10s %-6s %12s %14s %16s %14s %10s %12s %16s\n' "$k" "$(kind_mode "$k")" "$(median ${R[$k,un]})" "$(median ${R[$k,mr]})" \
+		"$(median ${R[$k,gr]})" "$(median ${R[$k,ns]:-})" "$(median ${R[$k,ms]})" "$(median ${R[$k,dr]})" "$(median ${R[$k,sp]})"
 done

@@ -69,3 +69,27 @@ int tracepoint__syscalls__sys_enter_connect(void *ctx)
 {
 	return emit();
 }
+
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int tracepoint__syscalls__sys_enter_unlink(void *ctx)
+{
+	return emit();
+}
+
+SEC("tracepoint/syscalls/sys_enter_rename")
+int tracepoint__syscalls__sys_enter_rename(void *ctx)
+{
+	return emit();
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int tracepoint__syscalls__sys_enter_accept(void *ctx)
+{
+	return emit();
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int tracepoint__syscalls__sys_enter_dup2(void *ctx)
+{
+	return emit();
+}

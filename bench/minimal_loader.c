@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Loads bench/minimal.bpf.c, attaches the tracepoint of one syscall (open,
- * exec or connect), drains the ring buffer every 10 ms with
- * ring_buffer__consume, and on SIGINT/SIGTERM prints
- * "minimal: records=N drops=D". Prints "minimal: attached" when ready.
- *   minimal_loader open|exec|connect
+ * exec, connect, unlink, rename, accept or dup2: what the storm of that name
+ * calls), drains the ring buffer every 10 ms with ring_buffer__consume, and
+ * on SIGINT/SIGTERM prints "minimal: records=N drops=D". Prints
+ * "minimal: attached" when ready.
+ *   minimal_loader open|exec|connect|unlink|rename|accept|dup
  */
 #include <errno.h>
 #include <signal.h>
@@ -51,6 +52,14 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_execve, false);
 	if (strcmp(kind, "connect"))
 		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_connect, false);
+	if (strcmp(kind, "unlink"))
+		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_unlink, false);
+	if (strcmp(kind, "rename"))
+		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_rename, false);
+	if (strcmp(kind, "accept"))
+		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_accept, false);
+	if (strcmp(kind, "dup"))
+		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_dup2, false);
 	int err = minimal__load(skel);
 	if (!err)
 		err = minimal__attach(skel);

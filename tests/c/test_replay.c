@@ -1043,6 +1043,59 @@ static void test_ns_mount(void)
 	eg_buf_free(&c);
 }
 
+/* dup, listen, accept: the call and the socket type by name (a type without
+ * a name as its number), is_socket a bool, local_ip a string, the peer in
+ * dest_ip/dest_port; each line written back reads back to the same bytes. */
+static void test_net(void)
+{
+	static const struct {
+		const char *line, *out;
+		uint32_t type;
+		int64_t num[3], call;
+	} cases[] = {
+		{"{\"type\":\"dup\",\"timestamp\":0,\"dest_ip\":\"10.0.0.1\",\"dest_port\":4444,"
+		 "\"call\":\"dup3\",\"old_fd\":4,\"new_fd\":2,\"is_socket\":true,\"ret\":2}",
+		 "\"truncated\":false,\"call\":\"dup3\",\"old_fd\":4,\"new_fd\":2,\"is_socket\":true,\"ret\":2,",
+		 EG_EV_DUP, {4, 2, 1}, 292},
+		{"{\"type\":\"listen\",\"timestamp\":0,\"call\":\"bind\",\"local_ip\":\"::\",\"local_port\":53,"
+		 "\"sock_type\":\"dgram\",\"ret\":-98}",
+		 "\"truncated\":false,\"call\":\"bind\",\"local_ip\":\"::\",\"local_port\":53,\"backlog\":0,"
+		 "\"sock_type\":\"dgram\",\"ret\":-98,",
+		 EG_EV_LISTEN, {53, 0, 2}, 49},
+		{"{\"type\":\"accept\",\"timestamp\":0,\"dest_ip\":\"::1\",\"dest_port\":41410,\"call\":\"accept4\","
+		 "\"local_ip\":\"::1\",\"local_port\":8080,\"sock_type\":\"11\",\"ret\":5}",
+		 "\"dest_ip\":\"::1\",\"dest_port\":41410,",
+		 EG_EV_ACCEPT, {8080, 0, 11}, 288},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct eg_event ev;
+		int rc = parse_s(cases[i].line, &ev);
+		CHECK(rc == 0 && ev.type == cases[i].type && ev.num[0] == cases[i].num[0] &&
+			      ev.num[1] == cases[i].num[1] && ev.num[2] == cases[i].num[2] &&
+			      ev.num[7] == cases[i].call,
+		      "net line %zu: rc %d type %u num %lld %lld %lld call %lld: %s", i, rc, ev.type,
+		      (long long)ev.num[0], (long long)ev.num[1], (long long)ev.num[2], (long long)ev.num[7],
+		      err);
+		struct eg_buf a = {0}, c = {0};
+		eg_json_event(&a, &ev, false);
+		eg_buf_putc(&a, 0);
+		CHECK(strstr(a.p, cases[i].out) != NULL, "net line %zu written back: %s", i, a.p);
+		rc = parse(a.p, strlen(a.p), &ev);
+		eg_json_event(&c, &ev, false);
+		eg_buf_putc(&c, 0);
+		CHECK(rc == 0 && !strcmp(a.p, c.p), "net line %zu round trip:\n %s\n %s", i, a.p, c.p);
+		eg_buf_free(&a);
+		eg_buf_free(&c);
+	}
+	struct eg_event ev;
+	int rc = parse_s("{\"type\":\"accept\",\"timestamp\":0,\"sock_type\":\"tcp\"}", &ev);
+	CHECK(rc == -1 && !strcmp(err, "field \"sock_type\": unknown value \"tcp\""), "unknown socket type: %s",
+	      err);
+	rc = parse_s("{\"type\":\"dup\",\"timestamp\":0,\"is_socket\":1}", &ev);
+	CHECK(rc == -1 && strstr(err, "field \"is_socket\": expected true or false") == err,
+	      "is_socket as a number: %s", err);
+}
+
 int main(void)
 {
 	const char *src = getenv("EG_SOURCE_DIR");
@@ -1080,6 +1133,7 @@ int main(void)
 	test_memfd();
 	test_privileged();
 	test_ns_mount();
+	test_net();
 	test_mutations();
 	eg_pipe_abort(P);
 	test_run();

@@ -67,9 +67,27 @@
  *                                  unlink it at the end only with "rm"
  *   eg_sys dup-socket [PORT]       connect to 127.0.0.1:PORT (no PORT: to its
  *                                  own listener); in a child dup2 it onto 0,
- *                                  1, 2 and 100, dup3 onto 2
+ *                                  1, 2 and 100, dup3 onto 2; then dup2 of a
+ *                                  closed fd (999) onto 0 (EBADF), close(0) +
+ *                                  dup of the socket (lands on 0), dup2 of
+ *                                  /dev/null onto 1
  *   eg_sys bind-listen-accept      bind+listen on 127.0.0.1:0 and [::1]:0,
- *                                  connect to each, accept (v4), accept4 (v6)
+ *                                  connect to each, accept (v4), accept4 (v6);
+ *                                  then bind of a Unix (abstract) and a
+ *                                  netlink socket, listen on an unbound
+ *                                  non-blocking IPv4 socket (the kernel picks
+ *                                  0.0.0.0:port), accept on it (EAGAIN), bind
+ *                                  of another socket to 127.0.0.1:that port
+ *                                  (EADDRINUSE), accept on that one (EINVAL:
+ *                                  not listening)
+ *   eg_sys compat-net              the socket calls as a 32-bit process makes
+ *                                  them (int $0x80, from this 64-bit one):
+ *                                  socketcall bind, listen, accept, accept4 on
+ *                                  127.0.0.1:0; the i386 bind, listen, accept4
+ *                                  calls on another; in a child i386 dup2 of
+ *                                  a client socket onto 2. Prints
+ *                                  compat.available=0 (and nothing else) when
+ *                                  the kernel has no IA32 emulation
  *   eg_sys memfd NAME              memfd_create(NAME, MFD_CLOEXEC|MFD_ALLOW_SEALING)
  */
 #define _GNU_SOURCE
@@ -78,11 +96,14 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
+#include <linux/net.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +114,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -832,12 +854,17 @@ static int m_dup_socket(int port)
 		if (!o)
 			_exit(1);
 		setvbuf(o, NULL, _IOLBF, 0);
-		long r[5];
+		long r[8];
 		r[0] = res(syscall(SYS_dup2, s, 0));
 		r[1] = res(syscall(SYS_dup2, s, 1));
 		r[2] = res(syscall(SYS_dup2, s, 2));
 		r[3] = res(syscall(SYS_dup2, s, 100));
 		r[4] = res(syscall(SYS_dup3, s, 2, O_CLOEXEC));
+		r[5] = res(syscall(SYS_dup2, 999, 0));
+		close(0);
+		r[6] = res(syscall(SYS_dup, s));
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		r[7] = res(syscall(SYS_dup2, null, 1));
 		fprintf(o, "dup2.pid=%d\ndup2.oldfd=%d\ndup2.newfd=0\ndup2.result=%ld\n", getpid(), s, r[0]);
 		fprintf(o, "dup2_1.pid=%d\ndup2_1.oldfd=%d\ndup2_1.newfd=1\ndup2_1.result=%ld\n", getpid(), s,
 			r[1]);
@@ -847,6 +874,10 @@ static int m_dup_socket(int port)
 			s, r[3]);
 		fprintf(o, "dup3.pid=%d\ndup3.oldfd=%d\ndup3.newfd=2\ndup3.flags=0x%x\ndup3.result=%ld\n",
 			getpid(), s, O_CLOEXEC, r[4]);
+		fprintf(o, "dup2_4.pid=%d\ndup2_4.oldfd=999\ndup2_4.newfd=0\ndup2_4.result=%ld\n", getpid(), r[5]);
+		fprintf(o, "dup.pid=%d\ndup.oldfd=%d\ndup.result=%ld\n", getpid(), s, r[6]);
+		fprintf(o, "dup2_5.pid=%d\ndup2_5.oldfd=%d\ndup2_5.path=/dev/null\ndup2_5.newfd=1\n"
+			"dup2_5.result=%ld\n", getpid(), null, r[7]);
 		fclose(o);
 		_exit(0);
 	}
@@ -917,7 +948,211 @@ static int m_bind_listen_accept(void)
 		close((int)r);
 	close(c6);
 	close(s6);
+
+	/* a Unix socket's bind (abstract name) and a netlink socket's */
+	struct sockaddr_un au = {.sun_family = AF_UNIX};
+	int n = snprintf(au.sun_path + 1, sizeof(au.sun_path) - 1, "eg_sys.%d", (int)getpid());
+	int su = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (su < 0)
+		die("create a Unix socket");
+	r = res(syscall(SYS_bind, su, &au, offsetof(struct sockaddr_un, sun_path) + 1 + n));
+	printf("bind_2.fd=%d\nbind_2.family=unix\nbind_2.result=%ld\n", su, r);
+	close(su);
+	struct sockaddr_nl an = {.nl_family = AF_NETLINK};
+	int sn = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (sn < 0)
+		die("create a netlink socket");
+	r = res(syscall(SYS_bind, sn, &an, sizeof(an)));
+	printf("bind_3.fd=%d\nbind_3.family=netlink\nbind_3.result=%ld\n", sn, r);
+	close(sn);
+
+	/* listen without bind: the kernel binds 0.0.0.0 and a port of its own;
+	 * accept with nothing waiting on the non-blocking socket: EAGAIN */
+	int sl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sl < 0)
+		die("create an IPv4 socket");
+	r = res(syscall(SYS_listen, sl, 4));
+	l = sizeof(a4);
+	getsockname(sl, (struct sockaddr *)&a4, &l);
+	uint16_t lport = ntohs(a4.sin_port);
+	printf("listen_2.fd=%d\nlisten_2.backlog=4\nlisten_2.addr=0.0.0.0\nlisten_2.port=%u\n"
+	       "listen_2.result=%ld\n",
+	       sl, lport, r);
+	r = res(syscall(SYS_accept, sl, NULL, NULL));
+	printf("accept_1.fd=%d\naccept_1.result=%ld\n", sl, r);
+	/* a bind onto that port: EADDRINUSE; accept on a socket not listening:
+	 * EINVAL */
+	struct sockaddr_in in_use = {.sin_family = AF_INET, .sin_port = htons(lport),
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int st = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (st < 0)
+		die("create an IPv4 socket");
+	r = res(syscall(SYS_bind, st, &in_use, sizeof(in_use)));
+	printf("bind_4.fd=%d\nbind_4.addr=127.0.0.1\nbind_4.port=%u\nbind_4.result=%ld\n", st, lport, r);
+	r = res(syscall(SYS_accept4, st, NULL, NULL, 0));
+	printf("accept4_1.fd=%d\naccept4_1.flags=0x0\naccept4_1.result=%ld\n", st, r);
+	close(st);
+	close(sl);
 	return 0;
+}
+
+/* ---- 32-bit socket calls --------------------------------------------------- */
+
+/* i386 numbers */
+#define IA32_GETPID 20
+#define IA32_DUP2 63
+#define IA32_SOCKETCALL 102
+#define IA32_BIND 361
+#define IA32_LISTEN 363
+#define IA32_ACCEPT4 364
+
+static sigjmp_buf int80_jmp;
+
+static void int80_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(int80_jmp, 1);
+}
+
+/* A 32-bit system call through int $0x80: the kernel takes its arguments
+ * from ebx, ecx, edx, esi (pointers must be below 4 GiB). -errno on failure. */
+static long int80(long nr, long a, long b, long c, long d)
+{
+#if defined(__x86_64__)
+	long ret;
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
+			 : "memory", "cc", "r8", "r9", "r10", "r11");
+	return (long)(int)ret;
+#else
+	(void)nr, (void)a, (void)b, (void)c, (void)d;
+	return -ENOSYS;
+#endif
+}
+
+/* Whether int $0x80 works here (a 32-bit getpid answers). */
+static int ia32_works(void)
+{
+	struct sigaction sa = {.sa_handler = int80_fault}, old_segv, old_bus;
+	volatile long r = -ENOSYS;
+
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	if (!sigsetjmp(int80_jmp, 1))
+		r = int80(IA32_GETPID, 0, 0, 0, 0);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return r == getpid();
+}
+
+/* A client connected to 127.0.0.1:port; its local port in *me. */
+static int client4(uint16_t port, uint16_t *me)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(c, (struct sockaddr *)&a, &l))
+		die("connect to 127.0.0.1");
+	*me = ntohs(a.sin_port);
+	return c;
+}
+
+static uint16_t port_of(int s)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	if (getsockname(s, (struct sockaddr *)&a, &l))
+		die("getsockname");
+	return ntohs(a.sin_port);
+}
+
+static int m_compat_net(void)
+{
+	if (!ia32_works()) {
+		printf("compat.available=0\n");
+		return 0;
+	}
+	printf("compat.available=1\n");
+	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (p == MAP_FAILED || (uintptr_t)p >= (1ULL << 32))
+		die("map a page below 4 GiB");
+	struct sockaddr_in *a = (struct sockaddr_in *)p;
+	uint32_t *args = (uint32_t *)(p + 256); /* socketcall's argument array */
+	uint16_t port, me;
+	long r;
+
+	/* socketcall(2) */
+	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("create an IPv4 socket");
+	args[0] = (uint32_t)s;
+	args[1] = (uint32_t)(uintptr_t)a;
+	args[2] = sizeof(*a);
+	r = int80(IA32_SOCKETCALL, SYS_BIND, (long)(uintptr_t)args, 0, 0);
+	printf("bind.fd=%d\nbind.via=socketcall\nbind.addr=127.0.0.1\nbind.port=0\nbind.result=%ld\n", s, r);
+	args[1] = 5;
+	r = int80(IA32_SOCKETCALL, SYS_LISTEN, (long)(uintptr_t)args, 0, 0);
+	port = port_of(s);
+	printf("listen.fd=%d\nlisten.via=socketcall\nlisten.backlog=5\nlisten.port=%u\nlisten.result=%ld\n",
+	       s, port, r);
+	int c1 = client4(port, &me);
+	args[1] = args[2] = 0;
+	r = int80(IA32_SOCKETCALL, SYS_ACCEPT, (long)(uintptr_t)args, 0, 0);
+	printf("accept.fd=%d\naccept.via=socketcall\naccept.local=127.0.0.1:%u\naccept.peer=127.0.0.1:%u\n"
+	       "accept.result=%ld\n",
+	       s, port, me, r);
+	if (r >= 0)
+		close((int)r);
+	int c2 = client4(port, &me);
+	args[3] = SOCK_CLOEXEC;
+	r = int80(IA32_SOCKETCALL, SYS_ACCEPT4, (long)(uintptr_t)args, 0, 0);
+	printf("accept4.fd=%d\naccept4.via=socketcall\naccept4.local=127.0.0.1:%u\n"
+	       "accept4.peer=127.0.0.1:%u\naccept4.result=%ld\n",
+	       s, port, me, r);
+	if (r >= 0)
+		close((int)r);
+	close(c2);
+
+	/* the i386 calls of their own */
+	int s2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s2 < 0)
+		die("create an IPv4 socket");
+	r = int80(IA32_BIND, s2, (long)(uintptr_t)a, sizeof(*a), 0);
+	printf("bind_1.fd=%d\nbind_1.via=i386\nbind_1.addr=127.0.0.1\nbind_1.port=0\nbind_1.result=%ld\n", s2,
+	       r);
+	r = int80(IA32_LISTEN, s2, 3, 0, 0);
+	uint16_t port2 = port_of(s2);
+	printf("listen_1.fd=%d\nlisten_1.via=i386\nlisten_1.backlog=3\nlisten_1.port=%u\nlisten_1.result=%ld\n",
+	       s2, port2, r);
+	int c3 = client4(port2, &me);
+	r = int80(IA32_ACCEPT4, s2, 0, 0, 0);
+	printf("accept4_1.fd=%d\naccept4_1.via=i386\naccept4_1.local=127.0.0.1:%u\n"
+	       "accept4_1.peer=127.0.0.1:%u\naccept4_1.result=%ld\n",
+	       s2, port2, me, r);
+	if (r >= 0)
+		close((int)r);
+	close(c3);
+	close(s2);
+
+	/* i386 dup2 of a client socket onto stderr, in a child */
+	pid_t c = xfork();
+	if (c == 0) {
+		r = int80(IA32_DUP2, c1, 2, 0, 0);
+		printf("dup2.pid=%d\ndup2.via=i386\ndup2.oldfd=%d\ndup2.newfd=2\ndup2.peer=127.0.0.1:%u\n"
+		       "dup2.result=%ld\n",
+		       getpid(), c1, port, r);
+		fflush(stdout);
+		_exit(0);
+	}
+	int st = reap(c);
+	close(c1);
+	close(s);
+	munmap(p, 4096);
+	return st ? 1 : 0;
 }
 
 static int m_memfd(const char *name)
@@ -942,7 +1177,8 @@ static int usage(void)
 		"       setns PATH | setns-pidfd | clone-ns | mount-tmpfs DIR | mount-fail PATH |\n"
 		"       ns-mount-compat PATH | symlink OLD NEW | link OLD NEW |\n"
 		"       rename OLD NEW | renameat2 OLD NEW | unlink PATH | rmdir PATH |\n"
-		"       chmod-suid PATH [rm] | dup-socket [PORT] | bind-listen-accept | memfd NAME\n"
+		"       chmod-suid PATH [rm] | dup-socket [PORT] | bind-listen-accept | compat-net |\n"
+		"       memfd NAME\n"
 		"(--at DIR: the *at call, dirfd = open(DIR), for symlink link rename renameat2 unlink rmdir)\n");
 	return 2;
 }
@@ -1007,6 +1243,8 @@ int main(int argc, char **argv)
 		return m_dup_socket(n ? atoi(a[0]) : 0);
 	if (!strcmp(m, "bind-listen-accept"))
 		return m_bind_listen_accept();
+	if (!strcmp(m, "compat-net"))
+		return m_compat_net();
 	if (!strcmp(m, "memfd") && n == 1)
 		return m_memfd(a[0]);
 	return usage();

@@ -100,7 +100,8 @@ check chmod.result=0 -- chmod-suid "$W/suid2" rm
 [ ! -e "$W/suid2" ] || { echo "FAIL chmod-suid rm left the file"; FAILS=$((FAILS + 1)); }
 
 check socket.fd socket.peer child.pid dup2.newfd=0 dup2.result=0 dup2_1.result=1 dup2_2.result=2 \
-	dup2_3.result=100 dup3.result=2 -- dup-socket
+	dup2_3.result=100 dup3.result=2 dup2_4.result=-9 dup.result=0 dup2_5.path=/dev/null \
+	dup2_5.result=1 -- dup-socket
 # against an outside listener
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8)
@@ -112,7 +113,15 @@ kill "$LP" 2>/dev/null || true
 wait "$LP" 2>/dev/null || true
 
 check bind.port bind.result=0 listen.result=0 accept.peer accept.result bind_1.addr=::1 \
-	bind_1.result=0 listen_1.result=0 accept4.flags=0x80000 accept4.result -- bind-listen-accept
+	bind_1.result=0 listen_1.result=0 accept4.flags=0x80000 accept4.result bind_2.result=0 \
+	bind_3.result=0 listen_2.port listen_2.result=0 accept_1.result=-11 bind_4.result=-98 \
+	accept4_1.result=-22 -- bind-listen-accept
+if "$W/eg_sys" compat-net | grep -qx compat.available=1; then
+	check bind.result=0 listen.port listen.result=0 accept.peer accept.result accept4.result \
+		bind_1.result=0 listen_1.result=0 accept4_1.result dup2.peer dup2.result=2 -- compat-net
+else
+	check compat.available=0 -- compat-net
+fi
 check memfd_create.name=eg_sys_memfd memfd_create.flags=0x3 memfd_create.result -- memfd eg_sys_memfd
 
 # misuse: exit 2
