@@ -999,51 +999,16 @@ static int m_bind_listen_accept(void)
 /* ---- 32-bit socket calls --------------------------------------------------- */
 
 /* i386 numbers */
-#define IA32_GETPID 20
 #define IA32_DUP2 63
 #define IA32_SOCKETCALL 102
 #define IA32_BIND 361
 #define IA32_LISTEN 363
 #define IA32_ACCEPT4 364
 
-static sigjmp_buf int80_jmp;
-
-static void int80_fault(int sig)
-{
-	(void)sig;
-	siglongjmp(int80_jmp, 1);
-}
-
-/* A 32-bit system call through int $0x80: the kernel takes its arguments
- * from ebx, ecx, edx, esi (pointers must be below 4 GiB). -errno on failure. */
-static long int80(long nr, long a, long b, long c, long d)
-{
-#if defined(__x86_64__)
-	long ret;
-	__asm__ volatile("int $0x80"
-			 : "=a"(ret)
-			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
-			 : "memory", "cc", "r8", "r9", "r10", "r11");
-	return (long)(int)ret;
-#else
-	(void)nr, (void)a, (void)b, (void)c, (void)d;
-	return -ENOSYS;
-#endif
-}
-
 /* Whether int $0x80 works here (a 32-bit getpid answers). */
 static int ia32_works(void)
 {
-	struct sigaction sa = {.sa_handler = int80_fault}, old_segv, old_bus;
-	volatile long r = -ENOSYS;
-
-	sigaction(SIGSEGV, &sa, &old_segv);
-	sigaction(SIGBUS, &sa, &old_bus);
-	if (!sigsetjmp(int80_jmp, 1))
-		r = int80(IA32_GETPID, 0, 0, 0, 0);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	sigaction(SIGBUS, &old_bus, NULL);
-	return r == getpid();
+	return int80(IA32_GETPID, 0, 0, 0) == getpid();
 }
 
 /* A client connected to 127.0.0.1:port; its local port in *me. */
@@ -1092,16 +1057,16 @@ static int m_compat_net(void)
 	args[0] = (uint32_t)s;
 	args[1] = (uint32_t)(uintptr_t)a;
 	args[2] = sizeof(*a);
-	r = int80(IA32_SOCKETCALL, SYS_BIND, (long)(uintptr_t)args, 0, 0);
+	r = int80_5(IA32_SOCKETCALL, SYS_BIND, (long)(uintptr_t)args, 0, 0, 0);
 	printf("bind.fd=%d\nbind.via=socketcall\nbind.addr=127.0.0.1\nbind.port=0\nbind.result=%ld\n", s, r);
 	args[1] = 5;
-	r = int80(IA32_SOCKETCALL, SYS_LISTEN, (long)(uintptr_t)args, 0, 0);
+	r = int80_5(IA32_SOCKETCALL, SYS_LISTEN, (long)(uintptr_t)args, 0, 0, 0);
 	port = port_of(s);
 	printf("listen.fd=%d\nlisten.via=socketcall\nlisten.backlog=5\nlisten.port=%u\nlisten.result=%ld\n",
 	       s, port, r);
 	int c1 = client4(port, &me);
 	args[1] = args[2] = 0;
-	r = int80(IA32_SOCKETCALL, SYS_ACCEPT, (long)(uintptr_t)args, 0, 0);
+	r = int80_5(IA32_SOCKETCALL, SYS_ACCEPT, (long)(uintptr_t)args, 0, 0, 0);
 	printf("accept.fd=%d\naccept.via=socketcall\naccept.local=127.0.0.1:%u\naccept.peer=127.0.0.1:%u\n"
 	       "accept.result=%ld\n",
 	       s, port, me, r);
@@ -1109,7 +1074,7 @@ static int m_compat_net(void)
 		close((int)r);
 	int c2 = client4(port, &me);
 	args[3] = SOCK_CLOEXEC;
-	r = int80(IA32_SOCKETCALL, SYS_ACCEPT4, (long)(uintptr_t)args, 0, 0);
+	r = int80_5(IA32_SOCKETCALL, SYS_ACCEPT4, (long)(uintptr_t)args, 0, 0, 0);
 	printf("accept4.fd=%d\naccept4.via=socketcall\naccept4.local=127.0.0.1:%u\n"
 	       "accept4.peer=127.0.0.1:%u\naccept4.result=%ld\n",
 	       s, port, me, r);
@@ -1121,15 +1086,15 @@ static int m_compat_net(void)
 	int s2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s2 < 0)
 		die("create an IPv4 socket");
-	r = int80(IA32_BIND, s2, (long)(uintptr_t)a, sizeof(*a), 0);
+	r = int80_5(IA32_BIND, s2, (long)(uintptr_t)a, sizeof(*a), 0, 0);
 	printf("bind_1.fd=%d\nbind_1.via=i386\nbind_1.addr=127.0.0.1\nbind_1.port=0\nbind_1.result=%ld\n", s2,
 	       r);
-	r = int80(IA32_LISTEN, s2, 3, 0, 0);
+	r = int80_5(IA32_LISTEN, s2, 3, 0, 0, 0);
 	uint16_t port2 = port_of(s2);
 	printf("listen_1.fd=%d\nlisten_1.via=i386\nlisten_1.backlog=3\nlisten_1.port=%u\nlisten_1.result=%ld\n",
 	       s2, port2, r);
 	int c3 = client4(port2, &me);
-	r = int80(IA32_ACCEPT4, s2, 0, 0, 0);
+	r = int80_5(IA32_ACCEPT4, s2, 0, 0, 0, 0);
 	printf("accept4_1.fd=%d\naccept4_1.via=i386\naccept4_1.local=127.0.0.1:%u\n"
 	       "accept4_1.peer=127.0.0.1:%u\naccept4_1.result=%ld\n",
 	       s2, port2, me, r);
@@ -1141,7 +1106,7 @@ static int m_compat_net(void)
 	/* i386 dup2 of a client socket onto stderr, in a child */
 	pid_t c = xfork();
 	if (c == 0) {
-		r = int80(IA32_DUP2, c1, 2, 0, 0);
+		r = int80_5(IA32_DUP2, c1, 2, 0, 0, 0);
 		printf("dup2.pid=%d\ndup2.via=i386\ndup2.oldfd=%d\ndup2.newfd=2\ndup2.peer=127.0.0.1:%u\n"
 		       "dup2.result=%ld\n",
 		       getpid(), c1, port, r);
