@@ -668,11 +668,14 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	fam = nr_family[nr];
 	if (!(want & (1u << fam)))
 		return 0;
+	s.nr = nr;
+	s.ret = ret;
+	/* the kernel-side filters cheap enough to come before the pid */
+	if (fam == EG_RAW_DUP && !dup_to_stdio(&s))
+		return 0;
 	s.id = bpf_get_current_pid_tgid();
 	if (is_self(s.id))
 		return 0;
-	s.nr = nr;
-	s.ret = ret;
 	switch (fam) {
 	case EG_RAW_OPEN: open_call(&s); break;
 	case EG_RAW_CONNECT:

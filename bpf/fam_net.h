@@ -143,17 +143,32 @@ static __always_inline __u32 net_local_sock(struct eg_raw_event *e, struct sock 
  * dup3; failures too, the target was asked for). A failed dup(2) has no new
  * descriptor: not reported.
  */
+/* The descriptor a dup call made (dup: its result; dup2, dup3: the one asked
+ * for, so a failure onto 0-2 is reported too). */
+static __always_inline long dup_newfd(const struct sc *s)
+{
+	return s->nr == NR_dup ? s->ret : (long)(int)s->a[1];
+}
+
+/* Whether a dup call puts something on stdin, stdout or stderr: the only
+ * ones reported. The dispatch asks first, before it takes the pid: shells
+ * dup all the time. */
+static __always_inline bool dup_to_stdio(const struct sc *s)
+{
+	long newfd = dup_newfd(s);
+
+	return newfd >= 0 && newfd <= 2;
+}
+
 static __always_inline void fam_dup(const struct sc *s)
 {
-	long newfd = s->nr == NR_dup ? s->ret : (long)(int)s->a[1];
+	long newfd = dup_newfd(s);
 	struct eg_raw_event *e;
 	struct eg_raw_args *a;
 	struct file *f;
 	struct sock *sk;
 	__u16 family;
 
-	if (newfd < 0 || newfd > 2)
-		return;
 	e = fam_begin(EG_RAW_DUP, s);
 	if (!e)
 		return;
