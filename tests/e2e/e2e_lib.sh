@@ -143,6 +143,24 @@ expect_alerts() {
 	"$PY" "$E2E_DIR/check_alerts.py" "$W/alerts.jsonl" "$@" || fail "alert check failed: $*"
 }
 
+# expect_replay_same_alerts [N]: replays $W/rec.jsonl with $W/rules.yaml and
+# fails unless the replay raises exactly the live run's alerts
+# ($W/alerts.jsonl), at least one of them from a rule of the test (e2e_*),
+# exactly N when N is given.
+expect_replay_same_alerts() {
+	"$EG_BIN" -replay "$W/rec.jsonl" -config "$W/rules.yaml" -alert-file "$W/replay.jsonl" -prom-addr '' \
+		>/dev/null 2>"$W/replay.err" || fail "replay failed: $(tail -n 3 "$W/replay.err")"
+	"$PY" - "$W/alerts.jsonl" "$W/replay.jsonl" "${1:-}" <<'PY' || fail "replayed alerts differ"
+import json, sys
+norm = lambda p: sorted(json.dumps(json.loads(l), sort_keys=True) for l in open(p) if l.strip())
+a, b = norm(sys.argv[1]), norm(sys.argv[2])
+mine = [x for x in a if json.loads(x)["rule_id"].startswith("e2e_")]
+if not mine or (sys.argv[3] and len(mine) != int(sys.argv[3])):
+    sys.exit("live run: %d alerts of the test's rules, want %s" % (len(mine), sys.argv[3] or "some"))
+sys.exit(0 if a == b else "live %d alerts, replayed %d, or they differ" % (len(a), len(b)))
+PY
+}
+
 scrape() {
 	[ -n "$URL" ] || fail "no metrics URL"
 	curl -sf --max-time 5 "$URL/metrics"
