@@ -344,6 +344,56 @@ local function yaml_rule(file, i, t, st)
   return rule
 end
 
+-- 1-based line of each node of a YAML text, by path: "rules/3" is the third
+-- item of the top-level rules list, "macros/x/comm" a key (its line is the
+-- key's). Paths
+-- deeper than 4 levels are not kept. {} when the text does not parse.
+local function yaml_lines(text)
+  local ok, yaml = pcall(require, "yaml")
+  if not ok then return {} end
+  local lines = {}
+  local p = yaml.parser(text)
+  local stack = { { kind = "root", path = "", idx = 0 } }
+  -- the node's path and line, or nil for a mapping key
+  local function node_path(ev)
+    local top = stack[#stack]
+    local line = ev.start_mark.line + 1
+    if top.kind == "seq" then
+      top.idx = top.idx + 1
+      return top.path .. "/" .. top.idx, line
+    elseif top.kind == "map" then
+      if top.want_key then
+        top.want_key = false
+        if ev.type == "SCALAR" then top.key = tostring(ev.value) else top.key = "?" end
+        top.key_line = line
+        return nil
+      end
+      top.want_key = true
+      return top.path .. "/" .. (top.key or "?"), top.key_line
+    end
+    return "", line
+  end
+  while true do
+    local okp, ev = pcall(p)
+    if not okp or not ev or ev.type == "STREAM_END" then break end
+    local t = ev.type
+    if t == "SCALAR" or t == "ALIAS" or t == "MAPPING_START" or t == "SEQUENCE_START" then
+      local path, line = node_path(ev)
+      if path and path ~= "" and #stack <= 5 and lines[path:sub(2)] == nil then
+        lines[path:sub(2)] = line
+      end
+      if t == "MAPPING_START" or t == "SEQUENCE_START" then
+        stack[#stack + 1] = { kind = t == "MAPPING_START" and "map" or "seq",
+          path = path or "/?", idx = 0, want_key = true }
+      end
+    elseif t == "MAPPING_END" or t == "SEQUENCE_END" then
+      stack[#stack] = nil
+    end
+  end
+  return lines
+end
+_M.yaml_lines = yaml_lines
+
 local function load_yaml(file, st, ctx)
   local text = read_file(file)
   local lyaml = require("lyaml")
@@ -390,8 +440,11 @@ local function load_yaml(file, st, ctx)
   if type(rules) ~= "table" or (next(rules) ~= nil and not is_list(rules)) then
     fail(("%s: rules: expected a list of rules, got %s"):format(file, got(rules)))
   end
+  local lines = yaml_lines(text)
   for i, t in ipairs(rules) do
     local rule = yaml_rule(file, i, t, st)
+    rule.line = lines["rules/" .. i]
+    st.all[#st.all + 1] = rule
     if rule.enabled then st.rules[#st.rules + 1] = rule end
   end
 end
@@ -470,6 +523,8 @@ local function load_lua(file, st, ctx)
   st.lua_files = st.lua_files + 1
   for i, t in ipairs(list) do
     local det = lua_detection(file, i, t, st)
+    det.line = debug.getinfo(t.match, "S").linedefined
+    st.all[#st.all + 1] = det
     if det.enabled then st.rules[#st.rules + 1] = det end
   end
 end
@@ -511,9 +566,11 @@ end
 
 -- Loads every path in order. ctx: { builtin_ids = set, builtin_list = list,
 -- run_user = function(fn, ...) -> ok, result }.
--- Returns { rules = {...}, disabled = { id = file }, lua_files = n } or nil, message.
+-- Returns { rules = { enabled rules }, all = { every rule, disabled ones too },
+-- disabled = { builtin id = file }, lua_files = n } or nil, message. Each rule
+-- has source (its file) and line (1-based, nil when unknown).
 function _M.load(paths, ctx)
-  local st = { rules = {}, seen = {}, disabled = {}, lua_files = 0 }
+  local st = { rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0 }
   local ok, err = pcall(function()
     for _, p in ipairs(paths or {}) do load_path(p, st, ctx) end
     for _, rule in ipairs(st.rules) do

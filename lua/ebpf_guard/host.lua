@@ -130,6 +130,29 @@ function _M.init(opts)
   })
   if not cfg then return nil, cerr end
 
+  -- Every rule of the configuration, disabled ones too, for -list-rules:
+  -- { id, kind = "builtin" | "yaml" | "lua", types = { names }, severity,
+  --   tags, source = file or "builtin", line = n or nil, enabled,
+  --   why = why it is off (nil when enabled), overrides = { "file:line" } }
+  local records = {}
+  local function record(r, why)
+    local names = {}
+    for i, t in ipairs(r.types) do names[i] = event.TYPE_NAMES[t] end
+    records[#records + 1] = {
+      id = r.id, kind = r.kind, types = names, severity = r.severity, tags = r.tags,
+      source = r.source, line = r.line, enabled = why == nil, why = why,
+      overrides = r.overrides or {},
+    }
+  end
+  for _, bi in ipairs(builtins.LIST) do
+    local off = cfg.disabled[bi.id]
+    record({ id = bi.id, kind = "builtin", types = bi.types, severity = bi.severity,
+      tags = bi.tags, source = "builtin" }, off and ("disable_builtins in " .. off) or nil)
+  end
+  for _, r in ipairs(cfg.all) do
+    record(r, (not r.enabled) and ("enabled: false in " .. r.source) or nil)
+  end
+
   local rules = {}
   for _, bi in ipairs(builtins.LIST) do
     if not cfg.disabled[bi.id] then
@@ -273,7 +296,8 @@ function _M.init(opts)
   local run, src = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
   })
-  return { rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src }
+  return { rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
+    records = records }
 end
 
 return _M
