@@ -119,7 +119,7 @@ local function suggest(key, known)
   key = tostring(key)
   local best, bestd
   for _, k in ipairs(known) do
-    local d = levenshtein(key:lower(), k)
+    local d = levenshtein(key:lower(), k:lower())
     if d < (bestd or math.huge) then best, bestd = k, d end
   end
   if bestd and bestd <= math.max(2, math_floor(#key / 3)) then return best end
@@ -986,6 +986,13 @@ local function resolver(st, r, types)
     stack[#stack] = nil
     return ast
   end
+  -- a macro's own condition, alone (its reporter names it)
+  function P.macro_body(name)
+    stack[#stack + 1] = name
+    local ast = lang.resolve(P, st.macros[name].raw, "")
+    stack[#stack] = nil
+    return ast
+  end
   return P
 end
 
@@ -1073,8 +1080,7 @@ local function resolve_all(st)
     local r = reporter(m.source, "macro", 0)
     r.label = m.label
     local _, bad = try(st, function()
-      local P = resolver(st, r, nil)
-      lang.resolve(P, m.raw, "")
+      resolver(st, r, nil).macro_body(name)
     end)
     if bad then st.broken_macros[name] = true end
   end

@@ -485,7 +485,8 @@ local function enum_values(P, f, op, vals, path)
       end
     end
     if not hit then
-      P.err(path, fmt("%s %s matches no %s name (%s)", op, P.quote(v), f.name, concat(names, ", ")))
+      local known = #names <= 12 and (" (" .. concat(names, ", ") .. ")") or ""
+      P.err(path, fmt("%s %s matches no %s name%s", op, P.quote(v), f.name, known))
     end
   end
   return out
