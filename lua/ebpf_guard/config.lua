@@ -556,6 +556,7 @@ local function load_path(path, st, ctx)
     for _, n in ipairs(names) do load_path(base .. "/" .. n, st, ctx) end
     return
   end
+  if path:match("%.ya?ml$") or path:match("%.lua$") then st.files[#st.files + 1] = path end
   if path:match("%.ya?ml$") then return load_yaml(path, st, ctx) end
   if path:match("%.lua$") then return load_lua(path, st, ctx) end
   local f = io.open(path, "rb")
@@ -567,10 +568,11 @@ end
 -- Loads every path in order. ctx: { builtin_ids = set, builtin_list = list,
 -- run_user = function(fn, ...) -> ok, result }.
 -- Returns { rules = { enabled rules }, all = { every rule, disabled ones too },
--- disabled = { builtin id = file }, lua_files = n } or nil, message. Each rule
+-- disabled = { builtin id = file }, lua_files = n, files = { paths loaded } }
+-- or nil, message. Each rule
 -- has source (its file) and line (1-based, nil when unknown).
 function _M.load(paths, ctx)
-  local st = { rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0 }
+  local st = { rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0, files = {} }
   local ok, err = pcall(function()
     for _, p in ipairs(paths or {}) do load_path(p, st, ctx) end
     for _, rule in ipairs(st.rules) do
