@@ -6,6 +6,7 @@ local ffi = require("ffi")
 local regex = require("ebpf_guard.regex")
 local builtins = require("ebpf_guard.builtins")
 local event = require("ebpf_guard.event")
+local lang = require("ebpf_guard.lang")
 
 local concat = table.concat
 local fmt = string.format
@@ -31,8 +32,12 @@ _M.CHUNK_LINES = 256
 
 -- rules: the final rule list (0-based index = position - 1), each either
 --   { kind = "builtin", builtin = <builtins.LIST entry>, types }
---   { kind = "yaml", types, comm_rx, filename_rx, min_port, max_port, condition }
+--   { kind = "yaml", types, comm_rx, filename_rx, min_port, max_port, condition,
+--     match_ast }
 --   { kind = "lua", types, match }
+-- and any of them exc_ast (its exceptions: it does not fire when they hold).
+-- The language's matchers (lang.emit) become calls of small compiled
+-- functions (MF[k]) and getters (G.<name>).
 -- env: { b = struct eg_batch *, user = function(k, i) -> false | true | string,
 --        on_exit = function(i), begin = function() }
 -- Returns run() and the generated source.
@@ -63,6 +68,22 @@ function _M.build(rules, env)
     return fmt("(F(e.%s, e.%s_len, %q, %d) and %s)", field, field, lit, #lit, m)
   end
 
+  local consts, fns = {}, {}
+  local E = {
+    rx = rx,
+    const = function(v)
+      consts[#consts + 1] = v
+      return fmt("K[%d]", #consts)
+    end,
+    fn = function(body, arg)
+      fns[#fns + 1] = { body = body, arg = arg }
+      return fmt("MF[%d]", #fns)
+    end,
+  }
+  local function emit(ast)
+    return (lang.emit(E, ast))
+  end
+
   local per_type = {}
   for _, t in ipairs(TYPES) do per_type[t] = {} end
   local pre_done = { {}, {}, {}, {} }
@@ -85,6 +106,7 @@ function _M.build(rules, env)
         names[name] = rx(obj)
       end
       local expr = b.expr:gsub("RX%((%w+)%)", function(n) return fmt("CODE[%d]", names[n]) end)
+      if r.exc_ast then expr = fmt("(%s) and not %s", expr, emit(r.exc_ast)) end
       for _, t in ipairs(r.types) do
         for _, p in ipairs(b.pre) do
           if not pre_done[t][p[1]] then
@@ -102,18 +124,22 @@ function _M.build(rules, env)
       if r.max_port then conds[#conds + 1] = fmt("e.dest_port <= %d", r.max_port) end
       if r.comm_rx then conds[#conds + 1] = rx_test(r.comm_rx, "comm") end
       if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
+      if r.match_ast then conds[#conds + 1] = emit(r.match_ast) end
+      if r.exc_ast then conds[#conds + 1] = "not " .. emit(r.exc_ast) end
       if r.condition then conds[#conds + 1] = fmt("USER(%d, i)", k0) end
       if #conds == 0 then conds[1] = "true" end
       lines[#lines + 1] = fmt("-- rule %s", comment_text(r.id))
       lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), hit)
     else
       lines[#lines + 1] = fmt("-- detection %s", comment_text(r.id))
-      lines[#lines + 1] = fmt([[do local r = USER(%d, i)
+      local guard_open, guard_close = "", ""
+      if r.exc_ast then guard_open, guard_close = "if not " .. emit(r.exc_ast) .. " then ", " end" end
+      lines[#lines + 1] = fmt([[%sdo local r = USER(%d, i)
         if r then
           local h = hits[nh]; h.ev = i; h.rule = %d
           if r == true then h.flags = 0 else h.flags = 1; desc[nh] = r end
           nh = nh + 1
-        end end]], k0, k0)
+        end end%s]], guard_open, k0, k0, guard_close)
     end
     for _, t in ipairs(r.types) do
       local l = per_type[t]
@@ -124,7 +150,7 @@ function _M.build(rules, env)
   local out = {}
   local function w(s) out[#out + 1] = s end
   local chunk_calls, chunk_calls_all = {}, {}
-  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR = ...")
+  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K = ...")
   w("local band = bit.band")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
@@ -197,8 +223,18 @@ function _M.build(rules, env)
   keep.code_arr = code_arr
   local empty = ffi.new("char[1]")
   keep.empty = empty
+  -- the language's matcher functions, each compiled on its own (a large
+  -- rule set would exceed one function's limits)
+  local MATCH, MD, MCTX = regex.match_fn(), regex.md1, regex.mctx
+  local function M(c, p, l) return MATCH(c, p, l, 0, 0, MD, MCTX) >= 0 end
+  local mf = {}
+  for j, f in ipairs(fns) do
+    local fchunk = assert(loadstring(lang.FN_HEADER .. f.body, "=ebpf_guard.match"))
+    mf[j] = fchunk(lang.G.sin, ffi.C.memcmp, ffi.C.memmem, M, code_arr, f.arg)
+  end
+  keep.mf, keep.consts = mf, consts
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
-    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr)
+    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts)
   return run, src
 end
 

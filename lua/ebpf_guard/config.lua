@@ -4,6 +4,7 @@
 -- e.g. rules/bad.yaml: rule "x": filname_regex: unknown key (did you mean "filename_regex"?)
 local ffi = require("ffi")
 local regex = require("ebpf_guard.regex")
+local lang = require("ebpf_guard.lang")
 local sandbox = require("ebpf_guard.sandbox")
 local guard = require("ebpf_guard.guard")
 
@@ -23,9 +24,14 @@ for _, s in ipairs(_M.SEVERITIES) do SEVERITY_SET[s] = true end
 _M.RULE_KEYS = {
   "id", "description", "event_types", "comm_regex", "filename_regex",
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
+  "match", "exceptions",
 }
 _M.DETECTION_KEYS = { "id", "description", "event_types", "match", "severity", "tags", "enabled" }
-_M.TOP_KEYS = { "rules", "disable_builtins" }
+_M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides" }
+_M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
+_M.OVERRIDE_KEYS = { "rule", "list", "macro", "append", "replace" }
+_M.RULE_APPEND_KEYS = { "exceptions", "tags" }
+_M.RULE_REPLACE_KEYS = { "severity", "enabled", "tags", "description", "exceptions" }
 _M.YAML_TYPES = { "exec", "open", "connect", "memfd", "ptrace",
   "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept" }
 _M.LUA_TYPES = { "exec", "open", "connect", "exit", "memfd", "ptrace",
@@ -134,18 +140,43 @@ local function suggest(key, known)
 end
 _M.suggest = suggest
 
-local function unknown(key, known, what)
-  local s = suggest(key, known)
+-- Names from other tools (Falco's fields) and natural guesses, to suggest ours.
+_M.ALIASES = {
+  result = "ret", ["proc.name"] = "comm", ["proc.exe"] = "exe", ["proc.exepath"] = "exe",
+  ["proc.cmdline"] = "cmdline", ["proc.args"] = "args", ["proc.pname"] = "parent.comm",
+  ["proc.pexe"] = "parent.exe", ["proc.pcmdline"] = "parent.cmdline", ["proc.cwd"] = "cwd",
+  ["proc.pid"] = "tgid", ["proc.ppid"] = "ppid", ["user.uid"] = "uid", ["user.loginuid"] = "loginuid",
+  ["fd.name"] = "filename", ["fd.sip"] = "dest_ip", ["fd.sport"] = "dest_port", ["fd.rip"] = "dest_ip",
+  ["fd.rport"] = "dest_port", ["container.id"] = "container_id", ["evt.type"] = "event_types",
+  ["k8s.pod.uid"] = "pod_uid", command = "cmdline", path = "filename", port = "dest_port",
+  ["parent.name"] = "parent.comm", name = "comm", ["ancestors.name"] = "ancestors.comm",
+  startswith = "prefix", endswith = "suffix", pmatch = "prefix", ["="] = "eq", ["=="] = "eq",
+  ["!="] = "not", [">="] = "ge", ["<="] = "le", [">"] = "gt", ["<"] = "lt", icontains = "contains",
+}
+
+-- "<what> (did you mean "x"?)"; without a close name the known names are
+-- listed, unless nolist (long lists: a pointer to the docs instead).
+local function unknown(key, known, what, nolist)
+  local s = _M.ALIASES[key]
+  if s then
+    local ok = false
+    for _, k in ipairs(known) do if k == s then ok = true end end
+    if not ok then s = nil end
+  end
+  s = s or suggest(key, known)
   if s then return ("%s (did you mean %s?)"):format(what, quote(s)) end
+  if nolist then return ("%s (see docs/rules.md for the list)"):format(what) end
   return ("%s (expected one of %s)"):format(what, concat(known, ", "))
 end
 
 local Fail = {}
 local function fail(msg) error(setmetatable({ msg = msg }, Fail), 0) end
+-- Stops the current item without a message (its cause was reported already).
+local function fail_silent() error(setmetatable({}, Fail), 0) end
 
 -- A reporter for one rule: err(field, problem) raises "<file>: <label>: <field>: <problem>".
 local function reporter(file, kind, idx)
-  local r = { kind = kind, label = ("%s #%d"):format(kind, idx) }
+  local r = { kind = kind, label = ("%s #%d"):format(kind, idx), file = file }
   r.index_label = r.label
   function r.err(field, problem)
     if field then
@@ -181,19 +212,23 @@ local function label_by_id(r, t)
   if type(t.id) == "string" and t.id ~= "" then r.label = r.kind .. " " .. quote(t.id) end
 end
 
-local function check_id(r, t, seen, file)
+local function check_id(r, t)
   local id = check_string(r, t, "id", true)
   if id:find("[%c]") then
     r.err("id", "must not contain control characters (newline, tab, DEL, ...)")
   end
-  local prev = seen[id]
-  local here = r.index_label
   r.label = r.kind .. " " .. quote(id)
+  return id
+end
+
+-- Claims an id once its rule is valid (a broken rule's id does not make the
+-- next rule with it a duplicate: each shows its own problem).
+local function claim_id(r, id, seen, file)
+  local prev = seen[id]
   if prev then
     r.err("id", ("duplicate id %s (first defined in %s)"):format(quote(id), prev))
   end
-  seen[id] = file .. ", " .. here
-  return id
+  seen[id] = file .. ", " .. r.index_label
 end
 
 local function check_keys(r, t, known)
@@ -311,6 +346,113 @@ local function read_file(path)
   return s
 end
 
+-- At most this many problems are listed; the rest are counted.
+_M.MAX_ERRORS = 200
+
+-- Runs fn(...); a load error is added to st.errors and the item skipped
+-- (returns nil, true). Other errors propagate.
+local function try(st, fn, ...)
+  local ok, res = pcall(fn, ...)
+  if ok then return res end
+  if getmetatable(res) == Fail then
+    if res.msg then st.errors[#st.errors + 1] = res.msg end
+    return nil, true
+  end
+  error(res, 0)
+end
+
+local function check_list_of_strings(r, v, field)
+  if type(v) ~= "table" or is_null(v) or (next(v) ~= nil and not is_list(v)) then
+    r.err(field, "expected a list of strings, got " .. (is_null(v) and "null" or got(v)))
+  end
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then r.err(("%s[%d]"):format(field, i), "expected a string, got " .. got(s)) end
+  end
+  return v
+end
+
+-- An exception (Falco's shape): { name, fields = field or [fields],
+-- comps = matcher or [matchers] (default eq), values = [value] for one field
+-- or [[v1, v2, ...]] for several }. Returns it normalised; the values are
+-- resolved later (they may name lists).
+local EXC_COMPS = { "eq", "in", "prefix", "suffix", "contains", "regex", "lt", "le", "gt", "ge", "any", "all" }
+local function check_exception(r, e, field)
+  if is_null(e) or type(e) ~= "table" or (next(e) ~= nil and is_list(e)) then
+    r.err(field, "expected a mapping with name, fields and values, got " .. (is_null(e) and "null" or got(e)))
+  end
+  for _, k in ipairs(sorted_keys(e)) do
+    if not ({ name = true, fields = true, comps = true, values = true })[k] then
+      r.err(field .. ": " .. key_text(k), unknown(key_text(k), _M.EXCEPTION_KEYS, "unknown key"))
+    end
+  end
+  local name = e.name
+  if type(name) ~= "string" or name == "" then
+    r.err(field .. ": name", name == nil and "missing" or ("expected a non-empty string, got " .. got(name)))
+  end
+  field = ("%s %s"):format(field, quote(name))
+  local single = type(e.fields) == "string"
+  local fields = single and { e.fields } or e.fields
+  if fields == nil then r.err(field .. ": fields", "missing") end
+  if type(fields) ~= "table" or is_null(fields) or not is_list(fields) or next(fields) == nil then
+    r.err(field .. ": fields", "expected a field or a list of fields, got " .. got(e.fields))
+  end
+  for i, f in ipairs(fields) do
+    if type(f) ~= "string" then
+      r.err(("%s: fields[%d]"):format(field, i), "expected a field name, got " .. got(f))
+    end
+  end
+  local comps = e.comps
+  if comps == nil or is_null(comps) then
+    comps = {}
+    for i = 1, #fields do comps[i] = "eq" end
+  elseif type(comps) == "string" then
+    local c = comps
+    comps = {}
+    for i = 1, #fields do comps[i] = c end
+  elseif type(comps) ~= "table" or not is_list(comps) or #comps ~= #fields then
+    r.err(field .. ": comps", ("expected a matcher or a list of %d (one per field), got %s"):format(#fields, got(comps)))
+  end
+  for i, c in ipairs(comps) do
+    local ok = false
+    for _, k in ipairs(EXC_COMPS) do if k == c then ok = true end end
+    if not ok then
+      r.err(("%s: comps[%d]"):format(field, i), unknown(tostring(c), EXC_COMPS, "unknown matcher " .. quote(tostring(c))))
+    end
+  end
+  local values = e.values
+  if values == nil or is_null(values) then values = {} end
+  if type(values) ~= "table" or (next(values) ~= nil and not is_list(values)) then
+    r.err(field .. ": values", "expected a list, got " .. got(values))
+  end
+  local tuples = {}
+  for i, v in ipairs(values) do
+    if single then
+      tuples[i] = { v }
+    else
+      if type(v) ~= "table" or is_null(v) or not is_list(v) or #v ~= #fields then
+        r.err(("%s: values[%d]"):format(field, i),
+          ("expected a list of %d values (one per field: %s), got %s"):format(#fields, concat(fields, ", "), got(v)))
+      end
+      tuples[i] = v
+    end
+  end
+  return { name = name, fields = fields, comps = comps, values = tuples, file = r.file, label = r.label }
+end
+
+local function check_exceptions(r, v, field)
+  if type(v) ~= "table" or is_null(v) or (next(v) ~= nil and not is_list(v)) then
+    r.err(field, "expected a list of exceptions, got " .. (is_null(v) and "null" or got(v)))
+  end
+  local out, names = {}, {}
+  for i, e in ipairs(v) do
+    local x = check_exception(r, e, ("%s[%d]"):format(field, i))
+    if names[x.name] then r.err(field, "duplicate exception " .. quote(x.name)) end
+    names[x.name] = true
+    out[i] = x
+  end
+  return out
+end
+
 local function yaml_rule(file, i, t, st)
   local r = reporter(file, "rule", i)
   if is_null(t) or type(t) ~= "table" or (next(t) ~= nil and is_list(t)) then
@@ -321,9 +463,9 @@ local function yaml_rule(file, i, t, st)
   end
   label_by_id(r, t)
   check_keys(r, t, _M.RULE_KEYS)
-  local id = check_id(r, t, st.seen, file)
+  local id = check_id(r, t)
   local rule = {
-    kind = "yaml", id = id, source = file,
+    kind = "yaml", id = id, source = file, label = r.label,
     description = check_string(r, t, "description", true),
     types = check_types(r, t, _M.YAML_TYPES, false),
     comm_rx = check_regex(r, t, "comm_regex"),
@@ -333,6 +475,9 @@ local function yaml_rule(file, i, t, st)
     severity = check_severity(r, t),
     tags = check_tags(r, t),
     enabled = check_enabled(r, t),
+    match_raw = t.match,
+    exceptions = t.exceptions ~= nil and check_exceptions(r, t.exceptions, "exceptions") or {},
+    overrides = {},
   }
   if rule.min_port and rule.max_port and rule.min_port > rule.max_port then
     r.err("min_dest_port", ("%d is greater than max_dest_port %d"):format(rule.min_port, rule.max_port))
@@ -341,13 +486,14 @@ local function yaml_rule(file, i, t, st)
     rule.condition = compile_condition(r, t.condition)
     rule.condition_src = t.condition
   end
+  if not rule.enabled then rule.why = "enabled: false in " .. file end
+  claim_id(r, id, st.seen, file)
   return rule
 end
 
 -- 1-based line of each node of a YAML text, by path: "rules/3" is the third
 -- item of the top-level rules list, "macros/x/comm" a key (its line is the
--- key's). Paths
--- deeper than 4 levels are not kept. {} when the text does not parse.
+-- key's). Paths deeper than 4 levels are not kept. {} when the text does not parse.
 local function yaml_lines(text)
   local ok, yaml = pcall(require, "yaml")
   if not ok then return {} end
@@ -394,6 +540,186 @@ local function yaml_lines(text)
 end
 _M.yaml_lines = yaml_lines
 
+local NAME_PATTERN = "^[%a_][%w_%.%-]*$"
+
+local function check_name(r, what, name)
+  if type(name) ~= "string" then r.err(nil, ("expected a %s name, got %s"):format(what, got(name))) end
+  if not name:match(NAME_PATTERN) then
+    r.err(nil, ("%s name %s: use letters, digits, _, . and - (starting with a letter or _)"):format(what, quote(name)))
+  end
+end
+
+local function define_list(file, name, items, st, line)
+  local r = reporter(file, "list", 0)
+  r.label = "list " .. quote(key_text(name))
+  check_name(r, "list", name)
+  if st.lists[name] then
+    r.err(nil, ("duplicate list %s (first defined in %s)"):format(quote(name), st.lists[name].source))
+  end
+  if is_null(items) or type(items) ~= "table" or (next(items) ~= nil and not is_list(items)) then
+    r.err(nil, "expected a list of values, got " .. (is_null(items) and "null" or got(items)))
+  end
+  local copy = {}
+  for i, v in ipairs(items) do
+    if type(v) ~= "string" and type(v) ~= "number" and type(v) ~= "boolean" then
+      r.err(("[%d]"):format(i), "expected a string or a number, got " .. got(v))
+    end
+    copy[i] = v
+  end
+  st.lists[name] = { name = name, raw = copy, source = file, line = line, label = r.label, overrides = {} }
+  st.list_order[#st.list_order + 1] = name
+end
+
+local function define_macro(file, name, node, st, line)
+  local r = reporter(file, "macro", 0)
+  r.label = "macro " .. quote(key_text(name))
+  check_name(r, "macro", name)
+  if st.macros[name] then
+    r.err(nil, ("duplicate macro %s (first defined in %s)"):format(quote(name), st.macros[name].source))
+  end
+  st.macros[name] = { name = name, raw = node, source = file, line = line, label = r.label, overrides = {} }
+  st.macro_order[#st.macro_order + 1] = name
+end
+
+local function check_map_keys(r, t, field, known)
+  if type(t) ~= "table" or is_null(t) or (next(t) ~= nil and is_list(t)) then
+    r.err(field, "expected a mapping, got " .. (is_null(t) and "null" or got(t)))
+  end
+  for _, k in ipairs(sorted_keys(t)) do
+    local ok = false
+    for _, x in ipairs(known) do if x == k then ok = true end end
+    if not ok then r.err(field .. ": " .. key_text(k), unknown(key_text(k), known, "unknown key")) end
+  end
+end
+
+local function all_ids(st)
+  local ids = {}
+  for id in pairs(st.byid) do ids[#ids + 1] = id end
+  table.sort(ids)
+  return ids
+end
+
+-- Applies one entry of a file's overrides: to a rule (built-ins included),
+-- a list or a macro defined before it.
+local function apply_override(file, i, o, st, where)
+  local r = reporter(file, "override", i)
+  if is_null(o) or type(o) ~= "table" or (next(o) ~= nil and is_list(o)) then
+    r.err(nil, "expected a mapping (rule, list or macro, and append or replace), got " .. (is_null(o) and "null" or got(o)))
+  end
+  for k, v in pairs(o) do if is_null(v) then o[k] = nil end end
+  check_keys(r, o, _M.OVERRIDE_KEYS)
+  local n = (o.rule ~= nil and 1 or 0) + (o.list ~= nil and 1 or 0) + (o.macro ~= nil and 1 or 0)
+  if n ~= 1 then r.err(nil, "name exactly one of rule, list or macro") end
+  if o.append == nil and o.replace == nil then
+    r.err(nil, "nothing to change: give append or replace")
+  end
+  if o.rule ~= nil then
+    local id = o.rule
+    if type(id) ~= "string" then r.err("rule", "expected a rule id, got " .. got(id)) end
+    r.label = "override of rule " .. quote(id)
+    local target = st.byid[id]
+    if not target then
+      if st.broken[id] then fail_silent() end
+      r.err("rule", unknown(id, all_ids(st), "no rule " .. quote(id) .. " to override", true))
+    end
+    if o.append ~= nil then
+      check_map_keys(r, o.append, "append", _M.RULE_APPEND_KEYS)
+      local a = o.append
+      if a.tags ~= nil then
+        check_list_of_strings(r, a.tags, "append: tags")
+        local have = {}
+        local tags = {}
+        for _, t in ipairs(target.tags) do have[t] = true; tags[#tags + 1] = t end
+        for _, t in ipairs(a.tags) do
+          if not have[t] then have[t] = true; tags[#tags + 1] = t end
+        end
+        target.tags = tags
+      end
+      if a.exceptions ~= nil then
+        local exc = check_exceptions(r, a.exceptions, "append: exceptions")
+        local list = {}
+        for _, x in ipairs(target.exceptions) do list[#list + 1] = x end
+        for _, x in ipairs(exc) do
+          local merged = false
+          for k, old in ipairs(list) do
+            if old.name == x.name then
+              if concat(old.fields, ",") ~= concat(x.fields, ",") or concat(old.comps, ",") ~= concat(x.comps, ",") then
+                r.err("append: exceptions", ("exception %s: fields and comps must be the same as the rule's (%s)")
+                  :format(quote(x.name), concat(old.fields, ", ")))
+              end
+              local copy = {}
+              for kk, vv in pairs(old) do copy[kk] = vv end
+              copy.values = {}
+              for _, t in ipairs(old.values) do copy.values[#copy.values + 1] = t end
+              for _, t in ipairs(x.values) do copy.values[#copy.values + 1] = t end
+              copy.appended = copy.appended or {}
+              copy.appended[#copy.appended + 1] = { file = x.file, label = x.label, from = #old.values + 1 }
+              list[k] = copy
+              merged = true
+            end
+          end
+          if not merged then list[#list + 1] = x end
+        end
+        target.exceptions = list
+      end
+    end
+    if o.replace ~= nil then
+      check_map_keys(r, o.replace, "replace", _M.RULE_REPLACE_KEYS)
+      local p = o.replace
+      if p.severity ~= nil then target.severity = check_severity(r, p) end
+      if p.tags ~= nil then target.tags = check_tags(r, p) end
+      if p.description ~= nil then target.description = check_string(r, p, "description", true) end
+      if p.exceptions ~= nil then target.exceptions = check_exceptions(r, p.exceptions, "replace: exceptions") end
+      if p.enabled ~= nil then
+        target.enabled = check_enabled(r, p)
+        target.why = (not target.enabled) and ("disabled by the override at " .. where) or nil
+      end
+    end
+    target.overrides[#target.overrides + 1] = where
+    return
+  end
+  local kind = o.list ~= nil and "list" or "macro"
+  local name = o[kind]
+  if type(name) ~= "string" then r.err(kind, ("expected a %s name, got %s"):format(kind, got(name))) end
+  r.label = ("override of %s %s"):format(kind, quote(name))
+  local defs = kind == "list" and st.lists or st.macros
+  local target = defs[name]
+  if not target then
+    local names = {}
+    for k in pairs(defs) do names[#names + 1] = k end
+    table.sort(names)
+    r.err(kind, unknown(name, names, ("no %s %s to override"):format(kind, quote(name)), true))
+  end
+  if kind == "list" then
+    for _, op in ipairs({ "append", "replace" }) do
+      local v = o[op]
+      if v ~= nil then
+        if type(v) ~= "table" or is_null(v) or (next(v) ~= nil and not is_list(v)) then
+          r.err(op, "expected a list of values, got " .. got(v))
+        end
+        local items = op == "append" and target.raw or {}
+        local copy = {}
+        for _, x in ipairs(items) do copy[#copy + 1] = x end
+        for j, x in ipairs(v) do
+          if type(x) ~= "string" and type(x) ~= "number" and type(x) ~= "boolean" then
+            r.err(("%s[%d]"):format(op, j), "expected a string or a number, got " .. got(x))
+          end
+          copy[#copy + 1] = x
+        end
+        target.raw = copy
+      end
+    end
+  else
+    if o.append ~= nil then
+      r.err("append", "a macro cannot be appended to: replace it (its new condition can use the old one's fields)")
+    end
+    target.raw = o.replace
+    target.source = file
+    target.label = r.label
+  end
+  target.overrides[#target.overrides + 1] = where
+end
+
 local function load_yaml(file, st, ctx)
   local text = read_file(file)
   local lyaml = require("lyaml")
@@ -415,37 +741,77 @@ local function load_yaml(file, st, ctx)
     fail(('%s: expected a mapping with a "rules" list at the top level, got %s'):format(file, got(doc)))
   end
   for _, k in ipairs(sorted_keys(doc)) do
-    if k ~= "rules" and k ~= "disable_builtins" then
+    local known = false
+    for _, x in ipairs(_M.TOP_KEYS) do if x == k then known = true end end
+    if not known then
       fail(("%s: %s: %s"):format(file, key_text(k), unknown(key_text(k), _M.TOP_KEYS, "unknown top-level key")))
     end
   end
+  local lines = yaml_lines(text)
   local db = doc.disable_builtins
   if db ~= nil and not is_null(db) then
     if type(db) ~= "table" or (next(db) ~= nil and not is_list(db)) then
       fail(("%s: disable_builtins: expected a list of built-in ids, got %s"):format(file, got(db)))
     end
     for i, id in ipairs(db) do
-      if type(id) ~= "string" then
-        fail(("%s: disable_builtins[%d]: expected a built-in id, got %s"):format(file, i, got(id)))
+      try(st, function()
+        if type(id) ~= "string" then
+          fail(("%s: disable_builtins[%d]: expected a built-in id, got %s"):format(file, i, got(id)))
+        end
+        if not ctx.builtin_ids[id] then
+          fail(("%s: disable_builtins[%d]: %s"):format(file, i,
+            unknown(id, ctx.builtin_list, "unknown built-in id " .. quote(id))))
+        end
+        st.disabled[id] = file
+        local b = st.builtin_byid[id]
+        b.enabled = false
+        b.why = "disable_builtins in " .. file
+        if st.byid[id] == b then st.byid[id] = nil end
+      end)
+    end
+  end
+  for _, key in ipairs({ "lists", "macros" }) do
+    local defs = doc[key]
+    if defs ~= nil and not is_null(defs) then
+      if type(defs) ~= "table" or (next(defs) ~= nil and is_list(defs)) then
+        fail(("%s: %s: expected a mapping of names to %s, got %s"):format(file, key,
+          key == "lists" and "lists of values" or "conditions", got(defs)))
       end
-      if not ctx.builtin_ids[id] then
-        fail(("%s: disable_builtins[%d]: %s"):format(file, i,
-          unknown(id, ctx.builtin_list, "unknown built-in id " .. quote(id))))
+      for _, name in ipairs(sorted_keys(defs)) do
+        local line = lines[key .. "/" .. key_text(name)]
+        if key == "lists" then
+          try(st, define_list, file, name, defs[name], st, line)
+        else
+          try(st, define_macro, file, name, defs[name], st, line)
+        end
       end
-      st.disabled[id] = file
     end
   end
   local rules = doc.rules
-  if rules == nil or is_null(rules) then return end
-  if type(rules) ~= "table" or (next(rules) ~= nil and not is_list(rules)) then
-    fail(("%s: rules: expected a list of rules, got %s"):format(file, got(rules)))
+  if rules ~= nil and not is_null(rules) then
+    if type(rules) ~= "table" or (next(rules) ~= nil and not is_list(rules)) then
+      fail(("%s: rules: expected a list of rules, got %s"):format(file, got(rules)))
+    end
+    for i, t in ipairs(rules) do
+      local rule, bad = try(st, yaml_rule, file, i, t, st)
+      if rule then
+        rule.line = lines["rules/" .. i]
+        st.all[#st.all + 1] = rule
+        if not st.byid[rule.id] then st.byid[rule.id] = rule end
+      elseif bad and type(t) == "table" and type(t.id) == "string" then
+        st.broken[t.id] = true
+      end
+    end
   end
-  local lines = yaml_lines(text)
-  for i, t in ipairs(rules) do
-    local rule = yaml_rule(file, i, t, st)
-    rule.line = lines["rules/" .. i]
-    st.all[#st.all + 1] = rule
-    if rule.enabled then st.rules[#st.rules + 1] = rule end
+  local ovs = doc.overrides
+  if ovs ~= nil and not is_null(ovs) then
+    if type(ovs) ~= "table" or (next(ovs) ~= nil and not is_list(ovs)) then
+      fail(("%s: overrides: expected a list of overrides, got %s"):format(file, got(ovs)))
+    end
+    for i, o in ipairs(ovs) do
+      local where = ("%s:%s"):format(file, tostring(lines["overrides/" .. i] or "?"))
+      try(st, apply_override, file, i, o, st, where)
+    end
   end
 end
 
@@ -467,14 +833,16 @@ local function lua_detection(file, i, t, st)
   plain(r, "tags", t.tags)
   label_by_id(r, t)
   check_keys(r, t, _M.DETECTION_KEYS)
-  local id = check_id(r, t, st.seen, file)
+  local id = check_id(r, t)
   local det = {
-    kind = "lua", id = id, source = file,
+    kind = "lua", id = id, source = file, label = r.label,
     description = check_string(r, t, "description", true),
     types = check_types(r, t, _M.LUA_TYPES, true),
     severity = check_severity(r, t),
     tags = check_tags(r, t),
     enabled = check_enabled(r, t),
+    exceptions = {},
+    overrides = {},
   }
   if t.match == nil then
     r.err("match", "missing (a function(ev) returning true, a table or nil)")
@@ -484,6 +852,8 @@ local function lua_detection(file, i, t, st)
   end
   if debug.getinfo(t.match, "S").what ~= "C" then jit.off(t.match, true) end
   det.match = t.match
+  if not det.enabled then det.why = "enabled: false in " .. file end
+  claim_id(r, id, st.seen, file)
   return det
 end
 
@@ -522,10 +892,14 @@ local function load_lua(file, st, ctx)
   end
   st.lua_files = st.lua_files + 1
   for i, t in ipairs(list) do
-    local det = lua_detection(file, i, t, st)
-    det.line = debug.getinfo(t.match, "S").linedefined
-    st.all[#st.all + 1] = det
-    if det.enabled then st.rules[#st.rules + 1] = det end
+    local det, bad = try(st, lua_detection, file, i, t, st)
+    if det then
+      det.line = debug.getinfo(t.match, "S").linedefined
+      st.all[#st.all + 1] = det
+      if not st.byid[det.id] then st.byid[det.id] = det end
+    elseif bad and type(t) == "table" and type(t.id) == "string" then
+      st.broken[t.id] = true
+    end
   end
 end
 
@@ -553,7 +927,7 @@ local function load_path(path, st, ctx)
   local names = list_dir(path)
   if names then
     local base = path:gsub("/+$", "")
-    for _, n in ipairs(names) do load_path(base .. "/" .. n, st, ctx) end
+    for _, n in ipairs(names) do try(st, load_path, base .. "/" .. n, st, ctx) end
     return
   end
   if path:match("%.ya?ml$") or path:match("%.lua$") then st.files[#st.files + 1] = path end
@@ -565,27 +939,205 @@ local function load_path(path, st, ctx)
   fail(("%s: unsupported config file (expected a .yaml, .yml or .lua file, or a directory of them)"):format(path))
 end
 
--- Loads every path in order. ctx: { builtin_ids = set, builtin_list = list,
--- run_user = function(fn, ...) -> ok, result }.
--- Returns { rules = { enabled rules }, all = { every rule, disabled ones too },
--- disabled = { builtin id = file }, lua_files = n, files = { paths loaded } }
--- or nil, message. Each rule
--- has source (its file) and line (1-based, nil when unknown).
-function _M.load(paths, ctx)
-  local st = { rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0, files = {} }
-  local ok, err = pcall(function()
-    for _, p in ipairs(paths or {}) do load_path(p, st, ctx) end
-    for _, rule in ipairs(st.rules) do
-      if ctx.builtin_ids[rule.id] and not st.disabled[rule.id] then
-        local word = rule.kind == "lua" and "detection" or "rule"
-        fail(("%s: %s %s: id: duplicate id %s (a built-in heuristic; list it under disable_builtins to replace it)")
-          :format(rule.source, word, quote(rule.id), quote(rule.id)))
+-- ------------------------------------------------- lists, macros, matchers
+
+-- The resolver context lang.resolve works with, reporting through r.
+local function resolver(st, r, types)
+  local P = {
+    got = got, quote = quote, is_list = is_list, is_null = is_null,
+    err = function(path, problem) r.err(path, problem) end,
+    unknown = unknown,
+  }
+  if types then
+    P.types = {}
+    for _, t in ipairs(types) do P.types[t] = true end
+  end
+  local stack = {}
+  function P.list(name, path)
+    local l = st.lists[name]
+    if not l then
+      local names = {}
+      for k in pairs(st.lists) do names[#names + 1] = k end
+      table.sort(names)
+      r.err(path, unknown(name, names, "unknown list " .. quote(name), true))
+    end
+    local v = st.resolved_lists[name]
+    if v == false then fail_silent() end
+    return v
+  end
+  function P.macro(name, path)
+    local m = st.macros[name]
+    if not m then
+      local names = {}
+      for k in pairs(st.macros) do names[#names + 1] = k end
+      table.sort(names)
+      r.err(path, unknown(name, names, "unknown macro " .. quote(name), true))
+    end
+    if st.broken_macros[name] then fail_silent() end
+    for i, n in ipairs(stack) do
+      if n == name then
+        local cyc = {}
+        for j = i, #stack do cyc[#cyc + 1] = stack[j] end
+        cyc[#cyc + 1] = name
+        r.err(path, "macro cycle: " .. concat(cyc, " -> "))
       end
     end
-  end)
-  if not ok then
-    if getmetatable(err) == Fail then return nil, err.msg end
-    error(err, 0)
+    stack[#stack + 1] = name
+    local ast = lang.resolve(P, m.raw, "macro " .. quote(name))
+    stack[#stack] = nil
+    return ast
+  end
+  return P
+end
+
+-- A list's values, other lists spliced in ("$name" items).
+local function resolve_list(st, name, stack)
+  local l = st.lists[name]
+  local r = reporter(l.source, "list", 0)
+  r.label = l.label
+  for i, n in ipairs(stack) do
+    if n == name then
+      local cyc = {}
+      for j = i, #stack do cyc[#cyc + 1] = stack[j] end
+      cyc[#cyc + 1] = name
+      r.err(nil, "list cycle: " .. concat(cyc, " -> "))
+    end
+  end
+  local out = {}
+  for i, v in ipairs(l.raw) do
+    if type(v) == "string" and v:sub(1, 1) == "$" and v:sub(2, 2) ~= "$" then
+      local ref = v:sub(2)
+      if not st.lists[ref] then
+        local names = {}
+        for k in pairs(st.lists) do names[#names + 1] = k end
+        table.sort(names)
+        r.err(("[%d]"):format(i), unknown(ref, names, "unknown list " .. quote(ref), true))
+      end
+      stack[#stack + 1] = name
+      local sub = st.resolved_lists[ref]
+      if sub == nil then sub = resolve_list(st, ref, stack) end
+      stack[#stack] = nil
+      if sub == false then fail_silent() end
+      for _, x in ipairs(sub) do out[#out + 1] = x end
+    elseif type(v) == "string" and v:sub(1, 2) == "$$" then
+      out[#out + 1] = v:sub(2)
+    else
+      out[#out + 1] = v
+    end
+  end
+  st.resolved_lists[name] = out
+  return out
+end
+
+-- A rule's exceptions as one ast (any of them holds), or nil.
+local function exceptions_ast(st, rule)
+  local any = {}
+  for _, x in ipairs(rule.exceptions or {}) do
+    local r = reporter(x.file or rule.source, "rule", 0)
+    r.label = x.label or rule.label
+    local P = resolver(st, r, rule.types)
+    for ti, tuple in ipairs(x.values) do
+      local all = {}
+      for fi, fname in ipairs(x.fields) do
+        local path = ("exceptions %s: values[%d]: %s"):format(quote(x.name), ti, fname)
+        all[fi] = lang.field_node(P, fname, x.comps[fi], tuple[fi], path)
+      end
+      any[#any + 1] = #all == 1 and all[1] or { op = "all", list = all }
+    end
+  end
+  if #any == 0 then return nil end
+  if #any == 1 then return any[1] end
+  return { op = "any", list = any }
+end
+
+local function resolve_rule(st, rule)
+  local r = reporter(rule.source, "rule", 0)
+  r.label = rule.label or (rule.kind .. " " .. quote(rule.id))
+  if rule.match_raw ~= nil then
+    rule.match_ast = lang.resolve(resolver(st, r, rule.types), rule.match_raw, "match")
+  end
+  rule.exc_ast = exceptions_ast(st, rule)
+end
+
+local function resolve_all(st)
+  st.resolved_lists = {}
+  st.broken_macros = {}
+  for _, name in ipairs(st.list_order) do
+    if st.resolved_lists[name] == nil then
+      local _, bad = try(st, resolve_list, st, name, {})
+      if bad then st.resolved_lists[name] = false end
+    end
+  end
+  -- each macro alone (without a rule's types): its own mistakes once
+  for _, name in ipairs(st.macro_order) do
+    local m = st.macros[name]
+    local r = reporter(m.source, "macro", 0)
+    r.label = m.label
+    local _, bad = try(st, function()
+      local P = resolver(st, r, nil)
+      lang.resolve(P, m.raw, "")
+    end)
+    if bad then st.broken_macros[name] = true end
+  end
+  for _, b in ipairs(st.builtins) do
+    if #b.exceptions > 0 then try(st, resolve_rule, st, b) end
+  end
+  local ok_rules = {}
+  for _, rule in ipairs(st.all) do
+    local _, bad = try(st, resolve_rule, st, rule)
+    if not bad then ok_rules[#ok_rules + 1] = rule end
+  end
+  st.all = ok_rules
+end
+
+-- Loads every path in order. ctx: { builtin_ids = set, builtin_list = list,
+-- builtins = builtins.LIST, run_user = function(fn, ...) -> ok, result }.
+-- Returns { rules = { enabled rules }, all = { every rule, disabled ones too },
+-- builtins = { the built-ins as rules: kind = "builtin", builtin = entry },
+-- disabled = { builtin id = file }, lua_files = n, files = { paths loaded } } or nil and every problem
+-- found, one per line. Each rule has source (its file), line (1-based, nil
+-- when unknown), enabled, why (when disabled), overrides ({ "file:line" }),
+-- and once resolved match_ast and exc_ast (lang.lua's ASTs, nil when none).
+function _M.load(paths, ctx)
+  local st = {
+    rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0, errors = {},
+    byid = {}, broken = {}, lists = {}, list_order = {}, macros = {}, macro_order = {},
+    builtins = {}, builtin_byid = {}, files = {},
+  }
+  for _, bi in ipairs(ctx.builtins or {}) do
+    local tags = {}
+    for i, t in ipairs(bi.tags) do tags[i] = t end
+    local b = {
+      kind = "builtin", builtin = bi, id = bi.id, description = bi.description,
+      severity = bi.severity, tags = tags, types = bi.types, source = "builtin",
+      label = "built-in " .. quote(bi.id), enabled = true, exceptions = {}, overrides = {},
+    }
+    st.builtins[#st.builtins + 1] = b
+    st.builtin_byid[bi.id] = b
+    st.byid[bi.id] = b
+  end
+  for _, p in ipairs(paths or {}) do try(st, load_path, p, st, ctx) end
+  for _, rule in ipairs(st.all) do
+    if ctx.builtin_ids[rule.id] and not st.disabled[rule.id] then
+      local word = rule.kind == "lua" and "detection" or "rule"
+      st.errors[#st.errors + 1] = ("%s: %s %s: id: duplicate id %s (a built-in heuristic; list it under disable_builtins to replace it)")
+        :format(rule.source, word, quote(rule.id), quote(rule.id))
+    end
+  end
+  resolve_all(st)
+  if #st.errors > 0 then
+    local errs = st.errors
+    if #errs > _M.MAX_ERRORS then
+      local n = #errs - _M.MAX_ERRORS
+      local out = {}
+      for i = 1, _M.MAX_ERRORS do out[i] = errs[i] end
+      out[#out + 1] = ("... and %d more problems"):format(n)
+      errs = out
+    end
+    return nil, concat(errs, "\n")
+  end
+  for _, rule in ipairs(st.all) do
+    if rule.enabled then st.rules[#st.rules + 1] = rule end
   end
   return st
 end

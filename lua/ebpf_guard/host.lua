@@ -132,7 +132,8 @@ function _M.init(opts)
   end
 
   local cfg, cerr = config.load(opts.configs, {
-    builtin_ids = builtins.IDS, builtin_list = builtins.ID_LIST, run_user = run_user,
+    builtin_ids = builtins.IDS, builtin_list = builtins.ID_LIST, builtins = builtins.LIST,
+    run_user = run_user,
   })
   if not cfg then return nil, cerr end
 
@@ -150,13 +151,11 @@ function _M.init(opts)
       overrides = r.overrides or {},
     }
   end
-  for _, bi in ipairs(builtins.LIST) do
-    local off = cfg.disabled[bi.id]
-    record({ id = bi.id, kind = "builtin", types = bi.types, severity = bi.severity,
-      tags = bi.tags, source = "builtin" }, off and ("disable_builtins in " .. off) or nil)
+  for _, b in ipairs(cfg.builtins) do
+    record(b, (not b.enabled) and (b.why or "disabled") or nil)
   end
   for _, r in ipairs(cfg.all) do
-    record(r, (not r.enabled) and ("enabled: false in " .. r.source) or nil)
+    record(r, (not r.enabled) and (r.why or "disabled") or nil)
   end
   -- -disable-rule, -disable-tag: every value must name a rule of the records
   local off, derr = disable.check(records, opts.disable_rules, opts.disable_tags)
@@ -167,13 +166,8 @@ function _M.init(opts)
   end
 
   local rules = {}
-  for _, bi in ipairs(builtins.LIST) do
-    if not cfg.disabled[bi.id] and not off(bi) then
-      rules[#rules + 1] = {
-        kind = "builtin", builtin = bi, id = bi.id, description = bi.description,
-        severity = bi.severity, tags = bi.tags, types = bi.types, source = "builtin",
-      }
-    end
+  for _, b in ipairs(cfg.builtins) do
+    if b.enabled and not off(b) then rules[#rules + 1] = b end
   end
   for _, r in ipairs(cfg.rules) do
     if not off(r) then rules[#rules + 1] = r end

@@ -258,7 +258,7 @@ describe("config errors", function()
   end)
 
   it("an unknown key with no close match, listing the known keys", function()
-    assert.equals("spec/fixtures/errors/unknown_key_far.yaml: rule \"x\": colour: unknown key (expected one of id, description, event_types, comm_regex, filename_regex, min_dest_port, max_dest_port, severity, tags, enabled, condition)",
+    assert.equals("spec/fixtures/errors/unknown_key_far.yaml: rule \"x\": colour: unknown key (expected one of id, description, event_types, comm_regex, filename_regex, min_dest_port, max_dest_port, severity, tags, enabled, condition, match, exceptions)",
       err_of("unknown_key_far.yaml"))
   end)
 
@@ -307,9 +307,21 @@ describe("config errors", function()
       err_of("does_not_exist"))
   end)
 
-  it("stops at the first bad file of a directory", function()
+  it("lists the problems of every bad file of a directory, one per line", function()
     local eng, err = H.new({ "spec/fixtures/errors" })
     assert.is_nil(eng)
-    assert.equals("spec/fixtures/errors/bad_comm_regex.yaml: rule \"x\": comm_regex: invalid regex \"(?i)(bash\": missing closing parenthesis at offset 9", err)
+    local lines = {}
+    for l in err:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.equals("spec/fixtures/errors/bad_comm_regex.yaml: rule \"x\": comm_regex: invalid regex \"(?i)(bash\": missing closing parenthesis at offset 9", lines[1])
+    -- each file's own problem is there, not only the first file's
+    for _, l in ipairs({
+      "spec/fixtures/errors/bad_severity.yaml: rule \"x\": severity: unknown severity \"warn\" (did you mean \"warning\"?)",
+      "spec/fixtures/errors/yaml_syntax.yaml: YAML syntax error at line 3, column 19: did not find expected ',' or ']'",
+      "spec/fixtures/errors/two_documents.yaml: 2 YAML documents (put every rule in one document, without ---)",
+    }) do
+      local found = false
+      for _, x in ipairs(lines) do if x == l then found = true end end
+      assert.is_true(found, l)
+    end
   end)
 end)

@@ -59,6 +59,14 @@ ebpf-guard: -disable-tag: no rule has tag \"T1059\" (did you mean \"T1059.004\"?
 ebpf-guard: -disable-tag: no rule has tag \"collection\"" \
 	-validate -disable-rule builtin_shell -disable-rule nothing_like_it -disable-tag T1059 \
 	-disable-tag collection -disable-tag T1496
+# every problem of every file, not only the first
+mkdir -m 0755 "$W/two"
+printf 'rules:\n  - id: one\n    description: first\n    event_types: [exce]\n' >"$W/two/a.yaml"
+printf 'rules:\n  - id: two\n    description: second\n    event_types: [exec]\n    severity: loud\n' >"$W/two/b.yaml"
+chmod 0644 "$W"/two/*.yaml
+expect 1 "" "ebpf-guard: $W/two/a.yaml: rule \"one\": event_types: unknown event type \"exce\" (did you mean \"exec\"?)
+ebpf-guard: $W/two/b.yaml: rule \"two\": severity: unknown severity \"loud\" (expected one of debug, info, notice, warning, error, critical)" \
+	-validate -config "$W/two"
 # the daemon's own permission check, -strict-perms included
 chmod 0664 "$W/rules/10-linux.yaml"
 expect 0 "ebpf-guard: configuration OK: 2 files; 8 YAML rules, 0 Lua detections, 4 built-ins; 12 enabled, 0 disabled" \
@@ -134,6 +142,23 @@ etc_shadow_read           open          warning   -                           co
 old_rule                  exec,connect  warning   custom                      conf/a.yaml:15  disabled (enabled: false in conf/a.yaml)
 lua_exec_counter          exec          warning   T1059.004                   conf/b.lua:7    enabled" "" \
 	-list-rules -config conf -disable-tag custom -disable-rule builtin_crypto_port
+# a rule changed by a later file's overrides: listed with where, and its
+# appended tag disables it
+cat >conf/c.yaml <<'YAML'
+overrides:
+  - rule: builtin_crypto_port
+    append:
+      tags: [noisy]
+  - rule: builtin_crypto_port
+    replace:
+      severity: info
+YAML
+chmod 0644 conf/c.yaml
+run -list-rules -config conf -disable-tag noisy
+[ "$RC" = 0 ] || fail "-list-rules with overrides exited $RC: $ERR"
+[ "$(grep '^builtin_crypto_port ' "$W/out")" = "builtin_crypto_port       connect       info      T1496,noisy                 builtin         disabled (-disable-tag noisy); overridden at conf/c.yaml:2, conf/c.yaml:5" ] ||
+	fail "overridden rule: $(grep '^builtin_crypto_port ' "$W/out")"
+rm conf/c.yaml
 # a bad configuration: the same problems as -validate, exit 1
 expect 1 "" "ebpf-guard: -disable-tag: no rule has tag \"Custom\" (did you mean \"custom\"?)" \
 	-list-rules -config conf -disable-tag Custom
