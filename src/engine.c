@@ -40,6 +40,7 @@ struct eg_engine {
 	struct eg_rule_info *rules;
 	size_t nrules;
 	uint32_t types_wanted;
+	char *report; /* opts.report's text, NULL when none */
 	void (*log)(void *ctx, const char *line, size_t len);
 	void *log_ctx;
 };
@@ -346,6 +347,58 @@ static char *dup_field(lua_State *L, int idx, const char *key, const char *def)
 	return r;
 }
 
+/*
+ * Copies msg (lines separated by '\n') into err[0..errlen): whole lines only,
+ * as many as fit with room left for a last line "... and N more problems"
+ * that counts the lines left out. Only a first line longer than errlen is
+ * cut mid-way.
+ */
+static void copy_problems(char *err, size_t errlen, const char *msg)
+{
+	static const char more_fmt[] = "\n... and %zu more problem%s";
+	size_t room = errlen > 64 ? errlen - 64 : errlen; /* for the last line */
+	size_t len = strlen(msg), used = 0;
+	if (len < errlen) {
+		memcpy(err, msg, len + 1);
+		return;
+	}
+	const char *p = msg;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		if (used + (used ? 1 : 0) + l >= room)
+			break;
+		if (used)
+			err[used++] = '\n';
+		memcpy(err + used, p, l);
+		used += l;
+		p += l + (nl ? 1 : 0);
+	}
+	if (!used) { /* one line longer than the whole buffer */
+		snprintf(err, errlen, "%s", msg);
+		return;
+	}
+	err[used] = '\0';
+	size_t more = 0;
+	for (const char *q = p; *q; q++)
+		if (*q == '\n' && q[1])
+			more++;
+	if (*p)
+		more++;
+	if (more)
+		snprintf(err + used, errlen - used, more_fmt, more, more == 1 ? "" : "s");
+}
+
+/* Pushes a list of n strings as a Lua sequence. */
+static void push_strings(lua_State *L, const char *const *s, size_t n)
+{
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_pushstring(L, s[i]);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+}
+
 /* Reads host.init's result table (at stack top) into e. */
 static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 {
@@ -372,6 +425,10 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 		if (!r->id || !r->description || !r->severity || !r->tags_json || !r->source)
 			goto oom;
 	}
+	lua_pop(L, 1);
+	lua_getfield(L, t, "report");
+	if (lua_isstring(L, -1) && !(e->report = strdup(lua_tostring(L, -1))))
+		goto oom;
 	lua_pop(L, 1);
 	lua_getfield(L, t, "types_wanted");
 	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
@@ -462,6 +519,14 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	lua_setfield(L, -2, "layout");
 	push_registry(L);
 	lua_setfield(L, -2, "registry");
+	push_strings(L, o->disable_rules, o->ndisable_rules);
+	lua_setfield(L, -2, "disable_rules");
+	push_strings(L, o->disable_tags, o->ndisable_tags);
+	lua_setfield(L, -2, "disable_tags");
+	if (o->report) {
+		lua_pushstring(L, o->report);
+		lua_setfield(L, -2, "list");
+	}
 	lua_pushinteger(L, o->max_errors ? o->max_errors : DEFAULT_MAX_ERRORS);
 	lua_setfield(L, -2, "max_errors");
 	if (o->log) {
@@ -480,7 +545,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		goto fail;
 	}
 	if (lua_isnil(L, -2)) {
-		snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+		copy_problems(err, errlen, lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
 		goto fail;
 	}
 	lua_pop(L, 1);
@@ -525,6 +590,7 @@ void eg_engine_free(struct eg_engine *e)
 		free((void *)e->rules[i].source);
 	}
 	free(e->rules);
+	free(e->report);
 	free(e->hits);
 	free(e->batch.rule_errors);
 	free(e->batch.rule_disabled);
@@ -534,6 +600,11 @@ void eg_engine_free(struct eg_engine *e)
 size_t eg_engine_nrules(const struct eg_engine *e)
 {
 	return e->nrules;
+}
+
+const char *eg_engine_report(const struct eg_engine *e)
+{
+	return e->report;
 }
 
 const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)

@@ -10,6 +10,10 @@
 
 struct eg_engine;
 
+/* Room for every problem of a configuration (eg_engine_new's err): longer
+ * texts are cut at a line end and end with a line counting the rest. */
+#define EG_ERR_MAX (64 * 1024)
+
 struct eg_rule_info {
 	const char *id;
 	const char *description;
@@ -37,14 +41,27 @@ struct eg_engine_opts {
 	 * line is not NUL-terminated and only valid during the call. */
 	void (*log)(void *ctx, const char *line, size_t len);
 	void *log_ctx;
+	/* -disable-rule ids and -disable-tag tags: those rules do not run (at
+	 * every reload too). An id or tag no rule has fails the build. */
+	const char *const *disable_rules;
+	size_t ndisable_rules;
+	const char *const *disable_tags;
+	size_t ndisable_tags;
+	/* "table" or "json" (-list-rules), "summary" (-validate): the engine
+	 * renders that text, read with eg_engine_report(); NULL: none. */
+	const char *report;
 };
 
-/* Builds an engine. On failure returns NULL and writes one clear message
- * (file, rule, field, value) to err. */
+/* Builds an engine. On failure returns NULL and writes to err every problem
+ * found, one per line (file, rule, field, value); whole lines only, see
+ * EG_ERR_MAX. */
 struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen);
 void eg_engine_free(struct eg_engine *e);
 
 size_t eg_engine_nrules(const struct eg_engine *e);
+/* The text opts.report asked for (ends with a newline for listings, not for
+ * the summary); NULL when none was asked for. Owned by the engine. */
+const char *eg_engine_report(const struct eg_engine *e);
 const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx);
 /* Bit i set when some rule or detection asks for event type i. */
 uint32_t eg_engine_types_wanted(const struct eg_engine *e);

@@ -23,6 +23,7 @@
 #include "syscall_filter.h"
 
 #define MAX_CONFIGS 256
+#define MAX_DISABLE 256 /* -disable-rule, -disable-tag values, each */
 
 static volatile sig_atomic_t stop;
 
@@ -88,7 +89,20 @@ static const char usage_text[] =
 	"  -process-table-size N processes the daemon keeps context for (parent,\n"
 	"                        ancestors, cwd...; default 32768, least recently used\n"
 	"                        evicted first; 64..4194304)\n"
+	"  -disable-rule ID      do not run the rule (YAML, Lua or built-in) with this id,\n"
+	"                        at start-up and at every reload; repeatable. An id no\n"
+	"                        rule has is an error\n"
+	"  -disable-tag TAG      do not run the rules carrying this tag (e.g. T1059.004);\n"
+	"                        repeatable. A tag no rule has is an error\n"
 	"  -v                    verbose: libbpf debug output, the privileges kept\n"
+	"  -validate             load the configuration as the daemon would (-config,\n"
+	"                        -strict-perms, -disable-rule, -disable-tag, -lua-*),\n"
+	"                        print a summary line and exit 0, or every problem found\n"
+	"                        and exit 1; needs no root, starts nothing\n"
+	"  -list-rules           print every rule of the configuration (built-ins, YAML\n"
+	"                        rules, Lua detections): id, event types, severity,\n"
+	"                        tags, source file:line and whether it runs, then exit\n"
+	"  -json                 with -list-rules: print a JSON array instead of a table\n"
 	"  -version              print the version and exit\n"
 	"  -help                 print this help and exit\n"
 	"\n"
@@ -113,6 +127,10 @@ static int usage_error(const char *fmt, const char *arg)
 struct cli {
 	const char *configs[MAX_CONFIGS];
 	size_t nconfigs;
+	const char *disable_rules[MAX_DISABLE];
+	size_t ndisable_rules;
+	const char *disable_tags[MAX_DISABLE];
+	size_t ndisable_tags;
 	const char *alert_file;
 	const char *prom_addr;
 	bool prom_addr_set;
@@ -126,6 +144,7 @@ struct cli {
 	unsigned long mem_mb;
 	unsigned long proc_table;
 	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
+	bool validate, list_rules, json;
 };
 
 static int parse_bool(const char *v, bool *out)
@@ -173,9 +192,11 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			val = eq + 1;
 		}
 		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch",
-						    "strict-perms", "no-seccomp"};
+						    "strict-perms", "no-seccomp", "validate",
+						    "list-rules", "json"};
 		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events,
-				    &c->watch, &c->strict_perms, &c->no_seccomp};
+				    &c->watch, &c->strict_perms, &c->no_seccomp, &c->validate,
+				    &c->list_rules, &c->json};
 		bool handled = false;
 		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
 			if (strcmp(name, bools[k]))
@@ -189,7 +210,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
 						     "replay", "record", "lua-path", "alert-rate-limit",
 						     "lua-budget", "lua-max-errors", "lua-memory",
-						     "process-table-size"};
+						     "process-table-size", "disable-rule", "disable-tag"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= !strcmp(name, valued[k]);
@@ -204,6 +225,18 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			if (c->nconfigs == MAX_CONFIGS)
 				return usage_error("too many -config flags (at most %s)", "256");
 			c->configs[c->nconfigs++] = val;
+		} else if (!strcmp(name, "disable-rule")) {
+			if (!*val)
+				return usage_error("-disable-rule needs a rule id%s", "");
+			if (c->ndisable_rules == MAX_DISABLE)
+				return usage_error("too many -disable-rule flags (at most %s)", "256");
+			c->disable_rules[c->ndisable_rules++] = val;
+		} else if (!strcmp(name, "disable-tag")) {
+			if (!*val)
+				return usage_error("-disable-tag needs a tag%s", "");
+			if (c->ndisable_tags == MAX_DISABLE)
+				return usage_error("too many -disable-tag flags (at most %s)", "256");
+			c->disable_tags[c->ndisable_tags++] = val;
 		} else if (!strcmp(name, "alert-file")) {
 			if (!*val)
 				return usage_error("-alert-file needs a path%s", "");
@@ -250,7 +283,57 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 				return usage_error("invalid -process-table-size '%s': expected 64..4194304 processes", val);
 		}
 	}
+	if (c->json && !c->list_rules)
+		return usage_error("-json only applies to -list-rules%s", "");
+	if (c->validate && c->list_rules)
+		return usage_error("give -validate or -list-rules, not both%s", "");
 	return -1;
+}
+
+/* Prints msg (problems, one per line) to stderr, each line after
+ * "ebpf-guard: ". */
+static void print_problems(const char *msg)
+{
+	while (*msg) {
+		size_t l = strcspn(msg, "\n");
+		fprintf(stderr, "ebpf-guard: %.*s\n", (int)l, msg);
+		msg += l + (msg[l] == '\n');
+	}
+}
+
+/* Room for every problem of a configuration: see EG_ERR_MAX. */
+static char problems[EG_ERR_MAX];
+
+/*
+ * -validate and -list-rules: builds the engine from eo exactly as the daemon
+ * starts (the same permission check first), prints the summary line or the
+ * listing on stdout and returns 0; or prints every problem on stderr and
+ * returns 1. Opens no alert file, no metrics server, no BPF.
+ */
+static int check_config(const struct cli *c, struct eg_engine_opts *eo)
+{
+	if (eg_check_config_perms(c->configs, c->nconfigs, c->strict_perms, problems,
+				  sizeof(problems))) {
+		print_problems(problems);
+		return 1;
+	}
+	eo->report = c->validate ? "summary" : c->json ? "json" : "table";
+	struct eg_engine *engine = eg_engine_new(eo, problems, sizeof(problems));
+	if (!engine) {
+		print_problems(problems);
+		return 1;
+	}
+	const char *report = eg_engine_report(engine);
+	if (c->validate)
+		printf("ebpf-guard: %s\n", report);
+	else
+		fputs(report, stdout);
+	eg_engine_free(engine);
+	if (fflush(stdout)) {
+		fprintf(stderr, "ebpf-guard: failed to write to stdout: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 /* What the daemon gives up once it runs: see docs/operations.md, "Hardening". */
@@ -330,6 +413,20 @@ int main(int argc, char **argv)
 		print_version();
 		return 0;
 	}
+	struct eg_engine_opts eo = {
+		.lua_path = c.lua_path,
+		.configs = c.configs,
+		.nconfigs = c.nconfigs,
+		.budget = (uint32_t)c.budget,
+		.max_errors = c.max_errors,
+		.mem_limit_mb = (uint32_t)c.mem_mb,
+		.disable_rules = c.disable_rules,
+		.ndisable_rules = c.ndisable_rules,
+		.disable_tags = c.disable_tags,
+		.ndisable_tags = c.ndisable_tags,
+	};
+	if (c.validate || c.list_rules)
+		return check_config(&c, &eo);
 	if (!c.prom_addr_set)
 		c.prom_addr = c.replay ? "" : ":9100";
 
@@ -343,21 +440,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char err[2048];
-	struct eg_engine_opts eo = {
-		.lua_path = c.lua_path,
-		.configs = c.configs,
-		.nconfigs = c.nconfigs,
-		.budget = (uint32_t)c.budget,
-		.max_errors = c.max_errors,
-		.mem_limit_mb = (uint32_t)c.mem_mb,
-	};
 	if (eg_check_config_perms(c.configs, c.nconfigs, c.strict_perms, err, sizeof(err))) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		return 1;
 	}
-	struct eg_engine *engine = eg_engine_new(&eo, err, sizeof(err));
+	struct eg_engine *engine = eg_engine_new(&eo, problems, sizeof(problems));
 	if (!engine) {
-		fprintf(stderr, "ebpf-guard: %s\n", err);
+		print_problems(problems);
 		return 1;
 	}
 	if (!c.nconfigs)

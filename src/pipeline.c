@@ -42,7 +42,7 @@ struct reload_job {
 	_Atomic int done;           /* result/err are ready */
 	volatile int32_t abort;     /* raised by the loop when the build is too slow */
 	struct eg_engine *result;   /* NULL on failure, with err */
-	char err[1024];
+	char err[EG_ERR_MAX];       /* every problem, one per line */
 	int64_t started_ns;
 };
 
@@ -477,7 +477,15 @@ static void swap_engine(struct eg_pipeline *p, struct eg_engine *e, const char *
 {
 	if (!e) {
 		EG_INC(reload_failures);
-		fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules: %s\n", err);
+		/* one line per problem, the first after the news */
+		size_t l = strcspn(err, "\n");
+		fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules: %.*s\n",
+			(int)l, err);
+		for (err += l; *err && err[1]; err += l) {
+			err++;
+			l = strcspn(err, "\n");
+			fprintf(stderr, "ebpf-guard: %.*s\n", (int)l, err);
+		}
 		return;
 	}
 	/* events already queued belong to the rule set they arrived under */

@@ -930,6 +930,7 @@ local function load_path(path, st, ctx)
     for _, n in ipairs(names) do try(st, load_path, base .. "/" .. n, st, ctx) end
     return
   end
+  if path:match("%.ya?ml$") or path:match("%.lua$") then st.files[#st.files + 1] = path end
   if path:match("%.ya?ml$") then return load_yaml(path, st, ctx) end
   if path:match("%.lua$") then return load_lua(path, st, ctx) end
   local f = io.open(path, "rb")
@@ -1099,7 +1100,7 @@ end
 -- builtins = builtins.LIST, run_user = function(fn, ...) -> ok, result }.
 -- Returns { rules = { enabled rules }, all = { every rule, disabled ones too },
 -- builtins = { the built-ins as rules: kind = "builtin", builtin = entry },
--- disabled = { builtin id = file }, lua_files = n } or nil and every problem
+-- disabled = { builtin id = file }, lua_files = n, files = { paths loaded } } or nil and every problem
 -- found, one per line. Each rule has source (its file), line (1-based, nil
 -- when unknown), enabled, why (when disabled), overrides ({ "file:line" }),
 -- and once resolved match_ast and exc_ast (lang.lua's ASTs, nil when none).
@@ -1107,7 +1108,7 @@ function _M.load(paths, ctx)
   local st = {
     rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0, errors = {},
     byid = {}, broken = {}, lists = {}, list_order = {}, macros = {}, macro_order = {},
-    builtins = {}, builtin_byid = {},
+    builtins = {}, builtin_byid = {}, files = {},
   }
   for _, bi in ipairs(ctx.builtins or {}) do
     local tags = {}

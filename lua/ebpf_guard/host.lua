@@ -9,6 +9,7 @@ local compile = require("ebpf_guard.compile")
 local sandbox = require("ebpf_guard.sandbox")
 local guard = require("ebpf_guard.guard")
 local view_mod = require("ebpf_guard.view")
+local disable = require("ebpf_guard.disable")
 
 local type = type
 local rawget = rawget
@@ -60,11 +61,16 @@ local function tags_json(tags)
   return "[" .. table.concat(parts, ",") .. "]"
 end
 _M.tags_json = tags_json
+_M.json_string = json_string
+_M.valid_utf8 = valid_utf8
 
 -- opts: { batch = lightuserdata struct eg_batch *, configs = { paths },
 --         layout = { size, <field> = offset, eg_proc = { size, <field> = offset }, ... },
---         log = function(line)?, clock = function()? }
--- Returns { rules, types_wanted, run, desc } or nil, message.
+--         log = function(line)?, clock = function()?,
+--         disable_rules = { ids }?, disable_tags = { tags }? (-disable-rule, -disable-tag),
+--         list = "table" | "json" | "summary" | nil (-list-rules, -validate) }
+-- Returns { rules, types_wanted, run, desc, records, report = the listing
+-- or summary text when opts.list asked for one } or nil, message.
 function _M.init(opts)
   local ok, err = event.check_layout(opts.layout or {})
   if not ok then return nil, err end
@@ -151,12 +157,21 @@ function _M.init(opts)
   for _, r in ipairs(cfg.all) do
     record(r, (not r.enabled) and (r.why or "disabled") or nil)
   end
+  -- -disable-rule, -disable-tag: every value must name a rule of the records
+  local off, derr = disable.check(records, opts.disable_rules, opts.disable_tags)
+  if not off then return nil, derr end
+  for _, rec in ipairs(records) do
+    local why = rec.enabled and off(rec)
+    if why then rec.enabled, rec.why = false, why end
+  end
 
   local rules = {}
   for _, b in ipairs(cfg.builtins) do
-    if b.enabled then rules[#rules + 1] = b end
+    if b.enabled and not off(b) then rules[#rules + 1] = b end
   end
-  for _, r in ipairs(cfg.rules) do rules[#rules + 1] = r end
+  for _, r in ipairs(cfg.rules) do
+    if not off(r) then rules[#rules + 1] = r end
+  end
   if #rules > 65535 then
     return nil, ("too many rules (%d, at most 65535)"):format(#rules)
   end
@@ -175,7 +190,12 @@ function _M.init(opts)
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
   end
-  local want_exit = cfg.lua_files > 0
+  -- exit events end a process's state in Lua detections: only wanted by
+  -- enabled ones
+  local want_exit = false
+  for _, r in ipairs(rules) do
+    if r.kind == "lua" then want_exit = true end
+  end
   if want_exit then types_wanted = bor(types_wanted, lshift(1, event.TYPES.exit)) end
 
   -- Error accounting and rate-limited logging. A rule whose user code fails
@@ -290,8 +310,14 @@ function _M.init(opts)
   local run, src = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
   })
+  local report
+  if opts.list == "summary" then
+    report = require("ebpf_guard.listing").summary(records, #cfg.files)
+  elseif opts.list then
+    report = require("ebpf_guard.listing").render(records, opts.list)
+  end
   return { rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
-    records = records }
+    records = records, report = report }
 end
 
 return _M

@@ -26,6 +26,11 @@ struct eg_engine_opts {
   const volatile int32_t *abort;
   void (*log)(void *ctx, const char *line, size_t len);
   void *log_ctx;
+  const char *const *disable_rules;
+  size_t ndisable_rules;
+  const char *const *disable_tags;
+  size_t ndisable_tags;
+  const char *report;
 };
 typedef void (*eg_hit_cb)(void *ctx, const struct eg_event *ev, uint32_t rule,
                           const char *desc, size_t desc_len);
@@ -33,6 +38,8 @@ typedef void (*eg_log_cb)(void *ctx, const char *line, size_t len);
 struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen);
 void eg_engine_free(struct eg_engine *e);
 size_t eg_engine_nrules(const struct eg_engine *e);
+const char *eg_engine_report(const struct eg_engine *e);
+uint32_t eg_engine_types_wanted(const struct eg_engine *e);
 int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
 void eg_engine_opts_layout(size_t *size, size_t *log_offset);
 int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
@@ -73,24 +80,37 @@ end)
 
 -- Builds an engine from configs (paths) as the daemon does.
 -- opts: { budget = instructions (0/nil: the daemon's default), lua_path,
---         max_errors = errors in a row before a rule is disabled (nil: 100, -1: never) }.
+--         max_errors = errors in a row before a rule is disabled (nil: 100, -1: never),
+--         disable_rules, disable_tags = { strings }, report = "table" | "json" | "summary",
+--         errlen = size of the error buffer (default 4096) }.
 -- Returns the engine or nil, message.
 function _M.new(configs, opts)
   opts = opts or {}
   local eng = { logs = {}, ids = {}, index = {} }
   local paths = ffi.new("const char *[?]", math.max(#configs, 1))
   for i, p in ipairs(configs) do paths[i - 1] = p end
+  local function strings(list)
+    list = list or {}
+    local a = ffi.new("const char *[?]", math.max(#list, 1))
+    for i, v in ipairs(list) do a[i - 1] = v end
+    return a, #list
+  end
+  local drules, ndrules = strings(opts.disable_rules)
+  local dtags, ndtags = strings(opts.disable_tags)
   local o = ffi.new("struct eg_engine_opts", {
     lua_path = opts.lua_path, configs = paths, nconfigs = #configs,
     budget = opts.budget or 0, max_errors = opts.max_errors or 0, log = log_cb,
+    disable_rules = drules, ndisable_rules = ndrules, disable_tags = dtags,
+    ndisable_tags = ndtags, report = opts.report,
   })
-  local err = ffi.new("char[4096]")
+  local errlen = opts.errlen or 4096
+  local err = ffi.new("char[?]", errlen)
   current = { logs = eng.logs }
-  local e = lib.eg_engine_new(o, err, 4096)
+  local e = lib.eg_engine_new(o, err, errlen)
   current = nil
   if e == nil then return nil, ffi.string(err) end
   eng.e = ffi.gc(e, lib.eg_engine_free)
-  eng.anchor = { paths, configs }
+  eng.anchor = { paths, configs, drules, dtags, opts }
   return eng
 end
 
@@ -144,6 +164,12 @@ end
 
 function _M.total_errors(eng) return tonumber(lib.eg_engine_total_errors(eng.e)) end
 function _M.lua_bytes(eng) return tonumber(lib.eg_engine_lua_bytes(eng.e)) end
+function _M.types_wanted(eng) return tonumber(lib.eg_engine_types_wanted(eng.e)) end
+-- The text opts.report asked for, or nil.
+function _M.report(eng)
+  local r = lib.eg_engine_report(eng.e)
+  return r ~= nil and ffi.string(r) or nil
+end
 
 for _, f in pairs(_M) do
   if type(f) == "function" then jit.off(f, true) end

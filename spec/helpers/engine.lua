@@ -230,7 +230,8 @@ local function hook_for(b)
   end
 end
 
--- Creates an engine. configs: list of paths. opts: { budget_ticks, log, clock }.
+-- Creates an engine. configs: list of paths. opts: { budget_ticks, log, clock,
+-- disable_rules, disable_tags, list } (the last three: host.init's).
 -- Returns an engine table or nil, message.
 function _M.new(configs, opts)
   opts = opts or {}
@@ -242,6 +243,7 @@ function _M.new(configs, opts)
   local ok, res, err = pcall(host.init, {
     batch = ffi.cast("void *", b), configs = configs, layout = opts.layout or layout(),
     log = log, clock = opts.clock, registry = opts.registry,
+    disable_rules = opts.disable_rules, disable_tags = opts.disable_tags, list = opts.list,
   })
   debug.sethook()
   b.in_user = 0

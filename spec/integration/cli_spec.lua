@@ -45,6 +45,14 @@ describe("ebpf-guard CLI", function()
       end
     end)
 
+    it("documents the rule commands in -help", function()
+      local _, out = run(BIN .. " -help", dir)
+      for _, f in ipairs({ "-validate ", "-list-rules ", "-json ", "-disable-rule ID ",
+        "-disable-tag TAG " }) do
+        assert.truthy(out:find("\n  " .. f, 1, true), f)
+      end
+    end)
+
     it("prints the version", function()
       local rc, out = run(BIN .. " --version", dir)
       assert.equals(0, rc)
