@@ -125,7 +125,7 @@ local function suggest(key, known)
   if bestd and bestd <= math.max(2, math_floor(#key / 3)) then return best end
   local lk = key:lower()
   for _, k in ipairs(known) do
-    if #lk >= 3 and (k:find(lk, 1, true) or lk:find(k, 1, true)) then return k end
+    if #lk >= 3 and #k >= 3 and (k:find(lk, 1, true) or lk:find(k, 1, true)) then return k end
   end
   -- every word of the key in a known name: builtin_shell -> builtin_suspicious_shell
   for _, k in ipairs(known) do
@@ -155,7 +155,7 @@ _M.ALIASES = {
 }
 
 -- "<what> (did you mean "x"?)"; without a close name the known names are
--- listed, unless nolist (long lists: a pointer to the docs instead).
+-- listed, unless nolist: then nolist's text (a string) or nothing (true).
 local function unknown(key, known, what, nolist)
   local s = _M.ALIASES[key]
   if s then
@@ -165,7 +165,8 @@ local function unknown(key, known, what, nolist)
   end
   s = s or suggest(key, known)
   if s then return ("%s (did you mean %s?)"):format(what, quote(s)) end
-  if nolist then return ("%s (see docs/rules.md for the list)"):format(what) end
+  if nolist == true then return what end
+  if nolist then return ("%s (%s)"):format(what, nolist) end
   return ("%s (expected one of %s)"):format(what, concat(known, ", "))
 end
 
@@ -620,7 +621,7 @@ local function apply_override(file, i, o, st, where)
     local target = st.byid[id]
     if not target then
       if st.broken[id] then fail_silent() end
-      r.err("rule", unknown(id, all_ids(st), "no rule " .. quote(id) .. " to override", true))
+      r.err("rule", unknown(id, all_ids(st), "no rule " .. quote(id) .. " to override", "-list-rules lists them"))
     end
     if o.append ~= nil then
       check_map_keys(r, o.append, "append", _M.RULE_APPEND_KEYS)

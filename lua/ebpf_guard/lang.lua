@@ -584,7 +584,8 @@ local function field_of(P, name, path, combinators)
     if combinators then
       for _, n in ipairs(_M.COMBINATORS) do known[#known + 1] = n end
     end
-    P.err(path, P.unknown(tostring(name), known, "unknown field " .. P.quote(tostring(name)), true))
+    P.err(path, P.unknown(tostring(name), known, "unknown field " .. P.quote(tostring(name)),
+      "docs/rules.md lists the fields"))
   end
   if P.types and f.types then
     local missing = {}

@@ -391,7 +391,7 @@ describe("load errors", function()
       rule_error("open", "result: {ge: 0}"))
     assert.equals('F: rule "r": match: proc.name: unknown field "proc.name" (did you mean "comm"?)',
       rule_error("exec", "proc.name: bash"))
-    assert.equals('F: rule "r": match: zzzzzz: unknown field "zzzzzz" (see docs/rules.md for the list)',
+    assert.equals('F: rule "r": match: zzzzzz: unknown field "zzzzzz" (docs/rules.md lists the fields)',
       rule_error("exec", "zzzzzz: bash"))
   end)
   it("a field the rule's event types do not carry", function()
@@ -440,6 +440,15 @@ describe("load errors", function()
     assert.equals('F: list "a": list cycle: a -> b -> a',
       load_error("lists:\n  a: [$b]\n  b: [$a]\n"):match("^[^\n]*"))
   end)
+  it("a list defined twice, a macro appended to", function()
+    local base = yaml("lists: {a: [x]}\nmacros: {m: {comm: x}}\n")
+    local dup = yaml("lists: {a: [y]}\n")
+    local _, derr = H.new({ base, dup })
+    assert.equals(dup .. ': list "a": duplicate list "a" (first defined in ' .. base .. ')', derr)
+    local p = yaml("overrides:\n  - macro: m\n    append: {comm: y}\n")
+    local _, err = H.new({ base, p })
+    assert.equals(p .. ": override of macro \"m\": append: a macro cannot be appended to: replace it (its new condition can use the old one's fields)", err)
+  end)
   it("a macro's field the rule's types do not carry names the macro", function()
     assert.equals('F: rule "r": macro "m": dest_port: not carried by exec events (only by connect, dup, accept)',
       load_error("macros: {m: {dest_port: 22}}\nrules:\n  - {id: r, description: d, event_types: [exec], match: {macro: m}}\n"))
@@ -447,7 +456,7 @@ describe("load errors", function()
   it("an override of a rule, list or macro that does not exist, naming the file and id", function()
     assert.equals('F: override of rule "credential_file_red": rule: no rule "credential_file_red" to override (did you mean "credential_file_read"?)',
       load_error("rules:\n  - {id: credential_file_read, description: d, event_types: [open]}\noverrides:\n  - rule: credential_file_red\n    replace: {severity: info}\n"))
-    assert.equals('F: override of list "nope": list: no list "nope" to override (see docs/rules.md for the list)',
+    assert.equals('F: override of list "nope": list: no list "nope" to override',
       load_error("overrides:\n  - list: nope\n    append: [x]\n"))
     assert.equals('F: override #1: nothing to change: give append or replace',
       load_error("overrides:\n  - rule: builtin_crypto_port\n"))
