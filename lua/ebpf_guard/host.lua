@@ -153,7 +153,9 @@ function _M.init(opts)
     }
     for _, t in ipairs(r.types) do types_wanted = bor(types_wanted, lshift(1, t)) end
     if r.kind == "lua" then
-      user[k - 1] = { fn = r.match, rule = r, detection = true }
+      local info = getinfo(r.match, "S")
+      local at = info.what == "C" and "built-in" or (info.short_src .. ":" .. info.linedefined)
+      user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")" }
     elseif r.condition then
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
@@ -250,18 +252,26 @@ function _M.init(opts)
       if in_a_row[k] then in_a_row[k] = nil end
       return r == true
     end
+    local d = r
     if type(r) == "table" then
-      local d = rawget(r, "description")
-      if d == nil or type(d) == "string" then
+      d = rawget(r, "description")
+      if d == nil then
         if in_a_row[k] then in_a_row[k] = nil end
-        if d == nil then return true end
-        dirty_gen = gen
-        return d
+        return true
       end
-      user_error(k, ("match returned a description that is a %s, not a string"):format(type(d)), 0)
-      return false
+      if type(d) ~= "string" then
+        user_error(k, ("%s returned a table whose description is a %s (expected a string)")
+          :format(u.where, type(d)), 0)
+        return false
+      end
     end
-    user_error(k, ("match returned a %s (expected true, false, nil or a table)"):format(type(r)), 0)
+    if type(d) == "string" then
+      if in_a_row[k] then in_a_row[k] = nil end
+      dirty_gen = gen
+      return d
+    end
+    user_error(k, ("%s returned a %s (expected true, false, nil, a string or a table)")
+      :format(u.where, type(r)), 0)
     return false
   end
 
