@@ -149,7 +149,7 @@ function _M.init(opts)
   for k, r in ipairs(rules) do
     out[k] = {
       id = r.id, description = r.description, severity = r.severity,
-      tags_json = tags_json(r.tags), source = r.source,
+      tags_json = tags_json(r.tags), source = r.source, kind = r.kind,
     }
     for _, t in ipairs(r.types) do types_wanted = bor(types_wanted, lshift(1, t)) end
     if r.kind == "lua" then
@@ -169,6 +169,7 @@ function _M.init(opts)
   if max_errors < 0 then max_errors = math.huge end
   local in_a_row = {}
   local errstate = {}
+  local last_errors = {} -- rule index -> its last error, for src/engine.c
   local function user_error(k, msg, kind)
     local re = b.rule_errors
     if re ~= nil then re[k * 2 + kind] = re[k * 2 + kind] + 1 end
@@ -176,6 +177,7 @@ function _M.init(opts)
     local r = rules[k + 1]
     local what = ('%s "%s" (%s)'):format(r.kind == "lua" and "detection" or "rule", r.id, r.source)
     local kname = kind == 1 and "budget" or "runtime"
+    last_errors[k] = kname .. " error: " .. tostring(msg)
     local row = (in_a_row[k] or 0) + 1
     in_a_row[k] = row
     if row >= max_errors then
@@ -230,6 +232,8 @@ function _M.init(opts)
       fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
+    local calls = b.rule_calls
+    if calls ~= nil then calls[k] = calls[k] + 1 end
     b.in_user = 1
     b.ticks = 0
     b.user_mapped = 0
@@ -283,7 +287,10 @@ function _M.init(opts)
   local run, src = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
   })
-  return { rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src }
+  return {
+    rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
+    last_errors = last_errors,
+  }
 end
 
 return _M
