@@ -35,6 +35,7 @@ struct eg_engine {
 	lua_State *L;
 	int run_ref;
 	int desc_ref;
+	int last_errors_ref; /* host.init's last_errors: rule index -> last error */
 	struct eg_batch batch;
 	struct eg_hit *hits;
 	struct eg_rule_info *rules;
@@ -421,8 +422,10 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 		r->severity = dup_field(L, -1, "severity", "warning");
 		r->tags_json = dup_field(L, -1, "tags_json", "[]");
 		r->source = dup_field(L, -1, "source", "");
+		r->kind = dup_field(L, -1, "kind", "builtin");
 		lua_pop(L, 1);
-		if (!r->id || !r->description || !r->severity || !r->tags_json || !r->source)
+		if (!r->id || !r->description || !r->severity || !r->tags_json || !r->source ||
+		    !r->kind)
 			goto oom;
 	}
 	lua_pop(L, 1);
@@ -445,6 +448,11 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->desc_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_getfield(L, t, "last_errors");
+	if (lua_istable(L, -1))
+		e->last_errors_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	else
+		lua_pop(L, 1);
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -458,7 +466,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	e->run_ref = e->desc_ref = LUA_NOREF;
+	e->run_ref = e->desc_ref = e->last_errors_ref = LUA_NOREF;
 	e->L = luaL_newstate();
 	if (!e->L) {
 		snprintf(err, errlen, "cannot create a Lua state");
@@ -559,7 +567,8 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	e->hits = calloc(cap, sizeof(*e->hits));
 	e->batch.rule_errors = calloc(e->nrules * EG_RERR_KINDS + 1, sizeof(uint64_t));
 	e->batch.rule_disabled = calloc(e->nrules + 1, 1);
-	if (!e->hits || !e->batch.rule_errors || !e->batch.rule_disabled) {
+	e->batch.rule_calls = calloc(e->nrules + 1, sizeof(uint64_t));
+	if (!e->hits || !e->batch.rule_errors || !e->batch.rule_disabled || !e->batch.rule_calls) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -588,12 +597,14 @@ void eg_engine_free(struct eg_engine *e)
 		free((void *)e->rules[i].severity);
 		free((void *)e->rules[i].tags_json);
 		free((void *)e->rules[i].source);
+		free((void *)e->rules[i].kind);
 	}
 	free(e->rules);
 	free(e->report);
 	free(e->hits);
 	free(e->batch.rule_errors);
 	free(e->batch.rule_disabled);
+	free(e->batch.rule_calls);
 	free(e);
 }
 
@@ -675,6 +686,36 @@ uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind)
 int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule)
 {
 	return rule < e->nrules && e->batch.rule_disabled[rule];
+}
+
+uint64_t eg_engine_rule_calls(const struct eg_engine *e, size_t rule)
+{
+	return rule < e->nrules ? e->batch.rule_calls[rule] : 0;
+}
+
+/* Stack: unchanged. The string is host.init's last_errors[rule], copied
+ * with control characters (a user's error("a\nb")) shown as spaces. */
+size_t eg_engine_rule_last_error(struct eg_engine *e, size_t rule, char *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	buf[0] = 0;
+	if (rule >= e->nrules || e->last_errors_ref == LUA_NOREF)
+		return 0;
+	lua_State *L = e->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, e->last_errors_ref);
+	lua_rawgeti(L, -1, (int)rule);
+	size_t n = 0;
+	const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+	if (s) {
+		if (n >= len)
+			n = len - 1;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+		buf[n] = 0;
+	}
+	lua_pop(L, 2);
+	return n;
 }
 
 uint64_t eg_engine_total_errors(const struct eg_engine *e)

@@ -20,6 +20,7 @@ struct eg_rule_info {
 	const char *severity;   /* debug info notice warning error critical */
 	const char *tags_json;  /* a JSON array, e.g. ["T1059"] */
 	const char *source;     /* file it came from, "builtin" for built-ins */
+	const char *kind;       /* "builtin", "yaml" (a YAML rule) or "lua" (a Lua detection) */
 };
 
 struct eg_engine_opts {
@@ -81,6 +82,14 @@ uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind)
 uint64_t eg_engine_total_errors(const struct eg_engine *e);
 /* 1 when rule was taken out of service after too many errors in a row. */
 int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
+/* How many times rule's user code (its condition, or its Lua detection's
+ * match) was called on an event; 0 for a rule without user code. */
+uint64_t eg_engine_rule_calls(const struct eg_engine *e, size_t rule);
+/* Copies the last error of rule's user code, as logged ("runtime error:
+ * <message>" or "budget error: <message>"), into buf (truncated to len - 1
+ * bytes, NUL-terminated, control characters shown as spaces); "" when it
+ * never failed. Returns the length copied. */
+size_t eg_engine_rule_last_error(struct eg_engine *e, size_t rule, char *buf, size_t len);
 
 /* Bytes of memory the Lua state uses. */
 size_t eg_engine_lua_bytes(struct eg_engine *e);

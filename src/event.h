@@ -236,6 +236,8 @@ struct eg_batch {
 	uint64_t nerrors;      /* total of rule_errors, incremented by Lua */
 	uint8_t *rule_disabled; /* [nrules], set to 1 by Lua when a rule is taken
 				 * out of service after too many errors in a row */
+	uint64_t *rule_calls; /* [nrules], calls of a rule's user code (a condition
+			       * or a Lua detection), incremented by Lua */
 	/* memory for sandboxed user code (engine.c): bytes of new anonymous
 	 * mappings one user call may make (0: no limit), the bytes made so far
 	 * in the current call (Lua resets it with ticks), and a cap on the whole

@@ -1279,11 +1279,13 @@ struct reader {
 	const char *shown;
 	unsigned long long lineno;
 	unsigned long lines_since_service;
+	unsigned long long rejected, events;
 };
 
 static void reject(struct reader *r, const char *reason)
 {
 	EG_INC(replay_rejected);
+	r->rejected++;
 	fprintf(stderr, "ebpf-guard: %s:%llu: %s\n", r->shown, r->lineno, reason);
 }
 
@@ -1310,6 +1312,7 @@ static void one_line(struct reader *r, const char *s, size_t n)
 		return;
 	}
 	eg_pipe_commit(r->p);
+	r->events++;
 	if (++r->lines_since_service >= SERVICE_EVERY) {
 		r->lines_since_service = 0;
 		eg_pipe_service(r->p);
@@ -1337,6 +1340,35 @@ static int wait_input(struct reader *r, int fd, volatile sig_atomic_t *stop)
 		eg_pipe_flush(r->p);
 		eg_pipe_service(r->p);
 	}
+}
+
+/* After the input: one line on stderr for each sign that the replay did
+ * nothing useful (every line rejected; a rule whose user code failed every
+ * time it ran). Returns true when there was one. */
+static bool report_useless(const struct reader *r)
+{
+	bool useless = false;
+	if (r->rejected && !r->events) {
+		fprintf(stderr, "ebpf-guard: %s: every line was rejected (%llu of %llu), no event was replayed\n",
+			r->shown, r->rejected, r->rejected);
+		useless = true;
+	}
+	struct eg_engine *e = eg_pipe_engine(r->p);
+	for (size_t i = 0; i < eg_engine_nrules(e); i++) {
+		uint64_t calls = eg_engine_rule_calls(e, i);
+		uint64_t errs = eg_engine_rule_errors(e, i, EG_RERR_RUNTIME) +
+				eg_engine_rule_errors(e, i, EG_RERR_BUDGET);
+		if (!calls || errs < calls)
+			continue;
+		const struct eg_rule_info *ri = eg_engine_rule(e, i);
+		char last[512];
+		eg_engine_rule_last_error(e, i, last, sizeof(last));
+		fprintf(stderr, "ebpf-guard: %s \"%s\" (%s): every evaluation failed (%llu of %llu; last: %s)\n",
+			strcmp(ri->kind, "lua") ? "rule" : "detection", ri->id, ri->source,
+			(unsigned long long)errs, (unsigned long long)calls, last);
+		useless = true;
+	}
+	return useless;
 }
 
 int eg_replay_run(struct eg_pipeline *p, const char *path, volatile sig_atomic_t *stop)
@@ -1420,5 +1452,7 @@ int eg_replay_run(struct eg_pipeline *p, const char *path, volatile sig_atomic_t
 	if (!is_stdin)
 		close(fd);
 	eg_pipe_flush(p);
+	if (rc == 0 && report_useless(&r))
+		rc = 1;
 	return rc;
 }

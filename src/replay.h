@@ -30,7 +30,10 @@ int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct 
 /*
  * Reads path ("-" = stdin) to the end, feeding each event to the pipeline.
  * Bad lines are reported on stderr as "<path>:<line>: <reason>" and skipped.
- * Returns 0 at end of input, -1 when the file cannot be read.
+ * Returns 0 at end of input, -1 when the file cannot be read, 1 when the
+ * replay did nothing useful, with one line on stderr for each reason: every
+ * line was rejected (an empty file is fine), or some rule's user code (a
+ * condition or a Lua detection) ran at least once and failed every time.
  */
 int eg_replay_run(struct eg_pipeline *p, const char *path, volatile sig_atomic_t *stop);
 

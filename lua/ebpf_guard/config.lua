@@ -7,6 +7,7 @@ local regex = require("ebpf_guard.regex")
 local lang = require("ebpf_guard.lang")
 local sandbox = require("ebpf_guard.sandbox")
 local guard = require("ebpf_guard.guard")
+local lint = require("ebpf_guard.lint")
 
 local type = type
 local pairs = pairs
@@ -328,6 +329,8 @@ local function compile_condition(r, src)
     err = err:gsub("^condition:%d+: ", "")
     r.err("condition", ("Lua syntax error in %s: %s"):format(quote(src), err))
   end
+  local bad = lint.check(chunk, "ev")
+  if bad then r.err("condition", bad.msg) end
   setfenv(chunk, sandbox.env(nil))
   jit.off(chunk, true)
   return chunk
@@ -851,7 +854,11 @@ local function lua_detection(file, i, t, st)
   if type(t.match) ~= "function" then
     r.err("match", "expected a function, got " .. got(t.match))
   end
-  if debug.getinfo(t.match, "S").what ~= "C" then jit.off(t.match, true) end
+  if debug.getinfo(t.match, "S").what ~= "C" then
+    local bad = lint.check(t.match)
+    if bad then r.err("match", ("line %d: %s"):format(bad.line, bad.msg)) end
+    jit.off(t.match, true)
+  end
   det.match = t.match
   if not det.enabled then det.why = "enabled: false in " .. file end
   claim_id(r, id, st.seen, file)

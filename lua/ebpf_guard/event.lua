@@ -121,6 +121,7 @@ struct eg_batch {
   uint64_t *rule_errors;
   uint64_t nerrors;
   uint8_t *rule_disabled;
+  uint64_t *rule_calls;
   uint64_t mem_limit;
   uint64_t user_mapped;
   uint64_t heap_limit;

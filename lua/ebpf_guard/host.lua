@@ -181,11 +181,13 @@ function _M.init(opts)
   for k, r in ipairs(rules) do
     out[k] = {
       id = r.id, description = r.description, severity = r.severity,
-      tags_json = tags_json(r.tags), source = r.source,
+      tags_json = tags_json(r.tags), source = r.source, kind = r.kind,
     }
     for _, t in ipairs(r.types) do types_wanted = bor(types_wanted, lshift(1, t)) end
     if r.kind == "lua" then
-      user[k - 1] = { fn = r.match, rule = r, detection = true }
+      local info = getinfo(r.match, "S")
+      local at = info.what == "C" and "built-in" or (info.short_src .. ":" .. info.linedefined)
+      user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")" }
     elseif r.condition then
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
@@ -204,6 +206,7 @@ function _M.init(opts)
   if max_errors < 0 then max_errors = math.huge end
   local in_a_row = {}
   local errstate = {}
+  local last_errors = {} -- rule index -> its last error, for src/engine.c
   local function user_error(k, msg, kind)
     local re = b.rule_errors
     if re ~= nil then re[k * 2 + kind] = re[k * 2 + kind] + 1 end
@@ -211,6 +214,7 @@ function _M.init(opts)
     local r = rules[k + 1]
     local what = ('%s "%s" (%s)'):format(r.kind == "lua" and "detection" or "rule", r.id, r.source)
     local kname = kind == 1 and "budget" or "runtime"
+    last_errors[k] = kname .. " error: " .. tostring(msg)
     local row = (in_a_row[k] or 0) + 1
     in_a_row[k] = row
     if row >= max_errors then
@@ -265,6 +269,8 @@ function _M.init(opts)
       fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
+    local calls = b.rule_calls
+    if calls ~= nil then calls[k] = calls[k] + 1 end
     b.in_user = 1
     b.ticks = 0
     b.user_mapped = 0
@@ -287,18 +293,26 @@ function _M.init(opts)
       if in_a_row[k] then in_a_row[k] = nil end
       return r == true
     end
+    local d = r
     if type(r) == "table" then
-      local d = rawget(r, "description")
-      if d == nil or type(d) == "string" then
+      d = rawget(r, "description")
+      if d == nil then
         if in_a_row[k] then in_a_row[k] = nil end
-        if d == nil then return true end
-        dirty_gen = gen
-        return d
+        return true
       end
-      user_error(k, ("match returned a description that is a %s, not a string"):format(type(d)), 0)
-      return false
+      if type(d) ~= "string" then
+        user_error(k, ("%s returned a table whose description is a %s (expected a string)")
+          :format(u.where, type(d)), 0)
+        return false
+      end
     end
-    user_error(k, ("match returned a %s (expected true, false, nil or a table)"):format(type(r)), 0)
+    if type(d) == "string" then
+      if in_a_row[k] then in_a_row[k] = nil end
+      dirty_gen = gen
+      return d
+    end
+    user_error(k, ("%s returned a %s (expected true, false, nil, a string or a table)")
+      :format(u.where, type(r)), 0)
     return false
   end
 
@@ -316,8 +330,10 @@ function _M.init(opts)
   elseif opts.list then
     report = require("ebpf_guard.listing").render(records, opts.list)
   end
-  return { rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
-    records = records, report = report }
+  return {
+    rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
+    records = records, report = report, last_errors = last_errors,
+  }
 end
 
 return _M

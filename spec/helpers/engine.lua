@@ -253,6 +253,8 @@ function _M.new(configs, opts)
   local eng = { b = b, res = res, logs = logs, rules = res.rules, nrules = nrules }
   eng.rule_errors = ffi.new("uint64_t[?]", nrules * 2 + 1)
   b.rule_errors = eng.rule_errors
+  eng.rule_calls = ffi.new("uint64_t[?]", nrules + 1)
+  b.rule_calls = eng.rule_calls
   b.nrules = nrules
   eng.hits_cap = opts.hits_cap or math.max(nrules, 8192)
   eng.hits = ffi.new("struct eg_hit[?]", eng.hits_cap)
@@ -317,6 +319,11 @@ end
 
 function _M.errors(eng, id, kind)
   return tonumber(eng.rule_errors[eng.index[id] * 2 + kind])
+end
+
+-- How many times the user code of rule id was called.
+function _M.calls(eng, id)
+  return tonumber(eng.rule_calls[eng.index[id]])
 end
 
 -- Writes text to a temporary file with the given suffix; returns its path.

@@ -179,6 +179,20 @@ describe("ebpf-guard CLI", function()
       assert.is_nil(readfile(dir .. "/a"))
     end)
 
+    it("refuses to start on a condition or a detection reading a field ev does not have", function()
+      for cfg, msg in pairs({
+        ["spec/fixtures/errors/condition_unknown_field.yaml"] =
+          'rule "r": condition: ev has no field "comn" (did you mean "comm"?)',
+        ["spec/fixtures/errors/lua_unknown_field.lua"] =
+          'detection "d": match: line 12: ev has no field "dest_prot" (did you mean "dest_port"?)',
+      }) do
+        local rc, _, err = run(BIN .. " -replay /dev/null -config " .. cfg .. " -alert-file " .. dir .. "/a", dir)
+        assert.equals(1, rc)
+        assert.equals("ebpf-guard: " .. cfg .. ": " .. msg .. "\n", err)
+        assert.is_nil(readfile(dir .. "/a"))
+      end
+    end)
+
     it("refuses to start on a missing config file", function()
       local rc, _, err = run(BIN .. " -replay /dev/null -config " .. dir .. "/missing.yaml -alert-file " .. dir .. "/a", dir)
       assert.equals(1, rc)

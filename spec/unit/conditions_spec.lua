@@ -48,6 +48,13 @@ describe("condition", function()
       })
     end)
 
+    it("count every call of a condition, failed or not", function()
+      assert.same({ 1, 1, 1, 1, 1 }, {
+        H.calls(eng, "cond_runtime_error"), H.calls(eng, "cond_unknown_global"),
+        H.calls(eng, "cond_blocked"), H.calls(eng, "cond_budget"), H.calls(eng, "cond_ok"),
+      })
+    end)
+
     it("count an endless loop as a budget error", function()
       assert.equals(1, H.errors(eng, "cond_budget", 1))
     end)

@@ -50,12 +50,42 @@ describe("Lua detections", function()
       assert.same({ ev = 1, rule = "table_no_desc" }, hits[3])
     end)
 
+    it("a string fires with that string as the description", function()
+      assert.same({ ev = 1, rule = "string", desc = "custom text for a" }, hits[4])
+    end)
+
     it("gives each alert its own dynamic description", function()
-      assert.same({ ev = 2, rule = "dynamic", desc = "dynamic for b" }, hits[5])
+      assert.same({ ev = 2, rule = "dynamic", desc = "dynamic for b" }, hits[6])
+      assert.same({ ev = 2, rule = "string", desc = "custom text for b" }, hits[8])
     end)
 
     it("loads every detection of a list, in order", function()
-      assert.equals(6, #hits)
+      assert.equals(8, #hits)
+    end)
+  end)
+
+  describe("bad return values", function()
+    local hits, eng
+    setup(function()
+      hits, eng = user_hits({ D .. "bad_returns.lua" }, { { type = "exec", comm = "a" } })
+    end)
+
+    it("do not fire", function()
+      assert.same({}, hits)
+    end)
+
+    it("are runtime errors naming the detection, its file and where match is defined", function()
+      assert.same({
+        'ebpf-guard: detection "number" (spec/fixtures/detections/bad_returns.lua): runtime error: match (spec/fixtures/detections/bad_returns.lua:7) returned a number (expected true, false, nil, a string or a table)',
+        'ebpf-guard: detection "function" (spec/fixtures/detections/bad_returns.lua): runtime error: match (spec/fixtures/detections/bad_returns.lua:13) returned a function (expected true, false, nil, a string or a table)',
+        'ebpf-guard: detection "userdata" (spec/fixtures/detections/bad_returns.lua): runtime error: match (spec/fixtures/detections/bad_returns.lua:19) returned a userdata (expected true, false, nil, a string or a table)',
+        'ebpf-guard: detection "description_number" (spec/fixtures/detections/bad_returns.lua): runtime error: match (spec/fixtures/detections/bad_returns.lua:25) returned a table whose description is a number (expected a string)',
+        'ebpf-guard: detection "builtin_match" (spec/fixtures/detections/bad_returns.lua): runtime error: match (built-in) returned a userdata (expected true, false, nil, a string or a table)',
+      }, eng.logs)
+      assert.same({ 1, 1, 1, 1, 1 }, {
+        H.errors(eng, "number", 0), H.errors(eng, "function", 0), H.errors(eng, "userdata", 0),
+        H.errors(eng, "description_number", 0), H.errors(eng, "builtin_match", 0),
+      })
     end)
   end)
 
@@ -141,7 +171,7 @@ describe("Lua detections", function()
     it("are logged once per rule and kind with file, line and message", function()
       assert.same({
         'ebpf-guard: detection "raises" (spec/fixtures/detections/errors.lua): runtime error: spec/fixtures/detections/errors.lua:7: boom',
-        'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): runtime error: match returned a number (expected true, false, nil or a table)',
+        'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): runtime error: match (spec/fixtures/detections/errors.lua:15) returned a number (expected true, false, nil, a string or a table)',
         'ebpf-guard: detection "bad_field" (spec/fixtures/detections/errors.lua): runtime error: spec/fixtures/detections/errors.lua:21: ev has no field "no_such_field"',
         'ebpf-guard: detection "writes_ev" (spec/fixtures/detections/errors.lua): runtime error: spec/fixtures/detections/errors.lua:27: ev is read-only (cannot set "comm")',
       }, eng.logs)
@@ -168,7 +198,7 @@ describe("Lua detections", function()
       H.run(e, { { type = "exec", comm = "bad" } })
       assert.same({
         'ebpf-guard: detection "raises" (spec/fixtures/detections/errors.lua): 20 more errors in the last 61s (last: spec/fixtures/detections/errors.lua:7: boom)',
-        'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): 20 more errors in the last 61s (last: match returned a number (expected true, false, nil or a table))',
+        'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): 20 more errors in the last 61s (last: match (spec/fixtures/detections/errors.lua:15) returned a number (expected true, false, nil, a string or a table))',
       }, { e.logs[3], e.logs[4] })
     end)
   end)

@@ -200,13 +200,15 @@ describe("host", function()
         { type(eng.res.rules), type(eng.res.types_wanted), type(eng.res.run), type(eng.res.desc) })
     end)
 
-    it("describes each rule with id, description, severity, tags_json and source", function()
+    it("describes each rule with id, description, severity, tags_json, source and kind", function()
       local eng = assert(H.new({ "examples/rules.example.yaml" }))
       assert.same({
         id = "crypto_miner_port",
         description = "Outgoing connection to common mining pool ports (rough heuristic)",
-        severity = "warning", tags_json = "[]", source = "examples/rules.example.yaml",
+        severity = "warning", tags_json = "[]", source = "examples/rules.example.yaml", kind = "yaml",
       }, eng.rules[7])
+      assert.same({ "builtin", "lua" }, { eng.rules[1].kind,
+        assert(H.new({ "spec/fixtures/detections/dyn_desc.lua" })).rules[5].kind })
     end)
   end)
 
@@ -237,11 +239,12 @@ describe("host", function()
     end)
 
     it("keeps dynamic descriptions right across resumed calls", function()
-      local eng = assert(H.new({ "spec/fixtures/detections/dyn_desc.lua" }, { hits_cap = 7 }))
-      local hits = H.run(eng, { { type = "exec", comm = "a" }, { type = "exec", comm = "b" } })
+      local eng = assert(H.new({ "spec/fixtures/detections/dyn_desc.lua" }, { hits_cap = 8 }))
+      local hits, calls = H.run(eng, { { type = "exec", comm = "a" }, { type = "exec", comm = "b" } })
       local descs = {}
       for _, h in ipairs(hits) do if h.desc then descs[#descs + 1] = h.desc end end
-      assert.same({ "dynamic for a", "dynamic for b" }, descs)
+      assert.same({ "dynamic for a", "custom text for a", "dynamic for b", "custom text for b" }, descs)
+      assert.equals(2, calls)
     end)
 
     it("clears desc at the start of each call", function()

@@ -32,9 +32,9 @@ describe("runaway detections", function()
     })
     assert.same({
       'ebpf-guard: detection "raises" (spec/fixtures/detections/errors.lua): runtime error: spec/fixtures/detections/errors.lua:7: boom',
-      'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): runtime error: match returned a number (expected true, false, nil or a table)',
+      'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): runtime error: match (spec/fixtures/detections/errors.lua:15) returned a number (expected true, false, nil, a string or a table)',
       'ebpf-guard: detection "raises" (spec/fixtures/detections/errors.lua): disabled after 3 errors in a row (last: runtime error: spec/fixtures/detections/errors.lua:7: boom); it stays off until the next reload',
-      'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): disabled after 3 errors in a row (last: runtime error: match returned a number (expected true, false, nil or a table)); it stays off until the next reload',
+      'ebpf-guard: detection "bad_return" (spec/fixtures/detections/errors.lua): disabled after 3 errors in a row (last: runtime error: match (spec/fixtures/detections/errors.lua:15) returned a number (expected true, false, nil, a string or a table)); it stays off until the next reload',
     }, eng.logs)
     -- once off, good events do not bring it back
     assert.same({}, (function()

@@ -443,7 +443,8 @@ describe("sandbox escapes", function()
     it("debug, jit, ffi and package are not reachable from require, ev or guard", function()
       for _, body in ipairs({
         [[ return require("debug") ]], [[ return require("jit") ]], [[ return require("ffi") ]],
-        [[ return ev.debug ]], [[ return guard.ffi ]],
+        -- ev["debug"] is refused at load (lint.lua): name it at run time
+        [[ local k = "debug" return ev[k] ]], [[ return guard.ffi ]],
       }) do
         local r = probe(body)
         assert.same({ 2, 2 }, { r.canary, r.runtime })

@@ -140,6 +140,25 @@ static void test_budget_and_errors(void)
 	CHECK(eg_engine_rule_errors(e, (size_t)boom, EG_RERR_BUDGET) == 0, "boom: no budget errors");
 	CHECK(eg_engine_total_errors(e) == 9, "9 errors in all, got %llu",
 	      (unsigned long long)eg_engine_total_errors(e));
+	/* user code calls, failed or not; none for a built-in */
+	CHECK(eg_engine_rule_calls(e, (size_t)spin) == 3 && eg_engine_rule_calls(e, (size_t)boom) == 3 &&
+	      eg_engine_rule_calls(e, (size_t)dyn) == 3 && eg_engine_rule_calls(e, (size_t)shell) == 0 &&
+	      eg_engine_rule_calls(e, eg_engine_nrules(e)) == 0,
+	      "calls: spin %llu boom %llu dyn %llu shell %llu", (unsigned long long)eg_engine_rule_calls(e, (size_t)spin),
+	      (unsigned long long)eg_engine_rule_calls(e, (size_t)boom),
+	      (unsigned long long)eg_engine_rule_calls(e, (size_t)dyn),
+	      (unsigned long long)eg_engine_rule_calls(e, (size_t)shell));
+	CHECK(!strcmp(eg_engine_rule(e, (size_t)boom)->kind, "lua") &&
+	      !strcmp(eg_engine_rule(e, (size_t)shell)->kind, "builtin"), "kinds");
+	/* the last error, as logged; truncated to the buffer; "" for none */
+	char last[256], want[256], small[12];
+	snprintf(want, sizeof(want), "runtime error: %s:8: kaboom", det);
+	CHECK(eg_engine_rule_last_error(e, (size_t)boom, last, sizeof(last)) == strlen(want) &&
+	      !strcmp(last, want), "boom's last error: '%s', want '%s'", last, want);
+	CHECK(eg_engine_rule_last_error(e, (size_t)spin, small, sizeof(small)) == 11 &&
+	      !strcmp(small, "budget erro"), "truncated: '%s'", small);
+	CHECK(eg_engine_rule_last_error(e, (size_t)dyn, last, sizeof(last)) == 0 && !last[0],
+	      "no error: '%s'", last);
 	/* bash: shell + dyn, cron: dyn, zsh: shell + dyn */
 	CHECK(nhits == 5, "5 hits, got %zu", nhits);
 	if (nhits == 5) {

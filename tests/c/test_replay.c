@@ -4,7 +4,7 @@
  * unknown fields, \u escapes, the process context (its keys, the defaults of
  * old lines, its errors), the writer -> reader round trip of odd strings and
  * of a full context, and eg_replay_run on files with bad, blank, CRLF and
- * over-long lines.
+ * over-long lines, and on files whose every line is rejected (exit 1).
  * Independent of the engine's rules: parsed events are aborted, not run,
  * except in eg_replay_run, whose alerts go to a scratch file.
  */
@@ -728,6 +728,20 @@ static void test_run(void)
 	CHECK(rc == 0 && !strcmp(errs, "ebpf-guard: <stdin>:2: not a JSON object\n"),
 	      "stdin: rc %d stderr %s", rc, errs);
 	CHECK(atomic_load(&eg_metrics.replay_rejected) - rej0 == 1, "stdin rejected");
+
+	/* every line rejected: 1, with a last line saying so; blank lines and an
+	 * empty file are not rejected lines */
+	rc = run_replay("[]\n\n{}\n", 7, "", errs, sizeof(errs));
+	snprintf(want, sizeof(want),
+		 "ebpf-guard: %s:1: not a JSON object\n"
+		 "ebpf-guard: %s:3: missing field \"type\"\n"
+		 "ebpf-guard: %s: every line was rejected (2 of 2), no event was replayed\n",
+		 file, file, file);
+	CHECK(rc == 1 && !strcmp(errs, want), "all rejected: rc %d stderr:\n%s\nwant:\n%s", rc, errs, want);
+	rc = run_replay("", 0, "", errs, sizeof(errs));
+	CHECK(rc == 0 && !errs[0], "empty file: rc %d stderr %s", rc, errs);
+	rc = run_replay("\n \n", 3, "", errs, sizeof(errs));
+	CHECK(rc == 0 && !errs[0], "blank lines: rc %d stderr %s", rc, errs);
 
 	/* a missing file */
 	volatile sig_atomic_t stop = 0;

@@ -8,7 +8,8 @@
 #                            (stdout, stderr in $W/stdout, $W/stderr); sets
 #                            EG_PID, PORT, URL
 #   eg_send <lines>          writes event lines to the daemon
-#   eg_finish                closes the input, waits for a clean exit (rc 0)
+#   eg_finish [rc]           closes the input, waits for the exit (status rc,
+#                            default 0: a clean exit)
 #   metric <series>          the value of one exact series ('' when absent)
 #   wait_metric <series> <value> [seconds]
 #   wait_lines <file> <n> [seconds]
@@ -107,8 +108,10 @@ eg_send() {
 	printf '%s\n' "$@" >&3
 }
 
-# eg_finish: EOF on the input; the daemon drains, flushes and exits 0.
+# eg_finish [rc]: EOF on the input; the daemon drains, flushes and exits rc
+# (default 0; 1 when some rule's user code failed on every event it ran on).
 eg_finish() {
+	local want=${1:-0}
 	exec 3>&-
 	local i rc=0
 	for i in $(seq 300); do
@@ -118,7 +121,7 @@ eg_finish() {
 	kill -0 "$EG_PID" 2>/dev/null && fail "the daemon did not exit within 15 s of EOF"
 	wait "$EG_PID" || rc=$?
 	EG_PID=
-	[ "$rc" = 0 ] || fail "the daemon exited $rc after EOF"
+	[ "$rc" = "$want" ] || fail "the daemon exited $rc after EOF, want $want"
 }
 
 scrape() {

@@ -60,7 +60,17 @@ done
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$EG_PID/status")
 echo "peak RSS ${hwm} kB"
 [ "$hwm" -lt 400000 ] || fail "peak RSS ${hwm} kB: the bombs were not stopped early"
-eg_finish
+# every bomb failed on every event: the replay exits 1, naming each
+eg_finish 1
+for want in \
+	"detection \"rep_numstr\" ($f): every evaluation failed (3 of 3; last: runtime error: $f:3: string.rep: result too large (500000000 bytes, limit 1048576))" \
+	"detection \"rep_number\" ($f): every evaluation failed (3 of 3; last: runtime error: $f:5: string.rep: result too large (600000000 bytes, limit 1048576))" \
+	"detection \"doubling\" ($f): every evaluation failed (3 of 3; last: budget error: memory limit exceeded (more than 64 MiB allocated in one call))" \
+	"detection \"table_growth\" ($f): every evaluation failed (3 of 3; last: budget error: memory limit exceeded (more than 64 MiB allocated in one call))" \
+	"detection \"concat\" ($f): every evaluation failed (3 of 3; last: runtime error: $f:19: table.concat: result too large (2097152 bytes, limit 1048576))"; do
+	grep -qxF "ebpf-guard: $want" "$W/stderr" || fail "missing exit line: $want"
+done
+[ "$(grep -c 'every evaluation failed' "$W/stderr")" = 5 ] || fail "not 5 'every evaluation failed' lines"
 
 # Hoarding: 1 MiB kept per event in a state store; with -lua-memory 8 the
 # heap is capped at 128 MiB, so calls start failing after ~120 events.

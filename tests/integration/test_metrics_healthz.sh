@@ -56,5 +56,8 @@ done
 python3 -c "import sys; sys.exit(0 if $slowest < 1 else 1)" ||
 	fail "a scrape took ${slowest}s during the stall"
 echo "slowest scrape during the stall: ${slowest}s"
-eg_finish
+# the condition failed on every event: the replay exits 1 and says so
+eg_finish 1
+grep -qxF "ebpf-guard: rule \"slow\" ($W/slow.yaml): every evaluation failed ($((n + 1)) of $((n + 1)); last: budget error: condition:1: time limit exceeded (50 ms))" "$W/stderr" ||
+	fail "no exit line for slow: $(grep 'every evaluation' "$W/stderr")"
 echo "ok ($EG_NAME)"

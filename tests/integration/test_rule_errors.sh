@@ -33,10 +33,10 @@ EOF
 cat >"$W/cond.yaml" <<'EOF'
 rules:
   - id: cond_err
-    description: a condition reading a field ev does not have
+    description: a condition reading a field ev does not have (named at run time; a constant name is refused at load)
     event_types: [exec]
     comm_regex: "^cond$"
-    condition: ev.no_such_field == 1
+    condition: ev["no_such" .. "_field"] == 1
 EOF
 
 alerts=$W/alerts.jsonl

@@ -1,4 +1,5 @@
--- Three detections in one file: static, dynamic and table-without-description.
+-- Four detections in one file: static, dynamic, table-without-description and
+-- a string (the description).
 return {
   {
     id = "static_true",
@@ -17,5 +18,11 @@ return {
     description = "kept static",
     event_types = { "exec" },
     match = function(ev) return {} end,
+  },
+  {
+    id = "string",
+    description = "replaced by the string",
+    event_types = { "exec" },
+    match = function(ev) return "custom text for " .. ev.comm end,
   },
 }

@@ -16,14 +16,14 @@ return {
   },
   {
     id = "bad_field",
-    description = "reads a field the view does not have",
+    description = "reads a field the view does not have, named at run time",
     event_types = { "open" },
-    match = function(ev) return ev.no_such_field end,
+    match = function(ev) local k = "no_such_field" return ev[k] end,
   },
   {
     id = "writes_ev",
-    description = "tries to change the event",
+    description = "tries to change the event, through a key named at run time",
     event_types = { "connect" },
-    match = function(ev) ev.comm = "x" end,
+    match = function(ev) local k = "comm" ev[k] = "x" end,
   },
 }
