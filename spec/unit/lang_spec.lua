@@ -331,6 +331,23 @@ overrides:
 ]])
     assert.same({}, fire({ a, b }, e))
   end)
+  it("apply to Lua detections, before their code runs", function()
+    local det = H.tmpfile(".lua", [==[
+return { id = "d", description = "d", event_types = { "exec" },
+  match = function(ev) return ev.comm ~= "" end }
+]==])
+    files[#files + 1] = det
+    local b = yaml([[
+overrides:
+  - rule: d
+    append:
+      exceptions:
+        - name: quiet
+          fields: comm
+          values: [rsync]
+]])
+    assert.same({ "2:d", "3:d" }, fire({ det, b }, e))
+  end)
   it("apply to built-ins", function()
     local a = yaml([[
 overrides:
