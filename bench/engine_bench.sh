@@ -21,6 +21,8 @@ echo "== (a) engine alone, events in memory, reference rules + built-ins"
 taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config bench/rules.reference.yaml
 echo "== (a') engine alone, stock rules + built-ins"
 taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config rules/
+echo "== (a'') engine alone, 64 rules in the rule language (bench/rules.language.yaml) + built-ins"
+taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config bench/rules.language.yaml
 
 echo "== (b) whole replay: JSONL in, JSONL alerts out, reference rules + built-ins"
 times=()

@@ -95,8 +95,10 @@ describe("match", function()
       assert.same({ 4 }, matches("exec", "exe: {suffix: [" .. table.concat(suf, ", ") .. "]}", evs))
     end)
     it("in holds values sharing length, first and last byte apart", function()
-      local e = { exec({ comm = "abc" }), exec({ comm = "axc" }), exec({ comm = "ayc" }), exec({ comm = "ab" }) }
+      local e = { exec({ comm = "abc" }), exec({ comm = "axc" }), exec({ comm = "ayc" }), exec({ comm = "ab" }),
+        exec({ comm = "" }) }
       assert.same({ 1, 3 }, matches("exec", "comm: [abc, ayc, azc]", e))
+      assert.same({ 4, 5 }, matches("exec", "comm: [ab, '', zz]", e))
     end)
     it("special characters in prefixes are literal", function()
       local e = { exec({ exe = "/a.b(c)/x" }), exec({ exe = "/aXb(c)/x" }) }
