@@ -741,6 +741,7 @@ local function run(rules, events)
   local p = H.tmpfile(".yaml", rules_text(rules))
   local ok, res = pcall(H.fire, { p }, events)
   os.remove(p)
+  os.remove(p:sub(1, -#".yaml" - 1)) -- (the empty file os.tmpname made)
   return ok, res
 end
 
