@@ -392,7 +392,8 @@ local function values_of(P, v, path, allow_scalar)
     for i, x in ipairs(v) do add(x, path .. "[" .. i .. "]") end
   elseif type(v) == "table" and not P.is_null(v) then
     P.err(path, "expected a value or a list of values, got " .. P.got(v))
-  elseif allow_scalar then
+  elseif allow_scalar or (type(v) == "string" and v:sub(1, 1) == "$" and v:sub(2, 2) ~= "$") then
+    -- (a "$name" scalar is a list, also where only lists are taken)
     add(v, path)
   else
     P.err(path, "expected a list of values, got " .. P.got(v))
@@ -531,8 +532,17 @@ local function parse_op(P, f, op, v, path)
     end
     local vals = values_of(P, v, path, true)
     if #vals == 0 then P.err(path, "empty list") end
-    local mask, rdonly = flag_mask(P, f, vals, path)
-    return { op = op, mask = mask, rdonly = rdonly }
+    -- any: a name of several bits (O_SYNC, O_TMPFILE) holds when all of its
+    -- bits are set, not one of them
+    local single, multi = {}, {}
+    for _, x in ipairs(vals) do
+      local n = op == "any" and type(x) == "string" and f.names[x]
+      local b = 1
+      while n and b < n do b = b * 2 end
+      if n and n ~= 0 and b ~= n then multi[#multi + 1] = n else single[#single + 1] = x end
+    end
+    local mask, rdonly = flag_mask(P, f, single, path)
+    return { op = op, mask = mask, rdonly = rdonly, multi = multi }
   end
   -- num
   if op == "any" or op == "all" then
@@ -555,9 +565,15 @@ function parse_matcher(P, f, v, path)
     P.err(path, "missing matcher (a value, a list, or a mapping such as {in: [...]})")
   end
   if type(v) ~= "table" then return parse_op(P, f, "eq", v, path) end
-  if P.is_list(v) and next(v) ~= nil then return parse_op(P, f, "in", v, path) end
-  if next(v) == nil then P.err(path, "empty matcher") end
   local allowed = MATCHERS_OF[f.kind]
+  if P.is_list(v) and next(v) ~= nil then
+    if not in_list("in", allowed) and f.kind ~= "bool" then
+      P.err(path, fmt("a list (in) is not a matcher for %s (%s takes %s)", f.name,
+        KIND_TEXT[f.kind]:gsub(" %(.*", ""), concat(allowed, ", ")))
+    end
+    return parse_op(P, f, "in", v, path)
+  end
+  if next(v) == nil then P.err(path, "empty matcher") end
   local keys = sorted_names(v)
   local out = {}
   for _, k in ipairs(keys) do
@@ -727,28 +743,34 @@ local function str_fn(E, m)
     return E.fn(fmt("return function(p, l) return p ~= nil and l >= %d and MEMMEM(p, l, %q, %d) ~= nil end",
       #s, s, #s))
   end
+  -- a missing string (unknown context) is tested as "", as by the other paths
+  local head = 'return function(p, l) if p == nil then p, l = "", 0 end '
+  if op == "regex" then
+    -- each pattern on its own: in one alternation a backreference would
+    -- count the other patterns' groups, and \Q, a (?x) comment or a
+    -- duplicate group name would swallow or break the wrapping
+    local tests = {}
+    for i, s in ipairs(vals) do tests[i] = fmt("M(CODE[%d], p, l)", E.rx(assert(regex.new(s)))) end
+    local pre = ""
+    if #vals == 1 then
+      -- a literal every match contains, tested first (as the legacy regexes)
+      local lit, anchored = regex.required_literal(vals[1])
+      if lit and anchored then
+        pre = fmt("if l < %d or MEMCMP(p, %q, %d) ~= 0 then return false end ", #lit, lit, #lit)
+      elseif lit then
+        pre = fmt("if l < %d or MEMMEM(p, l, %q, %d) == nil then return false end ", #lit, lit, #lit)
+      end
+    end
+    return E.fn(head .. pre .. "return " .. concat(tests, " or ") .. " end")
+  end
   -- one PCRE2 pattern
   local alts = {}
-  for i, s in ipairs(vals) do
-    alts[i] = op == "regex" and ("(?:" .. s .. ")") or rx_quote(s)
-  end
+  for i, s in ipairs(vals) do alts[i] = rx_quote(s) end
   local pat = concat(alts, "|")
   if op == "prefix" then pat = "^(?:" .. pat .. ")"
   elseif op == "suffix" then pat = "(?:" .. pat .. ")\\z"
   elseif op == "contains" then pat = "(?:" .. pat .. ")" end
-  local obj = assert(regex.new(pat))
-  local pre = ""
-  if #vals == 1 and op == "regex" then
-    -- a literal every match contains, tested first (as the legacy regexes)
-    local lit, anchored = regex.required_literal(obj.pattern)
-    if lit and anchored then
-      pre = fmt("if l < %d or MEMCMP(p, %q, %d) ~= 0 then return false end ", #lit, lit, #lit)
-    elseif lit then
-      pre = fmt("if l < %d or MEMMEM(p, l, %q, %d) == nil then return false end ", #lit, lit, #lit)
-    end
-  end
-  return E.fn(fmt("return function(p, l) if p == nil then return false end %sreturn M(CODE[%d], p, l) end",
-    pre, E.rx(obj)))
+  return E.fn(fmt("%sreturn M(CODE[%d], p, l) end", head, E.rx(assert(regex.new(pat)))))
 end
 
 local function mask_lit(f, mask)
@@ -783,11 +805,17 @@ local function val_expr(E, f, m, v)
   local lit = mask_lit(f, m.mask)
   local t = {}
   if op == "flags_eq" then return fmt("(%s == %s)", v, lit) end
-  if m.mask ~= 0 then
-    if op == "any" then t[1] = fmt("band(%s, %s) ~= 0", v, lit)
-    else t[1] = fmt("band(%s, %s) == %s", v, lit, lit) end
+  if op == "all" then
+    t[1] = fmt("band(%s, %s) == %s", v, lit, lit)
+  elseif m.mask ~= 0 then
+    t[1] = fmt("band(%s, %s) ~= 0", v, lit)
+  end
+  for _, x in ipairs(m.multi or {}) do
+    t[#t + 1] = fmt("band(%s, %s) == %s", v, mask_lit(f, x), mask_lit(f, x))
   end
   if m.rdonly then t[#t + 1] = fmt("band(%s, 3) == 0", v) end
+  -- any of no bits (a zero mask)
+  if #t == 0 then return "false" end
   return "(" .. concat(t, op == "any" and " or " or " and ") .. ")"
 end
 
@@ -822,8 +850,8 @@ function _M.emit(E, ast)
       end
       return one(m), cost
     end
-    local sub = { match = function(ff, mm, v) return val_expr(E, ff, mm, v) end }
-    setmetatable(sub, { __index = E })
+    local sub = setmetatable({}, { __index = E })
+    sub.match = function(ff, mm, v) return val_expr(sub, ff, mm, v) end
     return val_expr(sub, f, m, f.access), cost
   end
   if op == "not" then

@@ -107,6 +107,13 @@ describe("match", function()
       list[11] = "'/a.b(c)/'"
       assert.same({ 1 }, matches("exec", "exe: {prefix: [" .. table.concat(list, ", ") .. "]}", e))
     end)
+    it("each regex of a list is matched on its own: backreferences, \\Q, (?x) comments, group names", function()
+      local e = { exec({ comm = "aa" }), exec({ comm = "xa.y" }), exec({ comm = "ab" }), exec({ comm = "xy" }) }
+      assert.same({ 1 }, matches("exec", [[comm: {regex: ['(x)z', '(a)\1']}]], e))
+      assert.same({ 2 }, matches("exec", [[comm: {regex: ['\Qa.']}]], e))
+      assert.same({ 3 }, matches("exec", [[comm: {regex: ['(?x) a b # a comment']}]], e))
+      assert.same({ 3, 4 }, matches("exec", [[comm: {regex: ['(?<n>x)y', '(?<n>a)b']}]], e))
+    end)
   end)
 
   describe("number, flags, enum and bool matchers", function()
@@ -166,6 +173,35 @@ describe("match", function()
       local e = { { type = "unlink", filename = "/f", ret = 0 }, { type = "unlink", filename = "/f", ret = -2 } }
       assert.same({ 1 }, matches("unlink", "ret: {ge: 0}", e))
     end)
+    it("nest not and several matchers on numbers", function()
+      local e = {
+        { type = "connect", dest_port = 22 }, { type = "connect", dest_port = 4444 },
+        { type = "connect", dest_port = 5000 },
+      }
+      assert.same({ 3 }, matches("connect", "dest_port: {ge: 1024, not: 4444}", e))
+      assert.same({ 2 }, matches("connect", "dest_port: {not: {not: 4444}}", e))
+      assert.same({ 1, 3 }, matches("connect", "dest_port: {not: {gt: 1024, lt: 5000}}", e))
+    end)
+    it("a zero mask: any of no bits never holds, all of them always", function()
+      local c = { { type = "chmod", filename = "/f", mode = 2541 }, { type = "chmod", filename = "/f", mode = 0 } }
+      assert.same({}, matches("chmod", "mode: {any: [0]}", c))
+      assert.same({ 1, 2 }, matches("chmod", "mode: {all: 0}", c))
+      assert.same({ 2 }, matches("chmod", "mode: {not: {any: [setuid, 0]}}", c))
+      assert.same({}, matches("connect", "dest_port: {any: 0}", { { type = "connect", dest_port = 22 } }))
+    end)
+    it("a flag name of several bits is set when all of its bits are", function()
+      -- O_TMPFILE is __O_TMPFILE | O_DIRECTORY, O_SYNC is __O_SYNC | O_DSYNC
+      local e = {
+        { type = "open", filename = "/d", open_flags = 0x10000 }, { type = "open", filename = "/t", open_flags = 0x410002 },
+        { type = "open", filename = "/f", open_flags = 0x1001 }, { type = "open", filename = "/f", open_flags = 0x101001 },
+      }
+      assert.same({ 2 }, matches("open", "open_flags: {any: [O_TMPFILE]}", e))
+      assert.same({ 4 }, matches("open", "open_flags: {any: [O_SYNC]}", e))
+      assert.same({ 1, 2 }, matches("open", "open_flags: {any: [O_DIRECTORY]}", e))
+      assert.same({ 2, 3, 4 }, matches("open", "open_flags: {any: [O_TMPFILE, O_DSYNC]}", e))
+      assert.same({ 1, 4 }, matches("open", "open_flags: {any: [O_SYNC, O_RDONLY]}", e))
+      assert.same({ 2 }, matches("open", "open_flags: {all: [O_TMPFILE]}", e))
+    end)
   end)
 
   describe("process context fields", function()
@@ -194,6 +230,19 @@ describe("match", function()
       assert.same({ 1 }, matches("exec", "cwd: {prefix: /var/www}", e))
       assert.same({ 2 }, matches("exec", "context: procfs", e))
       assert.same({ 2 }, matches("exec", "loginuid: {ge: 0}", e))
+    end)
+    it("unknown context is the empty string to every matcher", function()
+      -- the first event has no process context: its parent.comm is unknown
+      local u = { exec({ comm = "sh" }), exec({ comm = "sh", parent = { comm = "x" } }) }
+      assert.same({ 1 }, matches("exec", "parent.comm: {regex: '^$'}", u))
+      assert.same({ 1 }, matches("exec", "parent.comm: {regex: ['^$', zzz]}", u))
+      local long = {}
+      for i = 1, 10 do long[i] = "/p" .. i end
+      long[11] = "''"
+      assert.same({ 1, 2 }, matches("exec", "parent.comm: {prefix: [" .. table.concat(long, ", ") .. "]}", u))
+      assert.same({ 1, 2 }, matches("exec", "parent.comm: {suffix: [" .. table.concat(long, ", ") .. "]}", u))
+      assert.same({ 1 }, matches("exec", "parent.comm: {contains: ['', x], not: {contains: x}}", u))
+      assert.same({ 1 }, matches("exec", "parent.comm: ['', a, b]", u))
     end)
   end)
 
@@ -245,6 +294,21 @@ overrides:
     replace: [fish]
 ]])
     assert.same({ "2:r" }, fire({ a, c }, e))
+  end)
+  it("are the list of in: and of an exception's in", function()
+    assert.same({ "1:r", "2:s", "3:s" }, fire([[
+lists:
+  shells: [bash, sh]
+  editors: [vim]
+rules:
+  - {id: r, description: d, event_types: [exec], match: {comm: {in: $shells}}}
+  - id: s
+    description: d
+    event_types: [exec]
+    match: {comm: {not: {in: $shells}}}
+    exceptions:
+      - {name: e, fields: comm, comps: in, values: [$editors]}
+]], e))
   end)
 end)
 
@@ -448,6 +512,10 @@ describe("load errors", function()
   it("a bad regex", function()
     assert.equals('F: rule "r": match: exe: regex: invalid regex "(a": missing closing parenthesis at offset 2',
       rule_error("exec", "exe: {regex: '(a'}"))
+  end)
+  it("a list on a flags field (a list is in:, which flags do not take)", function()
+    assert.equals('F: rule "r": match: open_flags: a list (in) is not a matcher for open_flags (a flags field takes any, all, eq, not)',
+      rule_error("open", "open_flags: [O_WRONLY, O_RDWR]"))
   end)
   it("an unknown list or macro, a cycle, a duplicate", function()
     assert.equals('F: rule "r": match: comm[1]: unknown list "shels" (did you mean "shells"?)',
