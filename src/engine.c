@@ -38,6 +38,7 @@ struct eg_engine {
 	int last_errors_ref; /* host.init's last_errors: rule index -> last error */
 	struct eg_batch batch;
 	struct eg_hit *hits;
+	uint32_t *order; /* the hits' indexes in event, then rule order */
 	struct eg_rule_info *rules;
 	size_t nrules;
 	uint32_t types_wanted;
@@ -565,10 +566,11 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	 * run() with many rules still evaluates many events per call */
 	size_t cap = e->nrules + EG_BATCH_HITS_DEFAULT;
 	e->hits = calloc(cap, sizeof(*e->hits));
+	e->order = calloc(cap, sizeof(*e->order));
 	e->batch.rule_errors = calloc(e->nrules * EG_RERR_KINDS + 1, sizeof(uint64_t));
 	e->batch.rule_disabled = calloc(e->nrules + 1, 1);
 	e->batch.rule_calls = calloc(e->nrules + 1, sizeof(uint64_t));
-	if (!e->hits || !e->batch.rule_errors || !e->batch.rule_disabled || !e->batch.rule_calls) {
+	if (!e->hits || !e->order || !e->batch.rule_errors || !e->batch.rule_disabled || !e->batch.rule_calls) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -602,6 +604,7 @@ void eg_engine_free(struct eg_engine *e)
 	free(e->rules);
 	free(e->report);
 	free(e->hits);
+	free(e->order);
 	free(e->batch.rule_errors);
 	free(e->batch.rule_disabled);
 	free(e->batch.rule_calls);
@@ -626,6 +629,32 @@ const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)
 {
 	return e->types_wanted;
+}
+
+/* Orders hit indexes by event, then rule (qsort_r comparator; ctx: the hits). */
+static int hit_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct eg_hit *hits = ctx;
+	const struct eg_hit *x = &hits[*(const uint32_t *)a], *y = &hits[*(const uint32_t *)b];
+	if (x->ev != y->ev)
+		return x->ev < y->ev ? -1 : 1;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	return 0;
+}
+
+/* The rule loop writes hits group by group (lua/ebpf_guard/compile.lua):
+ * puts their indexes in e->order sorted by event, then rule. */
+static void order_hits(struct eg_engine *e, uint32_t n)
+{
+	int sorted = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		e->order[i] = i;
+		if (i && hit_cmp(&e->order[i - 1], &e->order[i], e->hits) > 0)
+			sorted = 0;
+	}
+	if (!sorted)
+		qsort_r(e->order, n, sizeof(*e->order), hit_cmp, e->hits);
 }
 
 int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_hit_cb cb,
@@ -654,7 +683,9 @@ int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_h
 			return -1;
 		}
 		int have_desc = 0;
-		for (uint32_t i = 0; i < b->nhits; i++) {
+		order_hits(e, b->nhits);
+		for (uint32_t k = 0; k < b->nhits; k++) {
+			uint32_t i = e->order[k];
 			const struct eg_hit *h = &e->hits[i];
 			const char *d = NULL;
 			size_t dl = 0;

@@ -23,12 +23,18 @@ end
 pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);")
 pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
 
+local U64 = ffi.typeof("const uint64_t *")
 local TYPES = {}
 for i = 1, #event.TYPE_NAMES do TYPES[i] = i end
 
 -- Generated lines (one or two per rule) per function before a type's rules
 -- are split into several functions.
 _M.CHUNK_LINES = 256
+-- and bytes of generated source per function (LuaJIT refuses a jump that is
+-- too long: "control structure too long")
+_M.CHUNK_CHARS = 24000
+-- declarative rules of one type per group loop
+_M.GROUP_RULES = 8
 
 -- rules: the final rule list (0-based index = position - 1), each either
 --   { kind = "builtin", builtin = <builtins.LIST entry>, types }
@@ -75,8 +81,8 @@ function _M.build(rules, env)
       consts[#consts + 1] = v
       return fmt("K[%d]", #consts)
     end,
-    fn = function(body, arg)
-      fns[#fns + 1] = { body = body, arg = arg }
+    fn = function(body)
+      fns[#fns + 1] = { body = body }
       return fmt("MF[%d]", #fns)
     end,
   }
@@ -84,12 +90,21 @@ function _M.build(rules, env)
     return (lang.emit(E, ast))
   end
 
-  local per_type = {}
-  for _, t in ipairs(TYPES) do per_type[t] = {} end
-  local pre_done = { {}, {}, {}, {} }
+  -- Per type, the rules' code in rule order. Declarative rules (built-ins,
+  -- YAML rules without a condition) go into groups of at most GROUP_RULES,
+  -- each group one loop of its own over a window of events: a trace per
+  -- group, with few side exits (one loop over every rule grew hundreds of
+  -- side traces per root trace past ~20 rules, and LuaJIT's limit of 100
+  -- sent the rest to the interpreter). User code (conditions, Lua
+  -- detections) and exit handling run in one loop in event order, as
+  -- stateful detections expect. Hits are sorted back to event order, then
+  -- rule order, by the caller.
+  local decl, ordered, per_event = {}, {}, {}
+  for _, t in ipairs(TYPES) do decl[t], ordered[t], per_event[t] = {}, {}, 0 end
   for k0 = 0, #rules - 1 do
     local r = rules[k0 + 1]
     local lines = {}
+    local user = r.kind == "lua" or r.condition ~= nil
     local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
     if r.kind == "builtin" then
       local b = r.builtin
@@ -106,16 +121,8 @@ function _M.build(rules, env)
         names[name] = rx(obj)
       end
       local expr = b.expr:gsub("RX%((%w+)%)", function(n) return fmt("CODE[%d]", names[n]) end)
-      if r.exc_ast then expr = fmt("(%s) and not %s", expr, emit(r.exc_ast)) end
-      for _, t in ipairs(r.types) do
-        for _, p in ipairs(b.pre) do
-          if not pre_done[t][p[1]] then
-            pre_done[t][p[1]] = true
-            local l = per_type[t]
-            l[#l + 1] = p[2]
-          end
-        end
-      end
+      if r.exc_ast then expr = fmt("(%s) and not (%s)", expr, emit(r.exc_ast)) end
+      for _, p in ipairs(b.pre) do lines[#lines + 1] = p[2] end
       lines[#lines + 1] = fmt("-- %s", comment_text(b.id))
       lines[#lines + 1] = fmt("if %s then %s end", expr, hit)
     elseif r.kind == "yaml" then
@@ -125,7 +132,7 @@ function _M.build(rules, env)
       if r.comm_rx then conds[#conds + 1] = rx_test(r.comm_rx, "comm") end
       if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
       if r.match_ast then conds[#conds + 1] = emit(r.match_ast) end
-      if r.exc_ast then conds[#conds + 1] = "not " .. emit(r.exc_ast) end
+      if r.exc_ast then conds[#conds + 1] = "not (" .. emit(r.exc_ast) .. ")" end
       if r.condition then conds[#conds + 1] = fmt("USER(%d, i)", k0) end
       if #conds == 0 then conds[1] = "true" end
       lines[#lines + 1] = fmt("-- rule %s", comment_text(r.id))
@@ -133,7 +140,7 @@ function _M.build(rules, env)
     else
       lines[#lines + 1] = fmt("-- detection %s", comment_text(r.id))
       local guard_open, guard_close = "", ""
-      if r.exc_ast then guard_open, guard_close = "if not " .. emit(r.exc_ast) .. " then ", " end" end
+      if r.exc_ast then guard_open, guard_close = "if not (" .. emit(r.exc_ast) .. ") then ", " end" end
       lines[#lines + 1] = fmt([[%sdo local r = USER(%d, i)
         if r then
           local h = hits[nh]; h.ev = i; h.rule = %d
@@ -141,17 +148,31 @@ function _M.build(rules, env)
           nh = nh + 1
         end end%s]], guard_open, k0, k0, guard_close)
     end
+    local chars = 0
+    for _, line in ipairs(lines) do chars = chars + #line end
     for _, t in ipairs(r.types) do
-      local l = per_type[t]
-      for _, s in ipairs(lines) do l[#l + 1] = s end
+      per_event[t] = per_event[t] + 1
+      if user then
+        local l = ordered[t]
+        for _, line in ipairs(lines) do l[#l + 1] = line end
+      else
+        local d = decl[t]
+        d[#d + 1] = { lines = lines, chars = chars }
+      end
     end
   end
+  if env.want_exit then table.insert(ordered[4], "EXIT(i)") end
+  local most = 1
+  for _, t in ipairs(TYPES) do if per_event[t] > most then most = per_event[t] end end
 
   local out = {}
   local function w(s) out[#out + 1] = s end
-  local chunk_calls, chunk_calls_all = {}, {}
-  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K = ...")
-  w("local band = bit.band")
+  -- the event's process, container and host, or empty ones (lang.lua)
+  local CONTEXT = "local P, CT, HO = e.proc, e.ctr, e.host"
+    .. " if P == nil then P = EP end if CT == nil then CT = EC end if HO == nil then HO = EH end"
+  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
+    .. " MEMCMP, EP, EC, EH, CAST, U64 = ...")
+  w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
   w("  if s == nil then s = EMPTY; l = 0 end")
@@ -163,57 +184,133 @@ function _M.build(rules, env)
   w("local function C(s, l, a, u)")
   w("  return s ~= nil and (MEMCHR(s, a, l) ~= nil or (u ~= a and MEMCHR(s, u, l) ~= nil))")
   w("end")
-  -- A type with many rules gets its code in functions of at most CHUNK_LINES
-  -- lines each (LuaJIT limits a function's jumps and constants: one function
-  -- held only ~465 rules), called in rule order from the loop.
-  if env.want_exit then table.insert(per_type[4], "EXIT(i)") end
-  w("local CHUNKS = {}")
+  -- Blocks of code, each one loop over the window: the declarative groups,
+  -- then user code in event order. Consecutive loops share a function (a
+  -- segment), so the end of one loop runs straight into the next in
+  -- compiled code; a loop ending in a return would leave its trace each time.
+  local blocks = {}
   for _, t in ipairs(TYPES) do
-    local l = per_type[t]
-    if #l > _M.CHUNK_LINES then
-      local calls = {}
-      local j = 1
-      while j <= #l do
-        local n = #chunk_calls_all + 1
-        chunk_calls_all[n] = true
-        w(fmt("CHUNKS[%d] = function(e, i, nh, hits)", n))
-        for k = j, math.min(j + _M.CHUNK_LINES - 1, #l) do w("  " .. l[k]) end
-        w("  return nh")
-        w("end")
-        calls[#calls + 1] = fmt("nh = CHUNKS[%d](e, i, nh, hits)", n)
-        j = j + _M.CHUNK_LINES
+    local d = decl[t]
+    local j = 1
+    while j <= #d do
+      local b = { "for i = i0, i1 - 1 do", "  local e = evs[i]", fmt("  if e.type == %d then", t),
+        "    " .. CONTEXT }
+      local k, size = j, 0
+      while k <= #d and k - j < _M.GROUP_RULES and (k == j or size + d[k].chars <= _M.CHUNK_CHARS) do
+        for _, line in ipairs(d[k].lines) do b[#b + 1] = "    " .. line end
+        size = size + d[k].chars
+        k = k + 1
       end
-      chunk_calls[t] = calls
+      b[#b + 1] = "  end"
+      b[#b + 1] = "end"
+      blocks[#blocks + 1] = b
+      j = k
+    end
+  end
+  -- user code, in event order; a type with much of it gets its code in
+  -- functions of at most CHUNK_LINES lines (or CHUNK_CHARS bytes) each
+  -- (LuaJIT limits a function's jumps and constants)
+  local any_ordered = false
+  for _, t in ipairs(TYPES) do if #ordered[t] > 0 then any_ordered = true end end
+  if any_ordered then
+    local chunk_calls, nchunks = {}, 0
+    w("local CHUNKS = {}")
+    local inline_chars = 0
+    for _, t in ipairs(TYPES) do
+      local l = ordered[t]
+      local chars = 0
+      for _, line in ipairs(l) do chars = chars + #line end
+      if #l > _M.CHUNK_LINES or chars > _M.CHUNK_CHARS or inline_chars + chars > _M.CHUNK_CHARS then
+        local cc = {}
+        local j = 1
+        while j <= #l do
+          nchunks = nchunks + 1
+          w(fmt("CHUNKS[%d] = function(e, i, nh, hits)", nchunks))
+          w("  " .. CONTEXT)
+          local k, size = j, 0
+          while k <= #l and k - j < _M.CHUNK_LINES and (k == j or size + #l[k] <= _M.CHUNK_CHARS) do
+            w("  " .. l[k])
+            size = size + #l[k]
+            k = k + 1
+          end
+          w("  return nh")
+          w("end")
+          cc[#cc + 1] = fmt("nh = CHUNKS[%d](e, i, nh, hits)", nchunks)
+          j = k
+        end
+        chunk_calls[t] = cc
+      else
+        inline_chars = inline_chars + chars
+      end
+    end
+    local b = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", "  " .. CONTEXT }
+    local first = true
+    for _, t in ipairs(TYPES) do
+      local l = ordered[t]
+      if #l > 0 then
+        b[#b + 1] = fmt("  %s t == %d then", first and "if" or "elseif", t)
+        first = false
+        for _, line in ipairs(chunk_calls[t] or l) do b[#b + 1] = "    " .. line end
+      end
+    end
+    b[#b + 1] = "  end"
+    b[#b + 1] = "end"
+    blocks[#blocks + 1] = b
+  end
+  -- the blocks in segments of at most CHUNK_CHARS bytes, called in order
+  for _, b in ipairs(blocks) do
+    local chars = 0
+    for _, line in ipairs(b) do chars = chars + #line end
+    b.chars = chars
+  end
+  local calls = {}
+  w("local SEGS = {}")
+  local j = 1
+  while j <= #blocks do
+    local n = #calls + 1
+    w(fmt("SEGS[%d] = function(evs, i0, i1, nh, hits)", n))
+    local size = 0
+    repeat
+      for _, line in ipairs(blocks[j]) do
+        w("  " .. line)
+        size = size + #line
+      end
+      j = j + 1
+    until j > #blocks or size + blocks[j].chars > _M.CHUNK_CHARS
+    w("  return nh")
+    w("end")
+    calls[n] = fmt("nh = SEGS[%d](evs, i0, i1, nh, hits)", n)
+  end
+  -- the calls, straight-line; very many: in several caller functions
+  local call_lines = calls
+  if #calls > _M.CHUNK_LINES then
+    call_lines = {}
+    w("local CALLERS = {}")
+    local k = 1
+    while k <= #calls do
+      local n = #call_lines + 1
+      w(fmt("CALLERS[%d] = function(evs, i0, i1, nh, hits)", n))
+      for c = k, math.min(k + _M.CHUNK_LINES - 1, #calls) do w("  " .. calls[c]) end
+      w("  return nh")
+      w("end")
+      call_lines[n] = fmt("nh = CALLERS[%d](evs, i0, i1, nh, hits)", n)
+      k = k + _M.CHUNK_LINES
     end
   end
   w("return function()")
   w("  if KEEP == nil then return end")
   w("  BEGIN()")
   w("  local evs, hits = b.ev, b.hits")
-  w("  local n, i, nh = b.n, b.next, b.nhits")
-  w("  local lim = b.hits_cap - b.nrules")
-  w("  while i < n do")
-  w("    if nh > lim then break end")
-  w("    local e = evs[i]")
-  w("    local t = e.type")
-  local first = true
-  for _, t in ipairs(TYPES) do
-    local l = per_type[t]
-    if #l > 0 then
-      w(fmt("    %s t == %d then", first and "if" or "elseif", t))
-      first = false
-      local calls = chunk_calls[t]
-      if calls then
-        for _, s in ipairs(calls) do w("      " .. s) end
-      else
-        for _, s in ipairs(l) do w("      " .. s) end
-      end
-    end
-  end
-  if not first then w("    end") end
-  w("    i = i + 1")
-  w("  end")
-  w("  b.next = i")
+  w("  local n, i0, nh = b.n, b.next, b.nhits")
+  -- a window of events whose hits fit the hit buffer whatever matches
+  -- (the caller starts each call with an empty buffer, which holds one
+  -- event's worth at least)
+  w(fmt("  local w = floor((b.hits_cap - nh) / %d)", most))
+  w("  if w < 1 then w = 1 end")
+  w("  local i1 = i0 + w")
+  w("  if i1 > n then i1 = n end")
+  for _, c in ipairs(call_lines) do w("  " .. c) end
+  w("  b.next = i1")
   w("  b.nhits = nh")
   w("end")
   local src = concat(out, "\n")
@@ -226,15 +323,16 @@ function _M.build(rules, env)
   -- the language's matcher functions, each compiled on its own (a large
   -- rule set would exceed one function's limits)
   local MATCH, MD, MCTX = regex.match_fn(), regex.md1, regex.mctx
-  local function M(c, p, l) return MATCH(c, p, l, 0, 0, MD, MCTX) >= 0 end
   local mf = {}
   for j, f in ipairs(fns) do
     local fchunk = assert(loadstring(lang.FN_HEADER .. f.body, "=ebpf_guard.match"))
-    mf[j] = fchunk(lang.G.sin, ffi.C.memcmp, ffi.C.memmem, M, code_arr, f.arg)
+    mf[j] = fchunk(ffi.C.memcmp, ffi.C.memmem, MATCH, MD, MCTX, empty, code_arr, consts, ffi.cast, U64)
   end
-  keep.mf, keep.consts = mf, consts
+  local ep, ec, eh = lang.empty_context()
+  keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
-    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts)
+    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
+    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64)
   return run, src
 end
 

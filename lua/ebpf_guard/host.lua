@@ -72,6 +72,11 @@ _M.valid_utf8 = valid_utf8
 -- Returns { rules, types_wanted, run, desc, records, report = the listing
 -- or summary text when opts.list asked for one } or nil, message.
 function _M.init(opts)
+  -- room for the trace trees of a large rule set: each rule group is a loop
+  -- with its own root trace and side traces (compile.lua); LuaJIT's
+  -- defaults (1000 traces, 100 side traces per root, 512 KiB of machine
+  -- code) flushed and recompiled them all the time past ~30 rules
+  jit.opt.start("maxtrace=10000", "maxside=1000", "maxsnap=1000", "maxmcode=65536")
   local ok, err = event.check_layout(opts.layout or {})
   if not ok then return nil, err end
   if opts.registry ~= nil then

@@ -63,14 +63,16 @@ _M.MODE_BITS = {
 
 -- name -> { kind = "str" | "num" | "bool" | "flags" | "enum" | "strlist",
 --   types = { [type] = true } (nil: every type), access (Lua source reading
---   the value from the event `e`: "p, l" for strings; for strlist the name
---   of a G iterator), names = { name -> number } for flags and enum,
---   wide = true for flags held in 64 bits }
+--   the value from the event `e`: "p, l" for strings, side-effect free so
+--   that it can be repeated; buf = { p, l, count } for argument lists and
+--   command lines; anc = the ancestors' field), names = { name -> number }
+--   for flags and enum, wide = true for flags held in 64 bits }
 local FIELDS = {}
 _M.FIELDS = FIELDS
 
 local function def(name, kind, types, access, extra)
   local f = { name = name, kind = kind, types = types and set_of(types) or nil, access = access }
+  if kind == "str" then f.p, f.l = access:match("^(.-), (.*)$") end
   for k, v in pairs(extra or {}) do f[k] = v end
   FIELDS[name] = f
 end
@@ -108,33 +110,38 @@ do
   for v, n in pairs(event.PROTO_NAMES) do if n ~= "" then names[n] = v end end
   def("protocol", "enum", { "connect" }, "e.proto", { names = names })
 end
-def("args", "strlist", nil, "args")
-def("cmdline", "str", nil, "G.cmdline(e)")
--- the process context
-def("exec_id", "str", nil, "G.exec_id(e)")
-def("cwd", "str", nil, "G.cwd(e)")
-def("tty", "str", nil, "G.tty(e)")
-def("loginuid", "num", nil, "G.loginuid(e)")
-def("context", "enum", nil, "G.context(e)",
+-- argument lists, as their NUL-separated buffer (pointer, length, count)
+def("args", "strlist", nil, "e.args, e.args_len, e.argc", { buf = { "e.args", "e.args_len", "e.argc" } })
+def("cmdline", "str", nil, "e.args, e.args_len, e.argc", { buf = { "e.args", "e.args_len", "e.argc" } })
+-- the process context: the generated code has P, CT and HO, the event's
+-- process, container and host (empty structs when unknown)
+def("exec_id", "str", nil, "P.exec_id, P.exec_id_len")
+def("cwd", "str", nil, "P.cwd, P.cwd_len")
+def("tty", "str", nil, "P.tty, P.tty_len")
+def("loginuid", "num", nil, "P.loginuid")
+def("context", "enum", nil, fmt("(band(P.flags, %d) ~= 0 and 4 or band(P.flags, %d) ~= 0 and 3"
+  .. " or band(P.flags, %d) ~= 0 and 2 or 1)", event.PF_UNKNOWN, event.PF_SEEDED, event.PF_FORKED),
   { names = { exec = 1, fork = 2, procfs = 3, unknown = 4 } })
-def("setuid", "bool", nil, fmt("G.pflag(e, %d)", event.PF_SETUID))
-def("setgid", "bool", nil, fmt("G.pflag(e, %d)", event.PF_SETGID))
-def("ld_preload", "bool", nil, fmt("G.pflag(e, %d)", event.PF_LD_PRELOAD))
-def("ld_library_path", "bool", nil, fmt("G.pflag(e, %d)", event.PF_LD_LIBRARY_PATH))
-def("parent.tgid", "num", nil, "G.parent_tgid(e)")
-def("parent.exec_id", "str", nil, "G.parent_exec_id(e)")
-def("parent.comm", "str", nil, "G.parent_comm(e)")
-def("parent.exe", "str", nil, "G.parent_exe(e)")
-def("parent.args", "strlist", nil, "parent_args")
-def("parent.cmdline", "str", nil, "G.parent_cmdline(e)")
-def("ancestors.comm", "strlist", nil, "ancestor_comm")
-def("ancestors.exe", "strlist", nil, "ancestor_exe")
-def("container_id", "str", nil, "G.container_id(e)")
-def("container_runtime", "str", nil, "G.container_runtime(e)")
-def("pod_uid", "str", nil, "G.pod_uid(e)")
-def("cgroup", "str", nil, "G.cgroup(e)")
-def("hostname", "str", nil, "G.hostname(e)")
-def("host_id", "str", nil, "G.host_id(e)")
+def("setuid", "bool", nil, fmt("band(P.flags, %d) ~= 0", event.PF_SETUID))
+def("setgid", "bool", nil, fmt("band(P.flags, %d) ~= 0", event.PF_SETGID))
+def("ld_preload", "bool", nil, fmt("band(P.flags, %d) ~= 0", event.PF_LD_PRELOAD))
+def("ld_library_path", "bool", nil, fmt("band(P.flags, %d) ~= 0", event.PF_LD_LIBRARY_PATH))
+def("parent.tgid", "num", nil, "(P.parent_tgid ~= 0 and P.parent_tgid or e.ppid)")
+def("parent.exec_id", "str", nil, "P.parent_exec_id, P.parent_exec_id_len")
+def("parent.comm", "str", nil, "P.parent_comm, P.parent_comm_len")
+def("parent.exe", "str", nil, "P.parent_exe, P.parent_exe_len")
+def("parent.args", "strlist", nil, "P.parent_args, P.parent_args_len, P.parent_argc",
+  { buf = { "P.parent_args", "P.parent_args_len", "P.parent_argc" } })
+def("parent.cmdline", "str", nil, "P.parent_args, P.parent_args_len, P.parent_argc",
+  { buf = { "P.parent_args", "P.parent_args_len", "P.parent_argc" } })
+def("ancestors.comm", "strlist", nil, "comm", { anc = "comm" })
+def("ancestors.exe", "strlist", nil, "exe", { anc = "exe" })
+def("container_id", "str", nil, "CT.id, CT.id_len")
+def("container_runtime", "str", nil, "CT.runtime, CT.runtime_len")
+def("pod_uid", "str", nil, "CT.pod_uid, CT.pod_uid_len")
+def("cgroup", "str", nil, "CT.cgroup, CT.cgroup_len")
+def("hostname", "str", nil, "HO.name, HO.name_len")
+def("host_id", "str", nil, "HO.id, HO.id_len")
 -- the newer types' fields (ebpf_guard.evtypes)
 for key, f in pairs(evtypes.FIELDS) do
   local types = {}
@@ -176,8 +183,10 @@ end
 
 -- ------------------------------------------------------ run-time helpers
 
--- Getters the generated code calls (as G.<name>): strings as (pointer,
--- length), (nil, 0) when the context is unknown.
+-- The generated code tests fields inline, in the matcher loop's own frame:
+-- a branch inside a called Lua function would leave LuaJIT's trace for the
+-- interpreter whenever it went the other way. Only regexes on argument lists
+-- and command lines call these helpers (G.<name>), which loop.
 local G = {}
 _M.G = G
 local C = ffi.C
@@ -185,57 +194,9 @@ local MEMCHR = C.memchr
 local ffi_copy = ffi.copy
 local char_p = ffi.typeof("const char *")
 
-local function ctx_str(ptr, field)
-  local len = field .. "_len"
-  return function(e)
-    local c = e[ptr]
-    if c == nil then return nil, 0 end
-    return c[field], c[len]
-  end
-end
-G.exec_id = ctx_str("proc", "exec_id")
-G.cwd = ctx_str("proc", "cwd")
-G.tty = ctx_str("proc", "tty")
-G.parent_exec_id = ctx_str("proc", "parent_exec_id")
-G.parent_comm = ctx_str("proc", "parent_comm")
-G.parent_exe = ctx_str("proc", "parent_exe")
-G.container_id = ctx_str("ctr", "id")
-G.container_runtime = ctx_str("ctr", "runtime")
-G.pod_uid = ctx_str("ctr", "pod_uid")
-G.cgroup = ctx_str("ctr", "cgroup")
-G.hostname = ctx_str("host", "name")
-G.host_id = ctx_str("host", "id")
-
-function G.loginuid(e)
-  local p = e.proc
-  if p == nil then return -1 end
-  return p.loginuid
-end
-
-function G.pflag(e, f)
-  local p = e.proc
-  return p ~= nil and band(p.flags, f) ~= 0
-end
-
-function G.context(e)
-  local p = e.proc
-  if p == nil then return 4 end
-  local f = p.flags
-  if band(f, event.PF_UNKNOWN) ~= 0 then return 4 end
-  if band(f, event.PF_SEEDED) ~= 0 then return 3 end
-  if band(f, event.PF_FORKED) ~= 0 then return 2 end
-  return 1
-end
-
-function G.parent_tgid(e)
-  local p = e.proc
-  if p == nil or p.parent_tgid == 0 then return e.ppid end
-  return p.parent_tgid
-end
-
 -- Calls test(p, l) on each of argc NUL-terminated strings in (p, len);
 -- true when one returns true.
-local function each_arg(test, p, len, argc)
+function G.each_arg(test, p, len, argc)
   if p == nil then return false end
   local stop = p + len
   for _ = 1, argc do
@@ -249,38 +210,11 @@ local function each_arg(test, p, len, argc)
   return false
 end
 
-function G.args(test, e)
-  return each_arg(test, e.args, e.args_len, e.argc)
-end
-
-function G.parent_args(test, e)
-  local c = e.proc
-  if c == nil then return false end
-  return each_arg(test, c.parent_args, c.parent_args_len, c.parent_argc)
-end
-
-local function ancestors(field)
-  local len = field .. "_len"
-  return function(test, e)
-    local c = e.proc
-    if c == nil then return false end
-    local n = c.nancestors
-    if n > event.ANCESTORS_MAX then n = event.ANCESTORS_MAX end
-    for i = 0, n - 1 do
-      local a = c.ancestors[i]
-      if test(a[field], a[len]) then return true end
-    end
-    return false
-  end
-end
-G.ancestor_comm = ancestors("comm")
-G.ancestor_exe = ancestors("exe")
-
 -- The arguments joined by spaces, in a buffer reused from call to call
 -- (valid until the next call).
 local CMD_MAX = 65536
 local cmd_buf = ffi.new("char[?]", CMD_MAX)
-local function cmdline(p, len, argc)
+function G.join(p, len, argc)
   if p == nil or len == 0 or argc == 0 then return nil, 0 end
   if len > CMD_MAX then len = CMD_MAX end
   ffi_copy(cmd_buf, p, len)
@@ -296,43 +230,23 @@ local function cmdline(p, len, argc)
   if cmd_buf[len - 1] == 32 then len = len - 1 end
   return cmd_buf, len
 end
-function G.cmdline(e) return cmdline(e.args, e.args_len, e.argc) end
-function G.parent_cmdline(e)
-  local c = e.proc
-  if c == nil then return nil, 0 end
-  return cmdline(c.parent_args, c.parent_args_len, c.parent_argc)
+
+-- Empty process, container and host records for events without them
+-- (P, CT, HO in the generated code): unknown context, loginuid -1.
+function _M.empty_context()
+  local p = ffi.new("struct eg_proc")
+  p.loginuid = -1
+  p.flags = event.PF_UNKNOWN
+  return p, ffi.new("struct eg_container"), ffi.new("struct eg_host")
 end
 
--- Exact membership of (p, l) in a string set built by strset(): a table
--- keyed by length and first and last byte, holding the candidates.
-local MEMCMP = C.memcmp
-local function sin(set, p, l)
-  if p == nil or l == 0 then return set.empty == true end
-  local c = set[l * 65536 + band(p[0], 255) * 256 + band(p[l - 1], 255)]
-  if c == nil then return false end
-  if MEMCMP(p, c[1], l) == 0 then return true end
-  for j = 2, #c do
-    if MEMCMP(p, c[j], l) == 0 then return true end
-  end
-  return false
+-- The key of a string in a string set (see set_expr): its length, first,
+-- last and middle byte.
+local function set_key(s)
+  local n = #s
+  return n * 16777216 + s:byte(1) * 65536 + s:byte(n) * 256 + s:byte(floor(n / 2) + 1)
 end
-G.sin = sin
-
-local function strset(values)
-  local set = {}
-  for _, s in ipairs(values) do
-    if s == "" then
-      set.empty = true
-    else
-      local k = #s * 65536 + s:byte(1) * 256 + s:byte(-1)
-      local c = set[k]
-      if not c then c = {}; set[k] = c end
-      c[#c + 1] = s
-    end
-  end
-  return set
-end
-_M.strset = strset
+_M.set_key = set_key
 
 -- ------------------------------------------------------------- matchers
 
@@ -707,70 +621,240 @@ end
 -- how many literals are tested one by one before a PCRE2 alternation is used
 _M.UNROLL = 6
 
--- A function(p, l) -> bool for a string matcher; E gives rx(obj) -> CODE
--- index and fn(body, arg) -> an expression naming the function the body
--- returns (compiled after FN_HEADER).
-local function str_fn(E, m)
+-- Inline tests of a string (p, l): Lua expressions without side effects, so
+-- that they can be repeated (the trace computes them once). A missing string
+-- has p nil and l 0, and is tested as "".
+--
+-- Literals are compared 8 bytes at a time where the string is long enough
+-- (one load and one compare: one guard, no call), with memcmp for the rest.
+
+-- The 8 bytes from `at` (1-based) of s, padded with zero bytes, as a
+-- little-endian 64-bit constant, and the mask of the ones that exist; the
+-- bytes sit at the high end when high (for suffixes).
+local function word(s, at, high)
+  local bytes, mask = {}, {}
+  local n = math.min(8, #s - at + 1)
+  for k = 1, 8 do
+    local i = high and (k - (8 - n)) or k
+    if i >= 1 and i <= n then
+      bytes[k], mask[k] = s:byte(at + i - 1), 255
+    else
+      bytes[k], mask[k] = 0, 0
+    end
+  end
+  local hv, hm = {}, {}
+  for k = 8, 1, -1 do
+    hv[#hv + 1] = fmt("%02x", bytes[k])
+    hm[#hm + 1] = fmt("%02x", mask[k])
+  end
+  return "0x" .. concat(hv) .. "ULL", "0x" .. concat(hm) .. "ULL", n
+end
+
+-- s is at p (a pointer expression) and the string has at least 8 bytes there.
+local function word_test(p, s, at, high)
+  local v, m, n = word(s, at, high)
+  if n == 8 then return fmt("CAST(U64, %s)[0] == %s", p, v) end
+  return fmt("band(CAST(U64, %s)[0], %s) == %s", p, m, v)
+end
+
+local function lit_eq(p, l, s)
+  local n = #s
+  if n == 0 then return fmt("(%s == 0)", l) end
+  if n < 8 then return fmt("(%s == %d and MEMCMP(%s, %q, %d) == 0)", l, n, p, s, n) end
+  local rest = n > 8 and fmt(" and MEMCMP(%s + 8, %q, %d) == 0", p, s:sub(9), n - 8) or ""
+  return fmt("(%s == %d and %s%s)", l, n, word_test(p, s, 1), rest)
+end
+
+local function lit_prefix(p, l, s)
+  local n = #s
+  if n == 0 then return "true" end
+  if n < 8 then
+    return fmt("(%s >= 8 and %s or %s >= %d and %s < 8 and MEMCMP(%s, %q, %d) == 0)",
+      l, word_test(p, s, 1), l, n, l, p, s, n)
+  end
+  local rest = n > 8 and fmt(" and MEMCMP(%s + 8, %q, %d) == 0", p, s:sub(9), n - 8) or ""
+  return fmt("(%s >= %d and %s%s)", l, n, word_test(p, s, 1), rest)
+end
+
+local function lit_suffix(p, l, s)
+  local n = #s
+  if n == 0 then return "true" end
+  local last8 = fmt("%s + %s - 8", p, l)
+  if n < 8 then
+    return fmt("(%s >= 8 and %s or %s >= %d and %s < 8 and MEMCMP(%s + %s - %d, %q, %d) == 0)",
+      l, word_test(last8, s, 1, true), l, n, l, p, l, n, s, n)
+  end
+  local rest = n > 8 and fmt(" and MEMCMP(%s + %s - %d, %q, %d) == 0", p, l, n, s:sub(1, n - 8), n - 8) or ""
+  return fmt("(%s >= %d and %s%s)", l, n, word_test(last8, s, n - 7), rest)
+end
+
+local function rx_call(E, pattern, p, l)
+  local obj = assert(regex.new(pattern))
+  return fmt("(MATCH(CODE[%d], %s ~= nil and %s or EMPTY, %s, 0, 0, MD, MCTX) >= 0)", E.rx(obj), p, p, l)
+end
+
+-- Exact membership in a set of strings: a table lookup by the string's
+-- length, first, last and middle byte (set_key), then one memcmp. Strings
+-- sharing a key go to further tables, tested in turn.
+local function set_expr(E, vals, p, l)
+  local empty, subsets, maxlen = false, {}, 0
+  for _, v in ipairs(vals) do
+    if v == "" then
+      empty = true
+    else
+      if #v > maxlen then maxlen = #v end
+      local k = set_key(v)
+      local placed = false
+      for _, t in ipairs(subsets) do
+        if t[k] == v or t[k] == nil then
+          t[k] = v
+          placed = true
+          break
+        end
+      end
+      if not placed then subsets[#subsets + 1] = { [k] = v } end
+    end
+  end
+  local key = fmt("%s * 16777216 + band(%s[0], 255) * 65536 + band(%s[%s - 1], 255) * 256"
+    .. " + band(%s[rshift(%s, 1)], 255)", l, p, p, l, p, l)
+  local parts = {}
+  for j, t in ipairs(subsets) do
+    local kx = E.const(t)
+    parts[j] = fmt("(%s[%s] ~= nil and MEMCMP(%s, %s[%s], %s) == 0)", kx, key, p, kx, key, l)
+  end
+  local out = {}
+  if empty then out[#out + 1] = fmt("%s == 0", l) end
+  if #parts > 0 then
+    out[#out + 1] = fmt("(%s > 0 and %s <= %d and (%s))", l, l, maxlen, concat(parts, " or "))
+  end
+  return "(" .. concat(out, " or ") .. ")"
+end
+
+local function any_of(parts)
+  if #parts == 1 then return parts[1] end
+  return "(" .. concat(parts, " or ") .. ")"
+end
+
+-- A string matcher on (p, l), inline.
+local function str_expr(E, m, p, l)
+  local op = m.op
+  if op == "not" then return "not (" .. str_expr(E, m.node, p, l) .. ")" end
+  if op == "and" then
+    local t = {}
+    for i, x in ipairs(m.list) do t[i] = str_expr(E, x, p, l) end
+    return "(" .. concat(t, " and ") .. ")"
+  end
   local vals = m.values
   local parts = {}
-  local op = m.op
   if op == "in" then
-    if #vals <= 2 then
-      for i, s in ipairs(vals) do
-        if s == "" then parts[i] = "l == 0"
-        else parts[i] = fmt("(l == %d and p[0] == %d and MEMCMP(p, %q, %d) == 0)", #s, sbyte(s, 1), s, #s) end
-      end
-      return E.fn("return function(p, l) return " .. concat(parts, " or ") .. " end")
-    end
-    return E.fn("return function(p, l) return SIN(ARG, p, l) end", strset(vals))
+    if #vals > 4 then return set_expr(E, vals, p, l) end
+    for i, v in ipairs(vals) do parts[i] = lit_eq(p, l, v) end
+    return any_of(parts)
   end
   if (op == "prefix" or op == "suffix") and #vals <= _M.UNROLL then
-    for i, s in ipairs(vals) do
-      if s == "" then
-        parts[i] = "true"
-      elseif op == "prefix" then
-        parts[i] = fmt("(l >= %d and p[0] == %d and MEMCMP(p, %q, %d) == 0)", #s, sbyte(s, 1), s, #s)
-      else
-        parts[i] = fmt("(l >= %d and p[l - 1] == %d and MEMCMP(p + l - %d, %q, %d) == 0)",
-          #s, sbyte(s, #s), #s, s, #s)
-      end
-    end
-    return E.fn("return function(p, l) if p == nil then l = 0 end return " .. concat(parts, " or ") .. " end")
+    for i, v in ipairs(vals) do parts[i] = op == "prefix" and lit_prefix(p, l, v) or lit_suffix(p, l, v) end
+    return any_of(parts)
   end
   if op == "contains" and #vals == 1 then
-    local s = vals[1]
-    if s == "" then return E.fn("return function() return true end") end
-    return E.fn(fmt("return function(p, l) return p ~= nil and l >= %d and MEMMEM(p, l, %q, %d) ~= nil end",
-      #s, s, #s))
+    local v = vals[1]
+    if v == "" then return "true" end
+    return fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
   end
-  -- a missing string (unknown context) is tested as "", as by the other paths
-  local head = 'return function(p, l) if p == nil then p, l = "", 0 end '
   if op == "regex" then
     -- each pattern on its own: in one alternation a backreference would
     -- count the other patterns' groups, and \Q, a (?x) comment or a
     -- duplicate group name would swallow or break the wrapping
-    local tests = {}
-    for i, s in ipairs(vals) do tests[i] = fmt("M(CODE[%d], p, l)", E.rx(assert(regex.new(s)))) end
-    local pre = ""
-    if #vals == 1 then
-      -- a literal every match contains, tested first (as the legacy regexes)
-      local lit, anchored = regex.required_literal(vals[1])
-      if lit and anchored then
-        pre = fmt("if l < %d or MEMCMP(p, %q, %d) ~= 0 then return false end ", #lit, lit, #lit)
-      elseif lit then
-        pre = fmt("if l < %d or MEMMEM(p, l, %q, %d) == nil then return false end ", #lit, lit, #lit)
+    for i, v in ipairs(vals) do
+      local call = rx_call(E, v, p, l)
+      local lit, anchored = regex.required_literal(v)
+      if #vals == 1 and lit then
+        -- a literal every match contains, tested first
+        if anchored then
+          call = fmt("(%s and %s)", lit_prefix(p, l, lit), call)
+        else
+          call = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil and %s)", l, #lit, p, l, lit, #lit, call)
+        end
       end
+      parts[i] = call
     end
-    return E.fn(head .. pre .. "return " .. concat(tests, " or ") .. " end")
+    return any_of(parts)
   end
-  -- one PCRE2 pattern
+  -- prefix, suffix, contains: one PCRE2 alternation of the literals
   local alts = {}
-  for i, s in ipairs(vals) do alts[i] = rx_quote(s) end
-  local pat = concat(alts, "|")
-  if op == "prefix" then pat = "^(?:" .. pat .. ")"
-  elseif op == "suffix" then pat = "(?:" .. pat .. ")\\z"
-  elseif op == "contains" then pat = "(?:" .. pat .. ")" end
-  return E.fn(fmt("%sreturn M(CODE[%d], p, l) end", head, E.rx(assert(regex.new(pat)))))
+  for i, v in ipairs(vals) do alts[i] = rx_quote(v) end
+  local pat = "(?:" .. concat(alts, "|") .. ")"
+  if op == "prefix" then pat = "^" .. pat elseif op == "suffix" then pat = pat .. "\\z" end
+  return rx_call(E, pat, p, l)
+end
+
+-- A literal of a command line as a pattern on the NUL-separated argument
+-- buffer: a space matches a space or the NUL between two arguments.
+local function cmd_quote(s)
+  local out = {}
+  for c in s:gmatch(".") do
+    out[#out + 1] = c == " " and "(?: |\\x00(?!\\z))" or rx_quote(c)
+  end
+  return concat(out)
+end
+
+-- A matcher on cmdline or parent.cmdline (the arguments joined by spaces),
+-- run on the argument buffer itself; a regex runs on the joined copy.
+local function cmd_expr(E, f, m)
+  local op = m.op
+  if op == "not" then return "not (" .. cmd_expr(E, f, m.node) .. ")" end
+  if op == "and" then
+    local t = {}
+    for i, x in ipairs(m.list) do t[i] = cmd_expr(E, f, x) end
+    return "(" .. concat(t, " and ") .. ")"
+  end
+  local p, l, n = f.buf[1], f.buf[2], f.buf[3]
+  if op == "regex" then
+    local fnx = E.fn("return function(p, l) return " .. str_expr(E, m, "p", "l") .. " end")
+    return fmt("%s(G.join(%s, %s, %s))", fnx, p, l, n)
+  end
+  local alts = {}
+  for i, v in ipairs(m.values) do alts[i] = cmd_quote(v) end
+  local pat = "(?:" .. concat(alts, "|") .. ")"
+  if op == "in" then pat = "^" .. pat .. "\\x00?\\z"
+  elseif op == "prefix" then pat = "^" .. pat
+  elseif op == "suffix" then pat = pat .. "\\x00?\\z" end
+  return rx_call(E, pat, p, l)
+end
+
+-- A matcher on a list of strings: holds when one element satisfies it.
+-- Argument lists are matched on their NUL-separated buffer with one PCRE2
+-- pattern; the ancestors (at most five) one by one, inline.
+local function list_expr(E, f, m)
+  local op = m.op
+  if op == "not" then return "not (" .. list_expr(E, f, m.node) .. ")" end
+  if op == "and" then
+    local t = {}
+    for i, x in ipairs(m.list) do t[i] = list_expr(E, f, x) end
+    return "(" .. concat(t, " and ") .. ")"
+  end
+  if f.anc then
+    local t = {}
+    for k = 0, event.ANCESTORS_MAX - 1 do
+      local p = fmt("P.ancestors[%d].%s", k, f.anc)
+      t[#t + 1] = fmt("(P.nancestors > %d and %s)", k, str_expr(E, m, p, p .. "_len"))
+    end
+    return "(" .. concat(t, " or ") .. ")"
+  end
+  local p, l, n = f.buf[1], f.buf[2], f.buf[3]
+  if op == "regex" then
+    local fnx = E.fn("return function(p, l) return " .. str_expr(E, m, "p", "l") .. " end")
+    return fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)
+  end
+  local alts = {}
+  for i, v in ipairs(m.values) do alts[i] = rx_quote(v) end
+  local a = "(?:" .. concat(alts, "|") .. ")"
+  local start = "(?:^|(?<=\\x00))(?!\\z)"
+  local pat
+  if op == "in" then pat = start .. a .. "(?=\\x00|\\z)"
+  elseif op == "prefix" then pat = start .. a
+  elseif op == "suffix" then pat = a .. "(?=\\x00|\\z)"
+  else pat = a end
+  return fmt("(%s > 0 and %s)", n, rx_call(E, pat, p, l))
 end
 
 local function mask_lit(f, mask)
@@ -781,7 +865,7 @@ end
 -- Lua expression for a non-string matcher on the value expression v.
 local function val_expr(E, f, m, v)
   local op = m.op
-  if op == "not" then return "not " .. E.match(f, m.node, v) end
+  if op == "not" then return "not (" .. E.match(f, m.node, v) .. ")" end
   if op == "and" then
     local t = {}
     for i, x in ipairs(m.list) do t[i] = E.match(f, x, v) end
@@ -822,9 +906,10 @@ end
 -- A rough cost, to test cheap fields first.
 local COST = { bool = 1, num = 1, enum = 1, flags = 1, str = 3, strlist = 8 }
 
--- Returns a Lua expression (over the event `e`) for a resolved ast, and its
--- cost. E: { rx = fn(obj) -> index, const = fn(v) -> expression,
--- fn = fn(src, arg) -> expression naming a compiled function }.
+-- Returns a Lua expression (over the event `e` and its context P, CT, HO)
+-- for a resolved ast, and its cost. E: { rx = fn(obj) -> index, const =
+-- fn(v) -> expression, fn = fn(body) -> expression naming the function the
+-- body returns, compiled after FN_HEADER }.
 function _M.emit(E, ast)
   local op = ast.op
   if op == "field" then
@@ -832,23 +917,17 @@ function _M.emit(E, ast)
     local m = ast.m
     local cost = COST[f.kind]
     if f.name == "cmdline" or f.name == "parent.cmdline" then cost = 8 end
-    if f.kind == "str" or f.kind == "strlist" then
-      local function one(mm)
-        if mm.op == "not" then
-          local s, _ = one(mm.node)
-          return "not " .. s
-        end
-        if mm.op == "and" then
-          local t = {}
-          for i, x in ipairs(mm.list) do t[i] = one(x) end
-          return "(" .. concat(t, " and ") .. ")"
-        end
-        if mm.op == "contains" or mm.op == "regex" then cost = cost + 2 end
-        local fnx = str_fn(E, mm)
-        if f.kind == "strlist" then return fmt("G.%s(%s, e)", f.access, fnx) end
-        return fmt("%s(%s)", fnx, f.access)
+    if f.kind == "strlist" then return list_expr(E, f, m), cost end
+    if f.kind == "str" then
+      if f.buf then return cmd_expr(E, f, m), cost end
+      local function heavy(mm)
+        if mm.op == "contains" or mm.op == "regex" then return true end
+        if mm.node then return heavy(mm.node) end
+        for _, x in ipairs(mm.list or {}) do if heavy(x) then return true end end
+        return false
       end
-      return one(m), cost
+      if heavy(m) then cost = cost + 2 end
+      return str_expr(E, m, f.p, f.l), cost
     end
     local sub = setmetatable({}, { __index = E })
     sub.match = function(ff, mm, v) return val_expr(sub, ff, mm, v) end
@@ -856,7 +935,7 @@ function _M.emit(E, ast)
   end
   if op == "not" then
     local s, c = _M.emit(E, ast.node)
-    return "not " .. s, c
+    return "not (" .. s .. ")", c
   end
   local parts = {}
   local total = 0
@@ -876,9 +955,11 @@ function _M.emit(E, ast)
   return "(" .. concat(t, op == "all" and " and " or " or ") .. ")", total
 end
 
--- The upvalues of compiled matcher functions: E.fn's bodies are compiled
--- after this header, called with (sin, memcmp, memmem, M(code, p, l), the
--- CODE array, fn's arg).
-_M.FN_HEADER = "local SIN, MEMCMP, MEMMEM, M, CODE, ARG = ... "
+-- The upvalues of the few compiled helper functions (E.fn: regexes on
+-- argument lists and command lines): their bodies are compiled after this
+-- header, called with (memcmp, memmem, pcre2_match, match data, match
+-- context, an empty string, the CODE array, the constants K).
+_M.FN_HEADER = "local MEMCMP, MEMMEM, MATCH, MD, MCTX, EMPTY, CODE, K, CAST, U64 = ... "
+  .. "local band, rshift = bit.band, bit.rshift "
 
 return _M

@@ -291,7 +291,17 @@ function _M.run(eng, objs)
       debug.sethook()
       error("run() made no progress", 0)
     end
-    for i = 0, b.nhits - 1 do
+    -- the rule loop writes hits group by group: in event, then rule order,
+    -- as src/engine.c delivers them
+    local order = {}
+    for i = 0, b.nhits - 1 do order[#order + 1] = i end
+    table.sort(order, function(x, y)
+      local hx, hy = eng.hits[x], eng.hits[y]
+      if hx.ev ~= hy.ev then return hx.ev < hy.ev end
+      if hx.rule ~= hy.rule then return hx.rule < hy.rule end
+      return x < y
+    end)
+    for _, i in ipairs(order) do
       local h = eng.hits[i]
       local d
       if bit.band(h.flags, 1) ~= 0 then d = eng.res.desc[i] end
