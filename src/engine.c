@@ -38,7 +38,8 @@ struct eg_engine {
 	int last_errors_ref; /* host.init's last_errors: rule index -> last error */
 	struct eg_batch batch;
 	struct eg_hit *hits;
-	uint32_t *order; /* the hits' indexes in event, then rule order */
+	uint32_t *order;     /* the hits' indexes in event, then rule order */
+	uint32_t *order_tmp; /* order_hits's scratch */
 	struct eg_rule_info *rules;
 	size_t nrules;
 	uint32_t types_wanted;
@@ -567,10 +568,11 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	size_t cap = e->nrules + EG_BATCH_HITS_DEFAULT;
 	e->hits = calloc(cap, sizeof(*e->hits));
 	e->order = calloc(cap, sizeof(*e->order));
+	e->order_tmp = calloc(cap, sizeof(*e->order_tmp));
 	e->batch.rule_errors = calloc(e->nrules * EG_RERR_KINDS + 1, sizeof(uint64_t));
 	e->batch.rule_disabled = calloc(e->nrules + 1, 1);
 	e->batch.rule_calls = calloc(e->nrules + 1, sizeof(uint64_t));
-	if (!e->hits || !e->order || !e->batch.rule_errors || !e->batch.rule_disabled || !e->batch.rule_calls) {
+	if (!e->hits || !e->order || !e->order_tmp || !e->batch.rule_errors || !e->batch.rule_disabled || !e->batch.rule_calls) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -605,6 +607,7 @@ void eg_engine_free(struct eg_engine *e)
 	free(e->report);
 	free(e->hits);
 	free(e->order);
+	free(e->order_tmp);
 	free(e->batch.rule_errors);
 	free(e->batch.rule_disabled);
 	free(e->batch.rule_calls);
@@ -631,30 +634,45 @@ uint32_t eg_engine_types_wanted(const struct eg_engine *e)
 	return e->types_wanted;
 }
 
-/* Orders hit indexes by event, then rule (qsort_r comparator; ctx: the hits). */
-static int hit_cmp(const void *a, const void *b, void *ctx)
+/* 1 when hit a comes after hit b: by event, then rule. */
+static inline int hit_after(const struct eg_hit *a, const struct eg_hit *b)
 {
-	const struct eg_hit *hits = ctx;
-	const struct eg_hit *x = &hits[*(const uint32_t *)a], *y = &hits[*(const uint32_t *)b];
-	if (x->ev != y->ev)
-		return x->ev < y->ev ? -1 : 1;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return 0;
+	return a->ev != b->ev ? a->ev > b->ev : a->rule > b->rule;
 }
 
 /* The rule loop writes hits group by group (lua/ebpf_guard/compile.lua):
- * puts their indexes in e->order sorted by event, then rule. */
+ * puts their indexes in e->order sorted by event, then rule. A bottom-up
+ * merge sort through e->order_tmp: the runs it merges are long, and glibc's
+ * qsort asks the kernel for the memory size (sysinfo), which the seccomp
+ * filter refuses. */
 static void order_hits(struct eg_engine *e, uint32_t n)
 {
+	uint32_t *a = e->order, *t = e->order_tmp;
 	int sorted = 1;
 	for (uint32_t i = 0; i < n; i++) {
-		e->order[i] = i;
-		if (i && hit_cmp(&e->order[i - 1], &e->order[i], e->hits) > 0)
+		a[i] = i;
+		if (i && hit_after(&e->hits[i - 1], &e->hits[i]))
 			sorted = 0;
 	}
-	if (!sorted)
-		qsort_r(e->order, n, sizeof(*e->order), hit_cmp, e->hits);
+	if (sorted)
+		return;
+	for (uint32_t w = 1; w < n; w *= 2) {
+		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
+			uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			uint32_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				t[k++] = hit_after(&e->hits[a[i]], &e->hits[a[j]]) ? a[j++] : a[i++];
+			while (i < mid)
+				t[k++] = a[i++];
+			while (j < hi)
+				t[k++] = a[j++];
+		}
+		uint32_t *x = a;
+		a = t;
+		t = x;
+	}
+	if (a != e->order)
+		memcpy(e->order, a, n * sizeof(*a));
 }
 
 int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_hit_cb cb,

@@ -218,6 +218,47 @@ static void test_hit_resumption(void)
 	eg_engine_free(e);
 }
 
+/* Declarative rules run in group loops before user code (compile.lua): the
+ * engine still delivers each event's hits in rule order, events in order,
+ * with each dynamic description on its own hit. */
+static void test_hit_order(void)
+{
+	char det[512];
+	snprintf(det, sizeof(det), "%s", write_tmp("order.lua",
+		"return { id = 'det', description = 'd', event_types = {'exec'},\n"
+		"  match = function(ev) return 'desc ' .. ev.comm end }\n"));
+	const char *yaml = write_tmp("order.yaml",
+		"rules:\n"
+		"  - {id: after, description: a, event_types: [exec], match: {comm: {prefix: x}}}\n");
+	const char *cfgs[2] = {det, yaml};
+	struct eg_engine_opts o = {.lua_path = lua_dir, .configs = cfgs, .nconfigs = 2};
+	char err[1024];
+	struct eg_engine *e = eg_engine_new(&o, err, sizeof(err));
+	CHECK(e != NULL, "engine: %s", err);
+	if (!e)
+		return;
+	int idet = rule_index(e, "det"), iafter = rule_index(e, "after");
+	struct eg_event ev[300];
+	static char comms[300][8];
+	for (int i = 0; i < 300; i++) {
+		snprintf(comms[i], sizeof(comms[i]), "x%d", i);
+		make_exec(&ev[i], comms[i], "/usr/bin/true");
+	}
+	nhits = 0;
+	CHECK(eg_engine_run(e, ev, 300, on_hit, ev, err, sizeof(err)) == 0, "run: %s", err);
+	CHECK(nhits == 600, "2 hits per event, got %zu", nhits);
+	int ok = 1;
+	for (size_t k = 0; k < 600 && k < nhits; k++) {
+		char want[32];
+		snprintf(want, sizeof(want), "desc x%zu", k / 2);
+		if (hits[k].ev != k / 2 || (int)hits[k].rule != (k % 2 ? iafter : idet) ||
+		    strcmp(hits[k].desc, k % 2 ? "" : want))
+			ok = 0;
+	}
+	CHECK(ok, "hits in event order, then rule order (det before after), descriptions kept");
+	eg_engine_free(e);
+}
+
 int main(void)
 {
 	const char *src = getenv("EG_SOURCE_DIR");
@@ -230,6 +271,7 @@ int main(void)
 	test_budget_and_errors();
 	test_load_time_loop();
 	test_hit_resumption();
+	test_hit_order();
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	if (system(cmd)) {
