@@ -303,11 +303,32 @@ static int wrap_handler(lua_State *L)
 	return 1;
 }
 
+/* hook_on() / hook_off(): the count hook around one call of user code at
+ * run time. The rule loops run without it: LuaJIT aborts a trace recording
+ * whenever a hook is called, and a long loop body recorded across a hook
+ * period would then abort at random until blacklisted, left to the
+ * interpreter for good. */
+static int hook_on(lua_State *L)
+{
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	return 0;
+}
+
+static int hook_off(lua_State *L)
+{
+	lua_sethook(L, NULL, 0, 0);
+	return 0;
+}
+
 static int open_cengine(lua_State *L)
 {
 	lua_newtable(L);
 	lua_pushcfunction(L, wrap_handler);
 	lua_setfield(L, -2, "wrap_handler");
+	lua_pushcfunction(L, hook_on);
+	lua_setfield(L, -2, "hook_on");
+	lua_pushcfunction(L, hook_off);
+	lua_setfield(L, -2, "hook_off");
 	return 1;
 }
 
@@ -581,6 +602,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	e->batch.nrules = (uint32_t)e->nrules;
 	e->batch.abort_flag = NULL; /* built: the flag is for the build only */
 	e->batch.budget_ticks = budget_ticks; /* from now on: per-event calls */
+	lua_sethook(L, NULL, 0, 0);         /* on around user calls only (hook_on) */
 	e->batch.time_limit_ns = TIME_LIMIT_NS;
 	lua_gc(L, LUA_GCCOLLECT, 0);
 	return e;

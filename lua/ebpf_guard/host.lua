@@ -115,9 +115,15 @@ function _M.init(opts)
   -- Inside the daemon the handler runs behind a C function that stops the
   -- charging first (src/engine.c user_errh); plain LuaJIT (the pure-Lua
   -- spec helper) calls it directly.
+  -- The count hook is on around run-time user calls only (src/engine.c
+  -- hook_on): the compiled rule loops run without it.
+  local hook_on, hook_off = opts.hook_on or function() end, opts.hook_off or function() end
   do
     local ok, cengine = pcall(require, "ebpf_guard.cengine")
-    if ok then handler = cengine.wrap_handler(handler) end
+    if ok then
+      handler = cengine.wrap_handler(handler)
+      hook_on, hook_off = cengine.hook_on, cengine.hook_off
+    end
   end
 
   local function run_user(fn, ...)
@@ -276,6 +282,7 @@ function _M.init(opts)
     guard.now_ns = tonumber(e.ts_ns)
     local calls = b.rule_calls
     if calls ~= nil then calls[k] = calls[k] + 1 end
+    hook_on()
     b.in_user = 1
     b.ticks = 0
     b.user_mapped = 0
@@ -283,6 +290,7 @@ function _M.init(opts)
     local ok, r = xpcall(u.fn, handler, view)
     if r == "not enough memory" then r = MEM_MSG end
     b.in_user = 0
+    hook_off()
     b.ticks = 0
     b.user_mapped = 0
     b.call_start_ns = 0

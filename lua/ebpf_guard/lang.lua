@@ -903,8 +903,29 @@ local function val_expr(E, f, m, v)
   return "(" .. concat(t, op == "any" and " or " or " and ") .. ")"
 end
 
--- A rough cost, to test cheap fields first.
-local COST = { bool = 1, num = 1, enum = 1, flags = 1, str = 3, strlist = 8 }
+-- The order of the tests of an `all`: most selective and cheapest first.
+-- A positive test of a string against literals rejects most events for a
+-- few instructions; a range, a flag or a negation lets most through, so it
+-- goes after; argument lists and regexes cost most.
+local function matcher_rank(f, m)
+  local op = m.op
+  if op == "not" then return 6 + matcher_rank(f, m.node) end
+  if op == "and" then
+    local best = math.huge
+    for _, x in ipairs(m.list) do best = math.min(best, matcher_rank(f, x)) end
+    return best
+  end
+  local kind = f.kind
+  if kind == "strlist" or f.buf then return op == "regex" and 12 or 9 end
+  if kind == "str" then
+    if op == "regex" or op == "contains" then return 4 end
+    if (op == "prefix" or op == "suffix") and #m.values > _M.UNROLL then return 3 end
+    return 1
+  end
+  if kind == "bool" then return 5 end
+  if op == "in" then return 2 end
+  return 5
+end
 
 -- Returns a Lua expression (over the event `e` and its context P, CT, HO)
 -- for a resolved ast, and its cost. E: { rx = fn(obj) -> index, const =
@@ -915,18 +936,10 @@ function _M.emit(E, ast)
   if op == "field" then
     local f = ast.field
     local m = ast.m
-    local cost = COST[f.kind]
-    if f.name == "cmdline" or f.name == "parent.cmdline" then cost = 8 end
+    local cost = matcher_rank(f, m)
     if f.kind == "strlist" then return list_expr(E, f, m), cost end
     if f.kind == "str" then
       if f.buf then return cmd_expr(E, f, m), cost end
-      local function heavy(mm)
-        if mm.op == "contains" or mm.op == "regex" then return true end
-        if mm.node then return heavy(mm.node) end
-        for _, x in ipairs(mm.list or {}) do if heavy(x) then return true end end
-        return false
-      end
-      if heavy(m) then cost = cost + 2 end
       return str_expr(E, m, f.p, f.l), cost
     end
     local sub = setmetatable({}, { __index = E })
@@ -935,7 +948,7 @@ function _M.emit(E, ast)
   end
   if op == "not" then
     local s, c = _M.emit(E, ast.node)
-    return "not (" .. s .. ")", c
+    return "not (" .. s .. ")", c + 6
   end
   local parts = {}
   local total = 0
@@ -952,7 +965,8 @@ function _M.emit(E, ast)
   end
   local t = {}
   for i, p in ipairs(parts) do t[i] = p.s end
-  return "(" .. concat(t, op == "all" and " and " or " or ") .. ")", total
+  -- all: as selective as its most selective test; any: the sum
+  return "(" .. concat(t, op == "all" and " and " or " or ") .. ")", op == "all" and parts[1].c or total
 end
 
 -- The upvalues of the few compiled helper functions (E.fn: regexes on

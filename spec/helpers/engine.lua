@@ -244,6 +244,9 @@ function _M.new(configs, opts)
     batch = ffi.cast("void *", b), configs = configs, layout = opts.layout or layout(),
     log = log, clock = opts.clock, registry = opts.registry,
     disable_rules = opts.disable_rules, disable_tags = opts.disable_tags, list = opts.list,
+    -- as src/engine.c: the count hook around run-time user calls only
+    hook_on = function() debug.sethook(hook_for(b), "", _M.HOOK_EVERY) end,
+    hook_off = function() debug.sethook() end,
   })
   debug.sethook()
   b.in_user = 0
@@ -276,7 +279,7 @@ function _M.run(eng, objs)
   b.n = #objs
   b.next = 0
   local hits, calls = {}, 0
-  debug.sethook(hook_for(b), "", _M.HOOK_EVERY)
+  -- the count hook is on around user calls only (host.lua call_user)
   while b.next < b.n do
     local before = b.next
     b.nhits = 0
