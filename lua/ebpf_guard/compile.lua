@@ -167,9 +167,17 @@ function _M.build(rules, env)
 
   local out = {}
   local function w(s) out[#out + 1] = s end
-  -- the event's process, container and host, or empty ones (lang.lua)
+  -- the event's process, container and host, or empty ones (lang.lua),
+  -- for code that reads them
   local CONTEXT = "local P, CT, HO = e.proc, e.ctr, e.host"
     .. " if P == nil then P = EP end if CT == nil then CT = EC end if HO == nil then HO = EH end"
+  local CONTEXT_MARK = "--[[context]]"
+  local function uses_context(lines)
+    for _, line in ipairs(lines) do
+      if line:find("%f[%w_]P%.") or line:find("%f[%w_]CT%.") or line:find("%f[%w_]HO%.") then return true end
+    end
+    return false
+  end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
     .. " MEMCMP, EP, EC, EH, CAST, U64 = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
@@ -188,24 +196,55 @@ function _M.build(rules, env)
   -- then user code in event order. Consecutive loops share a function (a
   -- segment), so the end of one loop runs straight into the next in
   -- compiled code; a loop ending in a return would leave its trace each time.
-  local blocks = {}
+  -- Each type's declarative rules split into groups; block k runs the k-th
+  -- group of every type in one loop (an event has one type, so a trace tree
+  -- is as complex as one group's), within CHUNK_CHARS bytes.
+  local groups, ngroups = {}, 0
   for _, t in ipairs(TYPES) do
     local d = decl[t]
+    local list = {}
     local j = 1
     while j <= #d do
-      local b = { "for i = i0, i1 - 1 do", "  local e = evs[i]", fmt("  if e.type == %d then", t),
-        "    " .. CONTEXT }
-      local k, size = j, 0
-      while k <= #d and k - j < _M.GROUP_RULES and (k == j or size + d[k].chars <= _M.CHUNK_CHARS) do
-        for _, line in ipairs(d[k].lines) do b[#b + 1] = "    " .. line end
-        size = size + d[k].chars
+      local g = { chars = 0 }
+      local k = j
+      while k <= #d and k - j < _M.GROUP_RULES and (k == j or g.chars + d[k].chars <= _M.CHUNK_CHARS) do
+        for _, line in ipairs(d[k].lines) do g[#g + 1] = line end
+        g.chars = g.chars + d[k].chars
         k = k + 1
       end
-      b[#b + 1] = "  end"
-      b[#b + 1] = "end"
-      blocks[#blocks + 1] = b
+      list[#list + 1] = g
       j = k
     end
+    groups[t] = list
+    if #list > ngroups then ngroups = #list end
+  end
+  local blocks = {}
+  local cur, cur_chars
+  local function close()
+    if not cur then return end
+    cur[#cur + 1] = "  end"
+    cur[#cur + 1] = "end"
+    cur[4] = uses_context(cur) and ("  " .. CONTEXT) or ""
+    blocks[#blocks + 1] = cur
+    cur = nil
+  end
+  for k = 1, ngroups do
+    for _, t in ipairs(TYPES) do
+      local g = groups[t][k]
+      if g then
+        if cur and cur_chars + g.chars > _M.CHUNK_CHARS then close() end
+        local word = "elseif"
+        if not cur then
+          cur = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
+          cur_chars = 0
+          word = "if"
+        end
+        cur[#cur + 1] = fmt("  %s t == %d then", word, t)
+        for _, line in ipairs(g) do cur[#cur + 1] = "    " .. line end
+        cur_chars = cur_chars + g.chars
+      end
+    end
+    close()
   end
   -- user code, in event order; a type with much of it gets its code in
   -- functions of at most CHUNK_LINES lines (or CHUNK_CHARS bytes) each
@@ -226,7 +265,7 @@ function _M.build(rules, env)
         while j <= #l do
           nchunks = nchunks + 1
           w(fmt("CHUNKS[%d] = function(e, i, nh, hits)", nchunks))
-          w("  " .. CONTEXT)
+          if uses_context(l) then w("  " .. CONTEXT) end
           local k, size = j, 0
           while k <= #l and k - j < _M.CHUNK_LINES and (k == j or size + #l[k] <= _M.CHUNK_CHARS) do
             w("  " .. l[k])
@@ -243,7 +282,7 @@ function _M.build(rules, env)
         inline_chars = inline_chars + chars
       end
     end
-    local b = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", "  " .. CONTEXT }
+    local b = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
     local first = true
     for _, t in ipairs(TYPES) do
       local l = ordered[t]
@@ -255,6 +294,7 @@ function _M.build(rules, env)
     end
     b[#b + 1] = "  end"
     b[#b + 1] = "end"
+    b[4] = uses_context(b) and ("  " .. CONTEXT) or ""
     blocks[#blocks + 1] = b
   end
   -- the blocks in segments of at most CHUNK_CHARS bytes, called in order
