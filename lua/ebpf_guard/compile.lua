@@ -42,8 +42,8 @@ _M.GROUP_RULES = 8
 --     match_ast }
 --   { kind = "lua", types, match }
 -- and any of them exc_ast (its exceptions: it does not fire when they hold).
--- The language's matchers (lang.emit) become calls of small compiled
--- functions (MF[k]) and getters (G.<name>).
+-- The language's matchers (lang.emit) are inline expressions; only regexes
+-- on argument lists and command lines call compiled helpers (MF[k], G.*).
 -- env: { b = struct eg_batch *, user = function(k, i) -> false | true | string,
 --        on_exit = function(i), begin = function() }
 -- Returns run() and the generated source.
