@@ -36,6 +36,7 @@ struct eg_engine {
 	int run_ref;
 	int desc_ref;
 	int last_errors_ref; /* host.init's last_errors: rule index -> last error */
+	int finish_ref;      /* host.init's finish(): reports dropped log lines */
 	struct eg_batch batch;
 	struct eg_hit *hits;
 	uint32_t *order;     /* the hits' indexes in event, then rule order */
@@ -476,6 +477,11 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 		e->last_errors_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	else
 		lua_pop(L, 1);
+	lua_getfield(L, t, "finish");
+	if (lua_isfunction(L, -1))
+		e->finish_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	else
+		lua_pop(L, 1);
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -489,7 +495,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	e->run_ref = e->desc_ref = e->last_errors_ref = LUA_NOREF;
+	e->run_ref = e->desc_ref = e->last_errors_ref = e->finish_ref = LUA_NOREF;
 	e->L = luaL_newstate();
 	if (!e->L) {
 		snprintf(err, errlen, "cannot create a Lua state");
@@ -615,6 +621,12 @@ void eg_engine_free(struct eg_engine *e)
 {
 	if (!e)
 		return;
+	if (e->L && e->finish_ref != LUA_NOREF) {
+		/* last words: what guard.log dropped since its last line */
+		lua_rawgeti(e->L, LUA_REGISTRYINDEX, e->finish_ref);
+		if (lua_pcall(e->L, 0, 0, 0))
+			lua_pop(e->L, 1);
+	}
 	if (e->L)
 		lua_close(e->L);
 	for (size_t i = 0; e->rules && i < e->nrules; i++) {

@@ -6,6 +6,7 @@ local type = type
 local error = error
 local tostring = tostring
 local pairs = pairs
+local ipairs = ipairs
 local math_floor = math.floor
 local newproxy = newproxy
 local getmetatable = getmetatable
@@ -15,10 +16,21 @@ local _M = {}
 
 -- Event time (ns) of the event user code is looking at; set by the host.
 _M.now_ns = 0
--- Where log lines go and the wall clock used to rate-limit them.
+-- Where log lines go, and the wall clock that rate-limits them before any
+-- event (at load); from the first event on, the limit is per second of
+-- event time, so a replay logs as the live run did, however fast it runs.
 _M.sink = function(line) io.stderr:write(line, "\n") end
 _M.clock = os.time
 _M.LOG_PER_SEC = 5
+-- each detection file's function that reports its dropped log lines
+local flushers = {}
+
+-- Writes the "(N log messages dropped)" line of every detection file that
+-- has dropped some since its last line (the host calls it when the engine
+-- is done: at exit, before a reload's swap).
+function _M.flush()
+  for _, f in ipairs(flushers) do f() end
+end
 
 -- User code never holds an engine object: guard.regex and guard.state hand
 -- out empty userdata proxies whose methods are closures over these private
@@ -220,15 +232,20 @@ function _M.instance(name)
   local g = {}
   g.regex = function(pattern) return new_regex(pattern) end
   g.state = function(opts) return new_state(opts) end
+  local function flush()
+    if dropped > 0 then
+      _M.sink("ebpf-guard: " .. name .. ": (" .. dropped .. " log messages dropped)")
+      dropped = 0
+    end
+  end
+  flushers[#flushers + 1] = flush
   g.log = function(...)
     local parts = {}
     for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-    local now = _M.clock()
+    local now = _M.now_ns > 0 and math_floor(_M.now_ns / 1e9) or _M.clock()
     if now ~= sec then
-      if dropped > 0 then
-        _M.sink("ebpf-guard: " .. name .. ": (" .. dropped .. " log messages dropped)")
-      end
-      sec, n, dropped = now, 0, 0
+      flush()
+      sec, n = now, 0
     end
     if n >= _M.LOG_PER_SEC then
       dropped = dropped + 1

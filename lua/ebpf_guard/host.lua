@@ -346,6 +346,7 @@ function _M.init(opts)
   return {
     rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
     records = records, report = report, last_errors = last_errors,
+    finish = guard.flush,
   }
 end
 

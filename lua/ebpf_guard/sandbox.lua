@@ -191,6 +191,10 @@ function _M.env(guard)
   end
   setmetatable(env, {
     __index = function(_, k)
+      if k == "print" or k == "io" then
+        error(tostring(k) .. " is not available in the sandbox: write with guard.log(...)"
+          .. " (stderr, rate-limited)", 2)
+      end
       if BLOCKED[k] then
         error(tostring(k) .. " is not available in the sandbox", 2)
       end

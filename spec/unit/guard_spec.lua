@@ -111,11 +111,12 @@ describe("guard", function()
     local lines, now, saved
     before_each(function()
       lines, now = {}, 100
-      saved = { guard.sink, guard.clock }
+      saved = { guard.sink, guard.clock, guard.now_ns }
       guard.sink = function(l) lines[#lines + 1] = l end
       guard.clock = function() return now end
+      guard.now_ns = 0
     end)
-    after_each(function() guard.sink, guard.clock = saved[1], saved[2] end)
+    after_each(function() guard.sink, guard.clock, guard.now_ns = saved[1], saved[2], saved[3] end)
 
     it("writes a line naming the detection file", function()
       guard.instance("x.lua").log("hello", 42)
@@ -132,6 +133,32 @@ describe("guard", function()
         "ebpf-guard: x.lua: m4", "ebpf-guard: x.lua: m5",
         "ebpf-guard: x.lua: (3 log messages dropped)", "ebpf-guard: x.lua: later",
       }, lines)
+    end)
+
+    it("counts seconds of event time once events flow, not wall time", function()
+      local g = guard.instance("e.lua")
+      guard.now_ns = 1700000000.2e9
+      for i = 1, 7 do g.log("a" .. i) end
+      -- the wall clock moves, the event second does not: still dropped
+      now = now + 5
+      g.log("a8")
+      guard.now_ns = 1700000001.1e9
+      g.log("b1")
+      assert.same({
+        "ebpf-guard: e.lua: a1", "ebpf-guard: e.lua: a2", "ebpf-guard: e.lua: a3",
+        "ebpf-guard: e.lua: a4", "ebpf-guard: e.lua: a5",
+        "ebpf-guard: e.lua: (3 log messages dropped)", "ebpf-guard: e.lua: b1",
+      }, lines)
+    end)
+
+    it("reports what it dropped when the engine is done (flush)", function()
+      local g = guard.instance("f.lua")
+      guard.now_ns = 1700000000e9
+      for i = 1, 6 do g.log("m" .. i) end
+      guard.flush()
+      guard.flush()
+      assert.equals("ebpf-guard: f.lua: (1 log messages dropped)", lines[#lines])
+      assert.equals(6, #lines)
     end)
   end)
 
