@@ -617,7 +617,9 @@ local function sbyte(s, i)
 end
 
 -- how many literals are tested one by one before a PCRE2 alternation is used
-_M.UNROLL = 6
+_M.UNROLL = 16
+-- and substrings searched one by one (memmem) before one PCRE2 alternation
+_M.UNROLL_CONTAINS = 4
 
 -- Inline tests of a string (p, l): Lua expressions without side effects, so
 -- that they can be repeated (the trace computes them once). A missing string
@@ -753,10 +755,12 @@ local function str_expr(E, m, p, l)
     for i, v in ipairs(vals) do parts[i] = op == "prefix" and lit_prefix(p, l, v) or lit_suffix(p, l, v) end
     return any_of(parts)
   end
-  if op == "contains" and #vals == 1 then
-    local v = vals[1]
-    if v == "" then return "true" end
-    return fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
+  if op == "contains" and #vals <= _M.UNROLL_CONTAINS then
+    for i, v in ipairs(vals) do
+      if v == "" then return "true" end
+      parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
+    end
+    return any_of(parts)
   end
   if op == "regex" then
     -- each pattern on its own: in one alternation a backreference would
