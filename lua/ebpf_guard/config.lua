@@ -770,7 +770,13 @@ local function load_yaml(file, st, ctx)
         local b = st.builtin_byid[id]
         b.enabled = false
         b.why = "disable_builtins in " .. file
-        if st.byid[id] == b then st.byid[id] = nil end
+        if st.byid[id] == b then
+          -- the id now names a rule of the files that replace the built-in
+          st.byid[id] = nil
+          for _, r in ipairs(st.all) do
+            if r.id == id then st.byid[id] = r break end
+          end
+        end
       end)
     end
   end
