@@ -141,7 +141,7 @@ int eg_recfilter_parse_types(const char *list, uint32_t *mask, char *err, size_t
 		for (uint32_t k = EG_EV_EXEC; k <= EG_EV_MAX && !t; k++) {
 			const char *name = eg_event_type_name(k);
 			size_t d = distance(s, n, name, strlen(name));
-			if (!d && strlen(name) == n)
+			if (strlen(name) == n && !memcmp(s, name, n))
 				t = k;
 			else if (d < bestd)
 				best = k, bestd = d;
