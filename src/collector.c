@@ -34,6 +34,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "proctable.h"
+#include "recfilter.h"
 #include "context.h"
 #include "cgroup.h"
 
@@ -681,6 +682,7 @@ static void on_fork(struct collector *c, const struct eg_raw_event *r)
 	int64_t ts = (int64_t)r->ts_ns + c->boot_to_real;
 	eg_pt_fork(c->pt, r->tgid, r->ppid, r->open_flags, r->comm, EG_RAW_COMM_LEN, r->uid, r->gid,
 		   ts, r->ts_ns);
+	eg_recfilter_fork(eg_pipe_record_filter(c->p), r->tgid, r->ppid);
 }
 
 /* The image an exec made, from the event just decoded and the record's
@@ -754,6 +756,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	 * (exec events are built first: their image needs the decoding) */
 	if (size >= sizeof(*r) && r->type == EG_EV_EXIT && !(c->attached_types & (1u << EG_EV_EXIT))) {
 		eg_pt_exit(c->pt, r->tgid);
+		eg_recfilter_exit(eg_pipe_record_filter(c->p), r->tgid);
 		return 0;
 	}
 	const struct eg_raw_exec *x = NULL;
@@ -954,7 +957,10 @@ static uint32_t wanted_types(struct collector *c)
 {
 	if (c->o->all_events)
 		return (1u << (EG_EV_MAX + 1)) - 2;
-	return eg_engine_types_wanted(eg_pipe_engine(c->p)) & ((1u << (EG_EV_MAX + 1)) - 2);
+	/* and the types -record-types asks for, rules or not */
+	uint32_t t = eg_engine_types_wanted(eg_pipe_engine(c->p)) |
+		     eg_recfilter_types(eg_pipe_record_filter(c->p));
+	return t & ((1u << (EG_EV_MAX + 1)) - 2);
 }
 
 /* Reads each event type's per-CPU drop counters into vals (ncpus slots; a
@@ -1245,6 +1251,11 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	unsigned seeded = eg_pt_seed(c.pt);
 	if (o->verbose)
 		fprintf(stderr, "ebpf-guard: process table seeded with %u processes from /proc\n", seeded);
+	/* -record-pid: the descendants already running, for the same reason */
+	unsigned below = eg_recfilter_scan_proc(eg_pipe_record_filter(p), NULL);
+	if (o->verbose && eg_pipe_record_filter(p))
+		fprintf(stderr, "ebpf-guard: -record-pid: %u running descendants found in /proc\n",
+			below);
 	update_pt_metrics(&c);
 	if (o->on_attached && o->on_attached(o->ctx, caps_needed(&c)))
 		goto out;

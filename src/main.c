@@ -19,11 +19,13 @@
 #include "harden.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "recfilter.h"
 #include "replay.h"
 #include "syscall_filter.h"
 
 #define MAX_CONFIGS 256
 #define MAX_DISABLE 256 /* -disable-rule, -disable-tag values, each */
+#define MAX_RECORD_FILTER 256 /* -record-pid, -record-comm, -record-cgroup values, each */
 
 static volatile sig_atomic_t stop;
 
@@ -65,7 +67,20 @@ static const char usage_text[] =
 	"                        embedded one\n"
 	"  -replay FILE          read recorded events (JSONL) from FILE ('-' = stdin)\n"
 	"                        instead of the kernel, then exit; needs no root\n"
-	"  -record FILE          append every event to FILE as JSONL (the -replay format)\n"
+	"  -record FILE          append every event to FILE as JSONL (the -replay format),\n"
+	"                        or only those the -record-* filters below let through\n"
+	"                        (they combine with AND; a repeated one with OR); in\n"
+	"                        replay mode too, to trim a recording\n"
+	"  -record-types LIST    only these event types (comma-separated: exec,open,...);\n"
+	"                        live, their probes are attached even if no rule wants them\n"
+	"  -record-pid PID       only this process and its descendants; repeatable\n"
+	"  -record-comm REGEX    only events whose task name (comm) matches this PCRE2\n"
+	"                        regex; repeatable\n"
+	"  -record-cgroup PREFIX only events whose cgroup path starts with PREFIX;\n"
+	"                        repeatable\n"
+	"  -record-max-size MiB  stop writing to the record file when the next event would\n"
+	"                        take it past this size (1..1048576); counted in\n"
+	"                        ebpf_guard_record_events_skipped_total{reason=\"size\"}\n"
 	"  -alert-rate-limit N/s at most N alerts per second per rule; the rest are\n"
 	"                        counted and summarised\n"
 	"  -all-events           attach every probe even when no rule asks for its event\n"
@@ -106,8 +121,9 @@ static const char usage_text[] =
 	"  -version              print the version and exit\n"
 	"  -help                 print this help and exit\n"
 	"\n"
-	"Signals: SIGHUP reloads the configuration and reopens the alert file;\n"
-	"SIGUSR1 reopens the alert file; SIGINT/SIGTERM drain, flush and exit.\n"
+	"Signals: SIGHUP reloads the configuration and reopens the alert and record\n"
+	"files; SIGUSR1 reopens the alert and record files; SIGINT/SIGTERM drain,\n"
+	"flush and exit.\n"
 	"\n"
 	"Hardening: once its probes are attached (in replay mode, before the first\n"
 	"event) the daemon keeps only the capabilities it still needs (CAP_PERFMON to\n"
@@ -137,6 +153,15 @@ struct cli {
 	const char *bpf_object;
 	const char *replay;
 	const char *record;
+	uint32_t record_types;
+	uint32_t record_pids[MAX_RECORD_FILTER];
+	size_t nrecord_pids;
+	const char *record_comms[MAX_RECORD_FILTER];
+	size_t nrecord_comms;
+	const char *record_cgroups[MAX_RECORD_FILTER];
+	size_t nrecord_cgroups;
+	unsigned long record_max_mb;
+	const char *record_filter_flag; /* the first -record-* flag given */
 	const char *lua_path;
 	double rate_limit;
 	unsigned long budget;
@@ -171,6 +196,53 @@ static int parse_rate(const char *v, double *out)
 		return -1;
 	*out = r;
 	return 0;
+}
+
+/* One of -record-types, -record-pid, -record-comm, -record-cgroup,
+ * -record-max-size (name without the dash). Returns -1 when fine, else the
+ * exit code. */
+static int parse_record_flag(struct cli *c, const char *name, const char *val)
+{
+	static char flag[64];
+	if (!c->record_filter_flag) {
+		snprintf(flag, sizeof(flag), "%s", name);
+		c->record_filter_flag = flag;
+	}
+	char err[512];
+	char *end;
+	if (!strcmp(name, "record-types")) {
+		if (!*val)
+			return usage_error("-record-types needs a comma-separated list of event types%s", "");
+		if (eg_recfilter_parse_types(val, &c->record_types, err, sizeof(err)))
+			return usage_error("%s", err);
+	} else if (!strcmp(name, "record-pid")) {
+		errno = 0;
+		unsigned long pid = strtoul(val, &end, 10);
+		if (errno || *end || !*val || *val == '-' || !pid || pid > UINT32_MAX)
+			return usage_error("invalid -record-pid '%s': expected a process id 1..4294967295", val);
+		if (c->nrecord_pids == MAX_RECORD_FILTER)
+			return usage_error("too many -record-pid flags (at most %s)", "256");
+		c->record_pids[c->nrecord_pids++] = (uint32_t)pid;
+	} else if (!strcmp(name, "record-comm")) {
+		if (!*val)
+			return usage_error("-record-comm needs a regular expression%s", "");
+		if (c->nrecord_comms == MAX_RECORD_FILTER)
+			return usage_error("too many -record-comm flags (at most %s)", "256");
+		c->record_comms[c->nrecord_comms++] = val;
+	} else if (!strcmp(name, "record-cgroup")) {
+		if (!*val)
+			return usage_error("-record-cgroup needs a cgroup path prefix%s", "");
+		if (c->nrecord_cgroups == MAX_RECORD_FILTER)
+			return usage_error("too many -record-cgroup flags (at most %s)", "256");
+		c->record_cgroups[c->nrecord_cgroups++] = val;
+	} else { /* record-max-size */
+		errno = 0;
+		c->record_max_mb = strtoul(val, &end, 10);
+		if (errno || *end || !*val || *val == '-' || c->record_max_mb < 1 ||
+		    c->record_max_mb > 1048576)
+			return usage_error("invalid -record-max-size '%s': expected 1..1048576 (MiB)", val);
+	}
+	return -1;
 }
 
 /* Parses argv Go-flag style. Returns -1 when fine, else the exit code. */
@@ -210,7 +282,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
 						     "replay", "record", "lua-path", "alert-rate-limit",
 						     "lua-budget", "lua-max-errors", "lua-memory",
-						     "process-table-size", "disable-rule", "disable-tag"};
+						     "process-table-size", "disable-rule", "disable-tag",
+						     "record-types", "record-pid", "record-comm",
+						     "record-cgroup", "record-max-size"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= !strcmp(name, valued[k]);
@@ -249,7 +323,13 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		} else if (!strcmp(name, "replay")) {
 			c->replay = val;
 		} else if (!strcmp(name, "record")) {
+			if (!*val)
+				return usage_error("-record needs a path%s", "");
 			c->record = val;
+		} else if (!strncmp(name, "record-", 7)) {
+			int rc = parse_record_flag(c, name, val);
+			if (rc >= 0)
+				return rc;
 		} else if (!strcmp(name, "lua-path")) {
 			c->lua_path = val;
 		} else if (!strcmp(name, "alert-rate-limit")) {
@@ -283,6 +363,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 				return usage_error("invalid -process-table-size '%s': expected 64..4194304 processes", val);
 		}
 	}
+	if (c->record_filter_flag && !c->record)
+		return usage_error("-%s only applies to -record", c->record_filter_flag);
 	if (c->json && !c->list_rules)
 		return usage_error("-json only applies to -list-rules%s", "");
 	if (c->validate && c->list_rules)
@@ -427,6 +509,23 @@ int main(int argc, char **argv)
 	};
 	if (c.validate || c.list_rules)
 		return check_config(&c, &eo);
+	struct eg_recfilter *rf = NULL;
+	if (c.record_filter_flag && (c.record_types || c.nrecord_pids || c.nrecord_comms ||
+				     c.nrecord_cgroups)) {
+		char ferr[1024];
+		struct eg_recfilter_opts ro = {
+			.types = c.record_types,
+			.pids = c.record_pids,
+			.npids = c.nrecord_pids,
+			.comms = c.record_comms,
+			.ncomms = c.nrecord_comms,
+			.cgroups = c.record_cgroups,
+			.ncgroups = c.nrecord_cgroups,
+		};
+		rf = eg_recfilter_new(&ro, ferr, sizeof(ferr));
+		if (!rf)
+			return usage_error("%s", ferr);
+	}
 	if (!c.prom_addr_set)
 		c.prom_addr = c.replay ? "" : ":9100";
 
@@ -442,11 +541,13 @@ int main(int argc, char **argv)
 	char err[2048];
 	if (eg_check_config_perms(c.configs, c.nconfigs, c.strict_perms, err, sizeof(err))) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
+		eg_recfilter_free(rf);
 		return 1;
 	}
 	struct eg_engine *engine = eg_engine_new(&eo, problems, sizeof(problems));
 	if (!engine) {
 		print_problems(problems);
+		eg_recfilter_free(rf);
 		return 1;
 	}
 	if (!c.nconfigs)
@@ -456,12 +557,15 @@ int main(int argc, char **argv)
 	if (!sink) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		eg_engine_free(engine);
+		eg_recfilter_free(rf);
 		return 1;
 	}
 	struct eg_pipe_opts po = {
 		.engine = eo,
 		.alerts = sink,
 		.record_path = c.record,
+		.record_filter = rf,
+		.record_max_bytes = (uint64_t)c.record_max_mb << 20,
 		.rate_limit = c.rate_limit,
 		.watch = c.watch,
 		.check_perms = true,
@@ -472,6 +576,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		eg_engine_free(engine);
 		eg_alerts_close(sink);
+		eg_recfilter_free(rf);
 		return 1;
 	}
 	rc = 0;
@@ -504,5 +609,6 @@ out:
 	eg_metrics_stop();
 	eg_pipe_free(p);
 	eg_alerts_close(sink);
+	eg_recfilter_free(rf);
 	return rc;
 }

@@ -404,6 +404,13 @@ char *eg_metrics_render(size_t *len)
 	}
 	simple(&o, "ebpf_guard_replay_lines_rejected_total", "counter",
 	       "Replay input lines rejected as malformed.", LOAD(eg_metrics.replay_rejected));
+	family(&o, "ebpf_guard_record_events_skipped_total", "counter",
+	       "Events -record did not write, labelled by reason (size: the file reached "
+	       "-record-max-size; filter: left out by the -record-* filters).");
+	sample_1(&o, "ebpf_guard_record_events_skipped_total", "reason", "size",
+		 LOAD(eg_metrics.record_skipped[EG_RSKIP_SIZE]));
+	sample_1(&o, "ebpf_guard_record_events_skipped_total", "reason", "filter",
+		 LOAD(eg_metrics.record_skipped[EG_RSKIP_FILTER]));
 	simple(&o, "ebpf_guard_alert_write_failures_total", "counter",
 	       "Failed attempts to write alerts to the alert file.",
 	       LOAD(eg_metrics.alert_write_failures));

@@ -20,6 +20,9 @@
 #define EG_DROP_FORK 31
 #define EG_DROP_TYPES 32
 
+/* Why -record did not write an event (ebpf_guard_record_events_skipped_total). */
+enum eg_record_skip { EG_RSKIP_SIZE = 0, EG_RSKIP_FILTER = 1, EG_RSKIP_REASONS = 2 };
+
 struct eg_rule_slot {
 	char id[128];
 	char source[256];
@@ -35,6 +38,7 @@ struct eg_metrics {
 	_Atomic uint64_t dropped_kernel[EG_DROP_TYPES]; /* ring buffer output failures, by record
 							 * type (the event types, then fork) */
 	_Atomic uint64_t replay_rejected;             /* bad replay lines */
+	_Atomic uint64_t record_skipped[EG_RSKIP_REASONS]; /* -record: events not written */
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */
 	_Atomic uint64_t alerts_lost;                 /* dropped when the queue was full */
 	_Atomic uint64_t alerts_queued;               /* gauge: waiting for the disk */

@@ -22,6 +22,7 @@
 #include "harden.h"
 #include "json.h"
 #include "metrics.h"
+#include "recfilter.h"
 
 #define RECORD_FLUSH_BYTES (64u << 10)
 #define RATE_SUMMARY_NS (10LL * 1000000000LL)
@@ -76,6 +77,10 @@ struct eg_pipeline {
 	int building;
 	int record_fd;
 	struct eg_buf rec;
+	uint64_t rec_size;    /* bytes in the record file: on disk when opened,
+			       * plus what was written since */
+	bool rec_full;        /* -record-max-size reached: nothing more goes in */
+	uint64_t rec_skipped; /* events not written to this file for its size */
 	int64_t last_summary_ns;
 	int inotify_fd;
 	struct watch *watches;
@@ -211,6 +216,15 @@ static void read_watch_events(struct eg_pipeline *p, int64_t now)
 	}
 }
 
+/* A record file was just opened: the cap counts from its current size. */
+static void record_opened(struct eg_pipeline *p)
+{
+	struct stat st;
+	p->rec_size = fstat(p->record_fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	p->rec_full = false;
+	p->rec_skipped = 0;
+}
+
 struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,
 				char *err, size_t errlen)
 {
@@ -235,6 +249,7 @@ struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *
 			snprintf(err, errlen, "failed to open record file %s: %s", o->record_path, why);
 			goto fail;
 		}
+		record_opened(p);
 	}
 	p->inotify_fd = -1;
 	if (o->watch && watch_configs(p, err, errlen))
@@ -261,7 +276,20 @@ static void record_write(struct eg_pipeline *p)
 		}
 		off += (size_t)w;
 	}
+	p->rec_size += off;
 	p->rec.len = 0;
+}
+
+/* Done with the record file open now (exit, reopen): the one line saying
+ * how many events its size cap kept out. */
+static void record_report(struct eg_pipeline *p)
+{
+	if (!p->rec_skipped)
+		return;
+	fprintf(stderr, "ebpf-guard: record file %s reached -record-max-size (%llu MiB): "
+			"%llu events not written to it\n",
+		p->o.record_path, (unsigned long long)(p->o.record_max_bytes >> 20),
+		(unsigned long long)p->rec_skipped);
 }
 
 void eg_pipe_free(struct eg_pipeline *p)
@@ -288,6 +316,7 @@ void eg_pipe_free(struct eg_pipeline *p)
 	if (p->record_fd >= 0) {
 		if (p->rec.len)
 			record_write(p);
+		record_report(p);
 		close(p->record_fd);
 	}
 	eg_buf_free(&p->rec);
@@ -363,18 +392,41 @@ const char *eg_pipe_str(struct eg_pipeline *p, const char *s, size_t len)
 	return d;
 }
 
+/* -record: the event's line, unless the filters leave it out or it would
+ * take the file past -record-max-size (then no later event goes in either:
+ * the file ends at a whole line). */
+static void record_event(struct eg_pipeline *p, const struct eg_event *ev)
+{
+	if (!eg_recfilter_match(p->o.record_filter, ev)) {
+		EG_INC(record_skipped[EG_RSKIP_FILTER]);
+		return;
+	}
+	if (p->rec_full)
+		goto skip;
+	size_t start = p->rec.len;
+	eg_json_event(&p->rec, ev, true);
+	eg_buf_putc(&p->rec, '\n');
+	if (p->o.record_max_bytes && p->rec_size + p->rec.len > p->o.record_max_bytes) {
+		p->rec.len = start;
+		p->rec_full = true;
+		goto skip;
+	}
+	if (p->rec.len >= RECORD_FLUSH_BYTES)
+		record_write(p);
+	return;
+skip:
+	p->rec_skipped++;
+	EG_INC(record_skipped[EG_RSKIP_SIZE]);
+}
+
 void eg_pipe_commit(struct eg_pipeline *p)
 {
 	struct eg_event *ev = &p->events[p->n];
 	p->building = 0;
 	if (ev->type <= EG_EV_MAX)
 		EG_INC(events[ev->type]);
-	if (p->record_fd >= 0) {
-		eg_json_event(&p->rec, ev, true);
-		eg_buf_putc(&p->rec, '\n');
-		if (p->rec.len >= RECORD_FLUSH_BYTES)
-			record_write(p);
-	}
+	if (p->record_fd >= 0)
+		record_event(p, ev);
 	p->n++;
 }
 
@@ -610,6 +662,28 @@ static void rate_summary(struct eg_pipeline *p, int64_t now, bool final)
 	}
 }
 
+/* SIGUSR1, SIGHUP: the record file by its path again (after a flush), as
+ * the alert file; on failure the open one stays. */
+static void record_reopen(struct eg_pipeline *p)
+{
+	char why[PATH_MAX + 64];
+	int fd = eg_open_output(p->o.record_path, why, sizeof(why));
+	if (fd < 0) {
+		fprintf(stderr, "ebpf-guard: failed to reopen record file %s: %s\n", p->o.record_path,
+			why);
+		return;
+	}
+	record_report(p);
+	close(p->record_fd);
+	p->record_fd = fd;
+	record_opened(p);
+}
+
+struct eg_recfilter *eg_pipe_record_filter(struct eg_pipeline *p)
+{
+	return p->o.record_filter;
+}
+
 void eg_pipe_service(struct eg_pipeline *p)
 {
 	int64_t now = mono_ns();
@@ -631,6 +705,8 @@ void eg_pipe_service(struct eg_pipeline *p)
 		reopen_requested = 0;
 		eg_pipe_flush(p);
 		eg_alerts_reopen(p->o.alerts);
+		if (p->record_fd >= 0)
+			record_reopen(p);
 	}
 	eg_engine_gc_step(p->engine);
 	EG_SET(lua_bytes, eg_engine_lua_bytes(p->engine));

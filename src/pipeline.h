@@ -22,11 +22,15 @@
 
 struct eg_pipeline;
 struct eg_alert_sink;
+struct eg_recfilter;
 
 struct eg_pipe_opts {
 	struct eg_engine_opts engine;  /* kept for reloads */
 	struct eg_alert_sink *alerts;  /* owned by the caller */
 	const char *record_path;       /* -record, NULL when off */
+	struct eg_recfilter *record_filter; /* what -record writes (NULL: every
+					     * event); owned by the caller */
+	uint64_t record_max_bytes;     /* -record-max-size, 0 = no cap */
 	double rate_limit;             /* alerts per second per rule, 0 = off */
 	bool watch;                    /* -watch: reload when a config file changes */
 	/* Before each reload, check the owner and mode of the -config files
@@ -75,6 +79,10 @@ void eg_pipe_service(struct eg_pipeline *p);
 /* True while a requested reload is still being built (in a thread of its
  * own; the next eg_pipe_service() after it is done swaps it in). */
 bool eg_pipe_reload_busy(struct eg_pipeline *p);
+
+/* The -record filter (NULL when none): the collector tells it of forks and
+ * exits, and reads the event types it asks for. */
+struct eg_recfilter *eg_pipe_record_filter(struct eg_pipeline *p);
 
 /* Async-signal-safe requests, applied by the next eg_pipe_service(). */
 void eg_pipe_request_reload(void);

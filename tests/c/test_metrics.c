@@ -156,6 +156,7 @@ static void test_histogram_and_gauges(void)
 	eg_metrics_observe_batch(2000000000); /* 2 s: +Inf only */
 	EG_SET(alerts_queued, 3);
 	EG_ADD(alerts_lost, 9);
+	EG_ADD(record_skipped[EG_RSKIP_SIZE], 5);
 	EG_ADD(reloads, 2);
 	EG_INC(reload_failures);
 	EG_SET(lua_bytes, 123456);
@@ -176,6 +177,8 @@ static void test_histogram_and_gauges(void)
 	HAS(t, "ebpf_guard_batch_duration_seconds_count 4");
 	HAS(t, "ebpf_guard_alerts_queued 3");
 	HAS(t, "ebpf_guard_alerts_lost_total 9");
+	HAS(t, "ebpf_guard_record_events_skipped_total{reason=\"size\"} 5");
+	HAS(t, "ebpf_guard_record_events_skipped_total{reason=\"filter\"} 0");
 	HAS(t, "ebpf_guard_config_reloads_total 2");
 	HAS(t, "ebpf_guard_config_reload_failures_total 1");
 	HAS(t, "ebpf_guard_lua_memory_bytes 123456");
@@ -201,6 +204,7 @@ static void test_histogram_and_gauges(void)
 			      "ebpf_guard_rule_disabled", "ebpf_guard_rules_loaded",
 			      "ebpf_guard_events_dropped_total",
 			      "ebpf_guard_replay_lines_rejected_total",
+			      "ebpf_guard_record_events_skipped_total",
 			      "ebpf_guard_alert_write_failures_total", "ebpf_guard_alerts_queued",
 			      "ebpf_guard_alerts_lost_total", "ebpf_guard_config_reloads_total",
 			      "ebpf_guard_config_reload_failures_total",

@@ -147,6 +147,12 @@ struct eg_engine *eg_pipe_engine(struct eg_pipeline *p)
 	return NULL;
 }
 
+struct eg_recfilter *eg_pipe_record_filter(struct eg_pipeline *p)
+{
+	(void)p;
+	return NULL;
+}
+
 FUZZ_NOCOV static void check_str(const char *name, const char *s, uint32_t len)
 {
 	if (!s)
