@@ -28,6 +28,15 @@ int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct 
 		    char *err, size_t errlen);
 
 /*
+ * One line of a recording (without its newline; a trailing CR is dropped):
+ * parses it into a new event of the pipeline and commits it. Returns 0, 1
+ * for a blank line (nothing done), or -1 with the reason in err (the event
+ * is dropped). eg_replay_run and the testing harness (src/testing.c) both
+ * read lines through here.
+ */
+int eg_replay_line(struct eg_pipeline *p, const char *s, size_t n, char *err, size_t errlen);
+
+/*
  * Reads path ("-" = stdin) to the end, feeding each event to the pipeline.
  * Bad lines are reported on stderr as "<path>:<line>: <reason>" and skipped.
  * Returns 0 at end of input, -1 when the file cannot be read, 1 when the
