@@ -478,6 +478,11 @@ static enum field lookup(const char *k, size_t n)
 	return F_UNKNOWN;
 }
 
+bool eg_replay_known_key(const char *k, size_t n)
+{
+	return lookup(k, n) != F_UNKNOWN || eg_field_by_key(k, n);
+}
+
 /* An unsigned integer field in 0..max. The value starts at ps->s. */
 static int get_uint(struct parser *ps, const char *key, uint64_t max, uint64_t *out)
 {
