@@ -28,7 +28,8 @@
 --   disable_rules, disable_tags   lists, as -disable-rule and -disable-tag
 --   lua_path      -lua-path (nil: the engine sources built into the library)
 -- A configuration the daemon would refuse raises an error whose message is
--- the daemon's own lines ("ebpf-guard: FILE: detection "ID": ...").
+-- the daemon's own lines ("ebpf-guard: FILE: detection "ID": ..."), after
+-- the position of the spec's call.
 --
 -- eng:replay(path) reads a recording (-record output, or any -replay input)
 -- with the daemon's reader, line by line; a line the reader refuses raises
@@ -561,7 +562,8 @@ function _M.engine(opts)
   local err = ffi_new("char[?]", 65536)
   local t = lib.eg_test_new(o, err, 65536)
   cleanup()
-  if t == nil then error(daemon_lines(ffi_string(err)), 0) end
+  -- level 2: busted shows the spec's line that built the engine
+  if t == nil then error(daemon_lines(ffi_string(err)), 2) end
   local eng = setmetatable({
     t = ffi.gc(t, lib.eg_test_free), clock = BASE_NS - NS, procs = {}, logs = {}, fresh = {},
     configs = configs,

@@ -37,8 +37,14 @@ describe("ebpf_guard.testing", function()
     end)
 
     it("raises the daemon's own message for a detection the daemon refuses", function()
-      local ok, err = pcall(T.engine, { rules = "spec/fixtures/errors/lua_unknown_field.lua" })
+      local ok, err = pcall(function()
+        local eng = T.engine { rules = "spec/fixtures/errors/lua_unknown_field.lua" }
+        return eng
+      end)
       assert.is_false(ok)
+      local at = "spec/unit/testing_spec.lua:" .. (debug.getinfo(1, "l").currentline - 4) .. ": "
+      assert.equals(at, err:sub(1, #at))
+      err = err:sub(#at + 1)
       assert.equals('ebpf-guard: spec/fixtures/errors/lua_unknown_field.lua: detection "d": match: '
         .. 'line 12: ev has no field "dest_prot" (did you mean "dest_port"?)', err)
       local _, stderr = sh(BIN .. " -validate -config spec/fixtures/errors/lua_unknown_field.lua")
