@@ -429,6 +429,8 @@ end
               others: the comm of the tgid's last inline exec, else "test"
   exe         exec: the filename; others: the tgid's last inline exec's
   args        exec: { filename }
+  ancestors   { parent's comm and exe } when parent has either (the daemon's
+              ancestors[1] is the parent)
   context     "exec" (the daemon saw the process start)
 ]]
 local function complete(eng, ev, i)
@@ -474,6 +476,9 @@ local function complete(eng, ev, i)
     e.filename = e.filename or (e.type == "connect" and "connect" or "")
     e.comm = e.comm or (proc and proc.comm) or "test"
     e.exe = e.exe or (proc and proc.exe) or nil
+  end
+  if type(e.parent) == "table" and e.ancestors == nil and (e.parent.comm or e.parent.exe) then
+    e.ancestors = { { comm = e.parent.comm, exe = e.parent.exe } }
   end
   e.context = e.context or "exec"
   local keys, seen = {}, {}
@@ -674,14 +679,32 @@ local function fired(id, alerts)
   return false
 end
 
+-- s with bytes that are not UTF-8, and control characters, as \xNN.
+local function printable(s)
+  s = tostring(s)
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local c = byte(s, i)
+    local l = c >= 0x20 and c ~= 0x7f and utf8_len(s, i)
+    if l then
+      out[#out + 1] = s:sub(i, i + l - 1)
+      i = i + l
+    else
+      out[#out + 1] = format("\\x%02x", c)
+      i = i + 1
+    end
+  end
+  return concat(out)
+end
+
 local function event_summary(ev)
   if type(ev) ~= "table" then return "?" end
-  local parts = { tostring(ev.type), "pid=" .. tostring(ev.pid), "comm=" .. tostring(ev.comm) }
+  local parts = { tostring(ev.type), "pid=" .. tostring(ev.pid), "comm=" .. printable(ev.comm) }
   if ev.type == "connect" or (ev.dest_ip and ev.dest_ip ~= "") then
     parts[#parts + 1] = format("dest=%s:%s", tostring(ev.dest_ip), tostring(ev.dest_port))
   end
   if ev.filename and ev.filename ~= "" and ev.filename ~= "connect" then
-    parts[#parts + 1] = "filename=" .. ev.filename
+    parts[#parts + 1] = "filename=" .. printable(ev.filename)
   end
   return concat(parts, " ")
 end
@@ -690,7 +713,7 @@ local function describe_alerts(alerts)
   if #alerts == 0 then return "No alert fired." end
   local out = { format("Alerts that fired (%d):", #alerts) }
   for _, a in ipairs(alerts) do
-    out[#out + 1] = format("  %s: %s  [%s]", tostring(a.rule_id), tostring(a.description),
+    out[#out + 1] = format("  %s: %s  [%s]", tostring(a.rule_id), printable(a.description),
       event_summary(a.event))
   end
   return concat(out, "\n")
@@ -700,13 +723,13 @@ local function describe_origin(alerts)
   local o = origin[alerts]
   if not o then return nil end
   local out = { format("Events (%d):", o.nevents) }
-  for i, l in ipairs(o.events) do out[#out + 1] = format("  %d: %s", i, l) end
+  for i, l in ipairs(o.events) do out[#out + 1] = format("  %d: %s", i, printable(l)) end
   if o.nevents > #o.events then
     out[#out + 1] = format("  ... and %d more", o.nevents - #o.events)
   end
   if #o.logs > 0 then
     out[#out + 1] = "Engine log:"
-    for i = 1, math.min(#o.logs, SHOW_LOGS) do out[#out + 1] = "  " .. o.logs[i] end
+    for i = 1, math.min(#o.logs, SHOW_LOGS) do out[#out + 1] = "  " .. printable(o.logs[i]) end
     if #o.logs > SHOW_LOGS then out[#out + 1] = format("  ... and %d more lines", #o.logs - SHOW_LOGS) end
   end
   return concat(out, "\n")
