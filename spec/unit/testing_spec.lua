@@ -156,7 +156,7 @@ describe("ebpf_guard.testing", function()
       local eng = T.engine {}
       assert.equals('{"timestamp":"2025-01-01T00:00:00Z","pid":1000,"tgid":1000,"type":"exec","comm":"x",'
         .. '"filename":"/tmp/x","ppid":1,"uid":0,"gid":0,"exe":"/tmp/x","args":["/tmp/x"],"context":"exec",'
-        .. '"parent":{"comm":"nginx"}}', eng:line { type = "exec", filename = "/tmp/x", parent = { comm = "nginx" } })
+        .. '"ancestors":[{"comm":"nginx"}],"parent":{"comm":"nginx"}}', eng:line { type = "exec", filename = "/tmp/x", parent = { comm = "nginx" } })
       eng:run { type = "exec", filename = "/usr/bin/a-very-long-program-name", tgid = 5 }
       assert.equals('{"timestamp":"2025-01-01T00:00:01Z","pid":5,"tgid":5,"type":"connect","comm":"a-very-long-pro",'
         .. '"filename":"connect","dest_ip":"::1","dest_port":0,"ppid":1,"uid":0,"gid":0,'
