@@ -34,6 +34,8 @@
 -- eng:replay(path) reads a recording (-record output, or any -replay input)
 -- with the daemon's reader, line by line; a line the reader refuses raises
 -- "ebpf-guard: PATH:LINE: reason" (-replay would skip it).
+-- eng:replay_lines(path) is replay with the alerts of each line apart:
+-- result[n] lists line n's alerts.
 -- eng:run(events) feeds inline events: partial event tables, completed with
 -- defaults (see complete() below), written as recording lines and read by
 -- the same reader, so they behave as recorded ones. Unknown keys are errors.
@@ -628,6 +630,21 @@ function Engine:replay(path)
   end
   f:close()
   return collect(self, shown, n)
+end
+
+-- Like replay, but returns the alerts of each line: result[n] is the list
+-- of line n's alerts (empty for a blank line or no alert).
+function Engine:replay_lines(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("ebpf_guard.testing: cannot open recording: " .. err, 2) end
+  local out, n = {}, 0
+  for line in f:lines() do
+    n = n + 1
+    feed(self, line, path .. ":" .. n)
+    out[n] = collect(self, { line }, 1)
+  end
+  f:close()
+  return out
 end
 
 -- events: a list of event tables, or one event table.
