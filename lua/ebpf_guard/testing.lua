@@ -60,7 +60,7 @@
 local ffi = require("ffi")
 
 local ffi_string, ffi_new = ffi.string, ffi.new
-local concat, insert = table.concat, table.insert
+local concat = table.concat
 local byte, char, format = string.byte, string.char, string.format
 local floor = math.floor
 
@@ -113,8 +113,7 @@ local DECLS = {
   "const char *eg_test_alerts(struct eg_test *t, size_t *len)",
   "const char *eg_test_logs(struct eg_test *t, size_t *len)",
   "bool eg_replay_known_key(const char *k, size_t n)",
-  "int getpid(void)",
-  "int mkdir(const char *path, unsigned int mode)",
+  "char *mkdtemp(char *template)",
 }
 for _, d in ipairs(DECLS) do pcall(ffi.cdef, d .. ";") end
 
@@ -518,15 +517,19 @@ local function strings(t)
   return a, #t
 end
 
--- Writes the inline texts into a directory of their own (one per process,
--- so a rule keeps its metrics slot across engines); returns paths, cleanup.
+-- Writes the inline texts into a new private directory (mkdtemp); returns
+-- their paths and a function that removes them (the engine has read them).
 local function inline_files(opts)
   local texts = {}
   for _, y in ipairs(list(opts.yaml)) do texts[#texts + 1] = { "yaml", y } end
   for _, l in ipairs(list(opts.lua)) do texts[#texts + 1] = { "lua", l } end
   if #texts == 0 then return {}, function() end end
-  local dir = format("%s/ebpf-guard-test.%d", os.getenv("TMPDIR") or "/tmp", ffi.C.getpid())
-  ffi.C.mkdir(dir, tonumber("700", 8))
+  local template = format("%s/ebpf-guard-test.XXXXXX", os.getenv("TMPDIR") or "/tmp")
+  local buf = ffi_new("char[?]", #template + 1, template)
+  if ffi.C.mkdtemp(buf) == nil then
+    error("ebpf_guard.testing: cannot create a directory like " .. template .. " for inline rules", 3)
+  end
+  local dir = ffi_string(buf)
   local paths = {}
   for k, t in ipairs(texts) do
     local p = format("%s/inline%d.%s", dir, k, t[1])

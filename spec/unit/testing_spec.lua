@@ -55,9 +55,11 @@ describe("ebpf_guard.testing", function()
       local ok, err = pcall(T.engine, { yaml = "rules:\n  - id: a\n    description: x\n    event_types: [exec]\n"
         .. "  - id: b\n    event_types: [exec]\n" })
       assert.is_false(ok)
-      local dir = ("%s/ebpf-guard-test.%d"):format(os.getenv("TMPDIR") or "/tmp", require("ffi").C.getpid())
+      local dir = err:match("^ebpf%-guard: (/.-/ebpf%-guard%-test%.%w%w%w%w%w%w)/inline1%.yaml: ")
+      assert.truthy(dir, err)
       assert.equals("ebpf-guard: " .. dir .. '/inline1.yaml: rule "b": description: missing', err)
       assert.is_nil(io.open(dir .. "/inline1.yaml"), "the inline file is removed after the build")
+      assert.is_nil(io.open(dir), "and its directory")
     end)
 
     it("takes inline YAML and Lua after the paths", function()
