@@ -105,7 +105,7 @@ describe("Lua detections", function()
   end)
 
   -- examples/shell_then_connect.lua and examples/download_from_ip.lua: their
-  -- specs are next to them (examples/*_spec.lua, the public module).
+  -- specs are spec/examples/*_spec.lua (the public module).
 
   describe("exit events", function()
     it("reach detections that list them", function()

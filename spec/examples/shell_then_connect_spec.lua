@@ -1,5 +1,5 @@
--- Spec of shell_then_connect.lua (run: ebpf-guard test examples, from the
--- top of the checkout; docs/testing.md).
+-- Spec of examples/shell_then_connect.lua (run: ebpf-guard test spec/examples,
+-- from the top of the checkout; docs/testing.md).
 local T = require("ebpf_guard.testing")
 
 describe("shell_then_connect", function()

@@ -1,5 +1,5 @@
--- Spec of download_from_ip.lua (run: ebpf-guard test examples, from the top
--- of the checkout; docs/testing.md).
+-- Spec of examples/download_from_ip.lua (run: ebpf-guard test spec/examples,
+-- from the top of the checkout; docs/testing.md).
 local T = require("ebpf_guard.testing")
 
 describe("download_from_ip", function()
