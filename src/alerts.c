@@ -42,6 +42,7 @@ struct eg_alert_sink {
 	int fd;
 	int human_fd;
 	bool is_stdout;
+	bool mem;              /* eg_alerts_open_mem: lines stay in q for eg_alerts_take */
 	bool regular;          /* fd is a regular file: short writes can be undone */
 	bool append;           /* fd has O_APPEND (ours always; stdout maybe not) */
 	bool failing;          /* the last write attempt failed */
@@ -108,6 +109,32 @@ struct eg_alert_sink *eg_alerts_open(const char *path, char *err, size_t errlen)
 			s->max_alerts = v;
 	}
 	return s;
+}
+
+struct eg_alert_sink *eg_alerts_open_mem(char *err, size_t errlen)
+{
+	struct eg_alert_sink *s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup("<memory>"))) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->mem = true;
+	s->fd = s->human_fd = -1;
+	return s;
+}
+
+const char *eg_alerts_take(struct eg_alert_sink *s, size_t *len)
+{
+	if (!s->mem || eg_buf_reserve(&s->q, 1)) {
+		*len = 0;
+		return "";
+	}
+	s->q.p[s->q.len] = '\0';
+	*len = s->q.len;
+	s->q.len = 0;
+	s->nq = 0;
+	return s->q.p;
 }
 
 /* Writes all of b (best effort: human lines are informational). */
@@ -290,6 +317,14 @@ int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 		  const struct eg_rule_info *rule, const char *desc, size_t desc_len,
 		  bool events_lost)
 {
+	if (s->mem) {
+		if (eg_json_alert(&s->q, ev, rule, desc, desc_len, events_lost)) {
+			EG_INC(alerts_lost);
+			return -1;
+		}
+		s->nq++;
+		return 0;
+	}
 	/* the human line is printed even when the queue has to drop the alert */
 	struct eg_buf *h = &s->human;
 	eg_buf_put(h, "[ALERT] rule=", 13);
@@ -326,7 +361,7 @@ int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 
 int eg_alerts_flush(struct eg_alert_sink *s)
 {
-	if (!s)
+	if (!s || s->mem)
 		return 0;
 	write_queue(s);
 	if (s->human.len)
@@ -336,7 +371,7 @@ int eg_alerts_flush(struct eg_alert_sink *s)
 
 int eg_alerts_reopen(struct eg_alert_sink *s)
 {
-	if (!s || s->is_stdout)
+	if (!s || s->is_stdout || s->mem)
 		return 0;
 	int rc = 0;
 	char err[PATH_MAX + 64];
@@ -359,13 +394,13 @@ void eg_alerts_close(struct eg_alert_sink *s)
 	if (!s)
 		return;
 	eg_alerts_flush(s);
-	if (s->nq) {
+	if (s->nq && !s->mem) {
 		EG_ADD(alerts_lost, s->nq);
 		EG_SET(alerts_queued, 0);
 		fprintf(stderr, "ebpf-guard: %zu queued alerts could not be written to %s\n", s->nq,
 			s->is_stdout ? "<stdout>" : s->path);
 	}
-	if (!s->is_stdout)
+	if (!s->is_stdout && !s->mem)
 		close(s->fd);
 	eg_buf_free(&s->q);
 	eg_buf_free(&s->human);

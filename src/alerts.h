@@ -14,6 +14,13 @@ struct eg_alert_sink;
 /* Opens (creates 0600, appends) path; "-" writes alerts to stdout and the
  * human lines to stderr. NULL and a message in err when it cannot. */
 struct eg_alert_sink *eg_alerts_open(const char *path, char *err, size_t errlen);
+/* A sink in memory (the testing harness, src/testing.c): JSON lines collect
+ * until eg_alerts_take; no human lines, no file, never full. */
+struct eg_alert_sink *eg_alerts_open_mem(char *err, size_t errlen);
+/* Memory sink: the JSON lines added since the previous call, NUL-terminated,
+ * *len bytes; owned by the sink, valid until the next add or close. "" for a
+ * file sink. */
+const char *eg_alerts_take(struct eg_alert_sink *s, size_t *len);
 /* Queues one alert (JSON line + human line). Never blocks on a failing disk.
  * events_lost: see eg_json_alert. */
 int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* ebpf-guard: command line, signals, and the choice of live or replay mode. */
 #include <errno.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <bpf/libbpf.h>
@@ -46,6 +48,7 @@ static void on_signal(int sig)
 
 static const char usage_text[] =
 	"Usage: ebpf-guard [flags]\n"
+	"       ebpf-guard test [SPEC_DIR_OR_FILE...] [busted options]\n"
 	"\n"
 	"Watches system calls with eBPF (exec, open, connect, and the privilege,\n"
 	"persistence, evasion and inbound-network families: ptrace, module, bpf,\n"
@@ -120,6 +123,12 @@ static const char usage_text[] =
 	"  -json                 with -list-rules: print a JSON array instead of a table\n"
 	"  -version              print the version and exit\n"
 	"  -help                 print this help and exit\n"
+	"\n"
+	"Commands:\n"
+	"  test                  run busted specs of rules and detections (default: the\n"
+	"                        spec/ directory) under LuaJIT, with the ebpf_guard.testing\n"
+	"                        module and the engine library found; needs the Debian\n"
+	"                        packages lua-busted and luajit. See docs/testing.md\n"
 	"\n"
 	"Signals: SIGHUP reloads the configuration and reopens the alert and record\n"
 	"files; SIGUSR1 reopens the alert and record files; SIGINT/SIGTERM drain,\n"
@@ -481,9 +490,112 @@ static void print_version(void)
 	       libbpf_version_string(), pcre);
 }
 
+/* Searches PATH for name with access mode; the full path into out. */
+static bool find_in_path(const char *name, int mode, char *out, size_t n)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		return false;
+	while (*path) {
+		size_t l = strcspn(path, ":");
+		snprintf(out, n, "%.*s/%s", (int)l, l ? path : ".", name);
+		if (!access(out, mode))
+			return true;
+		path += l + (path[l] == ':');
+	}
+	return false;
+}
+
+static bool file_exists(const char *path)
+{
+	return !access(path, R_OK);
+}
+
+/*
+ * `ebpf-guard test ARGS...`: replaces this process with
+ * `luajit <busted> ARGS...`, with LUA_PATH starting with the directory that
+ * holds ebpf_guard/testing.lua and EG_ENGINE_LIB naming the engine library
+ * (unless set already). Both are found next to this binary in a build tree
+ * (<checkout>/build/ebpf-guard: <checkout>/lua, <checkout>/build); the
+ * installed locations come with the install step (EG_INSTALL_LUA_DIR,
+ * EG_INSTALL_ENGINE_LIB). Returns only on failure, with the exit code.
+ */
+static int run_tests(int argc, char **argv)
+{
+	char luajit[PATH_MAX], busted[PATH_MAX], exe[PATH_MAX], dir[PATH_MAX], luadir[PATH_MAX];
+	char probe[PATH_MAX + 64];
+	if (!find_in_path("luajit", X_OK, luajit, sizeof(luajit))) {
+		fprintf(stderr, "ebpf-guard: test: luajit not found in PATH: install the Debian package luajit\n");
+		return 1;
+	}
+	if (!find_in_path("busted", R_OK, busted, sizeof(busted))) {
+		fprintf(stderr, "ebpf-guard: test: busted not found in PATH: install the Debian package lua-busted\n");
+		return 1;
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(dir, sizeof(dir), "%s", exe);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0; /* the binary's directory */
+	luadir[0] = 0;
+	snprintf(probe, sizeof(probe), "%s/../lua/ebpf_guard/testing.lua", dir);
+	if (file_exists(probe)) {
+		snprintf(probe, sizeof(probe), "%s/../lua", dir);
+		if (!realpath(probe, luadir))
+			luadir[0] = 0;
+	}
+#ifdef EG_INSTALL_LUA_DIR
+	else if (snprintf(probe, sizeof(probe), "%s/ebpf_guard/testing.lua", EG_INSTALL_LUA_DIR),
+		 file_exists(probe))
+		snprintf(luadir, sizeof(luadir), "%s", EG_INSTALL_LUA_DIR);
+#endif
+	if (!luadir[0]) {
+		fprintf(stderr, "ebpf-guard: test: cannot find the ebpf_guard.testing module "
+				"(looked for %s/../lua/ebpf_guard/testing.lua)\n", dir);
+		return 1;
+	}
+	const char *old = getenv("LUA_PATH");
+	size_t len = strlen(luadir) + (old ? strlen(old) : 0) + 16;
+	char *lua_path = malloc(len);
+	if (!lua_path) {
+		fprintf(stderr, "ebpf-guard: test: out of memory\n");
+		return 1;
+	}
+	/* ";;" stands for LuaJIT's default path, where busted's modules are */
+	snprintf(lua_path, len, "%s/?.lua;%s", luadir, old ? old : ";");
+	setenv("LUA_PATH", lua_path, 1);
+	free(lua_path);
+	const char *lib = getenv("EG_ENGINE_LIB");
+	if (!lib || !*lib) {
+		snprintf(probe, sizeof(probe), "%s/libebpf-guard-engine.so", dir);
+#ifdef EG_INSTALL_ENGINE_LIB
+		if (!file_exists(probe))
+			snprintf(probe, sizeof(probe), "%s", EG_INSTALL_ENGINE_LIB);
+#endif
+		if (file_exists(probe))
+			setenv("EG_ENGINE_LIB", probe, 1);
+	}
+	char **args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args) {
+		fprintf(stderr, "ebpf-guard: test: out of memory\n");
+		return 1;
+	}
+	args[0] = luajit;
+	args[1] = busted;
+	for (int i = 2; i < argc; i++)
+		args[i] = argv[i];
+	execv(luajit, args);
+	fprintf(stderr, "ebpf-guard: test: failed to run %s: %s\n", luajit, strerror(errno));
+	free(args);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = {.alert_file = "./alerts.jsonl"};
+	if (argc > 1 && !strcmp(argv[1], "test"))
+		return run_tests(argc, argv);
 	int rc = parse_cli(argc, argv, &c);
 	if (rc >= 0)
 		return rc;

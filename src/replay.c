@@ -478,6 +478,11 @@ static enum field lookup(const char *k, size_t n)
 	return F_UNKNOWN;
 }
 
+bool eg_replay_known_key(const char *k, size_t n)
+{
+	return lookup(k, n) != F_UNKNOWN || eg_field_by_key(k, n);
+}
+
 /* An unsigned integer field in 0..max. The value starts at ps->s. */
 static int get_uint(struct parser *ps, const char *key, uint64_t max, uint64_t *out)
 {
@@ -1289,29 +1294,37 @@ static void reject(struct reader *r, const char *reason)
 	fprintf(stderr, "ebpf-guard: %s:%llu: %s\n", r->shown, r->lineno, reason);
 }
 
-/* One line without its newline (a trailing CR is dropped here). */
-static void one_line(struct reader *r, const char *s, size_t n)
+int eg_replay_line(struct eg_pipeline *p, const char *s, size_t n, char *err, size_t errlen)
 {
-	char err[256];
 	if (n && s[n - 1] == '\r')
 		n--;
 	size_t i = 0;
 	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
 		i++;
 	if (i == n)
-		return;
+		return 1;
 	if (n > MAX_LINE) {
-		snprintf(err, sizeof(err), "line longer than %u bytes", (unsigned)MAX_LINE);
-		reject(r, err);
-		return;
+		snprintf(err, errlen, "line longer than %u bytes", (unsigned)MAX_LINE);
+		return -1;
 	}
-	struct eg_event *ev = eg_pipe_begin(r->p, EG_REPLAY_ROOM(n));
-	if (eg_replay_parse(r->p, s, n, ev, err, sizeof(err))) {
-		eg_pipe_abort(r->p);
-		reject(r, err);
-		return;
+	struct eg_event *ev = eg_pipe_begin(p, EG_REPLAY_ROOM(n));
+	if (eg_replay_parse(p, s, n, ev, err, errlen)) {
+		eg_pipe_abort(p);
+		return -1;
 	}
-	eg_pipe_commit(r->p);
+	eg_pipe_commit(p);
+	return 0;
+}
+
+/* One line without its newline. */
+static void one_line(struct reader *r, const char *s, size_t n)
+{
+	char err[256];
+	int rc = eg_replay_line(r->p, s, n, err, sizeof(err));
+	if (rc < 0)
+		reject(r, err);
+	if (rc)
+		return;
 	r->events++;
 	if (++r->lines_since_service >= SERVICE_EVERY) {
 		r->lines_since_service = 0;

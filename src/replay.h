@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include "event.h"
 
 struct eg_pipeline;
@@ -26,6 +28,19 @@ struct eg_pipeline;
  */
 int eg_replay_parse(struct eg_pipeline *p, const char *line, size_t len, struct eg_event *ev,
 		    char *err, size_t errlen);
+
+/* True when k[0..n) is a key of the event object the reader decodes (the
+ * reader skips others); the testing module refuses unknown keys with it. */
+bool eg_replay_known_key(const char *k, size_t n);
+
+/*
+ * One line of a recording (without its newline; a trailing CR is dropped):
+ * parses it into a new event of the pipeline and commits it. Returns 0, 1
+ * for a blank line (nothing done), or -1 with the reason in err (the event
+ * is dropped). eg_replay_run and the testing harness (src/testing.c) both
+ * read lines through here.
+ */
+int eg_replay_line(struct eg_pipeline *p, const char *s, size_t n, char *err, size_t errlen);
 
 /*
  * Reads path ("-" = stdin) to the end, feeding each event to the pipeline.

@@ -14,53 +14,27 @@ local _M = {}
 
 _M.RUNTIME, _M.BUDGET = 0, 1
 
-ffi.cdef [[
-struct eg_engine;
-struct eg_engine_opts {
-  const char *lua_path;
-  const char *const *configs;
-  size_t nconfigs;
-  uint32_t budget;
-  int max_errors;
-  uint32_t mem_limit_mb;
-  const volatile int32_t *abort;
-  void (*log)(void *ctx, const char *line, size_t len);
-  void *log_ctx;
-  const char *const *disable_rules;
-  size_t ndisable_rules;
-  const char *const *disable_tags;
-  size_t ndisable_tags;
-  const char *report;
-};
-typedef void (*eg_hit_cb)(void *ctx, const struct eg_event *ev, uint32_t rule,
-                          const char *desc, size_t desc_len);
-typedef void (*eg_log_cb)(void *ctx, const char *line, size_t len);
-struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen);
-void eg_engine_free(struct eg_engine *e);
-size_t eg_engine_nrules(const struct eg_engine *e);
-const char *eg_engine_report(const struct eg_engine *e);
-uint32_t eg_engine_types_wanted(const struct eg_engine *e);
-int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule);
-void eg_engine_opts_layout(size_t *size, size_t *log_offset);
-int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
-                  eg_hit_cb cb, void *ctx, char *err, size_t errlen);
-uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind);
-uint64_t eg_engine_total_errors(const struct eg_engine *e);
-size_t eg_engine_lua_bytes(struct eg_engine *e);
-]]
+-- The public module declares the engine's structs (and checks the layout of
+-- struct eg_engine_opts); this file adds what only it uses.
+local T = require("ebpf_guard.testing")
+for _, d in ipairs({
+  [[typedef void (*eg_hit_cb)(void *ctx, const struct eg_event *ev, uint32_t rule,
+                            const char *desc, size_t desc_len)]],
+  "typedef void (*eg_log_cb)(void *ctx, const char *line, size_t len)",
+  "struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_t errlen)",
+  "void eg_engine_free(struct eg_engine *e)",
+  "const char *eg_engine_report(const struct eg_engine *e)",
+  "uint32_t eg_engine_types_wanted(const struct eg_engine *e)",
+  "int eg_engine_rule_disabled(const struct eg_engine *e, size_t rule)",
+  [[int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n,
+                    eg_hit_cb cb, void *ctx, char *err, size_t errlen)]],
+  "uint64_t eg_engine_total_errors(const struct eg_engine *e)",
+  "size_t eg_engine_lua_bytes(struct eg_engine *e)",
+}) do pcall(ffi.cdef, d .. ";") end
 
-_M.LIB_PATH = os.getenv("EG_ENGINE_LIB") or "build/libebpf-guard-engine.so"
-local lib = ffi.load(_M.LIB_PATH)
+_M.LIB_PATH = T.lib_path
+local lib = T.lib
 _M.lib = lib
-
--- This file's copy of struct eg_engine_opts must be the C one.
-do
-  local size, off = ffi.new("size_t[1]"), ffi.new("size_t[1]")
-  lib.eg_engine_opts_layout(size, off)
-  assert(tonumber(size[0]) == ffi.sizeof("struct eg_engine_opts")
-    and tonumber(off[0]) == ffi.offsetof("struct eg_engine_opts", "log"),
-    "spec/helpers/cengine.lua: struct eg_engine_opts differs from src/engine.h")
-end
 
 -- The engine calls back into this state (log lines, hits) from inside an FFI
 -- call: callbacks are only allowed when that call was not JIT-compiled, so
@@ -116,11 +90,7 @@ end
 
 -- Rule ids in engine order; needs the rule list, which the C API exposes
 -- through eg_engine_rule(): read lazily.
-ffi.cdef [[
-struct eg_rule_info { const char *id; const char *description; const char *severity;
-  const char *tags_json; const char *source; };
-const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx);
-]]
+
 local function load_ids(eng)
   if #eng.ids > 0 then return end
   for i = 0, tonumber(lib.eg_engine_nrules(eng.e)) - 1 do

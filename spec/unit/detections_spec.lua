@@ -104,30 +104,8 @@ describe("Lua detections", function()
     end)
   end)
 
-  describe("examples/shell_then_connect.lua", function()
-    local hits
-    setup(function()
-      hits = user_hits({ "examples/shell_then_connect.lua" }, "spec/fixtures/shell_then_connect.jsonl")
-    end)
-
-    it("fires when a shell's process connects, with a dynamic description", function()
-      assert.same({ ev = 2, rule = "shell_then_connect", desc = "Shell /bin/bash (tgid 50) connected to 10.0.0.1 port 4444" }, hits[1])
-    end)
-
-    it("does not fire for processes that are not shells, exited or idle too long", function()
-      assert.equals(1, #hits)
-    end)
-  end)
-
-  describe("examples/download_from_ip.lua", function()
-    it("fires on curl and wget fetching from a bare IP, using args", function()
-      local hits = user_hits({ "examples/download_from_ip.lua" }, "spec/fixtures/download_from_ip.jsonl")
-      assert.same({
-        { ev = 1, rule = "download_from_ip", desc = "Download from a bare IP address: http://203.0.113.7:8080/x.sh" },
-        { ev = 3, rule = "download_from_ip", desc = "Download from a bare IP address: ftp://198.51.100.2/p" },
-      }, hits)
-    end)
-  end)
+  -- examples/shell_then_connect.lua and examples/download_from_ip.lua: their
+  -- specs are spec/examples/*_spec.lua (the public module).
 
   describe("exit events", function()
     it("reach detections that list them", function()

@@ -1,24 +1,24 @@
-local H = require("helpers.engine")
+local T = require("ebpf_guard.testing")
 
 describe("stock rules", function()
   local by_event
   setup(function()
     by_event = {}
-    for _, f in ipairs(H.fire({ "rules" }, "spec/fixtures/stock_rules.jsonl")) do
-      local ev, id = f:match("^(%d+):(.*)$")
-      if not id:find("^builtin_") then
-        ev = tonumber(ev)
-        by_event[ev] = by_event[ev] or {}
-        table.insert(by_event[ev], id)
+    local eng = T.engine { rules = "rules" }
+    for n, alerts in ipairs(eng:replay_lines("spec/fixtures/stock_rules.jsonl")) do
+      for _, a in ipairs(alerts) do
+        if not a.rule_id:find("^builtin_") then
+          by_event[n] = by_event[n] or {}
+          table.insert(by_event[n], a.rule_id)
+        end
       end
     end
   end)
 
   it("load in name order after the built-ins", function()
-    local eng = assert(H.new({ "rules" }))
-    local ids = {}
-    for i = 5, #eng.rules do ids[#ids + 1] = eng.rules[i].id end
-    assert.same({ "suspicious_shell", "crypto_miner_exec", "crypto_miner_port", "credential_file_read",
+    local ids = T.engine({ rules = "rules" }):rule_ids()
+    assert.same({ "builtin_fileless_exec", "builtin_suspicious_shell", "builtin_crypto_exec", "builtin_crypto_port",
+      "suspicious_shell", "crypto_miner_exec", "crypto_miner_port", "credential_file_read",
       "ssh_private_key_read", "exec_from_world_writable_dir", "netcat_like_exec", "shell_outbound_connect" }, ids)
   end)
 
