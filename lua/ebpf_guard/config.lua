@@ -553,6 +553,23 @@ local function check_name(r, what, name)
   end
 end
 
+-- A list's values (checked) appended to a copy of into; field prefixes the
+-- position of a bad value ("append[2]", or "[2]" for a definition).
+local function list_values(r, items, field, into)
+  if is_null(items) or type(items) ~= "table" or (next(items) ~= nil and not is_list(items)) then
+    r.err(field ~= "" and field or nil, "expected a list of values, got " .. (is_null(items) and "null" or got(items)))
+  end
+  local copy = {}
+  for _, v in ipairs(into or {}) do copy[#copy + 1] = v end
+  for i, v in ipairs(items) do
+    if type(v) ~= "string" and type(v) ~= "number" and type(v) ~= "boolean" then
+      r.err(("%s[%d]"):format(field, i), "expected a string or a number, got " .. got(v))
+    end
+    copy[#copy + 1] = v
+  end
+  return copy
+end
+
 local function define_list(file, name, items, st, line)
   local r = reporter(file, "list", 0)
   r.label = "list " .. quote(key_text(name))
@@ -560,16 +577,7 @@ local function define_list(file, name, items, st, line)
   if st.lists[name] then
     r.err(nil, ("duplicate list %s (first defined in %s)"):format(quote(name), st.lists[name].source))
   end
-  if is_null(items) or type(items) ~= "table" or (next(items) ~= nil and not is_list(items)) then
-    r.err(nil, "expected a list of values, got " .. (is_null(items) and "null" or got(items)))
-  end
-  local copy = {}
-  for i, v in ipairs(items) do
-    if type(v) ~= "string" and type(v) ~= "number" and type(v) ~= "boolean" then
-      r.err(("[%d]"):format(i), "expected a string or a number, got " .. got(v))
-    end
-    copy[i] = v
-  end
+  local copy = list_values(r, items, "")
   st.lists[name] = { name = name, raw = copy, source = file, line = line, label = r.label, overrides = {} }
   st.list_order[#st.list_order + 1] = name
 end
@@ -596,13 +604,6 @@ local function check_map_keys(r, t, field, known)
   end
 end
 
-local function all_ids(st)
-  local ids = {}
-  for id in pairs(st.byid) do ids[#ids + 1] = id end
-  table.sort(ids)
-  return ids
-end
-
 -- Applies one entry of a file's overrides: to a rule (built-ins included),
 -- a list or a macro defined before it.
 local function apply_override(file, i, o, st, where)
@@ -624,7 +625,7 @@ local function apply_override(file, i, o, st, where)
     local target = st.byid[id]
     if not target then
       if st.broken[id] then fail_silent() end
-      r.err("rule", unknown(id, all_ids(st), "no rule " .. quote(id) .. " to override", "-list-rules lists them"))
+      r.err("rule", unknown(id, sorted_keys(st.byid), "no rule " .. quote(id) .. " to override", "-list-rules lists them"))
     end
     if o.append ~= nil then
       check_map_keys(r, o.append, "append", _M.RULE_APPEND_KEYS)
@@ -689,28 +690,12 @@ local function apply_override(file, i, o, st, where)
   local defs = kind == "list" and st.lists or st.macros
   local target = defs[name]
   if not target then
-    local names = {}
-    for k in pairs(defs) do names[#names + 1] = k end
-    table.sort(names)
-    r.err(kind, unknown(name, names, ("no %s %s to override"):format(kind, quote(name)), true))
+    r.err(kind, unknown(name, sorted_keys(defs), ("no %s %s to override"):format(kind, quote(name)), true))
   end
   if kind == "list" then
     for _, op in ipairs({ "append", "replace" }) do
-      local v = o[op]
-      if v ~= nil then
-        if type(v) ~= "table" or is_null(v) or (next(v) ~= nil and not is_list(v)) then
-          r.err(op, "expected a list of values, got " .. got(v))
-        end
-        local items = op == "append" and target.raw or {}
-        local copy = {}
-        for _, x in ipairs(items) do copy[#copy + 1] = x end
-        for j, x in ipairs(v) do
-          if type(x) ~= "string" and type(x) ~= "number" and type(x) ~= "boolean" then
-            r.err(("%s[%d]"):format(op, j), "expected a string or a number, got " .. got(x))
-          end
-          copy[#copy + 1] = x
-        end
-        target.raw = copy
+      if o[op] ~= nil then
+        target.raw = list_values(r, o[op], op, op == "append" and target.raw or nil)
       end
     end
   else
@@ -955,6 +940,19 @@ end
 
 -- ------------------------------------------------- lists, macros, matchers
 
+-- "a -> b -> a" when name is on the stack of names being resolved, else nil.
+local function cycle(stack, name)
+  for i, n in ipairs(stack) do
+    if n == name then
+      local cyc = {}
+      for j = i, #stack do cyc[#cyc + 1] = stack[j] end
+      cyc[#cyc + 1] = name
+      return concat(cyc, " -> ")
+    end
+  end
+  return nil
+end
+
 -- The resolver context lang.resolve works with, reporting through r.
 local function resolver(st, r, types)
   local P = {
@@ -970,10 +968,7 @@ local function resolver(st, r, types)
   function P.list(name, path)
     local l = st.lists[name]
     if not l then
-      local names = {}
-      for k in pairs(st.lists) do names[#names + 1] = k end
-      table.sort(names)
-      r.err(path, unknown(name, names, "unknown list " .. quote(name), true))
+      r.err(path, unknown(name, sorted_keys(st.lists), "unknown list " .. quote(name), true))
     end
     local v = st.resolved_lists[name]
     if v == false then fail_silent() end
@@ -982,20 +977,11 @@ local function resolver(st, r, types)
   function P.macro(name, path)
     local m = st.macros[name]
     if not m then
-      local names = {}
-      for k in pairs(st.macros) do names[#names + 1] = k end
-      table.sort(names)
-      r.err(path, unknown(name, names, "unknown macro " .. quote(name), true))
+      r.err(path, unknown(name, sorted_keys(st.macros), "unknown macro " .. quote(name), true))
     end
     if st.broken_macros[name] then fail_silent() end
-    for i, n in ipairs(stack) do
-      if n == name then
-        local cyc = {}
-        for j = i, #stack do cyc[#cyc + 1] = stack[j] end
-        cyc[#cyc + 1] = name
-        r.err(path, "macro cycle: " .. concat(cyc, " -> "))
-      end
-    end
+    local cyc = cycle(stack, name)
+    if cyc then r.err(path, "macro cycle: " .. cyc) end
     stack[#stack + 1] = name
     local ast = lang.resolve(P, m.raw, "macro " .. quote(name))
     stack[#stack] = nil
@@ -1016,23 +1002,14 @@ local function resolve_list(st, name, stack)
   local l = st.lists[name]
   local r = reporter(l.source, "list", 0)
   r.label = l.label
-  for i, n in ipairs(stack) do
-    if n == name then
-      local cyc = {}
-      for j = i, #stack do cyc[#cyc + 1] = stack[j] end
-      cyc[#cyc + 1] = name
-      r.err(nil, "list cycle: " .. concat(cyc, " -> "))
-    end
-  end
+  local cyc = cycle(stack, name)
+  if cyc then r.err(nil, "list cycle: " .. cyc) end
   local out = {}
   for i, v in ipairs(l.raw) do
-    if type(v) == "string" and v:sub(1, 1) == "$" and v:sub(2, 2) ~= "$" then
-      local ref = v:sub(2)
+    local ref = lang.list_ref(v)
+    if ref then
       if not st.lists[ref] then
-        local names = {}
-        for k in pairs(st.lists) do names[#names + 1] = k end
-        table.sort(names)
-        r.err(("[%d]"):format(i), unknown(ref, names, "unknown list " .. quote(ref), true))
+        r.err(("[%d]"):format(i), unknown(ref, sorted_keys(st.lists), "unknown list " .. quote(ref), true))
       end
       stack[#stack + 1] = name
       local sub = st.resolved_lists[ref]
@@ -1040,10 +1017,8 @@ local function resolve_list(st, name, stack)
       stack[#stack] = nil
       if sub == false then fail_silent() end
       for _, x in ipairs(sub) do out[#out + 1] = x end
-    elseif type(v) == "string" and v:sub(1, 2) == "$$" then
-      out[#out + 1] = v:sub(2)
     else
-      out[#out + 1] = v
+      out[#out + 1] = lang.unescape(v)
     end
   end
   st.resolved_lists[name] = out

@@ -285,17 +285,28 @@ end
 -- { [type] = true } of the rule (nil: not checked, for macros alone);
 -- is_list(t); is_null(v).
 
+-- The list a value names ("$name" -> "name"), or nil.
+function _M.list_ref(x)
+  if type(x) == "string" and x:sub(1, 1) == "$" and x:sub(2, 2) ~= "$" then return x:sub(2) end
+  return nil
+end
+
+-- A value as written, "$$" standing for a literal "$".
+function _M.unescape(x)
+  if type(x) == "string" and x:sub(1, 2) == "$$" then return x:sub(2) end
+  return x
+end
+
 -- A matcher's values as a flat list: a scalar, a list, "$name" list
 -- references spliced.
 local function values_of(P, v, path, allow_scalar)
   local out = {}
   local function add(x, p)
-    if type(x) == "string" and x:sub(1, 1) == "$" and x:sub(2, 2) ~= "$" then
-      for _, y in ipairs(P.list(x:sub(2), p)) do out[#out + 1] = y end
-    elseif type(x) == "string" and x:sub(1, 2) == "$$" then
-      out[#out + 1] = x:sub(2)
+    local ref = _M.list_ref(x)
+    if ref then
+      for _, y in ipairs(P.list(ref, p)) do out[#out + 1] = y end
     elseif type(x) == "string" or type(x) == "number" or type(x) == "boolean" then
-      out[#out + 1] = x
+      out[#out + 1] = _M.unescape(x)
     else
       P.err(p, "expected a string or a number, got " .. P.got(x))
     end
@@ -304,7 +315,7 @@ local function values_of(P, v, path, allow_scalar)
     for i, x in ipairs(v) do add(x, path .. "[" .. i .. "]") end
   elseif type(v) == "table" and not P.is_null(v) then
     P.err(path, "expected a value or a list of values, got " .. P.got(v))
-  elseif allow_scalar or (type(v) == "string" and v:sub(1, 1) == "$" and v:sub(2, 2) ~= "$") then
+  elseif allow_scalar or _M.list_ref(v) then
     -- (a "$name" scalar is a list, also where only lists are taken)
     add(v, path)
   else
@@ -621,6 +632,15 @@ _M.UNROLL = 16
 -- and substrings searched one by one (memmem) before one PCRE2 alternation
 _M.UNROLL_CONTAINS = 4
 
+-- The "not" and "and" of matchers around an emitter of single ones:
+-- emit(m, ...) -> a Lua expression.
+local function combined(emit, m, ...)
+  if m.op == "not" then return "not (" .. emit(m.node, ...) .. ")" end
+  local t = {}
+  for i, x in ipairs(m.list) do t[i] = emit(x, ...) end
+  return "(" .. concat(t, " and ") .. ")"
+end
+
 -- Inline tests of a string (p, l): Lua expressions without side effects, so
 -- that they can be repeated (the trace computes them once). A missing string
 -- has p nil and l 0, and is tested as "".
@@ -736,13 +756,11 @@ local function any_of(parts)
 end
 
 -- A string matcher on (p, l), inline.
-local function str_expr(E, m, p, l)
+local str_expr
+function str_expr(E, m, p, l)
   local op = m.op
-  if op == "not" then return "not (" .. str_expr(E, m.node, p, l) .. ")" end
-  if op == "and" then
-    local t = {}
-    for i, x in ipairs(m.list) do t[i] = str_expr(E, x, p, l) end
-    return "(" .. concat(t, " and ") .. ")"
+  if op == "not" or op == "and" then
+    return combined(function(x) return str_expr(E, x, p, l) end, m)
   end
   local vals = m.values
   local parts = {}
@@ -803,11 +821,8 @@ end
 -- run on the argument buffer itself; a regex runs on the joined copy.
 local function cmd_expr(E, f, m)
   local op = m.op
-  if op == "not" then return "not (" .. cmd_expr(E, f, m.node) .. ")" end
-  if op == "and" then
-    local t = {}
-    for i, x in ipairs(m.list) do t[i] = cmd_expr(E, f, x) end
-    return "(" .. concat(t, " and ") .. ")"
+  if op == "not" or op == "and" then
+    return combined(function(x) return cmd_expr(E, f, x) end, m)
   end
   local p, l, n = f.buf[1], f.buf[2], f.buf[3]
   if op == "regex" then
@@ -828,11 +843,8 @@ end
 -- pattern; the ancestors (at most five) one by one, inline.
 local function list_expr(E, f, m)
   local op = m.op
-  if op == "not" then return "not (" .. list_expr(E, f, m.node) .. ")" end
-  if op == "and" then
-    local t = {}
-    for i, x in ipairs(m.list) do t[i] = list_expr(E, f, x) end
-    return "(" .. concat(t, " and ") .. ")"
+  if op == "not" or op == "and" then
+    return combined(function(x) return list_expr(E, f, x) end, m)
   end
   if f.anc then
     local t = {}
@@ -865,13 +877,11 @@ local function mask_lit(f, mask)
 end
 
 -- Lua expression for a non-string matcher on the value expression v.
-local function val_expr(E, f, m, v)
+local val_expr
+function val_expr(E, f, m, v)
   local op = m.op
-  if op == "not" then return "not (" .. E.match(f, m.node, v) .. ")" end
-  if op == "and" then
-    local t = {}
-    for i, x in ipairs(m.list) do t[i] = E.match(f, x, v) end
-    return "(" .. concat(t, " and ") .. ")"
+  if op == "not" or op == "and" then
+    return combined(function(x) return val_expr(E, f, x, v) end, m)
   end
   if f.kind == "bool" then return m.value and "(" .. v .. ")" or "not (" .. v .. ")" end
   if op == "in" then
@@ -944,9 +954,7 @@ function _M.emit(E, ast)
       if f.buf then return cmd_expr(E, f, m), cost end
       return str_expr(E, m, f.p, f.l), cost
     end
-    local sub = setmetatable({}, { __index = E })
-    sub.match = function(ff, mm, v) return val_expr(sub, ff, mm, v) end
-    return val_expr(sub, f, m, f.access), cost
+    return val_expr(E, f, m, f.access), cost
   end
   if op == "not" then
     local s, c = _M.emit(E, ast.node)

@@ -535,6 +535,14 @@ describe("load errors", function()
     assert.equals('F: list "a": list cycle: a -> b -> a',
       load_error("lists:\n  a: [$b]\n  b: [$a]\n"):match("^[^\n]*"))
   end)
+  it("a list of the wrong shape, in a definition or an override", function()
+    assert.equals('F: list "a": expected a list of values, got string "x"',
+      load_error("lists: {a: x}\n"))
+    assert.equals('F: list "a": [2]: expected a string or a number, got a mapping',
+      load_error("lists: {a: [x, {y: 1}]}\n"))
+    assert.equals('F: override of list "a": append[1]: expected a string or a number, got a list',
+      load_error("lists: {a: [x]}\noverrides:\n  - list: a\n    append: [[1]]\n"))
+  end)
   it("a list defined twice, a macro appended to", function()
     local base = yaml("lists: {a: [x]}\nmacros: {m: {comm: x}}\n")
     local dup = yaml("lists: {a: [y]}\n")
