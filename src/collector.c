@@ -1260,6 +1260,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if (o->on_attached && o->on_attached(o->ctx, caps_needed(&c)))
 		goto out;
 	report_attached(&c);
+	if (o->on_state)
+		o->on_state(EG_RUN_READY);
 
 	int64_t next = clock_ns(CLOCK_MONOTONIC), last_clock = next, tick = EG_TICK_NS;
 	unsigned passes = 0;
@@ -1275,6 +1277,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		eg_pipe_service(p);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
+		if (o->on_state)
+			o->on_state(EG_RUN_ALIVE);
 		int64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_clock >= EG_CLOCK_REFRESH_NS) {
 			last_clock = now;
@@ -1297,6 +1301,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 	}
 
+	if (o->on_state)
+		o->on_state(EG_RUN_STOPPING);
 	/* Stop producing, then drain what is left and flush it. */
 	detach_all(&c);
 	while (drain(&c, EG_DRAIN_BUDGET))

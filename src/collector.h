@@ -10,6 +10,13 @@
 
 struct eg_pipeline;
 
+/* Where the collector is, for the service manager (src/notify.c). */
+enum eg_run_state {
+	EG_RUN_READY,    /* probes attached, the daemon locked down, the loop starts */
+	EG_RUN_ALIVE,    /* one pass of the event loop done: batch run, alerts written */
+	EG_RUN_STOPPING, /* the stop flag was seen: draining, then exit */
+};
+
 struct eg_collector_opts {
 	const char *bpf_object;   /* NULL: the embedded skeleton */
 	bool verbose;             /* libbpf debug output */
@@ -22,6 +29,8 @@ struct eg_collector_opts {
 	 * collector with exit status 1 (the callback prints why). */
 	int (*on_attached)(void *ctx, uint64_t caps_needed);
 	void *ctx;
+	/* Called at each state above; NULL for none. */
+	void (*on_state)(enum eg_run_state s);
 };
 
 /* Runs until *stop is set; drains what is left and flushes before returning.

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "harden.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "recfilter.h"
 #include "replay.h"
@@ -705,6 +706,7 @@ int main(int argc, char **argv)
 		}
 		rc = eg_replay_run(p, c.replay, &stop) ? 1 : 0;
 	} else {
+		eg_notify_init();
 		struct eg_collector_opts co = {
 			.bpf_object = c.bpf_object,
 			.verbose = c.verbose,
@@ -713,6 +715,7 @@ int main(int argc, char **argv)
 			.proc_table_size = (uint32_t)c.proc_table,
 			.on_attached = lock_down,
 			.ctx = &ld,
+			.on_state = eg_notify_state,
 		};
 		rc = eg_collector_run(&co, p, &stop);
 	}

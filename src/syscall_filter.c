@@ -9,7 +9,8 @@
  * was. docs/operations.md, "Hardening", has the list's rationale.
  *
  * Not allowed, among others: execve/execveat, fork (clone without
- * CLONE_THREAD), socket/connect/bind/listen, ptrace, process_vm_*, mount,
+ * CLONE_THREAD), socket (but the AF_UNIX datagram one of sd_notify when
+ * NOTIFY_SOCKET is set), connect/bind/listen, ptrace, process_vm_*, mount,
  * setuid and friends, capset, prctl, kill (other than the process's own
  * threads), module and kexec calls, keyctl, userfaultfd; bpf and
  * perf_event_open in replay mode; ioctl other than the perf-event ones.
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -185,6 +187,18 @@ int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t err
 	struct scmp_arg_cmp tcgets = SCMP_A1(SCMP_CMP_EQ, TCGETS);
 	if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, &tcgets)))
 		goto out;
+	/* sd_notify (src/notify.c), under a service manager only: one AF_UNIX
+	 * datagram socket per message, sent with sendmsg and closed */
+	const char *notify = getenv("NOTIFY_SOCKET");
+	if (notify && *notify) {
+		struct scmp_arg_cmp dgram[] = {
+			SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+			SCMP_A1(SCMP_CMP_MASKED_EQ, (uint32_t) ~(SOCK_CLOEXEC | SOCK_NONBLOCK),
+				SOCK_DGRAM),
+		};
+		if ((rc = allow(ctx, "socket", &n, 2, dgram)))
+			goto out;
+	}
 	what = "seccomp_load";
 	rc = seccomp_load(ctx);
 out:

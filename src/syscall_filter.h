@@ -10,7 +10,8 @@
  * Installs the filter on every thread of the process (TSYNC; the callers set
  * no_new_privs first). It allows the system calls the daemon makes once it
  * runs: in replay mode, or in live mode (live: the BPF and perf calls that
- * attach and detach probes and read the drop counters too). Any other call
+ * attach and detach probes and read the drop counters too), and, when
+ * NOTIFY_SOCKET is set, socket(AF_UNIX, SOCK_DGRAM) for sd_notify. Any other call
  * is refused with SIGSYS: a handler prints the call's number and name on
  * stderr, then the process dies of SIGSYS. Returns 0, or -1 with a message
  * in err. *nallowed gets the number of system calls allowed.
