@@ -516,10 +516,14 @@ static bool file_exists(const char *path)
  * `ebpf-guard test ARGS...`: replaces this process with
  * `luajit <busted> ARGS...`, with LUA_PATH starting with the directory that
  * holds ebpf_guard/testing.lua and EG_ENGINE_LIB naming the engine library
- * (unless set already). Both are found next to this binary in a build tree
- * (<checkout>/build/ebpf-guard: <checkout>/lua, <checkout>/build); the
- * installed locations come with the install step (EG_INSTALL_LUA_DIR,
- * EG_INSTALL_ENGINE_LIB). Returns only on failure, with the exit code.
+ * (unless set already). Both are found relative to this binary: in a build
+ * tree (<checkout>/build/ebpf-guard: <checkout>/lua, <checkout>/build), else
+ * where the install step put them (<prefix>/bin/ebpf-guard:
+ * EG_REL_LUA_DIR and EG_REL_ENGINE_LIB from there, e.g.
+ * <prefix>/share/ebpf-guard/lua and
+ * <prefix>/lib/<multiarch>/ebpf-guard/libebpf-guard-engine.so), so an
+ * installed tree works wherever it was unpacked. Returns only on failure,
+ * with the exit code.
  */
 static int run_tests(int argc, char **argv)
 {
@@ -546,14 +550,20 @@ static int run_tests(int argc, char **argv)
 		if (!realpath(probe, luadir))
 			luadir[0] = 0;
 	}
-#ifdef EG_INSTALL_LUA_DIR
-	else if (snprintf(probe, sizeof(probe), "%s/ebpf_guard/testing.lua", EG_INSTALL_LUA_DIR),
-		 file_exists(probe))
-		snprintf(luadir, sizeof(luadir), "%s", EG_INSTALL_LUA_DIR);
+#ifdef EG_REL_LUA_DIR
+	else if (snprintf(probe, sizeof(probe), "%s/" EG_REL_LUA_DIR "/ebpf_guard/testing.lua", dir),
+		 file_exists(probe)) {
+		snprintf(probe, sizeof(probe), "%s/" EG_REL_LUA_DIR, dir);
+		if (!realpath(probe, luadir))
+			luadir[0] = 0;
+	}
+#else
+#define EG_REL_LUA_DIR "../share/ebpf-guard/lua"
 #endif
 	if (!luadir[0]) {
 		fprintf(stderr, "ebpf-guard: test: cannot find the ebpf_guard.testing module "
-				"(looked for %s/../lua/ebpf_guard/testing.lua)\n", dir);
+				"(looked for %s/../lua/ebpf_guard/testing.lua and %s/"
+				EG_REL_LUA_DIR "/ebpf_guard/testing.lua)\n", dir, dir);
 		return 1;
 	}
 	const char *old = getenv("LUA_PATH");
@@ -570,9 +580,9 @@ static int run_tests(int argc, char **argv)
 	const char *lib = getenv("EG_ENGINE_LIB");
 	if (!lib || !*lib) {
 		snprintf(probe, sizeof(probe), "%s/libebpf-guard-engine.so", dir);
-#ifdef EG_INSTALL_ENGINE_LIB
+#ifdef EG_REL_ENGINE_LIB
 		if (!file_exists(probe))
-			snprintf(probe, sizeof(probe), "%s", EG_INSTALL_ENGINE_LIB);
+			snprintf(probe, sizeof(probe), "%s/" EG_REL_ENGINE_LIB, dir);
 #endif
 		if (file_exists(probe))
 			setenv("EG_ENGINE_LIB", probe, 1);

@@ -709,9 +709,21 @@ local function apply_override(file, i, o, st, where)
   target.overrides[#target.overrides + 1] = where
 end
 
+-- lyaml (the Debian package lua-yaml) parses YAML. Without it the first YAML
+-- file gets one line naming the package, the others none.
+local function need_lyaml(file, st)
+  local ok, lyaml = pcall(require, "lyaml")
+  if ok then return lyaml end
+  if st.lyaml_missing then fail_silent() end
+  st.lyaml_missing = true
+  local why = tostring(lyaml):match("^[^\n]*"):gsub(":$", "")
+  fail(("%s: cannot read YAML: the Lua module lyaml is missing (install the Debian package lua-yaml): %s")
+    :format(file, why))
+end
+
 local function load_yaml(file, st, ctx)
   local text = read_file(file)
-  local lyaml = require("lyaml")
+  local lyaml = need_lyaml(file, st)
   local ok, docs = pcall(lyaml.load, text, { all = true })
   if not ok then
     local msg = tostring(docs)

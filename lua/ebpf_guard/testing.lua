@@ -56,7 +56,7 @@
 -- events, the alerts that did fire and the engine's log lines.
 --
 -- The library is found at $EG_ENGINE_LIB, else build/ next to this checkout's
--- lua/ directory, else the installed location (INSTALLED_LIB below).
+-- lua/ directory, else where the install step put it (INSTALLED_LIB below).
 local ffi = require("ffi")
 
 local ffi_string, ffi_new = ffi.string, ffi.new
@@ -66,7 +66,8 @@ local floor = math.floor
 
 local _M = {}
 
--- Set by the install step (issue 13) to the installed library's path.
+-- The installed copy of this file names the library relative to the lua/
+-- directory it is in (CMakeLists.txt, "install"); nil in a checkout.
 local INSTALLED_LIB = nil
 local LIB_NAME = "libebpf-guard-engine.so"
 
@@ -129,23 +130,33 @@ local function checkout_root()
   return src:match("^@(.-)/?lua/ebpf_guard/testing%.lua$")
 end
 
+-- The directory on the module path this file was found in ("" for the
+-- current one), or nil.
+local function module_dir()
+  local src = debug.getinfo(1, "S").source
+  return src:match("^@(.-)/?ebpf_guard/testing%.lua$")
+end
+
 local function find_lib()
   local env = os.getenv("EG_ENGINE_LIB")
   if env and env ~= "" then return env end
   local tried = {}
-  local root = checkout_root()
+  local root = not INSTALLED_LIB and checkout_root()
   if root then
     local p = (root == "" and "." or root) .. "/build/" .. LIB_NAME
     if exists(p) then return p end
     tried[#tried + 1] = p
   end
-  if INSTALLED_LIB then
-    if exists(INSTALLED_LIB) then return INSTALLED_LIB end
-    tried[#tried + 1] = INSTALLED_LIB
+  local dir = INSTALLED_LIB and module_dir()
+  if dir then
+    local p = (dir == "" and "." or dir) .. "/" .. INSTALLED_LIB
+    if exists(p) then return p end
+    tried[#tried + 1] = p
   end
   error("ebpf_guard.testing: cannot find " .. LIB_NAME .. " (tried: "
-    .. (#tried > 0 and concat(tried, ", ") or "nothing") .. "): build it with "
-    .. "'cmake --build build' or set EG_ENGINE_LIB to its path", 0)
+    .. (#tried > 0 and concat(tried, ", ") or "nothing") .. "): "
+    .. (INSTALLED_LIB and "reinstall ebpf-guard" or "build it with 'cmake --build build'")
+    .. " or set EG_ENGINE_LIB to its path", 0)
 end
 
 local lib_path = find_lib()
