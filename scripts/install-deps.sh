@@ -7,11 +7,13 @@ PKGS=(
   # build
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libluajit-5.1-dev libyaml-dev libpcre2-dev libmicrohttpd-dev
-  libseccomp-dev
+  libseccomp-dev libsystemd-dev
+  # package (scripts/build-deb.sh, tests/package)
+  debhelper dpkg-dev fakeroot lintian
   # run
   luajit lua-yaml lua-cjson
   # test
-  lua-busted prometheus curl python3 iproute2 util-linux valgrind logrotate procps
+  lua-busted prometheus curl python3 iproute2 util-linux valgrind logrotate procps bash-completion groff-base
   # fuzz (bench/fuzz.sh): libFuzzer and the sanitizer runtimes for clang 14
   # (only recommended by clang, and recommends are not installed here)
   libclang-rt-14-dev
