@@ -81,6 +81,9 @@ for f in $("$R/bin/ebpf-guard" -help | sed -n 's/^  -\([a-z][a-z0-9-]*\).*/\1/p'
 	grep -qE "^\.(B|BI|BR) \\\\-$f( |$)" "$R/share/man/man1/ebpf-guard.1" ||
 		fail "the man page has no entry for -$f"
 done
+th=$(grep '^\.TH ' "$R/share/man/man1/ebpf-guard.1")
+grep -qF "\"ebpf-guard $("$R/bin/ebpf-guard" -version | awk '{ print $2 }')\"" <<<"$th" ||
+	fail "the man page's version is not the binary's: $th"
 echo "man page: every flag of -help documented"
 
 check_completion "$R/share/bash-completion/completions/ebpf-guard" "$R/bin/ebpf-guard" "$R/etc/ebpf-guard/rules"

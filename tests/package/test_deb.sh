@@ -33,6 +33,8 @@ chmod 0755 "$W"
 cd "$EG_SOURCE_DIR"
 
 ver=$(dpkg-parsechangelog -S Version)
+bver=$("$EG_BIN" -version | awk '{ print $2 }')
+[ "$ver" = "$bver" ] || fail "debian/changelog is at $ver, the binary (CMakeLists.txt) at $bver"
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 t0=$(date +%s)
@@ -94,6 +96,14 @@ zcat "$R/usr/share/man/man1/ebpf-guard.1.gz" | groff -man -ww -z 2>"$W/groff.err
 # the unit: systemd-analyze verify (ExecStart pointed at the unpacked binary)
 unit=$R/lib/systemd/system/ebpf-guard.service
 grep -qxF "ExecStart=/usr/bin/ebpf-guard \\" "$unit" || fail "unit: $(grep ExecStart= "$unit")"
+# Documentation= names files the package installs (uncompressed)
+for d in $(sed -n 's/^Documentation=//p' "$unit"); do
+	case $d in
+	man:ebpf-guard\(1\)) [ -f "$R/usr/share/man/man1/ebpf-guard.1.gz" ] || fail "no man page for $d" ;;
+	file://*) [ -f "$R${d#file://}" ] || fail "Documentation=$d: not in the package" ;;
+	*) fail "unit: unexpected Documentation=$d" ;;
+	esac
+done
 sed "s|^ExecStart=/usr/bin/ebpf-guard|ExecStart=$bin|" "$unit" >"$W/ebpf-guard.service"
 out=$(systemd-analyze verify --man=no "$W/ebpf-guard.service" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify: $out"
