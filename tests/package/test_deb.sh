@@ -5,7 +5,7 @@
 # package of every shared library the binary and the engine library load
 # (NEEDED, found by ldd), and lua-yaml; luajit and lua-busted suggested; the stock rules are
 # its conffiles; postinst enables the unit and starts it only under a
-# running systemd; unpacked with dpkg -x into a fresh root, the installed
+# running systemd (run, with postrm purge, in a private mount namespace); unpacked with dpkg -x into a fresh root, the installed
 # binary runs -version, -validate and a replay with the installed rules and
 # `ebpf-guard test` with the installed module (tests/lib/install_checks.sh);
 # the unit passes systemd-analyze verify, with an exposure score of at most
@@ -87,6 +87,37 @@ grep -qF "deb-systemd-helper enable 'ebpf-guard.service'" <<<"$postinst" || fail
 awk '/if \[ -d \/run\/systemd\/system \]; then/ { guard = 1 } /deb-systemd-invoke/ { exit !guard }' <<<"$postinst" ||
 	fail "postinst starts the unit without checking for a running systemd"
 echo "conffiles: $(tr '\n' ' ' <<<"$conffiles")"
+
+# postinst configure, then postrm purge, as dpkg runs them, in a private
+# mount namespace whose systemd directories are empty tmpfs (nothing of this
+# machine's is touched; /run/systemd hidden: systemd is not running there):
+# exit 0, the unit enabled (the multi-user.target.wants link), then gone
+# (skipped where those directories do not all exist: they are not created)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+	[ -d /etc/systemd/system ] && [ -d /var/lib/systemd ] && [ -d /lib/systemd/system ]; then
+	dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./postrm >"$W/postrm"
+	printf '%s\n' "$postinst" >"$W/postinst"
+	cp "$R/lib/systemd/system/ebpf-guard.service" "$W/unit"
+	# shellcheck disable=SC2016
+	DPKG_MAINTSCRIPT_PACKAGE=ebpf-guard unshare -m --propagation private sh -c '
+		set -e
+		for d in /etc/systemd/system /var/lib/systemd /lib/systemd/system /run/systemd; do
+			[ ! -d "$d" ] || mount -t tmpfs none "$d"
+		done
+		cp "$1/unit" /lib/systemd/system/ebpf-guard.service
+		wants=/etc/systemd/system/multi-user.target.wants/ebpf-guard.service
+		DPKG_MAINTSCRIPT_NAME=postinst sh -e "$1/postinst" configure >"$1/postinst.out" 2>&1 ||
+			{ echo "postinst configure failed: $(cat "$1/postinst.out")"; exit 1; }
+		[ "$(readlink "$wants")" = /lib/systemd/system/ebpf-guard.service ] ||
+			{ echo "postinst did not enable the unit: $(cat "$1/postinst.out")"; exit 1; }
+		DPKG_MAINTSCRIPT_NAME=postrm sh -e "$1/postrm" purge >"$1/postrm.out" 2>&1 ||
+			{ echo "postrm purge failed: $(cat "$1/postrm.out")"; exit 1; }
+		[ ! -e "$wants" ] && [ ! -L "$wants" ] || { echo "postrm purge left $wants"; exit 1; }
+	' _ "$W" >"$W/maint.err" 2>&1 || fail "maintainer scripts: $(cat "$W/maint.err")"
+	echo "postinst: exit 0 without a running systemd, unit enabled; postrm purge: link removed"
+else
+	echo "postinst, postrm: not run (needs root, unshare and the systemd directories)"
+fi
 
 check_installed_run "$bin" "$R/etc/ebpf-guard/rules" "$R/etc/ebpf-guard/rules.d"
 check_completion "$R/usr/share/bash-completion/completions/ebpf-guard" "$bin" "$R/etc/ebpf-guard/rules"
