@@ -85,8 +85,8 @@ assert not during, "%d pings while the daemon was stopped" % len(during)
 gaps = [b - a for a, b in zip(before, before[1:])]
 assert len(before) >= 5, "%d pings in 1.5 s, want about 7" % len(before)
 assert min(gaps) >= 190, "pings %.0f ms apart, want >= 200" % min(gaps)
-assert max(gaps) <= 300, "pings %.0f ms apart, want about 200" % max(gaps)
-assert after and after[0] - cont_ms < 300, "no ping within 300 ms of SIGCONT"
+assert max(gaps) < 400, "pings %.0f ms apart: past WATCHDOG_USEC (400 ms)" % max(gaps)
+assert after and after[0] - cont_ms < 400, "no ping within 400 ms of SIGCONT"
 print("READY=1 after attach+seccomp, %d pings (gaps %.0f..%.0f ms), none while stopped, STOPPING=1 last"
       % (len(pings), min(gaps), max(gaps)))
 PY
