@@ -34,6 +34,7 @@ cmake --install "$EG_BUILD_DIR" --prefix "$W/prefix" >"$W/install.log" || fail "
 # the layout
 want="bin/ebpf-guard
 $libdir/ebpf-guard/libebpf-guard-engine.so
+$libdir/ebpf-guard/libebpf-guard-memguard.so
 share/ebpf-guard/lua/ebpf_guard/testing.lua
 etc/ebpf-guard/rules/00-reference.yaml
 etc/ebpf-guard/rules/10-linux.yaml

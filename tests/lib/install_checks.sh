@@ -57,6 +57,8 @@ describe("the installed ebpf_guard.testing", function()
     local real = f:read("*l")
     f:close()
     assert.equals(root, real:sub(1, #root))
+    -- the installed libebpf-guard-memguard.so, preloaded: -lua-memory holds
+    assert.is_true(T.memory_guard)
   end)
 
   it("runs the installed stock rules", function()

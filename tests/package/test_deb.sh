@@ -58,10 +58,12 @@ mkdir "$R"
 dpkg -x "$deb" "$R"
 bin=$R/usr/bin/ebpf-guard
 lib=$R/usr/lib/$multiarch/ebpf-guard/libebpf-guard-engine.so
-[ -x "$bin" ] && [ -f "$lib" ] || fail "not in the package: /usr/bin/ebpf-guard or $lib"
+guard=$R/usr/lib/$multiarch/ebpf-guard/libebpf-guard-memguard.so
+[ -x "$bin" ] && [ -f "$lib" ] && [ -f "$guard" ] ||
+	fail "not in the package: /usr/bin/ebpf-guard, $lib or $guard"
 # every library the two link against (NEEDED; ldd says where it is) belongs
 # to a package named in Depends (theirs bring the rest)
-for f in "$bin" "$lib"; do
+for f in "$bin" "$lib" "$guard"; do
 	for name in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p'); do
 		so=$(ldd "$f" | awk -v n="$name" '$1 == n && $3 ~ /^\// { print $3 }
 			$1 ~ /^\// && substr($1, length($1) - length(n)) == "/" n { print $1 }')
