@@ -19,17 +19,17 @@ E2E_ON_EXIT=stop_listener
 # run_with <name> [VAR=value...]: the daemon under a fresh listener; leaves
 # the messages in $W/<name>.jsonl after SIGTERM.
 run_with() {
-	local name=$1 i
+	local name=$1
 	shift
 	rm -f "$W/notify.sock"
 	"$PY" "$E2E_DIR/notify_listener.py" "$W/notify.sock" "$W/stderr" >"$W/$name.jsonl" 2>"$W/listener.err" &
 	LPID=$!
-	for i in $(seq 100); do [ -S "$W/notify.sock" ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ -S "$W/notify.sock" ] && break; sleep 0.05; done
 	[ -S "$W/notify.sock" ] || fail "$name: the listener did not bind: $(cat "$W/listener.err")"
 	env NOTIFY_SOCKET="$W/notify.sock" "$@" bash -c 'exec "$0" "$@"' "$EG_BIN" \
 		-config "$W/rules.yaml" -alert-file "$W/alerts.jsonl" -prom-addr '' >"$W/stdout" 2>"$W/stderr" &
 	EG_PID=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		grep -q '"READY=1"' "$W/$name.jsonl" && break
 		kill -0 "$EG_PID" 2>/dev/null || fail "$name: the daemon exited at start-up"
 		sleep 0.05

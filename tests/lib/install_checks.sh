@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Checks of an installed tree, shared by tests/integration/test_install.sh
 # (cmake --install) and tests/package/test_deb.sh (the .deb, unpacked with
@@ -10,8 +11,9 @@
 #       the installed module and library and fires a stock rule; the
 #       one-line message when lyaml is missing
 #   check_completion <completion file> <bin> <rules dir>
-#       the completion function, called with COMP_WORDS, without and (when
-#       installed) with the bash-completion package
+#       the completion function, called with COMP_WORDS (its replies sorted,
+#       '|'-separated), without and (when installed) with the bash-completion
+#       package
 
 check_installed_run() {
 	local bin=$1 rules=$2 rulesd=$3 root
@@ -81,12 +83,10 @@ LUA
 	echo "$out" | grep -q '^[1-9][0-9]* successes / 0 failures / 0 errors' || fail "spec/examples: $out"
 }
 
-# complete <words...>: the replies of _ebpf_guard for COMP_WORDS=(words),
-# the last word being completed, sorted, space-separated.
 check_completion() {
 	local file=$1 bin=$2 rules=$3 mode
 	mkdir -p "$W/comp/sub" "$W/comp/spec"
-	touch "$W/comp/a.yaml" "$W/comp/b.lua" "$W/comp/c.txt" "$W/comp/r.jsonl"
+	touch "$W/comp/a.yaml" "$W/comp/b.lua" "$W/comp/c.txt" "$W/comp/r.jsonl" "$W/comp/d e.yml"
 	for mode in plain bash-completion; do
 		local pre=
 		if [ $mode = bash-completion ]; then
@@ -108,7 +108,7 @@ check_completion() {
 				COMP_WORDS=("$bin" "$@"); COMP_CWORD=$#; COMP_LINE=$line
 				COMP_POINT=${#COMP_LINE}; COMPREPLY=()
 				_ebpf_guard
-				printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "; echo
+				printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" "|"; echo
 			}
 			c -str
 			c --record-t
@@ -121,23 +121,25 @@ check_completion() {
 			c -lua-budget ""
 			c te
 			c test sp
-			c -v "" | wc -w
+			c -v "" | tr "|" "\n" | grep -c .
 			"$bin" -help | grep -c "^  -[a-z]"
 			complete -p ebpf-guard
 		' _ "$file" "$bin" "$rules")
-		local want="-strict-perms 
---record-types 
-a.yaml b.lua spec sub 
-a.yaml 
-- r.jsonl spec sub 
-exec,open 
-builtin_crypto_exec builtin_crypto_port 
-T1620 
- 
-test 
-spec 
-$("$bin" -help | grep -c "^  -[a-z]")
-$("$bin" -help | grep -c "^  -[a-z]")
+		local want nflags
+		nflags=$("$bin" -help | grep -c "^  -[a-z]")
+		want="-strict-perms|
+--record-types|
+a.yaml|b.lua|d e.yml|spec|sub|
+a.yaml|
+-|r.jsonl|spec|sub|
+exec,open|
+builtin_crypto_exec|builtin_crypto_port|
+T1620|
+|
+test|
+spec|
+$nflags
+$nflags
 complete -F _ebpf_guard ebpf-guard"
 		[ "$got" = "$want" ] || fail "completion ($mode): got
 $got
