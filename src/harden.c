@@ -81,11 +81,11 @@ int eg_make_parent_dirs(const char *path, char *err, size_t errlen)
 			if (made || e == EEXIST)
 				fd = openat(dfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0));
 			if (fd < 0) {
-				if (made || e == EEXIST)
-					e = errno == ELOOP || errno == ENOTDIR ? ELOOP : errno;
+				int oe = made || e == EEXIST ? errno : e;
 				snprintf(err, errlen, "cannot create directory %s: %s", buf,
-					 e == ELOOP && made ? "it was replaced by a symbolic link: refusing to follow it"
-							    : strerror(e));
+					 made && (oe == ELOOP || oe == ENOTDIR)
+						 ? "it was replaced by a symbolic link: refusing to follow it"
+						 : strerror(oe));
 				close(dfd);
 				return -1;
 			}
