@@ -116,6 +116,23 @@ run 2 -config-file "$W/good.yaml" -validate -lua-budget 5
 same_err "ebpf-guard: invalid -lua-budget '5': expected 1000..1000000000
 Run 'ebpf-guard -help' for the flags and the exit codes."
 
+# ---- the packaged file is valid as shipped, and with every example key on ----
+run 0 -config-file "$EG_SOURCE_DIR/packaging/ebpf-guard.yaml" -validate -config "$EG_SOURCE_DIR/rules"
+sed -E 's/^# ([a-z-]+:)/\1/' "$EG_SOURCE_DIR/packaging/ebpf-guard.yaml" >"$W/all.yaml"
+[ "$(grep -c '^[a-z]' "$W/all.yaml")" -ge 15 ] || fail "the packaged file's keys: $(grep '^[a-z]' "$W/all.yaml")"
+run 0 -config-file "$W/all.yaml" -validate -config "$EG_SOURCE_DIR/rules"
+
+# ---- the settings file's own owner and mode (strict-perms) -------------------
+printf 'watch: true\n' >"$W/perm.yaml"
+chmod 0664 "$W/perm.yaml"
+run 1 -config-file "$W/perm.yaml" -validate -strict-perms
+same_err "ebpf-guard: $W/perm.yaml: writable by group or others (mode 0664)"
+run 0 -config-file "$W/perm.yaml" -validate
+same_err "ebpf-guard: warning: $W/perm.yaml: writable by group or others (mode 0664)"
+printf 'strict-perms: true\n' >"$W/perm.yaml"
+run 1 -config-file "$W/perm.yaml" -validate
+same_err "ebpf-guard: $W/perm.yaml: writable by group or others (mode 0664)"
+
 # ---- replay: alerts on stdout by default; the file's outputs are not used ----
 cat >"$W/outputs.yaml" <<EOF
 config: [$S/cli_rules.yaml]
