@@ -6,7 +6,8 @@
 # and keeps its value (at every reload, -watch's too, while the file differs
 # from what runs); a broken file changes nothing, says why and counts in
 # ebpf_guard_config_reload_failures_total; with -watch, the rules path the
-# settings file switched to is the one watched afterwards.
+# settings file switched to is the one watched afterwards. Then the default
+# metrics address when live: 127.0.0.1:7829.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 
@@ -100,4 +101,24 @@ sleep 0.3
 # process-table-size is back to the value in force: no restart line this time
 [ "$(grep -c 'changed; restart to apply' "$W/stderr")" = 2 ] || fail "restart lines: $(grep 'restart' "$W/stderr")"
 e2e_stop
+
+# the default metrics address when live: 127.0.0.1:7829, loopback only
+if ss -Hltn 'sport = :7829' | grep -q .; then
+	echo "note ($EG_NAME): port 7829 is in use here: the default address is not checked" >&2
+else
+	: >"$W/stderr"
+	"$EG_BIN" -config "$W/rules-a.yaml" -alert-file "$W/alerts2.jsonl" >"$W/stdout" 2>"$W/stderr" &
+	EG_PID=$!
+	for _ in $(seq 600); do
+		grep -q '^ebpf-guard: attached' "$W/stderr" && break
+		kill -0 "$EG_PID" 2>/dev/null || fail "the daemon exited: $(cat "$W/stderr")"
+		sleep 0.05
+	done
+	grep -qx 'ebpf-guard: metrics on http://127.0.0.1:7829/metrics' "$W/stderr" ||
+		fail "default metrics address: $(grep metrics "$W/stderr")"
+	[ "$(ss -Hltn 'sport = :7829' | awk '{print $4}')" = 127.0.0.1:7829 ] ||
+		fail "listening on: $(ss -Hltn 'sport = :7829')"
+	curl -sf --max-time 5 http://127.0.0.1:7829/healthz >/dev/null || fail "no /healthz on the default address"
+	e2e_stop
+fi
 echo "ok ($EG_NAME)"
