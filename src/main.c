@@ -1035,7 +1035,10 @@ static int reconfigure(void *ctx, struct eg_pipe_live *next)
 		goto fail;
 	}
 	eg_settings_free(&fresh);
-	next->engine = engine_opts(nc);
+	struct eg_engine_opts eo = engine_opts(nc);
+	eo.log = next->engine.log; /* not settings: kept as they are */
+	eo.log_ctx = next->engine.log_ctx;
+	next->engine = eo;
 	next->rate_limit = nc->rate_limit;
 	next->strict_perms = nc->strict_perms;
 	d->pending_file = m;
@@ -1091,53 +1094,16 @@ static int make_dirs_for(const char *what, const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The daemon (or -validate, -list-rules) with the settings in force
+ * (ds->cli). Returns the exit code.
+ */
+static int run(struct daemon_settings *ds)
 {
-	if (argc > 1 && !strcmp(argv[1], "test"))
-		return run_tests(argc, argv);
-	static struct cmdline cl;
-	int rc = tokenize(argc, argv, &cl);
-	if (rc >= 0)
-		return rc;
-	struct cli *cp = calloc(1, sizeof(*cp));
-	struct eg_settings *file = calloc(1, sizeof(*file));
-	if (!cp || !file) {
-		fprintf(stderr, "ebpf-guard: out of memory\n");
-		return 1;
-	}
-	struct cli c_help = {0};
-	/* -help and -version read no settings file: a broken one does not hide them */
-	for (size_t i = 0; i < cl.n; i++)
-		if (cl.args[i].f->set == set_bool && (cl.args[i].f->attrs & F_CLI_ONLY))
-			cl.args[i].f->set(&c_help, cl.args[i].f, "", cl.args[i].val, problems,
-					  sizeof(problems));
-	if (c_help.help) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (c_help.version) {
-		print_version();
-		return 0;
-	}
-	static struct daemon_settings ds;
-	ds.cl = &cl;
-	ds.path = settings_path(&cl, &ds.must_exist);
-	if (settings_read(ds.path, ds.must_exist, file, problems, sizeof(problems))) {
-		print_problems(problems);
-		return 1;
-	}
-	rc = settings_apply(cp, &cl, file, problems, sizeof(problems));
-	if (rc == 2)
-		return usage_error("%s", problems);
-	if (rc == 1) {
-		print_problems(problems);
-		return 1;
-	}
-	ds.file = ds.boot_file = file;
-	ds.cli = ds.boot_cli = cp;
-	struct cli c = *cp;
-	if (file->path &&
-	    eg_check_config_perms(&ds.path, 1, c.strict_perms, problems, sizeof(problems))) {
+	int rc;
+	struct cli c = *ds->cli;
+	if (ds->path && ds->file->path &&
+	    eg_check_config_perms(&ds->path, 1, c.strict_perms, problems, sizeof(problems))) {
 		print_problems(problems);
 		return 1;
 	}
@@ -1217,7 +1183,7 @@ int main(int argc, char **argv)
 		.strict_perms = c.strict_perms,
 		.reconfigure = reconfigure,
 		.reconfigured = reconfigured,
-		.reconfigure_ctx = &ds,
+		.reconfigure_ctx = ds,
 	};
 	struct eg_pipeline *p = eg_pipe_new(&po, engine, err, sizeof(err));
 	if (!p) {
@@ -1258,6 +1224,59 @@ out:
 	eg_pipe_free(p);
 	eg_alerts_close(sink);
 	eg_recfilter_free(rf);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "test"))
+		return run_tests(argc, argv);
+	static struct cmdline cl;
+	int rc = tokenize(argc, argv, &cl);
+	if (rc >= 0)
+		return rc;
+	struct cli *cp = calloc(1, sizeof(*cp));
+	struct eg_settings *file = calloc(1, sizeof(*file));
+	static struct daemon_settings ds;
+	if (!cp || !file) {
+		fprintf(stderr, "ebpf-guard: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+	struct cli c_help = {0};
+	/* -help and -version read no settings file: a broken one does not hide them */
+	for (size_t i = 0; i < cl.n; i++)
+		if (cl.args[i].f->set == set_bool && (cl.args[i].f->attrs & F_CLI_ONLY))
+			cl.args[i].f->set(&c_help, cl.args[i].f, "", cl.args[i].val, problems,
+					  sizeof(problems));
+	if (c_help.help || c_help.version) {
+		if (c_help.help)
+			fputs(usage_text, stdout);
+		else
+			print_version();
+		rc = 0;
+		goto out;
+	}
+	ds.cl = &cl;
+	ds.path = settings_path(&cl, &ds.must_exist);
+	if (settings_read(ds.path, ds.must_exist, file, problems, sizeof(problems))) {
+		print_problems(problems);
+		rc = 1;
+		goto out;
+	}
+	rc = settings_apply(cp, &cl, file, problems, sizeof(problems));
+	if (rc == 2) {
+		usage_error("%s", problems);
+		goto out;
+	}
+	if (rc == 1) {
+		print_problems(problems);
+		goto out;
+	}
+	ds.file = ds.boot_file = file;
+	ds.cli = ds.boot_cli = cp;
+	rc = run(&ds);
+out:
 	settings_drop(&ds, ds.file, ds.cli); /* a reload's (pending ones may still be read) */
 	eg_settings_free(file);
 	free(file);
