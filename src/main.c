@@ -1078,8 +1078,9 @@ static int check_live_privileges(void)
 	if ((caps & EG_CAP(CAP_SYS_ADMIN)) ||
 	    ((caps & EG_CAP(CAP_BPF)) && (caps & EG_CAP(CAP_PERFMON))))
 		return 0;
-	fprintf(stderr, "ebpf-guard: live mode needs root (CAP_BPF and CAP_PERFMON, or "
-			"CAP_SYS_ADMIN): run it as root, or give -replay FILE to run without\n");
+	/* the collector's own check says the same (docs/collector.md) */
+	fprintf(stderr, "ebpf-guard: live mode needs root (or CAP_BPF and CAP_PERFMON): "
+			"run it as root, or use -replay FILE\n");
 	return 1;
 }
 

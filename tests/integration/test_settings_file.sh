@@ -181,7 +181,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$EG_BIN" -prom-addr "127.0.0.1:$port" \
 		-alert-file "$W/nobody/a.jsonl" >"$W/out" 2>"$W/err" </dev/null || rc=$?
 	[ "$rc" = 1 ] || fail "live mode as nobody exited $rc: $(cat "$W/err")"
-	same_err "ebpf-guard: live mode needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): run it as root, or give -replay FILE to run without"
+	same_err "ebpf-guard: live mode needs root (or CAP_BPF and CAP_PERFMON): run it as root, or use -replay FILE"
 	[ ! -e "$W/nobody" ] || fail "the alert file's directory was created without privileges"
 	# replay needs none
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$EG_BIN" -replay "$S/cli_replay.jsonl" \
