@@ -411,6 +411,25 @@ static int set_record_max(struct cli *c, const struct flag *f, const char *name,
 	return 0;
 }
 
+/* -record-comm: compiled here too (as recfilter.c does), so that -validate
+ * and the settings file's line:column catch a bad one */
+static int set_record_comm(struct cli *c, const struct flag *f, const char *name, const char *val,
+			   char *err, size_t errlen)
+{
+	int ec;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)val, PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "invalid %s '%s': %s at offset %zu", name, val,
+			 (const char *)msg, (size_t)off);
+		return -1;
+	}
+	pcre2_code_free(re);
+	return set_list(c, f, name, val, err, errlen);
+}
+
 #define B(n, field, attrs) {n, F_BOOL, attrs, set_bool, offsetof(struct cli, field), NULL}
 #define S(n, field, attrs, need) {n, F_VALUE, attrs, set_str, offsetof(struct cli, field), need}
 #define L(n, field, attrs, need) {n, F_LIST, attrs, set_list, offsetof(struct cli, field), need}
@@ -426,7 +445,8 @@ static const struct flag flags[] = {
 	S("record", record, F_OUTPUT, "a path"),
 	{"record-types", F_LIST, F_OUTPUT | F_RECFILT, set_record_types, 0, NULL},
 	{"record-pid", F_LIST, F_OUTPUT | F_RECFILT, set_record_pid, 0, NULL},
-	L("record-comm", record_comms, F_OUTPUT | F_RECFILT, "a regular expression"),
+	{"record-comm", F_LIST, F_OUTPUT | F_RECFILT, set_record_comm,
+	 offsetof(struct cli, record_comms), "a regular expression"},
 	L("record-cgroup", record_cgroups, F_OUTPUT | F_RECFILT, "a cgroup path prefix"),
 	{"record-max-size", F_VALUE, F_OUTPUT | F_RECFILT, set_record_max, 0, NULL},
 	{"alert-rate-limit", F_VALUE, F_LIVE, set_rate, 0, NULL},
@@ -1012,7 +1032,8 @@ static int reconfigure(void *ctx, struct eg_pipe_live *next)
 	memset(nc, 0, sizeof(*nc));
 	for (size_t i = 0; i < NFLAGS; i++) {
 		const struct flag *f = &flags[i];
-		if ((f->attrs & F_CLI_ONLY) || d->cl->set[i])
+		if ((f->attrs & F_CLI_ONLY) || d->cl->set[i] ||
+		    ((f->attrs & F_OUTPUT) && d->cl->set[find_flag("replay") - flags]))
 			continue;
 		const struct eg_setting *was = eg_settings_get(d->file, f->name);
 		const struct eg_setting *now = eg_settings_get(&fresh, f->name);
@@ -1131,8 +1152,10 @@ static int run(struct daemon_settings *ds)
 			.ncgroups = c.record_cgroups.n,
 		};
 		rf = eg_recfilter_new(&ro, ferr, sizeof(ferr));
-		if (!rf)
-			return usage_error("%s", ferr);
+		if (!rf) { /* out of memory: the values were checked */
+			fprintf(stderr, "ebpf-guard: %s\n", ferr);
+			return 1;
+		}
 	}
 
 	eg_metrics_init();

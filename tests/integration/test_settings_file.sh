@@ -61,6 +61,11 @@ ebpf-guard: $W/bad.yaml:6:1: record-pid only applies to record"
 run 1 -config-file "$W/bad.yaml" -replay /dev/null -alert-file "$W/never.jsonl"
 [ ! -e "$W/never.jsonl" ] || fail "a bad settings file still opened the alert file"
 
+# a record-comm regex is compiled when read, so -validate names its line
+printf "record: %s\nrecord-comm: ['^ok\$', '(x']\n" "$W/rec.jsonl" >"$W/regex.yaml"
+run 1 -config-file "$W/regex.yaml" -validate
+same_err "ebpf-guard: $W/regex.yaml:2:14: invalid record-comm '(x': missing closing parenthesis at offset 2"
+
 # whole-file problems: one line each
 printf 'a: [\n' >"$W/syntax.yaml"
 run 1 -config-file "$W/syntax.yaml" -validate
