@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # SIGHUP re-reads the settings file (docs/operations.md, "Settings file"),
-# live, with the seccomp filter on: a new rules path and disable-rule list
-# take effect; a changed key a reload cannot apply is named once per reload
+# live, with the seccomp filter on: a new rules path, disable-rule list and
+# alert-rate-limit take effect; a changed key a reload cannot apply is named once per reload
 # and keeps its value (at every reload, -watch's too, while the file differs
 # from what runs); a broken file changes nothing, says why and counts in
 # ebpf_guard_config_reload_failures_total; with -watch, the rules path the
@@ -100,6 +100,19 @@ sleep 0.3
 [ "$(count e2e_set_b)" = "$b" ] || fail "e2e_set_b runs though the settings disable it"
 # process-table-size is back to the value in force: no restart line this time
 [ "$(grep -c 'changed; restart to apply' "$W/stderr")" = 2 ] || fail "restart lines: $(grep 'restart' "$W/stderr")"
+[ -z "$(metric 'ebpf_guard_alerts_suppressed_total{rule_id="e2e_set_a"}')" ] || fail "suppressed before a rate limit"
+
+# alert-rate-limit changes live: 20 opens in well under a second, 1 alert
+settings "config: [$W/rules-a.yaml]" "process-table-size: 4096" "alert-rate-limit: 1/s"
+hup_wait '^ebpf-guard: reloaded 1 rules$'
+a=$(count e2e_set_a)
+for _ in $(seq 20); do cat "$W/eg-set-marker-a" >/dev/null; done
+for _ in $(seq 100); do
+	s=$(metric 'ebpf_guard_alerts_suppressed_total{rule_id="e2e_set_a"}')
+	[ -n "$s" ] && [ "$((s + $(count e2e_set_a) - a))" -ge 20 ] && break
+	sleep 0.05
+done
+[ -n "$s" ] && [ "$s" -ge 15 ] || fail "alert-rate-limit from the settings file: suppressed '$s', alerts $(($(count e2e_set_a) - a))"
 e2e_stop
 
 # the default metrics address when live: 127.0.0.1:7829, loopback only
