@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # SIGHUP re-reads the settings file (docs/operations.md, "Settings file"),
 # live, with the seccomp filter on: a new rules path, disable-rule list and
-# alert-rate-limit take effect; a changed key a reload cannot apply is named once per reload
+# alert-rate-limit take effect; a changed key a reload cannot apply is named
 # and keeps its value (at every reload, -watch's too, while the file differs
 # from what runs); a broken file changes nothing, says why and counts in
 # ebpf_guard_config_reload_failures_total; with -watch, the rules path the
