@@ -669,7 +669,7 @@ static int split_addr(const char *addr, char *host, size_t hostlen, uint16_t *po
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
 		if (!close || close[1] != ':') {
-			snprintf(err, errlen, "expected [IPv6]:port, e.g. [::1]:9100");
+			snprintf(err, errlen, "expected [IPv6]:port, e.g. [::1]:7829");
 			return -1;
 		}
 		h = addr + 1;
@@ -678,12 +678,12 @@ static int split_addr(const char *addr, char *host, size_t hostlen, uint16_t *po
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon) {
-			snprintf(err, errlen, "missing port, e.g. :9100 or 127.0.0.1:9100");
+			snprintf(err, errlen, "missing port, e.g. :7829 or 127.0.0.1:7829");
 			return -1;
 		}
 		hl = (size_t)(colon - addr);
 		if (memchr(addr, ':', hl)) {
-			snprintf(err, errlen, "IPv6 addresses need brackets, e.g. [::1]:9100");
+			snprintf(err, errlen, "IPv6 addresses need brackets, e.g. [::1]:7829");
 			return -1;
 		}
 	}

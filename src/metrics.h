@@ -86,7 +86,7 @@ void eg_metrics_raise(_Atomic uint64_t *counter, uint64_t v);
 /* The text exposition, for the HTTP server and tests. Caller frees. */
 char *eg_metrics_render(size_t *len);
 
-/* HTTP server on addr (":9100", "127.0.0.1:9100", "[::1]:9100"). Returns 0,
+/* HTTP server on addr (":7829", "127.0.0.1:7829", "[::1]:7829"). Returns 0,
  * or -1 with a message in err. */
 int eg_metrics_serve(const char *addr, char *err, size_t errlen);
 void eg_metrics_stop(void);

@@ -38,6 +38,8 @@ static const char *const common[] = {
 	"open", "openat", "fstat", "newfstatat", "stat", "lstat", "statx", "fcntl",
 	"ftruncate", "getdents64", "readlink", "readlinkat", "access", "faccessat",
 	"faccessat2", "dup", "dup3", "getcwd",
+	/* -watch: the new -config paths of a settings reload */
+	"inotify_init1", "inotify_add_watch",
 	/* memory: malloc, LuaJIT (and its JIT), PCRE2's JIT */
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
 	/* threads (clone is further down), locks, exit */

@@ -409,7 +409,7 @@ static void test_http(void)
 {
 	char err[256], addr[64];
 	CHECK(eg_metrics_serve("9100", err, sizeof(err)) == -1, "no colon accepted");
-	CHECK(!strcmp(err, "invalid -prom-addr '9100': missing port, e.g. :9100 or 127.0.0.1:9100"),
+	CHECK(!strcmp(err, "invalid -prom-addr '9100': missing port, e.g. :7829 or 127.0.0.1:7829"),
 	      "%s", err);
 	CHECK(eg_metrics_serve("127.0.0.1:99999", err, sizeof(err)) == -1, "port range");
 	CHECK(!strcmp(err, "invalid -prom-addr '127.0.0.1:99999': invalid port '99999': expected "
