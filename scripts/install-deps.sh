@@ -12,6 +12,8 @@ PKGS=(
   luajit lua-yaml lua-cjson
   # test
   lua-busted prometheus curl python3 iproute2 util-linux valgrind logrotate procps
+  # test: deploy/ (tests/integration/test_deploy_files.sh)
+  python3-yaml
   # fuzz (bench/fuzz.sh): libFuzzer and the sanitizer runtimes for clang 14
   # (only recommended by clang, and recommends are not installed here)
   libclang-rt-14-dev
@@ -24,14 +26,33 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all packages present"
-  exit 0
-fi
+# The Kubernetes and Prometheus Operator API schemas, for the offline schema
+# check of deploy/kubernetes (tests/integration/test_deploy_files.sh), from
+# the npm registry when npm is there.
+K8S_MODELS=/opt/ebpf-guard-test/k8s-models
+install_k8s_models() {
+  [ -d "$K8S_MODELS/node_modules/kubernetes-models" ] && return 0
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: no npm: Kubernetes schemas not installed (test_deploy_files.sh skips that check)"
+    return 0
+  fi
+  echo "install-deps: installing kubernetes-models in $K8S_MODELS"
+  $SUDO mkdir -p "$K8S_MODELS"
+  $SUDO npm install --prefix "$K8S_MODELS" --no-audit --no-fund --silent \
+    kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0
+}
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  install_k8s_models
+  exit 0
+fi
+
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_k8s_models
