@@ -26,20 +26,22 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
-# The Kubernetes and Prometheus Operator API schemas, for the offline schema
-# check of deploy/kubernetes (tests/integration/test_deploy_files.sh), from
-# the npm registry when npm is there.
-K8S_MODELS=/opt/ebpf-guard-test/k8s-models
-install_k8s_models() {
-  [ -d "$K8S_MODELS/node_modules/kubernetes-models" ] && return 0
+# Node tools for the offline checks of deploy/ (tests/integration/
+# test_deploy_files.sh): the Kubernetes and Prometheus Operator API schemas
+# (kubernetes-models) and a Containerfile linter (dockerfile-utils), from the
+# npm registry when npm is there.
+NODE_TOOLS=/opt/ebpf-guard-test/node-tools
+install_node_tools() {
+  [ -x "$NODE_TOOLS/node_modules/.bin/dockerfile-utils" ] &&
+    [ -d "$NODE_TOOLS/node_modules/@kubernetes-models/prometheus-operator" ] && return 0
   if ! command -v npm >/dev/null; then
-    echo "install-deps: no npm: Kubernetes schemas not installed (test_deploy_files.sh skips that check)"
+    echo "install-deps: no npm: $NODE_TOOLS not installed (test_deploy_files.sh skips its checks)"
     return 0
   fi
-  echo "install-deps: installing kubernetes-models in $K8S_MODELS"
-  $SUDO mkdir -p "$K8S_MODELS"
-  $SUDO npm install --prefix "$K8S_MODELS" --no-audit --no-fund --silent \
-    kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0
+  echo "install-deps: installing kubernetes-models and dockerfile-utils in $NODE_TOOLS"
+  $SUDO mkdir -p "$NODE_TOOLS"
+  $SUDO npm install --prefix "$NODE_TOOLS" --no-audit --no-fund --silent \
+    kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 dockerfile-utils@0.16.3
 }
 
 SUDO=""
@@ -47,7 +49,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
-  install_k8s_models
+  install_node_tools
   exit 0
 fi
 
@@ -55,4 +57,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-install_k8s_models
+install_node_tools

@@ -6,10 +6,13 @@
 #    variant (kubectl kustomize when kubectl is there; else, and also then,
 #    the Python rendering of tests/integration/deploy_check.py, which must
 #    give the same objects), the structural checks of deploy_check.py, and
-#    the OpenAPI schemas of every object (kubernetes-models, with node);
+#    the OpenAPI schemas of every object (kubernetes-models, with node;
+#    that part and the Containerfile lint come last, and skip the test when
+#    the node tools are missing, a failure under CI=true);
 #  - the stock-rules ConfigMap, laid out as the kubelet does, loads in the
 #    daemon (-validate), and so does the empty local one;
-#  - Containerfile, Fluent Bit and Vector configurations: deploy_check.py.
+#  - Containerfile: deploy_check.py and dockerfile-utils lint; Fluent Bit and
+#    Vector configurations: deploy_check.py.
 # Not run here: building the image, a cluster, Fluent Bit, Vector.
 set -euo pipefail
 EG_NAME=$(basename "$0" .sh)
@@ -110,22 +113,35 @@ echo "ConfigMaps: load like rules/: $want"
 # 4. Containerfile, rule copies, PrometheusRule, Fluent Bit, Vector.
 "$PY" "$CHECK" "$SRC" files >"$W/check.out" || fail "file checks: $(cat "$W/check.out")"
 echo "Containerfile, logging configurations, rule copies, PrometheusRule: checked"
-# 5. OpenAPI schemas (kubernetes-models; scripts/install-deps.sh installs it).
-MODELS=${EG_K8S_MODELS:-/opt/ebpf-guard-test/k8s-models}
-if command -v node >/dev/null && [ -d "$MODELS/node_modules/kubernetes-models" ]; then
-	node "$SRC/tests/integration/deploy_validate.mjs" "$MODELS" <"$W/monitoring.json" >"$W/schema.out" 2>&1 ||
-		fail "schema validation: $(grep -v '^valid' "$W/schema.out")"
-	[ "$(grep -c '^valid: ' "$W/schema.out")" = 8 ] || fail "not 8 objects validated: $(cat "$W/schema.out")"
-	# ... which can fail: a string where the schema wants a boolean.
-	sed 's/"hostPID": true/"hostPID": "yes"/' "$W/monitoring.json" >"$W/bad.json"
-	if node "$SRC/tests/integration/deploy_validate.mjs" "$MODELS" <"$W/bad.json" >"$W/schema.out" 2>&1; then
-		fail "schema validation passed with hostPID: \"yes\""
-	fi
-	grep -q '^INVALID: apps/v1 DaemonSet ebpf-guard/ebpf-guard: .*hostPID must be boolean' "$W/schema.out" ||
-		fail "hostPID: \"yes\" not reported: $(cat "$W/schema.out")"
-	echo "manifests: 8 objects valid against the Kubernetes and Prometheus Operator schemas"
-else
-	skip "no node or no kubernetes-models in $MODELS (scripts/install-deps.sh installs them): schemas not checked"
+
+# 5. With the node tools (scripts/install-deps.sh installs them): the OpenAPI
+#    schemas of every object (kubernetes-models) and a Containerfile linter
+#    (dockerfile-utils).
+TOOLS=${EG_NODE_TOOLS:-/opt/ebpf-guard-test/node-tools}
+command -v node >/dev/null && [ -d "$TOOLS/node_modules/kubernetes-models" ] &&
+	[ -x "$TOOLS/node_modules/.bin/dockerfile-utils" ] ||
+	skip "no node, or no kubernetes-models and dockerfile-utils in $TOOLS (scripts/install-deps.sh installs them): schemas and Containerfile lint not checked"
+node "$SRC/tests/integration/deploy_validate.mjs" "$TOOLS" <"$W/monitoring.json" >"$W/schema.out" 2>&1 ||
+	fail "schema validation: $(grep -v '^valid' "$W/schema.out")"
+[ "$(grep -c '^valid: ' "$W/schema.out")" = 8 ] || fail "not 8 objects validated: $(cat "$W/schema.out")"
+# ... which can fail: a string where the schema wants a boolean.
+sed 's/"hostPID": true/"hostPID": "yes"/' "$W/monitoring.json" >"$W/bad.json"
+if node "$SRC/tests/integration/deploy_validate.mjs" "$TOOLS" <"$W/bad.json" >"$W/schema.out" 2>&1; then
+	fail "schema validation passed with hostPID: \"yes\""
 fi
+grep -q '^INVALID: apps/v1 DaemonSet ebpf-guard/ebpf-guard: .*hostPID must be boolean' "$W/schema.out" ||
+	fail "hostPID: \"yes\" not reported: $(cat "$W/schema.out")"
+echo "manifests: 8 objects valid against the Kubernetes and Prometheus Operator schemas"
+
+"$TOOLS/node_modules/.bin/dockerfile-utils" lint "$SRC/deploy/container/Containerfile" >"$W/lint.out" 2>&1 ||
+	fail "dockerfile-utils lint: $(cat "$W/lint.out")"
+[ ! -s "$W/lint.out" ] || fail "dockerfile-utils lint: $(cat "$W/lint.out")"
+# ... which can fail: a port that is not one.
+sed 's/^EXPOSE 9100$/EXPOSE metrics/' "$SRC/deploy/container/Containerfile" >"$W/Containerfile"
+if "$TOOLS/node_modules/.bin/dockerfile-utils" lint "$W/Containerfile" >"$W/lint.out" 2>&1; then
+	fail "dockerfile-utils lint passed with EXPOSE metrics"
+fi
+grep -q 'Error: Invalid containerPort: metrics' "$W/lint.out" || fail "EXPOSE metrics not reported: $(cat "$W/lint.out")"
+echo "Containerfile: dockerfile-utils lint clean"
 
 echo "PASS ($EG_NAME)"
