@@ -110,7 +110,7 @@ sleep 1
 #    file, not a link into it, changes nothing.
 mkdir "$W/plain/..x" && ln -s ..x "$W/plain/..data_tmp" && mv -T "$W/plain/..data_tmp" "$W/plain/..data"
 sleep 1
-[ "$(metric ebpf_guard_config_reloads_total)" = 3 ] || fail "a swap elsewhere caused a reload"
+[ "$(metric ebpf_guard_config_reloads_total)" = 3 ] || fail "a ..data rename beside a plain -config file caused a reload"
 
 # The seccomp filter was on, and the daemon is alive and stops cleanly.
 grep -q '^Seccomp:[[:space:]]*2' "/proc/$EG_PID/status" || fail "the seccomp filter is not on"
