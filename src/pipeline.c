@@ -30,6 +30,12 @@
  * (an editor saving, a config manager replacing several files) is one reload. */
 #define WATCH_SETTLE_NS (200LL * 1000000LL)
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+/* A ConfigMap (or Secret, projected, downward API) volume: each key is a
+ * symbolic link "key -> ..data/key", and "..data" links to a timestamped
+ * directory. The kubelet updates the volume by writing a new timestamped
+ * directory and renaming a new "..data" link over the old one: the keys'
+ * own links do not change, so only "..data" shows the change. */
+#define KUBE_DATA_LINK "..data"
 /* A reload still building after this long is stopped (65,535 rules load in
  * ~20 s on a 2-vCPU machine). */
 #define RELOAD_TIMEOUT_NS (120LL * 1000000000LL)
@@ -49,10 +55,13 @@ struct reload_job {
 };
 
 /* A watched directory: a -config directory (name NULL: any rule file in it
- * counts) or the directory of a -config file (name: that file only). */
+ * counts) or the directory of a -config file (name: that file only).
+ * data_link: a change of KUBE_DATA_LINK in it counts too (always for a
+ * directory; for a file, when it is a symbolic link into KUBE_DATA_LINK). */
 struct watch {
 	int wd;
 	char *name;
+	bool data_link;
 };
 
 struct rule_state {
@@ -147,6 +156,18 @@ static int bind_rules(struct eg_pipeline *p)
 	return 0;
 }
 
+/* true when path is a symbolic link to "..data/..." (a key of a ConfigMap
+ * volume, given as a -config file). */
+static bool links_into_data(const char *path)
+{
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = 0;
+	return !strncmp(target, KUBE_DATA_LINK "/", sizeof(KUBE_DATA_LINK));
+}
+
 /* -watch: one inotify watch per -config directory, and on the directory of
  * each -config file (editors and config managers replace files by rename,
  * which a watch on the file itself would not survive). */
@@ -184,6 +205,7 @@ static int watch_configs(struct eg_pipeline *p, char *err, size_t errlen)
 		}
 		p->watches[p->nwatches].wd = wd;
 		p->watches[p->nwatches].name = base[0] ? strdup(base) : NULL;
+		p->watches[p->nwatches].data_link = !base[0] || links_into_data(path);
 		p->nwatches++;
 	}
 	return 0;
@@ -225,8 +247,10 @@ static void read_watch_events(struct eg_pipeline *p, int64_t now)
 				continue;
 			for (size_t i = 0; i < p->nwatches; i++) {
 				const struct watch *w = &p->watches[i];
-				if (w->wd == ev->wd &&
-				    (w->name ? !strcmp(w->name, ev->name) : is_rule_file(ev->name)))
+				if (w->wd != ev->wd)
+					continue;
+				if ((w->name ? !strcmp(w->name, ev->name) : is_rule_file(ev->name)) ||
+				    (w->data_link && !strcmp(ev->name, KUBE_DATA_LINK)))
 					p->watch_due_ns = now + WATCH_SETTLE_NS;
 			}
 		}
