@@ -7,7 +7,7 @@ PKGS=(
   # build
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libluajit-5.1-dev libyaml-dev libpcre2-dev libmicrohttpd-dev
-  libseccomp-dev
+  libseccomp-dev libcurl4-openssl-dev
   # run
   luajit lua-yaml lua-cjson
   # test

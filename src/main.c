@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "harden.h"
 #include "metrics.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "recfilter.h"
 #include "replay.h"
@@ -64,6 +65,30 @@ static const char usage_text[] =
 	"  -alert-file PATH      JSONL alert file, created 0600 (default ./alerts.jsonl),\n"
 	"                        never opened through a symbolic link or a hard link;\n"
 	"                        '-' writes alerts to stdout and the [ALERT] lines to stderr\n"
+	"  -syslog ADDR          also send each alert as an RFC 5424 syslog message to a\n"
+	"                        Unix datagram socket (/dev/log, unix:/path) or to\n"
+	"                        udp://HOST:PORT; never waits: a full or missing receiver\n"
+	"                        drops the alert (counted). See docs/output.md, Outputs\n"
+	"  -syslog-facility NAME facility of -syslog and -journald messages (default daemon;\n"
+	"                        kern, user, auth, authpriv, local0..local7, ...)\n"
+	"  -journald             also send each alert to journald (native protocol, fields\n"
+	"                        EBPF_GUARD_RULE_ID=, EBPF_GUARD_ALERT=<json>, ...)\n"
+	"  -webhook-url URL      also POST alerts as a JSON array to this http:// or https://\n"
+	"                        URL, from a thread of its own with a bounded queue: a dead\n"
+	"                        or slow endpoint never holds up detection or the file\n"
+	"  -webhook-header 'Name: value'  extra request header; repeatable\n"
+	"  -webhook-ca-file PATH CA certificates (PEM) to verify the server with instead of\n"
+	"                        the system's (TLS verification is always on)\n"
+	"  -webhook-queue N      alerts the queue holds; more are dropped (default 10000)\n"
+	"  -webhook-batch N      at most N alerts per request (default 100)\n"
+	"  -webhook-flush-ms MS  send a partial batch once its oldest alert waited MS\n"
+	"                        (default 1000)\n"
+	"  -webhook-timeout-ms MS  time allowed per request (default 10000)\n"
+	"  -webhook-retries N    retries of a failed request (connection error, timeout,\n"
+	"                        429, 5xx; backoff 0.5 s doubling to 30 s) before its\n"
+	"                        alerts are dropped (default 5); other 4xx: no retry\n"
+	"  -webhook-drain-ms MS  at exit, keep sending the queue for at most MS, then drop\n"
+	"                        the rest (default 5000)\n"
 	"  -prom-addr ADDR       Prometheus metrics address (default :9100 when live; off in\n"
 	"                        replay unless given); '' disables the server\n"
 	"  -bpf-object PATH      load the BPF programs from this object instead of the\n"
@@ -177,6 +202,7 @@ struct cli {
 	int max_errors;
 	unsigned long mem_mb;
 	unsigned long proc_table;
+	struct eg_outputs_opts out; /* -syslog, -journald, -webhook-* */
 	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
 	bool validate, list_rules, json;
 };
@@ -274,10 +300,10 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch",
 						    "strict-perms", "no-seccomp", "validate",
-						    "list-rules", "json"};
+						    "list-rules", "json", "journald"};
 		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events,
 				    &c->watch, &c->strict_perms, &c->no_seccomp, &c->validate,
-				    &c->list_rules, &c->json};
+				    &c->list_rules, &c->json, &c->out.journald};
 		bool handled = false;
 		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
 			if (strcmp(name, bools[k]))
@@ -293,7 +319,11 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 						     "lua-budget", "lua-max-errors", "lua-memory",
 						     "process-table-size", "disable-rule", "disable-tag",
 						     "record-types", "record-pid", "record-comm",
-						     "record-cgroup", "record-max-size"};
+						     "record-cgroup", "record-max-size", "syslog",
+						     "syslog-facility", "webhook-url", "webhook-header",
+						     "webhook-ca-file", "webhook-queue", "webhook-batch",
+						     "webhook-flush-ms", "webhook-timeout-ms",
+						     "webhook-retries", "webhook-drain-ms"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= !strcmp(name, valued[k]);
@@ -324,6 +354,10 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			if (!*val)
 				return usage_error("-alert-file needs a path%s", "");
 			c->alert_file = val;
+		} else if (!strncmp(name, "syslog", 6) || !strncmp(name, "webhook-", 8)) {
+			char oerr[512];
+			if (eg_outputs_parse_flag(&c->out, name, val, oerr, sizeof(oerr)))
+				return usage_error("%s", oerr);
 		} else if (!strcmp(name, "prom-addr")) {
 			c->prom_addr = val;
 			c->prom_addr_set = true;
@@ -374,6 +408,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	}
 	if (c->record_filter_flag && !c->record)
 		return usage_error("-%s only applies to -record", c->record_filter_flag);
+	char oerr[512];
+	if (eg_outputs_check_flags(&c->out, oerr, sizeof(oerr)))
+		return usage_error("%s", oerr);
 	if (c->json && !c->list_rules)
 		return usage_error("-json only applies to -list-rules%s", "");
 	if (c->validate && c->list_rules)
@@ -593,7 +630,7 @@ static int run_tests(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct cli c = {.alert_file = "./alerts.jsonl"};
+	struct cli c = {.alert_file = "./alerts.jsonl", .out = EG_OUTPUTS_OPTS_INIT};
 	if (argc > 1 && !strcmp(argv[1], "test"))
 		return run_tests(argc, argv);
 	int rc = parse_cli(argc, argv, &c);
@@ -672,6 +709,16 @@ int main(int argc, char **argv)
 		eg_recfilter_free(rf);
 		return 1;
 	}
+	struct eg_outputs *outs = eg_outputs_new(&c.out, err, sizeof(err));
+	if (!outs) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		eg_alerts_close(sink);
+		eg_engine_free(engine);
+		eg_recfilter_free(rf);
+		return 1;
+	}
+	eg_outputs_attach(outs, sink);
+	eg_syscall_filter_allow_network(eg_outputs_need_network(outs));
 	struct eg_pipe_opts po = {
 		.engine = eo,
 		.alerts = sink,
@@ -687,6 +734,7 @@ int main(int argc, char **argv)
 	if (!p) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		eg_engine_free(engine);
+		eg_outputs_close(outs);
 		eg_alerts_close(sink);
 		eg_recfilter_free(rf);
 		return 1;
@@ -718,6 +766,8 @@ int main(int argc, char **argv)
 	}
 out:
 	eg_pipe_flush(p);
+	eg_alerts_set_tap(sink, NULL, NULL);
+	eg_outputs_close(outs);
 	eg_metrics_stop();
 	eg_pipe_free(p);
 	eg_alerts_close(sink);

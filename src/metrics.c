@@ -109,6 +109,16 @@ int eg_metrics_rule_slot(const char *id, const char *source)
 	return (int)n;
 }
 
+struct eg_output_slot *eg_metrics_output(const char *name)
+{
+	uint32_t n = atomic_load_explicit(&eg_metrics.noutputs, memory_order_relaxed);
+	if (n >= EG_OUTPUTS_MAX)
+		return NULL;
+	eg_metrics.outputs[n].name = name;
+	atomic_store_explicit(&eg_metrics.noutputs, n + 1, memory_order_release);
+	return &eg_metrics.outputs[n];
+}
+
 void eg_metrics_observe_batch(uint64_t ns)
 {
 	/* Compared in whole ns: 1000 ns falls in le="1e-06" exactly. */
@@ -337,6 +347,36 @@ static void render_rules(struct out *o, uint32_t n)
 	free(idx);
 }
 
+/* The ebpf_guard_output_* families, when an output other than the file is on. */
+static void render_outputs(struct out *o)
+{
+	static const char *const reasons[EG_ODROP_REASONS] = {
+		"queue_full", "unavailable", "busy", "too_large", "rejected", "retries", "shutdown",
+	};
+	uint32_t n = atomic_load_explicit(&eg_metrics.noutputs, memory_order_acquire);
+	if (!n)
+		return;
+	const struct eg_output_slot *s = eg_metrics.outputs;
+	family(o, "ebpf_guard_output_alerts_total", "counter",
+	       "Alerts delivered by an output (syslog, journald, webhook), labelled by output.");
+	for (uint32_t i = 0; i < n; i++)
+		sample_1(o, "ebpf_guard_output_alerts_total", "output", s[i].name, LOAD(s[i].alerts));
+	family(o, "ebpf_guard_output_errors_total", "counter",
+	       "Failed delivery attempts of an output (each retry counts), labelled by output.");
+	for (uint32_t i = 0; i < n; i++)
+		sample_1(o, "ebpf_guard_output_errors_total", "output", s[i].name, LOAD(s[i].errors));
+	family(o, "ebpf_guard_output_dropped_total", "counter",
+	       "Alerts an output gave up on, labelled by output and reason.");
+	for (uint32_t i = 0; i < n; i++)
+		for (int r = 0; r < EG_ODROP_REASONS; r++)
+			putf(o, "ebpf_guard_output_dropped_total{output=\"%s\",reason=\"%s\"} %" PRIu64
+				"\n", s[i].name, reasons[r], LOAD(s[i].dropped[r]));
+	family(o, "ebpf_guard_output_queue_length", "gauge",
+	       "Alerts waiting in an output's queue, labelled by output.");
+	for (uint32_t i = 0; i < n; i++)
+		sample_1(o, "ebpf_guard_output_queue_length", "output", s[i].name, LOAD(s[i].queued));
+}
+
 static void render_hist(struct out *o)
 {
 	static const char name[] = "ebpf_guard_batch_duration_seconds";
@@ -426,6 +466,7 @@ char *eg_metrics_render(size_t *len)
 	       "Configuration reloads that failed; the previous rules stayed active.",
 	       LOAD(eg_metrics.reload_failures));
 	render_hist(&o);
+	render_outputs(&o);
 	simple(&o, "ebpf_guard_lua_memory_bytes", "gauge",
 	       "Memory in use by the Lua detection engine, in bytes.", LOAD(eg_metrics.lua_bytes));
 	simple(&o, "ebpf_guard_ringbuf_fill_bytes", "gauge",
