@@ -98,6 +98,16 @@ wait_metric "$(series alerts_total webhook)" 7
 [ "$(metric "$(series errors_total webhook)")" = 0 ] || fail "errors counted on a healthy server"
 [ "$(metric "$(series dropped_total webhook queue_full)")" = 0 ] || fail "drops on a healthy server"
 [ "$(metric "$(series queue_length webhook)")" = 0 ] || fail "queue not empty after delivery"
+scrape >"$W/scrape.txt"
+for r in queue_full unavailable busy too_large rejected retries shutdown; do
+	grep -qxF "$(series dropped_total webhook $r) 0" "$W/scrape.txt" || fail "no $r series"
+done
+grep -q '^ebpf_guard_output_[a-z_]*{output="\(syslog\|journald\)"' "$W/scrape.txt" &&
+	fail "series of outputs that are off"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$W/scrape.txt" >"$W/promtool.txt" 2>&1 ||
+		fail "promtool check metrics: $(cat "$W/promtool.txt")"
+fi
 eg_finish
 python3 - "$W/alerts.jsonl" "$SLOG" <<'EOF' || fail "delivered alerts differ from the alert file"
 import json, sys
