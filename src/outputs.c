@@ -231,7 +231,8 @@ static void format_syslog(struct eg_outputs *o, struct eg_buf *b, const char *li
 	eg_buf_puts(b, o->pid);
 	eg_buf_put(b, " alert [" SD_ID, 8 + sizeof(SD_ID) - 1);
 	sd_param(b, "rule_id", rule->id, strlen(rule->id));
-	sd_param(b, "severity", rule->severity, strlen(rule->severity));
+	const char *sev = rule->severity ? rule->severity : "warning";
+	sd_param(b, "severity", sev, strlen(sev));
 	const char *type = eg_event_type_name(ev->type);
 	sd_param(b, "event_type", type, strlen(type));
 	eg_buf_puts(b, " tags=\"");
@@ -309,7 +310,8 @@ static void format_journald(struct eg_outputs *o, struct eg_buf *b, const char *
 	jfield(b, "SYSLOG_IDENTIFIER", "ebpf-guard", 10);
 	jfield(b, "MESSAGE_ID", ALERT_MESSAGE_ID, sizeof(ALERT_MESSAGE_ID) - 1);
 	jfield(b, "EBPF_GUARD_RULE_ID", rule->id, strlen(rule->id));
-	jfield(b, "EBPF_GUARD_SEVERITY", rule->severity, strlen(rule->severity));
+	const char *sev = rule->severity ? rule->severity : "warning";
+	jfield(b, "EBPF_GUARD_SEVERITY", sev, strlen(sev));
 	const char *type = eg_event_type_name(ev->type);
 	jfield(b, "EBPF_GUARD_EVENT_TYPE", type, strlen(type));
 	struct eg_buf t = {0};
