@@ -12,6 +12,8 @@ PKGS=(
   luajit lua-yaml lua-cjson
   # test
   lua-busted prometheus curl python3 iproute2 util-linux valgrind logrotate procps
+  # test: the journald output against a real systemd-journald, the webhook's TLS
+  systemd openssl
   # fuzz (bench/fuzz.sh): libFuzzer and the sanitizer runtimes for clang 14
   # (only recommended by clang, and recommends are not installed here)
   libclang-rt-14-dev
