@@ -294,6 +294,7 @@ static void write_queue(struct eg_alert_sink *s)
 			break;
 		}
 		size_t lines = count_lines(s->q.p + s->head, (size_t)w);
+		EG_ADD(alerts_written, lines);
 		s->head += (size_t)w;
 		s->nq -= lines;
 		if (s->failing)
@@ -412,6 +413,7 @@ void eg_alerts_close(struct eg_alert_sink *s)
 	eg_alerts_flush(s);
 	if (s->nq && !s->mem) {
 		EG_ADD(alerts_lost, s->nq);
+		EG_ADD(alerts_lost_exit, s->nq);
 		EG_SET(alerts_queued, 0);
 		fprintf(stderr, "ebpf-guard: %zu queued alerts could not be written to %s\n", s->nq,
 			s->is_stdout ? "<stdout>" : s->path);

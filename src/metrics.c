@@ -347,34 +347,63 @@ static void render_rules(struct out *o, uint32_t n)
 	free(idx);
 }
 
-/* The ebpf_guard_output_* families, when an output other than the file is on. */
+/* One output's series of a family: name{output="..."[,reason="..."]} v. */
+static void out_sample(struct out *o, const char *name, const char *output, const char *reason,
+		       uint64_t v)
+{
+	if (reason)
+		putf(o, "%s{output=\"%s\",reason=\"%s\"} %" PRIu64 "\n", name, output, reason, v);
+	else
+		putf(o, "%s{output=\"%s\"} %" PRIu64 "\n", name, output, v);
+}
+
+/* The ebpf_guard_output_* families: the alert file's series (from the alert
+ * counters; "file" also when it is stdout), then those of each other output. */
 static void render_outputs(struct out *o)
 {
 	static const char *const reasons[EG_ODROP_REASONS] = {
 		"queue_full", "unavailable", "busy", "too_large", "rejected", "retries", "shutdown",
 	};
+	static const char *const names[] = {
+		"ebpf_guard_output_alerts_total", "ebpf_guard_output_errors_total",
+		"ebpf_guard_output_dropped_total", "ebpf_guard_output_queue_length",
+	};
+	static const char *const helps[] = {
+		"Alerts delivered by an output (file, syslog, journald, webhook), labelled by output.",
+		"Failed delivery attempts of an output (each retry counts), labelled by output.",
+		"Alerts an output gave up on, labelled by output and reason.",
+		"Alerts waiting in an output's queue, labelled by output.",
+	};
+	static const char *const types[] = {"counter", "counter", "counter", "gauge"};
 	uint32_t n = atomic_load_explicit(&eg_metrics.noutputs, memory_order_acquire);
-	if (!n)
-		return;
 	const struct eg_output_slot *s = eg_metrics.outputs;
-	family(o, "ebpf_guard_output_alerts_total", "counter",
-	       "Alerts delivered by an output (syslog, journald, webhook), labelled by output.");
-	for (uint32_t i = 0; i < n; i++)
-		sample_1(o, "ebpf_guard_output_alerts_total", "output", s[i].name, LOAD(s[i].alerts));
-	family(o, "ebpf_guard_output_errors_total", "counter",
-	       "Failed delivery attempts of an output (each retry counts), labelled by output.");
-	for (uint32_t i = 0; i < n; i++)
-		sample_1(o, "ebpf_guard_output_errors_total", "output", s[i].name, LOAD(s[i].errors));
-	family(o, "ebpf_guard_output_dropped_total", "counter",
-	       "Alerts an output gave up on, labelled by output and reason.");
-	for (uint32_t i = 0; i < n; i++)
-		for (int r = 0; r < EG_ODROP_REASONS; r++)
-			putf(o, "ebpf_guard_output_dropped_total{output=\"%s\",reason=\"%s\"} %" PRIu64
-				"\n", s[i].name, reasons[r], LOAD(s[i].dropped[r]));
-	family(o, "ebpf_guard_output_queue_length", "gauge",
-	       "Alerts waiting in an output's queue, labelled by output.");
-	for (uint32_t i = 0; i < n; i++)
-		sample_1(o, "ebpf_guard_output_queue_length", "output", s[i].name, LOAD(s[i].queued));
+	uint64_t lost = LOAD(eg_metrics.alerts_lost), at_exit = LOAD(eg_metrics.alerts_lost_exit);
+	for (int f = 0; f < 4; f++) {
+		family(o, names[f], types[f], helps[f]);
+		if (f == 0)
+			out_sample(o, names[f], "file", NULL, LOAD(eg_metrics.alerts_written));
+		else if (f == 1)
+			out_sample(o, names[f], "file", NULL, LOAD(eg_metrics.alert_write_failures));
+		else if (f == 3)
+			out_sample(o, names[f], "file", NULL, LOAD(eg_metrics.alerts_queued));
+		else
+			for (int r = 0; r < EG_ODROP_REASONS; r++)
+				out_sample(o, names[f], "file", reasons[r],
+					   r == EG_ODROP_QUEUE_FULL ? lost - (at_exit < lost ? at_exit : lost)
+					   : r == EG_ODROP_SHUTDOWN ? at_exit : 0);
+		for (uint32_t i = 0; i < n; i++) {
+			if (f == 0)
+				out_sample(o, names[f], s[i].name, NULL, LOAD(s[i].alerts));
+			else if (f == 1)
+				out_sample(o, names[f], s[i].name, NULL, LOAD(s[i].errors));
+			else if (f == 3)
+				out_sample(o, names[f], s[i].name, NULL, LOAD(s[i].queued));
+			else
+				for (int r = 0; r < EG_ODROP_REASONS; r++)
+					out_sample(o, names[f], s[i].name, reasons[r],
+						   LOAD(s[i].dropped[r]));
+		}
+	}
 }
 
 static void render_hist(struct out *o)

@@ -23,7 +23,8 @@
 /* Why -record did not write an event (ebpf_guard_record_events_skipped_total). */
 enum eg_record_skip { EG_RSKIP_SIZE = 0, EG_RSKIP_FILTER = 1, EG_RSKIP_REASONS = 2 };
 
-/* Alert outputs besides the file (src/outputs.c): syslog, journald, webhook. */
+/* Alert outputs besides the file (src/outputs.c): syslog, journald, webhook.
+ * (The file's ebpf_guard_output_* series come from the alert counters.) */
 #define EG_OUTPUTS_MAX 4
 /* Why an output dropped an alert (ebpf_guard_output_dropped_total{reason}). */
 enum eg_out_drop {
@@ -64,6 +65,8 @@ struct eg_metrics {
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */
 	_Atomic uint64_t alerts_lost;                 /* dropped when the queue was full */
 	_Atomic uint64_t alerts_queued;               /* gauge: waiting for the disk */
+	_Atomic uint64_t alerts_written;              /* lines written to the alert file */
+	_Atomic uint64_t alerts_lost_exit;            /* of alerts_lost: still queued at exit */
 	_Atomic uint64_t reloads;
 	_Atomic uint64_t reload_failures;
 	_Atomic uint64_t lua_bytes;                   /* gauge */

@@ -99,6 +99,7 @@ wait_metric "$(series alerts_total webhook)" 7
 [ "$(metric "$(series dropped_total webhook queue_full)")" = 0 ] || fail "drops on a healthy server"
 [ "$(metric "$(series queue_length webhook)")" = 0 ] || fail "queue not empty after delivery"
 scrape >"$W/scrape.txt"
+grep -qxF "$(series alerts_total file) 7" "$W/scrape.txt" || fail "file output: want 7 alerts written"
 for r in queue_full unavailable busy too_large rejected retries shutdown; do
 	grep -qxF "$(series dropped_total webhook $r) 0" "$W/scrape.txt" || fail "no $r series"
 done
