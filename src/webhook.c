@@ -258,6 +258,7 @@ static void *run(void *arg)
 	/* capabilities are per thread: this one never needs any */
 	eg_caps_limit(0);
 	eg_no_new_privs();
+	pthread_setname_np(pthread_self(), "eg-webhook");
 	pthread_mutex_lock(&w->mu);
 	w->ready = true;
 	pthread_cond_broadcast(&w->cv);
