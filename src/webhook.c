@@ -58,6 +58,7 @@ struct eg_webhook {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* queue not empty, stop, ready; CLOCK_MONOTONIC */
 	struct item *q;         /* ring of qmax */
+	struct item *taken;     /* the thread's: the batch taken out of q */
 	size_t head, count, bytes;
 	size_t inflight;        /* alerts of the batch being sent */
 	int64_t first_ns;       /* when the oldest queued alert came */
@@ -277,26 +278,32 @@ static void *run(void *arg)
 				continue;
 			}
 		}
+		/* take the batch out under the lock, build the body without it */
 		size_t n = w->count < w->batch ? w->count : w->batch;
-		w->body.len = 0;
-		eg_buf_putc(&w->body, '[');
 		for (size_t i = 0; i < n; i++) {
-			struct item *it = &w->q[w->head];
-			if (i)
-				eg_buf_putc(&w->body, ',');
-			eg_buf_put(&w->body, it->p, it->len);
-			w->bytes -= it->len;
-			free(it->p);
+			w->taken[i] = w->q[w->head];
+			w->bytes -= w->taken[i].len;
 			w->head = (w->head + 1) % w->qmax;
 		}
-		eg_buf_putc(&w->body, ']');
 		w->count -= n;
 		w->inflight = n;
 		if (w->count)
 			w->first_ns = mono_ns();
 		set_queued(w);
 		pthread_mutex_unlock(&w->mu);
-		deliver(w, n);
+		w->body.len = 0;
+		int oom = eg_buf_putc(&w->body, '[');
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				oom |= eg_buf_putc(&w->body, ',');
+			oom |= eg_buf_put(&w->body, w->taken[i].p, w->taken[i].len);
+			free(w->taken[i].p);
+		}
+		oom |= eg_buf_putc(&w->body, ']');
+		if (oom) /* no memory for the body: as if the queue had had no room */
+			EG_OUT_ADD(w->m, dropped[EG_ODROP_QUEUE_FULL], n);
+		else
+			deliver(w, n);
 		pthread_mutex_lock(&w->mu);
 		w->inflight = 0;
 		set_queued(w);
@@ -343,6 +350,7 @@ static void webhook_free(struct eg_webhook *w)
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w->q);
+	free(w->taken);
 	eg_buf_free(&w->body);
 	free(w);
 }
@@ -401,8 +409,9 @@ struct eg_webhook *eg_webhook_new(const struct eg_outputs_opts *o, char *err, si
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	w->q = calloc(w->qmax, sizeof(*w->q));
+	w->taken = calloc(w->batch, sizeof(*w->taken));
 	w->curl = curl_easy_init();
-	if (!w->q || !w->curl) {
+	if (!w->q || !w->taken || !w->curl) {
 		snprintf(err, errlen, "webhook: out of memory");
 		webhook_free(w);
 		return NULL;
