@@ -178,7 +178,13 @@ int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t err
 		}
 		struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_UNIX);
 		if ((rc = allow(ctx, "socketpair", &n, 1, &unix_only)) ||
-		    (rc = allow(ctx, "connect", &n, 0, NULL)) || (rc = allow(ctx, "bind", &n, 0, NULL)))
+		    (rc = allow(ctx, "connect", &n, 0, NULL)) || (rc = allow(ctx, "bind", &n, 0, NULL)) ||
+		    /* glibc's DNS client sends the A and AAAA queries in one call */
+		    (rc = allow(ctx, "sendmmsg", &n, 0, NULL)) || (rc = allow(ctx, "recvmmsg", &n, 0, NULL)))
+			goto out;
+		/* ... and asks how long an answer is before reading it */
+		struct scmp_arg_cmp fionread = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
+		if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &fionread)))
 			goto out;
 	}
 	/* thread names (libmicrohttpd names its threads as they start, maybe
