@@ -557,6 +557,33 @@ static bool file_exists(const char *path)
  * installed locations come with the install step (EG_INSTALL_LUA_DIR,
  * EG_INSTALL_ENGINE_LIB). Returns only on failure, with the exit code.
  */
+/* Preloads libebpf-guard-memguard.so, found next to the engine library
+ * lib, into busted's luajit (src/memguard.c): specs then get the daemon's
+ * -lua-memory limit. Without it they run, unguarded (ebpf_guard.testing
+ * reports it as memory_guard = false). */
+static void preload_memguard(const char *lib)
+{
+	char path[PATH_MAX];
+	if (!lib || !*lib || snprintf(path, sizeof(path), "%s", lib) >= (int)sizeof(path))
+		return;
+	char *slash = strrchr(path, '/');
+	size_t at = slash ? (size_t)(slash + 1 - path) : 0;
+	if (snprintf(path + at, sizeof(path) - at, "libebpf-guard-memguard.so") >= (int)(sizeof(path) - at) ||
+	    !file_exists(path))
+		return;
+	char abs[PATH_MAX];
+	if (!realpath(path, abs))
+		return;
+	const char *old = getenv("LD_PRELOAD");
+	size_t len = strlen(abs) + (old ? strlen(old) : 0) + 2;
+	char *v = malloc(len);
+	if (!v)
+		return;
+	snprintf(v, len, "%s%s%s", abs, old && *old ? ":" : "", old && *old ? old : "");
+	setenv("LD_PRELOAD", v, 1);
+	free(v);
+}
+
 static int run_tests(int argc, char **argv)
 {
 	char luajit[PATH_MAX], busted[PATH_MAX], exe[PATH_MAX], dir[PATH_MAX], luadir[PATH_MAX];
@@ -613,6 +640,7 @@ static int run_tests(int argc, char **argv)
 		if (file_exists(probe))
 			setenv("EG_ENGINE_LIB", probe, 1);
 	}
+	preload_memguard(getenv("EG_ENGINE_LIB"));
 	char **args = calloc((size_t)argc + 2, sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "ebpf-guard: test: out of memory\n");

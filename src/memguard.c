@@ -14,6 +14,14 @@
  * kernel. Linked into the daemon and the engine fuzzers (tests/fuzz, where the
  * sanitizers' interceptors are weak and give way to it); not into the C
  * tests, the spec library or the ASan build of the daemon.
+ *
+ * Built with EG_MEMGUARD_PRELOAD it is libebpf-guard-memguard.so, which
+ * `ebpf-guard test` preloads into busted's luajit so a spec's engine has the
+ * daemon's memory limit too. The engine library is loaded later (through the
+ * FFI, by ebpf_guard.testing), so the module hands over its accounting
+ * function with eg_memguard_attach(); until then every mapping goes straight
+ * to the kernel. The library takes itself out of LD_PRELOAD at load, so the
+ * programs a spec starts do not inherit it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,11 +30,72 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifdef EG_MEMGUARD_PRELOAD
+#include <stdlib.h>
+#include <string.h>
+
+static int (*user_map)(size_t grow);
+
+/* Called once by ebpf_guard.testing with the engine library's
+ * eg_engine_user_map. */
+void eg_memguard_attach(int (*fn)(size_t grow))
+{
+	user_map = fn;
+}
+
+static int refuse(size_t grow)
+{
+	return user_map && user_map(grow);
+}
+
+/* Drops the entries naming this library from LD_PRELOAD (separated by
+ * spaces or colons), keeping the user's own. */
+__attribute__((constructor)) static void leave_preload(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	if (!v)
+		return;
+	char *keep = malloc(strlen(v) + 1);
+	if (!keep)
+		return;
+	size_t n = 0;
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ": ");
+		const char *base = p;
+		for (const char *q = p; q < p + len; q++)
+			if (*q == '/')
+				base = q + 1;
+		size_t blen = (size_t)(p + len - base);
+		static const char me[] = "libebpf-guard-memguard.so";
+		if (len && !(blen == sizeof(me) - 1 && !memcmp(base, me, blen))) {
+			if (n)
+				keep[n++] = ':';
+			memcpy(keep + n, p, len);
+			n += len;
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	keep[n] = 0;
+	if (n)
+		setenv("LD_PRELOAD", keep, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	free(keep);
+}
+#else
 int eg_engine_user_map(size_t grow);
+
+static int refuse(size_t grow)
+{
+	return eg_engine_user_map(grow);
+}
+#endif
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if ((flags & MAP_ANONYMOUS) && eg_engine_user_map(len)) {
+	if ((flags & MAP_ANONYMOUS) && refuse(len)) {
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
@@ -47,7 +116,7 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (new_len > old_len && eg_engine_user_map(new_len - old_len)) {
+	if (new_len > old_len && refuse(new_len - old_len)) {
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}

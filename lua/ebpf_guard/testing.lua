@@ -23,7 +23,9 @@
 --   yaml, lua     inline text of one rule file / one Lua detection file (or a
 --                 list of texts), loaded after the paths
 --   budget        -lua-budget (instructions per call; nil: the daemon's default)
---   memory        -lua-memory (MiB per call; nil: the default)
+--   memory        -lua-memory (MiB per call; nil: the default). Enforced as
+--                 in the daemon when the specs run under `ebpf-guard test`
+--                 (T.memory_guard is then true): see the memory guard below
 --   max_errors    -lua-max-errors (nil: the default; 0: never)
 --   disable_rules, disable_tags   lists, as -disable-rule and -disable-tag
 --   lua_path      -lua-path (nil: the engine sources built into the library)
@@ -106,6 +108,8 @@ local DECLS = {
   "size_t eg_engine_nrules(const struct eg_engine *e)",
   "const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)",
   "uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind)",
+  "uint64_t eg_engine_rule_calls(const struct eg_engine *e, size_t rule)",
+  "size_t eg_engine_rule_last_error(struct eg_engine *e, size_t rule, char *buf, size_t len)",
   "struct eg_test *eg_test_new(const struct eg_engine_opts *o, char *err, size_t errlen)",
   "void eg_test_free(struct eg_test *t)",
   "struct eg_engine *eg_test_engine(struct eg_test *t)",
@@ -151,6 +155,15 @@ end
 local lib_path = find_lib()
 local lib = ffi.load(lib_path)
 _M.lib, _M.lib_path = lib, lib_path
+
+-- The memory guard: `ebpf-guard test` preloads libebpf-guard-memguard.so
+-- (src/memguard.c), which takes LuaJIT's mmap calls as the daemon does but
+-- needs the engine library's accounting function, handed over here. Under a
+-- plain `luajit busted` there is no such library: memory_guard is false and
+-- a detection's allocations are not limited.
+pcall(ffi.cdef, "int eg_engine_user_map(size_t grow);")
+pcall(ffi.cdef, "void eg_memguard_attach(int (*fn)(size_t grow));")
+_M.memory_guard = pcall(function() ffi.C.eg_memguard_attach(lib.eg_engine_user_map) end)
 
 -- This file's copy of struct eg_engine_opts must be the C one.
 do
@@ -622,6 +635,25 @@ local function feed(self, line, where)
   end
 end
 
+-- The daemon's end-of-replay report on rules (src/replay.c): one line for
+-- each rule whose user code failed every time it ran.
+function Engine:failing()
+  local e, out = lib.eg_test_engine(self.t), {}
+  local last = ffi_new("char[512]")
+  for i = 0, tonumber(lib.eg_engine_nrules(e)) - 1 do
+    local calls = lib.eg_engine_rule_calls(e, i)
+    local errs = lib.eg_engine_rule_errors(e, i, 0) + lib.eg_engine_rule_errors(e, i, 1)
+    if calls > 0 and errs >= calls then
+      local ri = lib.eg_engine_rule(e, i)
+      lib.eg_engine_rule_last_error(e, i, last, 512)
+      out[#out + 1] = format('ebpf-guard: %s "%s" (%s): every evaluation failed (%s of %s; last: %s)',
+        ffi_string(ri.kind) == "lua" and "detection" or "rule", ffi_string(ri.id), ffi_string(ri.source),
+        tostring(tonumber(errs)), tostring(tonumber(calls)), ffi_string(last))
+    end
+  end
+  return out
+end
+
 function Engine:replay(path)
   local f, err = io.open(path, "rb")
   if not f then error("ebpf_guard.testing: cannot open recording: " .. err, 2) end
@@ -632,7 +664,14 @@ function Engine:replay(path)
     if line:find("%S") and #shown < SHOW_EVENTS then shown[#shown + 1] = line end
   end
   f:close()
-  return collect(self, shown, n)
+  local alerts = collect(self, shown, n)
+  -- the daemon's report closes the replay's log lines
+  local logs = origin[alerts].logs
+  for _, line in ipairs(self:failing()) do
+    logs[#logs + 1] = line
+    self.logs[#self.logs + 1] = line
+  end
+  return alerts
 end
 
 -- Like replay, but returns the alerts of each line: result[n] is the list

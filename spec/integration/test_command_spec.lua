@@ -52,6 +52,13 @@ describe("ebpf-guard test", function()
       .. 'match: line 11: ev.parent has no field "comn" (did you mean "comm"?)\n', 1, true), out)
   end)
 
+  it("gives specs the daemon's -lua-memory guard, kept out of the programs they start", function()
+    -- the user's own LD_PRELOAD stays (ld.so warns that it cannot load it)
+    local rc, out = run(fixtures .. "/memory", "LD_PRELOAD=/nonexistent-user-preload.so " .. bin .. " test")
+    assert.equals(0, rc)
+    assert.truthy(out:find("3 successes / 0 failures / 0 errors / 0 pending", 1, true), out)
+  end)
+
   it("names the Debian package when luajit or busted is missing", function()
     local dir = os.tmpname()
     os.remove(dir)

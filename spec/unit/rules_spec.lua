@@ -70,16 +70,6 @@ describe("YAML rules", function()
     end)
   end)
 
-  describe("the reference's example rules", function()
-    it("give the reference's alerts on a recorded sample", function()
-      assert.same({
-        "1:builtin_fileless_exec", "1:builtin_suspicious_shell", "1:suspicious_shell",
-        "2:suspicious_shell", "3:crypto_miner_exec", "4:builtin_crypto_port",
-        "4:crypto_miner_port", "5:builtin_crypto_port",
-      }, H.fire({ "examples/rules.example.yaml" }, "spec/fixtures/reference.jsonl"))
-    end)
-  end)
-
   describe("extensions", function()
     local rules
     setup(function()
@@ -124,12 +114,4 @@ describe("YAML rules", function()
     end)
   end)
 
-  describe("stock rules", function()
-    it("load without errors and fire on a shell reading /etc/shadow", function()
-      local fired = H.fire({ "rules" }, {
-        { type = "open", comm = "bash", filename = "/etc/shadow" },
-      })
-      assert.same({ "1:credential_file_read" }, fired)
-    end)
-  end)
 end)

@@ -54,4 +54,25 @@ describe("stock rules", function()
     assert.same({ { "credential_file_read" }, nil, nil, { "ssh_private_key_read" } },
       { by_event[18], by_event[19], by_event[20], by_event[21] })
   end)
+
+  it("fire on a shell reading /etc/shadow, given as an inline event", function()
+    local eng = T.engine { rules = "rules" }
+    assert.same({ "credential_file_read" },
+      T.ids(eng:run { type = "open", comm = "bash", filename = "/etc/shadow" }))
+  end)
+end)
+
+describe("the reference's example rules", function()
+  it("give the reference's alerts on a recorded sample", function()
+    local fired = {}
+    local eng = T.engine { rules = "examples/rules.example.yaml" }
+    for n, alerts in ipairs(eng:replay_lines("spec/fixtures/reference.jsonl")) do
+      for _, id in ipairs(T.ids(alerts)) do fired[#fired + 1] = n .. ":" .. id end
+    end
+    assert.same({
+      "1:builtin_fileless_exec", "1:builtin_suspicious_shell", "1:suspicious_shell",
+      "2:suspicious_shell", "3:crypto_miner_exec", "4:builtin_crypto_port",
+      "4:crypto_miner_port", "5:builtin_crypto_port",
+    }, fired)
+  end)
 end)

@@ -141,6 +141,34 @@ describe("ebpf_guard.testing", function()
       assert.equals("ebpf-guard: " .. path .. ':3: field "pid": expected an integer, got a string', err)
     end)
 
+    it("ends with the daemon's report of a detection whose every evaluation failed", function()
+      local lua = [[
+return { { id = "broken", description = "d", event_types = { "exec" },
+  match = function(ev) return ev.comm:nope() end } }
+]]
+      local eng = T.engine { lua = lua }
+      local src = eng.configs[1]
+      local path = F .. "non_utf8.jsonl"
+      local alerts = eng:replay(path)
+      local function report(file)
+        return 'ebpf-guard: detection "broken" (' .. file .. '): every evaluation failed (1 of 1; last: runtime error: '
+          .. file .. ":2: attempt to call method 'nope' (a nil value))"
+      end
+      assert.equals(report(src), eng.logs[#eng.logs])
+      -- the daemon's own line, for the same detection in a file of its own
+      local dpath = os.tmpname() .. ".lua"
+      local f = assert(io.open(dpath, "wb"))
+      f:write(lua)
+      f:close()
+      local _, err = sh(BIN .. " -replay " .. path .. " -config " .. dpath .. " -alert-file /dev/null -prom-addr ''")
+      os.remove(dpath)
+      assert.truthy(err:find(report(dpath) .. "\n", 1, true), err)
+      -- an assertion's message shows it
+      local ok, msg = pcall(assert.fires, "broken", alerts)
+      assert.is_false(ok)
+      assert.truthy(tostring(msg):find("every evaluation failed", 1, true), tostring(msg))
+    end)
+
     it("keeps time as event time: a guard.state TTL expires between events, not in wall time", function()
       local eng = T.engine { rules = "examples/shell_then_connect.lua" }
       -- the fixture's zsh connects 20 minutes after its exec: past the 10 minute TTL
