@@ -7,13 +7,15 @@ PKGS=(
   # build
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libluajit-5.1-dev libyaml-dev libpcre2-dev libmicrohttpd-dev
-  libseccomp-dev
+  libseccomp-dev libcurl4-openssl-dev
   # run
   luajit lua-yaml lua-cjson
   # test
   lua-busted prometheus curl python3 iproute2 util-linux valgrind logrotate procps
   # test: deploy/ (tests/integration/test_deploy_files.sh)
   python3-yaml
+  # test: the journald output against a real systemd-journald, the webhook's TLS
+  systemd openssl
   # fuzz (bench/fuzz.sh): libFuzzer and the sanitizer runtimes for clang 14
   # (only recommended by clang, and recommends are not installed here)
   libclang-rt-14-dev

@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "harden.h"
 #include "metrics.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "recfilter.h"
 #include "replay.h"
@@ -78,6 +79,30 @@ static const char usage_text[] =
 	"                        when live, loopback only: ':9100' or '0.0.0.0:7829'\n"
 	"                        listens on every interface; off in replay unless\n"
 	"                        given); '' disables the server\n"
+	"  -syslog ADDR          also send each alert as an RFC 5424 syslog message to a\n"
+	"                        Unix datagram socket (/dev/log, unix:/path) or to\n"
+	"                        udp://HOST:PORT; never waits: a full or missing receiver\n"
+	"                        drops the alert (counted). See docs/output.md, Outputs\n"
+	"  -syslog-facility NAME facility of -syslog and -journald messages (default daemon;\n"
+	"                        kern, user, auth, authpriv, local0..local7, ...)\n"
+	"  -journald             also send each alert to journald (native protocol, fields\n"
+	"                        EBPF_GUARD_RULE_ID=, EBPF_GUARD_ALERT=<json>, ...)\n"
+	"  -webhook-url URL      also POST alerts as a JSON array to this http:// or https://\n"
+	"                        URL, from a thread of its own with a bounded queue: a dead\n"
+	"                        or slow endpoint never holds up detection or the file\n"
+	"  -webhook-header 'Name: value'  extra request header; repeatable\n"
+	"  -webhook-ca-file PATH CA certificates (PEM) to verify the server with instead of\n"
+	"                        the system's (TLS verification is always on)\n"
+	"  -webhook-queue N      alerts the queue holds; more are dropped (default 10000)\n"
+	"  -webhook-batch N      at most N alerts per request (default 100)\n"
+	"  -webhook-flush-ms MS  send a partial batch once its oldest alert waited MS\n"
+	"                        (default 1000)\n"
+	"  -webhook-timeout-ms MS  time allowed per request (default 10000)\n"
+	"  -webhook-retries N    retries of a failed request (connection error, timeout,\n"
+	"                        429, 5xx; backoff 0.5 s doubling to 30 s) before its\n"
+	"                        alerts are dropped (default 5); other 4xx: no retry\n"
+	"  -webhook-drain-ms MS  at exit, keep sending the queue for at most MS, then drop\n"
+	"                        the rest (default 5000)\n"
 	"  -bpf-object PATH      load the BPF programs from this object instead of the\n"
 	"                        embedded one\n"
 	"  -replay FILE          read recorded events (JSONL) from FILE ('-' = stdin)\n"
@@ -211,6 +236,7 @@ struct cli {
 	int max_errors;
 	unsigned long mem_mb;
 	unsigned long proc_table;
+	struct eg_outputs_opts out; /* -syslog, -journald, -webhook-* */
 	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
 	bool validate, list_rules, json, no_config_file;
 };
@@ -430,6 +456,16 @@ static int set_record_comm(struct cli *c, const struct flag *f, const char *name
 	return set_list(c, f, name, val, err, errlen);
 }
 
+/* -syslog, -syslog-facility, -webhook-*: checked and stored by the outputs
+ * (src/outputs.c), whose messages name the flag with its dash. */
+static int set_output(struct cli *c, const struct flag *f, const char *name, const char *val,
+		      char *err, size_t errlen)
+{
+	(void)name;
+	return eg_outputs_parse_flag(&c->out, f->name, val, err, errlen) ? -1 : 0;
+}
+
+#define O(n, kind) {n, kind, F_OUTPUT, set_output, 0, NULL}
 #define B(n, field, attrs) {n, F_BOOL, attrs, set_bool, offsetof(struct cli, field), NULL}
 #define S(n, field, attrs, need) {n, F_VALUE, attrs, set_str, offsetof(struct cli, field), need}
 #define L(n, field, attrs, need) {n, F_LIST, attrs, set_list, offsetof(struct cli, field), need}
@@ -439,6 +475,18 @@ static const struct flag flags[] = {
 	S("config-file", config_file, F_CLI_ONLY, NULL),
 	B("no-config-file", no_config_file, F_CLI_ONLY),
 	S("alert-file", alert_file, F_OUTPUT, "a path"),
+	O("syslog", F_VALUE),
+	O("syslog-facility", F_VALUE),
+	B("journald", out.journald, F_OUTPUT),
+	O("webhook-url", F_VALUE),
+	O("webhook-header", F_LIST),
+	O("webhook-ca-file", F_VALUE),
+	O("webhook-queue", F_VALUE),
+	O("webhook-batch", F_VALUE),
+	O("webhook-flush-ms", F_VALUE),
+	O("webhook-timeout-ms", F_VALUE),
+	O("webhook-retries", F_VALUE),
+	O("webhook-drain-ms", F_VALUE),
 	S("prom-addr", prom_addr, F_OUTPUT, NULL),
 	S("bpf-object", bpf_object, 0, NULL),
 	S("replay", replay, F_CLI_ONLY, NULL),
@@ -470,6 +518,7 @@ static const struct flag flags[] = {
 	B("h", help, F_CLI_ONLY),
 };
 
+#undef O
 #undef B
 #undef S
 #undef L
@@ -663,6 +712,7 @@ static int settings_apply(struct cli *c, const struct cmdline *cl, const struct 
 			  char *problems, size_t n)
 {
 	problems[0] = 0;
+	c->out = (struct eg_outputs_opts)EG_OUTPUTS_OPTS_INIT;
 	bool replay = cl->set[find_flag("replay") - flags];
 	int bad = apply_file(c, cl, s, replay, problems, n);
 	for (size_t i = 0; i < cl->n; i++) {
@@ -686,6 +736,8 @@ static int settings_apply(struct cli *c, const struct cmdline *cl, const struct 
 		add_line(problems, n, line);
 		bad++;
 	}
+	if (eg_outputs_check_flags(&c->out, problems, n))
+		return 2;
 	if (c->json && !c->list_rules) {
 		snprintf(problems, n, "-json only applies to -list-rules");
 		return 2;
@@ -1223,6 +1275,16 @@ static int run(struct daemon_settings *ds)
 		eg_recfilter_free(rf);
 		return 1;
 	}
+	struct eg_outputs *outs = eg_outputs_new(&c.out, err, sizeof(err));
+	if (!outs) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		eg_alerts_close(sink);
+		eg_engine_free(engine);
+		eg_recfilter_free(rf);
+		return 1;
+	}
+	eg_outputs_attach(outs, sink);
+	eg_syscall_filter_allow_network(eg_outputs_need_network(outs));
 	struct eg_pipe_opts po = {
 		.engine = eo,
 		.alerts = sink,
@@ -1241,6 +1303,7 @@ static int run(struct daemon_settings *ds)
 	if (!p) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		eg_engine_free(engine);
+		eg_outputs_close(outs);
 		eg_alerts_close(sink);
 		eg_recfilter_free(rf);
 		return 1;
@@ -1272,6 +1335,8 @@ static int run(struct daemon_settings *ds)
 	}
 out:
 	eg_pipe_flush(p);
+	eg_alerts_set_tap(sink, NULL, NULL);
+	eg_outputs_close(outs);
 	eg_metrics_stop();
 	eg_pipe_free(p);
 	eg_alerts_close(sink);

@@ -121,6 +121,13 @@ run 2 -config-file "$W/good.yaml" -validate -lua-budget 5
 same_err "ebpf-guard: invalid -lua-budget '5': expected 1000..1000000000
 Run 'ebpf-guard -help' for the flags and the exit codes."
 
+# ---- the outputs' keys (-syslog, -journald, -webhook-*) are settings too ------
+printf 'webhook-url: http://127.0.0.1:9/\nwebhook-batch: 7\nwebhook-header: ["X-A: 1", "X-B: 2"]\njournald: true\nsyslog-facility: bogus\n' >"$W/outs.yaml"
+chmod 0600 "$W/outs.yaml"
+run 1 -config-file "$W/outs.yaml" -validate
+same_err "ebpf-guard: $W/outs.yaml:5:18: invalid -syslog-facility 'bogus': expected kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp or local0..local7"
+run 0 -config-file "$W/outs.yaml" -validate -syslog-facility local3
+
 # ---- the packaged file is valid as shipped, and with every example key on ----
 run 0 -config-file "$EG_SOURCE_DIR/packaging/ebpf-guard.yaml" -validate -config "$EG_SOURCE_DIR/rules"
 sed -E 's/^# ([a-z-]+:)/\1/' "$EG_SOURCE_DIR/packaging/ebpf-guard.yaml" >"$W/all.yaml"
