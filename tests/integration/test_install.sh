@@ -60,9 +60,17 @@ done <<<"$want"
 sysconf=$prefix/etc
 [ "$prefix" = /usr ] && sysconf=/etc
 unit=$W/prefix/lib/systemd/system/ebpf-guard.service
-grep -qxF "ExecStart=$prefix/bin/ebpf-guard \\" "$unit" || fail "unit: $(grep ExecStart "$unit")"
-grep -qxF "    -config $sysconf/ebpf-guard/rules \\" "$unit" || fail "unit: no -config $sysconf/ebpf-guard/rules"
-grep -qxF "    -config $sysconf/ebpf-guard/rules.d \\" "$unit" || fail "unit: no -config $sysconf/ebpf-guard/rules.d"
+if [ -f "$EG_SOURCE_DIR/packaging/ebpf-guard.yaml" ]; then
+	# the settings file, its paths moved under the prefix's sysconf
+	settings=$W/prefix/etc/ebpf-guard/ebpf-guard.yaml
+	grep -qxF "ExecStart=$prefix/bin/ebpf-guard -config-file $sysconf/ebpf-guard/ebpf-guard.yaml" "$unit" ||
+		fail "unit: $(grep ExecStart= "$unit")"
+	grep -qxF "  - $sysconf/ebpf-guard/rules" "$settings" && grep -qxF "  - $sysconf/ebpf-guard/rules.d" "$settings" ||
+		fail "settings: config is not $sysconf/ebpf-guard/rules, rules.d: $(grep -A2 '^config:' "$settings")"
+else
+	grep -qxF "ExecStart=$prefix/bin/ebpf-guard -config $sysconf/ebpf-guard/rules -config $sysconf/ebpf-guard/rules.d \\" "$unit" ||
+		fail "unit: $(grep ExecStart= "$unit")"
+fi
 grep -qxF "Type=notify" "$unit" || fail "unit: not Type=notify"
 grep -qxF "Documentation=man:ebpf-guard(1) file://$prefix/share/doc/ebpf-guard/operations.md" "$unit" ||
 	fail "unit: $(grep Documentation= "$unit")"

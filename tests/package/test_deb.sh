@@ -128,7 +128,15 @@ zcat "$R/usr/share/man/man1/ebpf-guard.1.gz" | groff -man -ww -z 2>"$W/groff.err
 
 # the unit: systemd-analyze verify (ExecStart pointed at the unpacked binary)
 unit=$R/lib/systemd/system/ebpf-guard.service
-grep -qxF "ExecStart=/usr/bin/ebpf-guard \\" "$unit" || fail "unit: $(grep ExecStart= "$unit")"
+grep -q "^ExecStart=/usr/bin/ebpf-guard " "$unit" || fail "unit: $(grep ExecStart= "$unit")"
+# the shipped settings file is valid: its paths moved into the unpacked root
+if [ -f "$R/etc/ebpf-guard/ebpf-guard.yaml" ]; then
+	grep -qxF "ExecStart=/usr/bin/ebpf-guard -config-file /etc/ebpf-guard/ebpf-guard.yaml" "$unit" ||
+		fail "unit: $(grep ExecStart= "$unit")"
+	sed "s|/etc/ebpf-guard/|$R/etc/ebpf-guard/|" "$R/etc/ebpf-guard/ebpf-guard.yaml" >"$W/settings.yaml"
+	out=$("$bin" -validate -config-file "$W/settings.yaml" 2>&1) || fail "-validate of the shipped settings: $out"
+	echo "settings file: $out"
+fi
 # Documentation= names files the package installs (uncompressed)
 for d in $(sed -n 's/^Documentation=//p' "$unit"); do
 	case $d in
