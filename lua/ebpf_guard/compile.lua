@@ -11,6 +11,7 @@ local lang = require("ebpf_guard.lang")
 local concat = table.concat
 local fmt = string.format
 
+local function NOOP() end
 local _M = {}
 
 -- Rule ids appear in the generated source as comments only, with every byte
@@ -179,7 +180,7 @@ function _M.build(rules, env)
     return false
   end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64 = ...")
+    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
@@ -282,7 +283,10 @@ function _M.build(rules, env)
         inline_chars = inline_chars + chars
       end
     end
-    local b = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
+    -- the count hook is on for the whole loop (USER_ON), not set and reset
+    -- around each call: each lua_sethook rewrites LuaJIT's dispatch table.
+    -- The loop runs in the interpreter anyway (user code is JIT-off).
+    local b = { "USER_ON()", "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
     local first = true
     for _, t in ipairs(TYPES) do
       local l = ordered[t]
@@ -294,7 +298,8 @@ function _M.build(rules, env)
     end
     b[#b + 1] = "  end"
     b[#b + 1] = "end"
-    b[4] = uses_context(b) and ("  " .. CONTEXT) or ""
+    b[#b + 1] = "USER_OFF()"
+    b[5] = uses_context(b) and ("  " .. CONTEXT) or ""
     blocks[#blocks + 1] = b
   end
   -- the blocks in segments of at most CHUNK_CHARS bytes, called in order
@@ -372,7 +377,7 @@ function _M.build(rules, env)
   keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
     env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
-    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64)
+    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP)
   return run, src
 end
 

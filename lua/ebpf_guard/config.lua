@@ -498,10 +498,16 @@ end
 -- 1-based line of each node of a YAML text, by path: "rules/3" is the third
 -- item of the top-level rules list, "macros/x/comm" a key (its line is the
 -- key's). Paths deeper than 4 levels are not kept. {} when the text does not parse.
+-- The key under which yaml_lines keeps the duplicate mapping keys it found.
+local DUPS = {}
+
+-- Line numbers of a YAML text's nodes by path ("rules/2/match/comm"), and
+-- under lines[DUPS] the keys repeated in one mapping: { key, line, first }.
 local function yaml_lines(text)
   local ok, yaml = pcall(require, "yaml")
-  if not ok then return {} end
-  local lines = {}
+  if not ok then return { [DUPS] = {} } end
+  local lines, dups = {}, {}
+  lines[DUPS] = dups
   local p = yaml.parser(text)
   local stack = { { kind = "root", path = "", idx = 0 } }
   -- the node's path and line, or nil for a mapping key
@@ -516,6 +522,14 @@ local function yaml_lines(text)
         top.want_key = false
         if ev.type == "SCALAR" then top.key = tostring(ev.value) else top.key = "?" end
         top.key_line = line
+        if ev.type == "SCALAR" then
+          local first = top.seen[top.key]
+          if first then
+            dups[#dups + 1] = { key = top.key, line = line, first = first }
+          else
+            top.seen[top.key] = line
+          end
+        end
         return nil
       end
       top.want_key = true
@@ -534,7 +548,7 @@ local function yaml_lines(text)
       end
       if t == "MAPPING_START" or t == "SEQUENCE_START" then
         stack[#stack + 1] = { kind = t == "MAPPING_START" and "map" or "seq",
-          path = path or "/?", idx = 0, want_key = true }
+          path = path or "/?", idx = 0, want_key = true, seen = {} }
       end
     elseif t == "MAPPING_END" or t == "SEQUENCE_END" then
       stack[#stack] = nil
@@ -737,6 +751,11 @@ local function load_yaml(file, st, ctx)
     end
   end
   local lines = yaml_lines(text)
+  -- YAML keeps the last of two equal keys: the first would be dropped unseen
+  for _, d in ipairs(lines[DUPS]) do
+    try(st, fail, ("%s: line %d: duplicate key %s (first at line %d): a mapping keeps only the last, "
+      .. "so the first would be ignored"):format(file, d.line, quote(d.key), d.first))
+  end
   local db = doc.disable_builtins
   if db ~= nil and not is_null(db) then
     if type(db) ~= "table" or (next(db) ~= nil and not is_list(db)) then

@@ -89,8 +89,13 @@ end
 local Store = {}
 Store.__index = Store
 
-local function check_key(fn, tgid)
-  if type(tgid) ~= "number" then
+local function check_key(fn, tgid, s)
+  if s.any_key then
+    local t = type(tgid)
+    if t ~= "string" and t ~= "number" then
+      error("cache:" .. fn .. ": key must be a string or a number, got " .. t, 3)
+    end
+  elseif type(tgid) ~= "number" then
     error("state:" .. fn .. ": tgid must be a number, got " .. type(tgid), 3)
   end
 end
@@ -123,7 +128,7 @@ local function expire(s)
 end
 
 function Store:get(tgid)
-  check_key("get", tgid)
+  check_key("get", tgid, self)
   expire(self)
   local n = self.nodes[tgid]
   if not n then return nil end
@@ -134,7 +139,7 @@ function Store:get(tgid)
 end
 
 function Store:set(tgid, value)
-  check_key("set", tgid)
+  check_key("set", tgid, self)
   if value == nil then return self:delete(tgid) end
   expire(self)
   local n = self.nodes[tgid]
@@ -158,7 +163,7 @@ function Store:set(tgid, value)
 end
 
 function Store:delete(tgid)
-  check_key("delete", tgid)
+  check_key("delete", tgid, self)
   local n = self.nodes[tgid]
   if not n then return end
   unlink(self, n)
@@ -174,30 +179,40 @@ end
 local STATE_METHODS = methods_of(store_of, "guard.state", {
   get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
 })
+local CACHE_METHODS = methods_of(store_of, "guard.cache", {
+  get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
+})
 
-local function new_state(opts)
+-- guard.state (kind "guard.state": keyed by tgid, forgotten at the process's
+-- exit) and guard.cache (kind "guard.cache": any string or number key, kept
+-- until evicted or expired).
+local function new_store(kind, opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then
-    error("guard.state: expected a table { max = N, ttl = seconds }, got " .. type(opts), 3)
+    error(kind .. ": expected a table { max = N, ttl = seconds }, got " .. type(opts), 3)
   end
   for k in pairs(opts) do
     if k ~= "max" and k ~= "ttl" then
-      error('guard.state: unknown option "' .. tostring(k) .. '" (expected max, ttl)', 3)
+      error(kind .. ': unknown option "' .. tostring(k) .. '" (expected max, ttl)', 3)
     end
   end
   local max = opts.max or 10000
   if type(max) ~= "number" or max < 1 or max ~= math_floor(max) then
-    error("guard.state: max must be a positive integer, got " .. tostring(max), 3)
+    error(kind .. ": max must be a positive integer, got " .. tostring(max), 3)
   end
   local ttl = opts.ttl
   if ttl ~= nil and (type(ttl) ~= "number" or ttl <= 0) then
-    error("guard.state: ttl must be a positive number of seconds, got " .. tostring(ttl), 3)
+    error(kind .. ": ttl must be a positive number of seconds, got " .. tostring(ttl), 3)
   end
   local s = setmetatable({
     nodes = {}, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
+    any_key = kind == "guard.cache",
   }, Store)
-  stores[s] = true
-  return proxy(store_of, s, "guard.state", STATE_METHODS)
+  if kind == "guard.state" then
+    stores[s] = true
+    return proxy(store_of, s, kind, STATE_METHODS)
+  end
+  return proxy(store_of, s, kind, CACHE_METHODS)
 end
 
 local REGEX_METHODS = {}
@@ -231,7 +246,8 @@ function _M.instance(name)
   local sec, n, dropped = -1, 0, 0
   local g = {}
   g.regex = function(pattern) return new_regex(pattern) end
-  g.state = function(opts) return new_state(opts) end
+  g.state = function(opts) return new_store("guard.state", opts) end
+  g.cache = function(opts) return new_store("guard.cache", opts) end
   local function flush()
     if dropped > 0 then
       _M.sink("ebpf-guard: " .. name .. ": (" .. dropped .. " log messages dropped)")

@@ -118,11 +118,30 @@ function _M.init(opts)
   -- The count hook is on around run-time user calls only (src/engine.c
   -- hook_on): the compiled rule loops run without it.
   local hook_on, hook_off = opts.hook_on or function() end, opts.hook_off or function() end
+  -- enter(k) / leave(): around one run-time call of rule k's user code
+  -- (the count hook itself is on around the whole loop of user calls:
+  -- hook_on and hook_off, called by the compiled loop)
+  local function enter(k)
+    local calls = b.rule_calls
+    if calls ~= nil then calls[k] = calls[k] + 1 end
+    b.in_user = 1
+    b.ticks = 0
+    b.user_mapped = 0
+    b.call_start_ns = 0
+  end
+  local function leave()
+    b.in_user = 0
+    b.ticks = 0
+    b.user_mapped = 0
+    b.call_start_ns = 0
+  end
   do
     local ok, cengine = pcall(require, "ebpf_guard.cengine")
     if ok then
       handler = cengine.wrap_handler(handler)
       hook_on, hook_off = cengine.hook_on, cengine.hook_off
+      -- the same in C: one call each instead of a dozen FFI accesses
+      enter, leave = cengine.enter, cengine.leave
     end
   end
 
@@ -280,20 +299,10 @@ function _M.init(opts)
       fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
-    local calls = b.rule_calls
-    if calls ~= nil then calls[k] = calls[k] + 1 end
-    hook_on()
-    b.in_user = 1
-    b.ticks = 0
-    b.user_mapped = 0
-    b.call_start_ns = 0
+    enter(k)
     local ok, r = xpcall(u.fn, handler, view)
+    leave()
     if r == "not enough memory" then r = MEM_MSG end
-    b.in_user = 0
-    hook_off()
-    b.ticks = 0
-    b.user_mapped = 0
-    b.call_start_ns = 0
     if not ok then
       user_error(k, r, sandbox.is_budget(r) and 1 or 0)
       return false
@@ -336,6 +345,7 @@ function _M.init(opts)
 
   local run, src = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
+    user_on = hook_on, user_off = hook_off,
   })
   local report
   if opts.list == "summary" then

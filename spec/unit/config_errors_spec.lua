@@ -32,6 +32,14 @@ describe("config errors", function()
       err_of("bad_severity.yaml"))
   end)
 
+  it("every key repeated in one mapping, which YAML would silently drop", function()
+    assert.equals("spec/fixtures/errors/duplicate_keys.yaml: line 7: duplicate key \"comm\" (first at line 6): "
+      .. "a mapping keeps only the last, so the first would be ignored\n"
+      .. "spec/fixtures/errors/duplicate_keys.yaml: line 9: duplicate key \"severity\" (first at line 8): "
+      .. "a mapping keeps only the last, so the first would be ignored",
+      err_of("duplicate_keys.yaml"))
+  end)
+
   it("a rule reusing a built-in id", function()
     assert.equals("spec/fixtures/errors/builtin_id.yaml: rule \"builtin_crypto_port\": id: duplicate id \"builtin_crypto_port\" (a built-in heuristic; list it under disable_builtins to replace it)",
       err_of("builtin_id.yaml"))
