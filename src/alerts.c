@@ -54,6 +54,9 @@ struct eg_alert_sink {
 	int64_t last_log_ns;   /* monotonic time of the last failure message */
 	bool logged;
 	struct eg_buf human;
+	eg_alert_tap tap;      /* the other outputs, NULL when none */
+	void *tap_ctx;
+	struct eg_buf scratch; /* an alert the file's queue had no room for */
 };
 
 static int64_t mono_ns(void)
@@ -291,6 +294,7 @@ static void write_queue(struct eg_alert_sink *s)
 			break;
 		}
 		size_t lines = count_lines(s->q.p + s->head, (size_t)w);
+		EG_ADD(alerts_written, lines);
 		s->head += (size_t)w;
 		s->nq -= lines;
 		if (s->failing)
@@ -344,6 +348,11 @@ int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 			write_queue(s);
 		if (s->nq >= s->max_alerts || queued_bytes(s) >= EG_ALERT_QUEUE_MAX_BYTES) {
 			EG_INC(alerts_lost);
+			/* the file loses it; the other outputs still get it */
+			s->scratch.len = 0;
+			if (s->tap && !eg_json_alert(&s->scratch, ev, rule, desc, desc_len, events_lost))
+				s->tap(s->tap_ctx, s->scratch.p, s->scratch.len, ev, rule, desc,
+				       desc_len);
 			return -1;
 		}
 	}
@@ -354,9 +363,17 @@ int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 		return -1;
 	}
 	s->nq++;
+	if (s->tap)
+		s->tap(s->tap_ctx, s->q.p + mark, s->q.len - mark, ev, rule, desc, desc_len);
 	if (s->failing)
 		EG_SET(alerts_queued, s->nq);
 	return 0;
+}
+
+void eg_alerts_set_tap(struct eg_alert_sink *s, eg_alert_tap fn, void *ctx)
+{
+	s->tap = fn;
+	s->tap_ctx = ctx;
 }
 
 int eg_alerts_flush(struct eg_alert_sink *s)
@@ -396,6 +413,7 @@ void eg_alerts_close(struct eg_alert_sink *s)
 	eg_alerts_flush(s);
 	if (s->nq && !s->mem) {
 		EG_ADD(alerts_lost, s->nq);
+		EG_ADD(alerts_lost_exit, s->nq);
 		EG_SET(alerts_queued, 0);
 		fprintf(stderr, "ebpf-guard: %zu queued alerts could not be written to %s\n", s->nq,
 			s->is_stdout ? "<stdout>" : s->path);
@@ -404,6 +422,7 @@ void eg_alerts_close(struct eg_alert_sink *s)
 		close(s->fd);
 	eg_buf_free(&s->q);
 	eg_buf_free(&s->human);
+	eg_buf_free(&s->scratch);
 	free(s->path);
 	free(s);
 }

@@ -26,6 +26,16 @@ const char *eg_alerts_take(struct eg_alert_sink *s, size_t *len);
 int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 		  const struct eg_rule_info *rule, const char *desc, size_t desc_len,
 		  bool events_lost);
+/*
+ * The other outputs (src/outputs.c): fn is called on the event loop's thread
+ * with every alert's JSON line (newline included; valid during the call only)
+ * and the arguments of eg_alerts_add right after eg_alerts_add formatted it, also when the file's queue is full
+ * and the file loses it. fn must not block. NULL turns it off.
+ */
+typedef void (*eg_alert_tap)(void *ctx, const char *line, size_t len,
+			     const struct eg_event *ev, const struct eg_rule_info *rule,
+			     const char *desc, size_t desc_len);
+void eg_alerts_set_tap(struct eg_alert_sink *s, eg_alert_tap fn, void *ctx);
 /* Writes what is queued (whole lines only). Called at least once per batch. */
 int eg_alerts_flush(struct eg_alert_sink *s);
 /* Reopens the file by path (log rotation). */

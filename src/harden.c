@@ -50,6 +50,57 @@ int eg_open_output(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+int eg_make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		snprintf(err, errlen, "%s", strerror(ENAMETOOLONG));
+		return -1;
+	}
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return 0; /* in the current directory */
+	*slash = 0;
+	struct stat st;
+	if (!buf[0] || stat(buf, &st) == 0)
+		return 0; /* there already (or "/"): the open reports what is wrong */
+	int dfd = open(buf[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, errlen, "cannot create directory %s: %s", buf, strerror(errno));
+		return -1;
+	}
+	char *p = buf + (buf[0] == '/');
+	for (;;) {
+		char *end = strchr(p, '/');
+		if (end)
+			*end = 0;
+		if (*p) {
+			int made = mkdirat(dfd, p, 0700) == 0;
+			int e = errno;
+			int fd = -1;
+			if (made || e == EEXIST)
+				fd = openat(dfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0));
+			if (fd < 0) {
+				int oe = made || e == EEXIST ? errno : e;
+				snprintf(err, errlen, "cannot create directory %s: %s", buf,
+					 made && (oe == ELOOP || oe == ENOTDIR)
+						 ? "it was replaced by a symbolic link: refusing to follow it"
+						 : strerror(oe));
+				close(dfd);
+				return -1;
+			}
+			close(dfd);
+			dfd = fd;
+		}
+		if (!end)
+			break;
+		*end = '/';
+		p = end + 1;
+	}
+	close(dfd);
+	return 0;
+}
+
 /* ---- configuration ownership and modes ---------------------------------------- */
 
 #define PERMS_MAX_DEPTH 16 /* directories of rule files inside -config directories */

@@ -23,6 +23,16 @@
 int eg_open_output(const char *path, char *err, size_t errlen);
 
 /*
+ * Creates the directories of path's parent that do not exist yet, mode 0700
+ * (mkdir -p). Directories that exist are used as they are (through a
+ * symbolic link too: those are the administrator's); each one created here
+ * is entered with O_NOFOLLOW, so one replaced by a symbolic link in between
+ * is refused. Returns 0, or -1 with "cannot create directory DIR: reason"
+ * in err.
+ */
+int eg_make_parent_dirs(const char *path, char *err, size_t errlen);
+
+/*
  * Checks the configuration files as sshd checks its keys: each -config path,
  * the rule files (.yaml, .yml, .lua) of -config directories, and every
  * directory above them must not be writable by group or others (a directory

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +21,13 @@
 #include "engine.h"
 #include "harden.h"
 #include "metrics.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "recfilter.h"
 #include "replay.h"
+#include "settings.h"
 #include "syscall_filter.h"
 
-#define MAX_CONFIGS 256
-#define MAX_DISABLE 256 /* -disable-rule, -disable-tag values, each */
-#define MAX_RECORD_FILTER 256 /* -record-pid, -record-comm, -record-cgroup values, each */
 
 static volatile sig_atomic_t stop;
 
@@ -46,6 +46,12 @@ static void on_signal(int sig)
 	}
 }
 
+/* The default -prom-addr when live: loopback only, on a port outside the
+ * Prometheus exporters' range 9100-9999 (node_exporter has 9100) and away
+ * from other runtime-security tools (Falco 8765, Tetragon 2112, Tracee 3366);
+ * docs/metrics.md. */
+#define EG_DEFAULT_PROM_ADDR "127.0.0.1:7829"
+
 static const char usage_text[] =
 	"Usage: ebpf-guard [flags]\n"
 	"       ebpf-guard test [SPEC_DIR_OR_FILE...] [busted options]\n"
@@ -61,21 +67,54 @@ static const char usage_text[] =
 	"  -config PATH          rule file (.yaml/.yml), Lua detection file (.lua) or a\n"
 	"                        directory of them, loaded in name order; repeatable.\n"
 	"                        Without it only the built-in heuristics run.\n"
-	"  -alert-file PATH      JSONL alert file, created 0600 (default ./alerts.jsonl),\n"
-	"                        never opened through a symbolic link or a hard link;\n"
-	"                        '-' writes alerts to stdout and the [ALERT] lines to stderr\n"
-	"  -prom-addr ADDR       Prometheus metrics address (default :9100 when live; off in\n"
-	"                        replay unless given); '' disables the server\n"
+	"  -config-file PATH     settings file (YAML: every flag below as a key, see\n"
+	"                        Settings file); default " EG_SETTINGS_DEFAULT ",\n"
+	"                        read when it exists; '' reads none\n"
+	"  -no-config-file       read no settings file\n"
+	"  -alert-file PATH      JSONL alert file, created 0600 (default ./alerts.jsonl;\n"
+	"                        with -replay, '-'), its missing directories 0700; never\n"
+	"                        opened through a symbolic link or a hard link; '-'\n"
+	"                        writes alerts to stdout and the [ALERT] lines to stderr\n"
+	"  -prom-addr ADDR       Prometheus metrics address (default " EG_DEFAULT_PROM_ADDR "\n"
+	"                        when live, loopback only: ':9100' or '0.0.0.0:7829'\n"
+	"                        listens on every interface; off in replay unless\n"
+	"                        given); '' disables the server\n"
+	"  -syslog ADDR          also send each alert as an RFC 5424 syslog message to a\n"
+	"                        Unix datagram socket (/dev/log, unix:/path) or to\n"
+	"                        udp://HOST:PORT; never waits: a full or missing receiver\n"
+	"                        drops the alert (counted). See docs/output.md, Outputs\n"
+	"  -syslog-facility NAME facility of -syslog and -journald messages (default daemon;\n"
+	"                        kern, user, auth, authpriv, local0..local7, ...)\n"
+	"  -journald             also send each alert to journald (native protocol, fields\n"
+	"                        EBPF_GUARD_RULE_ID=, EBPF_GUARD_ALERT=<json>, ...)\n"
+	"  -webhook-url URL      also POST alerts as a JSON array to this http:// or https://\n"
+	"                        URL, from a thread of its own with a bounded queue: a dead\n"
+	"                        or slow endpoint never holds up detection or the file\n"
+	"  -webhook-header 'Name: value'  extra request header; repeatable\n"
+	"  -webhook-ca-file PATH CA certificates (PEM) to verify the server with instead of\n"
+	"                        the system's (TLS verification is always on)\n"
+	"  -webhook-queue N      alerts the queue holds; more are dropped (default 10000)\n"
+	"  -webhook-batch N      at most N alerts per request (default 100)\n"
+	"  -webhook-flush-ms MS  send a partial batch once its oldest alert waited MS\n"
+	"                        (default 1000)\n"
+	"  -webhook-timeout-ms MS  time allowed per request (default 10000)\n"
+	"  -webhook-retries N    retries of a failed request (connection error, timeout,\n"
+	"                        429, 5xx; backoff 0.5 s doubling to 30 s) before its\n"
+	"                        alerts are dropped (default 5); other 4xx: no retry\n"
+	"  -webhook-drain-ms MS  at exit, keep sending the queue for at most MS, then drop\n"
+	"                        the rest (default 5000)\n"
 	"  -bpf-object PATH      load the BPF programs from this object instead of the\n"
 	"                        embedded one\n"
 	"  -replay FILE          read recorded events (JSONL) from FILE ('-' = stdin)\n"
-	"                        instead of the kernel, then exit; needs no root\n"
+	"                        instead of the kernel, then exit; needs no root.\n"
+	"                        Alerts go to stdout unless -alert-file is given\n"
 	"  -record FILE          append every event to FILE as JSONL (the -replay format),\n"
 	"                        or only those the -record-* filters below let through\n"
 	"                        (they combine with AND; a repeated one with OR); in\n"
 	"                        replay mode too, to trim a recording\n"
 	"  -record-types LIST    only these event types (comma-separated: exec,open,...);\n"
-	"                        live, their probes are attached even if no rule wants them\n"
+	"                        live, their probes are attached even if no rule wants\n"
+	"                        them; repeatable\n"
 	"  -record-pid PID       only this process and its descendants; repeatable\n"
 	"  -record-comm REGEX    only events whose task name (comm) matches this PCRE2\n"
 	"                        regex; repeatable\n"
@@ -92,9 +131,10 @@ static const char usage_text[] =
 	"                        (as SIGHUP does; rule files in -config directories too)\n"
 	"  -no-seccomp           run without the system call filter (for debugging: see\n"
 	"                        docs/operations.md, Hardening)\n"
-	"  -strict-perms         refuse -config files and directories (and those above\n"
-	"                        them) that group or others may write, or that are not\n"
-	"                        owned by root; without it they are only warned about\n"
+	"  -strict-perms         refuse -config files and directories and the settings\n"
+	"                        file (and the directories above them) that group or\n"
+	"                        others may write, or that are not owned by root; without\n"
+	"                        it they are only warned about\n"
 	"  -lua-path DIR         load the engine's Lua sources from DIR instead of the\n"
 	"                        embedded copy (development)\n"
 	"  -lua-budget N         instructions a Lua detection or condition may run per\n"
@@ -113,10 +153,11 @@ static const char usage_text[] =
 	"  -disable-tag TAG      do not run the rules carrying this tag (e.g. T1059.004);\n"
 	"                        repeatable. A tag no rule has is an error\n"
 	"  -v                    verbose: libbpf debug output, the privileges kept\n"
-	"  -validate             load the configuration as the daemon would (-config,\n"
-	"                        -strict-perms, -disable-rule, -disable-tag, -lua-*),\n"
-	"                        print a summary line and exit 0, or every problem found\n"
-	"                        and exit 1; needs no root, starts nothing\n"
+	"  -validate             load the settings file and the configuration as the\n"
+	"                        daemon would (-config, -strict-perms, -disable-rule,\n"
+	"                        -disable-tag, -lua-*), print a summary line and exit 0,\n"
+	"                        or every problem found and exit 1; needs no root,\n"
+	"                        starts nothing\n"
 	"  -list-rules           print every rule of the configuration (built-ins, YAML\n"
 	"                        rules, Lua detections): id, event types, severity,\n"
 	"                        tags, source file:line and whether it runs, then exit\n"
@@ -130,9 +171,28 @@ static const char usage_text[] =
 	"                        module and the engine library found; needs the Debian\n"
 	"                        packages lua-busted and luajit. See docs/testing.md\n"
 	"\n"
-	"Signals: SIGHUP reloads the configuration and reopens the alert and record\n"
-	"files; SIGUSR1 reopens the alert and record files; SIGINT/SIGTERM drain,\n"
-	"flush and exit.\n"
+	"Settings file: a YAML mapping of flag names without the dash to values,\n"
+	"e.g. 'config: [/etc/ebpf-guard/rules]', 'lua-budget: 200000', 'watch: true';\n"
+	"a repeatable flag takes a list. A flag on the command line wins over its key\n"
+	"(a repeatable one replaces the file's whole list). With -replay, the keys of\n"
+	"outputs (alert-file, prom-addr, record, record-*) are not read from it.\n"
+	"-help, -version, -validate, -list-rules, -json, -replay, -config-file and\n"
+	"-no-config-file are command-line flags only. EBPF_GUARD_CONFIG_FILE in the\n"
+	"environment replaces the default path ('' for none).\n"
+	"\n"
+	"Signals: SIGHUP reloads the settings file and the configuration and reopens\n"
+	"the alert and record files (a changed key that a reload cannot apply is\n"
+	"named, and keeps its value until a restart); SIGUSR1 reopens the alert and\n"
+	"record files; SIGINT/SIGTERM drain, flush and exit.\n"
+	"\n"
+	"Exit codes:\n"
+	"  0  done: -help, -version, a -validate or -list-rules that found no problem,\n"
+	"     a finished replay, a daemon stopped by SIGINT or SIGTERM\n"
+	"  1  a problem in the settings file or the configuration, missing privileges\n"
+	"     (live mode needs root), a failure at run time (an output that cannot be\n"
+	"     opened, BPF), or a replay in which every input line was rejected or a\n"
+	"     rule failed on every event it ran on\n"
+	"  2  a command-line mistake: unknown flag, missing or invalid value\n"
 	"\n"
 	"Hardening: once its probes are attached (in replay mode, before the first\n"
 	"event) the daemon keeps only the capabilities it still needs (CAP_PERFMON to\n"
@@ -145,41 +205,75 @@ static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "ebpf-guard: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage_text);
+	fprintf(stderr, "\nRun 'ebpf-guard -help' for the flags and the exit codes.\n");
 	return 2;
 }
 
+#define MAX_LIST 256 /* values of one repeatable flag */
+
+struct strlist {
+	const char *v[MAX_LIST];
+	size_t n;
+};
+
+/* The values in force, from the defaults, the settings file and the command
+ * line (settings_apply). Strings point into argv or the settings file read. */
 struct cli {
-	const char *configs[MAX_CONFIGS];
-	size_t nconfigs;
-	const char *disable_rules[MAX_DISABLE];
-	size_t ndisable_rules;
-	const char *disable_tags[MAX_DISABLE];
-	size_t ndisable_tags;
-	const char *alert_file;
-	const char *prom_addr;
-	bool prom_addr_set;
-	const char *bpf_object;
-	const char *replay;
-	const char *record;
+	struct strlist configs, disable_rules, disable_tags, record_comms, record_cgroups;
+	const char *alert_file; /* NULL: the mode's default */
+	const char *prom_addr;  /* NULL: the mode's default */
+	const char *bpf_object, *replay, *record, *lua_path, *config_file;
 	uint32_t record_types;
-	uint32_t record_pids[MAX_RECORD_FILTER];
+	uint32_t record_pids[MAX_LIST];
 	size_t nrecord_pids;
-	const char *record_comms[MAX_RECORD_FILTER];
-	size_t nrecord_comms;
-	const char *record_cgroups[MAX_RECORD_FILTER];
-	size_t nrecord_cgroups;
 	unsigned long record_max_mb;
-	const char *record_filter_flag; /* the first -record-* flag given */
-	const char *lua_path;
+	/* where the first -record-* filter was given ("-record-pid", or
+	 * "FILE:LINE:COL: record-pid" from the settings file), "" when none */
+	char record_filter_flag[PATH_MAX + 96];
+	bool record_filter_in_file;
 	double rate_limit;
 	unsigned long budget;
 	int max_errors;
 	unsigned long mem_mb;
 	unsigned long proc_table;
+	struct eg_outputs_opts out; /* -syslog, -journald, -webhook-* */
 	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
-	bool validate, list_rules, json;
+	bool validate, list_rules, json, no_config_file;
 };
+
+struct flag;
+/* Stores val into c (val is "true" for a bare boolean flag). name is how the
+ * user wrote the flag: "-lua-budget" on the command line, "lua-budget" in the
+ * settings file. Returns 0, or -1 with one line in err. */
+typedef int (*flag_setter)(struct cli *c, const struct flag *f, const char *name, const char *val,
+			   char *err, size_t errlen);
+
+enum flag_kind {
+	F_BOOL,  /* -flag, -flag=true|false; a key takes true or false */
+	F_VALUE, /* -flag VALUE; a key takes one string */
+	F_LIST,  /* repeatable; a key takes a list (or one string) */
+};
+
+#define F_CLI_ONLY 1u /* not a settings-file key */
+#define F_LIVE 2u     /* a reload (SIGHUP, -watch) applies a change of its key */
+#define F_OUTPUT 4u   /* where the daemon writes: with -replay not read from the file */
+#define F_RECFILT 8u  /* a -record-* filter: needs -record */
+
+/*
+ * The flags, and so the settings file's keys. A new flag is one row here
+ * (usually with a generic setter and the offset of its field in struct cli),
+ * a field in struct cli and its lines in usage_text.
+ */
+struct flag {
+	const char *name;
+	enum flag_kind kind;
+	unsigned attrs;
+	flag_setter set;
+	size_t off;       /* offsetof(struct cli, the field) for the generic setters */
+	const char *need; /* set_str and set_list: what an empty value lacks; NULL: '' is fine */
+};
+
+#define FIELD(c, f, type) ((type *)((char *)(c) + (f)->off))
 
 static int parse_bool(const char *v, bool *out)
 {
@@ -194,69 +288,294 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
-static int parse_rate(const char *v, double *out)
+static int set_bool(struct cli *c, const struct flag *f, const char *name, const char *val,
+		    char *err, size_t errlen)
 {
-	char *end;
-	errno = 0;
-	double r = strtod(v, &end);
-	if (errno || end == v || r <= 0 || !(r < 1e9))
+	if (parse_bool(val, FIELD(c, f, bool))) {
+		snprintf(err, errlen, "invalid boolean value for %s", name);
 		return -1;
-	if (*end && strcmp(end, "/s"))
-		return -1;
-	*out = r;
+	}
 	return 0;
 }
 
-/* One of -record-types, -record-pid, -record-comm, -record-cgroup,
- * -record-max-size (name without the dash). Returns -1 when fine, else the
- * exit code. */
-static int parse_record_flag(struct cli *c, const char *name, const char *val)
+static int set_str(struct cli *c, const struct flag *f, const char *name, const char *val,
+		   char *err, size_t errlen)
 {
-	static char flag[64];
-	if (!c->record_filter_flag) {
-		snprintf(flag, sizeof(flag), "%s", name);
-		c->record_filter_flag = flag;
+	if (f->need && !*val) {
+		snprintf(err, errlen, "%s needs %s", name, f->need);
+		return -1;
 	}
-	char err[512];
-	char *end;
-	if (!strcmp(name, "record-types")) {
-		if (!*val)
-			return usage_error("-record-types needs a comma-separated list of event types%s", "");
-		if (eg_recfilter_parse_types(val, &c->record_types, err, sizeof(err)))
-			return usage_error("%s", err);
-	} else if (!strcmp(name, "record-pid")) {
-		errno = 0;
-		unsigned long pid = strtoul(val, &end, 10);
-		if (errno || *end || !*val || *val == '-' || !pid || pid > UINT32_MAX)
-			return usage_error("invalid -record-pid '%s': expected a process id 1..4294967295", val);
-		if (c->nrecord_pids == MAX_RECORD_FILTER)
-			return usage_error("too many -record-pid flags (at most %s)", "256");
-		c->record_pids[c->nrecord_pids++] = (uint32_t)pid;
-	} else if (!strcmp(name, "record-comm")) {
-		if (!*val)
-			return usage_error("-record-comm needs a regular expression%s", "");
-		if (c->nrecord_comms == MAX_RECORD_FILTER)
-			return usage_error("too many -record-comm flags (at most %s)", "256");
-		c->record_comms[c->nrecord_comms++] = val;
-	} else if (!strcmp(name, "record-cgroup")) {
-		if (!*val)
-			return usage_error("-record-cgroup needs a cgroup path prefix%s", "");
-		if (c->nrecord_cgroups == MAX_RECORD_FILTER)
-			return usage_error("too many -record-cgroup flags (at most %s)", "256");
-		c->record_cgroups[c->nrecord_cgroups++] = val;
-	} else { /* record-max-size */
-		errno = 0;
-		c->record_max_mb = strtoul(val, &end, 10);
-		if (errno || *end || !*val || *val == '-' || c->record_max_mb < 1 ||
-		    c->record_max_mb > 1048576)
-			return usage_error("invalid -record-max-size '%s': expected 1..1048576 (MiB)", val);
-	}
-	return -1;
+	*FIELD(c, f, const char *) = val;
+	return 0;
 }
 
-/* Parses argv Go-flag style. Returns -1 when fine, else the exit code. */
-static int parse_cli(int argc, char **argv, struct cli *c)
+static int set_list(struct cli *c, const struct flag *f, const char *name, const char *val,
+		    char *err, size_t errlen)
 {
+	struct strlist *l = FIELD(c, f, struct strlist);
+	if (f->need && !*val) {
+		snprintf(err, errlen, "%s needs %s", name, f->need);
+		return -1;
+	}
+	if (l->n == MAX_LIST) {
+		snprintf(err, errlen, "too many %s values (at most %d)", name, MAX_LIST);
+		return -1;
+	}
+	l->v[l->n++] = val;
+	return 0;
+}
+
+/* An unsigned decimal in lo..hi; no sign, no suffix. */
+static int parse_ulong(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || *end || !*v || *v == '-' || *v == '+' || *v == ' ' || n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int set_rate(struct cli *c, const struct flag *f, const char *name, const char *val,
+		    char *err, size_t errlen)
+{
+	(void)f;
+	char *end;
+	errno = 0;
+	double r = strtod(val, &end);
+	if (errno || end == val || r <= 0 || !(r < 1e9) || (*end && strcmp(end, "/s"))) {
+		snprintf(err, errlen, "invalid %s '%s': expected N/s with N > 0", name, val);
+		return -1;
+	}
+	c->rate_limit = r;
+	return 0;
+}
+
+static int set_budget(struct cli *c, const struct flag *f, const char *name, const char *val,
+		      char *err, size_t errlen)
+{
+	(void)f;
+	if (parse_ulong(val, 1000, 1000000000ul, &c->budget)) {
+		snprintf(err, errlen, "invalid %s '%s': expected 1000..1000000000", name, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_memory(struct cli *c, const struct flag *f, const char *name, const char *val,
+		      char *err, size_t errlen)
+{
+	(void)f;
+	if (parse_ulong(val, 1, 65536, &c->mem_mb)) {
+		snprintf(err, errlen, "invalid %s '%s': expected 1..65536 (MiB)", name, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_max_errors(struct cli *c, const struct flag *f, const char *name, const char *val,
+			  char *err, size_t errlen)
+{
+	(void)f;
+	unsigned long n;
+	if (parse_ulong(val, 0, 1000000000ul, &n)) {
+		snprintf(err, errlen, "invalid %s '%s': expected 0..1000000000", name, val);
+		return -1;
+	}
+	c->max_errors = n ? (int)n : -1;
+	return 0;
+}
+
+static int set_proc_table(struct cli *c, const struct flag *f, const char *name, const char *val,
+			  char *err, size_t errlen)
+{
+	(void)f;
+	if (parse_ulong(val, 64, 4194304ul, &c->proc_table)) {
+		snprintf(err, errlen, "invalid %s '%s': expected 64..4194304 processes", name, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_record_types(struct cli *c, const struct flag *f, const char *name, const char *val,
+			    char *err, size_t errlen)
+{
+	(void)f;
+	if (!*val) {
+		snprintf(err, errlen, "%s needs a comma-separated list of event types", name);
+		return -1;
+	}
+	return eg_recfilter_parse_types(val, &c->record_types, err, errlen) ? -1 : 0;
+}
+
+static int set_record_pid(struct cli *c, const struct flag *f, const char *name, const char *val,
+			  char *err, size_t errlen)
+{
+	(void)f;
+	unsigned long pid;
+	if (parse_ulong(val, 1, UINT32_MAX, &pid)) {
+		snprintf(err, errlen, "invalid %s '%s': expected a process id 1..4294967295", name, val);
+		return -1;
+	}
+	if (c->nrecord_pids == MAX_LIST) {
+		snprintf(err, errlen, "too many %s values (at most %d)", name, MAX_LIST);
+		return -1;
+	}
+	c->record_pids[c->nrecord_pids++] = (uint32_t)pid;
+	return 0;
+}
+
+static int set_record_max(struct cli *c, const struct flag *f, const char *name, const char *val,
+			  char *err, size_t errlen)
+{
+	(void)f;
+	if (parse_ulong(val, 1, 1048576, &c->record_max_mb)) {
+		snprintf(err, errlen, "invalid %s '%s': expected 1..1048576 (MiB)", name, val);
+		return -1;
+	}
+	return 0;
+}
+
+/* -record-comm: compiled here too (as recfilter.c does), so that -validate
+ * and the settings file's line:column catch a bad one */
+static int set_record_comm(struct cli *c, const struct flag *f, const char *name, const char *val,
+			   char *err, size_t errlen)
+{
+	int ec;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)val, PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "invalid %s '%s': %s at offset %zu", name, val,
+			 (const char *)msg, (size_t)off);
+		return -1;
+	}
+	pcre2_code_free(re);
+	return set_list(c, f, name, val, err, errlen);
+}
+
+/* -syslog, -syslog-facility, -webhook-*: checked and stored by the outputs
+ * (src/outputs.c), whose messages name the flag with its dash. */
+static int set_output(struct cli *c, const struct flag *f, const char *name, const char *val,
+		      char *err, size_t errlen)
+{
+	(void)name;
+	return eg_outputs_parse_flag(&c->out, f->name, val, err, errlen) ? -1 : 0;
+}
+
+#define O(n, kind) {n, kind, F_OUTPUT, set_output, 0, NULL}
+#define B(n, field, attrs) {n, F_BOOL, attrs, set_bool, offsetof(struct cli, field), NULL}
+#define S(n, field, attrs, need) {n, F_VALUE, attrs, set_str, offsetof(struct cli, field), need}
+#define L(n, field, attrs, need) {n, F_LIST, attrs, set_list, offsetof(struct cli, field), need}
+
+static const struct flag flags[] = {
+	L("config", configs, F_LIVE, NULL),
+	S("config-file", config_file, F_CLI_ONLY, NULL),
+	B("no-config-file", no_config_file, F_CLI_ONLY),
+	S("alert-file", alert_file, F_OUTPUT, "a path"),
+	O("syslog", F_VALUE),
+	O("syslog-facility", F_VALUE),
+	B("journald", out.journald, F_OUTPUT),
+	O("webhook-url", F_VALUE),
+	O("webhook-header", F_LIST),
+	O("webhook-ca-file", F_VALUE),
+	O("webhook-queue", F_VALUE),
+	O("webhook-batch", F_VALUE),
+	O("webhook-flush-ms", F_VALUE),
+	O("webhook-timeout-ms", F_VALUE),
+	O("webhook-retries", F_VALUE),
+	O("webhook-drain-ms", F_VALUE),
+	S("prom-addr", prom_addr, F_OUTPUT, NULL),
+	S("bpf-object", bpf_object, 0, NULL),
+	S("replay", replay, F_CLI_ONLY, NULL),
+	S("record", record, F_OUTPUT, "a path"),
+	{"record-types", F_LIST, F_OUTPUT | F_RECFILT, set_record_types, 0, NULL},
+	{"record-pid", F_LIST, F_OUTPUT | F_RECFILT, set_record_pid, 0, NULL},
+	{"record-comm", F_LIST, F_OUTPUT | F_RECFILT, set_record_comm,
+	 offsetof(struct cli, record_comms), "a regular expression"},
+	L("record-cgroup", record_cgroups, F_OUTPUT | F_RECFILT, "a cgroup path prefix"),
+	{"record-max-size", F_VALUE, F_OUTPUT | F_RECFILT, set_record_max, 0, NULL},
+	{"alert-rate-limit", F_VALUE, F_LIVE, set_rate, 0, NULL},
+	B("all-events", all_events, 0),
+	B("watch", watch, 0),
+	B("no-seccomp", no_seccomp, 0),
+	B("strict-perms", strict_perms, F_LIVE),
+	S("lua-path", lua_path, 0, NULL),
+	{"lua-budget", F_VALUE, F_LIVE, set_budget, 0, NULL},
+	{"lua-memory", F_VALUE, F_LIVE, set_memory, 0, NULL},
+	{"lua-max-errors", F_VALUE, F_LIVE, set_max_errors, 0, NULL},
+	{"process-table-size", F_VALUE, 0, set_proc_table, 0, NULL},
+	L("disable-rule", disable_rules, F_LIVE, "a rule id"),
+	L("disable-tag", disable_tags, F_LIVE, "a tag"),
+	B("v", verbose, 0),
+	B("validate", validate, F_CLI_ONLY),
+	B("list-rules", list_rules, F_CLI_ONLY),
+	B("json", json, F_CLI_ONLY),
+	B("version", version, F_CLI_ONLY),
+	B("help", help, F_CLI_ONLY),
+	B("h", help, F_CLI_ONLY),
+};
+
+#undef O
+#undef B
+#undef S
+#undef L
+
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+static const struct flag *find_flag(const char *name)
+{
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (!strcmp(flags[i].name, name))
+			return &flags[i];
+	return NULL;
+}
+
+/* The flag (or, keys_only, the settings key) name most likely meant by an
+ * unknown one: the nearest by edit distance (at most 1 for short names, 2
+ * for others), else the only flag it is the start of; NULL when none. */
+static const char *did_you_mean(const char *name, bool keys_only)
+{
+	const char *best = NULL, *prefix_of = NULL;
+	size_t best_d = strlen(name) < 5 ? 1 : 2, nprefix = 0;
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const struct flag *f = &flags[i];
+		if (strlen(f->name) < 2 || (keys_only && (f->attrs & F_CLI_ONLY)))
+			continue;
+		size_t d = eg_edit_distance(name, f->name);
+		if (d <= best_d && (!best || d < eg_edit_distance(name, best))) {
+			best = f->name;
+			best_d = d;
+		}
+		if (*name && !strncmp(f->name, name, strlen(name))) {
+			prefix_of = f->name;
+			nprefix++;
+		}
+	}
+	return best ? best : nprefix == 1 ? prefix_of : NULL;
+}
+
+/* The command line as flags and values, checked for unknown flags and
+ * missing values; the values are applied by settings_apply. */
+struct cmdline {
+	struct arg {
+		const struct flag *f;
+		const char *val;
+	} *args;
+	size_t n;
+	bool set[NFLAGS]; /* the flag is on the command line */
+};
+
+/* Parses argv Go-flag style. Returns -1 when fine, else the exit code. */
+static int tokenize(int argc, char **argv, struct cmdline *cl)
+{
+	cl->args = calloc((size_t)argc + 1, sizeof(*cl->args));
+	if (!cl->args) {
+		fprintf(stderr, "ebpf-guard: out of memory\n");
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 		if (a[0] != '-' || !a[1])
@@ -272,113 +591,227 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			name = namebuf;
 			val = eq + 1;
 		}
-		static const char *const bools[] = {"version", "help", "h", "v", "all-events", "watch",
-						    "strict-perms", "no-seccomp", "validate",
-						    "list-rules", "json"};
-		bool *bool_dst[] = {&c->version, &c->help, &c->help, &c->verbose, &c->all_events,
-				    &c->watch, &c->strict_perms, &c->no_seccomp, &c->validate,
-				    &c->list_rules, &c->json};
-		bool handled = false;
-		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
-			if (strcmp(name, bools[k]))
-				continue;
-			if (parse_bool(val, bool_dst[k]))
-				return usage_error("invalid boolean value for -%s", name);
-			handled = true;
+		const struct flag *f = find_flag(name);
+		if (!f) {
+			const char *guess = did_you_mean(name, false);
+			char msg[256];
+			if (guess)
+				snprintf(msg, sizeof(msg), "unknown flag -%.64s (did you mean -%s?)", name,
+					 guess);
+			else
+				snprintf(msg, sizeof(msg), "unknown flag -%.64s", name);
+			return usage_error("%s", msg);
 		}
-		if (handled)
-			continue;
-		static const char *const valued[] = {"config", "alert-file", "prom-addr", "bpf-object",
-						     "replay", "record", "lua-path", "alert-rate-limit",
-						     "lua-budget", "lua-max-errors", "lua-memory",
-						     "process-table-size", "disable-rule", "disable-tag",
-						     "record-types", "record-pid", "record-comm",
-						     "record-cgroup", "record-max-size"};
-		bool known = false;
-		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
-			known |= !strcmp(name, valued[k]);
-		if (!known)
-			return usage_error("unknown flag: -%s", name);
-		if (!val) {
+		if (f->kind == F_BOOL) {
+			if (!val)
+				val = "true";
+		} else if (!val) {
 			if (i + 1 >= argc)
 				return usage_error("flag needs a value: -%s", name);
 			val = argv[++i];
 		}
-		if (!strcmp(name, "config")) {
-			if (c->nconfigs == MAX_CONFIGS)
-				return usage_error("too many -config flags (at most %s)", "256");
-			c->configs[c->nconfigs++] = val;
-		} else if (!strcmp(name, "disable-rule")) {
-			if (!*val)
-				return usage_error("-disable-rule needs a rule id%s", "");
-			if (c->ndisable_rules == MAX_DISABLE)
-				return usage_error("too many -disable-rule flags (at most %s)", "256");
-			c->disable_rules[c->ndisable_rules++] = val;
-		} else if (!strcmp(name, "disable-tag")) {
-			if (!*val)
-				return usage_error("-disable-tag needs a tag%s", "");
-			if (c->ndisable_tags == MAX_DISABLE)
-				return usage_error("too many -disable-tag flags (at most %s)", "256");
-			c->disable_tags[c->ndisable_tags++] = val;
-		} else if (!strcmp(name, "alert-file")) {
-			if (!*val)
-				return usage_error("-alert-file needs a path%s", "");
-			c->alert_file = val;
-		} else if (!strcmp(name, "prom-addr")) {
-			c->prom_addr = val;
-			c->prom_addr_set = true;
-		} else if (!strcmp(name, "bpf-object")) {
-			c->bpf_object = val;
-		} else if (!strcmp(name, "replay")) {
-			c->replay = val;
-		} else if (!strcmp(name, "record")) {
-			if (!*val)
-				return usage_error("-record needs a path%s", "");
-			c->record = val;
-		} else if (!strncmp(name, "record-", 7)) {
-			int rc = parse_record_flag(c, name, val);
-			if (rc >= 0)
-				return rc;
-		} else if (!strcmp(name, "lua-path")) {
-			c->lua_path = val;
-		} else if (!strcmp(name, "alert-rate-limit")) {
-			if (parse_rate(val, &c->rate_limit))
-				return usage_error("invalid -alert-rate-limit '%s': expected N/s with N > 0", val);
-		} else if (!strcmp(name, "lua-budget")) {
-			char *end;
-			errno = 0;
-			c->budget = strtoul(val, &end, 10);
-			if (errno || *end || !*val || c->budget < 1000 || c->budget > 1000000000ul)
-				return usage_error("invalid -lua-budget '%s': expected 1000..1000000000", val);
-		} else if (!strcmp(name, "lua-memory")) {
-			char *end;
-			errno = 0;
-			c->mem_mb = strtoul(val, &end, 10);
-			if (errno || *end || !*val || *val == '-' || c->mem_mb < 1 || c->mem_mb > 65536)
-				return usage_error("invalid -lua-memory '%s': expected 1..65536 (MiB)", val);
-		} else if (!strcmp(name, "lua-max-errors")) {
-			char *end;
-			errno = 0;
-			unsigned long n = strtoul(val, &end, 10);
-			if (errno || *end || !*val || *val == '-' || n > 1000000000ul)
-				return usage_error("invalid -lua-max-errors '%s': expected 0..1000000000", val);
-			c->max_errors = n ? (int)n : -1;
-		} else if (!strcmp(name, "process-table-size")) {
-			char *end;
-			errno = 0;
-			c->proc_table = strtoul(val, &end, 10);
-			if (errno || *end || !*val || *val == '-' || c->proc_table < 64 ||
-			    c->proc_table > 4194304ul)
-				return usage_error("invalid -process-table-size '%s': expected 64..4194304 processes", val);
+		cl->args[cl->n++] = (struct arg){f, val};
+		cl->set[f - flags] = true;
+	}
+	return -1;
+}
+
+/* Keeps where the first -record-* filter was given, for "only applies to
+ * -record". */
+static void note_record_filter(struct cli *c, const char *where, bool in_file)
+{
+	if (c->record_filter_flag[0])
+		return;
+	snprintf(c->record_filter_flag, sizeof(c->record_filter_flag), "%s", where);
+	c->record_filter_in_file = in_file;
+}
+
+/* Appends one line to buf (whole lines only). */
+static void add_line(char *buf, size_t n, const char *line)
+{
+	size_t used = strlen(buf);
+	if (used + strlen(line) + 2 <= n)
+		snprintf(buf + used, n - used, "%s%s", used ? "\n" : "", line);
+}
+
+/*
+ * Applies the settings file's entries to c, except the keys the command line
+ * gives (cl) and, with skip_outputs, the outputs' keys. Every problem is one
+ * line appended to problems, "FILE:LINE:COL: problem". Returns the number of
+ * problems.
+ */
+static int apply_file(struct cli *c, const struct cmdline *cl, const struct eg_settings *s,
+		      bool skip_outputs, char *problems, size_t n)
+{
+	int bad = 0;
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct eg_setting *e = &s->v[i];
+		const struct flag *f = find_flag(e->key);
+		char at[PATH_MAX + 32], line[PATH_MAX + 1024], why[768];
+		snprintf(at, sizeof(at), "%s:%d:%d", s->path, e->line, e->col);
+		why[0] = 0;
+		if (!f) {
+			const char *guess = did_you_mean(e->key, true);
+			if (guess)
+				snprintf(why, sizeof(why), "unknown key %.200s (did you mean %s?)", e->key,
+					 guess);
+			else
+				snprintf(why, sizeof(why), "unknown key %.200s", e->key);
+		} else if (f->attrs & F_CLI_ONLY) {
+			snprintf(why, sizeof(why), "%s is a command-line flag, not a setting", f->name);
+		}
+		if (!why[0] && (cl->set[f - flags] || (skip_outputs && (f->attrs & F_OUTPUT))))
+			continue;
+		if (!why[0]) {
+			snprintf(at, sizeof(at), "%s:%d:%d", s->path, e->vline, e->vcol);
+			const char *want = f->kind == F_BOOL    ? "true or false"
+					   : f->kind == F_VALUE ? "one value"
+								: "a list of values";
+			if (e->shape == EG_SET_NULL)
+				snprintf(why, sizeof(why), "%s has no value (expected %s)", f->name, want);
+			else if (e->shape == EG_SET_BAD ||
+				 (e->shape == EG_SET_LIST && f->kind != F_LIST))
+				snprintf(why, sizeof(why), "%s: expected %s, not a %s", f->name, want,
+					 e->shape == EG_SET_LIST ? "list" : "mapping");
+			else if (f->kind == F_BOOL && strcmp(e->vals[0], "true") &&
+				 strcmp(e->vals[0], "false"))
+				snprintf(why, sizeof(why), "%s: expected true or false, not '%.200s'",
+					 f->name, e->vals[0]);
+		}
+		for (size_t k = 0; !why[0] && k < e->nvals; k++) {
+			if (f->set(c, f, f->name, e->vals[k], why, sizeof(why)))
+				break;
+			if (f->attrs & F_RECFILT) {
+				char where[PATH_MAX + 96];
+				snprintf(where, sizeof(where), "%s:%d:%d: %s", s->path, e->line, e->col,
+					 f->name);
+				note_record_filter(c, where, true);
+			}
+		}
+		if (why[0]) {
+			snprintf(line, sizeof(line), "%s: %s", at, why);
+			add_line(problems, n, line);
+			bad++;
 		}
 	}
-	if (c->record_filter_flag && !c->record)
-		return usage_error("-%s only applies to -record", c->record_filter_flag);
-	if (c->json && !c->list_rules)
-		return usage_error("-json only applies to -list-rules%s", "");
-	if (c->validate && c->list_rules)
-		return usage_error("give -validate or -list-rules, not both%s", "");
-	return -1;
+	if (s && s->problems) { /* keys given twice: after the first one's problems */
+		add_line(problems, n, s->problems);
+		for (const char *q = s->problems; q; q = strchr(q + 1, '\n'))
+			bad++;
+	}
+	return bad;
+}
+
+/*
+ * c = the defaults, then the settings file s (NULL: none; with the outputs'
+ * keys left out when the command line has -replay), then the command line.
+ * Returns -1 when fine; 1 with every problem of the file, one per line, in
+ * problems; 2 with the command line's problem in problems.
+ */
+static int settings_apply(struct cli *c, const struct cmdline *cl, const struct eg_settings *s,
+			  char *problems, size_t n)
+{
+	problems[0] = 0;
+	c->out = (struct eg_outputs_opts)EG_OUTPUTS_OPTS_INIT;
+	bool replay = cl->set[find_flag("replay") - flags];
+	int bad = apply_file(c, cl, s, replay, problems, n);
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct flag *f = cl->args[i].f;
+		char name[80], why[768];
+		snprintf(name, sizeof(name), "-%s", f->name);
+		if (f->set(c, f, name, cl->args[i].val, why, sizeof(why))) {
+			snprintf(problems, n, "%s", why);
+			return 2;
+		}
+		if (f->attrs & F_RECFILT)
+			note_record_filter(c, name, false);
+	}
+	if (c->record_filter_flag[0] && !c->record) {
+		if (!c->record_filter_in_file) {
+			snprintf(problems, n, "%s only applies to -record", c->record_filter_flag);
+			return 2;
+		}
+		char line[PATH_MAX + 160];
+		snprintf(line, sizeof(line), "%s only applies to record", c->record_filter_flag);
+		add_line(problems, n, line);
+		bad++;
+	}
+	if (eg_outputs_check_flags(&c->out, problems, n))
+		return 2;
+	if (c->json && !c->list_rules) {
+		snprintf(problems, n, "-json only applies to -list-rules");
+		return 2;
+	}
+	if (c->validate && c->list_rules) {
+		snprintf(problems, n, "give -validate or -list-rules, not both");
+		return 2;
+	}
+	if (cl->set[find_flag("config-file") - flags] && c->no_config_file) {
+		snprintf(problems, n, "give -config-file or -no-config-file, not both");
+		return 2;
+	}
+	return bad ? 1 : -1;
+}
+
+/* The settings file to read: -config-file, else $EBPF_GUARD_CONFIG_FILE,
+ * else the default; NULL for none ('', -no-config-file). *must_exist is
+ * false for the default only. */
+static const char *settings_path(const struct cmdline *cl, bool *must_exist)
+{
+	*must_exist = true;
+	const char *path = NULL;
+	bool given = false;
+	for (size_t i = 0; i < cl->n; i++) {
+		if (!strcmp(cl->args[i].f->name, "no-config-file")) {
+			bool no = false;
+			parse_bool(cl->args[i].val, &no);
+			if (no)
+				return NULL;
+		} else if (!strcmp(cl->args[i].f->name, "config-file")) {
+			path = cl->args[i].val;
+			given = true;
+		}
+	}
+	if (!given && (path = getenv("EBPF_GUARD_CONFIG_FILE")))
+		given = true;
+	if (!given) {
+		*must_exist = false;
+		return EG_SETTINGS_DEFAULT;
+	}
+	return *path ? path : NULL;
+}
+
+/* Reads the settings file (none: an empty s). Returns 0, or 1 after printing
+ * why. */
+static int settings_read(const char *path, bool must_exist, struct eg_settings *s, char *err,
+			 size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (!path)
+		return 0;
+	bool missing;
+	if (eg_settings_read(path, s, &missing, err, errlen)) {
+		if (missing && !must_exist)
+			return 0;
+		return 1;
+	}
+	return 0;
+}
+
+static struct eg_engine_opts engine_opts(const struct cli *c)
+{
+	return (struct eg_engine_opts){
+		.lua_path = c->lua_path,
+		.configs = c->configs.v,
+		.nconfigs = c->configs.n,
+		.budget = (uint32_t)c->budget,
+		.max_errors = c->max_errors,
+		.mem_limit_mb = (uint32_t)c->mem_mb,
+		.disable_rules = c->disable_rules.v,
+		.ndisable_rules = c->disable_rules.n,
+		.disable_tags = c->disable_tags.v,
+		.ndisable_tags = c->disable_tags.n,
+	};
 }
 
 /* Prints msg (problems, one per line) to stderr, each line after
@@ -403,7 +836,7 @@ static char problems[EG_ERR_MAX];
  */
 static int check_config(const struct cli *c, struct eg_engine_opts *eo)
 {
-	if (eg_check_config_perms(c->configs, c->nconfigs, c->strict_perms, problems,
+	if (eg_check_config_perms(c->configs.v, c->configs.n, c->strict_perms, problems,
 				  sizeof(problems))) {
 		print_problems(problems);
 		return 1;
@@ -619,55 +1052,191 @@ static int run_tests(int argc, char **argv)
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* The settings in force and the file they came from; a reload's until it
+ * is taken. The ones read at start-up are never freed: the alert sink, the
+ * record file and the metrics server keep their strings. */
+struct daemon_settings {
+	const struct cmdline *cl;
+	const char *path; /* NULL: none */
+	bool must_exist;
+	struct eg_settings *file, *boot_file, *pending_file;
+	struct cli *cli, *boot_cli, *pending_cli;
+};
+
+static void settings_drop(struct daemon_settings *d, struct eg_settings *s, struct cli *c)
 {
-	struct cli c = {.alert_file = "./alerts.jsonl"};
-	if (argc > 1 && !strcmp(argv[1], "test"))
-		return run_tests(argc, argv);
-	int rc = parse_cli(argc, argv, &c);
-	if (rc >= 0)
-		return rc;
-	if (c.help) {
-		fputs(usage_text, stdout);
-		return 0;
+	if (s && s != d->boot_file) {
+		eg_settings_free(s);
+		free(s);
 	}
-	if (c.version) {
-		print_version();
-		return 0;
+	if (c != d->boot_cli)
+		free(c);
+}
+
+/* Prints "reload failed, keeping ..." and the problems after it. */
+static void reload_failed(const char *why)
+{
+	size_t l = strcspn(why, "\n");
+	fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules and settings: %.*s\n",
+		(int)l, why);
+	if (why[l])
+		print_problems(why + l + 1);
+}
+
+/*
+ * eg_pipe_opts.reconfigure: reads the settings file again. A key whose value
+ * changed takes its new value when a reload can apply it (F_LIVE), and keeps
+ * its old one otherwise, with "settings: KEY changed; restart to apply". A
+ * file with any problem changes nothing.
+ */
+static int reconfigure(void *ctx, struct eg_pipe_live *next)
+{
+	struct daemon_settings *d = ctx;
+	struct eg_settings fresh;
+	char err[4096];
+	if (settings_read(d->path, d->must_exist, &fresh, err, sizeof(err))) {
+		reload_failed(err);
+		return -1;
 	}
-	struct eg_engine_opts eo = {
-		.lua_path = c.lua_path,
-		.configs = c.configs,
-		.nconfigs = c.nconfigs,
-		.budget = (uint32_t)c.budget,
-		.max_errors = c.max_errors,
-		.mem_limit_mb = (uint32_t)c.mem_mb,
-		.disable_rules = c.disable_rules,
-		.ndisable_rules = c.ndisable_rules,
-		.disable_tags = c.disable_tags,
-		.ndisable_tags = c.ndisable_tags,
-	};
+	struct eg_settings *m = calloc(1, sizeof(*m));
+	struct cli *nc = calloc(1, sizeof(*nc));
+	if (!m || !nc || !(m->path = strdup(d->path ? d->path : ""))) {
+		reload_failed("out of memory");
+		goto fail;
+	}
+	/* every problem of the new file first */
+	if (settings_apply(nc, d->cl, &fresh, problems, sizeof(problems)) >= 0) {
+		reload_failed(problems);
+		goto fail;
+	}
+	memset(nc, 0, sizeof(*nc));
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const struct flag *f = &flags[i];
+		if ((f->attrs & F_CLI_ONLY) || d->cl->set[i] ||
+		    ((f->attrs & F_OUTPUT) && d->cl->set[find_flag("replay") - flags]))
+			continue;
+		const struct eg_setting *was = eg_settings_get(d->file, f->name);
+		const struct eg_setting *now = eg_settings_get(&fresh, f->name);
+		const struct eg_setting *take = now;
+		if (!eg_setting_same(was, now) && !(f->attrs & F_LIVE)) {
+			fprintf(stderr, "ebpf-guard: settings: %s changed; restart to apply\n", f->name);
+			take = was;
+		}
+		if (take && eg_settings_add_copy(m, take)) {
+			reload_failed("out of memory");
+			goto fail;
+		}
+	}
+	if (settings_apply(nc, d->cl, m, problems, sizeof(problems)) >= 0) {
+		reload_failed(problems);
+		goto fail;
+	}
+	if (d->path && eg_check_config_perms(&d->path, 1, nc->strict_perms, err, sizeof(err))) {
+		reload_failed(err);
+		goto fail;
+	}
+	eg_settings_free(&fresh);
+	struct eg_engine_opts eo = engine_opts(nc);
+	eo.log = next->engine.log; /* not settings: kept as they are */
+	eo.log_ctx = next->engine.log_ctx;
+	next->engine = eo;
+	next->rate_limit = nc->rate_limit;
+	next->strict_perms = nc->strict_perms;
+	d->pending_file = m;
+	d->pending_cli = nc;
+	return 0;
+fail:
+	eg_settings_free(&fresh);
+	if (m)
+		eg_settings_free(m);
+	free(m);
+	free(nc);
+	return -1;
+}
+
+/* eg_pipe_opts.reconfigured */
+static void reconfigured(void *ctx, bool taken)
+{
+	struct daemon_settings *d = ctx;
+	if (!d->pending_cli)
+		return;
+	if (taken) {
+		settings_drop(d, d->file, d->cli);
+		d->file = d->pending_file;
+		d->cli = d->pending_cli;
+	} else {
+		settings_drop(d, d->pending_file, d->pending_cli);
+	}
+	d->pending_file = NULL;
+	d->pending_cli = NULL;
+}
+
+/* Live mode attaches BPF programs: root, or CAP_BPF with CAP_PERFMON (or
+ * CAP_SYS_ADMIN). Checked before anything is opened or bound. */
+static int check_live_privileges(void)
+{
+	uint64_t caps = eg_caps_effective();
+	if ((caps & EG_CAP(CAP_SYS_ADMIN)) ||
+	    ((caps & EG_CAP(CAP_BPF)) && (caps & EG_CAP(CAP_PERFMON))))
+		return 0;
+	/* the collector's own check says the same (docs/collector.md) */
+	fprintf(stderr, "ebpf-guard: live mode needs root (or CAP_BPF and CAP_PERFMON): "
+			"run it as root, or use -replay FILE\n");
+	return 1;
+}
+
+/* The directories of an output file that do not exist yet (0700). */
+static int make_dirs_for(const char *what, const char *path)
+{
+	char why[PATH_MAX + 128];
+	if (eg_make_parent_dirs(path, why, sizeof(why))) {
+		fprintf(stderr, "ebpf-guard: failed to open %s %s: %s\n", what, path, why);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The daemon (or -validate, -list-rules) with the settings in force
+ * (ds->cli). Returns the exit code.
+ */
+static int run(struct daemon_settings *ds)
+{
+	int rc;
+	struct cli c = *ds->cli;
+	if (ds->path && ds->file->path &&
+	    eg_check_config_perms(&ds->path, 1, c.strict_perms, problems, sizeof(problems))) {
+		print_problems(problems);
+		return 1;
+	}
+	struct eg_engine_opts eo = engine_opts(&c);
 	if (c.validate || c.list_rules)
 		return check_config(&c, &eo);
+	if (!c.replay && check_live_privileges())
+		return 1;
+	if (!c.alert_file)
+		c.alert_file = c.replay ? "-" : "./alerts.jsonl";
+	if (!c.prom_addr)
+		c.prom_addr = c.replay ? "" : EG_DEFAULT_PROM_ADDR;
 	struct eg_recfilter *rf = NULL;
-	if (c.record_filter_flag && (c.record_types || c.nrecord_pids || c.nrecord_comms ||
-				     c.nrecord_cgroups)) {
+	if (c.record_filter_flag[0] && (c.record_types || c.nrecord_pids || c.record_comms.n ||
+					c.record_cgroups.n)) {
 		char ferr[1024];
 		struct eg_recfilter_opts ro = {
 			.types = c.record_types,
 			.pids = c.record_pids,
 			.npids = c.nrecord_pids,
-			.comms = c.record_comms,
-			.ncomms = c.nrecord_comms,
-			.cgroups = c.record_cgroups,
-			.ncgroups = c.nrecord_cgroups,
+			.comms = c.record_comms.v,
+			.ncomms = c.record_comms.n,
+			.cgroups = c.record_cgroups.v,
+			.ncgroups = c.record_cgroups.n,
 		};
 		rf = eg_recfilter_new(&ro, ferr, sizeof(ferr));
-		if (!rf)
-			return usage_error("%s", ferr);
+		if (!rf) { /* out of memory: the values were checked */
+			fprintf(stderr, "ebpf-guard: %s\n", ferr);
+			return 1;
+		}
 	}
-	if (!c.prom_addr_set)
-		c.prom_addr = c.replay ? "" : ":9100";
 
 	eg_metrics_init();
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -679,7 +1248,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char err[2048];
-	if (eg_check_config_perms(c.configs, c.nconfigs, c.strict_perms, err, sizeof(err))) {
+	if (eg_check_config_perms(c.configs.v, c.configs.n, c.strict_perms, err, sizeof(err))) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		eg_recfilter_free(rf);
 		return 1;
@@ -690,9 +1259,15 @@ int main(int argc, char **argv)
 		eg_recfilter_free(rf);
 		return 1;
 	}
-	if (!c.nconfigs)
+	if (!c.configs.n)
 		fprintf(stderr, "ebpf-guard: no -config given: only the built-in heuristics run\n");
 
+	if ((strcmp(c.alert_file, "-") && make_dirs_for("alert file", c.alert_file)) ||
+	    (c.record && make_dirs_for("record file", c.record))) {
+		eg_engine_free(engine);
+		eg_recfilter_free(rf);
+		return 1;
+	}
 	struct eg_alert_sink *sink = eg_alerts_open(c.alert_file, err, sizeof(err));
 	if (!sink) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
@@ -700,6 +1275,16 @@ int main(int argc, char **argv)
 		eg_recfilter_free(rf);
 		return 1;
 	}
+	struct eg_outputs *outs = eg_outputs_new(&c.out, err, sizeof(err));
+	if (!outs) {
+		fprintf(stderr, "ebpf-guard: %s\n", err);
+		eg_alerts_close(sink);
+		eg_engine_free(engine);
+		eg_recfilter_free(rf);
+		return 1;
+	}
+	eg_outputs_attach(outs, sink);
+	eg_syscall_filter_allow_network(eg_outputs_need_network(outs));
 	struct eg_pipe_opts po = {
 		.engine = eo,
 		.alerts = sink,
@@ -710,17 +1295,21 @@ int main(int argc, char **argv)
 		.watch = c.watch,
 		.check_perms = true,
 		.strict_perms = c.strict_perms,
+		.reconfigure = reconfigure,
+		.reconfigured = reconfigured,
+		.reconfigure_ctx = ds,
 	};
 	struct eg_pipeline *p = eg_pipe_new(&po, engine, err, sizeof(err));
 	if (!p) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		eg_engine_free(engine);
+		eg_outputs_close(outs);
 		eg_alerts_close(sink);
 		eg_recfilter_free(rf);
 		return 1;
 	}
 	rc = 0;
-	if (c.prom_addr && *c.prom_addr && eg_metrics_serve(c.prom_addr, err, sizeof(err))) {
+	if (*c.prom_addr && eg_metrics_serve(c.prom_addr, err, sizeof(err))) {
 		fprintf(stderr, "ebpf-guard: %s\n", err);
 		rc = 1;
 		goto out;
@@ -746,9 +1335,69 @@ int main(int argc, char **argv)
 	}
 out:
 	eg_pipe_flush(p);
+	eg_alerts_set_tap(sink, NULL, NULL);
+	eg_outputs_close(outs);
 	eg_metrics_stop();
 	eg_pipe_free(p);
 	eg_alerts_close(sink);
 	eg_recfilter_free(rf);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "test"))
+		return run_tests(argc, argv);
+	static struct cmdline cl;
+	int rc = tokenize(argc, argv, &cl);
+	if (rc >= 0)
+		return rc;
+	struct cli *cp = calloc(1, sizeof(*cp));
+	struct eg_settings *file = calloc(1, sizeof(*file));
+	static struct daemon_settings ds;
+	if (!cp || !file) {
+		fprintf(stderr, "ebpf-guard: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+	struct cli c_help = {0};
+	/* -help and -version read no settings file: a broken one does not hide them */
+	for (size_t i = 0; i < cl.n; i++)
+		if (cl.args[i].f->set == set_bool && (cl.args[i].f->attrs & F_CLI_ONLY))
+			cl.args[i].f->set(&c_help, cl.args[i].f, "", cl.args[i].val, problems,
+					  sizeof(problems));
+	if (c_help.help || c_help.version) {
+		if (c_help.help)
+			fputs(usage_text, stdout);
+		else
+			print_version();
+		rc = 0;
+		goto out;
+	}
+	ds.cl = &cl;
+	ds.path = settings_path(&cl, &ds.must_exist);
+	if (settings_read(ds.path, ds.must_exist, file, problems, sizeof(problems))) {
+		print_problems(problems);
+		rc = 1;
+		goto out;
+	}
+	rc = settings_apply(cp, &cl, file, problems, sizeof(problems));
+	if (rc == 2) {
+		usage_error("%s", problems);
+		goto out;
+	}
+	if (rc == 1) {
+		print_problems(problems);
+		goto out;
+	}
+	ds.file = ds.boot_file = file;
+	ds.cli = ds.boot_cli = cp;
+	rc = run(&ds);
+out:
+	settings_drop(&ds, ds.file, ds.cli); /* a reload's (pending ones may still be read) */
+	eg_settings_free(file);
+	free(file);
+	free(cp);
+	free(cl.args);
 	return rc;
 }

@@ -109,6 +109,16 @@ int eg_metrics_rule_slot(const char *id, const char *source)
 	return (int)n;
 }
 
+struct eg_output_slot *eg_metrics_output(const char *name)
+{
+	uint32_t n = atomic_load_explicit(&eg_metrics.noutputs, memory_order_relaxed);
+	if (n >= EG_OUTPUTS_MAX)
+		return NULL;
+	eg_metrics.outputs[n].name = name;
+	atomic_store_explicit(&eg_metrics.noutputs, n + 1, memory_order_release);
+	return &eg_metrics.outputs[n];
+}
+
 void eg_metrics_observe_batch(uint64_t ns)
 {
 	/* Compared in whole ns: 1000 ns falls in le="1e-06" exactly. */
@@ -337,6 +347,65 @@ static void render_rules(struct out *o, uint32_t n)
 	free(idx);
 }
 
+/* One output's series of a family: name{output="..."[,reason="..."]} v. */
+static void out_sample(struct out *o, const char *name, const char *output, const char *reason,
+		       uint64_t v)
+{
+	if (reason)
+		putf(o, "%s{output=\"%s\",reason=\"%s\"} %" PRIu64 "\n", name, output, reason, v);
+	else
+		putf(o, "%s{output=\"%s\"} %" PRIu64 "\n", name, output, v);
+}
+
+/* The ebpf_guard_output_* families: the alert file's series (from the alert
+ * counters; "file" also when it is stdout), then those of each other output. */
+static void render_outputs(struct out *o)
+{
+	static const char *const reasons[EG_ODROP_REASONS] = {
+		"queue_full", "unavailable", "busy", "too_large", "rejected", "retries", "shutdown",
+	};
+	static const char *const names[] = {
+		"ebpf_guard_output_alerts_total", "ebpf_guard_output_errors_total",
+		"ebpf_guard_output_dropped_total", "ebpf_guard_output_queue_length",
+	};
+	static const char *const helps[] = {
+		"Alerts delivered by an output (file, syslog, journald, webhook), labelled by output.",
+		"Failed delivery attempts of an output (each retry counts), labelled by output.",
+		"Alerts an output gave up on, labelled by output and reason.",
+		"Alerts waiting in an output's queue, labelled by output.",
+	};
+	static const char *const types[] = {"counter", "counter", "counter", "gauge"};
+	uint32_t n = atomic_load_explicit(&eg_metrics.noutputs, memory_order_acquire);
+	const struct eg_output_slot *s = eg_metrics.outputs;
+	uint64_t lost = LOAD(eg_metrics.alerts_lost), at_exit = LOAD(eg_metrics.alerts_lost_exit);
+	for (int f = 0; f < 4; f++) {
+		family(o, names[f], types[f], helps[f]);
+		if (f == 0)
+			out_sample(o, names[f], "file", NULL, LOAD(eg_metrics.alerts_written));
+		else if (f == 1)
+			out_sample(o, names[f], "file", NULL, LOAD(eg_metrics.alert_write_failures));
+		else if (f == 3)
+			out_sample(o, names[f], "file", NULL, LOAD(eg_metrics.alerts_queued));
+		else
+			for (int r = 0; r < EG_ODROP_REASONS; r++)
+				out_sample(o, names[f], "file", reasons[r],
+					   r == EG_ODROP_QUEUE_FULL ? lost - (at_exit < lost ? at_exit : lost)
+					   : r == EG_ODROP_SHUTDOWN ? at_exit : 0);
+		for (uint32_t i = 0; i < n; i++) {
+			if (f == 0)
+				out_sample(o, names[f], s[i].name, NULL, LOAD(s[i].alerts));
+			else if (f == 1)
+				out_sample(o, names[f], s[i].name, NULL, LOAD(s[i].errors));
+			else if (f == 3)
+				out_sample(o, names[f], s[i].name, NULL, LOAD(s[i].queued));
+			else
+				for (int r = 0; r < EG_ODROP_REASONS; r++)
+					out_sample(o, names[f], s[i].name, reasons[r],
+						   LOAD(s[i].dropped[r]));
+		}
+	}
+}
+
 static void render_hist(struct out *o)
 {
 	static const char name[] = "ebpf_guard_batch_duration_seconds";
@@ -426,6 +495,7 @@ char *eg_metrics_render(size_t *len)
 	       "Configuration reloads that failed; the previous rules stayed active.",
 	       LOAD(eg_metrics.reload_failures));
 	render_hist(&o);
+	render_outputs(&o);
 	simple(&o, "ebpf_guard_lua_memory_bytes", "gauge",
 	       "Memory in use by the Lua detection engine, in bytes.", LOAD(eg_metrics.lua_bytes));
 	simple(&o, "ebpf_guard_ringbuf_fill_bytes", "gauge",
@@ -669,7 +739,7 @@ static int split_addr(const char *addr, char *host, size_t hostlen, uint16_t *po
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
 		if (!close || close[1] != ':') {
-			snprintf(err, errlen, "expected [IPv6]:port, e.g. [::1]:9100");
+			snprintf(err, errlen, "expected [IPv6]:port, e.g. [::1]:7829");
 			return -1;
 		}
 		h = addr + 1;
@@ -678,12 +748,12 @@ static int split_addr(const char *addr, char *host, size_t hostlen, uint16_t *po
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon) {
-			snprintf(err, errlen, "missing port, e.g. :9100 or 127.0.0.1:9100");
+			snprintf(err, errlen, "missing port, e.g. :7829 or 127.0.0.1:7829");
 			return -1;
 		}
 		hl = (size_t)(colon - addr);
 		if (memchr(addr, ':', hl)) {
-			snprintf(err, errlen, "IPv6 addresses need brackets, e.g. [::1]:9100");
+			snprintf(err, errlen, "IPv6 addresses need brackets, e.g. [::1]:7829");
 			return -1;
 		}
 	}

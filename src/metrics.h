@@ -23,6 +23,29 @@
 /* Why -record did not write an event (ebpf_guard_record_events_skipped_total). */
 enum eg_record_skip { EG_RSKIP_SIZE = 0, EG_RSKIP_FILTER = 1, EG_RSKIP_REASONS = 2 };
 
+/* Alert outputs besides the file (src/outputs.c): syslog, journald, webhook.
+ * (The file's ebpf_guard_output_* series come from the alert counters.) */
+#define EG_OUTPUTS_MAX 4
+/* Why an output dropped an alert (ebpf_guard_output_dropped_total{reason}). */
+enum eg_out_drop {
+	EG_ODROP_QUEUE_FULL = 0, /* the output's queue was full */
+	EG_ODROP_UNAVAILABLE,    /* the receiver is missing or refused it */
+	EG_ODROP_BUSY,           /* the receiver's socket buffer was full */
+	EG_ODROP_TOO_LARGE,      /* larger than the transport takes */
+	EG_ODROP_REJECTED,       /* the webhook answered 4xx (not 429) */
+	EG_ODROP_RETRIES,        /* the webhook failed every retry */
+	EG_ODROP_SHUTDOWN,       /* still queued when the drain deadline passed */
+	EG_ODROP_REASONS,
+};
+
+struct eg_output_slot {
+	const char *name;           /* "syslog", "journald", "webhook"; static */
+	_Atomic uint64_t alerts;    /* delivered */
+	_Atomic uint64_t errors;    /* failed send attempts (each retry counts) */
+	_Atomic uint64_t dropped[EG_ODROP_REASONS];
+	_Atomic uint64_t queued;    /* gauge: waiting to be sent */
+};
+
 struct eg_rule_slot {
 	char id[128];
 	char source[256];
@@ -42,6 +65,8 @@ struct eg_metrics {
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */
 	_Atomic uint64_t alerts_lost;                 /* dropped when the queue was full */
 	_Atomic uint64_t alerts_queued;               /* gauge: waiting for the disk */
+	_Atomic uint64_t alerts_written;              /* lines written to the alert file */
+	_Atomic uint64_t alerts_lost_exit;            /* of alerts_lost: still queued at exit */
 	_Atomic uint64_t reloads;
 	_Atomic uint64_t reload_failures;
 	_Atomic uint64_t lua_bytes;                   /* gauge */
@@ -56,6 +81,8 @@ struct eg_metrics {
 	_Atomic uint64_t batch_count;
 	_Atomic int64_t last_loop_ns;                 /* CLOCK_MONOTONIC of the last loop pass */
 	int64_t start_time_s;
+	_Atomic uint32_t noutputs;
+	struct eg_output_slot outputs[EG_OUTPUTS_MAX];
 	_Atomic uint32_t nslots;
 	struct eg_rule_slot slots[EG_MAX_RULE_SLOTS];
 };
@@ -68,11 +95,27 @@ extern const double eg_hist_bounds[EG_HIST_BUCKETS];
 #define EG_ADD(field, v) atomic_fetch_add_explicit(&eg_metrics.field, (v), memory_order_relaxed)
 #define EG_SET(field, v) atomic_store_explicit(&eg_metrics.field, (v), memory_order_relaxed)
 
+/* On an output's slot (NULL when none could be had: nothing is counted). */
+#define EG_OUT_ADD(slot, field, v)                                                         \
+	do {                                                                               \
+		if (slot)                                                                  \
+			atomic_fetch_add_explicit(&(slot)->field, (v), memory_order_relaxed); \
+	} while (0)
+#define EG_OUT_INC(slot, field) EG_OUT_ADD(slot, field, 1)
+#define EG_OUT_SET(slot, field, v)                                                         \
+	do {                                                                               \
+		if (slot)                                                                  \
+			atomic_store_explicit(&(slot)->field, (v), memory_order_relaxed);     \
+	} while (0)
+
 void eg_metrics_init(void);
 /* Finds or creates the slot for a rule id (not on the hot path). Returns the
  * slot index, or -1 when all slots are used. */
 int eg_metrics_rule_slot(const char *id, const char *source);
 void eg_metrics_observe_batch(uint64_t ns);
+/* The metrics of the output called name (a static string), made at start-up
+ * before any render; NULL when all EG_OUTPUTS_MAX are used. */
+struct eg_output_slot *eg_metrics_output(const char *name);
 
 /* A function the render calls first, on the metrics thread, to refresh
  * gauges and counters straight from their source (the collector reads the
@@ -86,7 +129,7 @@ void eg_metrics_raise(_Atomic uint64_t *counter, uint64_t v);
 /* The text exposition, for the HTTP server and tests. Caller frees. */
 char *eg_metrics_render(size_t *len);
 
-/* HTTP server on addr (":9100", "127.0.0.1:9100", "[::1]:9100"). Returns 0,
+/* HTTP server on addr (":7829", "127.0.0.1:7829", "[::1]:7829"). Returns 0,
  * or -1 with a message in err. */
 int eg_metrics_serve(const char *addr, char *err, size_t errlen);
 void eg_metrics_stop(void);

@@ -30,6 +30,12 @@
  * (an editor saving, a config manager replacing several files) is one reload. */
 #define WATCH_SETTLE_NS (200LL * 1000000LL)
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+/* A ConfigMap (or Secret, projected, downward API) volume: each key is a
+ * symbolic link "key -> ..data/key", and "..data" links to a timestamped
+ * directory. The kubelet updates the volume by writing a new timestamped
+ * directory and renaming a new "..data" link over the old one: the keys'
+ * own links do not change, so only "..data" shows the change. */
+#define KUBE_DATA_LINK "..data"
 /* A reload still building after this long is stopped (65,535 rules load in
  * ~20 s on a 2-vCPU machine). */
 #define RELOAD_TIMEOUT_NS (120LL * 1000000000LL)
@@ -39,7 +45,8 @@
  * in between batches once done is set. */
 struct reload_job {
 	pthread_t thread;
-	struct eg_engine_opts opts; /* p->o.engine, with abort pointing below */
+	struct eg_engine_opts opts; /* next.engine, with abort pointing below */
+	struct eg_pipe_live next;   /* the settings it is built with */
 	_Atomic int done;           /* result/err are ready */
 	volatile int32_t abort;     /* raised by the loop when the build is too slow */
 	struct eg_engine *result;   /* NULL on failure, with err */
@@ -48,10 +55,13 @@ struct reload_job {
 };
 
 /* A watched directory: a -config directory (name NULL: any rule file in it
- * counts) or the directory of a -config file (name: that file only). */
+ * counts) or the directory of a -config file (name: that file only).
+ * data_link: a change of KUBE_DATA_LINK in it counts too (always for a
+ * directory; for a file, when it is a symbolic link into KUBE_DATA_LINK). */
 struct watch {
 	int wd;
 	char *name;
+	bool data_link;
 };
 
 struct rule_state {
@@ -146,6 +156,18 @@ static int bind_rules(struct eg_pipeline *p)
 	return 0;
 }
 
+/* true when path is a symbolic link to "..data/..." (a key of a ConfigMap
+ * volume, given as a -config file). */
+static bool links_into_data(const char *path)
+{
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = 0;
+	return !strncmp(target, KUBE_DATA_LINK "/", sizeof(KUBE_DATA_LINK));
+}
+
 /* -watch: one inotify watch per -config directory, and on the directory of
  * each -config file (editors and config managers replace files by rename,
  * which a watch on the file itself would not survive). */
@@ -183,9 +205,26 @@ static int watch_configs(struct eg_pipeline *p, char *err, size_t errlen)
 		}
 		p->watches[p->nwatches].wd = wd;
 		p->watches[p->nwatches].name = base[0] ? strdup(base) : NULL;
+		p->watches[p->nwatches].data_link = !base[0] || links_into_data(path);
 		p->nwatches++;
 	}
 	return 0;
+}
+
+/* The -config paths changed at a reload: watch the new ones. */
+static void rewatch(struct eg_pipeline *p)
+{
+	char err[4200];
+	if (p->inotify_fd >= 0)
+		close(p->inotify_fd);
+	for (size_t i = 0; i < p->nwatches; i++)
+		free(p->watches[i].name);
+	free(p->watches);
+	p->watches = NULL;
+	p->nwatches = 0;
+	p->watch_due_ns = 0;
+	if (watch_configs(p, err, sizeof(err)))
+		fprintf(stderr, "ebpf-guard: %s: changes are not watched until the next reload\n", err);
 }
 
 static int is_rule_file(const char *name)
@@ -208,8 +247,10 @@ static void read_watch_events(struct eg_pipeline *p, int64_t now)
 				continue;
 			for (size_t i = 0; i < p->nwatches; i++) {
 				const struct watch *w = &p->watches[i];
-				if (w->wd == ev->wd &&
-				    (w->name ? !strcmp(w->name, ev->name) : is_rule_file(ev->name)))
+				if (w->wd != ev->wd)
+					continue;
+				if ((w->name ? !strcmp(w->name, ev->name) : is_rule_file(ev->name)) ||
+				    (w->data_link && !strcmp(ev->name, KUBE_DATA_LINK)))
 					p->watch_due_ns = now + WATCH_SETTLE_NS;
 			}
 		}
@@ -524,8 +565,12 @@ void eg_pipe_set_lost_counter(struct eg_pipeline *p, const volatile uint64_t *co
 	p->batch_lost = false;
 }
 
-/* Swaps in e, a freshly built engine; on failure (e NULL) reports err. */
-static void swap_engine(struct eg_pipeline *p, struct eg_engine *e, const char *err)
+static void rewatch(struct eg_pipeline *p);
+
+/* Swaps in e, a freshly built engine, with the settings next (NULL: the
+ * current ones); on failure (e NULL) reports err. Returns true when e is in. */
+static bool swap_engine(struct eg_pipeline *p, struct eg_engine *e, const struct eg_pipe_live *next,
+			const char *err)
 {
 	if (!e) {
 		EG_INC(reload_failures);
@@ -538,24 +583,44 @@ static void swap_engine(struct eg_pipeline *p, struct eg_engine *e, const char *
 			l = strcspn(err, "\n");
 			fprintf(stderr, "ebpf-guard: %.*s\n", (int)l, err);
 		}
-		return;
+		return false;
 	}
 	/* events already queued belong to the rule set they arrived under */
 	eg_pipe_flush(p);
 	struct eg_engine *old = p->engine;
 	rate_summary(p, mono_ns(), true); /* the window's counts go with the old rules */
+	struct eg_pipe_live was = {p->o.engine, p->o.rate_limit, p->o.strict_perms};
+	if (next) {
+		p->o.engine = next->engine;
+		p->o.engine.abort = NULL;
+		p->o.rate_limit = next->rate_limit;
+		p->o.strict_perms = next->strict_perms;
+	}
 	p->engine = e;
 	if (bind_rules(p)) {
 		p->engine = old;
+		p->o.engine = was.engine;
+		p->o.rate_limit = was.rate_limit;
+		p->o.strict_perms = was.strict_perms;
 		eg_engine_free(e);
 		bind_rules(p);
 		EG_INC(reload_failures);
 		fprintf(stderr, "ebpf-guard: reload failed: out of memory\n");
-		return;
+		return false;
 	}
 	eg_engine_free(old);
 	EG_INC(reloads);
 	fprintf(stderr, "ebpf-guard: reloaded %zu rules\n", eg_engine_nrules(e));
+	if (next && p->o.watch && next->engine.configs != was.engine.configs)
+		rewatch(p);
+	return true;
+}
+
+/* A reload's end, for the settings' owner. */
+static void reconfigured(struct eg_pipeline *p, bool taken)
+{
+	if (p->o.reconfigured)
+		p->o.reconfigured(p->o.reconfigure_ctx, taken);
 }
 
 static void *reload_main(void *arg)
@@ -575,19 +640,27 @@ static void start_reload(struct eg_pipeline *p, int64_t now)
 		p->reload_again = true; /* once this one is done */
 		return;
 	}
+	struct eg_pipe_live next = {p->o.engine, p->o.rate_limit, p->o.strict_perms};
+	if (p->o.reconfigure && p->o.reconfigure(p->o.reconfigure_ctx, &next)) {
+		EG_INC(reload_failures);
+		return;
+	}
 	char perr[1024];
-	if (p->o.check_perms && eg_check_config_perms(p->o.engine.configs, p->o.engine.nconfigs,
-						      p->o.strict_perms, perr, sizeof(perr))) {
-		swap_engine(p, NULL, perr);
+	if (p->o.check_perms && eg_check_config_perms(next.engine.configs, next.engine.nconfigs,
+						      next.strict_perms, perr, sizeof(perr))) {
+		swap_engine(p, NULL, NULL, perr);
+		reconfigured(p, false);
 		return;
 	}
 	struct reload_job *j = calloc(1, sizeof(*j));
 	if (!j) {
 		EG_INC(reload_failures);
 		fprintf(stderr, "ebpf-guard: reload failed, keeping the previous rules: out of memory\n");
+		reconfigured(p, false);
 		return;
 	}
-	j->opts = p->o.engine;
+	j->next = next;
+	j->opts = next.engine;
 	j->abort = 0;
 	j->opts.abort = &j->abort;
 	j->result = NULL;
@@ -603,8 +676,8 @@ static void start_reload(struct eg_pipeline *p, int64_t now)
 	if (rc) {
 		free(j);
 		char err[1024];
-		struct eg_engine *e = eg_engine_new(&p->o.engine, err, sizeof(err));
-		swap_engine(p, e, err);
+		struct eg_engine *e = eg_engine_new(&next.engine, err, sizeof(err));
+		reconfigured(p, swap_engine(p, e, &next, err));
 		return;
 	}
 	p->job = j;
@@ -631,8 +704,9 @@ static void poll_reload(struct eg_pipeline *p, int64_t now)
 	if (j->abort && !j->result)
 		snprintf(j->err, sizeof(j->err), "it ran longer than %lld s",
 			 RELOAD_TIMEOUT_NS / 1000000000LL);
-	swap_engine(p, j->result, j->err);
+	bool taken = swap_engine(p, j->result, &j->next, j->err);
 	free(j);
+	reconfigured(p, taken);
 	if (p->reload_again) {
 		p->reload_again = false;
 		start_reload(p, now);

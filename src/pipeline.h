@@ -24,6 +24,14 @@ struct eg_pipeline;
 struct eg_alert_sink;
 struct eg_recfilter;
 
+/* What a reload may change besides the rule files' contents: the settings
+ * file's live keys (main.c). */
+struct eg_pipe_live {
+	struct eg_engine_opts engine;
+	double rate_limit;
+	bool strict_perms;
+};
+
 struct eg_pipe_opts {
 	struct eg_engine_opts engine;  /* kept for reloads */
 	struct eg_alert_sink *alerts;  /* owned by the caller */
@@ -36,6 +44,18 @@ struct eg_pipe_opts {
 	/* Before each reload, check the owner and mode of the -config files
 	 * (harden.h): warn, or with strict_perms refuse the reload. */
 	bool check_perms, strict_perms;
+	/*
+	 * Called on the event loop's thread as each reload starts, with *next
+	 * holding the settings in force: may change it (the rules are then
+	 * built with next->engine) and returns 0; or returns -1 after saying
+	 * why on stderr, and the reload is counted as failed with nothing
+	 * changed. reconfigured() follows once that reload is over: taken when
+	 * the new rules, and *next, are in force (the previous settings' memory
+	 * may go), else *next was dropped. NULL: a reload keeps the settings.
+	 */
+	int (*reconfigure)(void *ctx, struct eg_pipe_live *next);
+	void (*reconfigured)(void *ctx, bool taken);
+	void *reconfigure_ctx;
 };
 
 struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *engine,

@@ -9,7 +9,8 @@
  * was. docs/operations.md, "Hardening", has the list's rationale.
  *
  * Not allowed, among others: execve/execveat, fork (clone without
- * CLONE_THREAD), socket/connect/bind/listen, ptrace, process_vm_*, mount,
+ * CLONE_THREAD), socket/connect/bind/listen (socket, connect and bind are
+ * when the webhook output is on: eg_syscall_filter_allow_network), ptrace, process_vm_*, mount,
  * setuid and friends, capset, prctl, kill (other than the process's own
  * threads), module and kexec calls, keyctl, userfaultfd; bpf and
  * perf_event_open in replay mode; ioctl other than the perf-event ones.
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -38,6 +40,8 @@ static const char *const common[] = {
 	"open", "openat", "fstat", "newfstatat", "stat", "lstat", "statx", "fcntl",
 	"ftruncate", "getdents64", "readlink", "readlinkat", "access", "faccessat",
 	"faccessat2", "dup", "dup3", "getcwd",
+	/* -watch: the new -config paths of a settings reload */
+	"inotify_init1", "inotify_add_watch",
 	/* memory: malloc, LuaJIT (and its JIT), PCRE2's JIT */
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
 	/* threads (clone is further down), locks, exit */
@@ -58,6 +62,14 @@ static const char *const common[] = {
 
 /* Live mode: attach and detach probes, read the drop counters. */
 static const char *const live_only[] = {"bpf", "perf_event_open"};
+
+/* eg_syscall_filter_allow_network */
+static bool network;
+
+void eg_syscall_filter_allow_network(bool on)
+{
+	network = on;
+}
 
 /* Names by system call number, resolved before the filter is installed, so
  * that the SIGSYS handler can print them without calling anything unsafe. */
@@ -158,6 +170,25 @@ int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t err
 		goto out;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) && rc != -EEXIST)
 		goto out;
+	if (network) {
+		static const int families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
+		size_t more = 0; /* socket counts once */
+		for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+			struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]);
+			if ((rc = allow(ctx, "socket", i ? &more : &n, 1, &fam)))
+				goto out;
+		}
+		struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_UNIX);
+		if ((rc = allow(ctx, "socketpair", &n, 1, &unix_only)) ||
+		    (rc = allow(ctx, "connect", &n, 0, NULL)) || (rc = allow(ctx, "bind", &n, 0, NULL)) ||
+		    /* glibc's DNS client sends the A and AAAA queries in one call */
+		    (rc = allow(ctx, "sendmmsg", &n, 0, NULL)) || (rc = allow(ctx, "recvmmsg", &n, 0, NULL)))
+			goto out;
+		/* ... and asks how long an answer is before reading it */
+		struct scmp_arg_cmp fionread = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
+		if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &fionread)))
+			goto out;
+	}
 	/* thread names (libmicrohttpd names its threads as they start, maybe
 	 * after the filter is in place); no other prctl */
 	static const int prctl_ok[] = {PR_SET_NAME, PR_GET_NAME};

@@ -17,4 +17,14 @@
  */
 int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t errlen);
 
+/*
+ * Called before eg_syscall_filter_install when an output connects after
+ * start-up (the webhook, src/webhook.c): the filter then also allows
+ * socket(2) for AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (name resolution
+ * asks the kernel for the addresses with NETLINK_ROUTE), socketpair(2) for
+ * AF_UNIX (libcurl's resolver thread), connect(2), bind(2) (netlink), and
+ * sendmmsg(2)/recvmmsg(2) and ioctl(FIONREAD) (glibc's DNS client).
+ */
+void eg_syscall_filter_allow_network(bool on);
+
 #endif

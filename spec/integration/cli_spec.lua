@@ -59,11 +59,30 @@ describe("ebpf-guard CLI", function()
       assert.truthy(out:match("^ebpf%-guard %d+%.%d+%.%d+ "))
     end)
 
-    it("rejects an unknown flag with usage and exit 2", function()
+    it("rejects an unknown flag with a hint and exit 2", function()
       local rc, _, err = run(BIN .. " -frobnicate", dir)
       assert.equals(2, rc)
-      assert.equals("ebpf-guard: unknown flag: -frobnicate", err:match("^[^\n]*"))
-      assert.truthy(err:find("Usage:", 1, true))
+      assert.equals("ebpf-guard: unknown flag -frobnicate\n"
+        .. "Run 'ebpf-guard -help' for the flags and the exit codes.\n", err)
+    end)
+
+    it("suggests the flag meant by a misspelt one", function()
+      for typo, meant in pairs({ ["-alert-fil"] = "-alert-file", ["--promaddr"] = "-prom-addr",
+        ["-lua-bugdet=5"] = "-lua-budget", ["-disable-rul"] = "-disable-rule",
+        ["-record-max"] = "-record-max-size", ["-vlaidate"] = "-validate" }) do
+        local rc, _, err = run(BIN .. " " .. typo .. " x", dir)
+        assert.equals(2, rc)
+        local name = typo:gsub("^%-%-?", "-"):gsub("=.*", "")
+        assert.equals("ebpf-guard: unknown flag " .. name .. " (did you mean " .. meant .. "?)",
+          err:match("^[^\n]*"))
+      end
+    end)
+
+    it("lists the exit codes in -help", function()
+      local _, out = run(BIN .. " -help", dir)
+      assert.truthy(out:find("\nExit codes:\n  0  done: ", 1, true))
+      assert.truthy(out:find("\n  1  a problem in the settings file or the configuration", 1, true))
+      assert.truthy(out:find("\n  2  a command-line mistake: unknown flag", 1, true))
     end)
 
     it("rejects a flag without its value with exit 2", function()
@@ -160,9 +179,10 @@ describe("ebpf-guard CLI", function()
     end)
 
     it("fails clearly when the alert file cannot be opened", function()
-      local rc, _, err = run(BIN .. " -replay spec/fixtures/cli_replay.jsonl -alert-file " .. dir .. "/no/such/dir/a.jsonl", dir)
+      writefile(dir .. "/f", "")
+      local rc, _, err = run(BIN .. " -replay spec/fixtures/cli_replay.jsonl -alert-file " .. dir .. "/f/a.jsonl", dir)
       assert.equals(1, rc)
-      assert.equals("ebpf-guard: failed to open alert file " .. dir .. "/no/such/dir/a.jsonl: No such file or directory",
+      assert.equals("ebpf-guard: failed to open alert file " .. dir .. "/f/a.jsonl: Not a directory",
         err:match("[^\n]*alert file[^\n]*"))
     end)
   end)

@@ -107,6 +107,39 @@ describe("guard", function()
     end)
   end)
 
+  describe("cache", function()
+    before_each(function() guard.now_ns = 0 end)
+
+    it("stores values by string or number key, bounded by max, least recently used out first", function()
+      local c = guard.instance("t").cache { max = 2 }
+      guard.now_ns = 1; c:set("/tmp/a", "curl")
+      guard.now_ns = 2; c:set(42, "n")
+      guard.now_ns = 3; c:get("/tmp/a")
+      guard.now_ns = 4; c:set("/tmp/b", "wget")
+      assert.same({ "curl", nil, "wget", 2 }, { c:get("/tmp/a"), c:get(42), c:get("/tmp/b"), c:size() })
+    end)
+
+    it("expires by event time and keeps its entries at a process exit", function()
+      local c = guard.instance("t").cache { ttl = 5 }
+      guard.now_ns = 1e9; c:set(7, "seven")
+      guard.forget(7)
+      assert.equals("seven", c:get(7))
+      guard.now_ns = 7e9
+      assert.is_nil(c:get(7))
+    end)
+
+    it("names itself in its errors", function()
+      local ok, err = pcall(guard.instance("t").cache, { max = -1 })
+      assert.equals("guard.cache: max must be a positive integer, got -1", bare(err))
+      local c = guard.instance("t").cache {}
+      ok, err = pcall(function() c:set({}, 1) end)
+      assert.is_false(ok)
+      assert.truthy(err:find("cache:set: key must be a string or a number, got table", 1, true))
+      ok, err = pcall(c.get, 5, "x")
+      assert.truthy(err:find("guard.cache:get: called on a number, not a guard.cache", 1, true), err)
+    end)
+  end)
+
   describe("log", function()
     local lines, now, saved
     before_each(function()

@@ -193,6 +193,8 @@ static void test_histogram_and_gauges(void)
 	CHECK(!strstr(t, "\nebpf_guard_events_dropped_total "), "an unlabelled dropped_total");
 	HAS(t, "ebpf_guard_replay_lines_rejected_total 12");
 	HAS(t, "ebpf_guard_alert_write_failures_total 13");
+	/* the file's series of the per-output families: the same counter */
+	HAS(t, "ebpf_guard_output_errors_total{output=\"file\"} 13");
 	char line[64];
 	snprintf(line, sizeof(line), "process_start_time_seconds %lld",
 		 (long long)eg_metrics.start_time_s);
@@ -212,6 +214,8 @@ static void test_histogram_and_gauges(void)
 			      "ebpf_guard_ringbuf_fill_bytes", "ebpf_guard_ringbuf_size_bytes",
 			      "ebpf_guard_process_table_entries", "ebpf_guard_process_table_bytes",
 			      "ebpf_guard_process_table_evictions_total", "ebpf_guard_process_table_misses_total",
+			      "ebpf_guard_output_alerts_total", "ebpf_guard_output_errors_total",
+			      "ebpf_guard_output_dropped_total", "ebpf_guard_output_queue_length",
 			      "ebpf_guard_build_info", "process_start_time_seconds"};
 	int ntype = 0;
 	for (const char *p = t; (p = strstr(p, "# TYPE ")); p++)
@@ -409,7 +413,7 @@ static void test_http(void)
 {
 	char err[256], addr[64];
 	CHECK(eg_metrics_serve("9100", err, sizeof(err)) == -1, "no colon accepted");
-	CHECK(!strcmp(err, "invalid -prom-addr '9100': missing port, e.g. :9100 or 127.0.0.1:9100"),
+	CHECK(!strcmp(err, "invalid -prom-addr '9100': missing port, e.g. :7829 or 127.0.0.1:7829"),
 	      "%s", err);
 	CHECK(eg_metrics_serve("127.0.0.1:99999", err, sizeof(err)) == -1, "port range");
 	CHECK(!strcmp(err, "invalid -prom-addr '127.0.0.1:99999': invalid port '99999': expected "

@@ -6,10 +6,12 @@
  * Skipped under sanitizers and valgrind (their runtimes make calls of their
  * own that the filter refuses).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
 #include "check.h"
 #include "harden.h"
@@ -80,6 +83,32 @@ static int do_socket(void)
 	return socket(AF_INET, SOCK_STREAM, 0) >= 0;
 }
 
+/* With the webhook's network calls allowed: inet, unix and netlink sockets,
+ * connect (refused by nobody listening: ECONNREFUSED, not SIGSYS). */
+static int do_network(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ECONNREFUSED)
+		return 2;
+	close(fd);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return 3;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 4;
+	return 0;
+}
+
+static int do_packet_socket(void)
+{
+	return socket(AF_PACKET, SOCK_RAW, 0) >= 0;
+}
+
 static int do_fork(void)
 {
 	pid_t p = fork();
@@ -120,8 +149,9 @@ struct result {
 	char err[1024];
 };
 
-/* Runs fn in a child under the filter (live or replay mode). */
-static struct result run(int (*fn)(void), int live)
+/* Runs fn in a child under the filter (live or replay mode; net: with
+ * eg_syscall_filter_allow_network). */
+static struct result run_net(int (*fn)(void), int live, bool net)
 {
 	struct result r = {0};
 	int pfd[2];
@@ -133,6 +163,7 @@ static struct result run(int (*fn)(void), int live)
 		dup2(pfd[1], STDERR_FILENO);
 		close(pfd[0]);
 		char err[512];
+		eg_syscall_filter_allow_network(net);
 		if (eg_no_new_privs() || eg_syscall_filter_install(live, NULL, err, sizeof(err))) {
 			fprintf(stderr, "setup failed: %s\n", err);
 			_exit(99);
@@ -148,6 +179,11 @@ static struct result run(int (*fn)(void), int live)
 	close(pfd[0]);
 	waitpid(pid, &r.status, 0);
 	return r;
+}
+
+static struct result run(int (*fn)(void), int live)
+{
+	return run_net(fn, live, false);
 }
 
 static int exited(struct result r, int code)
@@ -220,6 +256,14 @@ int main(void)
 		CHECK(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT && !r.err[0],
 		      "live=%d: abort: status %#x, stderr '%s'", live, r.status, r.err);
 	}
+	/* the webhook's network calls, and only those families */
+	r = run_net(do_network, 0, true);
+	CHECK(exited(r, 0), "network: status %#x, step %d, stderr '%s'", r.status,
+	      WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, r.err);
+	r = run_net(do_packet_socket, 0, true);
+	CHECK(refused(r, "socket"), "network: AF_PACKET: status %#x, stderr '%s'", r.status, r.err);
+	r = run_net(allowed, 1, true);
+	CHECK(exited(r, 0), "network, live: allowed calls: status %#x, stderr '%s'", r.status, r.err);
 	/* bpf: refused in replay mode, allowed (and failing on its own) live */
 	r = run(do_bpf, 0);
 	CHECK(refused(r, "bpf"), "replay: bpf: status %#x, stderr '%s'", r.status, r.err);

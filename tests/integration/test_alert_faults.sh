@@ -139,11 +139,17 @@ wait_metric 'ebpf_guard_events_total{type="exec"}' 8
 wait_metric 'ebpf_guard_alerts_total{rule_id="builtin_suspicious_shell"}' 8
 wait_metric 'ebpf_guard_alerts_queued' 5
 wait_metric 'ebpf_guard_alerts_lost_total' 3
+# the same, as the file's series of the per-output families (docs/metrics.md)
+[ "$(metric 'ebpf_guard_output_dropped_total{output="file",reason="queue_full"}')" = 3 ] ||
+	fail "file output: queue_full drops"
+[ "$(metric 'ebpf_guard_output_queue_length{output="file"}')" = 5 ] || fail "file output: queue length"
+[ "$(metric 'ebpf_guard_output_alerts_total{output="file"}')" = 0 ] || fail "file output: alerts written"
 [ "$(count_lines "$alerts2")" = 0 ] || fail "lines were written to a full disk"
 alive
 rm -f "$FS/filler"
 wait_lines "$alerts2" 5 10
 wait_metric 'ebpf_guard_alerts_queued' 0
+wait_metric 'ebpf_guard_output_alerts_total{output="file"}' 5
 eg_finish
 check_file "$alerts2" 5
 echo "PASS ($EG_NAME): phase 1 wrote $written of 15 before the queue, 25/25 in the end; phase 2 kept 5, lost 3"

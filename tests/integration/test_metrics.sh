@@ -168,7 +168,7 @@ done
 rc=0
 "$EG_BIN" -replay /dev/null -alert-file "$W/x.jsonl" -prom-addr nonsense 2>"$W/err" || rc=$?
 [ "$rc" = 1 ] || fail "bad -prom-addr exited $rc"
-grep -qxF "ebpf-guard: invalid -prom-addr 'nonsense': missing port, e.g. :9100 or 127.0.0.1:9100" "$W/err" ||
+grep -qxF "ebpf-guard: invalid -prom-addr 'nonsense': missing port, e.g. :7829 or 127.0.0.1:7829" "$W/err" ||
 	fail "bad -prom-addr message: $(cat "$W/err")"
 rc=0
 "$EG_BIN" -replay /dev/null -alert-file "$W/x.jsonl" -prom-addr "127.0.0.1:$PORT" 2>"$W/err" || rc=$?
