@@ -846,6 +846,10 @@ local function cmd_expr(E, f, m)
     local fast = buf_contains(m.values, p, l)
     if fast then return fast end
   end
+  if (op == "in" or op == "eq") and #m.values == 1 and m.values[1] == "" then
+    -- the empty command line: no argument, or one empty one
+    return fmt("(%s == 0 or (%s == 1 and %s[0] == 0))", l, l, p)
+  end
   local alts = {}
   for i, v in ipairs(m.values) do alts[i] = cmd_quote(v) end
   local pat = "(?:" .. concat(alts, "|") .. ")"
