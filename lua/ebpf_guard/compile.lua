@@ -25,6 +25,7 @@ pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const vo
 pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
 
 local U64 = ffi.typeof("const uint64_t *")
+local U32 = ffi.typeof("const uint32_t *")
 local TYPES = {}
 for i = 1, #event.TYPE_NAMES do TYPES[i] = i end
 
@@ -36,6 +37,135 @@ _M.CHUNK_LINES = 256
 _M.CHUNK_CHARS = 24000
 -- declarative rules of one type per group loop
 _M.GROUP_RULES = 8
+
+-- The rule index. A declarative rule whose conditions include, at the top
+-- level, a prefix, equality or suffix test of one of the event's own
+-- strings (filename, comm, exe, ...) against literals of 4 bytes or more
+-- (equality: any length) is not tested on every event of its types: it is
+-- filed under the first (suffix: last) 4 bytes of each literal, and an event
+-- runs only the rules filed under its own string's 4 bytes, found with one
+-- table lookup per index. With a hundred rules of which most name paths or
+-- programs, an event meets a handful of them.
+_M.INDEX = true
+
+-- The 4 bytes of s from `at` as a little-endian number (missing bytes 0).
+local function word4(s, at)
+  local w = 0
+  for k = 3, 0, -1 do w = w * 256 + (s:byte(at + k) or 0) end
+  return w
+end
+
+local KEY_FIELDS = { filename = true, comm = true, exe = true, requested = true, new_path = true,
+  link_target = true, source = true, fstype = true, dest_ip = true, target_comm = true,
+  target_exe = true, module_name = true, bpf_name = true, local_ip = true }
+
+-- Index keys of a matcher m on field f: { ["pre:comm"] = key, ... } with
+-- key = { field, p, l, side = "pre" | "suf", words = { w, ... } }.
+local function matcher_keys(f, m, out)
+  out = out or {}
+  if not f or f.kind ~= "str" or f.buf or not KEY_FIELDS[f.name] or type(f.p) ~= "string"
+    or not f.p:match("^e%.[%w_]+$") then return out end
+  local op, vals = m.op, m.values
+  if op == "and" then
+    for _, x in ipairs(m.list) do matcher_keys(f, x, out) end
+    return out
+  end
+  if type(vals) ~= "table" or #vals == 0 then return out end
+  local words, seen, side = {}, {}, "pre"
+  for _, v in ipairs(vals) do
+    if type(v) ~= "string" then return out end
+    local w
+    if op == "prefix" then
+      if #v < 4 then return out end
+      w = word4(v, 1)
+    elseif op == "eq" or op == "in" then
+      w = word4(v, 1) -- a short value: its bytes, then zeros, as W computes
+    elseif op == "suffix" then
+      if #v < 4 then return out end
+      w, side = word4(v, #v - 3), "suf"
+    elseif op == "regex" and #vals == 1 then
+      local lit, anchored = regex.required_literal(v)
+      if not (lit and anchored and #lit >= 4) then return out end
+      w = word4(lit, 1)
+    else
+      return out
+    end
+    if not seen[w] then seen[w] = true; words[#words + 1] = w end
+  end
+  local name = side .. ":" .. f.name
+  if not out[name] or #words < #out[name].words then
+    out[name] = { field = f.name, p = f.p, l = f.l, side = side, words = words }
+  end
+  return out
+end
+
+-- The keys of a condition: of a field test, its matcher's; of "all", the
+-- best of each conjunct (any one of them must hold); of "any", those every
+-- branch has, with the words of all branches.
+local function ast_keys(ast)
+  if not ast then return {} end
+  if ast.op == "field" then return matcher_keys(ast.field, ast.m) end
+  if ast.op == "all" then
+    local out = {}
+    for _, x in ipairs(ast.list) do
+      for name, k in pairs(ast_keys(x)) do
+        if not out[name] or #k.words < #out[name].words then out[name] = k end
+      end
+    end
+    return out
+  end
+  if ast.op == "any" then
+    local out
+    for _, x in ipairs(ast.list) do
+      local kx = ast_keys(x)
+      if not out then
+        out = {}
+        for name, k in pairs(kx) do
+          out[name] = { field = k.field, p = k.p, l = k.l, side = k.side, words = { unpack(k.words) } }
+        end
+      else
+        for name, k in pairs(out) do
+          local o = kx[name]
+          if not o then
+            out[name] = nil
+          else
+            local seen = {}
+            for _, w in ipairs(k.words) do seen[w] = true end
+            for _, w in ipairs(o.words) do
+              if not seen[w] then seen[w] = true; k.words[#k.words + 1] = w end
+            end
+          end
+        end
+      end
+    end
+    return out or {}
+  end
+  return {}
+end
+
+-- The best index key of a rule (the fewest words), or nil.
+local function rule_key(r)
+  local keys = ast_keys(r.match_ast)
+  for _, rx in ipairs({ { r.filename_rx, "filename" }, { r.comm_rx, "comm" } }) do
+    local obj = rx[1]
+    if obj then
+      local lit, anchored = regex.required_literal(obj.pattern)
+      if lit and anchored and #lit >= 4 then
+        keys["rx:" .. rx[2]] = { field = rx[2], p = "e." .. rx[2], l = "e." .. rx[2] .. "_len",
+          side = "pre", words = { word4(lit, 1) } }
+      end
+    end
+  end
+  local best
+  for _, k in pairs(keys) do
+    if not best or #k.words < #best.words or (#k.words == #best.words and k.field < best.field) then
+      best = k
+    end
+  end
+  return best
+end
+
+_M.rule_key = rule_key
 
 -- rules: the final rule list (0-based index = position - 1), each either
 --   { kind = "builtin", builtin = <builtins.LIST entry>, types }
@@ -100,12 +230,13 @@ function _M.build(rules, env)
   -- detections) and exit handling run in one loop in event order, as
   -- stateful detections expect. Hits are sorted back to event order, then
   -- rule order, by the caller.
-  local decl, ordered, per_event = {}, {}, {}
-  for _, t in ipairs(TYPES) do decl[t], ordered[t], per_event[t] = {}, {}, 0 end
+  local decl, ordered, per_event, index = {}, {}, {}, {}
+  for _, t in ipairs(TYPES) do decl[t], ordered[t], per_event[t], index[t] = {}, {}, 0, {} end
   for k0 = 0, #rules - 1 do
     local r = rules[k0 + 1]
     local lines = {}
     local user = r.kind == "lua" or r.condition ~= nil
+    local key = _M.INDEX and not user and r.kind == "yaml" and rule_key(r) or nil
     local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
     if r.kind == "builtin" then
       local b = r.builtin
@@ -156,6 +287,24 @@ function _M.build(rules, env)
       if user then
         local l = ordered[t]
         for _, line in ipairs(lines) do l[#l + 1] = line end
+      elseif key then
+        local ix = index[t]
+        local name = key.side .. ":" .. key.field
+        local x = ix[name]
+        if not x then
+          x = { key = key, buckets = {}, order = {} }
+          ix[name] = x
+          ix[#ix + 1] = x
+        end
+        for _, wd in ipairs(key.words) do
+          local bkt = x.buckets[wd]
+          if not bkt then
+            bkt = {}
+            x.buckets[wd] = bkt
+            x.order[#x.order + 1] = wd
+          end
+          for _, line in ipairs(lines) do bkt[#bkt + 1] = line end
+        end
       else
         local d = decl[t]
         d[#d + 1] = { lines = lines, chars = chars }
@@ -180,12 +329,24 @@ function _M.build(rules, env)
     return false
   end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF = ...")
+    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32 = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
   w("  if s == nil then s = EMPTY; l = 0 end")
   w("  return MATCH(c, s, l, 0, 0, MD, MCTX) >= 0")
+  w("end")
+  -- the index's words (rule_key): the first 4 bytes of a string (a shorter
+  -- one's bytes, then zeros), and the last 4 (-1: shorter than 4)
+  w("local function W(p, l)")
+  w("  if l >= 4 then return CAST(U32, p)[0] end")
+  w("  local w = 0")
+  w("  for k = l - 1, 0, -1 do w = w * 256 + band(p[k], 255) end")
+  w("  return w")
+  w("end")
+  w("local function SW(p, l)")
+  w("  if l >= 4 then return CAST(U32, p + l - 4)[0] end")
+  w("  return -1")
   w("end")
   w("local function F(s, l, lit, n)")
   w("  return s ~= nil and l >= n and MEMMEM(s, l, lit, n) ~= nil")
@@ -246,6 +407,65 @@ function _M.build(rules, env)
       end
     end
     close()
+  end
+  -- the index (see rule_key): one loop over the window, per type one table
+  -- lookup per index, then only the rules filed under the event's word
+  local any_index = false
+  for _, t in ipairs(TYPES) do if #index[t] > 0 then any_index = true end end
+  if any_index then
+    w("local IX, IXF, IXP = {}, {}, {}")
+    local nix, nf, np = 0, 0, 0
+    local bl = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type" }
+    local first = true
+    for _, t in ipairs(TYPES) do
+      if #index[t] > 0 then
+        bl[#bl + 1] = fmt("  %s t == %d then", first and "if" or "elseif", t)
+        first = false
+        for _, x in ipairs(index[t]) do
+          nix = nix + 1
+          w(fmt("IX[%d] = {}", nix))
+          for _, wd in ipairs(x.order) do
+            local lines = x.buckets[wd]
+            -- a bucket's rules in functions of at most CHUNK_CHARS bytes
+            local parts, cur, size = {}, nil, 0
+            for _, line in ipairs(lines) do
+              if not cur or (size + #line > _M.CHUNK_CHARS and #cur > 0) then
+                cur, size = {}, 0
+                parts[#parts + 1] = cur
+              end
+              cur[#cur + 1] = line
+              size = size + #line
+            end
+            local calls = {}
+            for _, part in ipairs(parts) do
+              np = np + 1
+              w(fmt("IXP[%d] = function(e, i, nh, hits)", np))
+              if uses_context(part) then w("  " .. CONTEXT) end
+              for _, line in ipairs(part) do w("  " .. line) end
+              w("  return nh")
+              w("end")
+              calls[#calls + 1] = np
+            end
+            nf = nf + 1
+            if #calls == 1 then
+              w(fmt("IXF[%d] = IXP[%d]", nf, calls[1]))
+            else
+              w(fmt("IXF[%d] = function(e, i, nh, hits)", nf))
+              for _, c in ipairs(calls) do w(fmt("  nh = IXP[%d](e, i, nh, hits)", c)) end
+              w("  return nh")
+              w("end")
+            end
+            w(fmt("IX[%d][%.0f] = IXF[%d]", nix, wd, nf))
+          end
+          local k = x.key
+          bl[#bl + 1] = fmt("    do local f = IX[%d][%s(%s, %s)] if f ~= nil then nh = f(e, i, nh, hits) end end",
+            nix, k.side == "suf" and "SW" or "W", k.p, k.l)
+        end
+      end
+    end
+    bl[#bl + 1] = "  end"
+    bl[#bl + 1] = "end"
+    blocks[#blocks + 1] = bl
   end
   -- user code, in event order; a type with much of it gets its code in
   -- functions of at most CHUNK_LINES lines (or CHUNK_CHARS bytes) each
@@ -377,7 +597,7 @@ function _M.build(rules, env)
   keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
     env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
-    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP)
+    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32)
   return run, src
 end
 

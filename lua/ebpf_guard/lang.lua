@@ -817,6 +817,19 @@ local function cmd_quote(s)
   return concat(out)
 end
 
+-- contains with a few literals that hold no space and no NUL: memmem on the
+-- argument buffer itself (such a literal can only match inside one
+-- argument, of the joined command line as of the list), or nil.
+local function buf_contains(vals, p, l)
+  if #vals > _M.UNROLL_CONTAINS then return nil end
+  local parts = {}
+  for i, v in ipairs(vals) do
+    if v == "" or v:find("[ %z]") then return nil end
+    parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
+  end
+  return "(" .. concat(parts, " or ") .. ")"
+end
+
 -- A matcher on cmdline or parent.cmdline (the arguments joined by spaces),
 -- run on the argument buffer itself; a regex runs on the joined copy.
 local function cmd_expr(E, f, m)
@@ -828,6 +841,14 @@ local function cmd_expr(E, f, m)
   if op == "regex" then
     local fnx = E.fn("return function(p, l) return " .. str_expr(E, m, "p", "l") .. " end")
     return fmt("%s(G.join(%s, %s, %s))", fnx, p, l, n)
+  end
+  if op == "contains" then
+    local fast = buf_contains(m.values, p, l)
+    if fast then return fast end
+  end
+  if (op == "in" or op == "eq") and #m.values == 1 and m.values[1] == "" then
+    -- the empty command line: no argument, or one empty one
+    return fmt("(%s == 0 or (%s == 1 and %s[0] == 0))", l, l, p)
   end
   local alts = {}
   for i, v in ipairs(m.values) do alts[i] = cmd_quote(v) end
@@ -858,6 +879,10 @@ local function list_expr(E, f, m)
   if op == "regex" then
     local fnx = E.fn("return function(p, l) return " .. str_expr(E, m, "p", "l") .. " end")
     return fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)
+  end
+  if op == "contains" then
+    local fast = buf_contains(m.values, p, l)
+    if fast then return fast end
   end
   local alts = {}
   for i, v in ipairs(m.values) do alts[i] = rx_quote(v) end

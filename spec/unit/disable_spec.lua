@@ -22,11 +22,11 @@ describe("disable", function()
   describe("unknown names", function()
     it("names an unknown id with the closest one", function()
       assert.same({ nil, '-disable-rule: no rule "builtin_shell" (did you mean "builtin_suspicious_shell"?)' },
-        { H.new({ "rules" }, { disable_rules = { "builtin_shell" } }) })
+        { H.new({ "spec/fixtures/rules_v1" }, { disable_rules = { "builtin_shell" } }) })
       assert.same({ nil, '-disable-rule: no rule "Suspicious_Shell" (did you mean "suspicious_shell"?)' },
-        { H.new({ "rules" }, { disable_rules = { "Suspicious_Shell" } }) })
+        { H.new({ "spec/fixtures/rules_v1" }, { disable_rules = { "Suspicious_Shell" } }) })
       assert.same({ nil, '-disable-rule: no rule "zzzz"' },
-        { H.new({ "rules" }, { disable_rules = { "zzzz" } }) })
+        { H.new({ "spec/fixtures/rules_v1" }, { disable_rules = { "zzzz" } }) })
     end)
 
     it("names a tag no rule has, with the closest one", function()
@@ -58,8 +58,8 @@ describe("disable", function()
 
   describe("a disabled rule", function()
     it("does not run, built-ins included, and its record says why", function()
-      local all = H.fire({ "rules" }, "spec/fixtures/reference.jsonl")
-      local some, eng = H.fire({ "rules" }, "spec/fixtures/reference.jsonl",
+      local all = H.fire({ "spec/fixtures/rules_v1" }, "spec/fixtures/reference.jsonl")
+      local some, eng = H.fire({ "spec/fixtures/rules_v1" }, "spec/fixtures/reference.jsonl",
         { disable_rules = { "builtin_suspicious_shell", "crypto_miner_port" } })
       local removed = {}
       for _, h in ipairs(all) do
@@ -80,7 +80,7 @@ describe("disable", function()
     end)
 
     it("by tag: every rule that carries it", function()
-      local eng = assert(H.new({ "rules" }, { disable_tags = { "T1496" } }))
+      local eng = assert(H.new({ "spec/fixtures/rules_v1" }, { disable_tags = { "T1496" } }))
       assert.same({ "builtin_fileless_exec", "builtin_suspicious_shell", "suspicious_shell",
         "credential_file_read", "ssh_private_key_read", "exec_from_world_writable_dir",
         "netcat_like_exec", "shell_outbound_connect" }, ids(eng))
@@ -108,7 +108,7 @@ describe("disable", function()
 
   describe("through the C engine", function()
     it("applies the lists of struct eg_engine_opts", function()
-      local eng = assert(C.new({ "rules" }, { disable_rules = { "builtin_suspicious_shell" },
+      local eng = assert(C.new({ "spec/fixtures/rules_v1" }, { disable_rules = { "builtin_suspicious_shell" },
         disable_tags = { "T1496" } }))
       local fired = C.fired(C.run(eng, "spec/fixtures/reference.jsonl"))
       assert.same({ "1:builtin_fileless_exec", "1:suspicious_shell", "1:exec_from_world_writable_dir" }, fired)

@@ -1,5 +1,9 @@
 local T = require("ebpf_guard.testing")
 
+-- The stock set on a recording in the reference's format (no exe, no
+-- argument lists, no process context): the rules that can judge such events
+-- do, the others stay quiet. Every rule's own cases are in
+-- spec/unit/stock_detections_spec.lua.
 describe("stock rules", function()
   local by_event
   setup(function()
@@ -7,7 +11,7 @@ describe("stock rules", function()
     local eng = T.engine { rules = "rules" }
     for n, alerts in ipairs(eng:replay_lines("spec/fixtures/stock_rules.jsonl")) do
       for _, a in ipairs(alerts) do
-        if not a.rule_id:find("^builtin_") then
+        if a.severity ~= "info" then
           by_event[n] = by_event[n] or {}
           table.insert(by_event[n], a.rule_id)
         end
@@ -15,19 +19,20 @@ describe("stock rules", function()
     end
   end)
 
-  it("load in name order after the built-ins", function()
+  it("load in name order after the built-ins, the container escapes last (the stateful detections are off)", function()
     local ids = T.engine({ rules = "rules" }):rule_ids()
     assert.same({ "builtin_fileless_exec", "builtin_suspicious_shell", "builtin_crypto_exec", "builtin_crypto_port",
-      "suspicious_shell", "crypto_miner_exec", "crypto_miner_port", "credential_file_read",
-      "ssh_private_key_read", "exec_from_world_writable_dir", "netcat_like_exec", "shell_outbound_connect" }, ids)
+      "credential_file_read", "ssh_private_key_read" }, { unpack(ids, 1, 6) })
+    assert.equals("debugfs_on_disk", ids[#ids])
+    assert.equals(105, #ids)
   end)
 
-  it("suspicious_shell fires on a shell comm only, not on sshd", function()
-    assert.same({ nil, nil, { "suspicious_shell", "crypto_miner_exec" } }, { by_event[1], by_event[2], by_event[3] })
+  it("report a shell as information only (the built-in, re-severed), a miner name as an error", function()
+    assert.same({ nil, nil, { "builtin_crypto_exec" } }, { by_event[1], by_event[2], by_event[3] })
   end)
 
-  it("crypto_miner_port fires inside 3333..5555 only", function()
-    assert.same({ { "crypto_miner_port" }, nil }, { by_event[4], by_event[5] })
+  it("do not alert twice on a miner port (the reference's example rules are not in the set)", function()
+    assert.same({ nil, nil }, { by_event[4], by_event[5] })
   end)
 
   it("credential_file_read fires on shadow and sudoers.d, not for sudo itself", function()
@@ -38,7 +43,7 @@ describe("stock rules", function()
     assert.same({ { "ssh_private_key_read" }, nil, { "ssh_private_key_read" } }, { by_event[9], by_event[10], by_event[11] })
   end)
 
-  it("exec_from_world_writable_dir fires on /tmp and /var/tmp", function()
+  it("exec_from_world_writable_dir fires on /tmp and /var/tmp from the path alone", function()
     assert.same({ { "exec_from_world_writable_dir" }, { "exec_from_world_writable_dir" } }, { by_event[12], by_event[13] })
   end)
 
@@ -57,8 +62,9 @@ describe("stock rules", function()
 
   it("fire on a shell reading /etc/shadow, given as an inline event", function()
     local eng = T.engine { rules = "rules" }
-    assert.same({ "credential_file_read" },
-      T.ids(eng:run { type = "open", comm = "bash", filename = "/etc/shadow" }))
+    local ids = {}
+    for _, a in ipairs(eng:run { type = "open", comm = "bash", filename = "/etc/shadow" }) do ids[#ids + 1] = a.rule_id end
+    assert.same({ "credential_file_read" }, ids)
   end)
 end)
 

@@ -253,7 +253,8 @@ def classic_sections(path):
 
 def check_files(src):
     # Stock rules: the ConfigMap's copies are the repository's rules/.
-    repo = sorted(os.path.basename(p) for p in glob.glob(os.path.join(src, "rules/*.yaml")))
+    repo = sorted(os.path.basename(p) for p in glob.glob(os.path.join(src, "rules/*.yaml"))
+                  + glob.glob(os.path.join(src, "rules/*.lua")))
     kdir = os.path.join(src, "deploy/kubernetes/base")
     copies = sorted(os.path.basename(p) for p in glob.glob(os.path.join(kdir, "rules/*")))
     check(repo == copies, "deploy/kubernetes/base/rules/ has %s, rules/ has %s" % (copies, repo))

@@ -12,8 +12,8 @@ eg_init 60
 
 R=$W/etc/rules.d
 mkdir -p "$R"
-cp "$EG_SOURCE_DIR/rules/00-reference.yaml" "$R/00-reference.yaml"
-cp "$EG_SOURCE_DIR/rules/10-linux.yaml" "$R/10-linux.yaml"
+cp "$EG_SOURCE_DIR/spec/fixtures/rules_v1/00-reference.yaml" "$R/00-reference.yaml"
+cp "$EG_SOURCE_DIR/spec/fixtures/rules_v1/10-linux.yaml" "$R/10-linux.yaml"
 printf 'return { id = "lua_x", description = "x", event_types = {"exec"}, match = function(ev) return false end }\n' >"$R/50-x.lua"
 echo notes >"$R/notes.txt" # not a rule file: never checked
 chmod 0666 "$R/notes.txt"

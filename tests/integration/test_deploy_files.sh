@@ -103,7 +103,7 @@ for cm in ebpf-guard-rules ebpf-guard-rules-local; do
 	done
 	"$PY" "$SRC/tests/e2e/kube_atomic_write.py" "$W/vol/$cm" "${args[@]}"
 done
-[ "$(readlink "$W/vol/ebpf-guard-rules/10-linux.yaml")" = ..data/10-linux.yaml ] || fail "the volume layout has no key links"
+[ "$(readlink "$W/vol/ebpf-guard-rules/00-macros.yaml")" = ..data/00-macros.yaml ] || fail "the volume layout has no key links"
 "$EG_BIN" -validate -config "$W/vol/ebpf-guard-rules" -config "$W/vol/ebpf-guard-rules-local" >"$W/validate.out" 2>"$W/validate.err" ||
 	fail "the ConfigMaps do not load: $(cat "$W/validate.err")"
 want=$("$EG_BIN" -validate -config "$SRC/rules")

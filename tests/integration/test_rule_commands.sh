@@ -7,10 +7,11 @@
 . "$(dirname "$0")/daemon_lib.sh"
 eg_init 90
 
-# A copy of the stock rules and examples, as an operator's rule directories:
-# world-readable, owned by whoever runs the test (root in CI).
+# A copy of a fixed rule set (the first stock rules, spec/fixtures/rules_v1)
+# and the examples, as an operator's rule directories: world-readable, owned
+# by whoever runs the test (root in CI).
 chmod 0755 "$W"
-cp -r "$EG_SOURCE_DIR/rules" "$W/rules"
+cp -r "$EG_SOURCE_DIR/spec/fixtures/rules_v1" "$W/rules"
 mkdir "$W/examples"
 cp "$EG_SOURCE_DIR"/examples/*.yaml "$EG_SOURCE_DIR"/examples/*.lua "$W/examples/"
 chmod -R go-w "$W/rules" "$W/examples"

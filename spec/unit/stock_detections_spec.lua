@@ -1,0 +1,92 @@
+-- Every stock rule and detection (rules/) fires on its technique and stays
+-- quiet on a near miss (spec/stock/cases.lua), through the public testing
+-- module and the stock configuration as shipped.
+local T = require("ebpf_guard.testing")
+local cases = dofile("spec/stock/cases.lua")
+
+-- The declarative rules share one engine (each case's events fire or not on
+-- their own); a stateful detection's case gets a fresh engine per run, so
+-- no state carries over from another case.
+local shared
+local STATEFUL = {}
+for _, c in ipairs(cases) do
+  if c.stateful then STATEFUL[c[1]] = true end
+end
+
+-- The stateful detections ship switched off (rules/95-stateful.lua says
+-- why): their specs switch them on, as a user's override would.
+local ENABLE = { "overrides:" }
+for id in pairs(STATEFUL) do
+  ENABLE[#ENABLE + 1] = "  - rule: " .. id
+  ENABLE[#ENABLE + 1] = "    replace: {enabled: true}"
+end
+ENABLE = table.concat(ENABLE, "\n") .. "\n"
+
+local function stock()
+  return T.engine { rules = "rules", yaml = ENABLE }
+end
+
+local function run(id, events)
+  if STATEFUL[id] then return stock():run(events) end
+  shared = shared or stock()
+  return shared:run(events)
+end
+
+describe("stock detections", function()
+  it("have a case for every stock rule and detection, and no case for a rule that is gone", function()
+    local ids, want = {}, {}
+    for _, id in ipairs(stock():rule_ids()) do
+      if not id:find("^builtin_") then ids[id] = true end
+    end
+    local have = {}
+    for _, c in ipairs(cases) do
+      assert.is_nil(have[c[1]], "two cases for " .. c[1])
+      have[c[1]] = true
+      assert.is_true(ids[c[1]] ~= nil, "a case for " .. c[1] .. ", which is not a stock rule")
+    end
+    for id in pairs(ids) do
+      if not have[id] then want[#want + 1] = id end
+    end
+    table.sort(want)
+    assert.same({}, want)
+  end)
+
+  it("each have a row in docs/detection.md", function()
+    local f = assert(io.open("docs/detection.md", "rb"))
+    local doc = f:read("*a")
+    f:close()
+    local missing = {}
+    for _, id in ipairs(stock():rule_ids()) do
+      if not doc:find("\n| `" .. id .. "` |", 1, true) then missing[#missing + 1] = id end
+    end
+    assert.same({}, missing)
+  end)
+
+  it("number at least 60 declarative rules and 8 stateful detections", function()
+    local n, lua = 0, 0
+    local eng = stock()
+    local e = T.lib.eg_test_engine(eng.t)
+    for i = 0, tonumber(T.lib.eg_engine_nrules(e)) - 1 do
+      local ri = T.lib.eg_engine_rule(e, i)
+      local kind = require("ffi").string(ri.kind)
+      if kind == "lua" then lua = lua + 1 elseif kind ~= "builtin" then n = n + 1 end
+    end
+    assert.is_true(n >= 60, n .. " declarative rules")
+    assert.is_true(lua >= 8, lua .. " Lua detections")
+  end)
+
+  for _, c in ipairs(cases) do
+    describe(c[1], function()
+      it("fires on its technique", function()
+        local alerts = run(c[1], c.fires)
+        assert.fires(c[1], alerts)
+      end)
+      for i, miss in ipairs(c.misses) do
+        it("stays quiet on near miss " .. i, function()
+          local alerts = run(c[1], miss)
+          assert.not_fires(c[1], alerts)
+        end)
+      end
+    end)
+  end
+end)
