@@ -36,8 +36,6 @@ want="bin/ebpf-guard
 $libdir/ebpf-guard/libebpf-guard-engine.so
 $libdir/ebpf-guard/libebpf-guard-memguard.so
 share/ebpf-guard/lua/ebpf_guard/testing.lua
-etc/ebpf-guard/rules/00-reference.yaml
-etc/ebpf-guard/rules/10-linux.yaml
 lib/systemd/system/ebpf-guard.service
 share/man/man1/ebpf-guard.1
 share/bash-completion/completions/ebpf-guard
@@ -49,6 +47,9 @@ share/doc/ebpf-guard/spec/examples/shell_then_connect_spec.lua
 share/doc/ebpf-guard/spec/fixtures/shell_then_connect.jsonl"
 [ -f "$EG_SOURCE_DIR/packaging/ebpf-guard.yaml" ] && want="$want
 etc/ebpf-guard/ebpf-guard.yaml"
+# every stock rule file
+want="$want
+$(cd "$EG_SOURCE_DIR" && ls rules/*.yaml rules/*.lua | sed 's|^|etc/ebpf-guard/|')"
 while IFS= read -r f; do
 	[ -f "$W/prefix/$f" ] || fail "not installed: <prefix>/$f"
 done <<<"$want"

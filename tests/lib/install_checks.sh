@@ -39,7 +39,7 @@ check_installed_run() {
 	local rc=0 err
 	err=$(LUA_PATH="$W/none/?.lua" LUA_CPATH="$W/none/?.so" "$bin" -validate -config "$rules" 2>&1) || rc=$?
 	[ "$rc" = 1 ] || fail "without lyaml: exit $rc, want 1"
-	[ "$err" = "ebpf-guard: $rules/00-reference.yaml: cannot read YAML: the Lua module lyaml is missing (install the Debian package lua-yaml): module 'lyaml' not found" ] ||
+	[ "$err" = "ebpf-guard: $rules/00-macros.yaml: cannot read YAML: the Lua module lyaml is missing (install the Debian package lua-yaml): module 'lyaml' not found" ] ||
 		fail "without lyaml: '$err'"
 
 	if ! command -v luajit >/dev/null || ! command -v busted >/dev/null; then

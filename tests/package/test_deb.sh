@@ -78,8 +78,7 @@ done
 echo "Depends: $depends"
 
 conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | sort)
-want="/etc/ebpf-guard/rules/00-reference.yaml
-/etc/ebpf-guard/rules/10-linux.yaml"
+want=$(cd "$EG_SOURCE_DIR" && ls rules/*.yaml rules/*.lua | sed 's|^|/etc/ebpf-guard/|' | sort)
 [ -f packaging/ebpf-guard.yaml ] && want=$(printf '%s\n/etc/ebpf-guard/ebpf-guard.yaml\n' "$want" | sort)
 [ "$conffiles" = "$want" ] || fail "conffiles: $conffiles"
 [ -d "$R/etc/ebpf-guard/rules.d" ] || fail "no /etc/ebpf-guard/rules.d"
