@@ -14,7 +14,7 @@ cmake --build build-asan -j"$(nproc)" >/dev/null
 # reports for it, but every other ASan/UBSan check stays on.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan -L c --output-on-failure
+ctest --test-dir build-asan -L '^c$' --output-on-failure
 # -no-seccomp: the sanitizer runtimes and valgrind make system calls of their
 # own (LeakSanitizer's ptrace) that the daemon's filter refuses.
 build-asan/ebpf-guard -replay spec/fixtures/cli_replay.jsonl -config spec/fixtures/cli_rules.yaml \
