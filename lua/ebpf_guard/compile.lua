@@ -23,9 +23,11 @@ end
 
 pcall(ffi.cdef, "void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);")
 pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
+pcall(ffi.cdef, "void *memrchr(const void *s, int c, size_t n);")
 
 local U64 = ffi.typeof("const uint64_t *")
 local U32 = ffi.typeof("const uint32_t *")
+local CCP = ffi.typeof("const char *")
 local TYPES = {}
 for i = 1, #event.TYPE_NAMES do TYPES[i] = i end
 
@@ -55,7 +57,7 @@ local function word4(s, at)
   return w
 end
 
-local KEY_FIELDS = { filename = true, comm = true, exe = true, requested = true, new_path = true,
+local KEY_FIELDS = { filename = true, comm = true, name = true, exe = true, requested = true, new_path = true,
   link_target = true, source = true, fstype = true, dest_ip = true, target_comm = true,
   target_exe = true, module_name = true, bpf_name = true, local_ip = true }
 
@@ -64,7 +66,7 @@ local KEY_FIELDS = { filename = true, comm = true, exe = true, requested = true,
 local function matcher_keys(f, m, out)
   out = out or {}
   if not f or f.kind ~= "str" or f.buf or not KEY_FIELDS[f.name] or type(f.p) ~= "string"
-    or not f.p:match("^e%.[%w_]+$") then return out end
+    or not (f.p:match("^e%.[%w_]+$") or f.p == "NMP") then return out end
   local op, vals = m.op, m.values
   if op == "and" then
     for _, x in ipairs(m.list) do matcher_keys(f, x, out) end
@@ -322,14 +324,29 @@ function _M.build(rules, env)
   local CONTEXT = "local P, CT, HO = e.proc, e.ctr, e.host"
     .. " if P == nil then P = EP end if CT == nil then CT = EC end if HO == nil then HO = EH end"
   local CONTEXT_MARK = "--[[context]]"
+  -- the program's name (lang.lua, field name), once per event
+  local NAME_LINE = "local NMP, NML = NAME(e)"
   local function uses_context(lines)
     for _, line in ipairs(lines) do
       if line:find("%f[%w_]P%.") or line:find("%f[%w_]CT%.") or line:find("%f[%w_]HO%.") then return true end
     end
     return false
   end
+  local function uses_name(lines)
+    for _, line in ipairs(lines) do
+      if line:find("%f[%w_]NM[PL]%f[^%w_]") then return true end
+    end
+    return false
+  end
+  -- what lines need computed first: the context, the name
+  local function prelude(lines)
+    local t = {}
+    if uses_context(lines) then t[#t + 1] = CONTEXT end
+    if uses_name(lines) then t[#t + 1] = NAME_LINE end
+    return table.concat(t, " ")
+  end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32 = ...")
+    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
@@ -343,6 +360,17 @@ function _M.build(rules, env)
   w("  local w = 0")
   w("  for k = l - 1, 0, -1 do w = w * 256 + band(p[k], 255) end")
   w("  return w")
+  w("end")
+  w("local function NAME(e)")
+  w(fmt("  if e.type == %d then", event.TYPES.exec))
+  w("    local p, l = e.filename, e.filename_len")
+  w("    if l > 0 then")
+  w("      local r = MEMRCHR(p, 47, l)")
+  w("      if r ~= nil then local s = CAST(CCP, r) + 1; return s, l - tonumber(s - p) end")
+  w("    end")
+  w("    return p, l")
+  w("  end")
+  w("  return e.comm, e.comm_len")
   w("end")
   w("local function SW(p, l)")
   w("  if l >= 4 then return CAST(U32, p + l - 4)[0] end")
@@ -386,7 +414,7 @@ function _M.build(rules, env)
     if not cur then return end
     cur[#cur + 1] = "  end"
     cur[#cur + 1] = "end"
-    cur[4] = uses_context(cur) and ("  " .. CONTEXT) or ""
+    cur[4] = "  " .. prelude(cur)
     blocks[#blocks + 1] = cur
     cur = nil
   end
@@ -440,7 +468,7 @@ function _M.build(rules, env)
             for _, part in ipairs(parts) do
               np = np + 1
               w(fmt("IXP[%d] = function(e, i, nh, hits)", np))
-              if uses_context(part) then w("  " .. CONTEXT) end
+              w("  " .. prelude(part))
               for _, line in ipairs(part) do w("  " .. line) end
               w("  return nh")
               w("end")
@@ -465,6 +493,7 @@ function _M.build(rules, env)
     end
     bl[#bl + 1] = "  end"
     bl[#bl + 1] = "end"
+    if uses_name(bl) then table.insert(bl, 4, "  " .. NAME_LINE) end
     blocks[#blocks + 1] = bl
   end
   -- user code, in event order; a type with much of it gets its code in
@@ -486,7 +515,7 @@ function _M.build(rules, env)
         while j <= #l do
           nchunks = nchunks + 1
           w(fmt("CHUNKS[%d] = function(e, i, nh, hits)", nchunks))
-          if uses_context(l) then w("  " .. CONTEXT) end
+          w("  " .. prelude(l))
           local k, size = j, 0
           while k <= #l and k - j < _M.CHUNK_LINES and (k == j or size + #l[k] <= _M.CHUNK_CHARS) do
             w("  " .. l[k])
@@ -519,7 +548,7 @@ function _M.build(rules, env)
     b[#b + 1] = "  end"
     b[#b + 1] = "end"
     b[#b + 1] = "USER_OFF()"
-    b[5] = uses_context(b) and ("  " .. CONTEXT) or ""
+    b[5] = "  " .. prelude(b)
     blocks[#blocks + 1] = b
   end
   -- the blocks in segments of at most CHUNK_CHARS bytes, called in order
@@ -597,7 +626,8 @@ function _M.build(rules, env)
   keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
     env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
-    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32)
+    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32, ffi.C.memrchr,
+    CCP)
   return run, src
 end
 

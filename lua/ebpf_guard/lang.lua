@@ -83,6 +83,10 @@ end
 
 -- the event record
 def("comm", "str", nil, "e.comm, e.comm_len")
+-- the program's name: exec, the last part of filename (the new program: an
+-- exec event's comm is its caller's, as in the reference); others, comm.
+-- NMP, NML are computed once per event by the generated code (compile.lua)
+def("name", "str", nil, "NMP, NML")
 def("filename", "str", nil, "e.filename, e.filename_len")
 def("exe", "str", nil, "e.exe, e.exe_len")
 def("requested", "str", { "open" }, "e.requested, e.requested_len")
@@ -845,6 +849,16 @@ local function cmd_expr(E, f, m)
   if op == "contains" then
     local fast = buf_contains(m.values, p, l)
     if fast then return fast end
+  end
+  if op == "prefix" and #m.values <= _M.UNROLL then
+    -- the command line starts with the buffer's first argument: a literal
+    -- with no space and no NUL is a prefix of the buffer itself
+    local parts = {}
+    for i, v in ipairs(m.values) do
+      if v:find("[ %z]") then parts = nil break end
+      parts[i] = lit_prefix(p, l, v)
+    end
+    if parts then return any_of(parts) end
   end
   if (op == "in" or op == "eq") and #m.values == 1 and m.values[1] == "" then
     -- the empty command line: no argument, or one empty one

@@ -450,8 +450,10 @@ end
   tgid, pid   1000; pid defaults to tgid, tgid to pid
   ppid 1, uid 0, gid 0
   filename    exec: required; connect: "connect"; others ""
-  comm        exec: the filename's last component (15 bytes, as the kernel);
-              others: the comm of the tgid's last inline exec, else "test"
+  comm        exec: the caller's comm, as the daemon reports it (the name
+              of the tgid's last inline exec, else parent.comm, else "test");
+              others: the tgid's last inline exec's program name (the
+              filename's last component, 15 bytes as the kernel), else "test"
   exe         exec: the filename; others: the tgid's last inline exec's
   args        exec: { filename }
   ancestors   { parent's comm and exe } when parent has either (the daemon's
@@ -493,10 +495,13 @@ local function complete(eng, ev, i)
     if type(e.filename) ~= "string" then
       error(format("event %d: an exec needs a filename", i), 0)
     end
-    e.comm = e.comm or basename(e.filename):sub(1, 15)
+    -- an exec's comm is its caller's (the reference's, and the daemon's):
+    -- the process's previous program, else the parent's, else "test"
+    local par = type(e.parent) == "table" and e.parent or {}
+    e.comm = e.comm or (proc and proc.comm) or par.comm or "test"
     e.exe = e.exe or e.filename
     e.args = e.args or { e.filename }
-    eng.procs[e.tgid] = { comm = e.comm, exe = e.exe }
+    eng.procs[e.tgid] = { comm = basename(e.filename):sub(1, 15), exe = e.exe }
   else
     e.filename = e.filename or (e.type == "connect" and "connect" or "")
     e.comm = e.comm or (proc and proc.comm) or "test"

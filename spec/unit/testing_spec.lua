@@ -192,10 +192,15 @@ return { { id = "broken", description = "d", event_types = { "exec" },
   describe("inline events", function()
     it("are completed with defaults and written as recording lines", function()
       local eng = T.engine {}
-      assert.equals('{"timestamp":"2025-01-01T00:00:00Z","pid":1000,"tgid":1000,"type":"exec","comm":"x",'
+      -- an exec's comm is its caller's: here the parent's (a fork's child)
+      assert.equals('{"timestamp":"2025-01-01T00:00:00Z","pid":1000,"tgid":1000,"type":"exec","comm":"nginx",'
         .. '"filename":"/tmp/x","ppid":1,"uid":0,"gid":0,"exe":"/tmp/x","args":["/tmp/x"],"context":"exec",'
         .. '"ancestors":[{"comm":"nginx"}],"parent":{"comm":"nginx"}}', eng:line { type = "exec", filename = "/tmp/x", parent = { comm = "nginx" } })
       eng:run { type = "exec", filename = "/usr/bin/a-very-long-program-name", tgid = 5 }
+      -- and the process's previous program's, once it has run one
+      assert.equals('{"timestamp":"2025-01-01T00:00:01Z","pid":5,"tgid":5,"type":"exec","comm":"a-very-long-pro",'
+        .. '"filename":"/bin/true","ppid":1,"uid":0,"gid":0,"exe":"/bin/true","args":["/bin/true"],"context":"exec"}',
+        eng:line { type = "exec", tgid = 5, filename = "/bin/true" })
       assert.equals('{"timestamp":"2025-01-01T00:00:01Z","pid":5,"tgid":5,"type":"connect","comm":"a-very-long-pro",'
         .. '"filename":"connect","dest_ip":"::1","dest_port":0,"ppid":1,"uid":0,"gid":0,'
         .. '"exe":"/usr/bin/a-very-long-program-name","context":"exec"}',
@@ -209,7 +214,7 @@ return { { id = "broken", description = "d", event_types = { "exec" },
       local alerts = T.engine {}:run { type = "exec", filename = "/bin/bash", parent = { comm = "nginx" }, uid = 33 }
       assert.equals(1, #alerts)
       local e = alerts[1].event
-      assert.same({ "bash", "/bin/bash", 33, "nginx", "2025-01-01T00:00:00Z" },
+      assert.same({ "nginx", "/bin/bash", 33, "nginx", "2025-01-01T00:00:00Z" },
         { e.comm, e.filename, e.uid, e.parent.comm, alerts[1].timestamp })
     end)
 
@@ -265,10 +270,10 @@ return { { id = "broken", description = "d", event_types = { "exec" },
       assert.equals(table.concat({
         'Expected rule "download_from_ip" to fire, but it did not.',
         "Alerts that fired (2):",
-        "  builtin_suspicious_shell: Suspicious shell execution  [exec pid=50 comm=bash filename=/bin/bash]",
+        "  builtin_suspicious_shell: Suspicious shell execution  [exec pid=50 comm=test filename=/bin/bash]",
         "  shell_then_connect: Shell /bin/bash (tgid 50) connected to 10.0.0.1 port 80  [connect pid=50 comm=bash dest=10.0.0.1:80]",
         "Events (2):",
-        '  1: {"timestamp":"2025-01-01T00:00:00Z","pid":50,"tgid":50,"type":"exec","comm":"bash","filename":"/bin/bash",'
+        '  1: {"timestamp":"2025-01-01T00:00:00Z","pid":50,"tgid":50,"type":"exec","comm":"test","filename":"/bin/bash",'
           .. '"ppid":1,"uid":0,"gid":0,"exe":"/bin/bash","args":["/bin/bash"],"context":"exec"}',
         '  2: {"timestamp":"2025-01-01T00:00:01Z","pid":50,"tgid":50,"type":"connect","comm":"bash","filename":"connect",'
           .. '"dest_ip":"10.0.0.1","dest_port":80,"ppid":1,"uid":0,"gid":0,"exe":"/bin/bash","context":"exec"}',

@@ -23,6 +23,13 @@ local SERVICES = {
   memcached = true, vsftpd = true, proftpd = true, named = true, dovecot = true, exim4 = true,
   squid = true, haproxy = true, java = true, node = true,
 }
+-- The program an event is about: for an exec, the new program (the last
+-- part of filename; an exec's comm is its caller's, as in the reference);
+-- otherwise the process's comm.
+local function prog(ev)
+  if ev.type == "exec" then return (ev.filename:match("[^/]*$")) end
+  return ev.comm
+end
 local function loopback(ip)
   return ip == "" or ip:sub(1, 4) == "127." or ip == "::1" or ip:sub(1, 11) == "::ffff:127."
 end
@@ -207,7 +214,7 @@ local discovery_burst = {
   severity = "warning",
   tags = { "T1082", "T1033", "T1016", "T1057" },
   match = function(ev)
-    local comm = ev.comm
+    local comm = prog(ev)
     if not DISCOVERY[comm] then return false end
     -- cat/ls/find count only on the files attackers look at
     if comm == "cat" or comm == "ls" or comm == "find" or comm == "curl" or comm == "wget" then
@@ -305,7 +312,8 @@ local service_ancestry_shell = {
   severity = "error",
   tags = { "T1505.003", "T1059.004" },
   match = function(ev)
-    if not SHELLS[ev.comm] then return false end
+    local name = prog(ev)
+    if not SHELLS[name] then return false end
     local inherited = service_shells:get(ev.ppid)
     if inherited then
       service_shells:set(ev.tgid, inherited)
@@ -320,7 +328,7 @@ local service_ancestry_shell = {
       if SERVICES[a] then
         service_shells:set(ev.tgid, a)
         return ("%s (pid %d) was started under %s (%d levels up), by %s"):format(
-          ev.comm, ev.tgid, a, i, ev.parent.comm)
+          name, ev.tgid, a, i, ev.parent.comm)
       end
     end
     return false
