@@ -132,6 +132,14 @@ local getters = {
   gid = function(e) return tonumber(e.gid) end,
   type = function(e) return TYPE_NAMES[tonumber(e.type)] or "unknown" end,
   comm = function(e) return str(e.comm, e.comm_len) end,
+  -- the program: an exec's new one (filename's last part; its comm is the
+  -- caller's), else comm (lang.lua's field name)
+  name = function(e)
+    if TYPE_NAMES[tonumber(e.type)] == "exec" then
+      return (str(e.filename, e.filename_len):match("[^/]*$"))
+    end
+    return str(e.comm, e.comm_len)
+  end,
   filename = function(e) return str(e.filename, e.filename_len) end,
   exe = function(e) return str(e.exe, e.exe_len) end,
   dest_ip = function(e) return str(e.dest_ip, e.dest_ip_len) end,

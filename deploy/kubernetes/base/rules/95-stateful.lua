@@ -23,12 +23,10 @@ local SERVICES = {
   memcached = true, vsftpd = true, proftpd = true, named = true, dovecot = true, exim4 = true,
   squid = true, haproxy = true, java = true, node = true,
 }
--- The program an event is about: for an exec, the new program (the last
--- part of filename; an exec's comm is its caller's, as in the reference);
--- otherwise the process's comm.
+-- The program an event is about (ev.name): for an exec, the new program;
+-- an exec's comm is its caller's, as in the reference.
 local function prog(ev)
-  if ev.type == "exec" then return (ev.filename:match("[^/]*$")) end
-  return ev.comm
+  return ev.name
 end
 local function loopback(ip)
   return ip == "" or ip:sub(1, 4) == "127." or ip == "::1" or ip:sub(1, 11) == "::ffff:127."
