@@ -239,6 +239,7 @@ function _M.build(rules, env)
     local lines = {}
     local user = r.kind == "lua" or r.condition ~= nil
     local key = _M.INDEX and not user and r.kind == "yaml" and rule_key(r) or nil
+    local per_type_call -- a filtered Lua detection's call, per type
     local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
     if r.kind == "builtin" then
       local b = r.builtin
@@ -273,14 +274,27 @@ function _M.build(rules, env)
       lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), hit)
     else
       lines[#lines + 1] = fmt("-- detection %s", comment_text(r.id))
-      local guard_open, guard_close = "", ""
-      if r.exc_ast then guard_open, guard_close = "if not (" .. emit(r.exc_ast) .. ") then ", " end" end
-      lines[#lines + 1] = fmt([[%sdo local r = USER(%d, i)
+      local exc = r.exc_ast and ("not (" .. emit(r.exc_ast) .. ")") or nil
+      -- the call, behind the type's filter (a Lua detection's filter.TYPE:
+      -- the rule language, inline) and the exceptions
+      local function call(t)
+        local conds = {}
+        if r.filter_ast and r.filter_ast[t] then conds[#conds + 1] = emit(r.filter_ast[t]) end
+        if exc then conds[#conds + 1] = exc end
+        local open, close = "", ""
+        if #conds > 0 then open, close = "if " .. concat(conds, " and ") .. " then ", " end" end
+        return fmt([[%sdo local r = USER(%d, i)
         if r then
           local h = hits[nh]; h.ev = i; h.rule = %d
           if r == true then h.flags = 0 else h.flags = 1; desc[nh] = r end
           nh = nh + 1
-        end end%s]], guard_open, k0, k0, guard_close)
+        end end%s]], open, k0, k0, close)
+      end
+      if r.filter_ast then
+        per_type_call = call
+      else
+        lines[#lines + 1] = call(nil)
+      end
     end
     local chars = 0
     for _, line in ipairs(lines) do chars = chars + #line end
@@ -289,6 +303,7 @@ function _M.build(rules, env)
       if user then
         local l = ordered[t]
         for _, line in ipairs(lines) do l[#l + 1] = line end
+        if per_type_call then l[#l + 1] = per_type_call(t) end
       elseif key then
         local ix = index[t]
         local name = key.side .. ":" .. key.field

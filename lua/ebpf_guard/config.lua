@@ -27,7 +27,7 @@ _M.RULE_KEYS = {
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
   "match", "exceptions",
 }
-_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "severity", "tags", "enabled" }
+_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "severity", "tags", "enabled" }
 _M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides" }
 _M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
 _M.OVERRIDE_KEYS = { "rule", "list", "macro", "append", "replace" }
@@ -38,6 +38,7 @@ _M.YAML_TYPES = { "exec", "open", "connect", "memfd", "ptrace",
 _M.LUA_TYPES = { "exec", "open", "connect", "exit", "memfd", "ptrace",
   "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept" }
 local TYPE_NUM = require("ebpf_guard.event").TYPES
+local event = require("ebpf_guard.event")
 
 ffi.cdef [[
 typedef struct eg_DIR eg_DIR;
@@ -849,6 +850,50 @@ local function plain(r, field, v)
   end
 end
 
+-- A copy of a filter condition from user code: tables, strings, numbers and
+-- booleans only, no metatables, at most 16 levels and 4096 values (our code
+-- reads it outside the budget).
+local function plain_copy(r, field, v, depth, count)
+  local tv = type(v)
+  if tv == "string" or tv == "number" or tv == "boolean" then return v end
+  if tv ~= "table" then r.err(field, "expected tables, strings, numbers and booleans, got " .. got(v)) end
+  if debug.getmetatable(v) ~= nil then r.err(field, "must be a plain table (no metatable)") end
+  if depth > 16 then r.err(field, "nested too deep (at most 16 levels)") end
+  local out = {}
+  for k, x in next, v do
+    count[1] = count[1] + 1
+    if count[1] > 4096 then r.err(field, "too large (at most 4096 values)") end
+    if type(k) ~= "string" and type(k) ~= "number" then r.err(field, "expected string or number keys") end
+    out[k] = plain_copy(r, field, x, depth + 1, count)
+  end
+  return out
+end
+
+-- filter: { [event type] = condition } (the rule language of match:, per
+-- type); returns the copy or nil.
+local function check_filter(r, t, types)
+  local f = t.filter
+  if f == nil then return nil end
+  if type(f) ~= "table" or is_list(f) and next(f) ~= nil then
+    r.err("filter", "expected a table of event type = condition (as in match:), got " .. got(f))
+  end
+  local mine = {}
+  for _, n in ipairs(types) do mine[event.TYPE_NAMES[n]] = n end
+  local out = {}
+  for _, name in ipairs(sorted_keys(f)) do
+    local n = type(name) == "string" and mine[name]
+    if not n then
+      local names = {}
+      for k in pairs(mine) do names[#names + 1] = k end
+      table.sort(names)
+      r.err("filter", ("%s is not one of the detection's event types (%s)"):format(quote(key_text(name)),
+        concat(names, ", ")))
+    end
+    out[n] = plain_copy(r, "filter." .. name, f[name], 1, { 0 })
+  end
+  return out
+end
+
 local function lua_detection(file, i, t, st)
   local r = reporter(file, "detection", i)
   if type(t) ~= "table" then
@@ -870,6 +915,7 @@ local function lua_detection(file, i, t, st)
     exceptions = {},
     overrides = {},
   }
+  det.filter_raw = check_filter(r, t, det.types)
   if t.match == nil then
     r.err("match", "missing (a function(ev) returning true, a table or nil)")
   end
@@ -1082,6 +1128,12 @@ local function resolve_rule(st, rule)
   r.label = rule.label or (rule.kind .. " " .. quote(rule.id))
   if rule.match_raw ~= nil then
     rule.match_ast = lang.resolve(resolver(st, r, rule.types), rule.match_raw, "match")
+  end
+  if rule.filter_raw ~= nil then
+    rule.filter_ast = {}
+    for n, raw in pairs(rule.filter_raw) do
+      rule.filter_ast[n] = lang.resolve(resolver(st, r, { n }), raw, "filter." .. event.TYPE_NAMES[n])
+    end
   end
   rule.exc_ast = exceptions_ast(st, rule)
 end
