@@ -411,12 +411,12 @@ local all = {
   connect_fanout, discovery_burst, credential_harvest, service_ancestry_shell,
   server_starts_connecting_out,
 }
--- Off by default for now: with their filters most events never reach
--- match, but the loop that runs them and their filters in event order is
--- interpreted (LuaJIT cannot trace through the sandboxed calls), about
--- 100 ns per event of their types on the engine benchmark. They are
--- switched on once that loop is split (docs/detection.md, Status); a later
--- file turns one on:
+-- Off by default for now. Their filters run in compiled code and keep
+-- most events from match, but on the engine benchmark's corpus the calls
+-- that pass (writes of common programs, TCP connects, shells, opens under
+-- home directories) still cost about 0.4 us per event for the nine (0.9
+-- for the set against 0.5 without; docs/performance.md). A later file
+-- turns one on:
 --   overrides:
 --     - rule: credential_harvest
 --       replace: {enabled: true}

@@ -39,6 +39,10 @@ _M.CHUNK_LINES = 256
 _M.CHUNK_CHARS = 24000
 -- declarative rules of one type per group loop
 _M.GROUP_RULES = 8
+-- a hit whose user code is still to be called (see the loop of user calls)
+_M.PENDING = 2
+-- the rule index of a pending exit (not a rule: at most 65,535 rules, 0..65534)
+_M.EXIT_RULE = 65535
 
 -- The rule index. A declarative rule whose conditions include, at the top
 -- level, a prefix, equality or suffix test of one of the event's own
@@ -238,6 +242,9 @@ function _M.build(rules, env)
     local r = rules[k0 + 1]
     local lines = {}
     local user = r.kind == "lua" or r.condition ~= nil
+    -- user code is gathered as pending hits (flags PENDING) by a compiled
+    -- loop, then called in event order by the loop of user calls
+    local pending = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = %d; nh = nh + 1", k0, _M.PENDING)
     local key = _M.INDEX and not user and r.kind == "yaml" and rule_key(r) or nil
     local per_type_call -- a filtered Lua detection's call, per type
     local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
@@ -268,10 +275,10 @@ function _M.build(rules, env)
       if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
       if r.match_ast then conds[#conds + 1] = emit(r.match_ast) end
       if r.exc_ast then conds[#conds + 1] = "not (" .. emit(r.exc_ast) .. ")" end
-      if r.condition then conds[#conds + 1] = fmt("USER(%d, i)", k0) end
       if #conds == 0 then conds[1] = "true" end
       lines[#lines + 1] = fmt("-- rule %s", comment_text(r.id))
-      lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), hit)
+      -- with a condition: its call is pending once the rest holds
+      lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), r.condition and pending or hit)
     else
       lines[#lines + 1] = fmt("-- detection %s", comment_text(r.id))
       local exc = r.exc_ast and ("not (" .. emit(r.exc_ast) .. ")") or nil
@@ -281,14 +288,8 @@ function _M.build(rules, env)
         local conds = {}
         if r.filter_ast and r.filter_ast[t] then conds[#conds + 1] = emit(r.filter_ast[t]) end
         if exc then conds[#conds + 1] = exc end
-        local open, close = "", ""
-        if #conds > 0 then open, close = "if " .. concat(conds, " and ") .. " then ", " end" end
-        return fmt([[%sdo local r = USER(%d, i)
-        if r then
-          local h = hits[nh]; h.ev = i; h.rule = %d
-          if r == true then h.flags = 0 else h.flags = 1; desc[nh] = r end
-          nh = nh + 1
-        end end%s]], open, k0, k0, close)
+        if #conds == 0 then return pending end
+        return fmt("if %s then %s end", concat(conds, " and "), pending)
       end
       if r.filter_ast then
         per_type_call = call
@@ -328,7 +329,12 @@ function _M.build(rules, env)
       end
     end
   end
-  if env.want_exit then table.insert(ordered[4], "EXIT(i)") end
+  if env.want_exit then
+    -- an exit, pending like a call: the stores forget the process in order
+    table.insert(ordered[4], fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = %d; nh = nh + 1",
+      _M.EXIT_RULE, _M.PENDING))
+    per_event[4] = per_event[4] + 1
+  end
   local most = 1
   for _, t in ipairs(TYPES) do if per_event[t] > most then most = per_event[t] end end
 
@@ -550,7 +556,9 @@ function _M.build(rules, env)
     -- the count hook is on for the whole loop (USER_ON), not set and reset
     -- around each call: each lua_sethook rewrites LuaJIT's dispatch table.
     -- The loop runs in the interpreter anyway (user code is JIT-off).
-    local b = { "USER_ON()", "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
+    -- gathered by a compiled loop (the filters, exceptions and rule
+    -- conditions before each call), called by the loop after it
+    local b = { "local start = nh", "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
     local first = true
     for _, t in ipairs(TYPES) do
       local l = ordered[t]
@@ -562,8 +570,33 @@ function _M.build(rules, env)
     end
     b[#b + 1] = "  end"
     b[#b + 1] = "end"
-    b[#b + 1] = "USER_OFF()"
     b[5] = "  " .. prelude(b)
+    -- the calls, in event order, the pending entries compacted to the hits
+    -- that stand; the count hook on around this loop only (USER_ON), not
+    -- set and reset per call: each lua_sethook rewrites LuaJIT's dispatch
+    -- table
+    for _, line in ipairs({
+      "if nh > start then",
+      "  USER_ON()",
+      "  local j = start",
+      "  for c = start, nh - 1 do",
+      "    local h = hits[c]",
+      "    local k, i = h.rule, h.ev",
+      fmt("    if k == %d then", _M.EXIT_RULE),
+      "      EXIT(i)",
+      "    else",
+      "      local r = USER(k, i)",
+      "      if r then",
+      "        local o = hits[j]; o.ev = i; o.rule = k",
+      "        if r == true then o.flags = 0 else o.flags = 1; desc[j] = r end",
+      "        j = j + 1",
+      "      end",
+      "    end",
+      "  end",
+      "  USER_OFF()",
+      "  nh = j",
+      "end",
+    }) do b[#b + 1] = line end
     blocks[#blocks + 1] = b
   end
   -- the blocks in segments of at most CHUNK_CHARS bytes, called in order
