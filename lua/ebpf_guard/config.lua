@@ -63,8 +63,13 @@ local function quote(s)
 end
 _M.quote = quote
 
+-- YAML's null (lyaml.null); without lyaml (its missing module is reported
+-- once, when a YAML file is read) nothing is null: Lua detections and their
+-- filters still load.
 local function is_null(v)
-  return type(v) == "table" and v == require("lyaml").null
+  if type(v) ~= "table" then return false end
+  local ok, lyaml = pcall(require, "lyaml")
+  return ok and v == lyaml.null
 end
 
 local function is_list(t)
