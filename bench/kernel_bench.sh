@@ -23,8 +23,11 @@
 # "all" for open, exec and connect (the documented figures), "want" for the
 # others (-all-events would report the opens of the unlink storm and so on).
 #
+# -c PATH: also load this configuration (e.g. rules/, the stock set) in the
+# daemon, for its cost on the storm.
+#
 #   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
-#                         [-m auto|all|want|none]
+#                         [-m auto|all|want|none] [-c CONFIG]
 set -euo pipefail
 
 BUILD=${EG_BUILD_DIR:-build}
@@ -32,14 +35,16 @@ SECS=5
 REPS=3
 STORMS="open exec connect"
 MODE=auto
-usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none]" >&2; exit 2; }
-while getopts "b:d:r:s:m:" opt; do
+CONFIG=
+usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG]" >&2; exit 2; }
+while getopts "b:d:r:s:m:c:" opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	d) SECS=$OPTARG ;;
 	r) REPS=$OPTARG ;;
 	s) STORMS=$OPTARG ;;
 	m) MODE=$OPTARG ;;
+	c) CONFIG=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -146,7 +151,9 @@ guard_start() { # [pin cpu]
 	local pin=()
 	[ -n "${1:-}" ] && pin=(taskset -c "$1")
 	: >"$W/guard.err"
-	"${pin[@]}" "$EG_BIN" "${GFLAGS[@]}" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
+	local extra=()
+	[ -n "$CONFIG" ] && extra=(-config "$CONFIG")
+	"${pin[@]}" "$EG_BIN" -no-config-file "${GFLAGS[@]}" "${extra[@]}" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
 		>/dev/null 2>"$W/guard.err" &
 	GUARD=$!
 	BG+=("$GUARD")
