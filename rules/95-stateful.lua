@@ -23,10 +23,24 @@ local SERVICES = {
   memcached = true, vsftpd = true, proftpd = true, named = true, dovecot = true, exim4 = true,
   squid = true, haproxy = true, java = true, node = true,
 }
--- The program an event is about (ev.name): for an exec, the new program;
--- an exec's comm is its caller's, as in the reference.
-local function prog(ev)
-  return ev.name
+-- Distinct items per key within a window of width ns (one store entry per
+-- key): the sorted items when their count first reaches need within one
+-- window, else nil; a key fires once.
+local function distinct_burst(store, key, now, width, item, need)
+  local s = store:get(key)
+  if not s or now - s.start > width then
+    s = { start = now, seen = {}, n = 0, fired = s and s.fired }
+    store:set(key, s)
+  end
+  if s.fired or s.seen[item] then return nil end
+  s.seen[item] = true
+  s.n = s.n + 1
+  if s.n < need then return nil end
+  s.fired = true
+  local items = {}
+  for k in pairs(s.seen) do items[#items + 1] = k end
+  table.sort(items)
+  return items
 end
 -- Filters (the rule language of match:, per event type): the engine tests
 -- them inline and calls match only for the events that pass, so a detection
@@ -253,7 +267,7 @@ local discovery_burst = {
       ["parent.comm"] = SHELL_NAMES },
   },
   match = function(ev)
-    local comm = prog(ev)
+    local comm = ev.name
     if not DISCOVERY[comm] then return false end
     -- cat/ls/find count only on the files attackers look at
     if comm == "cat" or comm == "ls" or comm == "find" or comm == "curl" or comm == "wget" then
@@ -268,23 +282,10 @@ local discovery_burst = {
     end
     local shell = ev.parent
     if not SHELLS[shell.comm] or BUILD_PARENTS[ev.ancestors[2].comm] then return false end
-    local key = ev.ppid
-    local s = bursts:get(key)
-    local now = ev.ts_ns
-    if not s or now - s.start > DWINDOW then
-      s = { start = now, seen = {}, n = 0, fired = s and s.fired }
-      bursts:set(key, s)
-    end
-    if s.fired or s.seen[comm] then return false end
-    s.seen[comm] = true
-    s.n = s.n + 1
-    if s.n < DISTINCT then return false end
-    s.fired = true
-    local names = {}
-    for k in pairs(s.seen) do names[#names + 1] = k end
-    table.sort(names)
+    local names = distinct_burst(bursts, ev.ppid, ev.ts_ns, DWINDOW, comm, DISTINCT)
+    if not names then return false end
     return ("%s (pid %d) ran %d discovery commands within a minute: %s"):format(
-      shell.comm, key, s.n, table.concat(names, ", "))
+      shell.comm, ev.ppid, #names, table.concat(names, ", "))
   end,
 }
 
@@ -323,22 +324,10 @@ local credential_harvest = {
       if k[2]:test(f) then kind = k[1] break end
     end
     if not kind then return false end
-    local now = ev.ts_ns
-    local s = cred_reads:get(ev.tgid)
-    if not s or now - s.start > CWINDOW then
-      s = { start = now, kinds = {}, n = 0, fired = s and s.fired }
-      cred_reads:set(ev.tgid, s)
-    end
-    if s.fired or s.kinds[kind] then return false end
-    s.kinds[kind] = true
-    s.n = s.n + 1
-    if s.n < CKINDS then return false end
-    s.fired = true
-    local kinds = {}
-    for k in pairs(s.kinds) do kinds[#kinds + 1] = k end
-    table.sort(kinds)
+    local kinds = distinct_burst(cred_reads, ev.tgid, ev.ts_ns, CWINDOW, kind, CKINDS)
+    if not kinds then return false end
     return ("%s (pid %d) read %d kinds of credentials within a minute: %s"):format(
-      ev.comm, ev.tgid, s.n, table.concat(kinds, ", "))
+      ev.comm, ev.tgid, #kinds, table.concat(kinds, ", "))
   end,
 }
 
@@ -356,7 +345,7 @@ local service_ancestry_shell = {
   tags = { "T1505.003", "T1059.004" },
   filter = { exec = { name = SHELL_NAMES } },
   match = function(ev)
-    local name = prog(ev)
+    local name = ev.name
     if not SHELLS[name] then return false end
     local inherited = service_shells:get(ev.ppid)
     if inherited then

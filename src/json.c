@@ -33,6 +33,8 @@ static const unsigned char plain[256] = {
 static size_t utf8_valid(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
 	unsigned lo = 0x80, hi = 0xbf;
 	size_t len;
 	if (c >= 0xc2 && c <= 0xdf) {
@@ -58,6 +60,11 @@ static size_t utf8_valid(const unsigned char *s, size_t n)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return len;
+}
+
+size_t eg_utf8_len(const unsigned char *s, size_t n)
+{
+	return utf8_valid(s, n);
 }
 
 /* Bytes in x that need a look: < 0x20, '"', '\\' or >= 0x80. */

@@ -15,6 +15,11 @@
 
 /* Appends s[0..len) as a quoted JSON string. */
 int eg_json_str(struct eg_buf *b, const char *s, size_t len);
+
+/* Length of the valid UTF-8 sequence at s[0..n) (1 for ASCII), or 0 when it
+ * is invalid (no overlongs, no surrogates, nothing above U+10FFFF, no
+ * truncated sequence). */
+size_t eg_utf8_len(const unsigned char *s, size_t n);
 /* Appends ts (ns since epoch) as a quoted RFC 3339 UTC time, trailing zeros of
  * the fraction trimmed like Go's RFC3339Nano. */
 int eg_json_time(struct eg_buf *b, int64_t ts_ns);

@@ -4,6 +4,7 @@
  * text exposition, and the libmicrohttpd server that serves /metrics and
  * /healthz from its own threads.
  */
+#include "json.h"
 #include "metrics.h"
 
 #include <arpa/inet.h>
@@ -161,35 +162,6 @@ __attribute__((format(printf, 2, 3))) static void putf(struct out *o, const char
 		put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* A label value per the text format: \\, \" and \n escaped; invalid UTF-8
  * (which Prometheus rejects) replaced by U+FFFD. */
 static void put_label_value(struct out *o, const char *v)
@@ -213,7 +185,7 @@ static void put_label_value(struct out *o, const char *v)
 		else if (*s < 0x80) {
 			put(o, (const char *)s, 1); /* other control bytes are valid UTF-8 */
 		} else {
-			size_t l = utf8_len(s, n);
+			size_t l = eg_utf8_len(s, n);
 			if (l) {
 				put(o, (const char *)s, l);
 				s += l, n -= l;

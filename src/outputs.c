@@ -5,6 +5,7 @@
  * the event loop's thread with MSG_DONTWAIT into sockets made at start-up,
  * so after the seccomp filter is in place they only ever call sendto/sendmsg.
  */
+#include "json.h"
 #include "outputs.h"
 
 #include <errno.h>
@@ -89,35 +90,6 @@ static int syslog_severity(const char *sev)
 	return 4;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* An RFC 5424 PARAM-VALUE: '"', '\' and ']' escaped with a backslash,
  * invalid UTF-8 bytes replaced by U+FFFD. */
 static void put_param(struct eg_buf *b, const char *v, size_t n)
@@ -130,7 +102,7 @@ static void put_param(struct eg_buf *b, const char *v, size_t n)
 			s++, n--;
 			continue;
 		}
-		size_t l = utf8_len(s, n);
+		size_t l = eg_utf8_len(s, n);
 		if (!l) {
 			eg_buf_put(b, "\xef\xbf\xbd", 3);
 			s++, n--;

@@ -84,40 +84,36 @@ class Undo:
                 pass
 
 
-def listener():
-    """A loopback TCP server that accepts and closes; returns its port."""
+def serve(answer):
+    """A loopback TCP server whose thread calls answer(conn) on each
+    connection, then closes it; returns its port."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(8)
 
-    def serve():
+    def loop():
         while True:
             try:
                 c, _ = s.accept()
+                answer(c)
                 c.close()
             except OSError:
                 return
-    threading.Thread(target=serve, daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
     return s.getsockname()[1]
+
+
+def listener():
+    """A loopback TCP server that accepts and closes; returns its port."""
+    return serve(lambda c: None)
 
 
 def http_server(body):
     """A loopback HTTP server answering every GET with body."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(8)
-
-    def serve():
-        while True:
-            try:
-                c, _ = s.accept()
-                c.recv(4096)
-                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-                c.close()
-            except OSError:
-                return
-    threading.Thread(target=serve, daemon=True).start()
-    return s.getsockname()[1]
+    def answer(c):
+        c.recv(4096)
+        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    return serve(answer)
 
 
 def a_sleeper():
