@@ -571,7 +571,7 @@ static void test_alert(void)
 		.source = "builtin",
 	};
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, NULL, 0, false);
+	eg_json_alert(&b, &ev, &r, NULL, 0, false, NULL);
 	eg_buf_putc(&b, 0);
 	const char *want =
 		"{\"timestamp\":\"2025-01-01T12:00:00Z\",\"rule_id\":\"builtin_fileless_exec\","
@@ -590,7 +590,7 @@ static void test_alert(void)
 	ev.type = EG_EV_CONNECT;
 	ev.ts_ns += 250000000;
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, false);
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, false, NULL);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
@@ -603,7 +603,7 @@ static void test_alert(void)
 
 	/* events lost since the previous batch: one key after "tags", else none */
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, true);
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, true, NULL);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
@@ -621,7 +621,7 @@ static void test_alert(void)
 	ev.ctr = &full_ctr;
 	ev.host = &full_host;
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "d", 1, true);
+	eg_json_alert(&b, &ev, &r, "d", 1, true, NULL);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"d\",\"event_type\":\"connect\","
@@ -642,12 +642,12 @@ static void test_no_growth(void)
 	struct eg_rule_info r = {.id = "r", .description = "d", .severity = "info",
 				 .tags_json = "[]", .source = "x"};
 	struct eg_buf a = {0};
-	eg_json_alert(&a, &ev, &r, NULL, 0, false);
+	eg_json_alert(&a, &ev, &r, NULL, 0, false, NULL);
 	size_t cap = a.cap;
 	char *p = a.p;
 	for (int i = 0; i < 1000; i++) {
 		a.len = 0;
-		eg_json_alert(&a, &ev, &r, NULL, 0, false);
+		eg_json_alert(&a, &ev, &r, NULL, 0, false, NULL);
 	}
 	CHECK(a.cap == cap && a.p == p, "buffer grew in steady state");
 
@@ -658,7 +658,7 @@ static void test_no_growth(void)
 	for (int i = 0; i < n; i++) {
 		a.len = 0;
 		ev.ts_ns += 1000;
-		eg_json_alert(&a, &ev, &r, NULL, 0, false);
+		eg_json_alert(&a, &ev, &r, NULL, 0, false, NULL);
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);

@@ -41,7 +41,7 @@ static void test_chain(void)
 	CHECK(streq(init->tty, init->tty_len, "pts/4"), "tty %s", init->tty);
 	exec(t, 100, 1, "sshd", "/usr/sbin/sshd", 20);
 	/* sshd forks 200, which execs bash, which forks 300 execing cat */
-	const struct eg_proc *f = eg_pt_fork(t, 200, 100, 100, "sshd", 4, 0, 0, 30, 30);
+	const struct eg_proc *f = eg_pt_fork(t, 200, 100, 100, "sshd", 4, 0, 0, 30, 30, 30);
 	CHECK(f && (f->flags & EG_PROCF_FORKED) && streq(f->exe, f->exe_len, "/usr/sbin/sshd"),
 	      "a fork copies the caller's image");
 	CHECK(f && streq(f->exec_id, f->exec_id_len, "0123abcd:30:200"), "fork exec id %s", f->exec_id);
@@ -49,7 +49,7 @@ static void test_chain(void)
 	      "fork parent");
 	const struct eg_proc *bash = exec(t, 200, 100, "bash", "/usr/bin/bash", 40);
 	CHECK(bash && !(bash->flags & EG_PROCF_FORKED), "exec clears forked");
-	eg_pt_fork(t, 300, 200, 200, "bash", 4, 1000, 1000, 50, 50);
+	eg_pt_fork(t, 300, 200, 200, "bash", 4, 1000, 1000, 50, 50, 50);
 	const struct eg_proc *cat = exec(t, 300, 200, "cat", "/usr/bin/cat", 60);
 	CHECK(cat->nancestors == 3, "cat has 3 ancestors, got %u", cat->nancestors);
 	CHECK(streq(cat->ancestors[0].exe, cat->ancestors[0].exe_len, "/usr/bin/bash") &&
@@ -186,7 +186,7 @@ static void test_seed(void)
 	eg_pt_stats(t, &st);
 	CHECK(st.misses == misses, "no miss counted for it");
 	/* a fork of a seeded process is flagged forked, not seeded */
-	const struct eg_proc *f = eg_pt_fork(t, 78, 41, 41, "sh", 2, 0, 5, 1, 1);
+	const struct eg_proc *f = eg_pt_fork(t, 78, 41, 41, "sh", 2, 0, 5, 1, 1, 1);
 	CHECK(f && (f->flags & EG_PROCF_FORKED) && !(f->flags & EG_PROCF_SEEDED), "fork of seeded");
 	eg_pt_free(t);
 	char cmd[600];
