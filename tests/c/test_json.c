@@ -635,6 +635,62 @@ static void test_alert(void)
 	CHECK(!strcmp(b.p, want), "alert with context:\n got %s\nwant %s", b.p, want);
 }
 
+/* The response keys (docs/response.md): after everything else, only for a
+ * rule with an action; the reference's keys unchanged. */
+static void test_alert_response(void)
+{
+	struct eg_event ev = base_event(EG_EV_OPEN);
+	struct eg_rule_info r = {.id = "k", .description = "d", .severity = "error",
+				 .action = EG_ACTION_KILL};
+	static const char head[] = "{\"timestamp\":\"2025-01-01T12:00:00Z\",\"rule_id\":\"k\"";
+	static const struct {
+		struct eg_response_outcome act;
+		bool lost;
+		const char *tail; /* after "host_id":"" */
+	} cases[] = {
+		{{.action = EG_ACTION_ALERT}, false, "}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_DRY_RUN}, false,
+		 ",\"action\":\"kill\",\"enforced\":false}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_DRY_RUN}, true,
+		 ",\"events_lost\":true,\"action\":\"kill\",\"enforced\":false}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_KILLED, .delay_ns = 2345678}, false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"killed\",\"action_delay_ns\":2345678}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_GONE, .delay_ns = 7, .reason = "exited"},
+		 false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"gone\",\"reason\":\"exited\",\"action_delay_ns\":7}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_PROTECTED, .delay_ns = 8,
+		  .reason = "protect: /usr/sbin/\"sshd\""},
+		 false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"protected\",\"reason\":\"protect: /usr/sbin/\\\"sshd\\\"\","
+		 "\"action_delay_ns\":8}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_ERROR, .delay_ns = 9,
+		  .reason = "pidfd_send_signal: Operation not permitted"},
+		 false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"error: pidfd_send_signal: Operation not permitted\",\"action_delay_ns\":9}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_KILLED, .where = EG_ENFORCED_KERNEL}, false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"kernel\","
+		 "\"result\":\"killed\",\"action_delay_ns\":0}\n"},
+	};
+	struct eg_buf plain = {0};
+	eg_json_alert(&plain, &ev, &r, NULL, 0, false, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b.len = 0;
+		eg_json_alert(&b, &ev, &r, NULL, 0, cases[i].lost, &cases[i].act);
+		eg_buf_putc(&b, 0);
+		/* everything up to host_id as without a response */
+		size_t common = plain.len - 2; /* without "}\n" */
+		CHECK(!strncmp(b.p, head, sizeof(head) - 1) && !strncmp(b.p, plain.p, common),
+		      "case %zu: the alert's own keys unchanged:\n got %s", i, b.p);
+		CHECK(!strcmp(b.p + common, cases[i].tail), "case %zu:\n got %s\nwant %s", i,
+		      b.p + common, cases[i].tail);
+	}
+	eg_buf_free(&plain);
+}
+
 /* Steady state: the buffer stops growing once it is large enough. */
 static void test_no_growth(void)
 {
@@ -675,6 +731,7 @@ int main(void)
 	test_event();
 	test_event_context();
 	test_alert();
+	test_alert_response();
 	test_no_growth();
 	eg_buf_free(&b);
 	return CHECK_SUMMARY("test_json");
