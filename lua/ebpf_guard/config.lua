@@ -803,6 +803,7 @@ local function protect_entry(file, i, v, st)
     fail(("%s: expected a program name or an absolute path, got %s"):format(where, got(v)))
   end
   if v == "" then fail(where .. ": must not be empty") end
+  if v == "/" then fail(where .. ': "/" would protect every program') end
   if v:find("%c") then fail(where .. ": must not contain control characters (newline, tab, DEL, ...)") end
   if v:find("/", 1, true) then
     if v:sub(1, 1) ~= "/" then
