@@ -4,8 +4,9 @@
 # flag (refused with -replay on the command line, its settings-file key not
 # read by a replay, a bad value named with file:line:column); a replayed
 # alert of a rule with action kill ends with "action":"kill","enforced":false
-# and counts a dry run, other alerts keep their keys; -validate and
-# -list-rules say which rules kill.
+# and counts a dry run, other alerts keep their keys; the response is taken
+# for alerts -alert-rate-limit suppresses; -validate and -list-rules say
+# which rules kill.
 . "$(dirname "$0")/daemon_lib.sh"
 eg_init 60
 
@@ -67,4 +68,15 @@ for rid in ("any_exec", "builtin_fileless_exec"):
     assert "action" not in b and "enforced" not in b, bline
     assert bline.endswith(',"host_id":""}\n'), bline
 PY
+
+# ---- a kill does not wait for its alert's turn under -alert-rate-limit --------
+rm -f "$W/in" "$W/alerts.jsonl"
+eg_start -config "$W/rules.yaml" -alert-file "$W/alerts.jsonl" -alert-rate-limit 1/s
+for pid in 5001 5002 5003 5004 5005; do
+	eg_send "$(ev exec $pid runner /dev/shm/y)"
+done
+wait_metric 'ebpf_guard_response_actions_total{action="kill",result="dry_run"}' 5
+wait_metric 'ebpf_guard_alerts_suppressed_total{rule_id="shm_exec"}' 4
+eg_finish
+[ "$(grep -c '"rule_id":"shm_exec"' "$W/alerts.jsonl")" = 1 ] || fail "the rate limit let more than one alert through"
 echo "ok ($EG_NAME)"
