@@ -10,7 +10,8 @@
 # test says so. Never killed: a protect: program, the daemon's own ancestor
 # (this test's shell); another user's process is killed (CAP_KILL kept).
 # Without -enforce (dry run) every process lives and its alert says
-# "enforced": false. The metrics count each result. The kill delay (event to
+# "enforced": false, also after a reload that sets enforce: true in the
+# settings file (it takes a restart). The metrics count each result. The kill delay (event to
 # SIGKILL) is measured over a dozen kills and printed.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 180
@@ -227,10 +228,18 @@ STATS=$(printf '%s\n' "${DELAYS[@]}" | sort -n | awk '{ d[NR] = $1 } END {
 	printf "%d kills: min %.1f ms, median %.1f ms, max %.1f ms", NR, d[1] / 1e6, d[int((NR + 1) / 2)] / 1e6, d[NR] / 1e6 }')
 
 # ---- dry run: the same without -enforce ---------------------------------------
+# (from a settings file: turning enforce on there takes a restart, a reload
+# never starts killing)
 : >"$W/server.log"
-e2e_start -config "$W/rules.yaml"
+printf 'enforce: false\nconfig: [%s]\n' "$W/rules.yaml" >"$W/settings.yaml"
+e2e_start -config-file "$W/settings.yaml"
 grep -q '^ebpf-guard: 3 rules with action kill, not enforced (dry run: no -enforce)$' "$W/stderr" ||
 	fail "no line saying the kill rules are a dry run"
+printf 'enforce: true\nconfig: [%s]\n' "$W/rules.yaml" >"$W/settings.yaml"
+kill -HUP "$EG_PID"
+for _ in $(seq 100); do grep -q '^ebpf-guard: reloaded' "$W/stderr" && break; sleep 0.05; done
+grep -q '^ebpf-guard: settings: enforce changed; restart to apply$' "$W/stderr" ||
+	fail "a reload did not say that enforce needs a restart"
 hold exec "$SHM-hold" hold 300 "$W/dry-exec-marker"
 [ "$RC" = 0 ] && [ -e "$W/dry-exec-marker" ] || fail "dry run: the /dev/shm program exited $RC"
 response e2e_kill_shm_exec dry_run filename="$SHM-hold" args~="$W/dry-exec-marker"
@@ -246,4 +255,4 @@ for _ in $(seq 100); do [ -s "$W/server.log" ] && break; sleep 0.05; done
 [ "$(metric 'ebpf_guard_response_actions_total{action="kill",result="killed"}')" = 0 ] || fail "dry run killed"
 grep -q 'ebpf-guard: response:' "$W/stderr" && fail "a dry run logged a response"
 e2e_stop
-echo "PASS ($EG_NAME): killed on exec, open and connect, protect: and ancestor spared, dry run harmless; $STATS"
+echo "PASS ($EG_NAME): killed on exec, open and connect, protect: and ancestor spared, dry run harmless (a reload does not turn -enforce on); $STATS"
