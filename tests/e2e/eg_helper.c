@@ -299,6 +299,7 @@ static int hold(int argc, char **argv)
 	long ms = strtol(argv[2], NULL, 10);
 	int s = -1;
 	printf("pid=%d\n", getpid());
+	fflush(stdout); /* before the call: the process may be killed right after it */
 	if (argc >= 5 && !strcmp(argv[4], "open")) {
 		int fd = open(argv[5], O_RDONLY | O_CLOEXEC);
 		printf("fd=%d\n", fd);

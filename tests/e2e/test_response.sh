@@ -8,7 +8,8 @@
 # system call itself did already happened (the file was opened: the event's
 # ret is a descriptor; the canary server accepted the connection) and the
 # test says so. Never killed: a protect: program, the daemon's own ancestor
-# (this test's shell); another user's process is killed (CAP_KILL kept).
+# (a shell between this test and the daemon); another user's process is
+# killed (CAP_KILL kept).
 # Without -enforce (dry run) every process lives and its alert says
 # "enforced": false, also after a reload that sets enforce: true in the
 # settings file (it takes a restart). The metrics count each result. The kill delay (event to
@@ -153,7 +154,35 @@ no_file() {
 }
 
 # ---- -enforce -----------------------------------------------------------------
-e2e_start -config "$W/rules.yaml" -enforce -v
+# The daemon runs under a shell of its own (parent.sh) that opens the
+# ancestor canary on SIGUSR1: its parent, an ancestor never to be killed. Were
+# it killed, this test would still be there to fail and clean up.
+cat >"$W/parent.sh" <<'SH'
+canary=$1
+shift
+trap ': <"$canary"' USR1
+"$@" &
+pid=$!
+echo "$pid" >"$canary.daemon"
+rc=0
+while kill -0 "$pid" 2>/dev/null; do
+	wait "$pid"
+	rc=$?
+done
+exit "$rc"
+SH
+: >"$W/stderr"
+bash "$W/parent.sh" "$W/ancestor-canary" "$EG_BIN" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
+	-config "$W/rules.yaml" -enforce -v >"$W/stdout" 2>"$W/stderr" &
+PARENT=$!
+for _ in $(seq 600); do
+	grep -q '^ebpf-guard: attached [0-9]* probes' "$W/stderr" && break
+	kill -0 "$PARENT" 2>/dev/null || fail "the daemon exited at start-up: $(tail -n 3 "$W/stderr")"
+	sleep 0.05
+done
+EG_PID=$(cat "$W/ancestor-canary.daemon")
+port=$(sed -n 's|^ebpf-guard: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$W/stderr" | head -n1)
+URL=http://127.0.0.1:$port
 grep -q '^ebpf-guard: 3 rules with action kill, enforced (-enforce)$' "$W/stderr" ||
 	fail "no line saying the kill rules are enforced"
 grep -q '^ebpf-guard: capabilities kept: [a-z_,]*kill; no_new_privs set; seccomp filter: ' "$W/stderr" ||
@@ -195,9 +224,10 @@ hold protected "$SHM-protected" hold 200 "$W/protected-marker"
 [ "$RC" = 0 ] && [ -e "$W/protected-marker" ] || fail "the protected program exited $RC"
 response e2e_kill_shm_exec "protected:protect: $SHM-protected" filename="$SHM-protected" >/dev/null
 
-# the daemon's ancestor (this shell, its parent) opens the canary: protected
-: <"$W/ancestor-canary"
-response e2e_kill_canary_open "protected:an ancestor of ebpf-guard" tgid=$$ filename="$W/ancestor-canary" >/dev/null
+# the daemon's parent opens the canary: protected, alive
+kill -USR1 "$PARENT"
+response e2e_kill_canary_open "protected:an ancestor of ebpf-guard" tgid="$PARENT" filename="$W/ancestor-canary" >/dev/null
+kill -0 "$PARENT" 2>/dev/null || fail "the daemon's parent was killed"
 
 # another user's process: killing it needs the CAP_KILL the daemon kept
 hold nobody setpriv --reuid=65534 --regid=65534 --clear-groups "$SHM-nobody" hold 1500 /nonexistent/marker
@@ -222,7 +252,11 @@ for r in dry_run gone error; do
 	[ "$(metric "ebpf_guard_response_actions_total{action=\"kill\",result=\"$r\"}")" = 0 ] || fail "$r counter"
 done
 [ "$(metric ebpf_guard_response_delay_seconds_count)" = "$wait_killed" ] || fail "delay histogram count"
-e2e_stop
+kill -TERM "$EG_PID"
+rc=0
+wait "$PARENT" || rc=$?
+[ "$rc" = 0 ] || fail "the daemon exited $rc after SIGTERM"
+EG_PID=
 mv "$W/alerts.jsonl" "$W/alerts-enforced.jsonl"
 STATS=$(printf '%s\n' "${DELAYS[@]}" | sort -n | awk '{ d[NR] = $1 } END {
 	printf "%d kills: min %.1f ms, median %.1f ms, max %.1f ms", NR, d[1] / 1e6, d[int((NR + 1) / 2)] / 1e6, d[NR] / 1e6 }')
