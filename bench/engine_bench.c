@@ -7,7 +7,7 @@
  *   --write FILE writes the same corpus as replay JSONL for the whole-replay
  *   benchmark (bench/engine_bench.sh).
  *
- * usage: eg_bench_engine [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [--write FILE]
+ * usage: eg_bench_engine [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [--write FILE]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +83,9 @@ static const char *put(struct corpus *c, const char *s, size_t len, uint32_t *ou
 	return d;
 }
 
+/* the corpus mix, in percent: open, exec (connect is the rest) */
+static uint32_t pct_open = 70, pct_exec = 25;
+
 static void gen(struct corpus *c, size_t n)
 {
 	c->ev = calloc(n, sizeof(*c->ev));
@@ -106,12 +109,12 @@ static void gen(struct corpus *c, size_t n)
 		e->exe = e->dest_ip;
 		e->args = e->dest_ip;
 		uint32_t r = rnd(100);
-		if (r < 70) {
+		if (r < pct_open) {
 			e->type = EG_EV_OPEN;
 			int len = snprintf(path, sizeof(path), "%s%s", PICK(open_dirs), PICK(open_files));
 			e->filename = put(c, path, (size_t)len, &e->filename_len);
 			e->open_flags = rnd(2) ? 0 : 0x80241;
-		} else if (r < 95) {
+		} else if (r < pct_open + pct_exec) {
 			e->type = EG_EV_EXEC;
 			const char *f = rnd(1000) == 0 ? PICK(bad_exec) : PICK(exec_files);
 			e->filename = put(c, f, strlen(f), &e->filename_len);
@@ -173,10 +176,19 @@ int main(int argc, char **argv)
 			o.lua_path = argv[++i];
 		else if (!strcmp(argv[i], "-config") && i + 1 < argc && nconfigs < 64)
 			configs[nconfigs++] = argv[++i];
-		else if (!strcmp(argv[i], "--write") && i + 1 < argc)
+		else if (!strcmp(argv[i], "-mix") && i + 1 < argc) {
+			/* -mix OPEN,EXEC: percentages; connect gets the rest */
+			unsigned a, b;
+			if (sscanf(argv[++i], "%u,%u", &a, &b) != 2 || a + b > 100) {
+				fprintf(stderr, "-mix wants OPEN,EXEC percentages summing to at most 100\n");
+				return 2;
+			}
+			pct_open = a;
+			pct_exec = b;
+		} else if (!strcmp(argv[i], "--write") && i + 1 < argc)
 			write_path = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [--write FILE]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [--write FILE]\n", argv[0]);
 			return 2;
 		}
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "engine.h"
 #include "evtypes.h"
+#include "textmatch.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +91,11 @@ int eg_engine_user_map(size_t grow)
 
 #define HOST_FIELDS(X) X(name) X(id) X(name_len) X(id_len)
 
+#define BATCH_FIELDS(X)                                                                        \
+	X(ev) X(n) X(next) X(hits) X(nhits) X(hits_cap) X(in_user) X(ticks) X(budget_ticks)   \
+	X(nrules) X(rule_errors) X(nerrors) X(rule_disabled) X(rule_calls) X(mem_limit)       \
+	X(user_mapped) X(heap_limit) X(call_start_ns) X(time_limit_ns) X(abort_flag)
+
 struct layout_field {
 	const char *name;
 	size_t off;
@@ -100,10 +106,12 @@ struct layout_field {
 #define ANCESTOR_FIELD(f) LAYOUT_FIELD(eg_ancestor, f)
 #define CONTAINER_FIELD(f) LAYOUT_FIELD(eg_container, f)
 #define HOST_FIELD(f) LAYOUT_FIELD(eg_host, f)
+#define BATCH_FIELD(f) LAYOUT_FIELD(eg_batch, f)
 static const struct layout_field proc_layout[] = {PROC_FIELDS(PROC_FIELD)};
 static const struct layout_field ancestor_layout[] = {ANCESTOR_FIELDS(ANCESTOR_FIELD)};
 static const struct layout_field container_layout[] = {CONTAINER_FIELDS(CONTAINER_FIELD)};
 static const struct layout_field host_layout[] = {HOST_FIELDS(HOST_FIELD)};
+static const struct layout_field batch_layout[] = {BATCH_FIELDS(BATCH_FIELD)};
 
 /* Sets t[name] = { size = size, <field> = offset, ... } on the table at the
  * top of the stack (left there). */
@@ -370,6 +378,14 @@ static int open_cengine(lua_State *L)
 	lua_setfield(L, -2, "enter");
 	lua_pushcfunction(L, user_leave);
 	lua_setfield(L, -2, "leave");
+	/* C text tests for the compiled rules (compile.lua casts them to FFI
+	 * function pointers) */
+	lua_newtable(L);
+	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_shellish);
+	lua_setfield(L, -2, "shellish");
+	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_miner_hint);
+	lua_setfield(L, -2, "miner_hint");
+	lua_setfield(L, -2, "text");
 	return 1;
 }
 
@@ -593,6 +609,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	SET_STRUCT_LAYOUT(L, eg_ancestor, ancestor_layout);
 	SET_STRUCT_LAYOUT(L, eg_container, container_layout);
 	SET_STRUCT_LAYOUT(L, eg_host, host_layout);
+	SET_STRUCT_LAYOUT(L, eg_batch, batch_layout);
 	lua_setfield(L, -2, "layout");
 	push_registry(L);
 	lua_setfield(L, -2, "registry");

@@ -30,6 +30,25 @@ local U32 = ffi.typeof("const uint32_t *")
 local CCP = ffi.typeof("const char *")
 local TYPES = {}
 for i = 1, #event.TYPE_NAMES do TYPES[i] = i end
+-- the highest event type; run() files the others (0, unknown) under 0
+local NT = #TYPES
+local U32ARR = ffi.typeof("uint32_t[?]")
+local function TINEW(n) return U32ARR(n) end
+
+-- The host's C text tests (src/textmatch.c), when this state runs in the
+-- host (the cengine module); a built-in's fast_expr uses them, its expr
+-- (PCRE2 only) serves elsewhere (plain LuaJIT).
+local TEXT
+do
+  local ok, ce = pcall(require, "ebpf_guard.cengine")
+  if ok and type(ce) == "table" and type(ce.text) == "table" then
+    TEXT = {
+      shellish = ffi.cast("int (*)(const char *, uint32_t, int)", ce.text.shellish),
+      miner_hint = ffi.cast("int (*)(const char *, uint32_t)", ce.text.miner_hint),
+    }
+  end
+end
+_M.HAVE_TEXT = TEXT ~= nil
 
 -- Generated lines (one or two per rule) per function before a type's rules
 -- are split into several functions.
@@ -262,7 +281,9 @@ function _M.build(rules, env)
         end
         names[name] = rx(obj)
       end
-      local expr = b.expr:gsub("RX%((%w+)%)", function(n) return fmt("CODE[%d]", names[n]) end)
+      local expr = ((TEXT and b.fast_expr) or b.expr):gsub("RX%((%w+)%)", function(n)
+        return fmt("CODE[%d]", names[n])
+      end)
       if r.exc_ast then expr = fmt("(%s) and not (%s)", expr, emit(r.exc_ast)) end
       for _, p in ipairs(b.pre) do lines[#lines + 1] = p[2] end
       lines[#lines + 1] = fmt("-- %s", comment_text(b.id))
@@ -367,8 +388,12 @@ function _M.build(rules, env)
     return table.concat(t, " ")
   end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP = ...")
+    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP, TINEW, SHELLISH, MINER_HINT = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
+  -- the window's events by type (run() below)
+  w(fmt("local TICAP = %d", 512))
+  w("local TI = TINEW(TICAP)")
+  w(fmt("local RA, RZ = TINEW(%d), TINEW(%d)", NT + 1, NT + 1))
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
   w("  if s == nil then s = EMPTY; l = 0 end")
@@ -376,10 +401,14 @@ function _M.build(rules, env)
   w("end")
   -- the index's words (rule_key): the first 4 bytes of a string (a shorter
   -- one's bytes, then zeros), and the last 4 (-1: shorter than 4)
+  -- (no loop for the short ones: an inner loop would leave the caller's
+  -- trace for a trace of its own on every short string)
   w("local function W(p, l)")
   w("  if l >= 4 then return CAST(U32, p)[0] end")
-  w("  local w = 0")
-  w("  for k = l - 1, 0, -1 do w = w * 256 + band(p[k], 255) end")
+  w("  if l <= 0 then return 0 end")
+  w("  local w = band(p[0], 255)")
+  w("  if l >= 2 then w = w + band(p[1], 255) * 256 end")
+  w("  if l >= 3 then w = w + band(p[2], 255) * 65536 end")
   w("  return w")
   w("end")
   w("local function NAME(e)")
@@ -403,59 +432,40 @@ function _M.build(rules, env)
   w("local function C(s, l, a, u)")
   w("  return s ~= nil and (MEMCHR(s, a, l) ~= nil or (u ~= a and MEMCHR(s, u, l) ~= nil))")
   w("end")
-  -- Blocks of code, each one loop over the window: the declarative groups,
-  -- then user code in event order. Consecutive loops share a function (a
+  -- Blocks of code, each one loop: the declarative groups, the index, then
+  -- user code in event order. Consecutive loops share a function (a
   -- segment), so the end of one loop runs straight into the next in
   -- compiled code; a loop ending in a return would leave its trace each time.
-  -- Each type's declarative rules split into groups; block k runs the k-th
-  -- group of every type in one loop (an event has one type, so a trace tree
-  -- is as complex as one group's), within CHUNK_CHARS bytes.
-  local groups, ngroups = {}, 0
-  for _, t in ipairs(TYPES) do
-    local d = decl[t]
-    local list = {}
-    local j = 1
-    while j <= #d do
-      local g = { chars = 0 }
-      local k = j
-      while k <= #d and k - j < _M.GROUP_RULES and (k == j or g.chars + d[k].chars <= _M.CHUNK_CHARS) do
-        for _, line in ipairs(d[k].lines) do g[#g + 1] = line end
-        g.chars = g.chars + d[k].chars
-        k = k + 1
-      end
-      list[#list + 1] = g
-      j = k
-    end
-    groups[t] = list
-    if #list > ngroups then ngroups = #list end
+  -- A declarative or index loop visits only the events of its own type
+  -- (TI[RA[t]] .. TI[RZ[t] - 1], built per window by run()): its trace
+  -- never branches on the type, and an event costs nothing in the loops of
+  -- the other types. Each type's declarative rules split into groups of at
+  -- most GROUP_RULES rules (and CHUNK_CHARS bytes), one loop each.
+  local function typed_loop(t, lines, extra)
+    local bl = { fmt("for j = RA[%d], RZ[%d] - 1 do", t, t), "  local i = TI[j]", "  local e = evs[i]" }
+    local pre = prelude(lines)
+    if extra then pre = extra end
+    if pre ~= "" then bl[#bl + 1] = "  " .. pre end
+    for _, line in ipairs(lines) do bl[#bl + 1] = "  " .. line end
+    bl[#bl + 1] = "end"
+    return bl
   end
   local blocks = {}
-  local cur, cur_chars
-  local function close()
-    if not cur then return end
-    cur[#cur + 1] = "  end"
-    cur[#cur + 1] = "end"
-    cur[4] = "  " .. prelude(cur)
-    blocks[#blocks + 1] = cur
-    cur = nil
-  end
-  for k = 1, ngroups do
-    for _, t in ipairs(TYPES) do
-      local g = groups[t][k]
-      if g then
-        if cur and cur_chars + g.chars > _M.CHUNK_CHARS then close() end
-        local word = "elseif"
-        if not cur then
-          cur = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
-          cur_chars = 0
-          word = "if"
-        end
-        cur[#cur + 1] = fmt("  %s t == %d then", word, t)
-        for _, line in ipairs(g) do cur[#cur + 1] = "    " .. line end
-        cur_chars = cur_chars + g.chars
+  for _, t in ipairs(TYPES) do
+    local d = decl[t]
+    local j = 1
+    while j <= #d do
+      local g = {}
+      local chars = 0
+      local k = j
+      while k <= #d and k - j < _M.GROUP_RULES and (k == j or chars + d[k].chars <= _M.CHUNK_CHARS) do
+        for _, line in ipairs(d[k].lines) do g[#g + 1] = line end
+        chars = chars + d[k].chars
+        k = k + 1
       end
+      blocks[#blocks + 1] = typed_loop(t, g)
+      j = k
     end
-    close()
   end
   -- the index (see rule_key): one loop over the window, per type one table
   -- lookup per index, then only the rules filed under the event's word
@@ -464,12 +474,9 @@ function _M.build(rules, env)
   if any_index then
     w("local IX, IXF, IXP = {}, {}, {}")
     local nix, nf, np = 0, 0, 0
-    local bl = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type" }
-    local first = true
     for _, t in ipairs(TYPES) do
       if #index[t] > 0 then
-        bl[#bl + 1] = fmt("  %s t == %d then", first and "if" or "elseif", t)
-        first = false
+        local bl = {}
         for _, x in ipairs(index[t]) do
           nix = nix + 1
           w(fmt("IX[%d] = {}", nix))
@@ -507,15 +514,12 @@ function _M.build(rules, env)
             w(fmt("IX[%d][%.0f] = IXF[%d]", nix, wd, nf))
           end
           local k = x.key
-          bl[#bl + 1] = fmt("    do local f = IX[%d][%s(%s, %s)] if f ~= nil then nh = f(e, i, nh, hits) end end",
+          bl[#bl + 1] = fmt("do local f = IX[%d][%s(%s, %s)] if f ~= nil then nh = f(e, i, nh, hits) end end",
             nix, k.side == "suf" and "SW" or "W", k.p, k.l)
         end
+        blocks[#blocks + 1] = typed_loop(t, bl, uses_name(bl) and NAME_LINE or "")
       end
     end
-    bl[#bl + 1] = "  end"
-    bl[#bl + 1] = "end"
-    if uses_name(bl) then table.insert(bl, 4, "  " .. NAME_LINE) end
-    blocks[#blocks + 1] = bl
   end
   -- user code, in event order; a type with much of it gets its code in
   -- functions of at most CHUNK_LINES lines (or CHUNK_CHARS bytes) each
@@ -651,6 +655,22 @@ function _M.build(rules, env)
   w("  if w < 1 then w = 1 end")
   w("  local i1 = i0 + w")
   w("  if i1 > n then i1 = n end")
+  -- the window's events by type, for the typed loops: a counting sort of
+  -- the indices into TI, type t's in TI[RA[t] .. RZ[t] - 1]
+  w(fmt("  if i1 - i0 > TICAP then TICAP = i1 - i0; TI = TINEW(TICAP) end"))
+  w(fmt("  for t = 0, %d do RA[t] = 0 end", NT))
+  w("  for i = i0, i1 - 1 do")
+  w("    local t = evs[i].type")
+  w(fmt("    if t > %d then t = 0 end", NT))
+  w("    RA[t] = RA[t] + 1")
+  w("  end")
+  w("  local s = 0")
+  w(fmt("  for t = 0, %d do local c = RA[t]; RA[t] = s; RZ[t] = s; s = s + c end", NT))
+  w("  for i = i0, i1 - 1 do")
+  w("    local t = evs[i].type")
+  w(fmt("    if t > %d then t = 0 end", NT))
+  w("    local z = RZ[t]; TI[z] = i; RZ[t] = z + 1")
+  w("  end")
   for _, c in ipairs(call_lines) do w("  " .. c) end
   w("  b.next = i1")
   w("  b.nhits = nh")
@@ -675,7 +695,7 @@ function _M.build(rules, env)
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
     env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
     ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32, ffi.C.memrchr,
-    CCP)
+    CCP, TINEW, TEXT and TEXT.shellish, TEXT and TEXT.miner_hint)
   return run, src
 end
 
