@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: MIT
 """Attack simulation for the stock rules (docs/detection.md, Attack
 simulation). Runs safe versions of real techniques, one after the other,
-while a live ebpf-guard with rules/ writes its alerts to ALERTS; after each
-technique, the alerts it raised are attributed to it. Prints one line per
+while a live ebpf-guard with rules/ writes its alerts to ALERTS. After each
+technique sim.py opens a marker file; the marker rule's alert (--config)
+closes the technique's alerts, so each alert is attributed to the technique
+that raised it; those of sim.py's own process (its set-up: the files it
+makes, its loopback servers) do not count. Prints one line per
 technique, "technique<TAB>expected<TAB>fired rules", and a summary; exits 1
 when a technique's expected rule did not fire.
 
@@ -18,7 +21,9 @@ Needs root.
                                (a marker rule, the stateful detections on)
     sim.py ALERTS WORKDIR      runs the techniques (EGSIM_ONLY=REGEX: only
                                those whose name matches; EGSIM_SLOW=1: also
-                               the ones that take minutes)
+                               the ones that take minutes; EGSIM_MARKDOWN=FILE:
+                               the table of docs/detection.md into FILE;
+                               EGSIM_DEBUG=1: every alert on stderr)
 """
 import ctypes
 import hashlib
@@ -192,21 +197,74 @@ def cgroup2_root():
     return None
 
 
+def rmdir_cgroup(d):
+    for _ in range(100):
+        try:
+            os.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:  # EBUSY: an exiting process is still in it
+            time.sleep(0.05)
+    raise RuntimeError("could not remove the cgroup " + d)
+
+
+class Cgroups:
+    """The simulation's cgroups, under SLICE = egsim-PID.slice at the cgroup2
+    root: sim.py moves itself into SLICE/sim.scope, so that every process of
+    the techniques is in SLICE (the "containers" are SLICE/docker-<id>.scope)
+    and an alert belongs to the simulation when its event's cgroup is in
+    SLICE, not to whatever else the host runs meanwhile. close() moves
+    sim.py back and removes them. Without a writable cgroup2 hierarchy,
+    nothing is made (every alert counts; no containers)."""
+    def __init__(self):
+        self.root = cgroup2_root()
+        self.slice = self.home = None
+        if not self.root or not os.access(self.root, os.W_OK):
+            return
+        for line in open("/proc/self/cgroup"):
+            if line.startswith("0::"):
+                self.home = line[3:].strip()
+        if self.home is None:
+            return
+        self.slice = "/egsim-%d.slice" % os.getpid()
+        os.makedirs(self.path(self.slice + "/sim.scope"))
+        self.move(self.slice + "/sim.scope")
+
+    def path(self, cg):
+        return self.root + cg
+
+    def move(self, cg):
+        with open(self.path(cg) + "/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+    def ours(self, alert):
+        return self.slice is None or alert["event"].get("cgroup", "").startswith(self.slice + "/")
+
+    def close(self):
+        if self.slice:
+            self.move(self.home)
+            rmdir_cgroup(self.path(self.slice + "/sim.scope"))
+            rmdir_cgroup(self.path(self.slice))
+            self.slice = None
+
+
+CGROUPS = None  # Cgroups, made by main()
+
+
 class Container:
     """A stand-in container: a cgroup named like a Docker container's
-    (egsim-PID.slice/docker-<64 hex>.scope under the cgroup2 root), which is
-    what the daemon reads the container id from (docs/containers.md), with
-    an init process (sleep) living in it as in a real container, so the
-    daemon resolves the cgroup from /proc while it exists. run() starts a
-    command inside it; close() ends the init and removes both cgroups."""
+    (SLICE/docker-<64 hex>.scope, see Cgroups), which is what the daemon
+    reads the container id from (docs/containers.md), with an init process
+    (sleep) living in it as in a real container, so the daemon resolves the
+    cgroup from /proc while it exists. run() starts a command inside it;
+    close() ends the init and removes the cgroup."""
     def __init__(self):
-        root = cgroup2_root()
-        if not root or not os.access(root, os.W_OK):
+        if not CGROUPS.slice:
             raise SkipTechnique("no writable cgroup2 hierarchy")
         cid = hashlib.sha256(b"egsim %d %f" % (os.getpid(), time.time())).hexdigest()
-        self.slice = os.path.join(root, "egsim-%d.slice" % os.getpid())
-        self.dir = os.path.join(self.slice, "docker-%s.scope" % cid)
-        os.makedirs(self.dir)
+        self.dir = CGROUPS.path("%s/docker-%s.scope" % (CGROUPS.slice, cid))
+        os.mkdir(self.dir)
         self.init = None
         try:
             self.init = subprocess.Popen(["/bin/sleep", "60"], preexec_fn=self.enter)
@@ -226,17 +284,7 @@ class Container:
         if self.init:
             self.init.kill()
             self.init.wait()
-        for d in (self.dir, self.slice):
-            for _ in range(100):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:  # EBUSY: an exiting process is still in it
-                    time.sleep(0.05)
-            else:
-                raise RuntimeError("could not remove the cgroup " + d)
+        rmdir_cgroup(self.dir)
 
 
 NET = "198.51.100.7"  # TEST-NET-2 (RFC 5737), only ever inside a private namespace
@@ -1067,6 +1115,15 @@ def main():
     # timeout(1) ends the test with SIGTERM: raised here, so that the running
     # technique's undo still runs
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("attack-sim: terminated"))
+    global CGROUPS
+    CGROUPS = Cgroups()
+    try:
+        return run_all()
+    finally:
+        CGROUPS.close()
+
+
+def run_all():
     only = re.compile(os.environ.get("EGSIM_ONLY", ""))
     alerts = Alerts()
     if not settle(alerts, 0)[1]:
@@ -1096,9 +1153,10 @@ def main():
             u.close()
         if not marked:
             sys.stderr.write("attack-sim: no marker alert after %r within 10 s\n" % name)
-        # the technique's alerts, not those of sim.py's own set-up (the files
-        # it makes, its loopback servers)
-        fired = sorted({a["rule_id"] for a in got if a["event"].get("tgid") != os.getpid()
+        # the technique's alerts: not those of sim.py's own set-up (the files
+        # it makes, its loopback servers), nor of processes outside the
+        # simulation's cgroups
+        fired = sorted({a["rule_id"] for a in got if a["event"].get("tgid") != os.getpid() and CGROUPS.ours(a)
                         and (a["severity"] in LOUD or a["rule_id"] == rule)})
         if os.environ.get("EGSIM_DEBUG"):
             for a in got:
@@ -1124,7 +1182,18 @@ def main():
         print("%s\t%s\t%s\t%s" % (name, rule, ",".join(fired) or "-", status))
     ran = sum(1 for r in results if not r[3])
     print("attack-sim: %d techniques, %d run, %d detected, %d missed" % (len(results), ran, ran - missed, missed))
+    if os.environ.get("EGSIM_MARKDOWN"):
+        write_markdown(os.environ["EGSIM_MARKDOWN"], results)
     return 1 if missed else 0
+
+
+def write_markdown(path, results):
+    """The table of docs/detection.md (Attack simulation)."""
+    with open(path, "w") as f:
+        f.write("| technique | expected rule | rules that fired (warning or higher) |\n|---|---|---|\n")
+        for name, rule, fired, skipped, error in results:
+            got = "not run: " + skipped if skipped else ", ".join("`%s`" % i for i in fired) or "-"
+            f.write("| %s | `%s` | %s |\n" % (name.replace("|", "\\|"), rule, got))
 
 
 if __name__ == "__main__":
