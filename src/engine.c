@@ -385,6 +385,10 @@ static int open_cengine(lua_State *L)
 	lua_setfield(L, -2, "shellish");
 	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_miner_hint);
 	lua_setfield(L, -2, "miner_hint");
+	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_find_any);
+	lua_setfield(L, -2, "find_any");
+	lua_pushinteger(L, (lua_Integer)sizeof(struct eg_lits));
+	lua_setfield(L, -2, "lits_size");
 	lua_setfield(L, -2, "text");
 	return 1;
 }

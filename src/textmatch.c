@@ -7,6 +7,8 @@
  */
 #include "textmatch.h"
 
+#include <string.h>
+
 /* ASCII lower case: PCRE2's caseless matching without UTF, with its
  * default ("C" locale) tables, folds A-Z only */
 static inline unsigned char lower(unsigned char c)
@@ -66,6 +68,23 @@ int eg_text_miner_hint(const char *s, uint32_t len)
 			return 1;
 		if (c == 'm' && i + 5 <= len && eq_ci(p + i + 1, "iner", 4))
 			return 1;
+	}
+	return 0;
+}
+
+int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set)
+{
+	if (!s)
+		return 0;
+	const unsigned char *p = (const unsigned char *)s;
+	for (uint32_t i = 0; i < len; i++) {
+		if (!set->first[p[i]])
+			continue;
+		for (uint32_t k = 0; k < set->n; k++) {
+			uint32_t a = set->off[k], n = set->off[k + 1] - a;
+			if ((unsigned char)set->bytes[a] == p[i] && n <= len - i && !memcmp(p + i, set->bytes + a, n))
+				return 1;
+		}
 	}
 	return 0;
 }

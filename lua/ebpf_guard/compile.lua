@@ -38,17 +38,51 @@ local function TINEW(n) return U32ARR(n) end
 -- The host's C text tests (src/textmatch.c), when this state runs in the
 -- host (the cengine module); a built-in's fast_expr uses them, its expr
 -- (PCRE2 only) serves elsewhere (plain LuaJIT).
+pcall(ffi.cdef, [[
+struct eg_lits {
+  uint32_t n;
+  uint32_t off[17];
+  uint8_t first[256];
+  char bytes[1024];
+};
+]])
+local LITS_MAX, LITS_BYTES = 16, 1024
 local TEXT
 do
   local ok, ce = pcall(require, "ebpf_guard.cengine")
   if ok and type(ce) == "table" and type(ce.text) == "table" then
+    assert(ce.text.lits_size == ffi.sizeof("struct eg_lits"), "struct eg_lits: C and Lua sizes differ")
     TEXT = {
       shellish = ffi.cast("int (*)(const char *, uint32_t, int)", ce.text.shellish),
       miner_hint = ffi.cast("int (*)(const char *, uint32_t)", ce.text.miner_hint),
+      find_any = ffi.cast("int (*)(const char *, uint32_t, const struct eg_lits *)", ce.text.find_any),
     }
   end
 end
 _M.HAVE_TEXT = TEXT ~= nil
+
+-- The struct eg_lits of a list of literals (at most LITS_MAX, none empty,
+-- LITS_BYTES in all), or nil.
+function _M.lits(vals)
+  if #vals < 1 or #vals > LITS_MAX then return nil end
+  local total = 0
+  for _, v in ipairs(vals) do
+    if type(v) ~= "string" or v == "" then return nil end
+    total = total + #v
+  end
+  if total > LITS_BYTES then return nil end
+  local set = ffi.new("struct eg_lits")
+  set.n = #vals
+  local at = 0
+  for k, v in ipairs(vals) do
+    set.off[k - 1] = at
+    ffi.copy(set.bytes + at, v, #v)
+    set.first[v:byte(1)] = 1
+    at = at + #v
+  end
+  set.off[#vals] = at
+  return set
+end
 
 -- Generated lines (one or two per rule) per function before a type's rules
 -- are split into several functions.
@@ -241,6 +275,15 @@ function _M.build(rules, env)
       fns[#fns + 1] = { body = body }
       return fmt("MF[%d]", #fns)
     end,
+    -- a one-pass search for any of several literals (src/textmatch.c), in
+    -- the host: the expression testing (p, l), or nil
+    find_any = TEXT and function(vals, p, l)
+      if #vals < 2 then return nil end
+      local set = _M.lits(vals)
+      if not set then return nil end
+      consts[#consts + 1] = set
+      return fmt("(FINDANY(%s, %s, K[%d]) ~= 0)", p, l, #consts)
+    end or nil,
   }
   local function emit(ast)
     return (lang.emit(E, ast))
@@ -388,11 +431,11 @@ function _M.build(rules, env)
     return table.concat(t, " ")
   end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP, TINEW, SHELLISH, MINER_HINT = ...")
+    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP, TINEW, SHELLISH, MINER_HINT, FINDANY = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
   -- the window's events by type (run() below)
   w(fmt("local TICAP = %d", 512))
-  w("local TI = TINEW(TICAP)")
+  w("local TI, NO, NL = TINEW(TICAP), TINEW(TICAP), TINEW(TICAP)")
   w(fmt("local RA, RZ = TINEW(%d), TINEW(%d)", NT + 1, NT + 1))
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
@@ -441,10 +484,17 @@ function _M.build(rules, env)
   -- never branches on the type, and an event costs nothing in the loops of
   -- the other types. Each type's declarative rules split into groups of at
   -- most GROUP_RULES rules (and CHUNK_CHARS bytes), one loop each.
+  -- an exec's program name is found once per window (run(): NO, NL), not
+  -- in each of its loops
+  local exec_name = false
   local function typed_loop(t, lines, extra)
     local bl = { fmt("for j = RA[%d], RZ[%d] - 1 do", t, t), "  local i = TI[j]", "  local e = evs[i]" }
     local pre = prelude(lines)
     if extra then pre = extra end
+    if t == event.TYPES.exec and pre:find(NAME_LINE, 1, true) then
+      pre = pre:gsub("local NMP, NML = NAME%(e%)", "local NMP, NML = e.filename + NO[j], NL[j]")
+      exec_name = true
+    end
     if pre ~= "" then bl[#bl + 1] = "  " .. pre end
     for _, line in ipairs(lines) do bl[#bl + 1] = "  " .. line end
     bl[#bl + 1] = "end"
@@ -479,6 +529,7 @@ function _M.build(rules, env)
         local bl = {}
         for _, x in ipairs(index[t]) do
           nix = nix + 1
+          local leaves = {}
           w(fmt("IX[%d] = {}", nix))
           for _, wd in ipairs(x.order) do
             local lines = x.buckets[wd]
@@ -512,10 +563,29 @@ function _M.build(rules, env)
               w("end")
             end
             w(fmt("IX[%d][%.0f] = IXF[%d]", nix, wd, nf))
+            leaves[#leaves + 1] = { w = wd, f = nf }
+          end
+          -- the bucket of the event's word, found by a binary search over
+          -- the words in the code itself, each leaf a call of one function:
+          -- a function looked up in a table (IX) and called would make the
+          -- call site polymorphic, a chain of guards the trace runs through
+          -- (twice as slow, measured)
+          table.sort(leaves, function(a, b) return a.w < b.w end)
+          local function tree(lo, hi)
+            if hi - lo < 3 then
+              local t = {}
+              for z = lo, hi do
+                t[#t + 1] = fmt("%s w == %.0f then nh = IXF[%d](e, i, nh, hits)", z == lo and "if" or "elseif",
+                  leaves[z].w, leaves[z].f)
+              end
+              return concat(t, " ") .. " end"
+            end
+            local mid = math.floor((lo + hi) / 2)
+            return fmt("if w <= %.0f then %s else %s end", leaves[mid].w, tree(lo, mid), tree(mid + 1, hi))
           end
           local k = x.key
-          bl[#bl + 1] = fmt("do local f = IX[%d][%s(%s, %s)] if f ~= nil then nh = f(e, i, nh, hits) end end",
-            nix, k.side == "suf" and "SW" or "W", k.p, k.l)
+          bl[#bl + 1] = fmt("do local w = %s(%s, %s) %s end", k.side == "suf" and "SW" or "W", k.p, k.l,
+            tree(1, #leaves))
         end
         blocks[#blocks + 1] = typed_loop(t, bl, uses_name(bl) and NAME_LINE or "")
       end
@@ -657,7 +727,7 @@ function _M.build(rules, env)
   w("  if i1 > n then i1 = n end")
   -- the window's events by type, for the typed loops: a counting sort of
   -- the indices into TI, type t's in TI[RA[t] .. RZ[t] - 1]
-  w(fmt("  if i1 - i0 > TICAP then TICAP = i1 - i0; TI = TINEW(TICAP) end"))
+  w(fmt("  if i1 - i0 > TICAP then TICAP = i1 - i0; TI, NO, NL = TINEW(TICAP), TINEW(TICAP), TINEW(TICAP) end"))
   w(fmt("  for t = 0, %d do RA[t] = 0 end", NT))
   w("  for i = i0, i1 - 1 do")
   w("    local t = evs[i].type")
@@ -671,6 +741,20 @@ function _M.build(rules, env)
   w(fmt("    if t > %d then t = 0 end", NT))
   w("    local z = RZ[t]; TI[z] = i; RZ[t] = z + 1")
   w("  end")
+  if exec_name then
+    -- the execs' program names (NAME): at NO[j] in filename, NL[j] bytes
+    local x = event.TYPES.exec
+    w(fmt("  for j = RA[%d], RZ[%d] - 1 do", x, x))
+    w("    local e = evs[TI[j]]")
+    w("    local p, l = e.filename, e.filename_len")
+    w("    local o = 0")
+    w("    if l > 0 then")
+    w("      local r = MEMRCHR(p, 47, l)")
+    w("      if r ~= nil then o = tonumber(CAST(CCP, r) - p) + 1 end")
+    w("    end")
+    w("    NO[j] = o; NL[j] = l - o")
+    w("  end")
+  end
   for _, c in ipairs(call_lines) do w("  " .. c) end
   w("  b.next = i1")
   w("  b.nhits = nh")
@@ -695,7 +779,7 @@ function _M.build(rules, env)
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
     env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
     ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32, ffi.C.memrchr,
-    CCP, TINEW, TEXT and TEXT.shellish, TEXT and TEXT.miner_hint)
+    CCP, TINEW, TEXT and TEXT.shellish, TEXT and TEXT.miner_hint, TEXT and TEXT.find_any)
   return run, src
 end
 

@@ -778,8 +778,12 @@ function str_expr(E, m, p, l)
     return any_of(parts)
   end
   if op == "contains" and #vals <= _M.UNROLL_CONTAINS then
-    for i, v in ipairs(vals) do
+    for _, v in ipairs(vals) do
       if v == "" then return "true" end
+    end
+    local one = E.find_any and E.find_any(vals, p, l)
+    if one then return one end
+    for i, v in ipairs(vals) do
       parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
     end
     return any_of(parts)
@@ -824,13 +828,16 @@ end
 -- contains with a few literals that hold no space and no NUL: memmem on the
 -- argument buffer itself (such a literal can only match inside one
 -- argument, of the joined command line as of the list), or nil.
-local function buf_contains(vals, p, l)
+local function buf_contains(E, vals, p, l)
   if #vals > _M.UNROLL_CONTAINS then return nil end
   local parts = {}
   for i, v in ipairs(vals) do
     if v == "" or v:find("[ %z]") then return nil end
     parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
   end
+  -- in the host, one pass for them all
+  local one = E.find_any and E.find_any(vals, p, l)
+  if one then return one end
   return "(" .. concat(parts, " or ") .. ")"
 end
 
@@ -847,7 +854,7 @@ local function cmd_expr(E, f, m)
     return fmt("%s(G.join(%s, %s, %s))", fnx, p, l, n)
   end
   if op == "contains" then
-    local fast = buf_contains(m.values, p, l)
+    local fast = buf_contains(E, m.values, p, l)
     if fast then return fast end
   end
   if op == "prefix" and #m.values <= _M.UNROLL then
@@ -895,7 +902,7 @@ local function list_expr(E, f, m)
     return fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)
   end
   if op == "contains" then
-    local fast = buf_contains(m.values, p, l)
+    local fast = buf_contains(E, m.values, p, l)
     if fast then return fast end
   end
   local alts = {}

@@ -7,6 +7,8 @@ local regex = require("ebpf_guard.regex")
 
 pcall(ffi.cdef, "int eg_text_shellish(const char *s, uint32_t len, int tail_only);")
 pcall(ffi.cdef, "int eg_text_miner_hint(const char *s, uint32_t len);")
+local compile = require("ebpf_guard.compile")
+pcall(ffi.cdef, "int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set);")
 local lib = T.lib
 
 local function rx(id, name)
@@ -59,6 +61,56 @@ describe("textmatch", function()
       for k = 1, math.random(0, 6) do t[k] = words[math.random(#words)] end
       check(table.concat(t))
     end
+  end)
+
+  it("finds any of several literals exactly where a plain search does", function()
+    math.randomseed(7)
+    local letters = { "a", "b", "/", ".", "\0", "x" }
+    local function word(max)
+      local t = {}
+      for k = 1, math.random(1, max) do t[k] = letters[math.random(#letters)] end
+      return table.concat(t)
+    end
+    local found = 0
+    for _ = 1, 20000 do
+      local lits = {}
+      for k = 1, math.random(1, 6) do lits[k] = word(4) end
+      local hay = math.random(5) == 1 and "" or word(24)
+      local want = false
+      for _, v in ipairs(lits) do
+        if hay:find(v, 1, true) then want = true end
+      end
+      local set = assert(compile.lits(lits))
+      assert.equals(want, lib.eg_text_find_any(hay, #hay, set) ~= 0, ("%q in %q"):format(table.concat(lits, "|"), hay))
+      if want then found = found + 1 end
+    end
+    assert.is_true(found > 5000 and found < 19000)
+  end)
+
+  it("builds no set it cannot hold: an empty literal, more than 16, more than 1024 bytes", function()
+    assert.is_nil(compile.lits({ "a", "" }))
+    local many = {}
+    for k = 1, 17 do many[k] = "x" .. k end
+    assert.is_nil(compile.lits(many))
+    assert.is_nil(compile.lits({ ("y"):rep(1025) }))
+    assert.is_not_nil(compile.lits({ ("y"):rep(1024) }))
+  end)
+
+  it("runs the rules' short contains lists through it in the daemon", function()
+    local eng = T.engine({ yaml = [[
+rules:
+  - id: two_words
+    description: args with either word
+    event_types: [exec]
+    match:
+      args: {contains: [stratum, donate-level]}
+]] })
+    local ids = T.ids(eng:run({
+      { type = "exec", filename = "/usr/bin/x", args = { "x", "--url=stratum+tcp://pool" } },
+      { type = "exec", filename = "/usr/bin/x", args = { "x", "--donate-level", "1" } },
+      { type = "exec", filename = "/usr/bin/x", args = { "x", "stratu", "m" } },
+    }))
+    assert.same({ "two_words", "two_words" }, ids)
   end)
 
   it("takes a NULL string of length 0", function()
