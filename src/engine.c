@@ -96,6 +96,10 @@ int eg_engine_user_map(size_t grow)
 	X(nrules) X(rule_errors) X(nerrors) X(rule_disabled) X(rule_calls) X(mem_limit)       \
 	X(user_mapped) X(heap_limit) X(call_start_ns) X(time_limit_ns) X(abort_flag)
 
+/* Events run() takes in one window when each may hit every rule of its
+ * type: the pipeline's batch (EG_BATCH_EVENTS). */
+#define EG_ENGINE_WINDOW 256
+
 struct layout_field {
 	const char *name;
 	size_t off;
@@ -649,11 +653,17 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	lua_pop(L, 1);
 	if (read_rules(e, err, errlen))
 		goto fail;
+	/* the most hits one event can make (its type's rules) */
+	lua_getfield(L, -1, "most_hits");
+	size_t most = lua_isnumber(L, -1) ? (size_t)lua_tointeger(L, -1) : e->nrules;
 	lua_settop(L, 0);
 
-	/* room for a full event's hits (nrules) past the run loop's limit, so a
-	 * run() with many rules still evaluates many events per call */
+	/* room for a full event's hits (nrules) past the run loop's limit, and
+	 * for a whole batch's worst case, so that run() takes a batch in one
+	 * window (each window pays for entering and leaving every rule loop) */
 	size_t cap = e->nrules + EG_BATCH_HITS_DEFAULT;
+	if (cap < most * EG_ENGINE_WINDOW + e->nrules)
+		cap = most * EG_ENGINE_WINDOW + e->nrules;
 	e->hits = calloc(cap, sizeof(*e->hits));
 	e->order = calloc(cap, sizeof(*e->order));
 	e->order_tmp = calloc(cap, sizeof(*e->order_tmp));
