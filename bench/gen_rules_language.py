@@ -59,9 +59,9 @@ rule("open", ["filename: {prefix: $persistence_dirs}", "macro: [write_open, not_
 rule("open", ["filename: {suffix: [/authorized_keys, /authorized_keys2, /.bash_history, /.zsh_history]}", "macro: write_open"])
 rule("open", ["filename: {regex: '^/home/[^/]+/\\.(aws|kube|docker|gnupg)/'}", "not: {comm: [aws, kubectl, docker, gpg]}"])
 rule("open", ["filename: {contains: [/.git-credentials, /.netrc, /.pgpass]}"])
-rule("open", ["filename: {prefix: /proc/}", "filename: {suffix: [/mem, /environ, /maps]}", "not: {comm: [ps, top, htop]}"])
+rule("open", ["filename: {prefix: /proc/, suffix: [/mem, /environ, /maps]}", "not: {comm: [ps, top, htop]}"])
 rule("open", ["filename: {prefix: $tmp_dirs}", "open_flags: {all: [O_CREAT, O_WRONLY]}", "macro: web_parent"])
-rule("open", ["filename: {suffix: [.so, .so.1]}", "filename: {prefix: $tmp_dirs}"])
+rule("open", ["filename: {suffix: [.so, .so.1], prefix: $tmp_dirs}"])
 # exec rules
 rule("exec", ["macro: [shell_proc, web_parent]"], None, "error")
 rule("exec", ["macro: from_tmp"], ("comm", "tmux, gdb"))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "engine.h"
 #include "evtypes.h"
+#include "textmatch.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +93,15 @@ int eg_engine_user_map(size_t grow)
 
 #define HOST_FIELDS(X) X(name) X(id) X(name_len) X(id_len)
 
+#define BATCH_FIELDS(X)                                                                        \
+	X(ev) X(n) X(next) X(hits) X(nhits) X(hits_cap) X(in_user) X(ticks) X(budget_ticks)   \
+	X(nrules) X(rule_errors) X(nerrors) X(rule_disabled) X(rule_calls) X(mem_limit)       \
+	X(user_mapped) X(heap_limit) X(call_start_ns) X(time_limit_ns) X(abort_flag)
+
+/* Events run() takes in one window when each may hit every rule of its
+ * type: the pipeline's batch (EG_BATCH_EVENTS). */
+#define EG_ENGINE_WINDOW 256
+
 struct layout_field {
 	const char *name;
 	size_t off;
@@ -102,10 +112,12 @@ struct layout_field {
 #define ANCESTOR_FIELD(f) LAYOUT_FIELD(eg_ancestor, f)
 #define CONTAINER_FIELD(f) LAYOUT_FIELD(eg_container, f)
 #define HOST_FIELD(f) LAYOUT_FIELD(eg_host, f)
+#define BATCH_FIELD(f) LAYOUT_FIELD(eg_batch, f)
 static const struct layout_field proc_layout[] = {PROC_FIELDS(PROC_FIELD)};
 static const struct layout_field ancestor_layout[] = {ANCESTOR_FIELDS(ANCESTOR_FIELD)};
 static const struct layout_field container_layout[] = {CONTAINER_FIELDS(CONTAINER_FIELD)};
 static const struct layout_field host_layout[] = {HOST_FIELDS(HOST_FIELD)};
+static const struct layout_field batch_layout[] = {BATCH_FIELDS(BATCH_FIELD)};
 
 /* Sets t[name] = { size = size, <field> = offset, ... } on the table at the
  * top of the stack (left there). */
@@ -372,6 +384,18 @@ static int open_cengine(lua_State *L)
 	lua_setfield(L, -2, "enter");
 	lua_pushcfunction(L, user_leave);
 	lua_setfield(L, -2, "leave");
+	/* C text tests for the compiled rules (compile.lua casts them to FFI
+	 * function pointers) */
+	lua_newtable(L);
+	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_shellish);
+	lua_setfield(L, -2, "shellish");
+	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_miner_hint);
+	lua_setfield(L, -2, "miner_hint");
+	lua_pushlightuserdata(L, (void *)(uintptr_t)eg_text_find_any);
+	lua_setfield(L, -2, "find_any");
+	lua_pushinteger(L, (lua_Integer)sizeof(struct eg_lits));
+	lua_setfield(L, -2, "lits_size");
+	lua_setfield(L, -2, "text");
 	return 1;
 }
 
@@ -611,6 +635,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	SET_STRUCT_LAYOUT(L, eg_ancestor, ancestor_layout);
 	SET_STRUCT_LAYOUT(L, eg_container, container_layout);
 	SET_STRUCT_LAYOUT(L, eg_host, host_layout);
+	SET_STRUCT_LAYOUT(L, eg_batch, batch_layout);
 	lua_setfield(L, -2, "layout");
 	push_registry(L);
 	lua_setfield(L, -2, "registry");
@@ -646,11 +671,17 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	lua_pop(L, 1);
 	if (read_rules(e, err, errlen))
 		goto fail;
+	/* the most hits one event can make (its type's rules) */
+	lua_getfield(L, -1, "most_hits");
+	size_t most = lua_isnumber(L, -1) ? (size_t)lua_tointeger(L, -1) : e->nrules;
 	lua_settop(L, 0);
 
-	/* room for a full event's hits (nrules) past the run loop's limit, so a
-	 * run() with many rules still evaluates many events per call */
+	/* room for a full event's hits (nrules) past the run loop's limit, and
+	 * for a whole batch's worst case, so that run() takes a batch in one
+	 * window (each window pays for entering and leaving every rule loop) */
 	size_t cap = e->nrules + EG_BATCH_HITS_DEFAULT;
+	if (cap < most * EG_ENGINE_WINDOW + e->nrules)
+		cap = most * EG_ENGINE_WINDOW + e->nrules;
 	e->hits = calloc(cap, sizeof(*e->hits));
 	e->order = calloc(cap, sizeof(*e->order));
 	e->order_tmp = calloc(cap, sizeof(*e->order_tmp));

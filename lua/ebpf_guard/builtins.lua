@@ -74,6 +74,9 @@ _M.LIST = {
     -- the exec ran a script: exe is then its interpreter
     expr = "M(RX(comm), e.comm, e.comm_len) or M(RX(fn), e.filename, e.filename_len)"
       .. " or (band(e.flags, 32) == 0 and M(RX(fn), e.exe, e.exe_len))",
+    -- the same with the host's C test for the two regexes (src/textmatch.c)
+    fast_expr = "SHELLISH(e.comm, e.comm_len, 0) ~= 0 or SHELLISH(e.filename, e.filename_len, 1) ~= 0"
+      .. " or (band(e.flags, 32) == 0 and SHELLISH(e.exe, e.exe_len, 1) ~= 0)",
   },
   {
     id = "builtin_crypto_exec",
@@ -89,6 +92,10 @@ _M.LIST = {
     expr = "(M(RX(hint), e.comm, e.comm_len) and M(RX(name), e.comm, e.comm_len))"
       .. " or (M(RX(hint), e.filename, e.filename_len) and M(RX(name), e.filename, e.filename_len))"
       .. " or (M(RX(hint), e.exe, e.exe_len) and M(RX(name), e.exe, e.exe_len))",
+    -- the hint regex as the host's C test (src/textmatch.c)
+    fast_expr = "(MINER_HINT(e.comm, e.comm_len) ~= 0 and M(RX(name), e.comm, e.comm_len))"
+      .. " or (MINER_HINT(e.filename, e.filename_len) ~= 0 and M(RX(name), e.filename, e.filename_len))"
+      .. " or (MINER_HINT(e.exe, e.exe_len) ~= 0 and M(RX(name), e.exe, e.exe_len))",
   },
   {
     id = "builtin_crypto_port",

@@ -30,6 +30,59 @@ local U32 = ffi.typeof("const uint32_t *")
 local CCP = ffi.typeof("const char *")
 local TYPES = {}
 for i = 1, #event.TYPE_NAMES do TYPES[i] = i end
+-- the highest event type; run() files the others (0, unknown) under 0
+local NT = #TYPES
+local U32ARR = ffi.typeof("uint32_t[?]")
+local function TINEW(n) return U32ARR(n) end
+
+-- The host's C text tests (src/textmatch.c), when this state runs in the
+-- host (the cengine module); a built-in's fast_expr uses them, its expr
+-- (PCRE2 only) serves elsewhere (plain LuaJIT).
+pcall(ffi.cdef, [[
+struct eg_lits {
+  uint32_t n;
+  uint32_t off[17];
+  uint8_t first[256];
+  char bytes[1024];
+};
+]])
+local LITS_MAX, LITS_BYTES = 16, 1024
+local TEXT
+do
+  local ok, ce = pcall(require, "ebpf_guard.cengine")
+  if ok and type(ce) == "table" and type(ce.text) == "table" then
+    assert(ce.text.lits_size == ffi.sizeof("struct eg_lits"), "struct eg_lits: C and Lua sizes differ")
+    TEXT = {
+      shellish = ffi.cast("int (*)(const char *, uint32_t, int)", ce.text.shellish),
+      miner_hint = ffi.cast("int (*)(const char *, uint32_t)", ce.text.miner_hint),
+      find_any = ffi.cast("int (*)(const char *, uint32_t, const struct eg_lits *)", ce.text.find_any),
+    }
+  end
+end
+_M.HAVE_TEXT = TEXT ~= nil
+
+-- The struct eg_lits of a list of literals (at most LITS_MAX, none empty,
+-- LITS_BYTES in all), or nil.
+function _M.lits(vals)
+  if #vals < 1 or #vals > LITS_MAX then return nil end
+  local total = 0
+  for _, v in ipairs(vals) do
+    if type(v) ~= "string" or v == "" then return nil end
+    total = total + #v
+  end
+  if total > LITS_BYTES then return nil end
+  local set = ffi.new("struct eg_lits")
+  set.n = #vals
+  local at = 0
+  for k, v in ipairs(vals) do
+    set.off[k - 1] = at
+    ffi.copy(set.bytes + at, v, #v)
+    set.first[v:byte(1)] = 1
+    at = at + #v
+  end
+  set.off[#vals] = at
+  return set
+end
 
 -- Generated lines (one or two per rule) per function before a type's rules
 -- are split into several functions.
@@ -222,6 +275,15 @@ function _M.build(rules, env)
       fns[#fns + 1] = { body = body }
       return fmt("MF[%d]", #fns)
     end,
+    -- a one-pass search for any of several literals (src/textmatch.c), in
+    -- the host: the expression testing (p, l), or nil
+    find_any = TEXT and function(vals, p, l)
+      if #vals < 2 then return nil end
+      local set = _M.lits(vals)
+      if not set then return nil end
+      consts[#consts + 1] = set
+      return fmt("(FINDANY(%s, %s, K[%d]) ~= 0)", p, l, #consts)
+    end or nil,
   }
   local function emit(ast)
     return (lang.emit(E, ast))
@@ -262,7 +324,9 @@ function _M.build(rules, env)
         end
         names[name] = rx(obj)
       end
-      local expr = b.expr:gsub("RX%((%w+)%)", function(n) return fmt("CODE[%d]", names[n]) end)
+      local expr = ((TEXT and b.fast_expr) or b.expr):gsub("RX%((%w+)%)", function(n)
+        return fmt("CODE[%d]", names[n])
+      end)
       if r.exc_ast then expr = fmt("(%s) and not (%s)", expr, emit(r.exc_ast)) end
       for _, p in ipairs(b.pre) do lines[#lines + 1] = p[2] end
       lines[#lines + 1] = fmt("-- %s", comment_text(b.id))
@@ -367,8 +431,12 @@ function _M.build(rules, env)
     return table.concat(t, " ")
   end
   w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP = ...")
+    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP, TINEW, SHELLISH, MINER_HINT, FINDANY = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
+  -- the window's events by type (run() below)
+  w(fmt("local TICAP = %d", 256))
+  w(fmt("local TI, NO, NL = TINEW(TICAP * %d), TINEW(TICAP * %d), TINEW(TICAP * %d)", NT + 1, NT + 1, NT + 1))
+  w(fmt("local RA, RZ = TINEW(%d), TINEW(%d)", NT + 1, NT + 1))
   w(builtins.PRELUDE)
   w("local function M(c, s, l)")
   w("  if s == nil then s = EMPTY; l = 0 end")
@@ -376,10 +444,14 @@ function _M.build(rules, env)
   w("end")
   -- the index's words (rule_key): the first 4 bytes of a string (a shorter
   -- one's bytes, then zeros), and the last 4 (-1: shorter than 4)
+  -- (no loop for the short ones: an inner loop would leave the caller's
+  -- trace for a trace of its own on every short string)
   w("local function W(p, l)")
   w("  if l >= 4 then return CAST(U32, p)[0] end")
-  w("  local w = 0")
-  w("  for k = l - 1, 0, -1 do w = w * 256 + band(p[k], 255) end")
+  w("  if l <= 0 then return 0 end")
+  w("  local w = band(p[0], 255)")
+  w("  if l >= 2 then w = w + band(p[1], 255) * 256 end")
+  w("  if l >= 3 then w = w + band(p[2], 255) * 65536 end")
   w("  return w")
   w("end")
   w("local function NAME(e)")
@@ -403,59 +475,46 @@ function _M.build(rules, env)
   w("local function C(s, l, a, u)")
   w("  return s ~= nil and (MEMCHR(s, a, l) ~= nil or (u ~= a and MEMCHR(s, u, l) ~= nil))")
   w("end")
-  -- Blocks of code, each one loop over the window: the declarative groups,
-  -- then user code in event order. Consecutive loops share a function (a
-  -- segment), so the end of one loop runs straight into the next in
-  -- compiled code; a loop ending in a return would leave its trace each time.
-  -- Each type's declarative rules split into groups; block k runs the k-th
-  -- group of every type in one loop (an event has one type, so a trace tree
-  -- is as complex as one group's), within CHUNK_CHARS bytes.
-  local groups, ngroups = {}, 0
-  for _, t in ipairs(TYPES) do
-    local d = decl[t]
-    local list = {}
-    local j = 1
-    while j <= #d do
-      local g = { chars = 0 }
-      local k = j
-      while k <= #d and k - j < _M.GROUP_RULES and (k == j or g.chars + d[k].chars <= _M.CHUNK_CHARS) do
-        for _, line in ipairs(d[k].lines) do g[#g + 1] = line end
-        g.chars = g.chars + d[k].chars
-        k = k + 1
-      end
-      list[#list + 1] = g
-      j = k
+  -- Blocks of code, each one loop in a function of its own (below): the
+  -- declarative groups, the index, then user code in event order.
+  -- A declarative or index loop visits only the events of its own type
+  -- (TI[RA[t]] .. TI[RZ[t] - 1], built per window by run()): its trace
+  -- never branches on the type, and an event costs nothing in the loops of
+  -- the other types. Each type's declarative rules split into groups of at
+  -- most GROUP_RULES rules (and CHUNK_CHARS bytes), one loop each.
+  -- an exec's program name is found once per window (run(): NO, NL), not
+  -- in each of its loops
+  local exec_name = false
+  local function typed_loop(t, lines, extra)
+    local bl = { fmt("for j = RA[%d], RZ[%d] - 1 do", t, t), "  local i = TI[j]", "  local e = evs[i]" }
+    local pre = prelude(lines)
+    if extra then pre = extra end
+    if t == event.TYPES.exec and pre:find(NAME_LINE, 1, true) then
+      pre = pre:gsub("local NMP, NML = NAME%(e%)", "local NMP, NML = e.filename + NO[j], NL[j]")
+      exec_name = true
     end
-    groups[t] = list
-    if #list > ngroups then ngroups = #list end
+    if pre ~= "" then bl[#bl + 1] = "  " .. pre end
+    for _, line in ipairs(lines) do bl[#bl + 1] = "  " .. line end
+    bl[#bl + 1] = "end"
+    bl.type = t
+    return bl
   end
   local blocks = {}
-  local cur, cur_chars
-  local function close()
-    if not cur then return end
-    cur[#cur + 1] = "  end"
-    cur[#cur + 1] = "end"
-    cur[4] = "  " .. prelude(cur)
-    blocks[#blocks + 1] = cur
-    cur = nil
-  end
-  for k = 1, ngroups do
-    for _, t in ipairs(TYPES) do
-      local g = groups[t][k]
-      if g then
-        if cur and cur_chars + g.chars > _M.CHUNK_CHARS then close() end
-        local word = "elseif"
-        if not cur then
-          cur = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
-          cur_chars = 0
-          word = "if"
-        end
-        cur[#cur + 1] = fmt("  %s t == %d then", word, t)
-        for _, line in ipairs(g) do cur[#cur + 1] = "    " .. line end
-        cur_chars = cur_chars + g.chars
+  for _, t in ipairs(TYPES) do
+    local d = decl[t]
+    local j = 1
+    while j <= #d do
+      local g = {}
+      local chars = 0
+      local k = j
+      while k <= #d and k - j < _M.GROUP_RULES and (k == j or chars + d[k].chars <= _M.CHUNK_CHARS) do
+        for _, line in ipairs(d[k].lines) do g[#g + 1] = line end
+        chars = chars + d[k].chars
+        k = k + 1
       end
+      blocks[#blocks + 1] = typed_loop(t, g)
+      j = k
     end
-    close()
   end
   -- the index (see rule_key): one loop over the window, per type one table
   -- lookup per index, then only the rules filed under the event's word
@@ -464,14 +523,11 @@ function _M.build(rules, env)
   if any_index then
     w("local IX, IXF, IXP = {}, {}, {}")
     local nix, nf, np = 0, 0, 0
-    local bl = { "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type" }
-    local first = true
     for _, t in ipairs(TYPES) do
       if #index[t] > 0 then
-        bl[#bl + 1] = fmt("  %s t == %d then", first and "if" or "elseif", t)
-        first = false
         for _, x in ipairs(index[t]) do
           nix = nix + 1
+          local leaves = {}
           w(fmt("IX[%d] = {}", nix))
           for _, wd in ipairs(x.order) do
             local lines = x.buckets[wd]
@@ -505,17 +561,36 @@ function _M.build(rules, env)
               w("end")
             end
             w(fmt("IX[%d][%.0f] = IXF[%d]", nix, wd, nf))
+            leaves[#leaves + 1] = { w = wd, f = nf }
+          end
+          -- the bucket of the event's word, found by a binary search over
+          -- the words in the code itself, each leaf a call of one function:
+          -- a function looked up in a table (IX) and called would make the
+          -- call site polymorphic, a chain of guards the trace runs through
+          -- (twice as slow, measured)
+          table.sort(leaves, function(a, b) return a.w < b.w end)
+          local function tree(lo, hi)
+            if hi - lo < 3 then
+              local t = {}
+              for z = lo, hi do
+                t[#t + 1] = fmt("%s w == %.0f then nh = IXF[%d](e, i, nh, hits)", z == lo and "if" or "elseif",
+                  leaves[z].w, leaves[z].f)
+              end
+              return concat(t, " ") .. " end"
+            end
+            local mid = math.floor((lo + hi) / 2)
+            return fmt("if w <= %.0f then %s else %s end", leaves[mid].w, tree(lo, mid), tree(mid + 1, hi))
           end
           local k = x.key
-          bl[#bl + 1] = fmt("    do local f = IX[%d][%s(%s, %s)] if f ~= nil then nh = f(e, i, nh, hits) end end",
-            nix, k.side == "suf" and "SW" or "W", k.p, k.l)
+          -- a loop of its own per index: in one loop, each path through
+          -- one index's buckets would get its own copies of the other's
+          -- (a side trace per pair of buckets)
+          local bl = { fmt("do local w = %s(%s, %s) %s end", k.side == "suf" and "SW" or "W", k.p, k.l,
+            tree(1, #leaves)) }
+          blocks[#blocks + 1] = typed_loop(t, bl, uses_name(bl) and NAME_LINE or "")
         end
       end
     end
-    bl[#bl + 1] = "  end"
-    bl[#bl + 1] = "end"
-    if uses_name(bl) then table.insert(bl, 4, "  " .. NAME_LINE) end
-    blocks[#blocks + 1] = bl
   end
   -- user code, in event order; a type with much of it gets its code in
   -- functions of at most CHUNK_LINES lines (or CHUNK_CHARS bytes) each
@@ -599,29 +674,25 @@ function _M.build(rules, env)
     }) do b[#b + 1] = line end
     blocks[#blocks + 1] = b
   end
-  -- the blocks in segments of at most CHUNK_CHARS bytes, called in order
-  for _, b in ipairs(blocks) do
-    local chars = 0
-    for _, line in ipairs(b) do chars = chars + #line end
-    b.chars = chars
-  end
+  -- each block (loop) a function of its own, called in order; a typed loop
+  -- only when its type has events in the window. One function per loop: a
+  -- loop's exit then returns to run(), whatever path its last event took;
+  -- loops in sequence in one function had each path through one loop's body
+  -- continue into the next loop in a side trace of its own, and the paths
+  -- multiplied (the trace count of the engine benchmark grew by hundreds
+  -- per pass over the same events, 22% of the time in the JIT compiler)
   local calls = {}
   w("local SEGS = {}")
-  local j = 1
-  while j <= #blocks do
-    local n = #calls + 1
+  for n, b in ipairs(blocks) do
     w(fmt("SEGS[%d] = function(evs, i0, i1, nh, hits)", n))
-    local size = 0
-    repeat
-      for _, line in ipairs(blocks[j]) do
-        w("  " .. line)
-        size = size + #line
-      end
-      j = j + 1
-    until j > #blocks or size + blocks[j].chars > _M.CHUNK_CHARS
+    for _, line in ipairs(b) do w("  " .. line) end
     w("  return nh")
     w("end")
-    calls[n] = fmt("nh = SEGS[%d](evs, i0, i1, nh, hits)", n)
+    if b.type then
+      calls[n] = fmt("if RZ[%d] > RA[%d] then nh = SEGS[%d](evs, i0, i1, nh, hits) end", b.type, b.type, n)
+    else
+      calls[n] = fmt("nh = SEGS[%d](evs, i0, i1, nh, hits)", n)
+    end
   end
   -- the calls, straight-line; very many: in several caller functions
   local call_lines = calls
@@ -651,6 +722,32 @@ function _M.build(rules, env)
   w("  if w < 1 then w = 1 end")
   w("  local i1 = i0 + w")
   w("  if i1 > n then i1 = n end")
+  -- the window's events by type, for the typed loops: type t's indices in
+  -- TI[RA[t] .. RZ[t] - 1], a region of TICAP entries per type (one pass)
+  w("  if i1 - i0 > TICAP then")
+  w("    TICAP = i1 - i0")
+  w(fmt("    TI, NO, NL = TINEW(TICAP * %d), TINEW(TICAP * %d), TINEW(TICAP * %d)", NT + 1, NT + 1, NT + 1))
+  w("  end")
+  w(fmt("  for t = 0, %d do local a = t * TICAP; RA[t] = a; RZ[t] = a end", NT))
+  w("  for i = i0, i1 - 1 do")
+  w("    local t = evs[i].type")
+  w(fmt("    if t > %d then t = 0 end", NT))
+  w("    local z = RZ[t]; TI[z] = i; RZ[t] = z + 1")
+  w("  end")
+  if exec_name then
+    -- the execs' program names (NAME): at NO[j] in filename, NL[j] bytes
+    local x = event.TYPES.exec
+    w(fmt("  for j = RA[%d], RZ[%d] - 1 do", x, x))
+    w("    local e = evs[TI[j]]")
+    w("    local p, l = e.filename, e.filename_len")
+    w("    local o = 0")
+    w("    if l > 0 then")
+    w("      local r = MEMRCHR(p, 47, l)")
+    w("      if r ~= nil then o = tonumber(CAST(CCP, r) - p) + 1 end")
+    w("    end")
+    w("    NO[j] = o; NL[j] = l - o")
+    w("  end")
+  end
   for _, c in ipairs(call_lines) do w("  " .. c) end
   w("  b.next = i1")
   w("  b.nhits = nh")
@@ -675,8 +772,8 @@ function _M.build(rules, env)
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
     env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
     ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32, ffi.C.memrchr,
-    CCP)
-  return run, src
+    CCP, TINEW, TEXT and TEXT.shellish, TEXT and TEXT.miner_hint, TEXT and TEXT.find_any)
+  return run, src, most
 end
 
 return _M

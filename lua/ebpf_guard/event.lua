@@ -183,8 +183,14 @@ _M.CONTEXT_FIELDS = {
     "runtime_len", "pod_uid_len",
   },
   eg_host = { "name", "id", "name_len", "id_len" },
+  -- not a context struct: the batch the engine runs on (src/event.h)
+  eg_batch = {
+    "ev", "n", "next", "hits", "nhits", "hits_cap", "in_user", "ticks", "budget_ticks",
+    "nrules", "rule_errors", "nerrors", "rule_disabled", "rule_calls", "mem_limit",
+    "user_mapped", "heap_limit", "call_start_ns", "time_limit_ns", "abort_flag",
+  },
 }
-_M.CONTEXT_STRUCTS = { "eg_proc", "eg_ancestor", "eg_container", "eg_host" }
+_M.CONTEXT_STRUCTS = { "eg_proc", "eg_ancestor", "eg_container", "eg_host", "eg_batch" }
 
 -- The host's layout of one struct ({ size = n, <field> = offset }) against
 -- the cdef's.

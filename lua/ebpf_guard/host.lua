@@ -345,7 +345,7 @@ function _M.init(opts)
     if e.pid == e.tgid then guard.forget(tonumber(e.tgid)) end
   end
 
-  local run, src = compile.build(rules, {
+  local run, src, most = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
     user_on = hook_on, user_off = hook_off,
   })
@@ -356,7 +356,7 @@ function _M.init(opts)
     report = require("ebpf_guard.listing").render(records, opts.list)
   end
   return {
-    rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src,
+    rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src, most_hits = most,
     records = records, report = report, last_errors = last_errors,
     finish = guard.flush, protect = cfg.protect,
   }

@@ -778,8 +778,12 @@ function str_expr(E, m, p, l)
     return any_of(parts)
   end
   if op == "contains" and #vals <= _M.UNROLL_CONTAINS then
-    for i, v in ipairs(vals) do
+    for _, v in ipairs(vals) do
       if v == "" then return "true" end
+    end
+    local one = E.find_any and E.find_any(vals, p, l)
+    if one then return one end
+    for i, v in ipairs(vals) do
       parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
     end
     return any_of(parts)
@@ -824,13 +828,16 @@ end
 -- contains with a few literals that hold no space and no NUL: memmem on the
 -- argument buffer itself (such a literal can only match inside one
 -- argument, of the joined command line as of the list), or nil.
-local function buf_contains(vals, p, l)
+local function buf_contains(E, vals, p, l)
   if #vals > _M.UNROLL_CONTAINS then return nil end
   local parts = {}
   for i, v in ipairs(vals) do
     if v == "" or v:find("[ %z]") then return nil end
     parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
   end
+  -- in the host, one pass for them all
+  local one = E.find_any and E.find_any(vals, p, l)
+  if one then return one end
   return "(" .. concat(parts, " or ") .. ")"
 end
 
@@ -847,7 +854,7 @@ local function cmd_expr(E, f, m)
     return fmt("%s(G.join(%s, %s, %s))", fnx, p, l, n)
   end
   if op == "contains" then
-    local fast = buf_contains(m.values, p, l)
+    local fast = buf_contains(E, m.values, p, l)
     if fast then return fast end
   end
   if op == "prefix" and #m.values <= _M.UNROLL then
@@ -895,7 +902,7 @@ local function list_expr(E, f, m)
     return fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)
   end
   if op == "contains" then
-    local fast = buf_contains(m.values, p, l)
+    local fast = buf_contains(E, m.values, p, l)
     if fast then return fast end
   end
   local alts = {}
@@ -954,68 +961,113 @@ function val_expr(E, f, m, v)
   return "(" .. concat(t, op == "any" and " or " or " and ") .. ")"
 end
 
--- The order of the tests of an `all`: most selective and cheapest first.
--- A positive test of a string against literals rejects most events for a
--- few instructions; a range, a flag or a negation lets most through, so it
--- goes after; argument lists and regexes cost most.
-local function matcher_rank(f, m)
+-- The order of the tests of an `all`. Each test has an estimated cost (a
+-- literal comparison 1, a memmem 4, a PCRE2 call 10, an argument list or
+-- command line 12) and an estimated chance of passing (a positive string
+-- test 0.05, a long list of prefixes 0.2, a number's equality or set 0.1,
+-- a range, flag or boolean 0.5, a negation the rest of its test's). Sorting
+-- by cost / (1 - pass) puts first the test that rejects the most events per
+-- unit of work (the order that minimises the expected cost of a chain of
+-- independent short-circuit tests): a cheap negation such as "in a
+-- container" goes before a regex, a cheap but unselective range after a
+-- selective string test.
+local function matcher_est(f, m)
   local op = m.op
-  if op == "not" then return 6 + matcher_rank(f, m.node) end
+  if op == "not" then
+    local c, p = matcher_est(f, m.node)
+    return c, 1 - p
+  end
   if op == "and" then
-    local best = math.huge
-    for _, x in ipairs(m.list) do best = math.min(best, matcher_rank(f, x)) end
-    return best
+    -- the field's tests in their written order
+    local cost, pass = 0, 1
+    for _, x in ipairs(m.list) do
+      local c, p = matcher_est(f, x)
+      cost = cost + pass * c
+      pass = pass * p
+    end
+    return cost, pass
   end
   local kind = f.kind
-  if kind == "strlist" or f.buf then return op == "regex" and 12 or 9 end
+  if kind == "strlist" or f.buf then return 12, 0.1 end
   if kind == "str" then
-    if op == "regex" or op == "contains" then return 4 end
-    if (op == "prefix" or op == "suffix") and #m.values > _M.UNROLL then return 3 end
-    return 1
+    if op == "regex" then return 10, 0.1 end
+    if op == "contains" then return 4, 0.1 end
+    if (op == "prefix" or op == "suffix") and #m.values > _M.UNROLL then return 3, 0.2 end
+    if (op == "prefix" or op == "suffix") and #m.values > 2 then return 1 + #m.values / 8, 0.1 end
+    return 1, 0.05
   end
-  if kind == "bool" then return 5 end
-  if op == "in" then return 2 end
-  return 5
+  if kind == "bool" then return 1, 0.5 end
+  if op == "in" or op == "eq" then return 1, 0.1 end
+  return 1, 0.5
+end
+
+local function rank(c, p)
+  if p >= 1 then return math.huge end
+  return c / (1 - p)
 end
 
 -- Returns a Lua expression (over the event `e` and its context P, CT, HO)
--- for a resolved ast, and its cost. E: { rx = fn(obj) -> index, const =
--- fn(v) -> expression, fn = fn(body) -> expression naming the function the
--- body returns, compiled after FN_HEADER }.
+-- for a resolved ast, its estimated cost and its chance of passing
+-- (matcher_est). E: { rx = fn(obj) -> index, const = fn(v) -> expression,
+-- fn = fn(body) -> expression naming the function the body returns,
+-- compiled after FN_HEADER }.
 function _M.emit(E, ast)
   local op = ast.op
   if op == "field" then
     local f = ast.field
     local m = ast.m
-    local cost = matcher_rank(f, m)
-    if f.kind == "strlist" then return list_expr(E, f, m), cost end
+    local cost, pass = matcher_est(f, m)
+    if f.kind == "strlist" then return list_expr(E, f, m), cost, pass end
     if f.kind == "str" then
-      if f.buf then return cmd_expr(E, f, m), cost end
-      return str_expr(E, m, f.p, f.l), cost
+      if f.buf then return cmd_expr(E, f, m), cost, pass end
+      return str_expr(E, m, f.p, f.l), cost, pass
     end
-    return val_expr(E, f, m, f.access), cost
+    return val_expr(E, f, m, f.access), cost, pass
   end
   if op == "not" then
-    local s, c = _M.emit(E, ast.node)
-    return "not (" .. s .. ")", c + 6
+    local s, c, p = _M.emit(E, ast.node)
+    return "not (" .. s .. ")", c, 1 - p
+  end
+  -- the tests of an `all`; a string field's own `and` (a prefix and a
+  -- regex on filename) counts as separate tests, so that another field's
+  -- cheap test can go between its cheap and its costly one
+  local list = ast.list
+  if op == "all" then
+    list = {}
+    for _, a in ipairs(ast.list) do
+      local f = a.op == "field" and a.field
+      if f and f.kind == "str" and not f.buf and a.m.op == "and" then
+        for _, x in ipairs(a.m.list) do list[#list + 1] = { op = "field", field = f, m = x } end
+      else
+        list[#list + 1] = a
+      end
+    end
   end
   local parts = {}
-  local total = 0
-  for i, a in ipairs(ast.list) do
-    local s, c = _M.emit(E, a)
-    parts[i] = { s = s, c = c, i = i }
-    total = total + c
+  for i, a in ipairs(list) do
+    local s, c, p = _M.emit(E, a)
+    parts[i] = { s = s, c = c, p = p, r = rank(c, p), i = i }
   end
   if op == "all" then
     table.sort(parts, function(a, b)
-      if a.c ~= b.c then return a.c < b.c end
+      if a.r ~= b.r then return a.r < b.r end
       return a.i < b.i
     end)
   end
   local t = {}
-  for i, p in ipairs(parts) do t[i] = p.s end
-  -- all: as selective as its most selective test; any: the sum
-  return "(" .. concat(t, op == "all" and " and " or " or ") .. ")", op == "all" and parts[1].c or total
+  local cost, pass = 0, op == "all" and 1 or 0
+  for i, p in ipairs(parts) do
+    t[i] = p.s
+    if op == "all" then
+      cost = cost + pass * p.c
+      pass = pass * p.p
+    else
+      -- any: stops at the first that holds
+      cost = cost + (1 - pass) * p.c
+      pass = pass + (1 - pass) * p.p
+    end
+  end
+  return "(" .. concat(t, op == "all" and " and " or " or ") .. ")", cost, pass
 end
 
 -- The upvalues of the few compiled helper functions (E.fn: regexes on

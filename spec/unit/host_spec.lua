@@ -115,7 +115,7 @@ describe("host", function()
       local src = f:read("*a")
       f:close()
       local macro = { eg_proc = "PROC_FIELDS", eg_ancestor = "ANCESTOR_FIELDS",
-        eg_container = "CONTAINER_FIELDS", eg_host = "HOST_FIELDS" }
+        eg_container = "CONTAINER_FIELDS", eg_host = "HOST_FIELDS", eg_batch = "BATCH_FIELDS" }
       for _, name in ipairs(event.CONTEXT_STRUCTS) do
         local body = assert(header:match("\nstruct " .. name .. " {\n(.-)\n};"), name)
         local members = {}

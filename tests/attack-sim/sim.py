@@ -2,30 +2,76 @@
 # SPDX-License-Identifier: MIT
 """Attack simulation for the stock rules (docs/detection.md, Attack
 simulation). Runs safe versions of real techniques, one after the other,
-while a live ebpf-guard with rules/ writes its alerts to ALERTS; after each
-technique, the alerts it raised are attributed to it. Prints one line per
+while a live ebpf-guard with rules/ writes its alerts to ALERTS. After each
+technique sim.py opens a marker file; the marker rule's alert (--config)
+closes the technique's alerts, so each alert is attributed to the technique
+that raised it; those of sim.py's own process (its set-up: the files it
+makes, its loopback servers) do not count. Prints one line per
 technique, "technique<TAB>expected<TAB>fired rules", and a summary; exits 1
 when a technique's expected rule did not fire.
 
-Safe: network only on loopback; tools that would change the system are
+Safe: network only on loopback or inside a private network namespace made
+for the technique (gone with it); tools that would change the system are
 stand-ins (a copy of /bin/true under the tool's name: the exec is what the
-rules see); every file made is removed, every file touched is restored.
-Needs root. Usage: sim.py ALERTS WORKDIR
+rules see); "containers" are cgroups named like a container runtime's,
+removed after; every file made is removed, every file touched is restored.
+Needs root.
+
+    sim.py --config            prints the extra configuration the daemon needs
+                               (a marker rule, the stateful detections on)
+    sim.py ALERTS WORKDIR      runs the techniques (EGSIM_ONLY=REGEX: only
+                               those whose name matches; EGSIM_SLOW=1: also
+                               the ones that take minutes; EGSIM_MARKDOWN=FILE:
+                               the table of docs/detection.md into FILE;
+                               EGSIM_DEBUG=1: every alert on stderr)
 """
 import ctypes
+import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOUD = {"warning", "error", "critical"}
+MARKER = "attack_sim_marker"
+# the stateful detections of rules/95-stateful.lua ship switched off: the
+# simulation switches them on as a user would, with an override
+STATEFUL = ["download_then_execute", "drop_chmod_execute", "tmp_exec_then_deleted", "self_deleting_program",
+            "connect_fanout_scan", "discovery_burst", "credential_harvest", "shell_under_network_service",
+            "server_starts_connecting_out"]
+
+
+def config():
+    """The daemon's extra configuration, loaded after rules/: a marker rule
+    (sim.py opens WORK/egsim-marker.N after technique N; its alert closes the
+    technique's alerts) and the stateful detections switched on."""
+    out = ["rules:",
+           "  - id: " + MARKER,
+           "    description: the attack simulation finished a technique",
+           "    event_types: [open]",
+           "    match:",
+           "      filename: {regex: '/egsim-marker\\.[0-9]+$'}",
+           "    severity: info",
+           "overrides:"]
+    for rule in STATEFUL:
+        out += ["  - rule: " + rule, "    replace: {enabled: true}"]
+    return "\n".join(out) + "\n"
+
+
+if sys.argv[1:] == ["--config"]:
+    sys.stdout.write(config())
+    sys.exit(0)
+
 ALERTS, WORK = sys.argv[1], sys.argv[2]
 BIN = os.path.join(WORK, "bin")       # stand-ins, on no PATH
 os.makedirs(BIN, exist_ok=True)
-LOUD = {"warning", "error", "critical"}
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -52,6 +98,7 @@ class Undo:
     """Files made by a technique, removed afterwards (deepest first)."""
     def __init__(self):
         self.paths = []
+        self.deferred = []
 
     def make(self, path, text="", mode=None):
         d = os.path.dirname(path)
@@ -73,7 +120,27 @@ class Undo:
         self.paths.append(path)
         return path
 
+    def defer(self, fn):
+        """Calls fn at close (before the files are removed)."""
+        self.deferred.append(fn)
+
+    def mkdirs(self, d):
+        """Makes d and its missing parents (removed afterwards)."""
+        missing = []
+        while d and not os.path.exists(d):
+            missing.append(d)
+            d = os.path.dirname(d)
+        for m in reversed(missing):
+            os.mkdir(m)
+            self.paths.append(m)
+
     def close(self):
+        err = None
+        for fn in reversed(self.deferred):
+            try:
+                fn()
+            except Exception as e:
+                err = err or e
         for p in reversed(self.paths):
             try:
                 if os.path.isdir(p) and not os.path.islink(p):
@@ -82,6 +149,8 @@ class Undo:
                     os.unlink(p)
             except FileNotFoundError:
                 pass
+        if err:
+            raise err
 
 
 def serve(answer):
@@ -120,6 +189,118 @@ def a_sleeper():
     return subprocess.Popen(["/bin/sleep", "30"])
 
 
+def cgroup2_root():
+    for line in open("/proc/self/mountinfo"):
+        left, _, right = line.partition(" - ")
+        if right.split(" ")[0] == "cgroup2":
+            return left.split(" ")[4]
+    return None
+
+
+def rmdir_cgroup(d):
+    for _ in range(100):
+        try:
+            os.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:  # EBUSY: an exiting process is still in it
+            time.sleep(0.05)
+    raise RuntimeError("could not remove the cgroup " + d)
+
+
+class Cgroups:
+    """The simulation's cgroups, under SLICE = egsim-PID.slice at the cgroup2
+    root: sim.py moves itself into SLICE/sim.scope, so that every process of
+    the techniques is in SLICE (the "containers" are SLICE/docker-<id>.scope)
+    and an alert belongs to the simulation when its event's cgroup is in
+    SLICE, not to whatever else the host runs meanwhile. close() moves
+    sim.py back and removes them. Without a writable cgroup2 hierarchy,
+    nothing is made (every alert counts; no containers)."""
+    def __init__(self):
+        self.root = cgroup2_root()
+        self.slice = self.home = None
+        if not self.root or not os.access(self.root, os.W_OK):
+            return
+        for line in open("/proc/self/cgroup"):
+            if line.startswith("0::"):
+                self.home = line[3:].strip()
+        if self.home is None:
+            return
+        self.slice = "/egsim-%d.slice" % os.getpid()
+        os.makedirs(self.path(self.slice + "/sim.scope"))
+        self.move(self.slice + "/sim.scope")
+
+    def path(self, cg):
+        return self.root + cg
+
+    def move(self, cg):
+        with open(self.path(cg) + "/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+    def ours(self, alert):
+        return self.slice is None or alert["event"].get("cgroup", "").startswith(self.slice + "/")
+
+    def close(self):
+        if self.slice:
+            self.move(self.home)
+            rmdir_cgroup(self.path(self.slice + "/sim.scope"))
+            rmdir_cgroup(self.path(self.slice))
+            self.slice = None
+
+
+CGROUPS = None  # Cgroups, made by main()
+
+
+class Container:
+    """A stand-in container: a cgroup named like a Docker container's
+    (SLICE/docker-<64 hex>.scope, see Cgroups), which is what the daemon
+    reads the container id from (docs/containers.md), with an init process
+    (sleep) living in it as in a real container, so the daemon resolves the
+    cgroup from /proc while it exists. run() starts a command inside it;
+    close() ends the init and removes the cgroup."""
+    def __init__(self):
+        if not CGROUPS.slice:
+            raise SkipTechnique("no writable cgroup2 hierarchy")
+        cid = hashlib.sha256(b"egsim %d %f" % (os.getpid(), time.time())).hexdigest()
+        self.dir = CGROUPS.path("%s/docker-%s.scope" % (CGROUPS.slice, cid))
+        os.mkdir(self.dir)
+        self.init = None
+        try:
+            self.init = subprocess.Popen(["/bin/sleep", "60"], preexec_fn=self.enter)
+        except BaseException:
+            self.close()
+            raise
+
+    def enter(self):
+        with open(os.path.join(self.dir, "cgroup.procs"), "w") as f:
+            f.write("0")
+
+    def run(self, *argv):
+        subprocess.run(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20,
+                       preexec_fn=self.enter)
+
+    def close(self):
+        if self.init:
+            self.init.kill()
+            self.init.wait()
+        rmdir_cgroup(self.dir)
+
+
+NET = "198.51.100.7"  # TEST-NET-2 (RFC 5737), only ever inside a private namespace
+
+
+def in_netns(addrs, listen, argv, timeout=20):
+    """Runs argv in a private network namespace with addrs on its lo and a
+    TCP listener on each [addr, port] of listen."""
+    if not shutil.which("ip"):
+        raise SkipTechnique("no ip(8) to set up a private network namespace")
+    # tests/attack-sim/netns.py: lo, the addresses and listeners, the command
+    subprocess.run(["unshare", "-n", sys.executable, os.path.join(HERE, "netns.py")],
+                   input=json.dumps([addrs, listen, argv, timeout]).encode(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 10)
+
+
 # ---- the techniques: (name, expected rule, function(undo)) -----------------
 T = []
 
@@ -146,7 +327,8 @@ def _(u):
 def _(u):
     keys = [p for p in ("/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key") if os.path.exists(p)]
     k = keys[0] if keys else u.make("/etc/ssh/ssh_host_egsim_key", "k\n", 0o600)
-    run("tar", "cf", "/dev/null", k)
+    # into a real archive: GNU tar reads no file when the archive is /dev/null
+    run("tar", "cf", u.note(os.path.join(WORK, "hostkey.tar")), k)
 
 
 @technique("read cloud credentials", "cloud_credentials_read")
@@ -178,7 +360,7 @@ def _(u):
 @technique("read a desktop keyring", "keyring_read")
 def _(u):
     t = u.make("/root/.local/share/keyrings/egsim.keyring", "k\n")
-    run("tar", "cf", "/dev/null", t)
+    run("tar", "cf", u.note(os.path.join(WORK, "keyring.tar")), t)
 
 
 @technique("read .git-credentials", "netrc_or_service_password_read")
@@ -211,10 +393,27 @@ def _(u):
     run("sh", s)
 
 
+@technique("one process reads shadow, an SSH key and cloud credentials", "credential_harvest")
+def _(u):
+    k = "/root/.ssh/id_egsim_harvest"
+    u.make(k, "key\n", 0o600)
+    c = "/root/.aws/credentials"
+    if not os.path.exists(c):
+        u.make(c, "[default]\n")
+    run("python3", "-c", "for f in ['/etc/shadow', %r, %r]: open(f).read()" % (k, c))
+
+
 @technique("write a cron job", "cron_job_written")
 def _(u):
     u.note("/etc/cron.d/egsim")
     sh("echo '# egsim' > /etc/cron.d/egsim")
+
+
+@technique("write an at job into the spool", "at_job_written")
+def _(u):
+    u.mkdirs("/var/spool/cron/atjobs")
+    u.note("/var/spool/cron/atjobs/a00001019e7a1c")
+    sh("echo 'true' > /var/spool/cron/atjobs/a00001019e7a1c")
 
 
 @technique("move a prepared file into /etc/cron.d", "persistence_file_renamed_into_place")
@@ -353,6 +552,34 @@ def _(u):
     run(exe)
 
 
+@technique("a user's process turns root without sudo", "root_from_user_session_without_sudo")
+def _(u):
+    # a process of login uid 1000's session, real uid 1000 with saved uid 0
+    # (what an exploit leaves), makes itself root with setresuid(0, 0, 0);
+    # the login uid is read at exec, so it is set before the exec
+    def login_1000():
+        with open("/proc/self/loginuid", "w") as f:
+            f.write("1000")
+    subprocess.run(["python3", "-c", "import os; os.setresuid(1000, 1000, 0); os.setresuid(0, 0, 0)"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20, preexec_fn=login_1000)
+
+
+@technique("a non-root process raises its capabilities with capset", "capabilities_raised_by_capset")
+def _(u):
+    code = r'''
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(8, 1, 0, 0, 0)                  # PR_SET_KEEPCAPS: keep the permitted set
+os.setresuid(1000, 1000, 1000)             # effective set now empty
+hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+data = (ctypes.c_uint32 * 6)()
+libc.capget(hdr, data)
+data[0], data[3] = data[1], data[4]        # effective = permitted (CAP_SYS_ADMIN ...)
+os._exit(0 if libc.capset(hdr, data) == 0 else 1)
+'''
+    run("python3", "-c", code)
+
+
 @technique("attach to another process with ptrace", "ptrace_attach_other_process")
 def _(u):
     p = a_sleeper()
@@ -477,11 +704,39 @@ def _(u):
     run("chattr", "-i", f)
 
 
+@technique("a program in /tmp deletes its own executable", "self_deleting_program")
+def _(u):
+    p = u.note("/tmp/egsim-selfdel")
+    shutil.copy("/bin/rm", p)
+    run(p, "-f", p)
+
+
+@technique("a launcher deletes the program it started from /tmp", "tmp_exec_then_deleted")
+def _(u):
+    p = u.note("/tmp/egsim-implant")
+    shutil.copy("/bin/sleep", p)
+    sh("%s 1 & sleep 0.2; rm -f %s; wait" % (p, p))
+
+
 @technique("run a program dropped in /tmp", "exec_from_world_writable_dir")
 def _(u):
     p = u.note("/tmp/egsim-payload")
     shutil.copy("/bin/true", p)
     run(p)
+
+
+@technique("drop a program in /tmp, chmod +x, run it", "drop_chmod_execute")
+def _(u):
+    p = u.note("/tmp/egsim-drop")
+    sh("cat /bin/true > %s; chmod +x %s; %s" % (p, p, p))
+
+
+@technique("download a program with curl, then run it", "download_then_execute")
+def _(u):
+    with open("/bin/true", "rb") as f:
+        port = http_server(f.read())
+    p = u.note(os.path.join(WORK, "update"))
+    sh("curl -s -o %s http://127.0.0.1:%d/update && chmod +x %s && %s" % (p, port, p, p))
 
 
 @technique("a web server starts a shell, which runs id and scp", "shell_spawned_by_network_service")
@@ -503,6 +758,15 @@ def _(u):
 @technique("(same) scp from the web server's tree", "remote_file_copy_tool_from_service")
 def _(u):
     pass
+
+
+@technique("a web server's script starts a shell", "shell_under_network_service")
+def _(u):
+    nginx = os.path.join(BIN, "nginx")
+    if not os.path.exists(nginx):
+        shutil.copy("/bin/bash", nginx)
+    # the server runs a script (python), which starts the shell: two levels
+    run(nginx, "-c", "python3 -c 'import subprocess; subprocess.call([\"/bin/sh\", \"-c\", \"true\"])'; true")
 
 
 @technique("bash reverse shell through /dev/tcp", "reverse_shell_dev_tcp")
@@ -601,6 +865,23 @@ def _(u):
     run(standin("nmap"), "-sT", "127.0.0.1")
 
 
+@technique("a connect scan of loopback ports", "connect_fanout_scan")
+def _(u):
+    run("python3", "-c", "import socket\nfor p in range(1, 21):\n"
+        "    s = socket.socket(); s.settimeout(0.5); s.connect_ex(('127.0.0.1', p)); s.close()")
+
+
+@technique("a shell runs a burst of discovery commands", "discovery_burst")
+def _(u):
+    bash("id; uname -a; hostname; whoami; ps -e; cat /etc/passwd; true")
+
+
+@technique("curl the cloud metadata service (private netns)", "cloud_metadata_access")
+def _(u):
+    in_netns(["169.254.169.254"], [["169.254.169.254", 80]],
+             ["curl", "-s", "--max-time", "2", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"])
+
+
 @technique("sudo -l from a script (stand-in)", "sudo_privileges_listed")
 def _(u):
     run("setsid", standin("sudo"), "-l")
@@ -611,6 +892,44 @@ def _(u):
     p = u.note("/tmp/egsim-py")
     shutil.copy(os.path.realpath(sys.executable), p)
     run(p, "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)")
+
+
+@technique("a bash bind shell accepts a connection (loadable builtin)", "shell_accepted_connection")
+def _(u):
+    so = os.path.join(WORK, "egaccept.so")
+    if not os.path.exists(so):
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", so, os.path.join(HERE, "bash_accept.c")], check=True,
+                       timeout=60)
+    b = subprocess.Popen(["/bin/bash", "-c", "enable -f %s egaccept && egaccept" % so],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        port = int(b.stdout.readline())
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        b.wait(timeout=10)
+    finally:
+        b.kill()
+        b.wait()
+
+
+@technique("bash connects out through /dev/tcp (private netns)", "shell_outbound_connect")
+def _(u):
+    in_netns([NET], [[NET, 443]], ["/bin/bash", "-c", "exec 5<>/dev/tcp/%s/443; exec 5>&-" % NET])
+
+
+@technique("a program dropped in /tmp connects out (private netns)", "writable_dir_program_connect")
+def _(u):
+    p = u.note("/tmp/egsim-beacon")
+    shutil.copy("/usr/bin/curl", p)
+    in_netns([NET], [[NET, 8080]], [p, "-s", "--max-time", "2", "http://%s:8080/beacon" % NET])
+
+
+@technique("a server connects out after 10 minutes of serving (private netns)", "server_starts_connecting_out")
+def _(u):
+    if os.environ.get("EGSIM_SLOW") != "1":
+        raise SkipTechnique("takes 10 minutes: EGSIM_SLOW=1 runs it")
+    code = ("import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1); time.sleep(605); "
+            "socket.create_connection(('%s', 443), timeout=5).close()" % NET)
+    in_netns([NET], [[NET, 443]], ["python3", "-c", code], timeout=660)
 
 
 @technique("a tunnel tool (stand-in chisel)", "tunnel_tool_exec")
@@ -679,68 +998,202 @@ def _(u):
     run(standin("debugfs"), "-w", "/dev/sda1")
 
 
+# In a container: the techniques below run in a cgroup named like a Docker
+# container's (Container above).
+
+
+def in_container(u, *argv):
+    c = Container()
+    u.defer(c.close)  # after the technique's alerts are in: see main()
+    c.run(*argv)
+
+
+@technique("look for the runtime socket in a container", "container_runtime_probe")
+def _(u):
+    in_container(u, "cat", "/run/docker.sock")
+
+
+@technique("run a runtime client in a container (stand-in docker)", "runtime_client_in_container")
+def _(u):
+    in_container(u, standin("docker"), "-H", "unix:///run/docker.sock", "run", "--privileged", "-v", "/:/host", "debian")
+
+
+@technique("open core_pattern for writing in a container", "core_pattern_written")
+def _(u):
+    # opened for writing, nothing written; checked and restored all the same
+    cp = "/proc/sys/kernel/core_pattern"
+    with open(cp, "rb") as f:
+        before = f.read()
+    try:
+        in_container(u, "python3", "-c", "import os; os.close(os.open(%r, os.O_WRONLY))" % cp)
+    finally:
+        with open(cp, "rb") as f:
+            after = f.read()
+        if after != before:
+            with open(cp, "wb") as f:
+                f.write(before)
+            raise RuntimeError("core_pattern changed (restored): %r" % after)
+
+
+@technique("join a host process's namespaces from a container (nsenter)", "namespace_entered_from_container")
+def _(u):
+    # a container sharing the host's PID namespace joins a host process's
+    # namespaces (sim.py's: the host's own; PID 1's may be out of reach in a
+    # sandboxed test machine)
+    in_container(u, "nsenter", "--target", str(os.getpid()), "--mount", "--uts", "--ipc", "--net", "true")
+
+
+@technique("mount a file system in a container (own mount namespace)", "mount_from_container")
+def _(u):
+    m = u.note(os.path.join(WORK, "mnt"))
+    os.makedirs(m, exist_ok=True)
+    in_container(u, "unshare", "-m", "mount", "-t", "tmpfs", "egsim", m)
+
+
+@technique("mount the cgroup v1 hierarchy in a container (own mount namespace)", "host_device_mounted")
+def _(u):
+    # the release_agent escape's first step; a named hierarchy of its own,
+    # gone with the namespace
+    m = u.note(os.path.join(WORK, "cgrp1"))
+    os.makedirs(m, exist_ok=True)
+    in_container(u, "unshare", "-m", "mount", "-t", "cgroup", "-o", "none,name=egsim", "cgroup", m)
+
+
+@technique("load a kernel module from a container", "kernel_module_from_container")
+def _(u):
+    m = u.make(os.path.join(WORK, "egsim.ko"), "not a module")
+    in_container(u, "python3", "-c", "import ctypes, os; fd = os.open(%r, os.O_RDONLY); "
+                 "ctypes.CDLL(None).syscall(313, fd, b'', 0)" % m)
+
+
 class SkipTechnique(Exception):
     pass
 
 
-def read_alerts(offset):
-    try:
-        with open(ALERTS) as f:
-            f.seek(offset)
-            data = f.read()
-            return data, offset + len(data.encode())
-    except FileNotFoundError:
-        return "", offset
+class Alerts:
+    """Reads the daemon's alert file as it grows, whole lines only."""
+    def __init__(self):
+        self.offset, self.rest = 0, b""
+
+    def read(self):
+        try:
+            with open(ALERTS, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        lines = (self.rest + data).split(b"\n")
+        self.rest = lines.pop()
+        return [json.loads(line) for line in lines if line.strip()]
 
 
-def settle(offset):
-    """Waits until the alert file stops growing; returns the new alerts."""
-    out, last_change, deadline = [], time.time(), time.time() + 5
-    time.sleep(0.3)
+def marker_path(n):
+    return os.path.join(WORK, "egsim-marker.%d" % n)
+
+
+def settle(alerts, n):
+    """Opens marker N and returns the alerts raised before the marker's own
+    alert: everything the technique's processes did (they have exited: the
+    kernel saw their events before the marker's open, and the daemon handles
+    events in order). Waits 10 s at most for the marker."""
+    m = marker_path(n)
+    with open(m, "w"):
+        pass
+    os.unlink(m)
+    out, deadline = [], time.time() + 10
     while time.time() < deadline:
-        data, offset = read_alerts(offset)
-        if data:
-            out.append(data)
-            last_change = time.time()
-        elif time.time() - last_change > 0.4:
-            break
-        time.sleep(0.1)
-    alerts = [json.loads(line) for line in "".join(out).splitlines() if line.strip()]
-    return alerts, offset
+        for a in alerts.read():
+            if a["rule_id"] == MARKER and a["event"].get("filename") == m:
+                return out, True
+            out.append(a)
+        time.sleep(0.02)
+    return out, False
 
 
 def main():
-    offset = 0
-    _, offset = settle(offset)
-    results, prev = [], []
-    for name, rule, fn in T:
+    # timeout(1) ends the test with SIGTERM: raised here, so that the running
+    # technique's undo still runs
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("attack-sim: terminated"))
+    global CGROUPS
+    CGROUPS = Cgroups()
+    try:
+        return run_all()
+    finally:
+        CGROUPS.close()
+
+
+def run_all():
+    only = re.compile(os.environ.get("EGSIM_ONLY", ""))
+    alerts = Alerts()
+    if not settle(alerts, 0)[1]:
+        print("attack-sim: the daemon raised no marker alert (is it running with sim.py --config?)")
+        return 1
+    results, prev, keep = [], [], False
+    for n, (name, rule, fn) in enumerate(T, 1):
+        keep = keep if name.startswith("(same)") else bool(only.search(name))
+        if not keep:
+            continue
         u = Undo()
-        skipped = None
+        skipped = error = None
         try:
             fn(u)
         except SkipTechnique as e:
             skipped = str(e)
+        except Exception as e:  # reported as a failure, after the clean-up
+            error = "%s: %s" % (type(e).__name__, e)
+        except BaseException:  # SIGTERM (timeout), ^C: undo, and stop
+            u.close()
+            raise
+        # the undo comes after the alerts are in: a container's cgroup must
+        # still exist when the daemon reads the technique's events
+        try:
+            got, marked = settle(alerts, n)
         finally:
             u.close()
-        alerts, offset = settle(offset)
-        fired = sorted({a["rule_id"] for a in alerts if a["severity"] in LOUD or a["rule_id"] == rule})
+        if not marked:
+            sys.stderr.write("attack-sim: no marker alert after %r within 10 s\n" % name)
+        # the technique's alerts: not those of sim.py's own set-up (the files
+        # it makes, its loopback servers), nor of processes outside the
+        # simulation's cgroups
+        fired = sorted({a["rule_id"] for a in got if a["event"].get("tgid") != os.getpid() and CGROUPS.ours(a)
+                        and (a["severity"] in LOUD or a["rule_id"] == rule)})
+        if os.environ.get("EGSIM_DEBUG"):
+            for a in got:
+                e = a["event"]
+                sys.stderr.write("%s: %s %s by %s (%s) %s\n" % (name, a["rule_id"], a["severity"], e.get("comm"),
+                                 e.get("tgid"), " ".join(e.get("args") or [])[:80]))
         if name.startswith("(same)"):
             fired = prev
         else:
             prev = fired
-        results.append((name, rule, fired, skipped))
+        results.append((name, rule, fired, skipped, error))
     missed = 0
-    for name, rule, fired, skipped in results:
+    for name, rule, fired, skipped, error in results:
         ok = rule in fired
         if skipped:
             status = "skipped: " + skipped
+        elif error:
+            status = "FAILED: " + error
+            missed += 1
         else:
             status = "detected" if ok else "MISSED"
             missed += not ok
         print("%s\t%s\t%s\t%s" % (name, rule, ",".join(fired) or "-", status))
     ran = sum(1 for r in results if not r[3])
     print("attack-sim: %d techniques, %d run, %d detected, %d missed" % (len(results), ran, ran - missed, missed))
+    if os.environ.get("EGSIM_MARKDOWN"):
+        write_markdown(os.environ["EGSIM_MARKDOWN"], results)
     return 1 if missed else 0
+
+
+def write_markdown(path, results):
+    """The table of docs/detection.md (Attack simulation)."""
+    with open(path, "w") as f:
+        f.write("| technique | expected rule | rules that fired (warning or higher) |\n|---|---|---|\n")
+        for name, rule, fired, skipped, error in results:
+            got = "not run: " + skipped if skipped else ", ".join("`%s`" % i for i in fired) or "-"
+            f.write("| %s | `%s` | %s |\n" % (name.replace("|", "\\|"), rule, got))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef EG_TEXTMATCH_H
+#define EG_TEXTMATCH_H
+
+#include <stdint.h>
+
+/*
+ * The built-in heuristics' text tests (lua/ebpf_guard/builtins.lua), for the
+ * compiled rules to call through the FFI. s may be NULL when len is 0.
+ */
+
+/* 1 when s matches the suspicious-shell regex, ASCII caseless: with
+ * tail_only 0, `bash|zsh|ksh|dash|^sh\z` (a name anywhere, or exactly
+ * "sh"); with tail_only 1, `(?:bash|zsh|ksh|dash)[^/]*\z|(?:^|/)sh\z` (a
+ * name in the part after the last '/', or that part exactly "sh") */
+int eg_text_shellish(const char *s, uint32_t len, int tail_only);
+
+/* 1 when s contains "xmr" or "miner", ASCII caseless (the crypto-miner
+ * heuristic's `xmr|miner`) */
+int eg_text_miner_hint(const char *s, uint32_t len);
+
+/* A set of literals for eg_text_find_any, built once (compile.lua fills it
+ * through the FFI; the Lua cdef there is this struct): literal k is
+ * bytes[off[k] .. off[k + 1]), none empty; first[c] is 1 when a literal
+ * starts with the byte c. */
+#define EG_LITS_MAX 16
+#define EG_LITS_BYTES 1024
+struct eg_lits {
+	uint32_t n;
+	uint32_t off[EG_LITS_MAX + 1];
+	uint8_t first[256];
+	char bytes[EG_LITS_BYTES];
+};
+
+/* 1 when s contains one of the set's literals (bytes compared exactly): one
+ * pass over s instead of a memmem per literal */
+int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set);
+
+#endif
