@@ -6,9 +6,11 @@
  * -enforce; one kill for several rules of one event; the metrics. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,6 +102,10 @@ static void fake_event(struct fake *f, uint32_t pid, uint64_t start_boottime, co
 	f->ev.ts_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	f->ev.proc = &f->proc;
 }
+
+/* pidfd_open works here (valgrind 3.19 does not know it: the cases that
+ * signal are left out there, the others still run under memcheck) */
+static bool have_pidfd;
 
 static const struct eg_rule_info kill_rule = {.id = "k", .action = EG_ACTION_KILL};
 static const struct eg_rule_info alert_rule = {.id = "a", .action = EG_ACTION_ALERT};
@@ -227,7 +233,7 @@ static void test_protected(void)
 	/* a kernel thread (kthreadd, pid 2), with its real start time */
 	char state = 0;
 	uint64_t kst = start_ticks(2, &state);
-	if (kst || state) {
+	if (have_pidfd && (kst || state)) {
 		fake_event(&f, 2, kst * ns_per_tick(), "kthreadd", "");
 		eg_response_run(r, &f.ev, &kill_rule, &out);
 		CHECK(out.result == EG_RESP_PROTECTED && !strcmp(out.reason, "a kernel thread"),
@@ -264,7 +270,8 @@ static void test_protected(void)
 			CHECK(out.result == EG_RESP_PROTECTED && !strcmp(out.reason, cases[i].by),
 			      "%s: %s (%s)", cases[i].exe, eg_resp_result_name(out.result), out.reason);
 		else /* an older start time: gone, not killed, when not protected */
-			CHECK(out.result == EG_RESP_GONE, "%s/%s is not protected: %s (%s)",
+			CHECK(out.result == (have_pidfd ? EG_RESP_GONE : EG_RESP_ERROR),
+			      "%s/%s is not protected: %s (%s)",
 			      cases[i].comm, cases[i].exe, eg_resp_result_name(out.result), out.reason);
 	}
 	CHECK(alive(pid), "never killed");
@@ -358,9 +365,17 @@ int main(void)
 		      !strcmp(eg_resp_result_name(EG_RESP_PROTECTED), "protected") &&
 		      !strcmp(eg_resp_result_name(EG_RESP_ERROR), "error"),
 	      "result names");
-	test_kill_verified();
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	have_pidfd = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	else
+		printf("test_response: pidfd_open: %s: the kill cases are left out\n", strerror(errno));
+	if (have_pidfd)
+		test_kill_verified();
 	test_protected();
-	test_ancestors();
+	if (have_pidfd)
+		test_ancestors();
 	test_dry_run_and_alert_only();
 	return CHECK_SUMMARY("test_response");
 }
