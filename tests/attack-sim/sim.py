@@ -101,14 +101,7 @@ class Undo:
         self.deferred = []
 
     def make(self, path, text="", mode=None):
-        d = os.path.dirname(path)
-        missing = []
-        while d and not os.path.exists(d):
-            missing.append(d)
-            d = os.path.dirname(d)
-        for m in reversed(missing):
-            os.mkdir(m)
-            self.paths.append(m)
+        self.mkdirs(os.path.dirname(path))
         with open(path, "w") as f:
             f.write(text)
         if mode is not None:
