@@ -62,11 +62,15 @@ end
 ---------------------------------------------------------------------------
 -- 1. A file written by a downloader, then executed.
 local downloaded = guard.cache { max = 4096, ttl = 3600 }
+-- interpreters write files all the time (pip, build scripts): a file they
+-- write counts only when the process made an outbound TCP connection first
+local INTERPRETERS = { python = true, python3 = true, perl = true, php = true, ruby = true, node = true }
+local connected = guard.state { max = 4096 }
 
 local download_then_execute = {
   id = "download_then_execute",
   description = "A file written by a download tool was executed",
-  event_types = { "open", "exec" },
+  event_types = { "open", "exec", "connect" },
   severity = "error",
   tags = { "T1105", "T1204.002" },
   filter = {
@@ -74,11 +78,19 @@ local download_then_execute = {
       "sftp", "rsync", "nc", "ncat", "socat", "python", "python3", "perl", "php", "ruby", "node" },
       open_flags = WRITE, ret = { ge = 0 } },
     exec = { exe = { ["not"] = { prefix = SYSTEM_DIRS } } },
+    connect = { name = { "python", "python3", "perl", "php", "ruby", "node" }, datagram = false,
+      dest_ip = NOT_LOOPBACK },
   },
   match = function(ev)
-    if ev.type == "open" then
+    local t = ev.type
+    if t == "connect" then
+      if not ev.datagram and not loopback(ev.dest_ip) then connected:set(ev.tgid, true) end
+      return false
+    end
+    if t == "open" then
       -- O_WRONLY 1, O_RDWR 2, O_CREAT 64; a failed open wrote nothing
-      if ev.ret >= 0 and bit.band(ev.open_flags, 67) ~= 0 and DOWNLOADERS[ev.comm] then
+      if ev.ret >= 0 and bit.band(ev.open_flags, 67) ~= 0 and DOWNLOADERS[ev.comm]
+        and (not INTERPRETERS[ev.comm] or connected:get(ev.tgid)) then
         downloaded:set(ev.filename, ev.comm)
       end
       return false
@@ -134,6 +146,9 @@ local drop_chmod_execute = {
 -- (its launcher) while it runs. A process deleting its own file is the YAML
 -- rule self_deleting_program.
 local running = guard.cache { max = 4096, ttl = 600 }
+-- the program each such process runs; a state store forgets a process when
+-- it exits, so an entry here means it still runs
+local alive = guard.state { max = 4096 }
 
 local tmp_exec_then_deleted = {
   id = "tmp_exec_then_deleted",
@@ -147,14 +162,19 @@ local tmp_exec_then_deleted = {
   },
   match = function(ev)
     if ev.type == "exec" then
-      if WRITABLE:test(ev.exe) then running:set(ev.exe, ev.tgid) end
+      if WRITABLE:test(ev.exe) then
+        running:set(ev.exe, ev.tgid)
+        alive:set(ev.tgid, ev.exe)
+      end
       return false
     end
     if ev.ret ~= 0 then return false end
     local pid = running:get(ev.filename)
     if not pid then return false end
     running:delete(ev.filename)
-    if pid == ev.tgid then return false end
+    -- deleted after it exited (cp /bin/true /tmp/x && /tmp/x && rm /tmp/x),
+    -- or it runs another program now: not this
+    if pid == ev.tgid or alive:get(pid) ~= ev.filename then return false end
     return ("%s (pid %d) was deleted by %s (pid %d) while it ran"):format(ev.filename, pid, ev.comm, ev.tgid)
   end,
 }

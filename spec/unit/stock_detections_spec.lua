@@ -73,6 +73,11 @@ describe("stock detections", function()
         local alerts = run(c[1], c.fires)
         assert.fires(c[1], alerts)
       end)
+      for i, more in ipairs(c.also or {}) do
+        it("fires on its technique's variant " .. i, function()
+          assert.fires(c[1], run(c[1], more))
+        end)
+      end
       for i, miss in ipairs(c.misses) do
         it("stays quiet on near miss " .. i, function()
           local alerts = run(c[1], miss)
