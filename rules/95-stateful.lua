@@ -62,11 +62,15 @@ end
 ---------------------------------------------------------------------------
 -- 1. A file written by a downloader, then executed.
 local downloaded = guard.cache { max = 4096, ttl = 3600 }
+-- interpreters write files all the time (pip, build scripts): a file they
+-- write counts only when the process made an outbound TCP connection first
+local INTERPRETERS = { python = true, python3 = true, perl = true, php = true, ruby = true, node = true }
+local connected = guard.state { max = 4096 }
 
 local download_then_execute = {
   id = "download_then_execute",
   description = "A file written by a download tool was executed",
-  event_types = { "open", "exec" },
+  event_types = { "open", "exec", "connect" },
   severity = "error",
   tags = { "T1105", "T1204.002" },
   filter = {
@@ -74,11 +78,19 @@ local download_then_execute = {
       "sftp", "rsync", "nc", "ncat", "socat", "python", "python3", "perl", "php", "ruby", "node" },
       open_flags = WRITE, ret = { ge = 0 } },
     exec = { exe = { ["not"] = { prefix = SYSTEM_DIRS } } },
+    connect = { name = { "python", "python3", "perl", "php", "ruby", "node" }, datagram = false,
+      dest_ip = NOT_LOOPBACK },
   },
   match = function(ev)
-    if ev.type == "open" then
+    local t = ev.type
+    if t == "connect" then
+      if not ev.datagram and not loopback(ev.dest_ip) then connected:set(ev.tgid, true) end
+      return false
+    end
+    if t == "open" then
       -- O_WRONLY 1, O_RDWR 2, O_CREAT 64; a failed open wrote nothing
-      if ev.ret >= 0 and bit.band(ev.open_flags, 67) ~= 0 and DOWNLOADERS[ev.comm] then
+      if ev.ret >= 0 and bit.band(ev.open_flags, 67) ~= 0 and DOWNLOADERS[ev.comm]
+        and (not INTERPRETERS[ev.comm] or connected:get(ev.tgid)) then
         downloaded:set(ev.filename, ev.comm)
       end
       return false
@@ -134,6 +146,9 @@ local drop_chmod_execute = {
 -- (its launcher) while it runs. A process deleting its own file is the YAML
 -- rule self_deleting_program.
 local running = guard.cache { max = 4096, ttl = 600 }
+-- the program each such process runs; a state store forgets a process when
+-- it exits, so an entry here means it still runs
+local alive = guard.state { max = 4096 }
 
 local tmp_exec_then_deleted = {
   id = "tmp_exec_then_deleted",
@@ -147,14 +162,19 @@ local tmp_exec_then_deleted = {
   },
   match = function(ev)
     if ev.type == "exec" then
-      if WRITABLE:test(ev.exe) then running:set(ev.exe, ev.tgid) end
+      if WRITABLE:test(ev.exe) then
+        running:set(ev.exe, ev.tgid)
+        alive:set(ev.tgid, ev.exe)
+      end
       return false
     end
     if ev.ret ~= 0 then return false end
     local pid = running:get(ev.filename)
     if not pid then return false end
     running:delete(ev.filename)
-    if pid == ev.tgid then return false end
+    -- deleted after it exited (cp /bin/true /tmp/x && /tmp/x && rm /tmp/x),
+    -- or it runs another program now: not this
+    if pid == ev.tgid or alive:get(pid) ~= ev.filename then return false end
     return ("%s (pid %d) was deleted by %s (pid %d) while it ran"):format(ev.filename, pid, ev.comm, ev.tgid)
   end,
 }
@@ -301,7 +321,8 @@ local CRED_KINDS = {
   { "service password", guard.regex([[/\.(netrc|git-credentials|pgpass|my\.cnf|s3cfg|pypirc|npmrc)$]]) },
   { "kubernetes token", guard.regex([[/serviceaccount/(\.\.[^/]+/)?token$]]) },
 }
-local CANDIDATE = guard.regex([[shadow|/\.ssh/|\.aws/|gcloud|\.azure/|\.docker/|\.kube/|logins\.json|key4\.db|Login Data|Cookies|keyrings|\.gnupg/|password-store|_history$|\.netrc|credentials|\.pgpass|\.my\.cnf|\.s3cfg|\.pypirc|\.npmrc|/token$]])
+local CANDIDATE_RX = [[shadow|/\.ssh/|\.aws/|gcloud|\.azure/|\.docker/|\.kube/|logins\.json|key4\.db|Login Data|Cookies|keyrings|\.gnupg/|password-store|_history$|\.netrc|credentials|\.pgpass|\.my\.cnf|\.s3cfg|\.pypirc|\.npmrc|/token$]]
+local CANDIDATE = guard.regex(CANDIDATE_RX)
 local cred_reads = guard.state { max = 4096, ttl = 120 }
 local CKINDS, CWINDOW = 3, 60e9
 
@@ -312,8 +333,10 @@ local credential_harvest = {
   severity = "error",
   tags = { "T1552.001", "T1555", "T1003.008" },
   filter = {
+    -- the candidates only: an open under a home directory that names no
+    -- credential store never reaches match
     open = { ret = { ["not"] = -2 }, filename = { prefix = { "/etc/shadow", "/etc/gshadow", "/root/", "/home/",
-      "/run/secrets/", "/var/run/secrets/" } } },
+      "/run/secrets/", "/var/run/secrets/" }, regex = CANDIDATE_RX } },
   },
   match = function(ev)
     if ev.ret == -2 then return false end
@@ -400,14 +423,12 @@ local all = {
   connect_fanout, discovery_burst, credential_harvest, service_ancestry_shell,
   server_starts_connecting_out,
 }
--- Off by default for now. Their filters run in compiled code and keep
--- most events from match, but on the engine benchmark's corpus the calls
--- that pass (writes of common programs, TCP connects, shells, opens under
--- home directories) still cost about 0.4 us per event for the nine (0.9
--- for the set against 0.5 without; docs/performance.md). A later file
--- turns one on:
+-- On by default. Their filters run in compiled code and keep most events
+-- from match: replaying the recorded build workload (tests/noise, 169,389
+-- events) takes no measurable longer with them (docs/performance.md). On
+-- a host where their calls do cost (a scanner's every TCP connect reaches
+-- connect_fanout_scan), a later file turns one off:
 --   overrides:
---     - rule: credential_harvest
---       replace: {enabled: true}
-for _, d in ipairs(all) do d.enabled = false end
+--     - rule: connect_fanout_scan
+--       replace: {enabled: false}
 return all

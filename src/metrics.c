@@ -652,7 +652,15 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
 	pthread_mutex_unlock(&conns_lock);
 }
 
-/* A request is being answered on c (busy) or was answered (idle again). */
+/*
+ * A request is being answered on c (busy), or its answer is queued (idle
+ * again, active now). A connection turns idle when the answer is queued, not
+ * when libmicrohttpd reports it sent (on_completed): the two server threads
+ * each run their own connections, and a thread kept off the CPU after
+ * sending an answer would otherwise leave its connection busy, and out of
+ * the least-recently-active choice, while the other thread accepts the
+ * client's next ones.
+ */
 static void mark_busy(struct MHD_Connection *c, bool busy)
 {
 	const union MHD_ConnectionInfo *si =
@@ -661,9 +669,12 @@ static void mark_busy(struct MHD_Connection *c, bool busy)
 	if (!k)
 		return;
 	pthread_mutex_lock(&conns_lock);
-	k->busy = busy;
-	if (!busy)
+	if (busy) {
+		k->busy = true;
+	} else if (k->busy) {
+		k->busy = false;
 		k->last_ns = mono_ns();
+	}
 	pthread_mutex_unlock(&conns_lock);
 }
 
@@ -724,19 +735,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!get)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT,
 			     CONST_BODY("405 method not allowed\n"), "GET, HEAD");
+	enum MHD_Result ret;
 	if (is_health) {
 		int64_t last = atomic_load_explicit(&eg_metrics.last_loop_ns, memory_order_relaxed);
 		if (mono_ns() - last <= HEALTH_STALL_NS)
-			return reply(c, MHD_HTTP_OK, TEXT, CONST_BODY("ok\n"), NULL);
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, CONST_BODY("stalled\n"), NULL);
+			ret = reply(c, MHD_HTTP_OK, TEXT, CONST_BODY("ok\n"), NULL);
+		else
+			ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT, CONST_BODY("stalled\n"), NULL);
+	} else {
+		size_t len;
+		char *body = eg_metrics_render(&len);
+		if (!body)
+			ret = reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
+				    CONST_BODY("out of memory\n"), NULL);
+		else
+			ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body,
+				    len, MHD_RESPMEM_MUST_FREE, NULL);
 	}
-	size_t len;
-	char *body = eg_metrics_render(&len);
-	if (!body)
-		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT, CONST_BODY("out of memory\n"),
-			     NULL);
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len,
-		     MHD_RESPMEM_MUST_FREE, NULL);
+	mark_busy(c, false); /* answered: idle from now */
+	return ret;
 }
 
 /*

@@ -1,7 +1,8 @@
 -- One positive and at least one near-miss per stock rule and detection
 -- (rules/), as inline events for ebpf_guard.testing. fires: the events (a
 -- sequence for the stateful detections) after which the rule must have
--- fired; misses: lists of events after each of which it must not have.
+-- fired; also: more such sequences (variants of the technique); misses:
+-- lists of events after each of which it must not have.
 -- stateful: the case's events must run on an engine of their own. Run by
 -- spec/unit/stock_detections_spec.lua, which also checks that every stock
 -- rule has a case here.
@@ -59,7 +60,9 @@ return {
 
   -- persistence ------------------------------------------------------------
   { "cron_job_written", fires = { write("bash", "/etc/cron.d/update") },
-    misses = { { write("crontab", "/var/spool/cron/crontabs/root") }, { open("bash", "/etc/cron.d/update") } } },
+    misses = { { write("crontab", "/var/spool/cron/crontabs/root") }, { open("bash", "/etc/cron.d/update") },
+      -- an at job is at_job_written's, and at's own writes are no alert
+      { write("python3", "/var/spool/cron/atjobs/a0001") }, { write("at", "/var/spool/cron/atspool/x") } } },
   { "at_job_written", fires = { write("python3", "/var/spool/cron/atjobs/a0001") },
     misses = { { write("at", "/var/spool/cron/atjobs/a0001") } } },
   { "systemd_unit_written", fires = { write("cp", "/etc/systemd/system/backdoor.service") },
@@ -194,7 +197,9 @@ return {
   { "decoded_payload_piped_to_shell", fires = { exec("/bin/bash", { "bash", "-c", "echo aWQK | base64 -d | bash" }) },
     misses = { { exec("/bin/bash", { "bash", "-c", "echo aWQK | base64 -d > x.txt" }) } } },
   { "interpreter_runs_from_writable_dir", fires = { exec("/usr/bin/python3", { "python3", "/dev/shm/x.py" }) },
-    misses = { { exec("/usr/bin/python3", { "python3", "/opt/x.py" }) }, { exec("/usr/bin/bash", { "bash", "/tmp/t.sh" }, { parent = { comm = "make" } }) } } },
+    misses = { { exec("/usr/bin/python3", { "python3", "/opt/x.py" }) }, { exec("/usr/bin/bash", { "bash", "/tmp/t.sh" }, { parent = { comm = "make" } }) },
+      -- a command string naming a program in /tmp is no script stored there
+      { exec("/usr/bin/sh", { "sh", "-c", "/tmp/x --run" }) }, { exec("/usr/bin/perl", { "perl", "-e", "/tmp/x" }) } } },
   { "memfd_created_executable_by_interpreter", fires = { { type = "memfd", comm = "python3", filename = "x", flags = "cloexec", ret = 3 } },
     misses = { { { type = "memfd", comm = "python3", filename = "x", flags = "cloexec|noexec_seal", ret = 3 } },
       { { type = "memfd", comm = "pulseaudio", filename = "x", flags = "cloexec", ret = 3 } } } },
@@ -280,7 +285,15 @@ return {
   { "download_then_execute", stateful = true,
     fires = { write("curl", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11, parent = { comm = "bash" } }) },
     misses = { { write("cp", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11 }) },
-      { write("curl", "/tmp/x", { tgid = 10 }), exec("/tmp/y", { "/tmp/y" }, { tgid = 11 }) } } },
+      { write("curl", "/tmp/x", { tgid = 10 }), exec("/tmp/y", { "/tmp/y" }, { tgid = 11 }) },
+      -- an interpreter's file counts only after it connected out (pip, a
+      -- build script writing a helper it then runs)
+      { write("python3", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11 }) },
+      { { type = "connect", comm = "python3", tgid = 10, dest_ip = "127.0.0.1", dest_port = 8000, ret = 0 },
+        write("python3", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11 }) } },
+    -- an interpreter that connected out first
+    also = { { { type = "connect", comm = "python3", tgid = 10, dest_ip = "93.184.216.34", dest_port = 443, ret = 0 },
+      write("python3", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11, parent = { comm = "bash" } }) } } },
   { "drop_chmod_execute", stateful = true,
     fires = { write("python3", "/dev/shm/x", { tgid = 10 }),
       { type = "chmod", comm = "chmod", tgid = 12, call = "fchmodat", filename = "/dev/shm/x", mode = 493, ret = 0 },
@@ -294,7 +307,10 @@ return {
     misses = { { exec("/tmp/s1", { "/tmp/s1" }, { tgid = 20 }),
       { type = "unlink", comm = "s1", tgid = 20, call = "unlink", filename = "/tmp/s1", ret = 0 } },
       { exec("/usr/bin/s1", { "s1" }, { tgid = 20 }),
-        { type = "unlink", comm = "bash", tgid = 19, call = "unlink", filename = "/usr/bin/s1", ret = 0 } } } },
+        { type = "unlink", comm = "bash", tgid = 19, call = "unlink", filename = "/usr/bin/s1", ret = 0 } },
+      -- deleted after it exited: cp /bin/true /tmp/s1 && /tmp/s1 && rm /tmp/s1
+      { exec("/tmp/s1", { "/tmp/s1" }, { tgid = 20 }), { type = "exit", pid = 20, tgid = 20 },
+        { type = "unlink", comm = "rm", tgid = 21, call = "unlink", filename = "/tmp/s1", ret = 0 } } } },
   { "connect_fanout_scan", stateful = true,
     fires = (function()
       local evs = {}

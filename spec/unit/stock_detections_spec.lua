@@ -13,17 +13,9 @@ for _, c in ipairs(cases) do
   if c.stateful then STATEFUL[c[1]] = true end
 end
 
--- The stateful detections ship switched off (rules/95-stateful.lua says
--- why): their specs switch them on, as a user's override would.
-local ENABLE = { "overrides:" }
-for id in pairs(STATEFUL) do
-  ENABLE[#ENABLE + 1] = "  - rule: " .. id
-  ENABLE[#ENABLE + 1] = "    replace: {enabled: true}"
-end
-ENABLE = table.concat(ENABLE, "\n") .. "\n"
-
+-- The stock set as shipped: the stateful detections are on.
 local function stock()
-  return T.engine { rules = "rules", yaml = ENABLE }
+  return T.engine { rules = "rules" }
 end
 
 local function run(id, events)
@@ -81,6 +73,11 @@ describe("stock detections", function()
         local alerts = run(c[1], c.fires)
         assert.fires(c[1], alerts)
       end)
+      for i, more in ipairs(c.also or {}) do
+        it("fires on its technique's variant " .. i, function()
+          assert.fires(c[1], run(c[1], more))
+        end)
+      end
       for i, miss in ipairs(c.misses) do
         it("stays quiet on near miss " .. i, function()
           local alerts = run(c[1], miss)

@@ -18,7 +18,7 @@ removed after; every file made is removed, every file touched is restored.
 Needs root.
 
     sim.py --config            prints the extra configuration the daemon needs
-                               (a marker rule, the stateful detections on)
+                               (the marker rule)
     sim.py ALERTS WORKDIR      runs the techniques (EGSIM_ONLY=REGEX: only
                                those whose name matches; EGSIM_SLOW=1: also
                                the ones that take minutes; EGSIM_MARKDOWN=FILE:
@@ -41,28 +41,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOUD = {"warning", "error", "critical"}
 MARKER = "attack_sim_marker"
-# the stateful detections of rules/95-stateful.lua ship switched off: the
-# simulation switches them on as a user would, with an override
-STATEFUL = ["download_then_execute", "drop_chmod_execute", "tmp_exec_then_deleted", "self_deleting_program",
-            "connect_fanout_scan", "discovery_burst", "credential_harvest", "shell_under_network_service",
-            "server_starts_connecting_out"]
 
 
 def config():
     """The daemon's extra configuration, loaded after rules/: a marker rule
     (sim.py opens WORK/egsim-marker.N after technique N; its alert closes the
-    technique's alerts) and the stateful detections switched on."""
-    out = ["rules:",
-           "  - id: " + MARKER,
-           "    description: the attack simulation finished a technique",
-           "    event_types: [open]",
-           "    match:",
-           "      filename: {regex: '/egsim-marker\\.[0-9]+$'}",
-           "    severity: info",
-           "overrides:"]
-    for rule in STATEFUL:
-        out += ["  - rule: " + rule, "    replace: {enabled: true}"]
-    return "\n".join(out) + "\n"
+    technique's alerts). The stock set itself runs as shipped."""
+    return "\n".join([
+        "rules:",
+        "  - id: " + MARKER,
+        "    description: the attack simulation finished a technique",
+        "    event_types: [open]",
+        "    match:",
+        "      filename: {regex: '/egsim-marker\\.[0-9]+$'}",
+        "    severity: info",
+    ]) + "\n"
 
 
 if sys.argv[1:] == ["--config"]:
@@ -101,14 +94,7 @@ class Undo:
         self.deferred = []
 
     def make(self, path, text="", mode=None):
-        d = os.path.dirname(path)
-        missing = []
-        while d and not os.path.exists(d):
-            missing.append(d)
-            d = os.path.dirname(d)
-        for m in reversed(missing):
-            os.mkdir(m)
-            self.paths.append(m)
+        self.mkdirs(os.path.dirname(path))
         with open(path, "w") as f:
             f.write(text)
         if mode is not None:

@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The attack simulation (tests/attack-sim/sim.py): safe versions of real
 # techniques run one after the other under the live daemon with the stock
-# rules, the stateful detections switched on (sim.py --config: an override,
-# and the marker rule that closes each technique's alerts); each
-# technique's expected rule must fire. Prints the table of technique,
-# expected rule, rules that fired (docs/detection.md).
+# rules as shipped and the marker rule that closes each technique's alerts
+# (sim.py --config); each technique's expected rule must fire. Prints the
+# table of technique, expected rule, rules that fired (docs/detection.md).
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 "$PY" "$EG_SOURCE_DIR/tests/attack-sim/sim.py" --config >"$W/sim.yaml"
