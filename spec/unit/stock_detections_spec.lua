@@ -87,3 +87,23 @@ describe("stock detections", function()
     end)
   end
 end)
+
+describe("connect_fanout_scan", function()
+  -- a call costs the same however many pairs the process has made: a
+  -- tight budget, and a process connecting to 3 ports of each of 120 hosts,
+  -- no port twice (never past a limit, so the store grows to its bound)
+  it("counts each new (host, port) in constant work", function()
+    local eng = T.engine({ rules = "rules", budget = 2000 })
+    local evs = {}
+    for h = 1, 120 do
+      for p = 1, 3 do
+        evs[#evs + 1] = { type = "connect", comm = "x", tgid = 77, dest_ip = "10.1." .. h .. ".1",
+          dest_port = 8000 + 3 * h + p, ret = -111, timestamp = 1735689600 + #evs * 0.01 }
+      end
+    end
+    local alerts = eng:run(evs)
+    assert.not_fires("connect_fanout_scan", alerts)
+    assert.equals(0, eng:errors("connect_fanout_scan", 1))
+    assert.equals(0, eng:errors("connect_fanout_scan", 0))
+  end)
+end)

@@ -216,30 +216,25 @@ local connect_fanout = {
     local s = fanout:get(ev.tgid)
     local now = ev.ts_ns
     if not s or now - s.start > WINDOW then
-      s = { start = now, ports = {}, nports = 0, hosts = {}, nhosts = 0, fired = s and s.fired }
+      -- seen: the (host, port) pairs; ports: distinct ports per host;
+      -- hosts: distinct hosts per port (counted as pairs come, O(1) each)
+      s = { start = now, seen = {}, n = 0, ports = {}, hosts = {}, fired = s and s.fired }
       fanout:set(ev.tgid, s)
     end
     if s.fired then return false end
     local ip, port = ev.dest_ip, ev.dest_port
     local pk = ip .. "|" .. port
-    if not s.ports[pk] then
-      s.ports[pk] = true
-      s.nports = s.nports + 1
+    if s.seen[pk] then return false end
+    if s.n >= 4 * HOSTS then
+      -- many pairs, none past a limit: start over (bounded memory)
+      s.seen, s.n, s.ports, s.hosts = {}, 0, {}, {}
     end
-    local hk = port .. "|" .. ip
-    if not s.hosts[hk] then
-      s.hosts[hk] = true
-      s.nhosts = s.nhosts + 1
-    end
-    if s.nports < PORTS and s.nhosts < HOSTS then return false end
-    -- count distinct ports of the last host and distinct hosts of its port
-    local np, nh = 0, 0
-    for k in pairs(s.ports) do if k:sub(1, #ip + 1) == ip .. "|" then np = np + 1 end end
-    for k in pairs(s.hosts) do if k:sub(1, #tostring(port) + 1) == port .. "|" then nh = nh + 1 end end
-    if np < PORTS and nh < HOSTS then
-      if s.nports > 4 * HOSTS then s.ports, s.nports, s.hosts, s.nhosts = {}, 0, {}, 0 end
-      return false
-    end
+    s.seen[pk] = true
+    s.n = s.n + 1
+    local np = (s.ports[ip] or 0) + 1
+    local nh = (s.hosts[port] or 0) + 1
+    s.ports[ip], s.hosts[port] = np, nh
+    if np < PORTS and nh < HOSTS then return false end
     s.fired = true
     if np >= PORTS then
       return ("%s (pid %d) connected to %d ports of %s within 10 s"):format(ev.comm, ev.tgid, np, ip)
