@@ -1191,12 +1191,14 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 /* ---- fork ---------------------------------------------------------------- */
 
 /* A new process (not a thread): the process table copies the caller's image
- * for it. A header-only EG_RAW_FORK record, filled from the child. */
+ * for it. An EG_RAW_FORK record (header and struct eg_raw_fork), filled from
+ * the child. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct eg_raw_event *e;
+	struct eg_raw_fork *f;
 	const struct cred *cred;
 
 	if (is_self(id) || child->tgid == parent->tgid)
@@ -1214,7 +1216,10 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	e->cgroup_id = child->cgroups->dfl_cgrp->kn->id;
 	e->open_flags = parent->tgid;
 	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
-	submit(e, sizeof(*e));
+	/* the identity a kill checks against /proc/PID/stat (src/response.c) */
+	f = (void *)(e + 1);
+	f->start_boottime = child->start_boottime;
+	submit(e, sizeof(*e) + sizeof(*f));
 	return 0;
 }
 

@@ -39,10 +39,11 @@
  * struct eg_raw_local_addr). A peer address is in the header, as for
  * connect.
  *
- * EG_RAW_FORK records are a header only: a new process (not a thread). tgid,
- * pid, ppid, comm, uid, gid and cgroup_id are the child's; open_flags holds
- * the tgid of the process that called fork/clone (whose image the child
- * starts with; its parent is ppid, which differs with CLONE_PARENT).
+ * EG_RAW_FORK records are a header and struct eg_raw_fork: a new process
+ * (not a thread). tgid, pid, ppid, comm, uid, gid and cgroup_id are the
+ * child's; open_flags holds the tgid of the process that called fork/clone
+ * (whose image the child starts with; its parent is ppid, which differs
+ * with CLONE_PARENT).
  */
 #ifndef EG_RAW_H
 #define EG_RAW_H
@@ -154,6 +155,11 @@ enum eg_raw_exec_flags {
 	EG_RAWX_ENV_CUT = 1u << 2,         /* the environment was longer than the scan */
 	EG_RAWX_NO_LOGINUID = 1u << 3,     /* kernel without audit: loginuid unknown */
 	EG_RAWX_TRUNC_CWD = 1u << 4,       /* the cwd walk hit a bound */
+};
+
+/* Fork extension (every EG_RAW_FORK record): read from the child. */
+struct eg_raw_fork {
+	__u64 start_boottime; /* child->start_boottime: the new process's start */
 };
 
 /* Exec extension (EG_RAWF_EXEC_EXT): read from the task and the new image at

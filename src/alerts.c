@@ -319,10 +319,10 @@ static void write_queue(struct eg_alert_sink *s)
 
 int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 		  const struct eg_rule_info *rule, const char *desc, size_t desc_len,
-		  bool events_lost)
+		  bool events_lost, const struct eg_response_outcome *act)
 {
 	if (s->mem) {
-		if (eg_json_alert(&s->q, ev, rule, desc, desc_len, events_lost)) {
+		if (eg_json_alert(&s->q, ev, rule, desc, desc_len, events_lost, act)) {
 			EG_INC(alerts_lost);
 			return -1;
 		}
@@ -350,14 +350,14 @@ int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 			EG_INC(alerts_lost);
 			/* the file loses it; the other outputs still get it */
 			s->scratch.len = 0;
-			if (s->tap && !eg_json_alert(&s->scratch, ev, rule, desc, desc_len, events_lost))
+			if (s->tap && !eg_json_alert(&s->scratch, ev, rule, desc, desc_len, events_lost, act))
 				s->tap(s->tap_ctx, s->scratch.p, s->scratch.len, ev, rule, desc,
 				       desc_len);
 			return -1;
 		}
 	}
 	size_t mark = s->q.len;
-	if (eg_json_alert(&s->q, ev, rule, desc, desc_len, events_lost)) {
+	if (eg_json_alert(&s->q, ev, rule, desc, desc_len, events_lost, act)) {
 		s->q.len = mark;
 		EG_INC(alerts_lost);
 		return -1;

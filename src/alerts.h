@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include "event.h"
 #include "engine.h"
+#include "response.h"
 
 struct eg_alert_sink;
 
@@ -22,10 +23,10 @@ struct eg_alert_sink *eg_alerts_open_mem(char *err, size_t errlen);
  * file sink. */
 const char *eg_alerts_take(struct eg_alert_sink *s, size_t *len);
 /* Queues one alert (JSON line + human line). Never blocks on a failing disk.
- * events_lost: see eg_json_alert. */
+ * events_lost, act (the response to it, NULL: none): see eg_json_alert. */
 int eg_alerts_add(struct eg_alert_sink *s, const struct eg_event *ev,
 		  const struct eg_rule_info *rule, const char *desc, size_t desc_len,
-		  bool events_lost);
+		  bool events_lost, const struct eg_response_outcome *act);
 /*
  * The other outputs (src/outputs.c): fn is called on the event loop's thread
  * with every alert's JSON line (newline included; valid during the call only)

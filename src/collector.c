@@ -674,14 +674,18 @@ static bool is_dev_fd(const char *s, size_t n)
 
 _Static_assert(sizeof(struct eg_raw_event) == 96, "bpf/eg_raw.h header layout");
 _Static_assert(sizeof(struct eg_raw_exec) == 48, "bpf/eg_raw.h exec extension layout");
+_Static_assert(sizeof(struct eg_raw_fork) == 8, "bpf/eg_raw.h fork extension layout");
 _Static_assert(sizeof(struct eg_raw_args) == 64 && EG_RAW_NARGS == EG_EV_NUMS, "bpf/eg_raw.h args layout");
 
-/* A fork record: the child's image, no event. */
-static void on_fork(struct collector *c, const struct eg_raw_event *r)
+/* A fork record (size bytes): the child's image, no event. */
+static void on_fork(struct collector *c, const struct eg_raw_event *r, size_t size)
 {
 	int64_t ts = (int64_t)r->ts_ns + c->boot_to_real;
+	struct eg_raw_fork f = {0};
+	if (size >= sizeof(*r) + sizeof(f))
+		memcpy(&f, r + 1, sizeof(f));
 	eg_pt_fork(c->pt, r->tgid, r->ppid, r->open_flags, r->comm, EG_RAW_COMM_LEN, r->uid, r->gid,
-		   ts, r->ts_ns);
+		   ts, r->ts_ns, f.start_boottime);
 	eg_recfilter_fork(eg_pipe_record_filter(c->p), r->tgid, r->ppid);
 }
 
@@ -694,7 +698,8 @@ static const struct eg_proc *exec_image(struct collector *c, const struct eg_eve
 	struct eg_pt_exec in = {
 		.tgid = r->tgid, .ppid = r->ppid, .uid = r->uid, .gid = r->gid,
 		.loginuid = (int32_t)x->loginuid,
-		.start_ns = ev->ts_ns, .boot_ns = r->ts_ns, .tty_dev = x->tty_dev,
+		.start_ns = ev->ts_ns, .boot_ns = r->ts_ns, .start_boottime = x->start_boottime,
+		.tty_dev = x->tty_dev,
 		.comm = x->comm, .comm_len = (uint32_t)strnlen(x->comm, EG_RAW_COMM_LEN),
 		.exe = ev->exe, .exe_len = ev->exe_len,
 		.args = ev->args, .args_len = ev->args_len, .argc = ev->argc,
@@ -749,7 +754,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct collector *c = ctx;
 	const struct eg_raw_event *r = data;
 	if (size >= sizeof(*r) && r->type == EG_RAW_FORK) {
-		on_fork(c, r);
+		on_fork(c, r, size);
 		return 0;
 	}
 	/* exits of a type no rule wants: only the process table hears of them

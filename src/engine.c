@@ -46,6 +46,8 @@ struct eg_engine {
 	size_t nrules;
 	uint32_t types_wanted;
 	char *report; /* opts.report's text, NULL when none */
+	char **protect; /* host.init's protect: entries */
+	size_t nprotect;
 	void (*log)(void *ctx, const char *line, size_t len);
 	void *log_ctx;
 };
@@ -81,7 +83,7 @@ int eg_engine_user_map(size_t grow)
 	X(parent_tgid) X(nancestors) X(exec_id) X(comm) X(exe) X(args) X(cwd) X(tty)          \
 	X(parent_exec_id) X(parent_comm) X(parent_exe) X(parent_args) X(exec_id_len)          \
 	X(comm_len) X(exe_len) X(args_len) X(cwd_len) X(tty_len) X(parent_exec_id_len)       \
-	X(parent_comm_len) X(parent_exe_len) X(parent_args_len) X(ancestors)
+	X(parent_comm_len) X(parent_exe_len) X(parent_args_len) X(ancestors) X(start_boottime)
 
 #define ANCESTOR_FIELDS(X) X(comm) X(exe) X(comm_len) X(exe_len)
 
@@ -511,7 +513,10 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 		r->tags_json = dup_field(L, -1, "tags_json", "[]");
 		r->source = dup_field(L, -1, "source", "");
 		r->kind = dup_field(L, -1, "kind", "builtin");
-		lua_pop(L, 1);
+		lua_getfield(L, -1, "action");
+		const char *act = lua_tostring(L, -1);
+		r->action = act && !strcmp(act, "kill") ? EG_ACTION_KILL : EG_ACTION_ALERT;
+		lua_pop(L, 2);
 		if (!r->id || !r->description || !r->severity || !r->tags_json || !r->source ||
 		    !r->kind)
 			goto oom;
@@ -520,6 +525,19 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 	lua_getfield(L, t, "report");
 	if (lua_isstring(L, -1) && !(e->report = strdup(lua_tostring(L, -1))))
 		goto oom;
+	lua_pop(L, 1);
+	lua_getfield(L, t, "protect");
+	size_t np = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	if (np && !(e->protect = calloc(np, sizeof(*e->protect))))
+		goto oom;
+	for (size_t i = 0; i < np; i++) {
+		lua_rawgeti(L, -1, (int)i + 1);
+		const char *s = lua_tostring(L, -1);
+		e->protect[i] = strdup(s ? s : "");
+		lua_pop(L, 1);
+		if (!e->protect[e->nprotect++])
+			goto oom;
+	}
 	lua_pop(L, 1);
 	lua_getfield(L, t, "types_wanted");
 	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
@@ -709,6 +727,9 @@ void eg_engine_free(struct eg_engine *e)
 		free((void *)e->rules[i].kind);
 	}
 	free(e->rules);
+	for (size_t i = 0; i < e->nprotect; i++)
+		free(e->protect[i]);
+	free(e->protect);
 	free(e->report);
 	free(e->hits);
 	free(e->order);
@@ -737,6 +758,12 @@ const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)
 {
 	return e->types_wanted;
+}
+
+const char *const *eg_engine_protect(const struct eg_engine *e, size_t *n)
+{
+	*n = e->nprotect;
+	return (const char *const *)e->protect;
 }
 
 /* 1 when hit a comes after hit b: by event, then rule. */

@@ -14,6 +14,12 @@ struct eg_engine;
  * texts are cut at a line end and end with a line counting the rest. */
 #define EG_ERR_MAX (64 * 1024)
 
+/* What an alert of a rule does besides being raised (docs/response.md). */
+enum eg_action {
+	EG_ACTION_ALERT = 0, /* alert only (the default) */
+	EG_ACTION_KILL = 1,  /* also SIGKILL the process (enforced with -enforce) */
+};
+
 struct eg_rule_info {
 	const char *id;
 	const char *description;
@@ -21,6 +27,7 @@ struct eg_rule_info {
 	const char *tags_json;  /* a JSON array, e.g. ["T1059"] */
 	const char *source;     /* file it came from, "builtin" for built-ins */
 	const char *kind;       /* "builtin", "yaml" (a YAML rule) or "lua" (a Lua detection) */
+	uint32_t action;        /* enum eg_action */
 };
 
 struct eg_engine_opts {
@@ -66,6 +73,9 @@ const char *eg_engine_report(const struct eg_engine *e);
 const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx);
 /* Bit i set when some rule or detection asks for event type i. */
 uint32_t eg_engine_types_wanted(const struct eg_engine *e);
+/* The configuration's protect: entries (program names, paths, directories
+ * ending in '/'; docs/response.md), *n of them; owned by the engine. */
+const char *const *eg_engine_protect(const struct eg_engine *e, size_t *n);
 
 /*
  * Runs the rules over events[0..n). For each hit calls cb in order (event

@@ -114,6 +114,10 @@ struct eg_proc {
 	uint32_t parent_exe_len;
 	uint32_t parent_args_len;
 	struct eg_ancestor ancestors[EG_ANCESTORS_MAX];
+	uint64_t start_boottime; /* the process's start: task->start_boottime,
+				  * boot-clock ns, what /proc/PID/stat's starttime
+				  * shows in ticks; tells a process from a later
+				  * one with its pid (src/response.c). 0: unknown */
 };
 
 /* The container (or host unit) of a cgroup v2 path. */

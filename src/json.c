@@ -450,8 +450,33 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host)
 	return rc ? -1 : 0;
 }
 
+/* The response keys of an alert (eg_json_alert). */
+static int put_response(struct eg_buf *b, const struct eg_response_outcome *act)
+{
+	int rc = eg_buf_put(b, LIT(",\"action\":\"kill\",\"enforced\":"));
+	if (act->result == EG_RESP_DRY_RUN)
+		return rc | eg_buf_put(b, LIT("false"));
+	rc |= eg_buf_put(b, LIT("true,\"enforced_in\":"));
+	rc |= eg_buf_puts(b, act->where == EG_ENFORCED_KERNEL ? "\"kernel\"" : "\"userspace\"");
+	size_t rl = strlen(act->reason);
+	if (act->result == EG_RESP_ERROR) {
+		char res[sizeof(act->reason) + 8];
+		int n = snprintf(res, sizeof(res), "error: %s", act->reason);
+		rc |= put_str(b, LIT(",\"result\":"), res, (size_t)n < sizeof(res) ? (size_t)n : sizeof(res) - 1);
+	} else {
+		const char *name = eg_resp_result_name(act->result);
+		rc |= put_str(b, LIT(",\"result\":"), name, strlen(name));
+		if (rl)
+			rc |= put_str(b, LIT(",\"reason\":"), act->reason, rl);
+	}
+	char num[32];
+	int n = snprintf(num, sizeof(num), ",\"action_delay_ns\":%lld", (long long)act->delay_ns);
+	return rc | eg_buf_put(b, num, (size_t)n);
+}
+
 int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
-		  const char *desc, size_t desc_len, bool events_lost)
+		  const char *desc, size_t desc_len, bool events_lost,
+		  const struct eg_response_outcome *act)
 {
 	if (!desc) {
 		desc = rule->description ? rule->description : "";
@@ -479,6 +504,8 @@ int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_r
 	rc |= put_str(b, LIT(",\"host_id\":"), h->id, h->id_len);
 	if (events_lost)
 		rc |= eg_buf_put(b, LIT(",\"events_lost\":true"));
+	if (act && act->action == EG_ACTION_KILL)
+		rc |= put_response(b, act);
 	rc |= eg_buf_put(b, LIT("}\n"));
 	return rc ? -1 : 0;
 }

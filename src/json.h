@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "event.h"
 #include "engine.h"
+#include "response.h"
 
 /* Appends s[0..len) as a quoted JSON string. */
 int eg_json_str(struct eg_buf *b, const char *s, size_t len);
@@ -32,8 +33,12 @@ int eg_json_event(struct eg_buf *b, const struct eg_event *ev, bool with_host);
 /* Appends one alert line, newline included. desc overrides rule->description
  * when non-NULL. "hostname" and "host_id" (ev->host) follow "tags";
  * events_lost adds "events_lost":true after them (the key is left out when
- * false). */
+ * false). act (NULL, or an action of EG_ACTION_ALERT: none) adds the
+ * response's keys last: "action", "enforced", and when enforced
+ * "enforced_in", "result", "reason" (protected, gone) and "action_delay_ns"
+ * (docs/response.md). */
 int eg_json_alert(struct eg_buf *b, const struct eg_event *ev, const struct eg_rule_info *rule,
-		  const char *desc, size_t desc_len, bool events_lost);
+		  const char *desc, size_t desc_len, bool events_lost,
+		  const struct eg_response_outcome *act);
 
 #endif

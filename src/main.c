@@ -26,6 +26,7 @@
 #include "pipeline.h"
 #include "recfilter.h"
 #include "replay.h"
+#include "response.h"
 #include "settings.h"
 #include "syscall_filter.h"
 
@@ -128,6 +129,12 @@ static const char usage_text[] =
 	"                        counted and summarised\n"
 	"  -all-events           attach every probe even when no rule asks for its event\n"
 	"                        type (counts every event in metrics, like the reference)\n"
+	"  -enforce              carry out the rules' response actions: a rule with\n"
+	"                        'action: kill' SIGKILLs the process behind its alert,\n"
+	"                        from userspace, after the system call (pid 1, kernel\n"
+	"                        threads, ebpf-guard and protect: programs never);\n"
+	"                        without it the alert says \"enforced\": false (dry run).\n"
+	"                        Live mode only; see docs/response.md\n"
 	"  -watch                reload the configuration when a -config file changes\n"
 	"                        (as SIGHUP does; rule files in -config directories too)\n"
 	"  -no-seccomp           run without the system call filter (for debugging: see\n"
@@ -176,7 +183,8 @@ static const char usage_text[] =
 	"e.g. 'config: [/etc/ebpf-guard/rules]', 'lua-budget: 200000', 'watch: true';\n"
 	"a repeatable flag takes a list. A flag on the command line wins over its key\n"
 	"(a repeatable one replaces the file's whole list). With -replay, the keys of\n"
-	"outputs (alert-file, prom-addr, record, record-*) are not read from it.\n"
+	"outputs (alert-file, prom-addr, record, record-*) and enforce are not read\n"
+	"from it.\n"
 	"-help, -version, -validate, -list-rules, -json, -replay, -config-file and\n"
 	"-no-config-file are command-line flags only. EBPF_GUARD_CONFIG_FILE in the\n"
 	"environment replaces the default path ('' for none).\n"
@@ -238,7 +246,7 @@ struct cli {
 	unsigned long mem_mb;
 	unsigned long proc_table;
 	struct eg_outputs_opts out; /* -syslog, -journald, -webhook-* */
-	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp;
+	bool all_events, verbose, version, help, watch, strict_perms, no_seccomp, enforce;
 	bool validate, list_rules, json, no_config_file;
 };
 
@@ -259,6 +267,8 @@ enum flag_kind {
 #define F_LIVE 2u     /* a reload (SIGHUP, -watch) applies a change of its key */
 #define F_OUTPUT 4u   /* where the daemon writes: with -replay not read from the file */
 #define F_RECFILT 8u  /* a -record-* filter: needs -record */
+#define F_HOST 16u    /* acts on this host's processes: with -replay not read
+		       * from the file, and refused on the command line */
 
 /*
  * The flags, and so the settings file's keys. A new flag is one row here
@@ -500,6 +510,7 @@ static const struct flag flags[] = {
 	{"record-max-size", F_VALUE, F_OUTPUT | F_RECFILT, set_record_max, 0, NULL},
 	{"alert-rate-limit", F_VALUE, F_LIVE, set_rate, 0, NULL},
 	B("all-events", all_events, 0),
+	B("enforce", enforce, F_HOST),
 	B("watch", watch, 0),
 	B("no-seccomp", no_seccomp, 0),
 	B("strict-perms", strict_perms, F_LIVE),
@@ -661,7 +672,7 @@ static int apply_file(struct cli *c, const struct cmdline *cl, const struct eg_s
 		} else if (f->attrs & F_CLI_ONLY) {
 			snprintf(why, sizeof(why), "%s is a command-line flag, not a setting", f->name);
 		}
-		if (!why[0] && (cl->set[f - flags] || (skip_outputs && (f->attrs & F_OUTPUT))))
+		if (!why[0] && (cl->set[f - flags] || (skip_outputs && (f->attrs & (F_OUTPUT | F_HOST)))))
 			continue;
 		if (!why[0]) {
 			snprintf(at, sizeof(at), "%s:%d:%d", s->path, e->vline, e->vcol);
@@ -739,6 +750,11 @@ static int settings_apply(struct cli *c, const struct cmdline *cl, const struct 
 	}
 	if (eg_outputs_check_flags(&c->out, problems, n))
 		return 2;
+	if (replay && c->enforce) {
+		snprintf(problems, n, "-enforce does not apply to -replay (a recording's processes are "
+				      "not this host's)");
+		return 2;
+	}
 	if (c->json && !c->list_rules) {
 		snprintf(problems, n, "-json only applies to -list-rules");
 		return 2;
@@ -866,6 +882,7 @@ struct lockdown {
 	bool live;    /* the probes are attached; reloads may attach more */
 	bool seccomp; /* -no-seccomp clears it */
 	bool verbose;
+	bool enforce; /* -enforce: CAP_KILL is kept, pidfd kills allowed */
 };
 
 /* "perfmon,bpf" for an EG_CAP mask of the capabilities the daemon may keep. */
@@ -874,7 +891,8 @@ static void cap_names(uint64_t caps, char *out, size_t n)
 	static const struct {
 		int cap;
 		const char *name;
-	} names[] = {{CAP_SYS_ADMIN, "sys_admin"}, {CAP_PERFMON, "perfmon"}, {CAP_BPF, "bpf"}};
+	} names[] = {{CAP_SYS_ADMIN, "sys_admin"}, {CAP_PERFMON, "perfmon"}, {CAP_BPF, "bpf"},
+		     {CAP_KILL, "kill"}};
 	out[0] = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (caps & EG_CAP(names[i].cap))
@@ -889,6 +907,9 @@ static void cap_names(uint64_t caps, char *out, size_t n)
 static int lock_down(void *ctx, uint64_t keep)
 {
 	const struct lockdown *l = ctx;
+	/* -enforce: signalling other users' processes needs CAP_KILL */
+	if (l->enforce)
+		keep |= EG_CAP(CAP_KILL);
 	if (eg_caps_limit(keep)) {
 		fprintf(stderr, "ebpf-guard: cannot drop capabilities: %s\n", strerror(errno));
 		return 1;
@@ -1124,7 +1145,7 @@ static int reconfigure(void *ctx, struct eg_pipe_live *next)
 	for (size_t i = 0; i < NFLAGS; i++) {
 		const struct flag *f = &flags[i];
 		if ((f->attrs & F_CLI_ONLY) || d->cl->set[i] ||
-		    ((f->attrs & F_OUTPUT) && d->cl->set[find_flag("replay") - flags]))
+		    ((f->attrs & (F_OUTPUT | F_HOST)) && d->cl->set[find_flag("replay") - flags]))
 			continue;
 		const struct eg_setting *was = eg_settings_get(d->file, f->name);
 		const struct eg_setting *now = eg_settings_get(&fresh, f->name);
@@ -1296,6 +1317,30 @@ static int run(struct daemon_settings *ds)
 	}
 	eg_outputs_attach(outs, sink);
 	eg_syscall_filter_allow_network(eg_outputs_need_network(outs));
+	/* -enforce (live mode only: settings_apply refuses it with -replay) */
+	struct eg_response *resp = NULL;
+	if (c.enforce && !c.replay) {
+		struct eg_response_opts ro = {0};
+		if (!(resp = eg_response_new(&ro, err, sizeof(err)))) {
+			fprintf(stderr, "ebpf-guard: %s\n", err);
+			eg_outputs_close(outs);
+			eg_alerts_close(sink);
+			eg_engine_free(engine);
+			eg_recfilter_free(rf);
+			return 1;
+		}
+		eg_syscall_filter_allow_kill(true);
+		if (!(eg_caps_effective() & EG_CAP(CAP_KILL)))
+			fprintf(stderr, "ebpf-guard: warning: -enforce without CAP_KILL: only processes "
+					"of uid %u can be killed\n", (unsigned)geteuid());
+	} else if (!c.replay) {
+		size_t kills = 0;
+		for (size_t i = 0; i < eg_engine_nrules(engine); i++)
+			kills += eg_engine_rule(engine, i)->action == EG_ACTION_KILL;
+		if (kills)
+			fprintf(stderr, "ebpf-guard: %zu rule%s with action kill, not enforced (dry run: "
+					"no -enforce)\n", kills, kills == 1 ? "" : "s");
+	}
 	struct eg_pipe_opts po = {
 		.engine = eo,
 		.alerts = sink,
@@ -1309,6 +1354,7 @@ static int run(struct daemon_settings *ds)
 		.reconfigure = reconfigure,
 		.reconfigured = reconfigured,
 		.reconfigure_ctx = ds,
+		.response = resp,
 	};
 	struct eg_pipeline *p = eg_pipe_new(&po, engine, err, sizeof(err));
 	if (!p) {
@@ -1317,6 +1363,7 @@ static int run(struct daemon_settings *ds)
 		eg_outputs_close(outs);
 		eg_alerts_close(sink);
 		eg_recfilter_free(rf);
+		eg_response_free(resp);
 		return 1;
 	}
 	rc = 0;
@@ -1325,7 +1372,8 @@ static int run(struct daemon_settings *ds)
 		rc = 1;
 		goto out;
 	}
-	struct lockdown ld = {.live = !c.replay, .seccomp = !c.no_seccomp, .verbose = c.verbose};
+	struct lockdown ld = {.live = !c.replay, .seccomp = !c.no_seccomp, .verbose = c.verbose,
+			      .enforce = resp != NULL};
 	if (c.replay) {
 		if (lock_down(&ld, 0)) {
 			rc = 1;
@@ -1354,6 +1402,7 @@ out:
 	eg_pipe_free(p);
 	eg_alerts_close(sink);
 	eg_recfilter_free(rf);
+	eg_response_free(resp);
 	return rc;
 }
 

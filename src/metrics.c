@@ -54,6 +54,9 @@ struct eg_metrics eg_metrics;
 const double eg_hist_bounds[EG_HIST_BUCKETS] = {
 	1e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 2.5e-2, 1e-1,
 };
+const double eg_resp_hist_bounds[EG_RESP_HIST_BUCKETS] = {
+	1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 1e-1, 2.5e-1, 1,
+};
 
 /*
  * first_of[i]: the lowest slot index with the same rule id as slot i (i itself
@@ -129,6 +132,15 @@ void eg_metrics_observe_batch(uint64_t ns)
 	EG_INC(batch_hist[i]);
 	EG_ADD(batch_sum_ns, ns);
 	EG_INC(batch_count);
+}
+
+void eg_metrics_observe_response(uint64_t ns)
+{
+	int i = 0;
+	while (i < EG_RESP_HIST_BUCKETS && ns > (uint64_t)(eg_resp_hist_bounds[i] * 1e9 + 0.5))
+		i++;
+	EG_INC(resp_hist[i]);
+	EG_ADD(resp_sum_ns, ns);
 }
 
 /* ---- text exposition ------------------------------------------------------ */
@@ -397,6 +409,33 @@ static void render_hist(struct out *o)
 	putf(o, "%s_count %" PRIu64 "\n", name, cum);
 }
 
+/* Response actions (docs/response.md): every result has its series. */
+static void render_responses(struct out *o)
+{
+	static const char *const results[EG_RESP_RESULTS_MAX] = {"dry_run", "killed", "gone",
+								 "protected", "error"};
+	static const char actions[] = "ebpf_guard_response_actions_total";
+	family(o, actions, "counter",
+	       "Responses of rules with an action, by action and result (dry_run: -enforce is off).");
+	for (int r = 0; r < EG_RESP_RESULTS_MAX; r++)
+		putf(o, "%s{action=\"kill\",result=\"%s\"} %" PRIu64 "\n", actions, results[r],
+		     LOAD(eg_metrics.responses[r]));
+	static const char name[] = "ebpf_guard_response_delay_seconds";
+	family(o, name, "histogram",
+	       "Time from an event to the SIGKILL its alert's rule sent, in seconds.");
+	uint64_t cum = 0;
+	for (int i = 0; i <= EG_RESP_HIST_BUCKETS; i++) {
+		cum += LOAD(eg_metrics.resp_hist[i]);
+		if (i < EG_RESP_HIST_BUCKETS)
+			putf(o, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, eg_resp_hist_bounds[i], cum);
+		else
+			putf(o, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+	}
+	uint64_t sum = LOAD(eg_metrics.resp_sum_ns);
+	putf(o, "%s_sum %" PRIu64 ".%09" PRIu64 "\n", name, sum / 1000000000u, sum % 1000000000u);
+	putf(o, "%s_count %" PRIu64 "\n", name, cum);
+}
+
 static pthread_mutex_t refresh_mu = PTHREAD_MUTEX_INITIALIZER;
 static void (*refresh_fn)(void *ctx);
 static void *refresh_ctx;
@@ -467,6 +506,7 @@ char *eg_metrics_render(size_t *len)
 	       "Configuration reloads that failed; the previous rules stayed active.",
 	       LOAD(eg_metrics.reload_failures));
 	render_hist(&o);
+	render_responses(&o);
 	render_outputs(&o);
 	simple(&o, "ebpf_guard_lua_memory_bytes", "gauge",
 	       "Memory in use by the Lua detection engine, in bytes.", LOAD(eg_metrics.lua_bytes));

@@ -15,6 +15,10 @@
 
 #define EG_MAX_RULE_SLOTS 4096
 #define EG_HIST_BUCKETS 12
+/* ebpf_guard_response_delay_seconds: its buckets, and the results of
+ * ebpf_guard_response_actions_total (enum eg_resp_result, src/response.h) */
+#define EG_RESP_HIST_BUCKETS 12
+#define EG_RESP_RESULTS_MAX 5
 /* Drop counters: a slot per event type and one for fork records (the
  * process table's, bpf/eg_raw.h EG_RAW_FORK). */
 #define EG_DROP_FORK 31
@@ -79,6 +83,9 @@ struct eg_metrics {
 	_Atomic uint64_t batch_hist[EG_HIST_BUCKETS + 1]; /* last = +Inf */
 	_Atomic uint64_t batch_sum_ns;
 	_Atomic uint64_t batch_count;
+	_Atomic uint64_t responses[EG_RESP_RESULTS_MAX];  /* kill responses by result */
+	_Atomic uint64_t resp_hist[EG_RESP_HIST_BUCKETS + 1]; /* delay of kills; last = +Inf */
+	_Atomic uint64_t resp_sum_ns;
 	_Atomic int64_t last_loop_ns;                 /* CLOCK_MONOTONIC of the last loop pass */
 	int64_t start_time_s;
 	_Atomic uint32_t noutputs;
@@ -90,6 +97,8 @@ struct eg_metrics {
 extern struct eg_metrics eg_metrics;
 /* Upper bounds of the batch-time histogram, seconds. */
 extern const double eg_hist_bounds[EG_HIST_BUCKETS];
+/* Upper bounds of the kill-delay histogram, seconds. */
+extern const double eg_resp_hist_bounds[EG_RESP_HIST_BUCKETS];
 
 #define EG_INC(field) atomic_fetch_add_explicit(&eg_metrics.field, 1, memory_order_relaxed)
 #define EG_ADD(field, v) atomic_fetch_add_explicit(&eg_metrics.field, (v), memory_order_relaxed)
@@ -113,6 +122,8 @@ void eg_metrics_init(void);
  * slot index, or -1 when all slots are used. */
 int eg_metrics_rule_slot(const char *id, const char *source);
 void eg_metrics_observe_batch(uint64_t ns);
+/* A kill sent ns after its event (ebpf_guard_response_delay_seconds). */
+void eg_metrics_observe_response(uint64_t ns);
 /* The metrics of the output called name (a static string), made at start-up
  * before any render; NULL when all EG_OUTPUTS_MAX are used. */
 struct eg_output_slot *eg_metrics_output(const char *name);

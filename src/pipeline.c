@@ -23,6 +23,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "recfilter.h"
+#include "response.h"
 
 #define RECORD_FLUSH_BYTES (64u << 10)
 #define RATE_SUMMARY_NS (10LL * 1000000000LL)
@@ -125,10 +126,14 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* (Re)builds per-rule state for p->engine: metrics slots by id, fresh buckets. */
+/* (Re)builds per-rule state for p->engine: metrics slots by id, fresh
+ * buckets, the response's protect: list. */
 static int bind_rules(struct eg_pipeline *p)
 {
-	size_t n = eg_engine_nrules(p->engine);
+	size_t n = eg_engine_nrules(p->engine), nprotect, kills = 0;
+	const char *const *protect = eg_engine_protect(p->engine, &nprotect);
+	if (p->o.response && eg_response_set_protect(p->o.response, protect, nprotect))
+		return -1;
 	struct rule_state *rs = calloc(n ? n : 1, sizeof(*rs));
 	if (!rs)
 		return -1;
@@ -140,7 +145,11 @@ static int bind_rules(struct eg_pipeline *p)
 			on[rs[i].slot] = 1;
 		rs[i].tokens = p->o.rate_limit > 1 ? p->o.rate_limit : 1;
 		rs[i].last_ns = INT64_MIN;
+		kills += r->action == EG_ACTION_KILL;
 	}
+	if (kills && p->o.response)
+		fprintf(stderr, "ebpf-guard: %zu rule%s with action kill, enforced (-enforce)\n", kills,
+			kills == 1 ? "" : "s");
 	/* Each flag flips at most once: a scrape during a reload never sees a
 	 * rule that stays loaded drop out of rules_loaded. */
 	for (uint32_t i = 0; i < atomic_load(&eg_metrics.nslots); i++) {
@@ -497,6 +506,11 @@ static void on_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const ch
 {
 	struct eg_pipeline *p = ctx;
 	struct rule_state *r = &p->rs[rule];
+	const struct eg_rule_info *info = eg_engine_rule(p->engine, rule);
+	struct eg_response_outcome act = {0};
+	/* before the rate limit: a kill does not wait for an alert's turn */
+	if (info->action != EG_ACTION_ALERT)
+		eg_response_run(p->o.response, ev, info, &act);
 	if (p->o.rate_limit > 0 && !rate_allow(p, r, ev->ts_ns)) {
 		r->suppressed_window++;
 		if (r->slot >= 0)
@@ -506,8 +520,8 @@ static void on_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const ch
 	}
 	if (r->slot >= 0)
 		atomic_fetch_add_explicit(&eg_metrics.slots[r->slot].alerts, 1, memory_order_relaxed);
-	eg_alerts_add(p->o.alerts, ev, eg_engine_rule(p->engine, rule), desc, desc_len,
-		      p->batch_lost);
+	eg_alerts_add(p->o.alerts, ev, info, desc, desc_len, p->batch_lost,
+		      info->action != EG_ACTION_ALERT ? &act : NULL);
 }
 
 /* Moves new per-rule error counts from the engine into the metrics slots. */

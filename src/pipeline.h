@@ -23,6 +23,7 @@
 struct eg_pipeline;
 struct eg_alert_sink;
 struct eg_recfilter;
+struct eg_response;
 
 /* What a reload may change besides the rule files' contents: the settings
  * file's live keys (main.c). */
@@ -40,6 +41,10 @@ struct eg_pipe_opts {
 					     * event); owned by the caller */
 	uint64_t record_max_bytes;     /* -record-max-size, 0 = no cap */
 	double rate_limit;             /* alerts per second per rule, 0 = off */
+	/* -enforce: kills for the rules with action kill (docs/response.md);
+	 * NULL: their alerts say "enforced": false and nothing is done. Owned
+	 * by the caller; its protect: list follows the rule set in force. */
+	struct eg_response *response;
 	bool watch;                    /* -watch: reload when a config file changes */
 	/* Before each reload, check the owner and mode of the -config files
 	 * (harden.h): warn, or with strict_perms refuse the reload. */

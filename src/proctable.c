@@ -374,6 +374,7 @@ const struct eg_proc *eg_pt_exec(struct eg_proctable *t, const struct eg_pt_exec
 	struct parts x = {0};
 	char id[64], tty[32];
 	base.start_ns = in->start_ns;
+	base.start_boottime = in->start_boottime;
 	base.tgid = in->tgid;
 	base.ppid = in->ppid;
 	base.uid = in->uid;
@@ -432,7 +433,8 @@ const struct eg_proc *eg_pt_exec(struct eg_proctable *t, const struct eg_pt_exec
 
 const struct eg_proc *eg_pt_fork(struct eg_proctable *t, uint32_t child, uint32_t ppid,
 				 uint32_t forker, const char *comm, size_t comm_len, uint32_t uid,
-				 uint32_t gid, int64_t start_ns, uint64_t boot_ns)
+				 uint32_t gid, int64_t start_ns, uint64_t boot_ns,
+				 uint64_t start_boottime)
 {
 	struct img *src = lookup(t, forker);
 	if (!src)
@@ -444,6 +446,7 @@ const struct eg_proc *eg_pt_fork(struct eg_proctable *t, uint32_t child, uint32_
 	struct parts x = {0};
 	char id[64];
 	base.start_ns = start_ns;
+	base.start_boottime = start_boottime;
 	base.tgid = child;
 	base.ppid = ppid;
 	base.uid = uid;
@@ -651,6 +654,7 @@ static struct img *load(struct eg_proctable *t, uint32_t tgid, int depth)
 	struct parts x = {0};
 	uint64_t boot_ns = start_ticks * (1000000000ull / (uint64_t)t->hz);
 	base.start_ns = (int64_t)boot_ns + t->boot_to_real;
+	base.start_boottime = boot_ns; /* in whole ticks, as /proc shows it */
 	base.tgid = tgid;
 	base.ppid = ppid;
 	base.uid = status_id(status, "\nUid:");

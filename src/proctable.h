@@ -45,6 +45,7 @@ struct eg_pt_exec {
 	uint32_t flags;   /* EG_PROCF_SETUID ... (SEEDED, FORKED, UNKNOWN ignored) */
 	int64_t start_ns; /* wall clock of the exec */
 	uint64_t boot_ns; /* boot-clock ns of the exec: part of the exec id */
+	uint64_t start_boottime; /* the process's start, boot-clock ns (0: unknown) */
 	uint32_t tty_dev; /* major << 20 | minor, 0: none */
 	const char *comm, *exe, *args, *cwd;
 	uint32_t comm_len, exe_len, args_len, argc, cwd_len;
@@ -61,12 +62,14 @@ void eg_pt_free(struct eg_proctable *t);
  * when out of memory. */
 const struct eg_proc *eg_pt_exec(struct eg_proctable *t, const struct eg_pt_exec *in);
 
-/* A new process child made by forker (its image is copied) with parent ppid.
- * Returns the child's image, or NULL when neither forker nor /proc knew it
- * or out of memory. */
+/* A new process child made by forker (its image is copied) with parent ppid,
+ * at boot_ns (the exec id's time); start_boottime is the child's
+ * task->start_boottime (0: unknown). Returns the child's image, or NULL when
+ * neither forker nor /proc knew it or out of memory. */
 const struct eg_proc *eg_pt_fork(struct eg_proctable *t, uint32_t child, uint32_t ppid,
 				 uint32_t forker, const char *comm, size_t comm_len, uint32_t uid,
-				 uint32_t gid, int64_t start_ns, uint64_t boot_ns);
+				 uint32_t gid, int64_t start_ns, uint64_t boot_ns,
+				 uint64_t start_boottime);
 
 /* The image of tgid; on a miss, read from /proc (a miss) when load is set.
  * NULL when unknown. */

@@ -14,8 +14,10 @@
  * datagram socket for sd_notify when NOTIFY_SOCKET is set), ptrace,
  * process_vm_*, mount,
  * setuid and friends, capset, prctl, kill (other than the process's own
- * threads), module and kexec calls, keyctl, userfaultfd; bpf and
- * perf_event_open in replay mode; ioctl other than the perf-event ones.
+ * threads; with -enforce, SIGKILL through a pidfd:
+ * eg_syscall_filter_allow_kill), module and kexec calls, keyctl,
+ * userfaultfd; bpf and perf_event_open in replay mode; ioctl other than the
+ * perf-event ones.
  */
 #include "syscall_filter.h"
 
@@ -65,12 +67,17 @@ static const char *const common[] = {
 /* Live mode: attach and detach probes, read the drop counters. */
 static const char *const live_only[] = {"bpf", "perf_event_open"};
 
-/* eg_syscall_filter_allow_network */
-static bool network;
+/* eg_syscall_filter_allow_network, eg_syscall_filter_allow_kill */
+static bool network, killing;
 
 void eg_syscall_filter_allow_network(bool on)
 {
 	network = on;
+}
+
+void eg_syscall_filter_allow_kill(bool on)
+{
+	killing = on;
 }
 
 /* Names by system call number, resolved before the filter is installed, so
@@ -197,6 +204,14 @@ int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t err
 	for (size_t i = 0; i < sizeof(prctl_ok) / sizeof(prctl_ok[0]); i++) {
 		struct scmp_arg_cmp opt = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_ok[i]);
 		if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &opt)))
+			goto out;
+	}
+	/* -enforce: SIGKILL to a process pinned by a pidfd (src/response.c) */
+	if (killing) {
+		struct scmp_arg_cmp no_flags = SCMP_A1(SCMP_CMP_EQ, 0);
+		struct scmp_arg_cmp sigkill = SCMP_A1(SCMP_CMP_EQ, SIGKILL);
+		if ((rc = allow(ctx, "pidfd_open", &n, 1, &no_flags)) ||
+		    (rc = allow(ctx, "pidfd_send_signal", &n, 1, &sigkill)))
 			goto out;
 	}
 	/* signals to the process's own threads (raise, abort, the handler above) */

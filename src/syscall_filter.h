@@ -28,4 +28,12 @@ int eg_syscall_filter_install(bool live, size_t *nallowed, char *err, size_t err
  */
 void eg_syscall_filter_allow_network(bool on);
 
+/*
+ * Called before eg_syscall_filter_install with -enforce (src/response.c):
+ * the filter then also allows pidfd_open(2) (flags 0) and
+ * pidfd_send_signal(2) with SIGKILL, and nothing else that signals another
+ * process (no kill(2)).
+ */
+void eg_syscall_filter_allow_kill(bool on);
+
 #endif

@@ -25,14 +25,21 @@ for _, s in ipairs(_M.SEVERITIES) do SEVERITY_SET[s] = true end
 _M.RULE_KEYS = {
   "id", "description", "event_types", "comm_regex", "filename_regex",
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
-  "match", "exceptions",
+  "match", "exceptions", "action",
 }
-_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "severity", "tags", "enabled" }
-_M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides" }
+_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "severity", "tags", "enabled",
+  "action" }
+_M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides", "protect" }
 _M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
 _M.OVERRIDE_KEYS = { "rule", "list", "macro", "append", "replace" }
 _M.RULE_APPEND_KEYS = { "exceptions", "tags" }
-_M.RULE_REPLACE_KEYS = { "severity", "enabled", "tags", "description", "exceptions" }
+_M.RULE_REPLACE_KEYS = { "severity", "enabled", "tags", "description", "exceptions", "action" }
+-- What an alert of a rule does besides being raised (docs/response.md).
+_M.ACTIONS = { "alert", "kill" }
+-- The event types a kill may be asked on: the system calls a process can be
+-- stopped at (in the kernel, at their entry, once rules compile to kernel
+-- filters; from userspace, after the call, today).
+_M.KILL_TYPES = { "exec", "open", "connect", "ptrace", "module", "bpf", "mount" }
 _M.YAML_TYPES = { "exec", "open", "connect", "memfd", "ptrace",
   "module", "bpf", "setid", "namespace", "mount", "link", "rename", "unlink", "chmod", "dup", "listen", "accept" }
 _M.LUA_TYPES = { "exec", "open", "connect", "exit", "memfd", "ptrace",
@@ -310,6 +317,49 @@ local function check_enabled(r, t)
   return v
 end
 
+-- "a, b and c"
+local function and_list(names)
+  if #names == 1 then return names[1] end
+  return concat(names, ", ", 1, #names - 1) .. " and " .. names[#names]
+end
+
+-- action: alert (the default), kill, or a list of them ([alert, kill]).
+-- Every rule raises its alert; kill also kills the process, and only on the
+-- event types of KILL_TYPES. Returns "kill" or nil (alert only).
+local function check_action(r, t, types)
+  local v = t.action
+  if v == nil then return nil end
+  local one = type(v) == "string"
+  if not one and (type(v) ~= "table" or is_null(v) or (next(v) ~= nil and not is_list(v))) then
+    r.err("action", "expected alert, kill or a list of them, got " .. (is_null(v) and "null" or got(v)))
+  end
+  local list = one and { v } or v
+  if #list == 0 then r.err("action", "empty (give alert, kill or [alert, kill])") end
+  local seen, kill = {}, false
+  for i, a in ipairs(list) do
+    local field = one and "action" or ("action[%d]"):format(i)
+    if type(a) ~= "string" then r.err(field, "expected alert or kill, got " .. got(a)) end
+    if a ~= "alert" and a ~= "kill" then
+      r.err(field, unknown(a, _M.ACTIONS, "unknown action " .. quote(a)))
+    end
+    if seen[a] then r.err(field, quote(a) .. " is listed twice") end
+    seen[a] = true
+    if a == "kill" then kill = true end
+  end
+  if not kill then return nil end
+  local ok, bad = {}, {}
+  for _, n in ipairs(_M.KILL_TYPES) do ok[n] = true end
+  for _, n in ipairs(types) do
+    local name = event.TYPE_NAMES[n]
+    if not ok[name] then bad[#bad + 1] = name end
+  end
+  if #bad > 0 then
+    r.err("action", ("kill cannot be enforced on %s events (only on %s events)")
+      :format(and_list(bad), and_list(_M.KILL_TYPES)))
+  end
+  return "kill"
+end
+
 local function check_regex(r, t, field)
   local v = check_string(r, t, field, false)
   if v == nil then return nil end
@@ -489,6 +539,7 @@ local function yaml_rule(file, i, t, st)
     exceptions = t.exceptions ~= nil and check_exceptions(r, t.exceptions, "exceptions") or {},
     overrides = {},
   }
+  rule.action = check_action(r, t, rule.types)
   if rule.min_port and rule.max_port and rule.min_port > rule.max_port then
     r.err("min_dest_port", ("%d is greater than max_dest_port %d"):format(rule.min_port, rule.max_port))
   end
@@ -695,6 +746,7 @@ local function apply_override(file, i, o, st, where)
       if p.tags ~= nil then target.tags = check_tags(r, p) end
       if p.description ~= nil then target.description = check_string(r, p, "description", true) end
       if p.exceptions ~= nil then target.exceptions = check_exceptions(r, p.exceptions, "replace: exceptions") end
+      if p.action ~= nil then target.action = check_action(r, p, target.types) end
       if p.enabled ~= nil then
         target.enabled = check_enabled(r, p)
         target.why = (not target.enabled) and ("disabled by the override at " .. where) or nil
@@ -739,6 +791,36 @@ local function need_lyaml(file, st)
   local why = tostring(lyaml):match("^[^\n]*"):gsub(":$", "")
   fail(("%s: cannot read YAML: the Lua module lyaml is missing (install the Debian package lua-yaml): %s")
     :format(file, why))
+end
+
+-- One entry of a file's protect list (docs/response.md): a program name (no
+-- slash: an executable of that file name anywhere), an absolute path (that
+-- executable) or a directory ending in a slash (every executable under it).
+-- Kept once, in load order, in st.protect.
+local function protect_entry(file, i, v, st)
+  local where = ("%s: protect[%d]"):format(file, i)
+  if type(v) ~= "string" then
+    fail(("%s: expected a program name or an absolute path, got %s"):format(where, got(v)))
+  end
+  if v == "" then fail(where .. ": must not be empty") end
+  if v == "/" then fail(where .. ': "/" would protect every program') end
+  if v:find("%c") then fail(where .. ": must not contain control characters (newline, tab, DEL, ...)") end
+  if v:find("/", 1, true) then
+    if v:sub(1, 1) ~= "/" then
+      fail(("%s: %s is neither a program name (no slash) nor an absolute path"):format(where, quote(v)))
+    end
+    local body = v:sub(2):gsub("/$", "")
+    for part in (body .. "/"):gmatch("([^/]*)/") do
+      if part == "" or part == "." or part == ".." then
+        fail(("%s: %s: write the path without //, . or .. (it is compared with the kernel's path of the executable)")
+          :format(where, quote(v)))
+      end
+    end
+  end
+  if not st.protect_seen[v] then
+    st.protect_seen[v] = true
+    st.protect[#st.protect + 1] = v
+  end
 end
 
 local function load_yaml(file, st, ctx)
@@ -817,6 +899,15 @@ local function load_yaml(file, st, ctx)
           try(st, define_macro, file, name, defs[name], st, line)
         end
       end
+    end
+  end
+  local pr = doc.protect
+  if pr ~= nil and not is_null(pr) then
+    if type(pr) ~= "table" or (next(pr) ~= nil and not is_list(pr)) then
+      fail(("%s: protect: expected a list of program names and paths, got %s"):format(file, got(pr)))
+    end
+    for i, v in ipairs(pr) do
+      try(st, protect_entry, file, i, v, st)
     end
   end
   local rules = doc.rules
@@ -921,6 +1012,7 @@ local function lua_detection(file, i, t, st)
     overrides = {},
   }
   det.filter_raw = check_filter(r, t, det.types)
+  det.action = check_action(r, t, det.types)
   if t.match == nil then
     r.err("match", "missing (a function(ev) returning true, a table or nil)")
   end
@@ -1177,15 +1269,17 @@ end
 -- builtins = builtins.LIST, run_user = function(fn, ...) -> ok, result }.
 -- Returns { rules = { enabled rules }, all = { every rule, disabled ones too },
 -- builtins = { the built-ins as rules: kind = "builtin", builtin = entry },
--- disabled = { builtin id = file }, lua_files = n, files = { paths loaded } } or nil and every problem
+-- disabled = { builtin id = file }, lua_files = n, files = { paths loaded },
+-- protect = { the protect: entries of every file } } or nil and every problem
 -- found, one per line. Each rule has source (its file), line (1-based, nil
 -- when unknown), enabled, why (when disabled), overrides ({ "file:line" }),
--- and once resolved match_ast and exc_ast (lang.lua's ASTs, nil when none).
+-- action ("kill" or nil), and once resolved match_ast and exc_ast (lang.lua's
+-- ASTs, nil when none).
 function _M.load(paths, ctx)
   local st = {
     rules = {}, all = {}, seen = {}, disabled = {}, lua_files = 0, errors = {},
     byid = {}, broken = {}, lists = {}, list_order = {}, macros = {}, macro_order = {},
-    builtins = {}, builtin_byid = {}, files = {},
+    builtins = {}, builtin_byid = {}, files = {}, protect = {}, protect_seen = {},
   }
   for _, bi in ipairs(ctx.builtins or {}) do
     local tags = {}

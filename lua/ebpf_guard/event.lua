@@ -45,6 +45,7 @@ struct eg_proc {
   uint32_t parent_exe_len;
   uint32_t parent_args_len;
   struct eg_ancestor ancestors[5];
+  uint64_t start_boottime;
 };
 
 struct eg_container {
@@ -174,7 +175,7 @@ _M.CONTEXT_FIELDS = {
     "parent_tgid", "nancestors", "exec_id", "comm", "exe", "args", "cwd", "tty",
     "parent_exec_id", "parent_comm", "parent_exe", "parent_args", "exec_id_len",
     "comm_len", "exe_len", "args_len", "cwd_len", "tty_len", "parent_exec_id_len",
-    "parent_comm_len", "parent_exe_len", "parent_args_len", "ancestors",
+    "parent_comm_len", "parent_exe_len", "parent_args_len", "ancestors", "start_boottime",
   },
   eg_ancestor = { "comm", "exe", "comm_len", "exe_len" },
   eg_container = {

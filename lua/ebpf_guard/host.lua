@@ -70,7 +70,8 @@ _M.valid_utf8 = valid_utf8
 --         disable_rules = { ids }?, disable_tags = { tags }? (-disable-rule, -disable-tag),
 --         list = "table" | "json" | "summary" | nil (-list-rules, -validate) }
 -- Returns { rules, types_wanted, run, desc, records, report = the listing
--- or summary text when opts.list asked for one } or nil, message.
+-- or summary text when opts.list asked for one, protect = the protect:
+-- entries } or nil, message. A rule of rules has action = "kill" or nil.
 function _M.init(opts)
   -- room for the trace trees of a large rule set: each rule group is a loop
   -- with its own root trace and side traces (compile.lua); LuaJIT's
@@ -170,7 +171,8 @@ function _M.init(opts)
   -- Every rule of the configuration, disabled ones too, for -list-rules:
   -- { id, kind = "builtin" | "yaml" | "lua", types = { names }, severity,
   --   tags, source = file or "builtin", line = n or nil, enabled,
-  --   why = why it is off (nil when enabled), overrides = { "file:line" } }
+  --   why = why it is off (nil when enabled), overrides = { "file:line" },
+  --   action = "kill" or nil }
   local records = {}
   local function record(r, why)
     local names = {}
@@ -178,7 +180,7 @@ function _M.init(opts)
     records[#records + 1] = {
       id = r.id, kind = r.kind, types = names, severity = r.severity, tags = r.tags,
       source = r.source, line = r.line, enabled = why == nil, why = why,
-      overrides = r.overrides or {},
+      overrides = r.overrides or {}, action = r.action,
     }
   end
   for _, b in ipairs(cfg.builtins) do
@@ -211,7 +213,7 @@ function _M.init(opts)
   for k, r in ipairs(rules) do
     out[k] = {
       id = r.id, description = r.description, severity = r.severity,
-      tags_json = tags_json(r.tags), source = r.source, kind = r.kind,
+      tags_json = tags_json(r.tags), source = r.source, kind = r.kind, action = r.action,
     }
     for _, t in ipairs(r.types) do types_wanted = bor(types_wanted, lshift(1, t)) end
     if r.kind == "lua" then
@@ -356,7 +358,7 @@ function _M.init(opts)
   return {
     rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src, most_hits = most,
     records = records, report = report, last_errors = last_errors,
-    finish = guard.flush,
+    finish = guard.flush, protect = cfg.protect,
   }
 end
 

@@ -34,6 +34,7 @@ end
 
 local function state_text(rec)
   local s = rec.enabled and "enabled" or ("disabled (" .. tostring(rec.why) .. ")")
+  if rec.action then s = s .. "; action: " .. rec.action end
   if rec.overrides and #rec.overrides > 0 then
     s = s .. "; overridden at " .. concat(rec.overrides, ", ")
   end
@@ -102,6 +103,7 @@ local function render_json(records)
       '"enabled":' .. tostring(rec.enabled == true),
       '"disabled_reason":' .. (rec.enabled and "null" or jstr(rec.why or "")),
       '"overrides":' .. jlist(rec.overrides),
+      '"action":' .. jstr(rec.action or "alert"),
     }, ",") .. "}"
   end
   return "[\n" .. concat(out, ",\n") .. "\n]\n"
@@ -121,17 +123,20 @@ end
 
 -- The -validate line (without the "ebpf-guard: " prefix), e.g.
 -- "configuration OK: 3 files; 12 YAML rules, 2 Lua detections, 4 built-ins; 16 enabled, 2 disabled"
+-- and, when enabled rules kill, "; 2 with action kill" after it.
 function _M.summary(records, nfiles)
   local kinds = { yaml = 0, lua = 0, builtin = 0 }
-  local enabled = 0
+  local enabled, kill = 0, 0
   for _, rec in ipairs(records) do
     kinds[rec.kind] = (kinds[rec.kind] or 0) + 1
     if rec.enabled then enabled = enabled + 1 end
+    if rec.enabled and rec.action == "kill" then kill = kill + 1 end
   end
-  return ("configuration OK: %s; %s, %s, %s; %d enabled, %d disabled"):format(
+  return ("configuration OK: %s; %s, %s, %s; %d enabled, %d disabled%s"):format(
     count(nfiles, "file", "files"), count(kinds.yaml, "YAML rule", "YAML rules"),
     count(kinds.lua, "Lua detection", "Lua detections"),
-    count(kinds.builtin, "built-in", "built-ins"), enabled, #records - enabled)
+    count(kinds.builtin, "built-in", "built-ins"), enabled, #records - enabled,
+    kill > 0 and ("; %d with action kill"):format(kill) or "")
 end
 
 return _M

@@ -102,7 +102,7 @@ local DECLS = {
   }]],
   [[struct eg_rule_info {
     const char *id; const char *description; const char *severity;
-    const char *tags_json; const char *source; const char *kind;
+    const char *tags_json; const char *source; const char *kind; uint32_t action;
   }]],
   "struct eg_test",
   "void eg_engine_opts_layout(size_t *size, size_t *log_offset)",

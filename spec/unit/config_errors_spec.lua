@@ -266,7 +266,7 @@ describe("config errors", function()
   end)
 
   it("an unknown key with no close match, listing the known keys", function()
-    assert.equals("spec/fixtures/errors/unknown_key_far.yaml: rule \"x\": colour: unknown key (expected one of id, description, event_types, comm_regex, filename_regex, min_dest_port, max_dest_port, severity, tags, enabled, condition, match, exceptions)",
+    assert.equals("spec/fixtures/errors/unknown_key_far.yaml: rule \"x\": colour: unknown key (expected one of id, description, event_types, comm_regex, filename_regex, min_dest_port, max_dest_port, severity, tags, enabled, condition, match, exceptions, action)",
       err_of("unknown_key_far.yaml"))
   end)
 
@@ -296,7 +296,7 @@ describe("config errors", function()
   end)
 
   it("a key that is not a string, without calling its __tostring", function()
-    assert.equals('spec/fixtures/errors/lua_table_key.lua: detection "x": (table key): unknown key (expected one of id, description, event_types, match, filter, severity, tags, enabled)',
+    assert.equals('spec/fixtures/errors/lua_table_key.lua: detection "x": (table key): unknown key (expected one of id, description, event_types, match, filter, severity, tags, enabled, action)',
       err_of("lua_table_key.lua"))
   end)
 

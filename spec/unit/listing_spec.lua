@@ -7,6 +7,7 @@ local function rec(t)
     id = t.id, kind = t.kind or "yaml", types = t.types or { "exec" },
     severity = t.severity or "warning", tags = t.tags or {}, source = t.source or "r.yaml",
     line = t.line, enabled = t.why == nil, why = t.why, overrides = t.overrides or {},
+    action = t.action,
   }
 end
 
@@ -31,6 +32,17 @@ describe("listing", function()
       }, "\n") .. "\n", text)
     end)
 
+    it("says which rules kill, before the overrides", function()
+      local text = listing.render({
+        rec({ id = "k", action = "kill", overrides = { "b.yaml:2" } }),
+        rec({ id = "off", action = "kill", why = "-disable-rule" }),
+      }, "table")
+      local lines = {}
+      for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+      assert.equals("k    exec         warning   -     r.yaml  enabled; action: kill; overridden at b.yaml:2", lines[2])
+      assert.equals("off  exec         warning   -     r.yaml  disabled (-disable-rule); action: kill", lines[3])
+    end)
+
     it("prints the header alone for no rules", function()
       assert.equals("ID  EVENT TYPES  SEVERITY  TAGS  SOURCE  STATE\n", listing.render({}, "table"))
     end)
@@ -52,15 +64,15 @@ describe("listing", function()
       local text = listing.render({
         rec({ id = "builtin_crypto_port", kind = "builtin", source = "builtin",
           types = { "connect" }, tags = { "T1496" }, why = "-disable-rule" }),
-        rec({ id = "x", line = 7, overrides = { "b.yaml:2" } }),
+        rec({ id = "x", line = 7, overrides = { "b.yaml:2" }, action = "kill" }),
       }, "json")
       assert.equals('[\n'
         .. '  {"id":"builtin_crypto_port","kind":"builtin","event_types":["connect"],'
         .. '"severity":"warning","tags":["T1496"],"source":"builtin","line":null,'
-        .. '"enabled":false,"disabled_reason":"-disable-rule","overrides":[]},\n'
+        .. '"enabled":false,"disabled_reason":"-disable-rule","overrides":[],"action":"alert"},\n'
         .. '  {"id":"x","kind":"yaml","event_types":["exec"],"severity":"warning","tags":[],'
         .. '"source":"r.yaml","line":7,"enabled":true,"disabled_reason":null,'
-        .. '"overrides":["b.yaml:2"]}\n'
+        .. '"overrides":["b.yaml:2"],"action":"kill"}\n'
         .. ']\n', text)
       local t = cjson.decode(text)
       assert.equals(2, #t)
@@ -98,6 +110,15 @@ describe("listing", function()
         }, 3))
       assert.equals("configuration OK: 1 file; 1 YAML rule, 0 Lua detections, 0 built-ins; 1 enabled, 0 disabled",
         listing.summary({ rec({ id = "a" }) }, 1))
+    end)
+
+    it("counts the enabled rules with action kill, when there are some", function()
+      assert.equals("configuration OK: 1 file; 3 YAML rules, 0 Lua detections, 0 built-ins; 2 enabled, 1 disabled; "
+        .. "1 with action kill",
+        listing.summary({
+          rec({ id = "a", action = "kill" }), rec({ id = "b", action = "kill", why = "-disable-rule" }),
+          rec({ id = "c" }),
+        }, 1))
     end)
   end)
 end)

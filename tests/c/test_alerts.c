@@ -58,7 +58,7 @@ static struct eg_event event(uint32_t pid, const char *filename)
 static void expect_line(struct eg_buf *b, uint32_t pid, const char *filename)
 {
 	struct eg_event ev = event(pid, filename);
-	eg_json_alert(b, &ev, &rule, NULL, 0, false);
+	eg_json_alert(b, &ev, &rule, NULL, 0, false, NULL);
 }
 
 static char *slurp(const char *p, size_t *len)
@@ -141,8 +141,8 @@ static void test_lines(void)
 	struct eg_alert_sink *s = eg_alerts_open(path, err, sizeof(err));
 	struct eg_event a = event(4242, "/dev/shm/.x"), b = event(7, "/tmp/new\nline\x1b[0m");
 	int saved = capture(1);
-	eg_alerts_add(s, &a, &rule, NULL, 0, false);
-	eg_alerts_add(s, &b, &rule, "dynamic", 7, false);
+	eg_alerts_add(s, &a, &rule, NULL, 0, false, NULL);
+	eg_alerts_add(s, &b, &rule, "dynamic", 7, false, NULL);
 	eg_alerts_flush(s);
 	char *out = uncapture(1, saved);
 	CHECK(!strcmp(out, "[ALERT] rule=test_rule comm=bash filename=/dev/shm/.x pid=4242\n"
@@ -151,7 +151,7 @@ static void test_lines(void)
 	free(out);
 	struct eg_buf want = {0};
 	expect_line(&want, 4242, "/dev/shm/.x");
-	eg_json_alert(&want, &b, &rule, "dynamic", 7, false);
+	eg_json_alert(&want, &b, &rule, "dynamic", 7, false, NULL);
 	size_t n;
 	char *got = slurp(path, &n);
 	CHECK(n == want.len && !memcmp(got, want.p, n), "file:\n%s\nwant:\n%.*s", got, (int)want.len,
@@ -196,7 +196,7 @@ static void test_control_bytes(void)
 	ev.comm = comm;
 	ev.comm_len = 6;
 	int saved = capture(1);
-	eg_alerts_add(s, &ev, &rule, NULL, 0, false);
+	eg_alerts_add(s, &ev, &rule, NULL, 0, false, NULL);
 	eg_alerts_flush(s);
 	char *out = uncapture(1, saved);
 	CHECK(strlen(out) == w && !memcmp(out, want, w), "human line:\n%s\nwant:\n%.*s", out,
@@ -220,7 +220,7 @@ static void test_stdout_mode(void)
 	int so = capture(1), se = capture(2);
 	struct eg_alert_sink *s = eg_alerts_open("-", err, sizeof(err));
 	struct eg_event a = event(1, "/x");
-	eg_alerts_add(s, &a, &rule, NULL, 0, false);
+	eg_alerts_add(s, &a, &rule, NULL, 0, false, NULL);
 	eg_alerts_flush(s);
 	eg_alerts_close(s);
 	char *errs = uncapture(2, se);
@@ -253,7 +253,7 @@ static void test_fault_and_recovery(void)
 	int so = capture(1);
 	for (uint32_t i = 1; i <= 5; i++) {
 		struct eg_event ev = event(i, "/f");
-		eg_alerts_add(s, &ev, &rule, NULL, 0, false);
+		eg_alerts_add(s, &ev, &rule, NULL, 0, false, NULL);
 	}
 	int se = capture(2);
 	int rc = 0;
@@ -305,7 +305,7 @@ static void test_bound(void)
 	int so = capture(1), se;
 	for (uint32_t i = 1; i <= 10; i++) {
 		struct eg_event ev = event(i, "/ok");
-		eg_alerts_add(s, &ev, &rule, NULL, 0, false);
+		eg_alerts_add(s, &ev, &rule, NULL, 0, false, NULL);
 	}
 	eg_alerts_flush(s);
 	size_t n;
@@ -320,12 +320,12 @@ static void test_bound(void)
 	se = capture(2);
 	for (uint32_t i = 1; i <= 3; i++) {
 		struct eg_event ev = event(i, "/q");
-		eg_alerts_add(s, &ev, &rule, NULL, 0, false);
+		eg_alerts_add(s, &ev, &rule, NULL, 0, false, NULL);
 	}
 	eg_alerts_flush(s);
 	for (uint32_t i = 4; i <= 6; i++) {
 		struct eg_event ev = event(i, "/q");
-		eg_alerts_add(s, &ev, &rule, NULL, 0, false);
+		eg_alerts_add(s, &ev, &rule, NULL, 0, false, NULL);
 	}
 	eg_alerts_flush(s);
 	free(uncapture(2, se));
@@ -353,10 +353,10 @@ static void test_removed_and_reopen(void)
 	struct eg_alert_sink *s = eg_alerts_open(path, err, sizeof(err));
 	int so = capture(1);
 	struct eg_event a = event(1, "/a"), b = event(2, "/b"), c = event(3, "/c");
-	eg_alerts_add(s, &a, &rule, NULL, 0, false);
+	eg_alerts_add(s, &a, &rule, NULL, 0, false, NULL);
 	eg_alerts_flush(s);
 	unlink(path);
-	eg_alerts_add(s, &b, &rule, NULL, 0, false);
+	eg_alerts_add(s, &b, &rule, NULL, 0, false, NULL);
 	int se = capture(2);
 	eg_alerts_flush(s);
 	char *errs = uncapture(2, se);
@@ -379,7 +379,7 @@ static void test_removed_and_reopen(void)
 	char rotated[300];
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
 	rename(path, rotated);
-	eg_alerts_add(s, &c, &rule, NULL, 0, false);
+	eg_alerts_add(s, &c, &rule, NULL, 0, false, NULL);
 	CHECK(eg_alerts_reopen(s) == 0, "reopen");
 	free(uncapture(1, so));
 	got = slurp(rotated, &n);
@@ -405,8 +405,8 @@ static void test_dev_full(void)
 	uint64_t lost0 = GET(alerts_lost);
 	int so = capture(1), se = capture(2);
 	struct eg_event a = event(1, "/a");
-	eg_alerts_add(s, &a, &rule, NULL, 0, false);
-	eg_alerts_add(s, &a, &rule, NULL, 0, false);
+	eg_alerts_add(s, &a, &rule, NULL, 0, false, NULL);
+	eg_alerts_add(s, &a, &rule, NULL, 0, false, NULL);
 	eg_alerts_flush(s);
 	eg_alerts_close(s);
 	char *errs = uncapture(2, se);

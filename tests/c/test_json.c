@@ -571,7 +571,7 @@ static void test_alert(void)
 		.source = "builtin",
 	};
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, NULL, 0, false);
+	eg_json_alert(&b, &ev, &r, NULL, 0, false, NULL);
 	eg_buf_putc(&b, 0);
 	const char *want =
 		"{\"timestamp\":\"2025-01-01T12:00:00Z\",\"rule_id\":\"builtin_fileless_exec\","
@@ -590,7 +590,7 @@ static void test_alert(void)
 	ev.type = EG_EV_CONNECT;
 	ev.ts_ns += 250000000;
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, false);
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, false, NULL);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
@@ -603,7 +603,7 @@ static void test_alert(void)
 
 	/* events lost since the previous batch: one key after "tags", else none */
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, true);
+	eg_json_alert(&b, &ev, &r, "shell then connect\tXXXX", 19, true, NULL);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"shell then connect\\t\",\"event_type\":\"connect\","
@@ -621,7 +621,7 @@ static void test_alert(void)
 	ev.ctr = &full_ctr;
 	ev.host = &full_host;
 	b.len = 0;
-	eg_json_alert(&b, &ev, &r, "d", 1, true);
+	eg_json_alert(&b, &ev, &r, "d", 1, true, NULL);
 	eg_buf_putc(&b, 0);
 	want = "{\"timestamp\":\"2025-01-01T12:00:00.25Z\",\"rule_id\":\"my\\\"rule\","
 	       "\"description\":\"d\",\"event_type\":\"connect\","
@@ -635,6 +635,62 @@ static void test_alert(void)
 	CHECK(!strcmp(b.p, want), "alert with context:\n got %s\nwant %s", b.p, want);
 }
 
+/* The response keys (docs/response.md): after everything else, only for a
+ * rule with an action; the reference's keys unchanged. */
+static void test_alert_response(void)
+{
+	struct eg_event ev = base_event(EG_EV_OPEN);
+	struct eg_rule_info r = {.id = "k", .description = "d", .severity = "error",
+				 .action = EG_ACTION_KILL};
+	static const char head[] = "{\"timestamp\":\"2025-01-01T12:00:00Z\",\"rule_id\":\"k\"";
+	static const struct {
+		struct eg_response_outcome act;
+		bool lost;
+		const char *tail; /* after "host_id":"" */
+	} cases[] = {
+		{{.action = EG_ACTION_ALERT}, false, "}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_DRY_RUN}, false,
+		 ",\"action\":\"kill\",\"enforced\":false}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_DRY_RUN}, true,
+		 ",\"events_lost\":true,\"action\":\"kill\",\"enforced\":false}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_KILLED, .delay_ns = 2345678}, false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"killed\",\"action_delay_ns\":2345678}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_GONE, .delay_ns = 7, .reason = "exited"},
+		 false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"gone\",\"reason\":\"exited\",\"action_delay_ns\":7}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_PROTECTED, .delay_ns = 8,
+		  .reason = "protect: /usr/sbin/\"sshd\""},
+		 false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"protected\",\"reason\":\"protect: /usr/sbin/\\\"sshd\\\"\","
+		 "\"action_delay_ns\":8}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_ERROR, .delay_ns = 9,
+		  .reason = "pidfd_send_signal: Operation not permitted"},
+		 false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"userspace\","
+		 "\"result\":\"error: pidfd_send_signal: Operation not permitted\",\"action_delay_ns\":9}\n"},
+		{{.action = EG_ACTION_KILL, .result = EG_RESP_KILLED, .where = EG_ENFORCED_KERNEL}, false,
+		 ",\"action\":\"kill\",\"enforced\":true,\"enforced_in\":\"kernel\","
+		 "\"result\":\"killed\",\"action_delay_ns\":0}\n"},
+	};
+	struct eg_buf plain = {0};
+	eg_json_alert(&plain, &ev, &r, NULL, 0, false, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b.len = 0;
+		eg_json_alert(&b, &ev, &r, NULL, 0, cases[i].lost, &cases[i].act);
+		eg_buf_putc(&b, 0);
+		/* everything up to host_id as without a response */
+		size_t common = plain.len - 2; /* without "}\n" */
+		CHECK(!strncmp(b.p, head, sizeof(head) - 1) && !strncmp(b.p, plain.p, common),
+		      "case %zu: the alert's own keys unchanged:\n got %s", i, b.p);
+		CHECK(!strcmp(b.p + common, cases[i].tail), "case %zu:\n got %s\nwant %s", i,
+		      b.p + common, cases[i].tail);
+	}
+	eg_buf_free(&plain);
+}
+
 /* Steady state: the buffer stops growing once it is large enough. */
 static void test_no_growth(void)
 {
@@ -642,12 +698,12 @@ static void test_no_growth(void)
 	struct eg_rule_info r = {.id = "r", .description = "d", .severity = "info",
 				 .tags_json = "[]", .source = "x"};
 	struct eg_buf a = {0};
-	eg_json_alert(&a, &ev, &r, NULL, 0, false);
+	eg_json_alert(&a, &ev, &r, NULL, 0, false, NULL);
 	size_t cap = a.cap;
 	char *p = a.p;
 	for (int i = 0; i < 1000; i++) {
 		a.len = 0;
-		eg_json_alert(&a, &ev, &r, NULL, 0, false);
+		eg_json_alert(&a, &ev, &r, NULL, 0, false, NULL);
 	}
 	CHECK(a.cap == cap && a.p == p, "buffer grew in steady state");
 
@@ -658,7 +714,7 @@ static void test_no_growth(void)
 	for (int i = 0; i < n; i++) {
 		a.len = 0;
 		ev.ts_ns += 1000;
-		eg_json_alert(&a, &ev, &r, NULL, 0, false);
+		eg_json_alert(&a, &ev, &r, NULL, 0, false, NULL);
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
@@ -675,6 +731,7 @@ int main(void)
 	test_event();
 	test_event_context();
 	test_alert();
+	test_alert_response();
 	test_no_growth();
 	eg_buf_free(&b);
 	return CHECK_SUMMARY("test_json");

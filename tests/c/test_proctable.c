@@ -17,7 +17,8 @@ static const struct eg_proc *exec(struct eg_proctable *t, uint32_t tgid, uint32_
 	size_t al = (size_t)snprintf(args, sizeof(args), "%s%c--flag", exe, 0) + 1;
 	struct eg_pt_exec in = {
 		.tgid = tgid, .ppid = ppid, .uid = 1000, .gid = 1000, .loginuid = 1000,
-		.start_ns = (int64_t)when, .boot_ns = when, .tty_dev = 136u << 20 | 4,
+		.start_ns = (int64_t)when, .boot_ns = when, .start_boottime = when - 5,
+		.tty_dev = 136u << 20 | 4,
 		.comm = comm, .comm_len = (uint32_t)strlen(comm),
 		.exe = exe, .exe_len = (uint32_t)strlen(exe),
 		.args = args, .args_len = (uint32_t)al, .argc = 2,
@@ -37,11 +38,13 @@ static void test_chain(void)
 	struct eg_proctable *t = eg_pt_new(&o);
 	const struct eg_proc *init = exec(t, 1, 0, "init", "/sbin/init", 10);
 	CHECK(init && init->nancestors == 0 && init->parent_tgid == 0, "init has no parent");
+	CHECK(init && init->start_boottime == 5, "an exec image keeps the process's start");
 	CHECK(streq(init->exec_id, init->exec_id_len, "0123abcd:10:1"), "exec id %s", init->exec_id);
 	CHECK(streq(init->tty, init->tty_len, "pts/4"), "tty %s", init->tty);
 	exec(t, 100, 1, "sshd", "/usr/sbin/sshd", 20);
 	/* sshd forks 200, which execs bash, which forks 300 execing cat */
-	const struct eg_proc *f = eg_pt_fork(t, 200, 100, 100, "sshd", 4, 0, 0, 30, 30);
+	const struct eg_proc *f = eg_pt_fork(t, 200, 100, 100, "sshd", 4, 0, 0, 30, 30, 29);
+	CHECK(f && f->start_boottime == 29, "a fork image has the child's start, not the caller's");
 	CHECK(f && (f->flags & EG_PROCF_FORKED) && streq(f->exe, f->exe_len, "/usr/sbin/sshd"),
 	      "a fork copies the caller's image");
 	CHECK(f && streq(f->exec_id, f->exec_id_len, "0123abcd:30:200"), "fork exec id %s", f->exec_id);
@@ -49,7 +52,7 @@ static void test_chain(void)
 	      "fork parent");
 	const struct eg_proc *bash = exec(t, 200, 100, "bash", "/usr/bin/bash", 40);
 	CHECK(bash && !(bash->flags & EG_PROCF_FORKED), "exec clears forked");
-	eg_pt_fork(t, 300, 200, 200, "bash", 4, 1000, 1000, 50, 50);
+	eg_pt_fork(t, 300, 200, 200, "bash", 4, 1000, 1000, 50, 50, 50);
 	const struct eg_proc *cat = exec(t, 300, 200, "cat", "/usr/bin/cat", 60);
 	CHECK(cat->nancestors == 3, "cat has 3 ancestors, got %u", cat->nancestors);
 	CHECK(streq(cat->ancestors[0].exe, cat->ancestors[0].exe_len, "/usr/bin/bash") &&
@@ -167,6 +170,10 @@ static void test_seed(void)
 	CHECK(sh && sh->loginuid == -1 && sh->gid == 5, "loginuid unset, gid");
 	CHECK(sh && streq(sh->tty, sh->tty_len, "pts/2"), "tty from tty_nr: %s", sh ? sh->tty : "");
 	CHECK(sh && streq(sh->cwd, sh->cwd_len, "/var/tmp"), "cwd");
+	long hz = sysconf(_SC_CLK_TCK);
+	CHECK(sh && sh->start_boottime == 541ull * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100)),
+	      "a seeded image's start from stat's starttime (541 ticks): %llu",
+	      sh ? (unsigned long long)sh->start_boottime : 0ull);
 	/* a miss reads /proc */
 	fake_proc(root, 77, 41, "late", "/bin/late", 0);
 	const struct eg_proc *late = eg_pt_get(t, 77, true);
@@ -178,6 +185,7 @@ static void test_seed(void)
 	/* a process /proc no longer has: an unknown image, with its known parent */
 	const struct eg_proc *u = eg_pt_unknown(t, 999, 41, "gone", 16, 7, 8);
 	CHECK(u && (u->flags & EG_PROCF_UNKNOWN) && u->loginuid == -1 && u->exec_id_len == 0 &&
+		      u->start_boottime == 0 &&
 		      streq(u->comm, u->comm_len, "gone") && streq(u->parent_comm, u->parent_comm_len, "sh"),
 	      "unknown image with its parent");
 	eg_pt_stats(t, &st);
@@ -186,7 +194,7 @@ static void test_seed(void)
 	eg_pt_stats(t, &st);
 	CHECK(st.misses == misses, "no miss counted for it");
 	/* a fork of a seeded process is flagged forked, not seeded */
-	const struct eg_proc *f = eg_pt_fork(t, 78, 41, 41, "sh", 2, 0, 5, 1, 1);
+	const struct eg_proc *f = eg_pt_fork(t, 78, 41, 41, "sh", 2, 0, 5, 1, 1, 1);
 	CHECK(f && (f->flags & EG_PROCF_FORKED) && !(f->flags & EG_PROCF_SEEDED), "fork of seeded");
 	eg_pt_free(t);
 	char cmd[600];

@@ -129,6 +129,35 @@ static int do_kill_parent(void)
 	return kill(getppid(), 0);
 }
 
+/* -enforce (eg_syscall_filter_allow_kill): SIGKILL through a pidfd, only */
+static pid_t target;
+
+static int do_pidfd_kill(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, target, 0);
+	if (fd < 0)
+		return 1;
+	return syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) ? 2 : 0;
+}
+
+static int do_pidfd_term(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, target, 0);
+	if (fd < 0)
+		return 1;
+	return syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) ? 2 : 0;
+}
+
+static int do_pidfd_nonblock(void)
+{
+	return (int)syscall(SYS_pidfd_open, target, O_NONBLOCK) < 0;
+}
+
+static int do_kill_target(void)
+{
+	return kill(target, SIGKILL);
+}
+
 static int do_prctl(void)
 {
 	return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
@@ -150,8 +179,8 @@ struct result {
 };
 
 /* Runs fn in a child under the filter (live or replay mode; net: with
- * eg_syscall_filter_allow_network). */
-static struct result run_net(int (*fn)(void), int live, bool net)
+ * eg_syscall_filter_allow_network; killing: with eg_syscall_filter_allow_kill). */
+static struct result run_with(int (*fn)(void), int live, bool net, bool killing)
 {
 	struct result r = {0};
 	int pfd[2];
@@ -164,6 +193,7 @@ static struct result run_net(int (*fn)(void), int live, bool net)
 		close(pfd[0]);
 		char err[512];
 		eg_syscall_filter_allow_network(net);
+		eg_syscall_filter_allow_kill(killing);
 		if (eg_no_new_privs() || eg_syscall_filter_install(live, NULL, err, sizeof(err))) {
 			fprintf(stderr, "setup failed: %s\n", err);
 			_exit(99);
@@ -181,9 +211,37 @@ static struct result run_net(int (*fn)(void), int live, bool net)
 	return r;
 }
 
+static struct result run_net(int (*fn)(void), int live, bool net)
+{
+	return run_with(fn, live, net, false);
+}
+
 static struct result run(int (*fn)(void), int live)
 {
 	return run_net(fn, live, false);
+}
+
+/* A process for the kill cases to signal (at most 30 s). */
+static pid_t spawn_target(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		sleep(30);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* How the target ended: its killing signal, 0 when it had to be killed here. */
+static int end_target(pid_t pid)
+{
+	int st = 0;
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return 0;
+	}
+	return WIFSIGNALED(st) ? WTERMSIG(st) : -1;
 }
 
 static int exited(struct result r, int code)
@@ -264,6 +322,22 @@ int main(void)
 	CHECK(refused(r, "socket"), "network: AF_PACKET: status %#x, stderr '%s'", r.status, r.err);
 	r = run_net(allowed, 1, true);
 	CHECK(exited(r, 0), "network, live: allowed calls: status %#x, stderr '%s'", r.status, r.err);
+	/* -enforce: pidfd_open and pidfd_send_signal(SIGKILL), nothing else */
+	target = spawn_target();
+	r = run_with(do_pidfd_kill, 1, false, false);
+	CHECK(refused(r, "pidfd_open"), "no -enforce: pidfd_open: status %#x, stderr '%s'", r.status, r.err);
+	r = run_with(do_pidfd_kill, 1, false, true);
+	CHECK(exited(r, 0), "-enforce: pidfd kill: status %#x, stderr '%s'", r.status, r.err);
+	usleep(100000);
+	CHECK(end_target(target) == SIGKILL, "-enforce: the target died of SIGKILL");
+	target = spawn_target();
+	r = run_with(do_pidfd_term, 1, false, true);
+	CHECK(refused(r, "pidfd_send_signal"), "-enforce: SIGTERM: status %#x, stderr '%s'", r.status, r.err);
+	r = run_with(do_pidfd_nonblock, 1, false, true);
+	CHECK(refused(r, "pidfd_open"), "-enforce: pidfd_open flags: status %#x, stderr '%s'", r.status, r.err);
+	r = run_with(do_kill_target, 0, false, true);
+	CHECK(refused(r, "kill"), "-enforce: kill(2): status %#x, stderr '%s'", r.status, r.err);
+	CHECK(end_target(target) == 0, "the target outlived the refused calls");
 	/* bpf: refused in replay mode, allowed (and failing on its own) live */
 	r = run(do_bpf, 0);
 	CHECK(refused(r, "bpf"), "replay: bpf: status %#x, stderr '%s'", r.status, r.err);

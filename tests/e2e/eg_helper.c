@@ -38,6 +38,12 @@
  *   eg_helper unlinked-exec FILE procfd|fexecve
  *                                    open FILE, unlink it, exec it through
  *                                    /proc/self/fd/N (prints "fd=N") or fexecve
+ *   eg_helper hold MS MARKER [open PATH | connect4 IP PORT PAYLOAD]
+ *                                    the call if any (printing "fd=N" or
+ *                                    "result=ERRNO"), then waits MS ms, then
+ *                                    sends PAYLOAD on the connection and
+ *                                    creates MARKER: what a process killed in
+ *                                    between never does (response actions)
  *
  * With EG_HELPER_KILL=PID:SIGNO in the environment, a command that returns
  * sends that signal to PID right after its system calls (microseconds after:
@@ -60,6 +66,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -287,6 +294,37 @@ static int open_long(size_t n)
 	return do_open(p);
 }
 
+static int hold(int argc, char **argv)
+{
+	long ms = strtol(argv[2], NULL, 10);
+	int s = -1;
+	printf("pid=%d\n", getpid());
+	fflush(stdout); /* before the call: the process may be killed right after it */
+	if (argc >= 5 && !strcmp(argv[4], "open")) {
+		int fd = open(argv[5], O_RDONLY | O_CLOEXEC);
+		printf("fd=%d\n", fd);
+	} else if (argc >= 8 && !strcmp(argv[4], "connect4")) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[6]))};
+		inet_pton(AF_INET, argv[5], &sa.sin_addr);
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int rc = connect(s, (struct sockaddr *)&sa, sizeof(sa));
+		printf("result=%d\n", rc ? errno : 0);
+	}
+	fflush(stdout);
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	if (s >= 0 && send(s, argv[7], strlen(argv[7]), 0) < 0)
+		perror("send");
+	int m = open(argv[3], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (m < 0) {
+		perror("marker");
+		return 1;
+	}
+	close(m);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "exec")) {
@@ -346,11 +384,13 @@ static int run(int argc, char **argv)
 		return cd_exec(argv[2], argv + 3);
 	if (argc >= 4 && !strcmp(argv[1], "unlinked-exec"))
 		return unlinked_exec(argv[2], argv[3]);
+	if (argc >= 4 && !strcmp(argv[1], "hold"))
+		return hold(argc, argv);
 	fprintf(stderr, "usage: eg_helper exec PATH [ARG...] | execveat DIR NAME | open PATH | open-long N |"
 			" memfd NAME | fresh-exec | fresh-open [FLAGS] | connect4 IP PORT | connect6 IP PORT |"
 			" connect-families P1 P2 P3 | open-sys|openat|openat2 PATH FLAGS |"
 			" cd-exec DIR PATH [ARG...] | unlinked-exec FILE procfd|fexecve |"
-			" open-connect4 PATH IP PORT\n");
+			" open-connect4 PATH IP PORT | hold MS MARKER [open PATH | connect4 IP PORT PAYLOAD]\n");
 	return 2;
 }
 

@@ -709,7 +709,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool lost = bits & 8;
 
 	out.len = 0;
-	if (eg_json_alert(&out, &ev, &rule, d, odl, lost))
+	if (eg_json_alert(&out, &ev, &rule, d, odl, lost, NULL))
 		fuzz_fail("eg_json_alert failed");
 	if (!out.len || out.p[out.len - 1] != '\n')
 		fuzz_fail("alert line does not end with a newline");

@@ -173,7 +173,7 @@ import json, sys
 rules = json.load(open(sys.argv[1]))
 w = sys.argv[2]
 keys = ["id", "kind", "event_types", "severity", "tags", "source", "line", "enabled",
-        "disabled_reason", "overrides"]
+        "disabled_reason", "overrides", "action"]
 assert all(list(r) == keys for r in rules), [list(r) for r in rules]
 by = {r["id"]: r for r in rules}
 assert [r["id"] for r in rules][:4] == ["builtin_fileless_exec", "builtin_suspicious_shell",
@@ -182,7 +182,8 @@ assert len(rules) == 4 + 4 + 5, len(rules)
 assert by["builtin_crypto_port"] == {
     "id": "builtin_crypto_port", "kind": "builtin", "event_types": ["connect"],
     "severity": "warning", "tags": ["T1496"], "source": "builtin", "line": None,
-    "enabled": False, "disabled_reason": "-disable-tag T1496", "overrides": []}, by["builtin_crypto_port"]
+    "enabled": False, "disabled_reason": "-disable-tag T1496", "overrides": [],
+    "action": "alert"}, by["builtin_crypto_port"]
 assert by["old_rule"]["enabled"] is False
 assert by["old_rule"]["disabled_reason"] == "enabled: false in %s/conf/a.yaml" % w
 assert by["old_rule"]["event_types"] == ["exec", "connect"]
