@@ -102,9 +102,9 @@ _M.EXIT_RULE = 65535
 -- strings (filename, comm, exe, ...) against literals of 4 bytes or more
 -- (equality: any length) is not tested on every event of its types: it is
 -- filed under the first (suffix: last) 4 bytes of each literal, and an event
--- runs only the rules filed under its own string's 4 bytes, found with one
--- table lookup per index. With a hundred rules of which most name paths or
--- programs, an event meets a handful of them.
+-- runs only the rules filed under its own string's 4 bytes, found by a
+-- binary search in the generated code per index. With a hundred rules of
+-- which most name paths or programs, an event meets a handful of them.
 _M.INDEX = true
 
 -- The 4 bytes of s from `at` as a little-endian number (missing bytes 0).
@@ -516,19 +516,17 @@ function _M.build(rules, env)
       j = k
     end
   end
-  -- the index (see rule_key): one loop over the window, per type one table
-  -- lookup per index, then only the rules filed under the event's word
+  -- the index (see rule_key): per type and index one loop, which finds the
+  -- event's word among the buckets' words and runs only the rules filed there
   local any_index = false
   for _, t in ipairs(TYPES) do if #index[t] > 0 then any_index = true end end
   if any_index then
-    w("local IX, IXF, IXP = {}, {}, {}")
-    local nix, nf, np = 0, 0, 0
+    w("local IXF, IXP = {}, {}")
+    local nf, np = 0, 0
     for _, t in ipairs(TYPES) do
       if #index[t] > 0 then
         for _, x in ipairs(index[t]) do
-          nix = nix + 1
           local leaves = {}
-          w(fmt("IX[%d] = {}", nix))
           for _, wd in ipairs(x.order) do
             local lines = x.buckets[wd]
             -- a bucket's rules in functions of at most CHUNK_CHARS bytes
@@ -560,7 +558,6 @@ function _M.build(rules, env)
               w("  return nh")
               w("end")
             end
-            w(fmt("IX[%d][%.0f] = IXF[%d]", nix, wd, nf))
             leaves[#leaves + 1] = { w = wd, f = nf }
           end
           -- the bucket of the event's word, found by a binary search over
