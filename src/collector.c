@@ -1005,8 +1005,8 @@ static void read_filtered(struct collector *c, uint64_t *vals)
 	if (c->kf_filtered_fd < 0 || !vals || bpf_map_lookup_elem(c->kf_filtered_fd, &t, vals))
 		return;
 	uint64_t sum = 0;
-	for (int i = 0; i < c->ncpus; i++)
-		sum += vals[i];
+	for (const uint64_t *v = vals; v < vals + c->ncpus; v++)
+		sum += *v;
 	eg_metrics_raise(&eg_metrics.filtered_kernel[t], sum);
 }
 
