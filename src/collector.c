@@ -1103,9 +1103,12 @@ static void kf_sync(struct collector *c)
 {
 	char buf[256];
 	uint64_t gen = eg_pipe_engine_gen(c->p);
-	const struct eg_kfilter_open *k = eg_engine_kfilter_open(eg_pipe_engine(c->p));
+	const struct eg_engine *e = eg_pipe_engine(c->p);
+	const struct eg_kfilter_open *k = e ? eg_engine_kfilter_open(e) : NULL;
 	const char *why = NULL;
-	if (!c->kf_open || c->kf_prefix_fd < 0 || c->kf_suffix_fd < 0 || c->kf_comm_fd < 0)
+	if (!k)
+		why = "no rules are loaded";
+	else if (!c->kf_open || c->kf_prefix_fd < 0 || c->kf_suffix_fd < 0 || c->kf_comm_fd < 0)
 		why = "the BPF object has no kernel filter";
 	else if (c->o->all_events)
 		why = "-all-events";

@@ -170,6 +170,20 @@ describe("the kernel filter of open events", function()
       assert.same({ "/etc/gshadow", "/etc/shadow", "/etc/sudoers" }, kf.filename_prefixes)
     end)
 
+    it("finds a regex's literal prefixes conservatively (regex.required_prefixes)", function()
+      local rp = require("ebpf_guard.regex").required_prefixes
+      assert.same({ "/etc/passwd", "/etc/group" }, rp("^/etc/(passwd|group)(\\+|-)?$"))
+      assert.same({ "/etc/a", "/etc/b" }, rp("^/etc/(?:a|b)+x"))
+      assert.same({ "/etc/ld.so.preload" }, rp("^/etc/ld\\.so\\.preload$"))
+      assert.same({ "/proc/" }, rp("^/proc/[0-9]+/mem$"))
+      assert.same({ "/a" }, rp("^/ab?c"))            -- a quantified character is left out
+      assert.same({ "/x" }, rp("^/x(a|b)?"))         -- an optional group too
+      assert.same({ "/x" }, rp("^/x(a|b*)"))         -- and a group with a quantifier inside
+      assert.is_nil(rp("^a|b"))                      -- a top-level alternation
+      assert.is_nil(rp("(?i)^/etc/"))                -- inline options
+      assert.is_nil(rp("/etc/"))                     -- not anchored
+    end)
+
     it("cuts a prefix to 64 bytes", function()
       local long = "/" .. ("x"):rep(100)
       local p = yaml(rule("a", "open", "      filename: {prefix: " .. long .. "}\n"))
