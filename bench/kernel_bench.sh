@@ -11,7 +11,9 @@
 #   2. events generated (storm ops) vs processed (ebpf_guard_events_total)
 #      and counted drops (ebpf_guard_events_dropped_total);
 #   3. the daemon's CPU time per processed event (/proc/PID/task/*/schedstat,
-#      exact; /proc/PID/stat utime+stime, tick-sampled, printed beside it);
+#      exact; /proc/PID/stat utime+stime, tick-sampled, printed beside it),
+#      and per storm operation (daemon-ns/op: what counts when the kernel
+#      filter keeps the storm's events, ebpf_guard_events_filtered_total);
 #   4. two load processes (CPU 0 and CPU 1) with the daemon unpinned: drops.
 # Repeats REPS times and prints the medians. Needs root and a build with the
 # bench targets (cmake --build build).
@@ -24,7 +26,9 @@
 # others (-all-events would report the opens of the unlink storm and so on).
 #
 # -c PATH: also load this configuration (e.g. rules/, the stock set) in the
-# daemon, for its cost on the storm.
+# daemon, for its cost on the storm. With -m auto an open storm still runs
+# under -all-events, which turns the kernel filter off; -m none -c rules/
+# runs the stock set as deployed (its rules want opens; the filter is on).
 #
 #   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
 #                         [-m auto|all|want|none] [-c CONFIG]
@@ -168,14 +172,17 @@ guard_stop() {
 	BG=("${BG[@]/$GUARD/}")
 	GUARD=
 }
-# snap <kind> -> "events_of_kind all_events drops fill"
+# snap <kind> -> "events_of_kind all_events drops filtered fill" (filtered:
+# of the kind, kept in the kernel by the rules' filter; 0 for a build
+# without it)
 snap() {
 	curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" | awk -v k="$1" '
 		$1 == "ebpf_guard_events_total{type=\"" k "\"}" { kind = $2 }
 		$1 ~ /^ebpf_guard_events_total\{/ { all += $2 }
 		$1 ~ /^ebpf_guard_events_dropped_total\{/ { drops += $2 }
+		$1 == "ebpf_guard_events_filtered_total{type=\"" k "\"}" { filt = $2 }
 		$1 == "ebpf_guard_ringbuf_fill_bytes" { fill = $2 }
-		END { printf "%d %d %d %d\n", kind, all, drops, fill }'
+		END { printf "%d %d %d %d %d\n", kind, all, drops, filt, fill }'
 }
 # waits until the ring is drained after a storm: the fill is under 64 KiB
 # (never quite 0 at a scrape: the scraping curl's own opens and connect are
@@ -205,15 +212,16 @@ for rep in $(seq "$REPS"); do
 		mdrop=$(sed -n 's/.*drops=\([0-9]*\).*/\1/p' "$W/min.out")
 		# 3. ebpf-guard, daemon on CPU 1
 		guard_start 1
-		read -r k0 a0 d0 _ <<<"$(snap "$t")"
+		read -r k0 a0 d0 f0 _ <<<"$(snap "$t")"
 		t0=$(ticks "$GUARD")
 		c0=$(cpu_ns "$GUARD")
 		storm "$k" 0 "$W/storm.out"
 		settle "$t"
 		t1=$(ticks "$GUARD")
 		c1=$(cpu_ns "$GUARD")
-		read -r k1 a1 d1 _ <<<"$(snap "$t")"
+		read -r k1 a1 d1 f1 _ <<<"$(snap "$t")"
 		guard_stop
+		filt=$((f1 - f0))
 		gr=$(rate_of "$W/storm.out")
 		gen=$(ops_of "$W/storm.out")
 		storm "$k" 0 "$W/un2.out"
@@ -226,15 +234,16 @@ for rep in $(seq "$REPS"); do
 		# the daemon's CPU time over the pinned storm (what counts for a
 		# storm whose events the kernel side filters out)
 		cpu_ms=$(((c1 - c0) / 1000000))
+		nsop=$(awk -v c=$((c1 - c0)) -v n="$gen" 'BEGIN { printf "%.0f", n ? c / n : 0 }')
 		# 4. two load processes, daemon unpinned
 		guard_start
-		read -r k0 a0 d0 _ <<<"$(snap "$t")"
+		read -r k0 a0 d0 _ _ <<<"$(snap "$t")"
 		storm "$k" 0 "$W/s0.out" &
 		p0=$!
 		storm "$k" 1 "$W/s1.out"
 		wait "$p0"
 		settle "$t"
-		read -r k1 a1 d1 _ <<<"$(snap "$t")"
+		read -r k1 a1 d1 _ _ <<<"$(snap "$t")"
 		guard_stop
 		sgen=$(($(ops_of "$W/s0.out") + $(ops_of "$W/s1.out")))
 		sproc=$((k1 - k0))
@@ -242,8 +251,8 @@ for rep in $(seq "$REPS"); do
 		spct=$(awk -v d="$sdrops" -v p="$sproc" 'BEGIN { printf "%.3f", (d + p) ? 100 * d / (d + p) : 0 }')
 		mr=$(awk -v a="$mi" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
 		grr=$(awk -v a="$gr" -v b="$un" 'BEGIN { printf "%.3f", a / b }')
-		printf 'rep=%d storm=%-9s daemon=%-4s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d drops=%d daemon=%dns/event (utime+stime: %dns; %dms in all) | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
-			"$rep" "$k" "$(kind_mode "$k")" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$drops" "$nsev_sched" "$nsev" "$cpu_ms" \
+		printf 'rep=%d storm=%-9s daemon=%-4s untraced=%7d/s minimal=%7d/s (%.3f, records=%d drops=%d) ebpf-guard=%7d/s (%.3f) generated=%d processed=%d filtered=%d drops=%d daemon=%dns/event (utime+stime: %dns; %dms in all, %dns/op) | 2 loads: generated=%d processed=%d drops=%d (%s%%)\n' \
+			"$rep" "$k" "$(kind_mode "$k")" "$un" "$mi" "$mr" "$mrec" "$mdrop" "$gr" "$grr" "$gen" "$proc" "$filt" "$drops" "$nsev_sched" "$nsev" "$cpu_ms" "$nsop" \
 			"$sgen" "$sproc" "$sdrops" "$spct"
 		R[$k,un]+=" $un"
 		R[$k,mr]+=" $mr"
@@ -252,6 +261,8 @@ for rep in $(seq "$REPS"); do
 		# dup onto fd 100: its few events are the rest of the machine's)
 		[ $((proc * 100)) -ge "$gen" ] && R[$k,ns]+=" $nsev_sched"
 		R[$k,ms]+=" $cpu_ms"
+		R[$k,op]+=" $nsop"
+		R[$k,fi]+=" $filt"
 		R[$k,dr]+=" $drops"
 		R[$k,sp]+=" $spct"
 	done
@@ -259,9 +270,10 @@ done
 
 echo
 echo "medians over $REPS runs of $SECS s ($(nproc) CPUs, $(uname -r)):"
-printf '%-10s %-6s %12s %14s %16s %14s %10s %12s %16s\n' storm daemon untraced/s minimal-ratio ebpf-guard-ratio daemon-ns/ev daemon-ms pinned-drops 2-loads-drop-%
+printf '%-10s %-6s %12s %14s %16s %14s %10s %12s %12s %12s %16s\n' storm daemon untraced/s minimal-ratio ebpf-guard-ratio daemon-ns/ev daemon-ms daemon-ns/op filtered pinned-drops 2-loads-drop-%
 for k in $STORMS; do
 	# shellcheck disable=SC2086
-	printf '%-10s %-6s %12s %14s %16s %14s %10s %12s %16s\n' "$k" "$(kind_mode "$k")" "$(median ${R[$k,un]})" "$(median ${R[$k,mr]})" \
-		"$(median ${R[$k,gr]})" "$(median ${R[$k,ns]:-})" "$(median ${R[$k,ms]})" "$(median ${R[$k,dr]})" "$(median ${R[$k,sp]})"
+	printf '%-10s %-6s %12s %14s %16s %14s %10s %12s %12s %12s %16s\n' "$k" "$(kind_mode "$k")" "$(median ${R[$k,un]})" "$(median ${R[$k,mr]})" \
+		"$(median ${R[$k,gr]})" "$(median ${R[$k,ns]:-})" "$(median ${R[$k,ms]})" "$(median ${R[$k,op]})" "$(median ${R[$k,fi]})" \
+		"$(median ${R[$k,dr]})" "$(median ${R[$k,sp]})"
 done

@@ -399,6 +399,93 @@ static __always_inline __u32 call_flags(struct task_struct *task)
 	return f;
 }
 
+/* ---- kernel filters (bpf/eg_raw.h, lua/ebpf_guard/compile.lua) ------------ */
+
+/* 1 while the maps below hold the loaded rules' open filter: the host
+ * writes 0 before it changes them and 1 after (meanwhile every open crosses). */
+__u32 eg_kf_open = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, EG_KF_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct eg_kf_prefix);
+	__type(value, __u8);
+} kf_open_prefix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_WORDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} kf_open_suffix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_WORDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} kf_open_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EG_KF_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} kf_filtered SEC(".maps");
+
+static __always_inline void kf_count(__u32 type)
+{
+	__u64 *n = bpf_map_lookup_elem(&kf_filtered, &type);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * Whether an open record may stay in the kernel: only when its filename is
+ * exactly the walked path of the opened file (xn bytes at offset base of
+ * the record; what the daemon's decode_open makes the filename) and no rule
+ * can want it: its comm's word, its last 4 bytes and its prefixes are all
+ * outside the filter. Anything else (a failed open, a walk cut short, a
+ * deleted file, a pseudo file system) crosses.
+ */
+static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32 base, __u32 xn)
+{
+	const __u32 odd = EG_RAWF_TRUNC_EXE | EG_RAWF_EXE_PSEUDO | EG_RAWF_DELETED;
+	struct eg_kf_prefix key;
+	__u32 w = 0, n;
+	char *path;
+
+	if (!eg_kf_open || ret < 0 || !(e->flags & EG_RAWF_PATH_FILE) || (e->flags & odd))
+		return false;
+	if (!xn || xn > EG_RAW_PATH_MAX || base > sizeof(*e) + EG_RAW_PATH_MAX)
+		return false;
+	/* the comm's word: its first 4 bytes, zeros after its end */
+	for (int i = 0; i < 4; i++) {
+		if (!e->comm[i])
+			break;
+		w |= (__u32)(__u8)e->comm[i] << (8 * i);
+	}
+	if (bpf_map_lookup_elem(&kf_open_comm, &w))
+		return false;
+	path = (char *)e + (base & (2 * EG_RAW_PATH_MAX - 1));
+	if (xn >= 4) {
+		if (bpf_probe_read_kernel(&w, sizeof(w), path + ((xn - 4) & (EG_RAW_PATH_MAX - 1))))
+			return false;
+		if (bpf_map_lookup_elem(&kf_open_suffix, &w))
+			return false;
+	}
+	n = xn < EG_KF_PREFIX_MAX ? xn : EG_KF_PREFIX_MAX;
+	key.prefixlen = n * 8;
+	if (bpf_probe_read_kernel(key.data, sizeof(key.data), path))
+		return false;
+	if (bpf_map_lookup_elem(&kf_open_prefix, &key))
+		return false;
+	kf_count(EG_RAW_OPEN);
+	return true;
+}
+
 /*
  * Completes an open record whose requested path (fn bytes) is in place:
  * the opened file's path from the new descriptor, or for a failed relative
@@ -439,6 +526,8 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
 	}
 	e->exe_len = xn;
 	if (xn > EG_RAW_PATH_MAX)
+		return;
+	if (kf_open_drop(e, ret, sizeof(*e) + fn, xn))
 		return;
 	submit(e, sizeof(*e) + fn + xn);
 }

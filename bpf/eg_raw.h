@@ -175,4 +175,22 @@ struct eg_raw_exec {
 	char comm[EG_RAW_COMM_LEN]; /* the new image's (the header has the caller's) */
 };
 
+/*
+ * Kernel filters (lua/ebpf_guard/compile.lua, kernel_filter): open events
+ * no rule can want stay in the kernel. Maps: kf_open_prefix, an LPM trie
+ * of filename prefixes (struct eg_kf_prefix, value 1); kf_open_suffix and
+ * kf_open_comm, hash sets of 4-byte words (a string's last 4 bytes; a
+ * comm's first 4, zero bytes after its end), value 1; kf_filtered, events
+ * kept in the kernel per record type, per CPU (EG_KF_SLOTS u64).
+ */
+#define EG_KF_PREFIX_MAX 64 /* bytes of a filename prefix the trie compares */
+#define EG_KF_PREFIXES 4096 /* kf_open_prefix entries */
+#define EG_KF_WORDS 1024    /* kf_open_suffix and kf_open_comm entries */
+#define EG_KF_SLOTS 32      /* kf_filtered slots (the record types) */
+
+struct eg_kf_prefix {
+	__u32 prefixlen; /* in bits */
+	__u8 data[EG_KF_PREFIX_MAX];
+};
+
 #endif

@@ -121,6 +121,14 @@ struct collector {
 	uint64_t last_cg;                  /* the last cgroup id looked up */
 	const struct eg_container *last_ctr; /* and its container (until a reap) */
 	const struct eg_host *host;
+	/* the kernel filter (bpf/eg_raw.h): -1 fds when the object has none */
+	volatile uint32_t *kf_open;  /* eg_kf_open in the mapped .bss, NULL: none */
+	int kf_prefix_fd, kf_suffix_fd, kf_comm_fd, kf_filtered_fd;
+	uint64_t kf_gen;             /* the engine generation the maps hold */
+	bool kf_synced;              /* kf_gen and kf_state are valid */
+	int kf_state;                /* 1 on, 0 off */
+	uint64_t *kf_vals;           /* ncpus slots, the event loop's */
+	uint64_t *scrape_kf_vals;    /* the metrics thread's */
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -310,6 +318,10 @@ static int map_bss(struct collector *c)
 	c->bss_len = len;
 	c->lost = (const volatile uint64_t *)((char *)m + lost_off);
 	c->want = (volatile uint32_t *)((char *)m + want_off);
+	struct bpf_map *bss3;
+	size_t kf_off;
+	if (!find_global(c->obj, ".bss", "eg_kf_open", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_open = (volatile uint32_t *)((char *)m + kf_off);
 	return 0;
 }
 
@@ -990,11 +1002,26 @@ static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 	}
 }
 
+/* Reads the per-CPU counts of open events the kernel filter kept (vals:
+ * ncpus slots) into ebpf_guard_events_filtered_total{type="open"}. */
+static void read_filtered(struct collector *c, uint64_t *vals)
+{
+	uint32_t t = EG_RAW_OPEN;
+	if (c->kf_filtered_fd < 0 || !vals || bpf_map_lookup_elem(c->kf_filtered_fd, &t, vals))
+		return;
+	uint64_t sum = 0;
+	for (const uint64_t *v = vals; v < vals + c->ncpus; v++)
+		sum += *v;
+	eg_metrics_raise(&eg_metrics.filtered_kernel[t], sum);
+}
+
 /* Ring fill every pass; the drop counters when drops is set (every 10th
  * pass and at exit). */
 static void update_gauges(struct collector *c, bool drops)
 {
 	read_drops_and_fill(c, drops ? c->drop_vals : NULL);
+	if (drops)
+		read_filtered(c, c->kf_vals);
 }
 
 /* The process table's gauge and counters. */
@@ -1017,6 +1044,108 @@ static void refresh_on_scrape(void *arg)
 {
 	struct collector *c = arg;
 	read_drops_and_fill(c, c->scrape_drop_vals);
+	read_filtered(c, c->scrape_kf_vals);
+}
+
+/* Deletes every entry of the map fd (keys of key_size bytes, at most 128).
+ * Returns 0 or -errno. */
+static int kf_clear(int fd)
+{
+	unsigned char key[128];
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Fills the filter maps from k (eg_kf_open is 0 meanwhile). Returns NULL,
+ * or why it could not (a static or why[] text). */
+static const char *kf_fill(struct collector *c, const struct eg_kfilter_open *k, char *why,
+			   size_t len)
+{
+	const uint8_t one = 1;
+	int err;
+	if (k->nprefixes > EG_KF_PREFIXES || k->nsuffixes > EG_KF_WORDS || k->ncomm > EG_KF_WORDS) {
+		snprintf(why, len, "the rules name %zu filename prefixes, %zu suffixes and %zu comm words "
+			 "(at most %d, %d and %d)", k->nprefixes, k->nsuffixes, k->ncomm, EG_KF_PREFIXES,
+			 EG_KF_WORDS, EG_KF_WORDS);
+		return why;
+	}
+	if ((err = kf_clear(c->kf_prefix_fd)) || (err = kf_clear(c->kf_suffix_fd)) ||
+	    (err = kf_clear(c->kf_comm_fd))) {
+		snprintf(why, len, "failed to clear the filter maps: %s", strerror(-err));
+		return why;
+	}
+	for (size_t i = 0; i < k->nprefixes; i++) {
+		struct eg_kf_prefix key = {0};
+		uint32_t l = k->prefix_lens[i] < EG_KF_PREFIX_MAX ? k->prefix_lens[i] : EG_KF_PREFIX_MAX;
+		key.prefixlen = l * 8;
+		memcpy(key.data, k->prefixes[i], l);
+		if (bpf_map_update_elem(c->kf_prefix_fd, &key, &one, BPF_ANY))
+			goto fail;
+	}
+	for (size_t i = 0; i < k->nsuffixes; i++)
+		if (bpf_map_update_elem(c->kf_suffix_fd, &k->suffixes[i], &one, BPF_ANY))
+			goto fail;
+	for (size_t i = 0; i < k->ncomm; i++)
+		if (bpf_map_update_elem(c->kf_comm_fd, &k->comm[i], &one, BPF_ANY))
+			goto fail;
+	return NULL;
+fail:
+	snprintf(why, len, "failed to update the filter maps: %s", strerror(errno));
+	return why;
+}
+
+/*
+ * Keeps the kernel's open filter in line with the rules in force: off with
+ * -all-events or -record (every event crosses), while a reload is being
+ * built, and when the rules cannot be filtered; otherwise the maps hold the
+ * filter of the engine in force. eg_kf_open is 0 while the maps change, so
+ * an update lets more through, never less. Says on stderr what it did
+ * whenever the rules or the outcome change.
+ */
+static void kf_sync(struct collector *c)
+{
+	char buf[256];
+	uint64_t gen = eg_pipe_engine_gen(c->p);
+	const struct eg_engine *e = eg_pipe_engine(c->p);
+	const struct eg_kfilter_open *k = e ? eg_engine_kfilter_open(e) : NULL;
+	const char *why = NULL;
+	if (!k)
+		why = "no rules are loaded";
+	else if (!c->kf_open || c->kf_prefix_fd < 0 || c->kf_suffix_fd < 0 || c->kf_comm_fd < 0)
+		why = "the BPF object has no kernel filter";
+	else if (c->o->all_events)
+		why = "-all-events";
+	else if (c->o->recording)
+		why = "-record";
+	else if (k->off)
+		why = k->off;
+	if (!why && eg_pipe_reload_busy(c->p)) {
+		/* the new rules may want more: off until they are in */
+		*c->kf_open = 0;
+		return;
+	}
+	bool changed = !c->kf_synced || c->kf_gen != gen;
+	if (!why && changed) {
+		*c->kf_open = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		why = kf_fill(c, k, buf, sizeof(buf));
+	}
+	if (c->kf_open)
+		*c->kf_open = why ? 0 : 1;
+	int state = why ? 0 : 1;
+	if (changed || state != c->kf_state) {
+		if (why)
+			fprintf(stderr, "ebpf-guard: kernel filter for open events: off (%s)\n", why);
+		else
+			fprintf(stderr, "ebpf-guard: kernel filter for open events: on (%zu filename "
+					"prefixes, %zu suffixes, %zu comm words)\n", k->nprefixes,
+				k->nsuffixes, k->ncomm);
+	}
+	c->kf_synced = true;
+	c->kf_gen = gen;
+	c->kf_state = state;
 }
 
 static void *destroy_link(void *link)
@@ -1059,6 +1188,8 @@ static void cleanup(struct collector *c)
 		munmap(c->bss, c->bss_len);
 	free(c->drop_vals);
 	free(c->scrape_drop_vals);
+	free(c->kf_vals);
+	free(c->scrape_kf_vals);
 	eg_pt_free(c->pt);
 	eg_cgroups_free(c->cg);
 #ifdef EG_HAVE_SKEL
@@ -1120,7 +1251,8 @@ static int preflight(const char **tracefs)
 int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		     volatile sig_atomic_t *stop)
 {
-	struct collector c = {.o = o, .p = p, .drops_fd = -1};
+	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
+			      .kf_comm_fd = -1, .kf_filtered_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
 
@@ -1233,7 +1365,22 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if (c.ncpus > 0) {
 		c.drop_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
 		c.scrape_drop_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
+		c.kf_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
+		c.scrape_kf_vals = calloc((size_t)c.ncpus, sizeof(uint64_t));
 	}
+	/* the kernel filter's maps (an older -bpf-object has none: no filter) */
+	struct bpf_map *kfm;
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_open_prefix")) &&
+	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_prefix))
+		c.kf_prefix_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_open_suffix")) && bpf_map__key_size(kfm) == 4)
+		c.kf_suffix_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_open_comm")) && bpf_map__key_size(kfm) == 4)
+		c.kf_comm_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_filtered")) &&
+	    bpf_map__type(kfm) == BPF_MAP_TYPE_PERCPU_ARRAY && bpf_map__value_size(kfm) == 8 &&
+	    bpf_map__max_entries(kfm) > EG_RAW_OPEN)
+		c.kf_filtered_fd = bpf_map__fd(kfm);
 	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();
@@ -1249,6 +1396,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		c.cg = eg_cgroups_new(cgroot, 4096);
 	if (!c.cg && o->verbose)
 		fprintf(stderr, "ebpf-guard: no cgroup v2 hierarchy: events carry no container identity\n");
+	kf_sync(&c);
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
 	/* after the attach, so that no process starts unseen; before the
@@ -1280,6 +1428,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		/* no pending event points at a retired image now */
 		reap(&c);
 		eg_pipe_service(p);
+		kf_sync(&c);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
 		if (o->on_state)

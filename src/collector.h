@@ -21,6 +21,7 @@ struct eg_collector_opts {
 	const char *bpf_object;   /* NULL: the embedded skeleton */
 	bool verbose;             /* libbpf debug output */
 	bool all_events;          /* attach every event type even if no rule wants it */
+	bool recording;           /* -record: every event crosses (no kernel filter) */
 	uint32_t types_wanted;    /* bit per enum eg_event_type */
 	uint32_t proc_table_size; /* process table capacity; 0: the default */
 	/* Called once, after the first attach and before the "attached" line,

@@ -45,6 +45,7 @@ struct eg_engine {
 	struct eg_rule_info *rules;
 	size_t nrules;
 	uint32_t types_wanted;
+	struct eg_kfilter_open kf_open; /* its arrays and strings owned here */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
 	size_t nprotect;
@@ -490,6 +491,107 @@ static void push_strings(lua_State *L, const char *const *s, size_t n)
 	}
 }
 
+/* Reads the array of integers at t[key] (a table at idx) into a new array
+ * of its length (*n). Returns 0, or -1 when out of memory. */
+static int read_words(lua_State *L, int idx, const char *key, const uint32_t **out, size_t *n)
+{
+	lua_getfield(L, idx, key);
+	size_t len = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	uint32_t *w = calloc(len ? len : 1, sizeof(*w));
+	if (!w) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		lua_rawgeti(L, -1, (int)i + 1);
+		w[i] = (uint32_t)(uint64_t)lua_tonumber(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	*out = w;
+	*n = len;
+	return 0;
+}
+
+/* Reads host.init's kfilter.open (the table at idx) into e->kf_open; a
+ * missing one reads as off. Returns 0, or -1 when out of memory. */
+static int read_kfilter(struct eg_engine *e, int idx)
+{
+	lua_State *L = e->L;
+	struct eg_kfilter_open *k = &e->kf_open;
+	int rc = 0;
+	lua_getfield(L, idx, "kfilter");
+	if (lua_istable(L, -1))
+		lua_getfield(L, -1, "open");
+	else
+		lua_pushnil(L);
+	int t = lua_gettop(L);
+	if (!lua_istable(L, t)) {
+		k->off = strdup("the engine derived no kernel filter");
+		rc = k->off ? 0 : -1;
+		goto out;
+	}
+	lua_getfield(L, t, "off");
+	if (lua_isstring(L, -1)) {
+		k->off = strdup(lua_tostring(L, -1));
+		lua_pop(L, 1);
+		rc = k->off ? 0 : -1;
+		goto out;
+	}
+	lua_pop(L, 1);
+	if (read_words(L, t, "filename_suffixes", &k->suffixes, &k->nsuffixes) ||
+	    read_words(L, t, "comm", &k->comm, &k->ncomm)) {
+		rc = -1;
+		goto out;
+	}
+	lua_getfield(L, t, "filename_prefixes");
+	size_t n = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	char **p = calloc(n ? n : 1, sizeof(*p));
+	uint32_t *lens = calloc(n ? n : 1, sizeof(*lens));
+	k->prefixes = (const char *const *)p;
+	k->prefix_lens = lens;
+	if (!p || !lens) {
+		lua_pop(L, 1);
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l = 0;
+		lua_rawgeti(L, -1, (int)i + 1);
+		const char *s = lua_tolstring(L, -1, &l);
+		p[i] = s ? malloc(l + 1) : NULL;
+		if (p[i]) {
+			memcpy(p[i], s, l);
+			p[i][l] = 0;
+			lens[i] = (uint32_t)l;
+		}
+		lua_pop(L, 1);
+		if (!p[i]) {
+			lua_pop(L, 1);
+			k->nprefixes = i;
+			rc = -1;
+			goto out;
+		}
+	}
+	k->nprefixes = n;
+	lua_pop(L, 1);
+out:
+	lua_settop(L, idx);
+	return rc;
+}
+
+static void free_kfilter(struct eg_kfilter_open *k)
+{
+	for (size_t i = 0; k->prefixes && i < k->nprefixes; i++)
+		free((void *)k->prefixes[i]);
+	free((void *)k->prefixes);
+	free((void *)k->prefix_lens);
+	free((void *)k->suffixes);
+	free((void *)k->comm);
+	free((void *)k->off);
+	memset(k, 0, sizeof(*k));
+}
+
 /* Reads host.init's result table (at stack top) into e. */
 static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 {
@@ -542,6 +644,8 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 	lua_getfield(L, t, "types_wanted");
 	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
 	lua_pop(L, 1);
+	if (read_kfilter(e, t))
+		goto oom;
 	lua_getfield(L, t, "run");
 	if (!lua_isfunction(L, -1)) {
 		snprintf(err, errlen, "engine: host.init returned no run function");
@@ -730,6 +834,7 @@ void eg_engine_free(struct eg_engine *e)
 	for (size_t i = 0; i < e->nprotect; i++)
 		free(e->protect[i]);
 	free(e->protect);
+	free_kfilter(&e->kf_open);
 	free(e->report);
 	free(e->hits);
 	free(e->order);
@@ -753,6 +858,11 @@ const char *eg_engine_report(const struct eg_engine *e)
 const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)
 {
 	return idx < e->nrules ? &e->rules[idx] : NULL;
+}
+
+const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e)
+{
+	return &e->kf_open;
 }
 
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)

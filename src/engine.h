@@ -78,6 +78,27 @@ uint32_t eg_engine_types_wanted(const struct eg_engine *e);
 const char *const *eg_engine_protect(const struct eg_engine *e, size_t *n);
 
 /*
+ * The kernel's filter of open events the rules derive
+ * (lua/ebpf_guard/compile.lua, kernel_filter): an open whose filename the
+ * kernel knows exactly may stay there unless its filename starts with one
+ * of prefixes, its last 4 bytes are one of suffixes, or its comm's first 4
+ * (zero bytes after its end) are one of comm. off: NULL when the filter can
+ * be on, else why it cannot (a rule wanting opens names no such key).
+ */
+struct eg_kfilter_open {
+	const char *off;
+	const char *const *prefixes; /* each cut to EG_KF_PREFIX_MAX bytes, no NUL inside */
+	const uint32_t *prefix_lens;
+	size_t nprefixes;
+	const uint32_t *suffixes; /* little-endian words */
+	size_t nsuffixes;
+	const uint32_t *comm;
+	size_t ncomm;
+};
+/* Owned by the engine. */
+const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);
+
+/*
  * Runs the rules over events[0..n). For each hit calls cb in order (event
  * order, then rule order). Returns 0, or -1 when the engine itself failed
  * (a bug, not a rule error), with a message in err.

@@ -1386,6 +1386,7 @@ static int run(struct daemon_settings *ds)
 			.bpf_object = c.bpf_object,
 			.verbose = c.verbose,
 			.all_events = c.all_events,
+			.recording = c.record != NULL,
 			.types_wanted = eg_engine_types_wanted(eg_pipe_engine(p)),
 			.proc_table_size = (uint32_t)c.proc_table,
 			.on_attached = lock_down,

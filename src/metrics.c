@@ -482,6 +482,11 @@ char *eg_metrics_render(size_t *len)
 			 slot == EG_DROP_FORK ? "fork" : eg_event_type_name(slot),
 			 LOAD(eg_metrics.dropped_kernel[slot]));
 	}
+	family(&o, "ebpf_guard_events_filtered_total", "counter",
+	       "Events kept in the kernel because no loaded rule could want them, labelled by type.");
+	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++)
+		sample_1(&o, "ebpf_guard_events_filtered_total", "type", eg_event_type_name(t),
+			 LOAD(eg_metrics.filtered_kernel[t]));
 	simple(&o, "ebpf_guard_replay_lines_rejected_total", "counter",
 	       "Replay input lines rejected as malformed.", LOAD(eg_metrics.replay_rejected));
 	family(&o, "ebpf_guard_record_events_skipped_total", "counter",

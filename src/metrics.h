@@ -64,6 +64,8 @@ struct eg_metrics {
 	_Atomic uint64_t events[EG_EV_MAX + 1];      /* by enum eg_event_type */
 	_Atomic uint64_t dropped_kernel[EG_DROP_TYPES]; /* ring buffer output failures, by record
 							 * type (the event types, then fork) */
+	_Atomic uint64_t filtered_kernel[EG_DROP_TYPES]; /* kept in the kernel by the rules'
+							  * filter, by record type */
 	_Atomic uint64_t replay_rejected;             /* bad replay lines */
 	_Atomic uint64_t record_skipped[EG_RSKIP_REASONS]; /* -record: events not written */
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */

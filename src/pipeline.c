@@ -76,6 +76,7 @@ struct rule_state {
 struct eg_pipeline {
 	struct eg_pipe_opts o;
 	struct eg_engine *engine;
+	uint64_t engine_gen;  /* engines swapped in so far (eg_pipe_engine_gen) */
 	struct rule_state *rs;
 	size_t nrs;
 	uint64_t errors_seen;
@@ -386,6 +387,11 @@ struct eg_engine *eg_pipe_engine(struct eg_pipeline *p)
 	return p->engine;
 }
 
+uint64_t eg_pipe_engine_gen(const struct eg_pipeline *p)
+{
+	return p->engine_gen;
+}
+
 _Static_assert(sizeof(struct eg_event) == 248 && offsetof(struct eg_event, aux_len) == 240,
 	       "eg_pipe_begin() clears struct eg_event field by field: clear the new field there too");
 
@@ -623,6 +629,7 @@ static bool swap_engine(struct eg_pipeline *p, struct eg_engine *e, const struct
 		return false;
 	}
 	eg_engine_free(old);
+	p->engine_gen++;
 	EG_INC(reloads);
 	fprintf(stderr, "ebpf-guard: reloaded %zu rules\n", eg_engine_nrules(e));
 	if (next && p->o.watch && next->engine.configs != was.engine.configs)

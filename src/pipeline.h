@@ -67,6 +67,9 @@ struct eg_pipeline *eg_pipe_new(const struct eg_pipe_opts *o, struct eg_engine *
 				char *err, size_t errlen);
 void eg_pipe_free(struct eg_pipeline *p);
 struct eg_engine *eg_pipe_engine(struct eg_pipeline *p);
+/* How many engines a reload swapped in so far (0 before the first): a
+ * change means the rules in force changed. */
+uint64_t eg_pipe_engine_gen(const struct eg_pipeline *p);
 
 /*
  * Starts a new event with room for str_bytes of string payload (the sum of

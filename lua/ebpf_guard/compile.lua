@@ -119,7 +119,10 @@ local KEY_FIELDS = { filename = true, comm = true, name = true, exe = true, requ
   target_exe = true, module_name = true, bpf_name = true, local_ip = true }
 
 -- Index keys of a matcher m on field f: { ["pre:comm"] = key, ... } with
--- key = { field, p, l, side = "pre" | "suf", words = { w, ... } }.
+-- key = { field, p, l, side = "pre" | "suf", words = { w, ... },
+-- lits = { s, ... } }: the field starts (suffix: ends) with one of lits,
+-- whose first (last) 4 bytes are the words (an equality's value counts as
+-- a prefix of itself; a short one's word is padded with zeros, as W is).
 local function matcher_keys(f, m, out)
   out = out or {}
   if not f or f.kind ~= "str" or f.buf or not KEY_FIELDS[f.name] or type(f.p) ~= "string"
@@ -130,10 +133,10 @@ local function matcher_keys(f, m, out)
     return out
   end
   if type(vals) ~= "table" or #vals == 0 then return out end
-  local words, seen, side = {}, {}, "pre"
+  local words, seen, side, lits = {}, {}, "pre", {}
   for _, v in ipairs(vals) do
     if type(v) ~= "string" then return out end
-    local w
+    local w, lit = nil, v
     if op == "prefix" then
       if #v < 4 then return out end
       w = word4(v, 1)
@@ -143,17 +146,22 @@ local function matcher_keys(f, m, out)
       if #v < 4 then return out end
       w, side = word4(v, #v - 3), "suf"
     elseif op == "regex" and #vals == 1 then
-      local lit, anchored = regex.required_literal(v)
-      if not (lit and anchored and #lit >= 4) then return out end
-      w = word4(lit, 1)
+      local rlit, anchored = regex.required_literal(v)
+      if not (rlit and anchored and #rlit >= 4) then return out end
+      w, lit = word4(rlit, 1), regex.required_prefixes(v) or { rlit }
     else
       return out
     end
     if not seen[w] then seen[w] = true; words[#words + 1] = w end
+    if type(lit) == "table" then
+      for _, x in ipairs(lit) do lits[#lits + 1] = x end
+    else
+      lits[#lits + 1] = lit
+    end
   end
   local name = side .. ":" .. f.name
   if not out[name] or #words < #out[name].words then
-    out[name] = { field = f.name, p = f.p, l = f.l, side = side, words = words }
+    out[name] = { field = f.name, p = f.p, l = f.l, side = side, words = words, lits = lits }
   end
   return out
 end
@@ -180,7 +188,8 @@ local function ast_keys(ast)
       if not out then
         out = {}
         for name, k in pairs(kx) do
-          out[name] = { field = k.field, p = k.p, l = k.l, side = k.side, words = { unpack(k.words) } }
+          out[name] = { field = k.field, p = k.p, l = k.l, side = k.side, words = { unpack(k.words) },
+            lits = { unpack(k.lits) } }
         end
       else
         for name, k in pairs(out) do
@@ -193,6 +202,7 @@ local function ast_keys(ast)
             for _, w in ipairs(o.words) do
               if not seen[w] then seen[w] = true; k.words[#k.words + 1] = w end
             end
+            for _, lit in ipairs(o.lits) do k.lits[#k.lits + 1] = lit end
           end
         end
       end
@@ -202,8 +212,9 @@ local function ast_keys(ast)
   return {}
 end
 
--- The best index key of a rule (the fewest words), or nil.
-local function rule_key(r)
+-- Every index key of a rule: { [side .. ":" .. field] = key, ... } (any one
+-- of them must hold for the rule to fire).
+local function rule_keys(r)
   local keys = ast_keys(r.match_ast)
   for _, rx in ipairs({ { r.filename_rx, "filename" }, { r.comm_rx, "comm" } }) do
     local obj = rx[1]
@@ -211,20 +222,97 @@ local function rule_key(r)
       local lit, anchored = regex.required_literal(obj.pattern)
       if lit and anchored and #lit >= 4 then
         keys["rx:" .. rx[2]] = { field = rx[2], p = "e." .. rx[2], l = "e." .. rx[2] .. "_len",
-          side = "pre", words = { word4(lit, 1) } }
+          side = "pre", words = { word4(lit, 1) }, lits = regex.required_prefixes(obj.pattern) or { lit } }
       end
     end
   end
+  return keys
+end
+
+-- The best of keys (the fewest words; ties: the field's name), or nil;
+-- only those ok(key) accepts when ok is given.
+local function best_key(keys, ok)
   local best
   for _, k in pairs(keys) do
-    if not best or #k.words < #best.words or (#k.words == #best.words and k.field < best.field) then
+    if ok and not ok(k) then
+      -- not usable here
+    elseif not best or #k.words < #best.words or (#k.words == #best.words and k.field < best.field) then
       best = k
     end
   end
   return best
 end
 
+-- The best index key of a rule (the fewest words), or nil.
+local function rule_key(r)
+  return best_key(rule_keys(r))
+end
+
 _M.rule_key = rule_key
+_M.rule_keys = rule_keys
+
+-- The kernel's filter of open events (bpf/ebpf_guard.bpf.c, kf_open_pass):
+-- an open whose filename the kernel knows exactly (the opened file's path)
+-- is submitted when the filename starts with one of filename_prefixes
+-- (literals; a longer one is cut to KF_PREFIX_MAX bytes), its last 4 bytes
+-- are one of filename_suffixes (words, as SW), or the first 4 bytes of its
+-- comm (an open's name is its comm) are one of comm (words, as W); the
+-- kernel passes every other open (a failed or relative one, a path cut
+-- short, ...). Derived from the rule index's keys: every rule or detection
+-- that wants open events must have a key on one of these, and the filter
+-- is the union of them; one that has none turns the filter off (everything
+-- crosses). Exceptions only take hits away and do not count.
+_M.KF_PREFIX_MAX = 64
+
+local KF_OPEN_SETS = {
+  ["pre:filename"] = "filename_prefixes", ["suf:filename"] = "filename_suffixes",
+  ["pre:comm"] = "comm", ["pre:name"] = "comm",
+}
+
+local function kf_open_ok(k) return KF_OPEN_SETS[k.side .. ":" .. k.field] ~= nil end
+
+-- rules: the final rule list as for build(). Returns
+--   { open = { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... } } }
+-- (sorted, without duplicates) or { open = { off = "why" } }.
+function _M.kernel_filter(rules)
+  local OPEN = event.TYPES.open
+  local sets = { filename_prefixes = {}, filename_suffixes = {}, comm = {} }
+  for _, r in ipairs(rules) do
+    local wants = false
+    for _, t in ipairs(r.types) do if t == OPEN then wants = true end end
+    if wants then
+      local keys
+      if r.kind == "yaml" then
+        keys = rule_keys(r)
+      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[OPEN] then
+        keys = ast_keys(r.filter_ast[OPEN])
+      else
+        keys = {}
+      end
+      local k = best_key(keys, kf_open_ok)
+      if not k then
+        local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
+        return { open = { off = ("%s %q (%s) wants open events and names no filename or comm the kernel can test")
+          :format(what, tostring(r.id), tostring(r.source or "builtin")) } }
+      end
+      local name = KF_OPEN_SETS[k.side .. ":" .. k.field]
+      local set = sets[name]
+      if name == "filename_prefixes" then
+        for _, lit in ipairs(k.lits) do set[lit:sub(1, _M.KF_PREFIX_MAX)] = true end
+      else
+        for _, w in ipairs(k.words) do set[w] = true end
+      end
+    end
+  end
+  local out = {}
+  for name, set in pairs(sets) do
+    local list = {}
+    for x in pairs(set) do list[#list + 1] = x end
+    table.sort(list)
+    out[name] = list
+  end
+  return { open = out }
+end
 
 -- rules: the final rule list (0-based index = position - 1), each either
 --   { kind = "builtin", builtin = <builtins.LIST entry>, types }

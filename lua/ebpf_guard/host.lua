@@ -69,8 +69,9 @@ _M.valid_utf8 = valid_utf8
 --         log = function(line)?, clock = function()?,
 --         disable_rules = { ids }?, disable_tags = { tags }? (-disable-rule, -disable-tag),
 --         list = "table" | "json" | "summary" | nil (-list-rules, -validate) }
--- Returns { rules, types_wanted, run, desc, records, report = the listing
--- or summary text when opts.list asked for one, protect = the protect:
+-- Returns { rules, types_wanted, kfilter = the kernel's filters
+-- (compile.kernel_filter), run, desc, records, report = the listing or
+-- summary text when opts.list asked for one, protect = the protect:
 -- entries } or nil, message. A rule of rules has action = "kill" or nil.
 function _M.init(opts)
   -- room for the trace trees of a large rule set: each rule group is a loop
@@ -356,7 +357,7 @@ function _M.init(opts)
     report = require("ebpf_guard.listing").render(records, opts.list)
   end
   return {
-    rules = out, types_wanted = types_wanted, run = run, desc = desc, source = src, most_hits = most,
+    rules = out, types_wanted = types_wanted, kfilter = compile.kernel_filter(rules), run = run, desc = desc, source = src, most_hits = most,
     records = records, report = report, last_errors = last_errors,
     finish = guard.flush, protect = cfg.protect,
   }

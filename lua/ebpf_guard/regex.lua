@@ -216,6 +216,69 @@ function _M.required_byte(p)
   return best:byte(), caseless and best:match("%a") ~= nil
 end
 
+-- The literal prefixes every match of an anchored pattern starts with one
+-- of: "^lit" gives { lit }, "^lit(a|b)" and "^lit(?:a|b)" give
+-- { lit .. "a", lit .. "b" } when the alternatives are plain literals and
+-- the group is not made optional by a quantifier. Conservative: the run
+-- stops at the first character that is not a plain literal (a quantified
+-- one is left out), and anything unsure (inline options, \Q, a top-level
+-- alternation, non-ASCII bytes) gives nil.
+function _M.required_prefixes(p)
+  if type(p) ~= "string" or p:sub(1, 1) ~= "^" or p:find("\\Q", 1, true) then return nil end
+  if p:find("[\128-\255]") then return nil end
+  local _, anchored = _M.required_literal(p) -- no top-level alternation, no inline options
+  if not anchored then return nil end
+  local n, i = #p, 2
+  local QUANT = { ["?"] = true, ["*"] = true, ["{"] = true }
+  -- a run of plain characters from j: the text, where it stopped, and
+  -- whether its last character was taken back (a quantifier follows it)
+  local function run(j)
+    local t = {}
+    while j <= n do
+      local c = p:sub(j, j)
+      local lit, w
+      if c == "\\" then
+        local d = p:sub(j + 1, j + 1)
+        if d == "" or d:match("%w") then break end
+        lit, w = d, 2
+      elseif c:match("[%.%[%]%(%)%$%^|%?%*%+{}]") then
+        break
+      else
+        lit, w = c, 1
+      end
+      local q = p:sub(j + w, j + w)
+      if QUANT[q] then return table.concat(t), j, true end
+      t[#t + 1] = lit
+      if q == "+" then return table.concat(t), j + w, true end
+      j = j + w
+    end
+    return table.concat(t), j, false
+  end
+  local pre, j, cut = run(i)
+  if cut or p:sub(j, j) ~= "(" then return { pre } end
+  -- a group of plain alternatives
+  j = j + 1
+  if p:sub(j, j + 1) == "?:" then j = j + 2 elseif p:sub(j, j) == "?" then return { pre } end
+  local alts = {}
+  while true do
+    local a, k, acut = run(j)
+    if acut then return { pre } end
+    local c = p:sub(k, k)
+    alts[#alts + 1] = pre .. a
+    if c == "|" then
+      j = k + 1
+    elseif c == ")" then
+      j = k + 1
+      break
+    else
+      return { pre }
+    end
+  end
+  local q = p:sub(j, j)
+  if QUANT[q] then return { pre } end
+  return alts
+end
+
 -- A literal that every match of pattern contains, found by a conservative
 -- scan of the pattern: the longest run of plain characters at the top level
 -- (outside groups and classes, not made optional by a quantifier). Returns

@@ -200,11 +200,15 @@ static void test_histogram_and_gauges(void)
 		 (long long)eg_metrics.start_time_s);
 	HAS(t, line);
 
+	/* the kernel filter's counts: every type, also at 0 */
+	HAS(t, "ebpf_guard_events_filtered_total{type=\"open\"} 0");
+	HAS(t, "ebpf_guard_events_filtered_total{type=\"accept\"} 0");
+
 	/* Every family once, HELP before TYPE before its samples. */
 	const char *fams[] = {"ebpf_guard_events_total", "ebpf_guard_alerts_total",
 			      "ebpf_guard_alerts_suppressed_total", "ebpf_guard_rule_errors_total",
 			      "ebpf_guard_rule_disabled", "ebpf_guard_rules_loaded",
-			      "ebpf_guard_events_dropped_total",
+			      "ebpf_guard_events_dropped_total", "ebpf_guard_events_filtered_total",
 			      "ebpf_guard_replay_lines_rejected_total",
 			      "ebpf_guard_record_events_skipped_total",
 			      "ebpf_guard_alert_write_failures_total", "ebpf_guard_alerts_queued",

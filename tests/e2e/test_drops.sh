@@ -50,11 +50,13 @@ for r in open("/sys/devices/system/cpu/online").read().strip().split(","):
     out += range(int(a), int(b or a) + 1)
 print(" ".join(map(str, out)))')
 
-# the daemon's drops map: its only per-CPU array (type 6) of 8-byte values
+# the daemon's drops map: the per-CPU array (type 6) of 8-byte values named
+# "drops" (kf_filtered is another)
 map_id=
 for f in /proc/"$EG_PID"/fdinfo/*; do
 	if grep -q '^map_type:[[:space:]]*6$' "$f" 2>/dev/null && grep -q '^value_size:[[:space:]]*8$' "$f"; then
-		map_id=$(sed -n 's/^map_id:[[:space:]]*//p' "$f")
+		id=$(sed -n 's/^map_id:[[:space:]]*//p' "$f")
+		bpftool -j map show id "$id" | grep -q '"name":"drops"' && map_id=$id
 	fi
 done
 [ -n "$map_id" ] || fail "no drops map among the daemon's file descriptors"

@@ -153,6 +153,18 @@ struct eg_recfilter *eg_pipe_record_filter(struct eg_pipeline *p)
 	return NULL;
 }
 
+uint64_t eg_pipe_engine_gen(const struct eg_pipeline *p)
+{
+	(void)p;
+	return 0;
+}
+
+bool eg_pipe_reload_busy(struct eg_pipeline *p)
+{
+	(void)p;
+	return false;
+}
+
 FUZZ_NOCOV static void check_str(const char *name, const char *s, uint32_t len)
 {
 	if (!s)
