@@ -486,6 +486,8 @@ static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32
 	return true;
 }
 
+#include "kkill.h"
+
 /*
  * Completes an open record whose requested path (fn bytes) is in place:
  * the opened file's path from the new descriptor, or for a failed relative
@@ -527,6 +529,7 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
 	e->exe_len = xn;
 	if (xn > EG_RAW_PATH_MAX)
 		return;
+	kk_open(e, task, ret, dst + (fn & (2 * EG_RAW_PATH_MAX - 1)), xn);
 	if (kf_open_drop(e, ret, sizeof(*e) + fn, xn))
 		return;
 	submit(e, sizeof(*e) + fn + xn);
@@ -596,6 +599,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 		} else {
 			BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 		}
+		kk_connect(e, task);
 		submit(e, sizeof(*e));
 		return;
 	}
@@ -1273,6 +1277,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	e->args_len = an;
 	if (fn <= EG_RAW_PATH_MAX && xn <= EG_RAW_PATH_MAX && an <= EG_RAW_ARGS_MAX)
 		cn = exec_ext(e, x, sizeof(*e) + sizeof(*x) + fn + xn + an, p, mm, exe);
+	kk_exec(e, p, exe, dst, fn, dst + (fn & (2 * EG_RAW_PATH_MAX - 1)), xn);
 	submit(e, sizeof(*e) + sizeof(*x) + fn + xn + an + cn);
 	return 0;
 }
@@ -1292,6 +1297,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 
 	if (is_self(id) || child->tgid == parent->tgid)
 		return 0;
+	kk_fork(parent->tgid, child->tgid);
 	e = get_scratch();
 	if (!e)
 		return 0;
@@ -1325,6 +1331,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	/* the last thread of the group: the process is gone */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	kk_exit(id >> 32);
 	e = get_scratch();
 	if (!e)
 		return 0;

@@ -108,6 +108,7 @@ enum eg_raw_flags {
 	EG_RAWF_ARGS = 1u << 16,          /* struct eg_raw_args follows the header */
 	EG_RAWF_PATH2_DIR = 1u << 17,     /* S3 is the directory a relative S2 starts from */
 	EG_RAWF_LOCAL_ADDR = 1u << 18,    /* S2 is a struct eg_raw_local_addr */
+	EG_RAWF_KILLED = 1u << 19,        /* the kernel sent the caller SIGKILL (bpf/kkill.h) */
 };
 
 /* Numbers of the newer event types (EG_RAWF_ARGS): the daemon copies them to
@@ -191,6 +192,35 @@ struct eg_raw_exec {
 struct eg_kf_prefix {
 	__u32 prefixlen; /* in bits */
 	__u8 data[EG_KF_PREFIX_MAX];
+};
+
+/*
+ * Kills in the kernel (bpf/kkill.h, src/kkill.c): kk_path, an LPM trie of
+ * paths whose first byte is the namespace (EG_KK_NS_*) and the rest a path
+ * prefix, or an exact path with its terminating NUL (value 1); kk_port, a
+ * hash set of connect destination ports (__u32 keys, value 1); kk_pname, a
+ * hash set of protected program names (their first 15 bytes, NUL-padded to
+ * 16); kk_never, tgids never killed (the daemon's ancestors); kk_img, the
+ * protect: verdict of each process image seen exec'ing or forking since
+ * the kills were switched on: eg_kk_gen << 1 | protected.
+ */
+#define EG_KK_PATH_MAX 64  /* path bytes after the namespace byte */
+#define EG_KK_PATHS 4096   /* kk_path entries */
+#define EG_KK_PORTS 1024   /* kk_port entries */
+#define EG_KK_NAMES 1024   /* kk_pname entries */
+#define EG_KK_NEVER 64     /* kk_never entries */
+#define EG_KK_IMAGES 65536 /* kk_img entries (an LRU: a forgotten one is not killed in the kernel) */
+
+enum eg_kk_ns {
+	EG_KK_NS_EXEC_FILENAME = 0, /* exec: the file name as passed */
+	EG_KK_NS_EXEC_EXE = 1,      /* exec: the new executable's path */
+	EG_KK_NS_OPEN_FILENAME = 2, /* open: the opened file's path */
+	EG_KK_NS_PROTECT = 3,       /* protect: paths (exact) and directories (prefix) */
+};
+
+struct eg_kk_key {
+	__u32 prefixlen; /* in bits: 8 (the namespace) + 8 per path byte */
+	__u8 data[1 + EG_KK_PATH_MAX + 3];
 };
 
 #endif

@@ -7,6 +7,7 @@
  * the timer bounds alert latency).
  */
 #include "collector.h"
+#include "kkill.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -127,6 +128,7 @@ struct collector {
 	uint64_t kf_gen;             /* the engine generation the maps hold */
 	bool kf_synced;              /* kf_gen and kf_state are valid */
 	int kf_state;                /* 1 on, 0 off */
+	struct eg_kk *kk;            /* -enforce: the kills made in the kernel */
 	uint64_t *kf_vals;           /* ncpus slots, the event loop's */
 	uint64_t *scrape_kf_vals;    /* the metrics thread's */
 };
@@ -824,6 +826,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev->flags |= EG_EVF_IO_URING;
 	if (r->flags & EG_RAWF_COMPAT)
 		ev->flags |= EG_EVF_COMPAT;
+	if (r->flags & EG_RAWF_KILLED)
+		ev->flags |= EG_EVF_KILLED;
 	if (r->type == EG_EV_OPEN) {
 		decode_open(p, ev, r, fn, fl, xp);
 	} else if (ra && r->type > EG_EV_PTRACE) {
@@ -1148,6 +1152,38 @@ static void kf_sync(struct collector *c)
 	c->kf_state = state;
 }
 
+/* Keeps the kernel's kills in line with the engine in force; paused (off,
+ * silently) while a reload is being built. */
+static void kk_sync(struct collector *c)
+{
+	if (!c->kk)
+		return;
+	const struct eg_engine *e = eg_pipe_engine(c->p);
+	eg_kk_sync(c->kk, e ? eg_engine_kkill(e) : NULL, eg_pipe_engine_gen(c->p), NULL,
+		   eg_pipe_reload_busy(c->p));
+}
+
+/* -enforce: the kills made in the kernel (src/kkill.h). */
+static void kk_start(struct collector *c)
+{
+	char why[256];
+	struct bpf_map *bss = NULL, *bss2 = NULL;
+	size_t on_off = 0, gen_off = 0;
+	if (!c->o->enforce)
+		return;
+	char *m = NULL;
+	if (c->bss && !find_global(c->obj, ".bss", "eg_kk_on", sizeof(uint32_t), &bss, &on_off) &&
+	    !find_global(c->obj, ".bss", "eg_kk_gen", sizeof(uint32_t), &bss2, &gen_off) && bss == bss2)
+		m = c->bss;
+	c->kk = eg_kk_open(c->obj, m ? (volatile uint32_t *)(m + on_off) : NULL,
+			   m ? (volatile uint32_t *)(m + gen_off) : NULL, c->o->never,
+			   c->o->nnever, why, sizeof(why));
+	if (!c->kk)
+		fprintf(stderr, "ebpf-guard: kills in the kernel: off (%s); rules with action kill are "
+				"enforced from userspace\n", why);
+	kk_sync(c);
+}
+
 static void *destroy_link(void *link)
 {
 	bpf_link__destroy(link);
@@ -1178,6 +1214,8 @@ static void cleanup(struct collector *c)
 {
 	eg_metrics_set_refresh(NULL, NULL);
 	eg_pipe_set_lost_counter(c->p, NULL);
+	eg_kk_free(c->kk); /* before .bss is unmapped: it writes eg_kk_on */
+	c->kk = NULL;
 	detach_all(c);
 	ring_buffer__free(c->rb);
 	if (c->cons_pos)
@@ -1397,6 +1435,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if (!c.cg && o->verbose)
 		fprintf(stderr, "ebpf-guard: no cgroup v2 hierarchy: events carry no container identity\n");
 	kf_sync(&c);
+	kk_start(&c);
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
 	/* after the attach, so that no process starts unseen; before the
@@ -1429,6 +1468,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		reap(&c);
 		eg_pipe_service(p);
 		kf_sync(&c);
+		kk_sync(&c);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
 		if (o->on_state)

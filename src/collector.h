@@ -24,6 +24,9 @@ struct eg_collector_opts {
 	bool recording;           /* -record: every event crosses (no kernel filter) */
 	uint32_t types_wanted;    /* bit per enum eg_event_type */
 	uint32_t proc_table_size; /* process table capacity; 0: the default */
+	bool enforce;             /* -enforce: rules' kills may be made in the kernel */
+	const uint32_t *never;    /* tgids never killed in the kernel (the daemon, its ancestors) */
+	size_t nnever;
 	/* Called once, after the first attach and before the "attached" line,
 	 * with the capabilities (EG_CAP bits) the collector still needs: the
 	 * daemon gives up the rest (and system calls). Non-zero stops the

@@ -46,6 +46,7 @@ struct eg_engine {
 	size_t nrules;
 	uint32_t types_wanted;
 	struct eg_kfilter_open kf_open; /* its arrays and strings owned here */
+	struct eg_kkill_set kk;         /* likewise */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
 	size_t nprotect;
@@ -592,6 +593,101 @@ static void free_kfilter(struct eg_kfilter_open *k)
 	memset(k, 0, sizeof(*k));
 }
 
+/* Appends the { ns, s, exact } entries of the list at the stack top to
+ * k->paths (sized by the caller). Returns 0, or -1 when out of memory. */
+static int read_kk_paths(lua_State *L, struct eg_kkill_set *k)
+{
+	size_t n = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = 0;
+		lua_rawgeti(L, -1, (int)i + 1);
+		lua_getfield(L, -1, "s");
+		const char *s = lua_tolstring(L, -1, &l);
+		lua_getfield(L, -2, "ns");
+		lua_getfield(L, -3, "exact");
+		struct eg_kk_path *p = &k->paths[k->npaths];
+		p->ns = (uint8_t)lua_tointeger(L, -2);
+		p->exact = lua_toboolean(L, -1);
+		if (l > EG_KK_PATH_MAX)
+			l = EG_KK_PATH_MAX;
+		p->s = malloc(l + 1);
+		if (p->s) {
+			memcpy(p->s, s ? s : "", s ? l : 0);
+			p->s[s ? l : 0] = 0;
+			p->len = s ? (uint32_t)l : 0;
+			k->npaths++;
+		}
+		lua_pop(L, 4);
+		if (!p->s)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reads host.init's kkill and kprotect (result table at idx) into e->kk.
+ * Returns 0, or -1 when out of memory. */
+static int read_kkill(struct eg_engine *e, int idx)
+{
+	lua_State *L = e->L;
+	struct eg_kkill_set *k = &e->kk;
+	int rc = -1;
+	lua_getfield(L, idx, "kkill");
+	lua_getfield(L, idx, "kprotect");
+	int kk = idx + 1, kp = idx + 2;
+	if (!lua_istable(L, kk) || !lua_istable(L, kp)) {
+		rc = 0;
+		goto out;
+	}
+	lua_getfield(L, kk, "rules");
+	k->nrules = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	lua_getfield(L, kk, "paths");
+	lua_getfield(L, kp, "paths");
+	size_t np = lua_objlen(L, -2) + lua_objlen(L, -1);
+	if (!(k->paths = calloc(np ? np : 1, sizeof(*k->paths))))
+		goto out;
+	if (read_kk_paths(L, k))
+		goto out;
+	lua_pop(L, 1);
+	if (read_kk_paths(L, k))
+		goto out;
+	lua_pop(L, 2);
+	lua_getfield(L, kk, "ports");
+	size_t nq = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	if (!(k->ports = calloc(nq ? nq : 1, sizeof(*k->ports))))
+		goto out;
+	for (size_t i = 0; i < nq; i++) {
+		lua_rawgeti(L, -1, (int)i + 1);
+		k->ports[k->nports++] = (uint16_t)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, kp, "names");
+	size_t nn = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	if (!(k->names = calloc(nn ? nn : 1, sizeof(*k->names))))
+		goto out;
+	for (size_t i = 0; i < nn; i++) {
+		size_t l = 0;
+		lua_rawgeti(L, -1, (int)i + 1);
+		const char *s = lua_tolstring(L, -1, &l);
+		memcpy(k->names[k->nnames++], s ? s : "", s ? (l < 15 ? l : 15) : 0);
+		lua_pop(L, 1);
+	}
+	rc = 0;
+out:
+	lua_settop(L, idx);
+	return rc;
+}
+
+static void free_kkill(struct eg_kkill_set *k)
+{
+	for (size_t i = 0; k->paths && i < k->npaths; i++)
+		free(k->paths[i].s);
+	free(k->paths);
+	free(k->ports);
+	free(k->names);
+	memset(k, 0, sizeof(*k));
+}
+
 /* Reads host.init's result table (at stack top) into e. */
 static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 {
@@ -644,7 +740,7 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 	lua_getfield(L, t, "types_wanted");
 	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
 	lua_pop(L, 1);
-	if (read_kfilter(e, t))
+	if (read_kfilter(e, t) || read_kkill(e, t))
 		goto oom;
 	lua_getfield(L, t, "run");
 	if (!lua_isfunction(L, -1)) {
@@ -835,6 +931,7 @@ void eg_engine_free(struct eg_engine *e)
 		free(e->protect[i]);
 	free(e->protect);
 	free_kfilter(&e->kf_open);
+	free_kkill(&e->kk);
 	free(e->report);
 	free(e->hits);
 	free(e->order);
@@ -863,6 +960,11 @@ const struct eg_rule_info *eg_engine_rule(const struct eg_engine *e, size_t idx)
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e)
 {
 	return &e->kf_open;
+}
+
+const struct eg_kkill_set *eg_engine_kkill(const struct eg_engine *e)
+{
+	return &e->kk;
 }
 
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)

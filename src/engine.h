@@ -5,6 +5,7 @@
 #define EG_ENGINE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "event.h"
 
@@ -97,6 +98,34 @@ struct eg_kfilter_open {
 };
 /* Owned by the engine. */
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);
+
+/*
+ * The kills the kernel makes itself (lua/ebpf_guard/kkill.lua; bpf/kkill.h):
+ * paths of the rules it enforces and of the protect: list, each under its
+ * namespace (enum eg_kk_ns of bpf/eg_raw.h), a prefix or an exact path;
+ * destination ports; protect: names (first 15 bytes). nrules: the rules
+ * with action kill it enforces (0: none, nothing to switch on).
+ */
+#ifndef EG_KK_PATH_MAX
+#define EG_KK_PATH_MAX 64 /* as bpf/eg_raw.h */
+#endif
+struct eg_kk_path {
+	uint8_t ns;
+	bool exact;
+	uint32_t len; /* at most EG_KK_PATH_MAX, no NUL inside */
+	char *s;
+};
+struct eg_kkill_set {
+	struct eg_kk_path *paths;
+	size_t npaths;
+	uint16_t *ports;
+	size_t nports;
+	char (*names)[16]; /* NUL-padded */
+	size_t nnames;
+	size_t nrules;
+};
+/* Owned by the engine. */
+const struct eg_kkill_set *eg_engine_kkill(const struct eg_engine *e);
 
 /*
  * Runs the rules over events[0..n). For each hit calls cb in order (event

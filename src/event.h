@@ -46,6 +46,7 @@ enum eg_event_flags {
 	EG_EVF_COMPAT = 1u << 4,    /* open, connect: a 32-bit (compat) system call */
 	EG_EVF_INTERPRETED = 1u << 5, /* exec: of a script (or binfmt_misc): exe is the interpreter */
 	EG_EVF_DATAGRAM = 1u << 6,  /* connect: a datagram sent without connect (UDP sendto) */
+	EG_EVF_KILLED = 1u << 7,    /* exec, open, connect: the kernel killed the caller (bpf/kkill.h) */
 };
 
 /*

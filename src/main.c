@@ -1382,6 +1382,7 @@ static int run(struct daemon_settings *ds)
 		rc = eg_replay_run(p, c.replay, &stop) ? 1 : 0;
 	} else {
 		eg_notify_init();
+		uint32_t never[65];
 		struct eg_collector_opts co = {
 			.bpf_object = c.bpf_object,
 			.verbose = c.verbose,
@@ -1389,6 +1390,9 @@ static int run(struct daemon_settings *ds)
 			.recording = c.record != NULL,
 			.types_wanted = eg_engine_types_wanted(eg_pipe_engine(p)),
 			.proc_table_size = (uint32_t)c.proc_table,
+			.enforce = resp != NULL,
+			.never = never,
+			.nnever = resp ? eg_response_never(resp, never, sizeof(never) / sizeof(never[0])) : 0,
 			.on_attached = lock_down,
 			.ctx = &ld,
 			.on_state = eg_notify_state,

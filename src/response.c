@@ -231,8 +231,11 @@ static void log_outcome(const struct eg_response *r, const struct eg_event *ev,
 	log_str(exe, sizeof(exe), ev->exe, ev->exe_len);
 	switch (out->result) {
 	case EG_RESP_KILLED:
-		snprintf(what, sizeof(what), "killed, %.3f ms after the event",
-			 (double)out->delay_ns / 1e6);
+		if (out->where == EG_ENFORCED_KERNEL)
+			snprintf(what, sizeof(what), "killed in the kernel, inside the system call");
+		else
+			snprintf(what, sizeof(what), "killed, %.3f ms after the event",
+				 (double)out->delay_ns / 1e6);
 		break;
 	case EG_RESP_ERROR:
 		snprintf(what, sizeof(what), "not killed: error: %s", out->reason);
@@ -317,6 +320,16 @@ static void kill_verified(struct eg_response *r, const struct eg_event *ev,
 	close(pidfd);
 }
 
+size_t eg_response_never(const struct eg_response *r, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	if (n < max)
+		out[n++] = r->self;
+	for (size_t i = 0; i < r->nanc && n < max; i++)
+		out[n++] = r->anc[i].pid;
+	return n;
+}
+
 void eg_response_run(struct eg_response *r, const struct eg_event *ev,
 		     const struct eg_rule_info *rule, struct eg_response_outcome *out)
 {
@@ -337,7 +350,12 @@ void eg_response_run(struct eg_response *r, const struct eg_event *ev,
 	}
 	out->where = EG_ENFORCED_USERSPACE;
 	const char *entry;
-	if (ev->tgid <= 1) {
+	if (ev->flags & EG_EVF_KILLED) {
+		/* killed by the probe that made the event (bpf/kkill.h), inside
+		 * the system call: nothing left to do or wait for */
+		out->where = EG_ENFORCED_KERNEL;
+		out->result = EG_RESP_KILLED;
+	} else if (ev->tgid <= 1) {
 		out->result = EG_RESP_PROTECTED;
 		snprintf(out->reason, sizeof(out->reason), "pid %u", ev->tgid);
 	} else if (ev->tgid == r->self) {
@@ -349,7 +367,7 @@ void eg_response_run(struct eg_response *r, const struct eg_event *ev,
 	} else {
 		kill_verified(r, ev, out);
 	}
-	out->delay_ns = wall_ns() - ev->ts_ns;
+	out->delay_ns = out->where == EG_ENFORCED_KERNEL ? 0 : wall_ns() - ev->ts_ns;
 	EG_INC(responses[out->result]);
 	if (out->result == EG_RESP_KILLED)
 		eg_metrics_observe_response(out->delay_ns > 0 ? (uint64_t)out->delay_ns : 0);

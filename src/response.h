@@ -64,6 +64,10 @@ struct eg_response;
 struct eg_response *eg_response_new(const struct eg_response_opts *o, char *err, size_t errlen);
 void eg_response_free(struct eg_response *r);
 
+/* The daemon's pid and its ancestors' (at most max), for the kernel's
+ * never-kill table (src/kkill.h). Returns how many were written. */
+size_t eg_response_never(const struct eg_response *r, uint32_t *out, size_t max);
+
 /* Replaces the protect: list (the engine's, at start-up and every reload);
  * the strings are copied. Returns 0, or -1 when out of memory (the old list
  * stays). */

@@ -6,6 +6,7 @@ local evtypes = require("ebpf_guard.evtypes")
 local config = require("ebpf_guard.config")
 local builtins = require("ebpf_guard.builtins")
 local compile = require("ebpf_guard.compile")
+local kkill = require("ebpf_guard.kkill")
 local sandbox = require("ebpf_guard.sandbox")
 local guard = require("ebpf_guard.guard")
 local view_mod = require("ebpf_guard.view")
@@ -70,7 +71,8 @@ _M.valid_utf8 = valid_utf8
 --         disable_rules = { ids }?, disable_tags = { tags }? (-disable-rule, -disable-tag),
 --         list = "table" | "json" | "summary" | nil (-list-rules, -validate) }
 -- Returns { rules, types_wanted, kfilter = the kernel's filters
--- (compile.kernel_filter), run, desc, records, report = the listing or
+-- (compile.kernel_filter), kkill and kprotect = the kills the kernel makes
+-- and its view of protect: (kkill.derive, kkill.protect), run, desc, records, report = the listing or
 -- summary text when opts.list asked for one, protect = the protect:
 -- entries } or nil, message. A rule of rules has action = "kill" or nil.
 function _M.init(opts)
@@ -357,7 +359,8 @@ function _M.init(opts)
     report = require("ebpf_guard.listing").render(records, opts.list)
   end
   return {
-    rules = out, types_wanted = types_wanted, kfilter = compile.kernel_filter(rules), run = run, desc = desc, source = src, most_hits = most,
+    rules = out, types_wanted = types_wanted, kfilter = compile.kernel_filter(rules), run = run,
+    kkill = kkill.derive(rules), kprotect = kkill.protect(cfg.protect), desc = desc, source = src, most_hits = most,
     records = records, report = report, last_errors = last_errors,
     finish = guard.flush, protect = cfg.protect,
   }

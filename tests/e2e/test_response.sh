@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Response actions, live (docs/response.md). Rules with action: kill on an
+# Response actions from userspace, live (docs/response.md). Rules with action: kill on an
 # exec from /dev/shm, an open of a canary file and a connect to a canary
 # loopback port. With -enforce each process dies of SIGKILL before it can do
 # what it waits 1.5 s to do (create a marker file, send a payload), and its
@@ -71,12 +71,14 @@ rules:
     event_types: [exec]
     match:
       filename: {prefix: "$SHM-"}
+      uid: {ge: 0} # a second test: the kill is the daemon's (test_response_kernel.sh: the kernel's)
     action: kill
   - id: e2e_kill_canary_open
     description: The canary file was opened
     event_types: [open]
     match:
       filename: ["$W/canary", "$W/ancestor-canary"]
+      uid: {ge: 0}
     action: [alert, kill]
   - id: e2e_kill_canary_connect
     description: A connection to the canary port
@@ -185,6 +187,8 @@ port=$(sed -n 's|^ebpf-guard: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$
 URL=http://127.0.0.1:$port
 grep -q '^ebpf-guard: 3 rules with action kill, enforced (-enforce)$' "$W/stderr" ||
 	fail "no line saying the kill rules are enforced"
+grep -q '^ebpf-guard: kills in the kernel: off (no rule with action kill can be enforced there)$' "$W/stderr" ||
+	fail "these rules are the daemon's to enforce: $(grep 'kills in the kernel' "$W/stderr")"
 grep -q '^ebpf-guard: capabilities kept: [a-z_,]*kill; no_new_privs set; seccomp filter: ' "$W/stderr" ||
 	fail "-enforce must keep CAP_KILL: $(grep 'capabilities kept' "$W/stderr")"
 DELAYS=()
