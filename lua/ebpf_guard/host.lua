@@ -175,7 +175,8 @@ function _M.init(opts)
   -- { id, kind = "builtin" | "yaml" | "lua", types = { names }, severity,
   --   tags, source = file or "builtin", line = n or nil, enabled,
   --   why = why it is off (nil when enabled), overrides = { "file:line" },
-  --   action = "kill" or nil }
+  --   action = "kill" or nil, kill_in = "kernel" | "userspace" (enabled
+  --   rules with action kill: where -enforce kills; kkill.lua) }
   local records = {}
   local function record(r, why)
     local names = {}
@@ -348,6 +349,14 @@ function _M.init(opts)
     if e.pid == e.tgid then guard.forget(tonumber(e.tgid)) end
   end
 
+  -- the kills the kernel makes (with -enforce): the listing says which
+  local kk = kkill.derive(rules)
+  local in_kernel = {}
+  for _, id in ipairs(kk.rules) do in_kernel[id] = true end
+  for _, rec in ipairs(records) do
+    if rec.enabled and rec.action == "kill" then rec.kill_in = in_kernel[rec.id] and "kernel" or "userspace" end
+  end
+
   local run, src, most = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
     user_on = hook_on, user_off = hook_off,
@@ -360,7 +369,7 @@ function _M.init(opts)
   end
   return {
     rules = out, types_wanted = types_wanted, kfilter = compile.kernel_filter(rules), run = run,
-    kkill = kkill.derive(rules), kprotect = kkill.protect(cfg.protect), desc = desc, source = src, most_hits = most,
+    kkill = kk, kprotect = kkill.protect(cfg.protect), desc = desc, source = src, most_hits = most,
     records = records, report = report, last_errors = last_errors,
     finish = guard.flush, protect = cfg.protect,
   }

@@ -34,7 +34,7 @@ end
 
 local function state_text(rec)
   local s = rec.enabled and "enabled" or ("disabled (" .. tostring(rec.why) .. ")")
-  if rec.action then s = s .. "; action: " .. rec.action end
+  if rec.action then s = s .. "; action: " .. rec.action .. (rec.kill_in == "kernel" and " (in the kernel)" or "") end
   if rec.overrides and #rec.overrides > 0 then
     s = s .. "; overridden at " .. concat(rec.overrides, ", ")
   end
@@ -123,20 +123,23 @@ end
 
 -- The -validate line (without the "ebpf-guard: " prefix), e.g.
 -- "configuration OK: 3 files; 12 YAML rules, 2 Lua detections, 4 built-ins; 16 enabled, 2 disabled"
--- and, when enabled rules kill, "; 2 with action kill" after it.
+-- and, when enabled rules kill, "; 2 with action kill" after it, with
+-- " (1 in the kernel)" when the kernel makes some of the kills.
 function _M.summary(records, nfiles)
   local kinds = { yaml = 0, lua = 0, builtin = 0 }
-  local enabled, kill = 0, 0
+  local enabled, kill, kernel = 0, 0, 0
   for _, rec in ipairs(records) do
     kinds[rec.kind] = (kinds[rec.kind] or 0) + 1
     if rec.enabled then enabled = enabled + 1 end
     if rec.enabled and rec.action == "kill" then kill = kill + 1 end
+    if rec.enabled and rec.action == "kill" and rec.kill_in == "kernel" then kernel = kernel + 1 end
   end
-  return ("configuration OK: %s; %s, %s, %s; %d enabled, %d disabled%s"):format(
+  return ("configuration OK: %s; %s, %s, %s; %d enabled, %d disabled%s%s"):format(
     count(nfiles, "file", "files"), count(kinds.yaml, "YAML rule", "YAML rules"),
     count(kinds.lua, "Lua detection", "Lua detections"),
     count(kinds.builtin, "built-in", "built-ins"), enabled, #records - enabled,
-    kill > 0 and ("; %d with action kill"):format(kill) or "")
+    kill > 0 and ("; %d with action kill"):format(kill) or "",
+    kernel > 0 and (" (%d in the kernel)"):format(kernel) or "")
 end
 
 return _M

@@ -56,6 +56,11 @@ do
     lib = ffi.C
   else
     lib = ffi.load("libpcre2-8.so.0")
+    -- and a reference never dropped: at lua_close LuaJIT may unload the
+    -- library before it runs the finalizers below (pcre2_*_free), which
+    -- then jump into unmapped code (a crash at the exit of a failing spec)
+    pcall(ffi.cdef, "void *dlopen(const char *file, int mode);")
+    ffi.C.dlopen("libpcre2-8.so.0", 2) -- RTLD_NOW
   end
 end
 _M.lib = lib

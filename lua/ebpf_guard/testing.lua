@@ -166,6 +166,10 @@ end
 local lib_path = find_lib()
 local lib = ffi.load(lib_path)
 _M.lib, _M.lib_path = lib, lib_path
+-- a reference never dropped: the finalizers of the engines (eg_test_free)
+-- must not outlive the library at lua_close (regex.lua says why)
+pcall(ffi.cdef, "void *dlopen(const char *file, int mode);")
+ffi.C.dlopen(lib_path, 2) -- RTLD_NOW
 
 -- The memory guard: `ebpf-guard test` preloads libebpf-guard-memguard.so
 -- (src/memguard.c), which takes LuaJIT's mmap calls as the daemon does but

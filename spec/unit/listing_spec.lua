@@ -7,7 +7,7 @@ local function rec(t)
     id = t.id, kind = t.kind or "yaml", types = t.types or { "exec" },
     severity = t.severity or "warning", tags = t.tags or {}, source = t.source or "r.yaml",
     line = t.line, enabled = t.why == nil, why = t.why, overrides = t.overrides or {},
-    action = t.action,
+    action = t.action, kill_in = t.kill_in,
   }
 end
 
@@ -41,6 +41,8 @@ describe("listing", function()
       for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
       assert.equals("k    exec         warning   -     r.yaml  enabled; action: kill; overridden at b.yaml:2", lines[2])
       assert.equals("off  exec         warning   -     r.yaml  disabled (-disable-rule); action: kill", lines[3])
+      text = listing.render({ rec({ id = "k", action = "kill", kill_in = "kernel" }) }, "table")
+      assert.truthy(text:find("enabled; action: kill (in the kernel)\n", 1, true), text)
     end)
 
     it("prints the header alone for no rules", function()
@@ -119,6 +121,10 @@ describe("listing", function()
           rec({ id = "a", action = "kill" }), rec({ id = "b", action = "kill", why = "-disable-rule" }),
           rec({ id = "c" }),
         }, 1))
+      assert.equals("configuration OK: 1 file; 2 YAML rules, 0 Lua detections, 0 built-ins; 2 enabled, 0 disabled; "
+        .. "2 with action kill (1 in the kernel)",
+        listing.summary({ rec({ id = "a", action = "kill", kill_in = "kernel" }),
+          rec({ id = "b", action = "kill", kill_in = "userspace" }) }, 1))
     end)
   end)
 end)

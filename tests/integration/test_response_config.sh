@@ -36,10 +36,10 @@ rc=0
 	fail "bad enforce value: $(cat "$W/err")"
 printf 'enforce: true\nconfig: [%s]\n' "$W/rules.yaml" >"$W/settings.yaml"
 out=$("$EG_BIN" -config-file "$W/settings.yaml" -validate 2>&1) || fail "-validate with enforce: true: $out"
-[ "$out" = "ebpf-guard: configuration OK: 1 file; 2 YAML rules, 0 Lua detections, 4 built-ins; 6 enabled, 0 disabled; 1 with action kill" ] ||
+[ "$out" = "ebpf-guard: configuration OK: 1 file; 2 YAML rules, 0 Lua detections, 4 built-ins; 6 enabled, 0 disabled; 1 with action kill (1 in the kernel)" ] ||
 	fail "-validate: $out"
 list=$("$EG_BIN" -config "$W/rules.yaml" -list-rules)
-grep -q '^shm_exec .* enabled; action: kill$' <<<"$list" || fail "-list-rules does not say shm_exec kills: $list"
+grep -q '^shm_exec .* enabled; action: kill (in the kernel)$' <<<"$list" || fail "-list-rules does not say shm_exec kills: $list"
 
 # ---- a replay: the settings file's enforce is not read, alerts say dry run ----
 eg_start -config-file "$W/settings.yaml" -alert-file "$W/alerts.jsonl"
