@@ -29,9 +29,11 @@
 # daemon, for its cost on the storm. With -m auto an open storm still runs
 # under -all-events, which turns the kernel filter off; -m none -c rules/
 # runs the stock set as deployed (its rules want opens; the filter is on).
+# -e: run the daemon with -enforce (with a -c file of rules with action:
+# kill, the kernel's kills are on: their cost per event, bpf/kkill.h).
 #
 #   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
-#                         [-m auto|all|want|none] [-c CONFIG]
+#                         [-m auto|all|want|none] [-c CONFIG] [-e]
 set -euo pipefail
 
 BUILD=${EG_BUILD_DIR:-build}
@@ -40,8 +42,9 @@ REPS=3
 STORMS="open exec connect"
 MODE=auto
 CONFIG=
-usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG]" >&2; exit 2; }
-while getopts "b:d:r:s:m:c:" opt; do
+ENFORCE=()
+usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG] [-e]" >&2; exit 2; }
+while getopts "b:d:r:s:m:c:e" opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	d) SECS=$OPTARG ;;
@@ -49,6 +52,7 @@ while getopts "b:d:r:s:m:c:" opt; do
 	s) STORMS=$OPTARG ;;
 	m) MODE=$OPTARG ;;
 	c) CONFIG=$OPTARG ;;
+	e) ENFORCE=(-enforce) ;;
 	*) usage ;;
 	esac
 done
@@ -157,6 +161,7 @@ guard_start() { # [pin cpu]
 	: >"$W/guard.err"
 	local extra=()
 	[ -n "$CONFIG" ] && extra=(-config "$CONFIG")
+	extra+=("${ENFORCE[@]}")
 	"${pin[@]}" "$EG_BIN" -no-config-file "${GFLAGS[@]}" "${extra[@]}" -alert-file "$W/alerts.jsonl" -prom-addr 127.0.0.1:0 \
 		>/dev/null 2>"$W/guard.err" &
 	GUARD=$!
