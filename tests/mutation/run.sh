@@ -69,7 +69,9 @@ python3 "$MUT" ids "$LIST" "${IDS[@]}" >/dev/null || exit 2
 T0=$(date +%s)
 SCR=$(mktemp -d "${TMPDIR:-/tmp}/eg-mutation.XXXXXX") || exit 2
 SRC=$SCR/src
-BLD=$SCR/build
+# the build inside the copy, as in a checkout: `ebpf-guard test` finds the
+# engine's Lua sources at build/../lua (busted/unit could not run otherwise)
+BLD=$SRC/build
 LOGS=$SCR/logs
 CUR= # the mutation applied right now, reverted on exit
 
