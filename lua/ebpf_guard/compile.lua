@@ -123,13 +123,17 @@ local KEY_FIELDS = { filename = true, comm = true, name = true, exe = true, requ
 -- lits = { s, ... } }: the field starts (suffix: ends) with one of lits,
 -- whose first (last) 4 bytes are the words (an equality's value counts as
 -- a prefix of itself; a short one's word is padded with zeros, as W is).
-local function matcher_keys(f, m, out)
+-- aux: also the newer types' strings (new_path, link_target: e.aux[i]),
+-- which the kernel filter tests and the index does not.
+local function matcher_keys(f, m, out, aux)
   out = out or {}
   if not f or f.kind ~= "str" or f.buf or not KEY_FIELDS[f.name] or type(f.p) ~= "string"
-    or not (f.p:match("^e%.[%w_]+$") or f.p == "NMP") then return out end
+    or not (f.p:match("^e%.[%w_]+$") or f.p == "NMP" or (aux and f.p:match("^e%.aux%[%d%]$"))) then
+    return out
+  end
   local op, vals = m.op, m.values
   if op == "and" then
-    for _, x in ipairs(m.list) do matcher_keys(f, x, out) end
+    for _, x in ipairs(m.list) do matcher_keys(f, x, out, aux) end
     return out
   end
   if type(vals) ~= "table" or #vals == 0 then return out end
@@ -169,13 +173,13 @@ end
 -- The keys of a condition: of a field test, its matcher's; of "all", the
 -- best of each conjunct (any one of them must hold); of "any", those every
 -- branch has, with the words of all branches.
-local function ast_keys(ast)
+local function ast_keys(ast, aux)
   if not ast then return {} end
-  if ast.op == "field" then return matcher_keys(ast.field, ast.m) end
+  if ast.op == "field" then return matcher_keys(ast.field, ast.m, nil, aux) end
   if ast.op == "all" then
     local out = {}
     for _, x in ipairs(ast.list) do
-      for name, k in pairs(ast_keys(x)) do
+      for name, k in pairs(ast_keys(x, aux)) do
         if not out[name] or #k.words < #out[name].words then out[name] = k end
       end
     end
@@ -184,7 +188,7 @@ local function ast_keys(ast)
   if ast.op == "any" then
     local out
     for _, x in ipairs(ast.list) do
-      local kx = ast_keys(x)
+      local kx = ast_keys(x, aux)
       if not out then
         out = {}
         for name, k in pairs(kx) do
@@ -213,9 +217,9 @@ local function ast_keys(ast)
 end
 
 -- Every index key of a rule: { [side .. ":" .. field] = key, ... } (any one
--- of them must hold for the rule to fire).
-local function rule_keys(r)
-  local keys = ast_keys(r.match_ast)
+-- of them must hold for the rule to fire); aux as for matcher_keys.
+local function rule_keys(r, aux)
+  local keys = ast_keys(r.match_ast, aux)
   for _, rx in ipairs({ { r.filename_rx, "filename" }, { r.comm_rx, "comm" } }) do
     local obj = rx[1]
     if obj then
@@ -264,40 +268,61 @@ _M.rule_keys = rule_keys
 -- crosses). Exceptions only take hits away and do not count.
 _M.KF_PREFIX_MAX = 64
 
-local KF_OPEN_SETS = {
+-- The file families (bpf/fam_files.h, kf_path_drop) test their paths as
+-- passed to the call: filename (the first path) and, for rename and link,
+-- the second one (new_path, link_target) when a rule keys on it; the
+-- kernel passes every event whose tested path is relative, cut short or
+-- not in normal form (the daemon would change it). path2_prefixes and
+-- path2_suffixes are the second path's sets.
+local KF_PATH_SETS = {
   ["pre:filename"] = "filename_prefixes", ["suf:filename"] = "filename_suffixes",
   ["pre:comm"] = "comm", ["pre:name"] = "comm",
 }
+_M.KF_PATH2 = { rename = "new_path", link = "link_target" }
+-- the types filtered so, in the order the host reads them
+_M.KF_TYPES = { "open", "link", "rename", "unlink", "chmod" }
 
-local function kf_open_ok(k) return KF_OPEN_SETS[k.side .. ":" .. k.field] ~= nil end
+local function kf_sets(tname)
+  local m = {}
+  for k, v in pairs(KF_PATH_SETS) do m[k] = v end
+  local f2 = _M.KF_PATH2[tname]
+  if f2 then
+    m["pre:" .. f2], m["suf:" .. f2] = "path2_prefixes", "path2_suffixes"
+  end
+  return m
+end
 
--- rules: the final rule list as for build(). Returns
---   { open = { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... } } }
--- (sorted, without duplicates) or { open = { off = "why" } }.
-function _M.kernel_filter(rules)
-  local OPEN = event.TYPES.open
+-- The filter of one type (t, its name tname) from the rules that want it:
+-- { filename_prefixes, filename_suffixes, comm[, path2_prefixes,
+-- path2_suffixes] } (sorted, without duplicates) or { off = "why" }.
+local function kf_type(rules, t, tname)
+  local map = kf_sets(tname)
+  local function ok(k) return map[k.side .. ":" .. k.field] ~= nil end
   local sets = { filename_prefixes = {}, filename_suffixes = {}, comm = {} }
+  if _M.KF_PATH2[tname] then sets.path2_prefixes, sets.path2_suffixes = {}, {} end
+  local aux = tname ~= "open"
   for _, r in ipairs(rules) do
     local wants = false
-    for _, t in ipairs(r.types) do if t == OPEN then wants = true end end
+    for _, x in ipairs(r.types) do if x == t then wants = true end end
     if wants then
       local keys
       if r.kind == "yaml" then
-        keys = rule_keys(r)
-      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[OPEN] then
-        keys = ast_keys(r.filter_ast[OPEN])
+        keys = rule_keys(r, aux)
+      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[t] then
+        keys = ast_keys(r.filter_ast[t], aux)
       else
         keys = {}
       end
-      local k = best_key(keys, kf_open_ok)
+      local k = best_key(keys, ok)
       if not k then
         local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
-        return { open = { off = ("%s %q (%s) wants open events and names no filename or comm the kernel can test")
-          :format(what, tostring(r.id), tostring(r.source or "builtin")) } }
+        local names = _M.KF_PATH2[tname] and ("filename, " .. _M.KF_PATH2[tname] .. " or comm") or "filename or comm"
+        return { off = ("%s %q (%s) wants %s events and names no %s the kernel can test")
+          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, names) }
       end
-      local name = KF_OPEN_SETS[k.side .. ":" .. k.field]
+      local name = map[k.side .. ":" .. k.field]
       local set = sets[name]
-      if name == "filename_prefixes" then
+      if name:match("_prefixes$") then
         for _, lit in ipairs(k.lits) do set[lit:sub(1, _M.KF_PREFIX_MAX)] = true end
       else
         for _, w in ipairs(k.words) do set[w] = true end
@@ -311,7 +336,19 @@ function _M.kernel_filter(rules)
     table.sort(list)
     out[name] = list
   end
-  return { open = out }
+  return out
+end
+
+-- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
+--   { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... },
+--     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
+-- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... }.
+function _M.kernel_filter(rules)
+  local out = {}
+  for _, tname in ipairs(_M.KF_TYPES) do
+    out[tname] = kf_type(rules, event.TYPES[tname], tname)
+  end
+  return out
 end
 
 -- rules: the final rule list (0-based index = position - 1), each either
