@@ -1214,10 +1214,8 @@ static void kf_sync_paths(struct collector *c)
 		why = "no rules are loaded";
 	else if (!c->kf_paths || c->kf_path_prefix_fd < 0 || c->kf_path_word_fd < 0)
 		why = "the BPF object has no kernel filter";
-	else if (c->o->all_events)
-		why = "-all-events";
-	else if (c->o->recording)
-		why = "-record";
+	else if (c->o->all_events || c->o->recording)
+		why = c->o->all_events ? "-all-events" : "-record";
 	if (!why && eg_pipe_reload_busy(c->p)) {
 		*c->kf_paths = 0;
 		return;

@@ -152,7 +152,12 @@ rules "  - id: e2e_kf_boring
     event_types: [open]
     match:
       filename: {suffix: /file}
-      comm: eg_helper"
+      comm: eg_helper
+  - id: e2e_kf_rm
+    description: a program named eg_kf_rm deleted a file
+    event_types: [unlink]
+    match:
+      comm: eg_kf_rm"
 kill -HUP "$EG_PID"
 wait_line 2 '^ebpf-guard: kernel filter for open events: on'
 # (the rule's key with the fewest words, the comm before the suffix on a tie)
@@ -160,6 +165,14 @@ grep -q '^ebpf-guard: kernel filter for open events: on (2 filename prefixes, 0 
 	fail "the reloaded filter does not add the comm"
 run_helper open "$boring/file"
 expect_alerts --where pid="$HPID" --where filename="$boring/file" --rules e2e_kf_boring
+# an unlink rule on the comm: that program's unlinks cross
+grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
+	fail "the reloaded unlink filter does not add the comm"
+touch "$boring/rm1"
+pyrun 'import ctypes
+ctypes.CDLL(None).prctl(15, b"eg_kf_rm", 0, 0, 0)
+os.unlink(sys.argv[1])' "$boring/rm1"
+expect_alerts --where pid="$PYPID" --where filename="$boring/rm1" --rules e2e_kf_rm --field comm=eg_kf_rm
 
 # a rule the kernel cannot test: the filter goes off
 rules "  - id: e2e_kf_writes
