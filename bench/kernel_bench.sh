@@ -30,8 +30,12 @@
 # under -all-events, which turns the kernel filter off; -m none -c rules/
 # runs the stock set as deployed (its rules want opens; the filter is on).
 #
+# -D DIR: the directory the unlink and rename storms work in (default: the
+# storms' own, /tmp, where the stock set's rules want unlinks; a directory no
+# rule names shows what the kernel filter keeps).
+#
 #   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
-#                         [-m auto|all|want|none] [-c CONFIG]
+#                         [-m auto|all|want|none] [-c CONFIG] [-D DIR]
 set -euo pipefail
 
 BUILD=${EG_BUILD_DIR:-build}
@@ -40,8 +44,9 @@ REPS=3
 STORMS="open exec connect"
 MODE=auto
 CONFIG=
-usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG]" >&2; exit 2; }
-while getopts "b:d:r:s:m:c:" opt; do
+SDIR=
+usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG] [-D DIR]" >&2; exit 2; }
+while getopts "b:d:r:s:m:c:D:" opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	d) SECS=$OPTARG ;;
@@ -49,6 +54,7 @@ while getopts "b:d:r:s:m:c:" opt; do
 	s) STORMS=$OPTARG ;;
 	m) MODE=$OPTARG ;;
 	c) CONFIG=$OPTARG ;;
+	D) SDIR=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -60,7 +66,7 @@ B=$BUILD/bench
 # duration, the event type it makes (the ebpf_guard_events_total series
 # counted and the minimal program's tracepoint).
 storm_bin() { case $1 in dup | dup-stdio) echo storm_dup ;; *) echo "storm_$1" ;; esac; }
-storm_args() { case $1 in dup) echo 100 ;; dup-stdio) echo 0 ;; esac; }
+storm_args() { case $1 in dup) echo 100 ;; dup-stdio) echo 0 ;; unlink | rename) echo "$SDIR" ;; esac; }
 ev_type() { case $1 in dup-stdio) echo dup ;; *) echo "$1" ;; esac; }
 # the daemon's mode for a kind (-m auto resolved)
 kind_mode() {

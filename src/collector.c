@@ -1273,6 +1273,12 @@ static void kf_sync_paths(struct collector *c)
 				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm);
 		}
 	}
+	/* the socket families: always off, say why */
+	for (int i = 0; changed && i < EG_KF_SOCK_TYPES; i++) {
+		const char *w = why ? why : e ? eg_engine_kfilter_sock_off(e, i) : NULL;
+		fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n",
+			eg_event_type_name((uint32_t)eg_kf_sock_types[i]), w ? w : "no rules are loaded");
+	}
 	c->kfp_synced = true;
 	c->kfp_gen = gen;
 	c->kfp_on = on;

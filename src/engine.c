@@ -47,6 +47,7 @@ struct eg_engine {
 	uint32_t types_wanted;
 	struct eg_kfilter_open kf_open; /* its arrays and strings owned here */
 	struct eg_kfilter_path kf_path[EG_KF_PATH_TYPES]; /* and these */
+	struct eg_kfilter_open kf_sock[EG_KF_SOCK_TYPES];  /* their off only */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
 	size_t nprotect;
@@ -662,6 +663,9 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 		if (read_kfilter(L, t, eg_event_type_name(kp->type), &kp->first, &kp->second))
 			goto oom;
 	}
+	for (int i = 0; i < EG_KF_SOCK_TYPES; i++)
+		if (read_kfilter(L, t, eg_event_type_name((uint32_t)eg_kf_sock_types[i]), &e->kf_sock[i], NULL))
+			goto oom;
 	lua_getfield(L, t, "run");
 	if (!lua_isfunction(L, -1)) {
 		snprintf(err, errlen, "engine: host.init returned no run function");
@@ -855,6 +859,8 @@ void eg_engine_free(struct eg_engine *e)
 		free_kfilter(&e->kf_path[i].first);
 		free_kfilter(&e->kf_path[i].second);
 	}
+	for (int i = 0; i < EG_KF_SOCK_TYPES; i++)
+		free_kfilter(&e->kf_sock[i]);
 	free(e->report);
 	free(e->hits);
 	free(e->order);
@@ -890,6 +896,13 @@ const int eg_kf_path_types[EG_KF_PATH_TYPES] = {EG_EV_LINK, EG_EV_RENAME, EG_EV_
 const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, int i)
 {
 	return i >= 0 && i < EG_KF_PATH_TYPES ? &e->kf_path[i] : NULL;
+}
+
+const int eg_kf_sock_types[EG_KF_SOCK_TYPES] = {EG_EV_CONNECT, EG_EV_LISTEN, EG_EV_ACCEPT};
+
+const char *eg_engine_kfilter_sock_off(const struct eg_engine *e, int i)
+{
+	return i >= 0 && i < EG_KF_SOCK_TYPES ? e->kf_sock[i].off : NULL;
 }
 
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)

@@ -339,14 +339,127 @@ local function kf_type(rules, t, tname)
   return out
 end
 
+-- The socket families (connect: dest_port; listen, accept: local_port)
+-- could be filtered by a set of ports. Derived as the others: a rule's key
+-- is the finite set of ports it admits (in, eq, a bounded range of at most
+-- KF_PORTS_MAX ports, min_dest_port..max_dest_port, a built-in's ports).
+-- The kernel has no such filter yet (with the stock set every one of these
+-- types has a rule without a port key): { off = "why" } always, the why
+-- naming the first rule without a key, or else the ports it would keep.
+_M.KF_PORTS_MAX = 4096
+_M.KF_PORT_FIELD = { connect = "dest_port", listen = "local_port", accept = "local_port" }
+_M.KF_SOCK_TYPES = { "connect", "listen", "accept" }
+
+-- The set of ports ({ [port] = true }) a matcher m admits, or nil.
+local function matcher_ports(m)
+  local function range(lo, hi)
+    if not lo or not hi or hi < lo or hi - lo >= _M.KF_PORTS_MAX then return nil end
+    local set = {}
+    for x = lo, hi do set[x] = true end
+    return set
+  end
+  if m.op == "in" then
+    local set = {}
+    for _, v in ipairs(m.values) do
+      if type(v) ~= "number" then return nil end
+      set[v] = true
+    end
+    return set
+  elseif m.op == "and" then
+    local lo, hi
+    for _, x in ipairs(m.list) do
+      if x.op == "in" then return matcher_ports(x) end
+      if x.op == "ge" or x.op == "gt" then
+        local b = x.op == "ge" and x.value or x.value + 1
+        lo = math.max(lo or b, b)
+      elseif x.op == "le" or x.op == "lt" then
+        local b = x.op == "le" and x.value or x.value - 1
+        hi = math.min(hi or b, b)
+      end
+    end
+    return range(lo and math.max(lo, 0), hi)
+  end
+  return nil
+end
+
+local function count(set)
+  local n = 0
+  for _ in pairs(set) do n = n + 1 end
+  return n
+end
+
+-- The ports every match of ast admits on the field named fname, or nil.
+local function ast_ports(ast, fname)
+  if not ast then return nil end
+  if ast.op == "field" then
+    return ast.field.name == fname and type(ast.m) == "table" and matcher_ports(ast.m) or nil
+  end
+  if ast.op == "all" then
+    local best
+    for _, x in ipairs(ast.list) do
+      local s = ast_ports(x, fname)
+      if s and (not best or count(s) < count(best)) then best = s end
+    end
+    return best
+  end
+  if ast.op == "any" then
+    local out = {}
+    for _, x in ipairs(ast.list) do
+      local s = ast_ports(x, fname)
+      if not s then return nil end
+      for k in pairs(s) do out[k] = true end
+    end
+    return out
+  end
+  return nil
+end
+
+local function kf_sock_type(rules, t, tname)
+  local fname = _M.KF_PORT_FIELD[tname]
+  local ports = {}
+  for _, r in ipairs(rules) do
+    local wants = false
+    for _, x in ipairs(r.types) do if x == t then wants = true end end
+    if wants then
+      local set
+      if r.kind == "yaml" then
+        set = ast_ports(r.match_ast, fname)
+        if tname == "connect" and r.min_port and r.max_port then
+          local rs = r.max_port - r.min_port < _M.KF_PORTS_MAX and {} or nil
+          for x = r.min_port, rs and r.max_port or -1 do rs[x] = true end
+          if rs and (not set or count(rs) < count(set)) then set = rs end
+        end
+      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[t] then
+        set = ast_ports(r.filter_ast[t], fname)
+      elseif r.kind == "builtin" and r.builtin and r.builtin.ports then
+        set = {}
+        for _, x in ipairs(r.builtin.ports) do set[x] = true end
+      end
+      if not set then
+        local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
+        return { off = ("%s %q (%s) wants %s events and names no %s the kernel can test")
+          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname) }
+      end
+      for x in pairs(set) do ports[x] = true end
+    end
+  end
+  local n = count(ports)
+  return { off = ("the kernel has no port filter yet (the rules name %d %s%s)"):format(n, fname,
+    n == 1 and "" or " values"), ports = n }
+end
+
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
 --   { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... },
 --     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
--- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... }.
+-- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... };
+-- and per type of KF_SOCK_TYPES { off = "why" }.
 function _M.kernel_filter(rules)
   local out = {}
   for _, tname in ipairs(_M.KF_TYPES) do
     out[tname] = kf_type(rules, event.TYPES[tname], tname)
+  end
+  for _, tname in ipairs(_M.KF_SOCK_TYPES) do
+    out[tname] = kf_sock_type(rules, event.TYPES[tname], tname)
   end
   return out
 end

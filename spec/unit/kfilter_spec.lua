@@ -513,6 +513,37 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
     end)
   end)
 
+  describe("the socket families", function()
+    it("are off, naming the first rule without a port key", function()
+      local kfs = kfilters({ "rules" })
+      assert.equals('rule "cloud_metadata_access" (rules/60-discovery.yaml) wants connect events and names no'
+        .. " dest_port the kernel can test", kfs.connect.off)
+      assert.equals('rule "shell_listening" (rules/70-command-and-control.yaml) wants listen events and names no'
+        .. " local_port the kernel can test", kfs.listen.off)
+      assert.equals('rule "shell_accepted_connection" (rules/70-command-and-control.yaml) wants accept events and'
+        .. " names no local_port the kernel can test", kfs.accept.off)
+    end)
+
+    it("count the ports rules name: lists, bounded ranges, min/max_dest_port, the built-ins'", function()
+      local kfs = kfilters({ "bench/rules.reference.yaml" })
+      -- 3333..5555 and the built-in's 3333, 4444, 5555, 7777
+      assert.equals("the kernel has no port filter yet (the rules name 2224 dest_port values)", kfs.connect.off)
+      local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n")
+        .. rule("b", "connect", "      dest_port: {ge: 1000, le: 1003}\n")
+        .. rule("c", "connect", "      any:\n        - dest_port: 443\n        - dest_port: 8443\n")
+        .. rule("d", "listen", "      local_port: {in: [4444]}\n"))
+      kfs = kfilters({ p })
+      assert.equals("the kernel has no port filter yet (the rules name 12 dest_port values)", kfs.connect.off)
+      assert.equals("the kernel has no port filter yet (the rules name 1 local_port)", kfs.listen.off)
+      os.remove(p)
+      p = yaml(rule("e", "connect", "      dest_port: {ge: 1024}\n"))
+      kfs = kfilters({ p })
+      assert.equals(('rule "e" (%s) wants connect events and names no dest_port the kernel can test'):format(p),
+        kfs.connect.off)
+      os.remove(p)
+    end)
+  end)
+
   it("matches the host's prefix bound", function()
     assert.equals(PREFIX_MAX, compile.KF_PREFIX_MAX)
   end)

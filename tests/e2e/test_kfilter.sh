@@ -106,6 +106,9 @@ grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 
 	fail "the unlink filter is not on with the rule's prefix"
 grep -q '^ebpf-guard: kernel filter for rename events: on (0 filename prefixes, 0 suffixes, 0 comm words, 1 new_path prefixes, 0 suffixes)$' "$W/stderr" ||
 	fail "the rename filter does not test new_path"
+# the socket families are not filtered: the built-in's ports are all they name
+grep -q '^ebpf-guard: kernel filter for connect events: off (the kernel has no port filter yet (the rules name 4 dest_port values))$' "$W/stderr" ||
+	fail "the connect filter's state is not logged"
 
 # unlinks and renames no rule names stay in the kernel
 f0=$(filtered unlink)
