@@ -403,6 +403,7 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
     local sets = {
       { "the stock set", { "rules" } },
       { "the reference's example rules", { "examples/rules.example.yaml" } },
+      { "the reference's rules as benchmarked", { "bench/rules.reference.yaml" } },
       { "the built-ins only", {} },
     }
     for _, s in ipairs(sets) do
