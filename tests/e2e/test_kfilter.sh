@@ -40,6 +40,16 @@ rules:
     event_types: [rename]
     match:
       new_path: {prefix: $W/secret/}
+  - id: e2e_kf_link
+    description: a link made among the secrets
+    event_types: [link]
+    match:
+      filename: {prefix: $W/secret/}
+  - id: e2e_kf_chmod
+    description: a secret's mode changed
+    event_types: [chmod]
+    match:
+      filename: {prefix: $W/secret/}
 $1
 YAML
 }
@@ -122,6 +132,28 @@ f0=$(filtered rename)
 renames "$boring" 200
 f1=$(filtered rename)
 [ $((f1 - f0)) -ge 200 ] || fail "200 uninteresting renames, $((f1 - f0)) filtered in the kernel"
+# links and mode changes the same way
+f0=$(filtered link)
+"$PY" -c 'import os, sys
+for i in range(200):
+    p = "%s/l.%d" % (sys.argv[1], i)
+    os.symlink("/etc/passwd", p)
+    os.unlink(p)' "$boring"
+f1=$(filtered link)
+[ $((f1 - f0)) -ge 200 ] || fail "200 uninteresting symlinks, $((f1 - f0)) filtered in the kernel"
+f0=$(filtered chmod)
+"$PY" -c 'import os, sys
+for i in range(200): os.chmod(sys.argv[1], 0o600 | (i & 1) << 6)' "$boring/file"
+f1=$(filtered chmod)
+[ $((f1 - f0)) -ge 200 ] || fail "200 uninteresting chmods, $((f1 - f0)) filtered in the kernel"
+pyrun 'os.symlink("/etc/passwd", sys.argv[1])' "$W/secret/l1"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/l1" --rules e2e_kf_link --field link_target=/etc/passwd
+pyrun 'os.chmod(sys.argv[1], 0o640)' "$W/secret//file"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/file" --rules e2e_kf_chmod --field type=chmod
+# fchmod: the path comes from the descriptor, the kernel lets it through
+pyrun 'fd = os.open(sys.argv[1], os.O_RDONLY); os.fchmod(fd, 0o600)' "$W/secret/file"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/file" --where call=fchmod --rules e2e_kf_chmod
+
 # those a rule names cross, also as paths the daemon normalises
 for p in "$W/secret/u1" "$W//secret/u2" "$W/./secret/u3" "$W/boring/../secret/u4"; do
 	touch "$W/secret/${p##*/}"
