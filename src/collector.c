@@ -1574,7 +1574,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		reap(&c);
 		eg_pipe_service(p);
 		kf_sync(&c);
-	kf_sync_paths(&c);
+		kf_sync_paths(&c);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
 		if (o->on_state)
