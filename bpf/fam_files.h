@@ -24,6 +24,9 @@
  * is tested too. */
 __u32 eg_kf_paths = 0;
 __u32 eg_kf_path2 = 0;
+/* chmod: the mode bits of which a rule needs one set (S_ISUID ...): a call
+ * setting one of them crosses. */
+__u32 eg_kf_chmod_mode = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -149,6 +152,8 @@ __noinline int kf_path_once(__u32 type)
 		w.word |= (__u32)(__u8)e->comm[i] << (8 * i);
 	}
 	if (bpf_map_lookup_elem(&kf_path_word, &w))
+		return 0;
+	if (type == EG_RAW_CHMOD && (fam_args(e)->a[0] & eg_kf_chmod_mode))
 		return 0;
 	n0 = e->filename_len;
 	if (!n0 || kf_path_wanted(e, FAM_OFF0, n0 - 1, type, EG_KF_PATH1))

@@ -129,7 +129,7 @@ struct collector {
 	int kf_state;                /* 1 on, 0 off */
 	uint64_t *kf_vals;           /* ncpus slots, the event loop's */
 	/* the file families' filter (bpf/fam_files.h): eg_kf_paths, eg_kf_path2 */
-	volatile uint32_t *kf_paths, *kf_path2;
+	volatile uint32_t *kf_paths, *kf_path2, *kf_chmod_mode;
 	int kf_path_prefix_fd, kf_path_word_fd;
 	uint64_t kfp_gen;            /* the engine generation the maps hold */
 	bool kfp_synced;             /* kfp_gen and kfp_on are valid */
@@ -333,6 +333,9 @@ static int map_bss(struct collector *c)
 	    !find_global(c->obj, ".bss", "eg_kf_path2", sizeof(uint32_t), &bss3, &kfp2_off) && bss3 == bss) {
 		c->kf_paths = (volatile uint32_t *)((char *)m + kfp_off);
 		c->kf_path2 = (volatile uint32_t *)((char *)m + kfp2_off);
+		if (!find_global(c->obj, ".bss", "eg_kf_chmod_mode", sizeof(uint32_t), &bss3, &kfp2_off) &&
+		    bss3 == bss)
+			c->kf_chmod_mode = (volatile uint32_t *)((char *)m + kfp2_off);
 	}
 	return 0;
 }
@@ -1243,7 +1246,11 @@ static void kf_sync_paths(struct collector *c)
 				snprintf(buf[i], sizeof(buf[i]), "failed to update the filter maps: %s",
 					 strerror(-err));
 				whys[i] = buf[i];
+			} else if (k->mode_mask && !c->kf_chmod_mode) {
+				whys[i] = "the BPF object has no mode filter";
 			} else {
+				if (k->mode_mask)
+					*c->kf_chmod_mode = k->mode_mask;
 				on |= 1u << t;
 				if (k->second.nprefixes || k->second.nsuffixes)
 					p2 |= 1u << t;
@@ -1267,6 +1274,10 @@ static void kf_sync_paths(struct collector *c)
 					"%zu suffixes, %zu comm words, %zu %s prefixes, %zu suffixes)\n",
 				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm,
 				k->second.nprefixes, path2[i], k->second.nsuffixes);
+		} else if (k->mode_mask) {
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu filename prefixes, "
+					"%zu suffixes, %zu comm words, mode bits %#o)\n",
+				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm, k->mode_mask);
 		} else {
 			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu filename prefixes, "
 					"%zu suffixes, %zu comm words)\n",

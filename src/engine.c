@@ -551,11 +551,11 @@ static int read_prefixes(lua_State *L, int idx, const char *key, struct eg_kfilt
 	return 0;
 }
 
-/* Reads host.init's kfilter[name] (kfilter: the table at idx) into k, and
- * its second path's sets into k2 when given; a missing one reads as off.
- * Returns 0, or -1 when out of memory. */
+/* Reads host.init's kfilter[name] (kfilter: the table at idx) into k, its
+ * second path's sets into k2 and its mode_mask into *mode when given; a
+ * missing one reads as off. Returns 0, or -1 when out of memory. */
 static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilter_open *k,
-			struct eg_kfilter_open *k2)
+			struct eg_kfilter_open *k2, uint32_t *mode)
 {
 	int rc = 0, top = lua_gettop(L);
 	lua_getfield(L, idx, "kfilter");
@@ -586,6 +586,11 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	if (k2 && (read_words(L, t, "path2_suffixes", &k2->suffixes, &k2->nsuffixes) ||
 		   read_prefixes(L, t, "path2_prefixes", k2)))
 		rc = -1;
+	if (mode) {
+		lua_getfield(L, t, "mode_mask");
+		*mode = (uint32_t)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+	}
 out:
 	lua_settop(L, top);
 	return rc;
@@ -655,16 +660,16 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 	lua_getfield(L, t, "types_wanted");
 	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
 	lua_pop(L, 1);
-	if (read_kfilter(L, t, "open", &e->kf_open, NULL))
+	if (read_kfilter(L, t, "open", &e->kf_open, NULL, NULL))
 		goto oom;
 	for (int i = 0; i < EG_KF_PATH_TYPES; i++) {
 		struct eg_kfilter_path *kp = &e->kf_path[i];
 		kp->type = eg_kf_path_types[i];
-		if (read_kfilter(L, t, eg_event_type_name(kp->type), &kp->first, &kp->second))
+		if (read_kfilter(L, t, eg_event_type_name(kp->type), &kp->first, &kp->second, &kp->mode_mask))
 			goto oom;
 	}
 	for (int i = 0; i < EG_KF_SOCK_TYPES; i++)
-		if (read_kfilter(L, t, eg_event_type_name((uint32_t)eg_kf_sock_types[i]), &e->kf_sock[i], NULL))
+		if (read_kfilter(L, t, eg_event_type_name((uint32_t)eg_kf_sock_types[i]), &e->kf_sock[i], NULL, NULL))
 			goto oom;
 	lua_getfield(L, t, "run");
 	if (!lua_isfunction(L, -1)) {

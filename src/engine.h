@@ -110,6 +110,7 @@ struct eg_kfilter_path {
 	int type; /* enum eg_event_type */
 	struct eg_kfilter_open first;
 	struct eg_kfilter_open second;
+	uint32_t mode_mask; /* chmod: a call setting one of these mode bits crosses */
 };
 #define EG_KF_PATH_TYPES 4
 /* Their types, in the order of eg_engine_kfilter_path's index. */

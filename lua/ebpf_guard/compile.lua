@@ -3,6 +3,7 @@
 -- cheap checks (ports, flags) before the regexes, and user code (conditions,
 -- Lua detections) last. Hits are written straight into b.hits.
 local ffi = require("ffi")
+local bit = require("bit")
 local regex = require("ebpf_guard.regex")
 local builtins = require("ebpf_guard.builtins")
 local event = require("ebpf_guard.event")
@@ -292,6 +293,43 @@ local function kf_sets(tname)
   return m
 end
 
+-- The mode bits (S_ISUID 04000 ...) of which every chmod matching ast sets
+-- at least one, or nil: mode_setuid: true, mode_setgid: true, mode: {any:
+-- [...]} or {all: [...]}; of "all" the narrowest conjunct's, of "any" the
+-- union when every branch has some.
+local MODE_BOOL = { mode_setuid = 2048, mode_setgid = 1024 }
+local function ast_mode(ast)
+  if not ast then return nil end
+  if ast.op == "field" then
+    local f, m = ast.field, ast.m
+    if MODE_BOOL[f.name] and m.op == "eq" and m.value == true then return MODE_BOOL[f.name] end
+    if f.name == "mode" and (m.op == "any" or m.op == "all") and type(m.mask) == "number" then
+      local mask = m.mask
+      for _, x in ipairs(m.multi or {}) do mask = bit.bor(mask, x) end
+      return mask ~= 0 and mask or nil
+    end
+    return nil
+  end
+  if ast.op == "all" then
+    local best
+    for _, x in ipairs(ast.list) do
+      local v = ast_mode(x)
+      if v and (not best or v < best) then best = v end
+    end
+    return best
+  end
+  if ast.op == "any" then
+    local out = 0
+    for _, x in ipairs(ast.list) do
+      local v = ast_mode(x)
+      if not v then return nil end
+      out = bit.bor(out, v)
+    end
+    return out ~= 0 and out or nil
+  end
+  return nil
+end
+
 -- The filter of one type (t, its name tname) from the rules that want it:
 -- { filename_prefixes, filename_suffixes, comm[, path2_prefixes,
 -- path2_suffixes] } (sorted, without duplicates) or { off = "why" }.
@@ -301,6 +339,7 @@ local function kf_type(rules, t, tname)
   local sets = { filename_prefixes = {}, filename_suffixes = {}, comm = {} }
   if _M.KF_PATH2[tname] then sets.path2_prefixes, sets.path2_suffixes = {}, {} end
   local aux = tname ~= "open"
+  if tname == "chmod" then sets.mode_mask = 0 end
   for _, r in ipairs(rules) do
     local wants = false
     for _, x in ipairs(r.types) do if x == t then wants = true end end
@@ -314,22 +353,30 @@ local function kf_type(rules, t, tname)
         keys = {}
       end
       local k = best_key(keys, ok)
-      if not k then
+      -- chmod: else the mode bits it needs set
+      local mode = not k and tname == "chmod" and ast_mode(r.kind == "yaml" and r.match_ast
+        or (r.kind == "lua" and r.filter_ast and r.filter_ast[t]) or nil)
+      if mode then
+        sets.mode_mask = bit.bor(sets.mode_mask, mode)
+      elseif not k then
         local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
-        local names = _M.KF_PATH2[tname] and ("filename, " .. _M.KF_PATH2[tname] .. " or comm") or "filename or comm"
+        local names = _M.KF_PATH2[tname] and ("filename, " .. _M.KF_PATH2[tname] .. " or comm")
+          or (tname == "chmod" and "filename, comm or mode bits" or "filename or comm")
         return { off = ("%s %q (%s) wants %s events and names no %s the kernel can test")
           :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, names) }
-      end
-      local name = map[k.side .. ":" .. k.field]
-      local set = sets[name]
-      if name:match("_prefixes$") then
-        for _, lit in ipairs(k.lits) do set[lit:sub(1, _M.KF_PREFIX_MAX)] = true end
       else
-        for _, w in ipairs(k.words) do set[w] = true end
+        local name = map[k.side .. ":" .. k.field]
+        local set = sets[name]
+        if name:match("_prefixes$") then
+          for _, lit in ipairs(k.lits) do set[lit:sub(1, _M.KF_PREFIX_MAX)] = true end
+        else
+          for _, w in ipairs(k.words) do set[w] = true end
+        end
       end
     end
   end
-  local out = {}
+  local out = { mode_mask = sets.mode_mask }
+  sets.mode_mask = nil
   for name, set in pairs(sets) do
     local list = {}
     for x in pairs(set) do list[#list + 1] = x end

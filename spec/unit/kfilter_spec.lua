@@ -4,6 +4,7 @@
 -- from, and that an event they keep in the kernel changes no alert: the
 -- rules fire the same on a stream with and without the events they drop.
 local ffi = require("ffi")
+local bit = require("bit")
 local H = require("helpers.engine")
 local compile = require("ebpf_guard.compile")
 
@@ -79,6 +80,7 @@ local function drops(kfs, ev, raw)
     return not comm_wanted(kf, ev) and not wanted(kf.filename_prefixes, kf.filename_suffixes, fn)
   end
   local r1 = raw and raw[1] or ev.filename
+  if kf.mode_mask and bit.band(ev.mode or 0, kf.mode_mask) ~= 0 then return false end
   if comm_wanted(kf, ev) or odd(r1) or wanted(kf.filename_prefixes, kf.filename_suffixes, r1) then
     return false
   end
@@ -468,6 +470,7 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       local kfs = kfilters({ p })
       os.remove(p)
       assert.same({ filename_prefixes = { "/var/log/" }, filename_suffixes = {}, comm = {} }, kfs.unlink)
+      assert.equals(0, kfs.chmod.mode_mask)
       assert.same({ filename_prefixes = {}, filename_suffixes = {}, comm = {},
         path2_prefixes = { "/etc/cron.d/", "/etc/systemd/" }, path2_suffixes = {} }, kfs.rename)
       assert.same({ filename_prefixes = {}, filename_suffixes = {}, comm = {}, path2_prefixes = {},
@@ -478,10 +481,28 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       assert.same({}, kfs.open.filename_prefixes) -- no rule wants opens: all may stay
     end)
 
+    it("let a chmod through by the mode bits a rule needs (setuid_bit_set)", function()
+      local kfs = kfilters({ "rules" })
+      assert.is_nil(kfs.chmod.off)
+      assert.equals(3072, kfs.chmod.mode_mask) -- 06000
+      local function c(mode, fn)
+        return drops(kfs, { type = "chmod", comm = "chmod", filename = fn or "/var/cache/x", mode = mode, ret = 0 })
+      end
+      assert.is_true(c(420))           -- 0644
+      assert.is_false(c(2541))         -- 04755
+      assert.is_false(c(1517))         -- 02755
+      assert.is_false(c(420, "/tmp/x")) -- drop_chmod_execute's directories
+      local p = yaml(rule("x", "chmod", "      mode: {any: [owner_exec, group_exec]}\n"))
+      assert.equals(72, kfilters({ p }).chmod.mode_mask)
+      os.remove(p)
+      p = yaml(rule("x", "chmod", "      mode: {not: {any: [setuid]}}\n"))
+      assert.equals(('rule "x" (%s) wants chmod events and names no filename, comm or mode bits the kernel can'
+        .. " test"):format(p), kfilters({ p }).chmod.off)
+      os.remove(p)
+    end)
+
     it("are off per type, with the reason", function()
       local kfs = kfilters({ "rules" })
-      assert.equals('rule "setuid_bit_set" (rules/30-privilege-escalation.yaml) wants chmod events and names no'
-        .. " filename or comm the kernel can test", kfs.chmod.off)
       assert.is_nil(kfs.unlink.off)
       assert.is_nil(kfs.rename.off)
       assert.is_nil(kfs.link.off)

@@ -50,6 +50,11 @@ rules:
     event_types: [chmod]
     match:
       filename: {prefix: $W/secret/}
+  - id: e2e_kf_suid
+    description: a set-uid bit set
+    event_types: [chmod]
+    match:
+      mode_setuid: true
 $1
 YAML
 }
@@ -116,6 +121,8 @@ grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 
 	fail "the unlink filter is not on with the rule's prefix"
 grep -q '^ebpf-guard: kernel filter for rename events: on (0 filename prefixes, 0 suffixes, 0 comm words, 1 new_path prefixes, 0 suffixes)$' "$W/stderr" ||
 	fail "the rename filter does not test new_path"
+grep -q '^ebpf-guard: kernel filter for chmod events: on (1 filename prefixes, 0 suffixes, 0 comm words, mode bits 04000)$' "$W/stderr" ||
+	fail "the chmod filter does not test the set-uid bit"
 # the socket families are not filtered: the built-in's ports are all they name
 grep -q '^ebpf-guard: kernel filter for connect events: off (the kernel has no port filter yet (the rules name 4 dest_port values))$' "$W/stderr" ||
 	fail "the connect filter's state is not logged"
@@ -150,6 +157,9 @@ pyrun 'os.symlink("/etc/passwd", sys.argv[1])' "$W/secret/l1"
 expect_alerts --where pid="$PYPID" --where filename="$W/secret/l1" --rules e2e_kf_link --field link_target=/etc/passwd
 pyrun 'os.chmod(sys.argv[1], 0o640)' "$W/secret//file"
 expect_alerts --where pid="$PYPID" --where filename="$W/secret/file" --rules e2e_kf_chmod --field type=chmod
+# a set-uid bit crosses wherever the file is
+pyrun 'os.chmod(sys.argv[1], 0o4700)' "$boring/file"
+expect_alerts --where pid="$PYPID" --where filename="$boring/file" --rules e2e_kf_suid --field mode_setuid=True
 # fchmod: the path comes from the descriptor, the kernel lets it through
 pyrun 'fd = os.open(sys.argv[1], os.O_RDONLY); os.fchmod(fd, 0o600)' "$W/secret/file"
 expect_alerts --where pid="$PYPID" --where filename="$W/secret/file" --where call=fchmod --rules e2e_kf_chmod
