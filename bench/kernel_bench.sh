@@ -32,8 +32,12 @@
 # -e: run the daemon with -enforce (with a -c file of rules with action:
 # kill, the kernel's kills are on: their cost per event, bpf/kkill.h).
 #
+# -D DIR: the directory the unlink and rename storms work in (default: the
+# storms' own, /tmp, where the stock set's rules want unlinks; a directory no
+# rule names shows what the kernel filter keeps).
+#
 #   bench/kernel_bench.sh [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s "open exec connect"]
-#                         [-m auto|all|want|none] [-c CONFIG] [-e]
+#                         [-m auto|all|want|none] [-c CONFIG] [-D DIR] [-e]
 set -euo pipefail
 
 BUILD=${EG_BUILD_DIR:-build}
@@ -43,8 +47,9 @@ STORMS="open exec connect"
 MODE=auto
 CONFIG=
 ENFORCE=()
-usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG] [-e]" >&2; exit 2; }
-while getopts "b:d:r:s:m:c:e" opt; do
+SDIR=
+usage() { echo "usage: $0 [-b BUILD_DIR] [-d SECONDS] [-r REPS] [-s STORMS] [-m auto|all|want|none] [-c CONFIG] [-D DIR] [-e]" >&2; exit 2; }
+while getopts "b:d:r:s:m:c:D:e" opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	d) SECS=$OPTARG ;;
@@ -53,6 +58,7 @@ while getopts "b:d:r:s:m:c:e" opt; do
 	m) MODE=$OPTARG ;;
 	c) CONFIG=$OPTARG ;;
 	e) ENFORCE=(-enforce) ;;
+	D) SDIR=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -64,7 +70,7 @@ B=$BUILD/bench
 # duration, the event type it makes (the ebpf_guard_events_total series
 # counted and the minimal program's tracepoint).
 storm_bin() { case $1 in dup | dup-stdio) echo storm_dup ;; *) echo "storm_$1" ;; esac; }
-storm_args() { case $1 in dup) echo 100 ;; dup-stdio) echo 0 ;; esac; }
+storm_args() { case $1 in dup) echo 100 ;; dup-stdio) echo 0 ;; unlink | rename) echo "$SDIR" ;; esac; }
 ev_type() { case $1 in dup-stdio) echo dup ;; *) echo "$1" ;; esac; }
 # the daemon's mode for a kind (-m auto resolved)
 kind_mode() {

@@ -223,4 +223,34 @@ struct eg_kk_key {
 	__u8 data[1 + EG_KK_PATH_MAX + 3];
 };
 
+/*
+ * The file families' filter (link, rename, unlink, chmod; bpf/fam_files.h):
+ * one trie and one word set for them all, the record type and the field in
+ * every key. kf_path_prefix: struct eg_kf_path_prefix, data = type, field,
+ * then the prefix (prefixlen counts the two tag bytes); kf_path_word:
+ * struct eg_kf_word, value 1.
+ *
+ *   data: | type | field | path bytes (at most EG_KF_PREFIX_MAX) ... |
+ */
+#define EG_KF_PATH_PREFIXES 8192 /* kf_path_prefix entries */
+#define EG_KF_PATH_WORDS 4096    /* kf_path_word entries */
+
+enum eg_kf_field {
+	EG_KF_PATH1 = 0, /* S0: filename */
+	EG_KF_PATH2 = 1, /* S2: new_path (rename), link_target (link) */
+	EG_KF_COMM = 2,  /* the comm's first 4 bytes (kf_path_word only) */
+};
+
+struct eg_kf_path_prefix {
+	__u32 prefixlen; /* in bits, the two tag bytes included */
+	__u8 data[2 + EG_KF_PREFIX_MAX];
+};
+
+struct eg_kf_word {
+	__u32 word;  /* a path's last 4 bytes, or the comm's first 4 (zeros after its end) */
+	__u8 type;   /* EG_RAW_* */
+	__u8 field;  /* enum eg_kf_field */
+	__u8 _pad[2];
+};
+
 #endif

@@ -16,6 +16,166 @@
 #define AT_EMPTY_PATH 0x1000
 #define S_IALLUGO 07777
 
+/* ---- the rules' filter (bpf/eg_raw.h; lua/ebpf_guard/compile.lua) ------- */
+
+/* Bit per record type whose filter the maps below hold: the host clears
+ * the bits before it changes the maps and sets them after (meanwhile every
+ * event crosses). eg_kf_path2: of those, the types whose second path (S2)
+ * is tested too. */
+__u32 eg_kf_paths = 0;
+__u32 eg_kf_path2 = 0;
+/* chmod: the mode bits of which a rule needs one set (S_ISUID ...): a call
+ * setting one of them crosses. */
+__u32 eg_kf_chmod_mode = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, EG_KF_PATH_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct eg_kf_path_prefix);
+	__type(value, __u8);
+} kf_path_prefix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_PATH_WORDS);
+	__type(key, struct eg_kf_word);
+	__type(value, __u8);
+} kf_path_word SEC(".maps");
+
+/* A path's scan for what the daemon's normalisation would change: an
+ * empty, "." or ".." component (one bpf_loop step per 8 bytes). */
+struct kf_scan {
+	__u32 off;  /* the path's offset in the record */
+	__u32 n;    /* its length, its first byte a '/' */
+	__u32 clen; /* bytes of the component so far */
+	__u32 dots; /* of them, dots */
+	__u32 odd;  /* such a component was seen */
+};
+
+static long kf_scan_step(__u32 i, void *arg)
+{
+	struct kf_scan *k = arg;
+	struct eg_raw_event *e = get_scratch();
+
+	if (!e) {
+		k->odd = 1;
+		return 1;
+	}
+	for (int j = 0; j < 8; j++) {
+		__u32 at = i * 8 + j, x = k->off + at;
+		char c;
+
+		if (at >= k->n)
+			return 1;
+		if (!at)
+			continue; /* the leading '/' */
+		if (x >= EG_RAW_SCRATCH) {
+			k->odd = 1;
+			return 1;
+		}
+		c = ((char *)e)[x];
+		if (c != '/') {
+			k->clen++;
+			k->dots += c == '.';
+			continue;
+		}
+		if (!k->clen || (k->clen == k->dots && k->clen <= 2)) {
+			k->odd = 1;
+			return 1;
+		}
+		k->clen = 0;
+		k->dots = 0;
+	}
+	return 0;
+}
+
+/*
+ * Whether the path of n bytes (no NUL) at offset off of the record e must
+ * cross for (type, field): it is not absolute, not in normal form (the
+ * daemon would rewrite it) or too long, or one of the rules' prefixes or
+ * suffixes for it matches.
+ */
+static __always_inline bool kf_path_wanted(struct eg_raw_event *e, __u32 off, __u32 n, __u8 type,
+					   __u8 field)
+{
+	struct kf_scan k = {.off = off, .n = n};
+	struct eg_kf_word w = {.type = type, .field = field};
+	struct eg_kf_path_prefix key;
+
+	if (n < 2 || n >= EG_RAW_PATH_MAX || off > EG_RAW_SCRATCH - EG_RAW_PATH_MAX)
+		return true;
+	if (((char *)e)[off] != '/')
+		return true;
+	bpf_loop((n + 7) / 8, kf_scan_step, &k, 0);
+	/* ...and the last component: not empty (a trailing '/'), "." or ".." */
+	if (k.odd || !k.clen || (k.clen == k.dots && k.clen <= 2))
+		return true;
+	if (n >= 4) {
+		if (bpf_probe_read_kernel(&w.word, sizeof(w.word), (char *)e + off + n - 4))
+			return true;
+		if (bpf_map_lookup_elem(&kf_path_word, &w))
+			return true;
+	}
+	key.prefixlen = (2 + (n < EG_KF_PREFIX_MAX ? n : EG_KF_PREFIX_MAX)) * 8;
+	key.data[0] = type;
+	key.data[1] = field;
+	if (bpf_probe_read_kernel(key.data + 2, EG_KF_PREFIX_MAX, (char *)e + off))
+		return true;
+	return bpf_map_lookup_elem(&kf_path_prefix, &key) != NULL;
+}
+
+/*
+ * Whether the file family's record in the scratch may stay in the kernel:
+ * its type's filter is on, its comm's word is not in it, and its first
+ * path (and the second, when the type's rules key on it) is an absolute
+ * path as passed, in normal form, that no prefix or suffix of the filter
+ * matches. Counts what it keeps. A global function: verified once.
+ */
+__noinline int kf_path_once(__u32 type)
+{
+	struct eg_raw_event *e = get_scratch();
+	const __u32 odd = EG_RAWF_TRUNC_FILENAME | EG_RAWF_PATH_DIR | EG_RAWF_PATH_FILE;
+	struct eg_kf_word w = {.field = EG_KF_COMM};
+	__u32 bit, n0, n2;
+
+	if (!e || type >= 32)
+		return 0;
+	bit = 1u << type;
+	if (!(eg_kf_paths & bit) || (e->flags & odd))
+		return 0;
+	/* the comm's word: its first 4 bytes, zeros after its end */
+	w.type = type;
+	for (int i = 0; i < 4; i++) {
+		if (!e->comm[i])
+			break;
+		w.word |= (__u32)(__u8)e->comm[i] << (8 * i);
+	}
+	if (bpf_map_lookup_elem(&kf_path_word, &w))
+		return 0;
+	if (type == EG_RAW_CHMOD && (fam_args(e)->a[0] & eg_kf_chmod_mode))
+		return 0;
+	n0 = e->filename_len;
+	if (!n0 || kf_path_wanted(e, FAM_OFF0, n0 - 1, type, EG_KF_PATH1))
+		return 0;
+	if (eg_kf_path2 & bit) {
+		n2 = e->args_len;
+		if ((e->flags & EG_RAWF_PATH2_DIR) || !n2 ||
+		    kf_path_wanted(e, FAM_OFF0 + n0 + e->exe_len, n2 - 1, type, EG_KF_PATH2))
+			return 0;
+	}
+	kf_count(type);
+	return 1;
+}
+
+/* Submits a file family's record unless the rules' filter keeps it. */
+static __always_inline void fam_kf_submit(struct eg_raw_event *e, __u32 end)
+{
+	if ((eg_kf_paths & (1u << (e->type & 31))) && kf_path_once(e->type))
+		return;
+	fam_submit(e, end);
+}
+
 /* link: the new name as S0 (filename); what it points at as S2
  * (link_target): a symbolic link's text as passed (never joined: it is
  * resolved from the link's directory, when followed), a hard link's
@@ -36,16 +196,16 @@ static __always_inline void fam_link(const struct sc *s)
 		break;
 	case NR_link:
 		off = fam_path0(e, s->task, AT_FDCWD, s->a[1]);
-		fam_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[0]));
+		fam_kf_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[0]));
 		return;
 	default: /* linkat */
 		off = fam_path0(e, s->task, (int)s->a[2], s->a[3]);
-		fam_submit(e, fam_path2(e, off, s->task, (int)s->a[0], s->a[1]));
+		fam_kf_submit(e, fam_path2(e, off, s->task, (int)s->a[0], s->a[1]));
 		return;
 	}
 	n = fam_ustr(e, off, s->a[0]);
 	e->args_len = n;
-	fam_submit(e, off + n);
+	fam_kf_submit(e, off + n);
 }
 
 /* rename: the old path as S0 (filename), the new one as S2 (new_path);
@@ -59,13 +219,13 @@ static __always_inline void fam_rename(const struct sc *s)
 		return;
 	if (s->nr == NR_rename) {
 		off = fam_path0(e, s->task, AT_FDCWD, s->a[0]);
-		fam_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[1]));
+		fam_kf_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[1]));
 		return;
 	}
 	if (s->nr == NR_renameat2)
 		fam_args(e)->a[0] = (__u32)s->a[4];
 	off = fam_path0(e, s->task, (int)s->a[0], s->a[1]);
-	fam_submit(e, fam_path2(e, off, s->task, (int)s->a[2], s->a[3]));
+	fam_kf_submit(e, fam_path2(e, off, s->task, (int)s->a[2], s->a[3]));
 }
 
 /* unlink: the path as S0 (filename); AT_REMOVEDIR in a[0] (unlink_flags)
@@ -78,12 +238,12 @@ static __always_inline void fam_unlink(const struct sc *s)
 		return;
 	if (s->nr == NR_unlinkat) {
 		fam_args(e)->a[0] = s->a[2] & AT_REMOVEDIR;
-		fam_submit(e, fam_path0(e, s->task, (int)s->a[0], s->a[1]));
+		fam_kf_submit(e, fam_path0(e, s->task, (int)s->a[0], s->a[1]));
 		return;
 	}
 	if (s->nr == NR_rmdir)
 		fam_args(e)->a[0] = AT_REMOVEDIR;
-	fam_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]));
+	fam_kf_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]));
 }
 
 /* chmod: the file as S0 (or, for fchmod and fchmodat2(AT_EMPTY_PATH) with
@@ -98,12 +258,12 @@ static __always_inline void fam_chmod(const struct sc *s)
 		return;
 	if (s->nr == NR_fchmod) {
 		fam_args(e)->a[0] = s->a[1] & S_IALLUGO;
-		fam_submit(e, fam_fd0(e, s->task, (int)s->a[0]));
+		fam_kf_submit(e, fam_fd0(e, s->task, (int)s->a[0]));
 		return;
 	}
 	if (s->nr == NR_chmod) {
 		fam_args(e)->a[0] = s->a[1] & S_IALLUGO;
-		fam_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]));
+		fam_kf_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]));
 		return;
 	}
 	fam_args(e)->a[0] = s->a[2] & S_IALLUGO;
@@ -115,7 +275,7 @@ static __always_inline void fam_chmod(const struct sc *s)
 		e->flags &= ~EG_RAWF_PATH_DIR;
 		off = fam_fd0(e, s->task, (int)s->a[0]);
 	}
-	fam_submit(e, off);
+	fam_kf_submit(e, off);
 }
 
 #endif

@@ -130,6 +130,12 @@ struct collector {
 	int kf_state;                /* 1 on, 0 off */
 	struct eg_kk *kk;            /* -enforce: the kills made in the kernel */
 	uint64_t *kf_vals;           /* ncpus slots, the event loop's */
+	/* the file families' filter (bpf/fam_files.h): eg_kf_paths, eg_kf_path2 */
+	volatile uint32_t *kf_paths, *kf_path2, *kf_chmod_mode;
+	int kf_path_prefix_fd, kf_path_word_fd;
+	uint64_t kfp_gen;            /* the engine generation the maps hold */
+	bool kfp_synced;             /* kfp_gen and kfp_on are valid */
+	uint32_t kfp_on, kfp_path2;  /* bit per record type: on, its second path tested */
 	uint64_t *scrape_kf_vals;    /* the metrics thread's */
 };
 
@@ -324,6 +330,15 @@ static int map_bss(struct collector *c)
 	size_t kf_off;
 	if (!find_global(c->obj, ".bss", "eg_kf_open", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_open = (volatile uint32_t *)((char *)m + kf_off);
+	size_t kfp_off, kfp2_off;
+	if (!find_global(c->obj, ".bss", "eg_kf_paths", sizeof(uint32_t), &bss3, &kfp_off) && bss3 == bss &&
+	    !find_global(c->obj, ".bss", "eg_kf_path2", sizeof(uint32_t), &bss3, &kfp2_off) && bss3 == bss) {
+		c->kf_paths = (volatile uint32_t *)((char *)m + kfp_off);
+		c->kf_path2 = (volatile uint32_t *)((char *)m + kfp2_off);
+		if (!find_global(c->obj, ".bss", "eg_kf_chmod_mode", sizeof(uint32_t), &bss3, &kfp2_off) &&
+		    bss3 == bss)
+			c->kf_chmod_mode = (volatile uint32_t *)((char *)m + kfp2_off);
+	}
 	return 0;
 }
 
@@ -1006,17 +1021,22 @@ static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 	}
 }
 
-/* Reads the per-CPU counts of open events the kernel filter kept (vals:
- * ncpus slots) into ebpf_guard_events_filtered_total{type="open"}. */
+/* Reads the per-CPU counts of events the kernel filters kept (vals: ncpus
+ * slots) into ebpf_guard_events_filtered_total{type}: opens and the file
+ * families. */
 static void read_filtered(struct collector *c, uint64_t *vals)
 {
-	uint32_t t = EG_RAW_OPEN;
-	if (c->kf_filtered_fd < 0 || !vals || bpf_map_lookup_elem(c->kf_filtered_fd, &t, vals))
+	if (c->kf_filtered_fd < 0 || !vals)
 		return;
-	uint64_t sum = 0;
-	for (const uint64_t *v = vals; v < vals + c->ncpus; v++)
-		sum += *v;
-	eg_metrics_raise(&eg_metrics.filtered_kernel[t], sum);
+	for (int i = -1; i < EG_KF_PATH_TYPES; i++) {
+		uint32_t t = i < 0 ? EG_RAW_OPEN : (uint32_t)eg_kf_path_types[i];
+		if (bpf_map_lookup_elem(c->kf_filtered_fd, &t, vals))
+			continue;
+		uint64_t sum = 0;
+		for (const uint64_t *v = vals; v < vals + c->ncpus; v++)
+			sum += *v;
+		eg_metrics_raise(&eg_metrics.filtered_kernel[t], sum);
+	}
 }
 
 /* Ring fill every pass; the drop counters when drops is set (every 10th
@@ -1184,6 +1204,134 @@ static void kk_start(struct collector *c)
 	kk_sync(c);
 }
 
+/* Adds the prefixes and suffix words of k for (type, field) to the file
+ * families' maps, and its comm words when comm is set. Returns 0 or -errno. */
+static int kfp_add(struct collector *c, const struct eg_kfilter_open *k, uint8_t type, uint8_t field,
+		   bool comm)
+{
+	const uint8_t one = 1;
+	for (size_t i = 0; i < k->nprefixes; i++) {
+		struct eg_kf_path_prefix key = {0};
+		uint32_t l = k->prefix_lens[i] < EG_KF_PREFIX_MAX ? k->prefix_lens[i] : EG_KF_PREFIX_MAX;
+		key.prefixlen = (2 + l) * 8;
+		key.data[0] = type;
+		key.data[1] = field;
+		memcpy(key.data + 2, k->prefixes[i], l);
+		if (bpf_map_update_elem(c->kf_path_prefix_fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < k->nsuffixes; i++) {
+		struct eg_kf_word w = {.word = k->suffixes[i], .type = type, .field = field};
+		if (bpf_map_update_elem(c->kf_path_word_fd, &w, &one, BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; comm && i < k->ncomm; i++) {
+		struct eg_kf_word w = {.word = k->comm[i], .type = type, .field = EG_KF_COMM};
+		if (bpf_map_update_elem(c->kf_path_word_fd, &w, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * kf_sync for the file families (link, rename, unlink, chmod): one trie and
+ * one word set hold every type's filter, eg_kf_paths a bit per type that
+ * is on (all 0 while the maps change), eg_kf_path2 a bit per type whose
+ * second path is tested. Off as open's is, and per type when its rules
+ * cannot be filtered. Says on stderr what it did per type whenever the
+ * rules or the outcome change.
+ */
+static void kf_sync_paths(struct collector *c)
+{
+	static const char *const path2[EG_KF_PATH_TYPES] = {"link_target", "new_path", NULL, NULL};
+	char buf[EG_KF_PATH_TYPES][160];
+	const char *whys[EG_KF_PATH_TYPES] = {0};
+	uint64_t gen = eg_pipe_engine_gen(c->p);
+	const struct eg_engine *e = eg_pipe_engine(c->p);
+	const char *why = NULL;
+	if (!e)
+		why = "no rules are loaded";
+	else if (!c->kf_paths || c->kf_path_prefix_fd < 0 || c->kf_path_word_fd < 0)
+		why = "the BPF object has no kernel filter";
+	else if (c->o->all_events || c->o->recording)
+		why = c->o->all_events ? "-all-events" : "-record";
+	if (!why && eg_pipe_reload_busy(c->p)) {
+		*c->kf_paths = 0;
+		return;
+	}
+	bool changed = !c->kfp_synced || c->kfp_gen != gen;
+	uint32_t on = c->kfp_on, p2 = c->kfp_path2;
+	if (why) {
+		on = p2 = 0;
+	} else if (changed) {
+		int err;
+		on = p2 = 0;
+		*c->kf_paths = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if ((err = kf_clear(c->kf_path_prefix_fd)) || (err = kf_clear(c->kf_path_word_fd))) {
+			snprintf(buf[0], sizeof(buf[0]), "failed to clear the filter maps: %s", strerror(-err));
+			why = buf[0];
+		}
+		for (int i = 0; !why && i < EG_KF_PATH_TYPES; i++) {
+			const struct eg_kfilter_path *k = eg_engine_kfilter_path(e, i);
+			uint8_t t = (uint8_t)k->type;
+			if (k->first.off) {
+				whys[i] = k->first.off;
+			} else if ((err = kfp_add(c, &k->first, t, EG_KF_PATH1, true)) ||
+				   (err = kfp_add(c, &k->second, t, EG_KF_PATH2, false))) {
+				snprintf(buf[i], sizeof(buf[i]), "failed to update the filter maps: %s",
+					 strerror(-err));
+				whys[i] = buf[i];
+			} else if (k->mode_mask && !c->kf_chmod_mode) {
+				whys[i] = "the BPF object has no mode filter";
+			} else {
+				if (k->mode_mask)
+					*c->kf_chmod_mode = k->mode_mask;
+				on |= 1u << t;
+				if (k->second.nprefixes || k->second.nsuffixes)
+					p2 |= 1u << t;
+			}
+		}
+	}
+	if (c->kf_paths) {
+		*c->kf_path2 = p2;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		*c->kf_paths = on;
+	}
+	for (int i = 0; (changed || on != c->kfp_on) && i < EG_KF_PATH_TYPES; i++) {
+		const struct eg_kfilter_path *k = e ? eg_engine_kfilter_path(e, i) : NULL;
+		const char *name = eg_event_type_name((uint32_t)eg_kf_path_types[i]);
+		const char *w = why ? why : whys[i] ? whys[i] : k && k->first.off ? k->first.off : NULL;
+		if (w || !k) {
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n", name,
+				w ? w : "no rules are loaded");
+		} else if (p2 & (1u << k->type)) {
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu filename prefixes, "
+					"%zu suffixes, %zu comm words, %zu %s prefixes, %zu suffixes)\n",
+				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm,
+				k->second.nprefixes, path2[i], k->second.nsuffixes);
+		} else if (k->mode_mask) {
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu filename prefixes, "
+					"%zu suffixes, %zu comm words, mode bits %#o)\n",
+				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm, k->mode_mask);
+		} else {
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu filename prefixes, "
+					"%zu suffixes, %zu comm words)\n",
+				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm);
+		}
+	}
+	/* the socket families: always off, say why */
+	for (int i = 0; changed && i < EG_KF_SOCK_TYPES; i++) {
+		const char *w = why ? why : e ? eg_engine_kfilter_sock_off(e, i) : NULL;
+		fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n",
+			eg_event_type_name((uint32_t)eg_kf_sock_types[i]), w ? w : "no rules are loaded");
+	}
+	c->kfp_synced = true;
+	c->kfp_gen = gen;
+	c->kfp_on = on;
+	c->kfp_path2 = p2;
+}
+
 static void *destroy_link(void *link)
 {
 	bpf_link__destroy(link);
@@ -1290,7 +1438,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		     volatile sig_atomic_t *stop)
 {
 	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
-			      .kf_comm_fd = -1, .kf_filtered_fd = -1};
+			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1,
+			      .kf_path_word_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
 
@@ -1419,6 +1568,12 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	    bpf_map__type(kfm) == BPF_MAP_TYPE_PERCPU_ARRAY && bpf_map__value_size(kfm) == 8 &&
 	    bpf_map__max_entries(kfm) > EG_RAW_OPEN)
 		c.kf_filtered_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_prefix")) &&
+	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_path_prefix))
+		c.kf_path_prefix_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_word")) &&
+	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_word))
+		c.kf_path_word_fd = bpf_map__fd(kfm);
 	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();
@@ -1436,6 +1591,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		fprintf(stderr, "ebpf-guard: no cgroup v2 hierarchy: events carry no container identity\n");
 	kf_sync(&c);
 	kk_start(&c);
+	kf_sync_paths(&c);
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
 	/* after the attach, so that no process starts unseen; before the
@@ -1469,6 +1625,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		eg_pipe_service(p);
 		kf_sync(&c);
 		kk_sync(&c);
+		kf_sync_paths(&c);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
 		if (o->on_state)

@@ -47,6 +47,8 @@ struct eg_engine {
 	uint32_t types_wanted;
 	struct eg_kfilter_open kf_open; /* its arrays and strings owned here */
 	struct eg_kkill_set kk;         /* likewise */
+	struct eg_kfilter_path kf_path[EG_KF_PATH_TYPES]; /* and these */
+	struct eg_kfilter_open kf_sock[EG_KF_SOCK_TYPES];  /* their off only */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
 	size_t nprotect;
@@ -514,16 +516,52 @@ static int read_words(lua_State *L, int idx, const char *key, const uint32_t **o
 	return 0;
 }
 
-/* Reads host.init's kfilter.open (the table at idx) into e->kf_open; a
- * missing one reads as off. Returns 0, or -1 when out of memory. */
-static int read_kfilter(struct eg_engine *e, int idx)
+/* Reads the prefix strings at t[key] (a table at idx) into k's prefixes.
+ * Returns 0, or -1 when out of memory. */
+static int read_prefixes(lua_State *L, int idx, const char *key, struct eg_kfilter_open *k)
 {
-	lua_State *L = e->L;
-	struct eg_kfilter_open *k = &e->kf_open;
-	int rc = 0;
+	lua_getfield(L, idx, key);
+	size_t n = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	char **p = calloc(n ? n : 1, sizeof(*p));
+	uint32_t *lens = calloc(n ? n : 1, sizeof(*lens));
+	k->prefixes = (const char *const *)p;
+	k->prefix_lens = lens;
+	if (!p || !lens) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l = 0;
+		lua_rawgeti(L, -1, (int)i + 1);
+		const char *s = lua_tolstring(L, -1, &l);
+		p[i] = s ? malloc(l + 1) : NULL;
+		if (p[i]) {
+			memcpy(p[i], s, l);
+			p[i][l] = 0;
+			lens[i] = (uint32_t)l;
+		}
+		lua_pop(L, 1);
+		if (!p[i]) {
+			lua_pop(L, 1);
+			k->nprefixes = i;
+			return -1;
+		}
+	}
+	k->nprefixes = n;
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* Reads host.init's kfilter[name] (kfilter: the table at idx) into k, its
+ * second path's sets into k2 and its mode_mask into *mode when given; a
+ * missing one reads as off. Returns 0, or -1 when out of memory. */
+static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilter_open *k,
+			struct eg_kfilter_open *k2, uint32_t *mode)
+{
+	int rc = 0, top = lua_gettop(L);
 	lua_getfield(L, idx, "kfilter");
 	if (lua_istable(L, -1))
-		lua_getfield(L, -1, "open");
+		lua_getfield(L, -1, name);
 	else
 		lua_pushnil(L);
 	int t = lua_gettop(L);
@@ -541,43 +579,21 @@ static int read_kfilter(struct eg_engine *e, int idx)
 	}
 	lua_pop(L, 1);
 	if (read_words(L, t, "filename_suffixes", &k->suffixes, &k->nsuffixes) ||
-	    read_words(L, t, "comm", &k->comm, &k->ncomm)) {
+	    read_words(L, t, "comm", &k->comm, &k->ncomm) ||
+	    read_prefixes(L, t, "filename_prefixes", k)) {
 		rc = -1;
 		goto out;
 	}
-	lua_getfield(L, t, "filename_prefixes");
-	size_t n = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
-	char **p = calloc(n ? n : 1, sizeof(*p));
-	uint32_t *lens = calloc(n ? n : 1, sizeof(*lens));
-	k->prefixes = (const char *const *)p;
-	k->prefix_lens = lens;
-	if (!p || !lens) {
-		lua_pop(L, 1);
+	if (k2 && (read_words(L, t, "path2_suffixes", &k2->suffixes, &k2->nsuffixes) ||
+		   read_prefixes(L, t, "path2_prefixes", k2)))
 		rc = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t l = 0;
-		lua_rawgeti(L, -1, (int)i + 1);
-		const char *s = lua_tolstring(L, -1, &l);
-		p[i] = s ? malloc(l + 1) : NULL;
-		if (p[i]) {
-			memcpy(p[i], s, l);
-			p[i][l] = 0;
-			lens[i] = (uint32_t)l;
-		}
+	if (mode) {
+		lua_getfield(L, t, "mode_mask");
+		*mode = (uint32_t)lua_tointeger(L, -1);
 		lua_pop(L, 1);
-		if (!p[i]) {
-			lua_pop(L, 1);
-			k->nprefixes = i;
-			rc = -1;
-			goto out;
-		}
 	}
-	k->nprefixes = n;
-	lua_pop(L, 1);
 out:
-	lua_settop(L, idx);
+	lua_settop(L, top);
 	return rc;
 }
 
@@ -740,8 +756,17 @@ static int read_rules(struct eg_engine *e, char *err, size_t errlen)
 	lua_getfield(L, t, "types_wanted");
 	e->types_wanted = (uint32_t)lua_tointeger(L, -1);
 	lua_pop(L, 1);
-	if (read_kfilter(e, t) || read_kkill(e, t))
+	if (read_kfilter(L, t, "open", &e->kf_open, NULL, NULL) || read_kkill(e, t))
 		goto oom;
+	for (int i = 0; i < EG_KF_PATH_TYPES; i++) {
+		struct eg_kfilter_path *kp = &e->kf_path[i];
+		kp->type = eg_kf_path_types[i];
+		if (read_kfilter(L, t, eg_event_type_name(kp->type), &kp->first, &kp->second, &kp->mode_mask))
+			goto oom;
+	}
+	for (int i = 0; i < EG_KF_SOCK_TYPES; i++)
+		if (read_kfilter(L, t, eg_event_type_name((uint32_t)eg_kf_sock_types[i]), &e->kf_sock[i], NULL, NULL))
+			goto oom;
 	lua_getfield(L, t, "run");
 	if (!lua_isfunction(L, -1)) {
 		snprintf(err, errlen, "engine: host.init returned no run function");
@@ -932,6 +957,12 @@ void eg_engine_free(struct eg_engine *e)
 	free(e->protect);
 	free_kfilter(&e->kf_open);
 	free_kkill(&e->kk);
+	for (int i = 0; i < EG_KF_PATH_TYPES; i++) {
+		free_kfilter(&e->kf_path[i].first);
+		free_kfilter(&e->kf_path[i].second);
+	}
+	for (int i = 0; i < EG_KF_SOCK_TYPES; i++)
+		free_kfilter(&e->kf_sock[i]);
 	free(e->report);
 	free(e->hits);
 	free(e->order);
@@ -965,6 +996,20 @@ const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e)
 const struct eg_kkill_set *eg_engine_kkill(const struct eg_engine *e)
 {
 	return &e->kk;
+}
+
+const int eg_kf_path_types[EG_KF_PATH_TYPES] = {EG_EV_LINK, EG_EV_RENAME, EG_EV_UNLINK, EG_EV_CHMOD};
+
+const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, int i)
+{
+	return i >= 0 && i < EG_KF_PATH_TYPES ? &e->kf_path[i] : NULL;
+}
+
+const int eg_kf_sock_types[EG_KF_SOCK_TYPES] = {EG_EV_CONNECT, EG_EV_LISTEN, EG_EV_ACCEPT};
+
+const char *eg_engine_kfilter_sock_off(const struct eg_engine *e, int i)
+{
+	return i >= 0 && i < EG_KF_SOCK_TYPES ? e->kf_sock[i].off : NULL;
 }
 
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)

@@ -128,6 +128,33 @@ struct eg_kkill_set {
 const struct eg_kkill_set *eg_engine_kkill(const struct eg_engine *e);
 
 /*
+ * The file families' filters (link, rename, unlink, chmod; bpf/fam_files.h):
+ * first as eg_kfilter_open on the first path (filename) and the comm;
+ * second the prefixes and suffixes of the second path (rename's new_path,
+ * link's link_target), none when no rule keys on it (its off and comm
+ * unused). An event whose tested paths are not absolute and in normal form
+ * crosses.
+ */
+struct eg_kfilter_path {
+	int type; /* enum eg_event_type */
+	struct eg_kfilter_open first;
+	struct eg_kfilter_open second;
+	uint32_t mode_mask; /* chmod: a call setting one of these mode bits crosses */
+};
+#define EG_KF_PATH_TYPES 4
+/* Their types, in the order of eg_engine_kfilter_path's index. */
+extern const int eg_kf_path_types[EG_KF_PATH_TYPES];
+/* The i-th of them (0 <= i < EG_KF_PATH_TYPES), owned by the engine. */
+const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, int i);
+
+/* The socket families (connect, listen, accept): no kernel filter yet; why
+ * each is off (the rule without a port key, or that there is none), owned
+ * by the engine; i indexes eg_kf_sock_types. */
+#define EG_KF_SOCK_TYPES 3
+extern const int eg_kf_sock_types[EG_KF_SOCK_TYPES];
+const char *eg_engine_kfilter_sock_off(const struct eg_engine *e, int i);
+
+/*
  * Runs the rules over events[0..n). For each hit calls cb in order (event
  * order, then rule order). Returns 0, or -1 when the engine itself failed
  * (a bug, not a rule error), with a message in err.

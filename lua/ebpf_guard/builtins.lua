@@ -106,6 +106,8 @@ _M.LIST = {
     regexes = {},
     pre = {},
     expr = "e.dest_port == 3333 or e.dest_port == 4444 or e.dest_port == 5555 or e.dest_port == 7777",
+    -- the same ports, for the kernel filter's derivation (compile.kernel_filter)
+    ports = { 3333, 4444, 5555, 7777 },
   },
 }
 

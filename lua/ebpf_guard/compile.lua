@@ -3,6 +3,7 @@
 -- cheap checks (ports, flags) before the regexes, and user code (conditions,
 -- Lua detections) last. Hits are written straight into b.hits.
 local ffi = require("ffi")
+local bit = require("bit")
 local regex = require("ebpf_guard.regex")
 local builtins = require("ebpf_guard.builtins")
 local event = require("ebpf_guard.event")
@@ -123,13 +124,17 @@ local KEY_FIELDS = { filename = true, comm = true, name = true, exe = true, requ
 -- lits = { s, ... } }: the field starts (suffix: ends) with one of lits,
 -- whose first (last) 4 bytes are the words (an equality's value counts as
 -- a prefix of itself; a short one's word is padded with zeros, as W is).
-local function matcher_keys(f, m, out)
+-- aux: also the newer types' strings (new_path, link_target: e.aux[i]),
+-- which the kernel filter tests and the index does not.
+local function matcher_keys(f, m, out, aux)
   out = out or {}
   if not f or f.kind ~= "str" or f.buf or not KEY_FIELDS[f.name] or type(f.p) ~= "string"
-    or not (f.p:match("^e%.[%w_]+$") or f.p == "NMP") then return out end
+    or not (f.p:match("^e%.[%w_]+$") or f.p == "NMP" or (aux and f.p:match("^e%.aux%[%d%]$"))) then
+    return out
+  end
   local op, vals = m.op, m.values
   if op == "and" then
-    for _, x in ipairs(m.list) do matcher_keys(f, x, out) end
+    for _, x in ipairs(m.list) do matcher_keys(f, x, out, aux) end
     return out
   end
   if type(vals) ~= "table" or #vals == 0 then return out end
@@ -169,13 +174,13 @@ end
 -- The keys of a condition: of a field test, its matcher's; of "all", the
 -- best of each conjunct (any one of them must hold); of "any", those every
 -- branch has, with the words of all branches.
-local function ast_keys(ast)
+local function ast_keys(ast, aux)
   if not ast then return {} end
-  if ast.op == "field" then return matcher_keys(ast.field, ast.m) end
+  if ast.op == "field" then return matcher_keys(ast.field, ast.m, nil, aux) end
   if ast.op == "all" then
     local out = {}
     for _, x in ipairs(ast.list) do
-      for name, k in pairs(ast_keys(x)) do
+      for name, k in pairs(ast_keys(x, aux)) do
         if not out[name] or #k.words < #out[name].words then out[name] = k end
       end
     end
@@ -184,7 +189,7 @@ local function ast_keys(ast)
   if ast.op == "any" then
     local out
     for _, x in ipairs(ast.list) do
-      local kx = ast_keys(x)
+      local kx = ast_keys(x, aux)
       if not out then
         out = {}
         for name, k in pairs(kx) do
@@ -213,9 +218,9 @@ local function ast_keys(ast)
 end
 
 -- Every index key of a rule: { [side .. ":" .. field] = key, ... } (any one
--- of them must hold for the rule to fire).
-local function rule_keys(r)
-  local keys = ast_keys(r.match_ast)
+-- of them must hold for the rule to fire); aux as for matcher_keys.
+local function rule_keys(r, aux)
+  local keys = ast_keys(r.match_ast, aux)
   for _, rx in ipairs({ { r.filename_rx, "filename" }, { r.comm_rx, "comm" } }) do
     local obj = rx[1]
     if obj then
@@ -264,54 +269,246 @@ _M.rule_keys = rule_keys
 -- crosses). Exceptions only take hits away and do not count.
 _M.KF_PREFIX_MAX = 64
 
-local KF_OPEN_SETS = {
+-- The file families (bpf/fam_files.h, kf_path_drop) test their paths as
+-- passed to the call: filename (the first path) and, for rename and link,
+-- the second one (new_path, link_target) when a rule keys on it; the
+-- kernel passes every event whose tested path is relative, cut short or
+-- not in normal form (the daemon would change it). path2_prefixes and
+-- path2_suffixes are the second path's sets.
+local KF_PATH_SETS = {
   ["pre:filename"] = "filename_prefixes", ["suf:filename"] = "filename_suffixes",
   ["pre:comm"] = "comm", ["pre:name"] = "comm",
 }
+_M.KF_PATH2 = { rename = "new_path", link = "link_target" }
+-- the types filtered so, in the order the host reads them
+_M.KF_TYPES = { "open", "link", "rename", "unlink", "chmod" }
 
-local function kf_open_ok(k) return KF_OPEN_SETS[k.side .. ":" .. k.field] ~= nil end
+local function kf_sets(tname)
+  local m = {}
+  for k, v in pairs(KF_PATH_SETS) do m[k] = v end
+  local f2 = _M.KF_PATH2[tname]
+  if f2 then
+    m["pre:" .. f2], m["suf:" .. f2] = "path2_prefixes", "path2_suffixes"
+  end
+  return m
+end
 
--- rules: the final rule list as for build(). Returns
---   { open = { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... } } }
--- (sorted, without duplicates) or { open = { off = "why" } }.
-function _M.kernel_filter(rules)
-  local OPEN = event.TYPES.open
+-- The mode bits (S_ISUID 04000 ...) of which every chmod matching ast sets
+-- at least one, or nil: mode_setuid: true, mode_setgid: true, mode: {any:
+-- [...]} or {all: [...]}; of "all" the narrowest conjunct's, of "any" the
+-- union when every branch has some.
+local MODE_BOOL = { mode_setuid = 2048, mode_setgid = 1024 }
+local function ast_mode(ast)
+  if not ast then return nil end
+  if ast.op == "field" then
+    local f, m = ast.field, ast.m
+    if MODE_BOOL[f.name] and m.op == "eq" and m.value == true then return MODE_BOOL[f.name] end
+    if f.name == "mode" and (m.op == "any" or m.op == "all") and type(m.mask) == "number" then
+      local mask = m.mask
+      for _, x in ipairs(m.multi or {}) do mask = bit.bor(mask, x) end
+      return mask ~= 0 and mask or nil
+    end
+    return nil
+  end
+  if ast.op == "all" then
+    local best
+    for _, x in ipairs(ast.list) do
+      local v = ast_mode(x)
+      if v and (not best or v < best) then best = v end
+    end
+    return best
+  end
+  if ast.op == "any" then
+    local out = 0
+    for _, x in ipairs(ast.list) do
+      local v = ast_mode(x)
+      if not v then return nil end
+      out = bit.bor(out, v)
+    end
+    return out ~= 0 and out or nil
+  end
+  return nil
+end
+
+-- The filter of one type (t, its name tname) from the rules that want it:
+-- { filename_prefixes, filename_suffixes, comm[, path2_prefixes,
+-- path2_suffixes] } (sorted, without duplicates) or { off = "why" }.
+local function kf_type(rules, t, tname)
+  local map = kf_sets(tname)
+  local function ok(k) return map[k.side .. ":" .. k.field] ~= nil end
   local sets = { filename_prefixes = {}, filename_suffixes = {}, comm = {} }
+  if _M.KF_PATH2[tname] then sets.path2_prefixes, sets.path2_suffixes = {}, {} end
+  local aux = tname ~= "open"
+  if tname == "chmod" then sets.mode_mask = 0 end
   for _, r in ipairs(rules) do
     local wants = false
-    for _, t in ipairs(r.types) do if t == OPEN then wants = true end end
+    for _, x in ipairs(r.types) do if x == t then wants = true end end
     if wants then
       local keys
       if r.kind == "yaml" then
-        keys = rule_keys(r)
-      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[OPEN] then
-        keys = ast_keys(r.filter_ast[OPEN])
+        keys = rule_keys(r, aux)
+      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[t] then
+        keys = ast_keys(r.filter_ast[t], aux)
       else
         keys = {}
       end
-      local k = best_key(keys, kf_open_ok)
-      if not k then
+      local k = best_key(keys, ok)
+      -- chmod: else the mode bits it needs set
+      local mode = not k and tname == "chmod" and ast_mode(r.kind == "yaml" and r.match_ast
+        or (r.kind == "lua" and r.filter_ast and r.filter_ast[t]) or nil)
+      if mode then
+        sets.mode_mask = bit.bor(sets.mode_mask, mode)
+      elseif not k then
         local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
-        return { open = { off = ("%s %q (%s) wants open events and names no filename or comm the kernel can test")
-          :format(what, tostring(r.id), tostring(r.source or "builtin")) } }
-      end
-      local name = KF_OPEN_SETS[k.side .. ":" .. k.field]
-      local set = sets[name]
-      if name == "filename_prefixes" then
-        for _, lit in ipairs(k.lits) do set[lit:sub(1, _M.KF_PREFIX_MAX)] = true end
+        local names = _M.KF_PATH2[tname] and ("filename, " .. _M.KF_PATH2[tname] .. " or comm")
+          or (tname == "chmod" and "filename, comm or mode bits" or "filename or comm")
+        return { off = ("%s %q (%s) wants %s events and names no %s the kernel can test")
+          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, names) }
       else
-        for _, w in ipairs(k.words) do set[w] = true end
+        local name = map[k.side .. ":" .. k.field]
+        local set = sets[name]
+        if name:match("_prefixes$") then
+          for _, lit in ipairs(k.lits) do set[lit:sub(1, _M.KF_PREFIX_MAX)] = true end
+        else
+          for _, w in ipairs(k.words) do set[w] = true end
+        end
       end
     end
   end
-  local out = {}
+  local out = { mode_mask = sets.mode_mask }
+  sets.mode_mask = nil
   for name, set in pairs(sets) do
     local list = {}
     for x in pairs(set) do list[#list + 1] = x end
     table.sort(list)
     out[name] = list
   end
-  return { open = out }
+  return out
+end
+
+-- The socket families (connect: dest_port; listen, accept: local_port)
+-- could be filtered by a set of ports. Derived as the others: a rule's key
+-- is the finite set of ports it admits (in, eq, a bounded range of at most
+-- KF_PORTS_MAX ports, min_dest_port..max_dest_port, a built-in's ports).
+-- The kernel has no such filter yet (with the stock set every one of these
+-- types has a rule without a port key): { off = "why" } always, the why
+-- naming the first rule without a key, or else the ports it would keep.
+_M.KF_PORTS_MAX = 4096
+_M.KF_PORT_FIELD = { connect = "dest_port", listen = "local_port", accept = "local_port" }
+_M.KF_SOCK_TYPES = { "connect", "listen", "accept" }
+
+-- The set of ports ({ [port] = true }) a matcher m admits, or nil.
+local function matcher_ports(m)
+  local function range(lo, hi)
+    if not lo or not hi or hi < lo or hi - lo >= _M.KF_PORTS_MAX then return nil end
+    local set = {}
+    for x = lo, hi do set[x] = true end
+    return set
+  end
+  if m.op == "in" then
+    local set = {}
+    for _, v in ipairs(m.values) do
+      if type(v) ~= "number" then return nil end
+      set[v] = true
+    end
+    return set
+  elseif m.op == "and" then
+    local lo, hi
+    for _, x in ipairs(m.list) do
+      if x.op == "in" then return matcher_ports(x) end
+      if x.op == "ge" or x.op == "gt" then
+        local b = x.op == "ge" and x.value or x.value + 1
+        lo = math.max(lo or b, b)
+      elseif x.op == "le" or x.op == "lt" then
+        local b = x.op == "le" and x.value or x.value - 1
+        hi = math.min(hi or b, b)
+      end
+    end
+    return range(lo and math.max(lo, 0), hi)
+  end
+  return nil
+end
+
+local function count(set)
+  local n = 0
+  for _ in pairs(set) do n = n + 1 end
+  return n
+end
+
+-- The ports every match of ast admits on the field named fname, or nil.
+local function ast_ports(ast, fname)
+  if not ast then return nil end
+  if ast.op == "field" then
+    return ast.field.name == fname and type(ast.m) == "table" and matcher_ports(ast.m) or nil
+  end
+  if ast.op == "all" then
+    local best
+    for _, x in ipairs(ast.list) do
+      local s = ast_ports(x, fname)
+      if s and (not best or count(s) < count(best)) then best = s end
+    end
+    return best
+  end
+  if ast.op == "any" then
+    local out = {}
+    for _, x in ipairs(ast.list) do
+      local s = ast_ports(x, fname)
+      if not s then return nil end
+      for k in pairs(s) do out[k] = true end
+    end
+    return out
+  end
+  return nil
+end
+
+local function kf_sock_type(rules, t, tname)
+  local fname = _M.KF_PORT_FIELD[tname]
+  local ports = {}
+  for _, r in ipairs(rules) do
+    local wants = false
+    for _, x in ipairs(r.types) do if x == t then wants = true end end
+    if wants then
+      local set
+      if r.kind == "yaml" then
+        set = ast_ports(r.match_ast, fname)
+        if tname == "connect" and r.min_port and r.max_port then
+          local rs = r.max_port - r.min_port < _M.KF_PORTS_MAX and {} or nil
+          for x = r.min_port, rs and r.max_port or -1 do rs[x] = true end
+          if rs and (not set or count(rs) < count(set)) then set = rs end
+        end
+      elseif r.kind == "lua" and r.filter_ast and r.filter_ast[t] then
+        set = ast_ports(r.filter_ast[t], fname)
+      elseif r.kind == "builtin" and r.builtin and r.builtin.ports then
+        set = {}
+        for _, x in ipairs(r.builtin.ports) do set[x] = true end
+      end
+      if not set then
+        local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
+        return { off = ("%s %q (%s) wants %s events and names no %s the kernel can test")
+          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname) }
+      end
+      for x in pairs(set) do ports[x] = true end
+    end
+  end
+  local n = count(ports)
+  return { off = ("the kernel has no port filter yet (the rules name %d %s%s)"):format(n, fname,
+    n == 1 and "" or " values"), ports = n }
+end
+
+-- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
+--   { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... },
+--     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
+-- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... };
+-- and per type of KF_SOCK_TYPES { off = "why" }.
+function _M.kernel_filter(rules)
+  local out = {}
+  for _, tname in ipairs(_M.KF_TYPES) do
+    out[tname] = kf_type(rules, event.TYPES[tname], tname)
+  end
+  for _, tname in ipairs(_M.KF_SOCK_TYPES) do
+    out[tname] = kf_sock_type(rules, event.TYPES[tname], tname)
+  end
+  return out
 end
 
 -- rules: the final rule list (0-based index = position - 1), each either

@@ -5,7 +5,11 @@
 # ebpf_guard_events_filtered_total{type="open"}; opens a rule names cross and
 # raise their alerts; a SIGHUP reload changes the filter (a new rule's
 # opens cross, a rule the kernel cannot test turns it off); -all-events
-# turns it off.
+# turns it off. The file families the same way: unlinks and renames no rule
+# names stay in the kernel (ebpf_guard_events_filtered_total{type="unlink"},
+# {type="rename"}), those a rule names cross and alert, also through a path
+# the daemon normalises ("//", "/./", a relative one), and a rename rule on
+# new_path makes the kernel test the new path.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 
@@ -26,6 +30,31 @@ rules:
     event_types: [open]
     match:
       filename: {prefix: $W/secret/}
+  - id: e2e_kf_unlink
+    description: a secret deleted
+    event_types: [unlink]
+    match:
+      filename: {prefix: $W/secret/}
+  - id: e2e_kf_rename
+    description: a file renamed into the secrets
+    event_types: [rename]
+    match:
+      new_path: {prefix: $W/secret/}
+  - id: e2e_kf_link
+    description: a link made among the secrets
+    event_types: [link]
+    match:
+      filename: {prefix: $W/secret/}
+  - id: e2e_kf_chmod
+    description: a secret's mode changed
+    event_types: [chmod]
+    match:
+      filename: {prefix: $W/secret/}
+  - id: e2e_kf_suid
+    description: a set-uid bit set
+    event_types: [chmod]
+    match:
+      mode_setuid: true
 $1
 YAML
 }
@@ -36,11 +65,42 @@ opens() {
 for _ in range(int(sys.argv[2])): open(sys.argv[1]).close()' "$1" "$2"
 }
 
+# filtered [type]: ebpf_guard_events_filtered_total{type} (open)
 filtered() {
 	local v
-	v=$(metric 'ebpf_guard_events_filtered_total{type="open"}')
-	[ -n "$v" ] || fail "no ebpf_guard_events_filtered_total{type=\"open\"} series"
+	v=$(metric "ebpf_guard_events_filtered_total{type=\"${1:-open}\"}")
+	[ -n "$v" ] || fail "no ebpf_guard_events_filtered_total{type=\"${1:-open}\"} series"
 	echo "$v"
+}
+
+events() { metric "ebpf_guard_events_total{type=\"$1\"}"; }
+
+# unlinks DIR N: creates and deletes DIR/u.I, I < N, from one process
+unlinks() {
+	"$PY" -c 'import os, sys
+for i in range(int(sys.argv[2])):
+    p = "%s/u.%d" % (sys.argv[1], i)
+    open(p, "w").close()
+    os.unlink(p)' "$1" "$2"
+}
+
+# renames DIR N: renames DIR/r.a to DIR/r.b and back, N times in all
+renames() {
+	"$PY" -c 'import os, sys
+a, b = sys.argv[1] + "/r.a", sys.argv[1] + "/r.b"
+open(a, "w").close()
+for i in range(int(sys.argv[2])):
+    os.rename(a, b) if i % 2 == 0 else os.rename(b, a)
+os.unlink(a if int(sys.argv[2]) % 2 == 0 else b)' "$1" "$2"
+}
+
+# pyrun CODE ARGS...: runs python code that prints its pid first; PYPID
+pyrun() {
+	local out
+	out=$("$PY" -c 'import os, sys
+print(os.getpid(), flush=True)
+'"$1" "${@:2}") || fail "python failed: $1"
+	PYPID=$(printf '%s\n' "$out" | head -n1)
 }
 
 # wait_line <count> <pattern>: until stderr has count lines matching pattern
@@ -57,6 +117,68 @@ rules ""
 e2e_start -config "$W/rules.yaml"
 grep -q '^ebpf-guard: kernel filter for open events: on (2 filename prefixes, 0 suffixes, 0 comm words)$' "$W/stderr" ||
 	fail "the filter is not on with the rules' two prefixes"
+grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 0 suffixes, 0 comm words)$' "$W/stderr" ||
+	fail "the unlink filter is not on with the rule's prefix"
+grep -q '^ebpf-guard: kernel filter for rename events: on (0 filename prefixes, 0 suffixes, 0 comm words, 1 new_path prefixes, 0 suffixes)$' "$W/stderr" ||
+	fail "the rename filter does not test new_path"
+grep -q '^ebpf-guard: kernel filter for chmod events: on (1 filename prefixes, 0 suffixes, 0 comm words, mode bits 04000)$' "$W/stderr" ||
+	fail "the chmod filter does not test the set-uid bit"
+# the socket families are not filtered: the built-in's ports are all they name
+grep -q '^ebpf-guard: kernel filter for connect events: off (the kernel has no port filter yet (the rules name 4 dest_port values))$' "$W/stderr" ||
+	fail "the connect filter's state is not logged"
+
+# unlinks and renames no rule names stay in the kernel
+f0=$(filtered unlink)
+e0=$(events unlink)
+unlinks "$boring" 300
+f1=$(filtered unlink)
+e1=$(events unlink)
+[ $((f1 - f0)) -ge 300 ] || fail "300 uninteresting unlinks, $((f1 - f0)) filtered in the kernel"
+[ $((e1 - e0)) -lt 300 ] || fail "300 uninteresting unlinks filtered, yet $((e1 - e0)) reached the daemon"
+f0=$(filtered rename)
+renames "$boring" 200
+f1=$(filtered rename)
+[ $((f1 - f0)) -ge 200 ] || fail "200 uninteresting renames, $((f1 - f0)) filtered in the kernel"
+# links and mode changes the same way
+f0=$(filtered link)
+"$PY" -c 'import os, sys
+for i in range(200):
+    p = "%s/l.%d" % (sys.argv[1], i)
+    os.symlink("/etc/passwd", p)
+    os.unlink(p)' "$boring"
+f1=$(filtered link)
+[ $((f1 - f0)) -ge 200 ] || fail "200 uninteresting symlinks, $((f1 - f0)) filtered in the kernel"
+f0=$(filtered chmod)
+"$PY" -c 'import os, sys
+for i in range(200): os.chmod(sys.argv[1], 0o600 | (i & 1) << 6)' "$boring/file"
+f1=$(filtered chmod)
+[ $((f1 - f0)) -ge 200 ] || fail "200 uninteresting chmods, $((f1 - f0)) filtered in the kernel"
+pyrun 'os.symlink("/etc/passwd", sys.argv[1])' "$W/secret/l1"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/l1" --rules e2e_kf_link --field link_target=/etc/passwd
+pyrun 'os.chmod(sys.argv[1], 0o640)' "$W/secret//file"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/file" --rules e2e_kf_chmod --field type=chmod
+# a set-uid bit crosses wherever the file is
+pyrun 'os.chmod(sys.argv[1], 0o4700)' "$boring/file"
+expect_alerts --where pid="$PYPID" --where filename="$boring/file" --rules e2e_kf_suid --field mode_setuid=True
+# fchmod: the path comes from the descriptor, the kernel lets it through
+pyrun 'fd = os.open(sys.argv[1], os.O_RDONLY); os.fchmod(fd, 0o600)' "$W/secret/file"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/file" --where call=fchmod --rules e2e_kf_chmod
+
+# those a rule names cross, also as paths the daemon normalises
+for p in "$W/secret/u1" "$W//secret/u2" "$W/./secret/u3" "$W/boring/../secret/u4"; do
+	touch "$W/secret/${p##*/}"
+	pyrun 'os.unlink(sys.argv[1])' "$p"
+	expect_alerts --where pid="$PYPID" --where filename="$W/secret/${p##*/}" --rules e2e_kf_unlink --field type=unlink
+done
+touch "$W/secret/u5"
+pyrun 'os.chdir(sys.argv[1]); os.unlink("secret/u5")' "$W"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/u5" --rules e2e_kf_unlink
+touch "$boring/r1"
+pyrun 'os.rename(sys.argv[1], sys.argv[2])' "$boring/r1" "$W/secret/r1"
+expect_alerts --where pid="$PYPID" --where new_path="$W/secret/r1" --rules e2e_kf_rename --field type=rename
+touch "$boring/r2"
+pyrun 'os.rename(sys.argv[1], sys.argv[2])' "$boring/r2" "$W/secret//r2"
+expect_alerts --where pid="$PYPID" --where filename="$boring/r2" --rules e2e_kf_rename
 
 # opens no rule names stay in the kernel
 f0=$(filtered)
@@ -75,7 +197,12 @@ rules "  - id: e2e_kf_boring
     event_types: [open]
     match:
       filename: {suffix: /file}
-      comm: eg_helper"
+      comm: eg_helper
+  - id: e2e_kf_rm
+    description: a program named eg_kf_rm deleted a file
+    event_types: [unlink]
+    match:
+      comm: eg_kf_rm"
 kill -HUP "$EG_PID"
 wait_line 2 '^ebpf-guard: kernel filter for open events: on'
 # (the rule's key with the fewest words, the comm before the suffix on a tie)
@@ -83,6 +210,14 @@ grep -q '^ebpf-guard: kernel filter for open events: on (2 filename prefixes, 0 
 	fail "the reloaded filter does not add the comm"
 run_helper open "$boring/file"
 expect_alerts --where pid="$HPID" --where filename="$boring/file" --rules e2e_kf_boring
+# an unlink rule on the comm: that program's unlinks cross
+grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
+	fail "the reloaded unlink filter does not add the comm"
+touch "$boring/rm1"
+pyrun 'import ctypes
+ctypes.CDLL(None).prctl(15, b"eg_kf_rm", 0, 0, 0)
+os.unlink(sys.argv[1])' "$boring/rm1"
+expect_alerts --where pid="$PYPID" --where filename="$boring/rm1" --rules e2e_kf_rm --field comm=eg_kf_rm
 
 # a rule the kernel cannot test: the filter goes off
 rules "  - id: e2e_kf_writes
@@ -103,10 +238,20 @@ e2e_stop
 rules ""
 e2e_start -config "$W/rules.yaml" -all-events
 grep -q '^ebpf-guard: kernel filter for open events: off (-all-events)$' "$W/stderr" || fail "-all-events did not turn the filter off"
+grep -q '^ebpf-guard: kernel filter for unlink events: off (-all-events)$' "$W/stderr" ||
+	fail "-all-events did not turn the unlink filter off"
 f0=$(filtered)
 opens "$boring/file" 300
 sleep 0.3
 f1=$(filtered)
 [ "$f1" = "$f0" ] || fail "-all-events, yet $((f1 - f0)) opens were filtered"
+f0=$(filtered unlink)
+e0=$(events unlink)
+unlinks "$boring" 300
+sleep 0.3
+f1=$(filtered unlink)
+e1=$(events unlink)
+[ "$f1" = "$f0" ] || fail "-all-events, yet $((f1 - f0)) unlinks were filtered"
+[ $((e1 - e0)) -ge 300 ] || fail "-all-events: 300 unlinks, $((e1 - e0)) reached the daemon"
 e2e_stop
 echo "ok: kernel filter"
