@@ -1,7 +1,9 @@
 -- Which kills the kernel can make itself (bpf/kkill.h, docs/response.md "In
 -- the kernel"): a YAML rule with action kill whose whole condition is one
 -- test the kernel makes exactly, on one event type:
---   exec     filename (as passed) or exe: prefix, eq or in of strings
+--   exec     filename (as passed) or exe: prefix, eq or in of strings, or
+--            any: of such tests (a script's exe is its interpreter: a
+--            rule on a directory of programs names both)
 --   open     filename (the opened file's path): prefix, eq or in
 --   connect  dest_port: eq or in, or the reference's min/max_dest_port
 --            over at most MAX_RANGE ports
@@ -25,11 +27,17 @@ local PATHS = {
   [T.open] = { filename = _M.NS.open_filename },
 }
 
+-- Appends m's values that the tables hold to out; whether there were any.
 local function path_entries(ns, m, out)
   if type(m.values) ~= "table" then return false end
   local n = 0
   for _, v in ipairs(m.values) do
-    if type(v) ~= "string" or v == "" or v:find("%z") then return false end
+    if type(v) ~= "string" or v == "" or v:find("%z") then
+      -- not a path the kernel compares: (cannot happen after the checks of
+      -- the rule language) keep the rule out rather than guess
+      for _ = 1, n do out[#out] = nil end
+      return false
+    end
     if m.op == "prefix" and #v <= _M.PATH_MAX then
       out[#out + 1] = { ns = ns, s = v, exact = false }
       n = n + 1
@@ -67,12 +75,18 @@ local function derive_rule(r, paths, ports)
   local fields = PATHS[t]
   if not fields then return "the kernel kills on exec, open and connect only" end
   if r.min_port or r.max_port then return "has more than one test" end
-  if not ast or ast.op ~= "field" or not fields[ast.field.name] then
-    return "tests more than a path"
+  -- one path test, or any of several (exec: filename or exe)
+  local tests = ast and ast.op == "any" and ast.list or { ast }
+  for _, x in ipairs(tests) do
+    if not x or x.op ~= "field" or not fields[x.field.name] then return "tests more than a path" end
+    if x.m.op ~= "prefix" and x.m.op ~= "in" then return "tests a path other than by prefix or equality" end
   end
-  local m = ast.m
-  if m.op ~= "prefix" and m.op ~= "in" then return "tests a path other than by prefix or equality" end
-  if not path_entries(fields[ast.field.name], m, paths) then return "names no path the kernel can hold" end
+  -- the values the tables hold, of every branch (the rest: userspace)
+  local any = false
+  for _, x in ipairs(tests) do
+    if path_entries(fields[x.field.name], x.m, paths) then any = true end
+  end
+  if not any then return "names no path the kernel can hold" end
   return nil
 end
 

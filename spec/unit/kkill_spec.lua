@@ -71,10 +71,12 @@ describe("kills in the kernel", function()
         .. rule("exec_prefix", "exec", "      filename: {prefix: /dev/shm/}\n")
         .. rule("exec_exe", "exec", "      exe: [/tmp/a, /tmp/b]\n")
         .. rule("open_eq", "open", "      filename: /etc/canary\n")
+        .. rule("exec_any", "exec", "      any:\n        - filename: {prefix: /dev/shm/}\n"
+          .. "        - exe: {prefix: /run/user/}\n")
         .. rule("conn_port", "connect", "      dest_port: [4444, 5555]\n")
         .. "  - id: conn_range\n    description: d\n    event_types: [connect]\n"
         .. "    min_dest_port: 3333\n    max_dest_port: 3336\n    action: kill\n")
-      assert.same({ "conn_port", "conn_range", "exec_exe", "exec_prefix", "open_eq" }, ids(eng))
+      assert.same({ "conn_port", "conn_range", "exec_any", "exec_exe", "exec_prefix", "open_eq" }, ids(eng))
       local kk = eng.res.kkill
       assert.same({ 4444, 5555, 3333, 3334, 3335, 3336 }, kk.ports)
       assert.same({
@@ -82,6 +84,8 @@ describe("kills in the kernel", function()
         { ns = kkill.NS.exec_exe, s = "/tmp/a", exact = true },
         { ns = kkill.NS.exec_exe, s = "/tmp/b", exact = true },
         { ns = kkill.NS.open_filename, s = "/etc/canary", exact = true },
+        { ns = kkill.NS.exec_filename, s = "/dev/shm/", exact = false },
+        { ns = kkill.NS.exec_exe, s = "/run/user/", exact = false },
       }, kk.paths)
     end)
 
@@ -89,6 +93,9 @@ describe("kills in the kernel", function()
       local eng = engine("rules:\n"
         .. rule("two_tests", "exec", "      filename: {prefix: /dev/shm/}\n      uid: 0\n")
         .. rule("two_types", "exec, open", "      filename: {prefix: /dev/shm/}\n")
+        .. rule("any_other", "exec", "      any:\n        - filename: {prefix: /dev/shm/}\n        - comm: nc\n")
+        .. rule("all_paths", "exec", "      all:\n        - filename: {prefix: /dev/shm/}\n"
+          .. "        - exe: {prefix: /dev/shm/}\n")
         .. rule("suffix", "open", "      filename: {suffix: .key}\n")
         .. rule("regex", "open", "      filename: {regex: '^/etc/x'}\n")
         .. rule("comm", "exec", "      comm: nc\n")
@@ -168,7 +175,12 @@ describe("kills in the kernel", function()
           local p = rand_path(len)
           bases[#bases + 1] = p
           local ty = ({ "exec", "open", "connect" })[math.random(3)]
-          if ty == "connect" then
+          if ty == "exec" and math.random(3) == 1 then
+            local q = rand_path(({ 3, 63, 64, 65 })[math.random(4)])
+            bases[#bases + 1] = q
+            text[#text + 1] = rule("r" .. r, ty, ("      any:\n        - filename: {prefix: '%s'}\n"
+              .. "        - exe: '%s'\n"):format(p, q))
+          elseif ty == "connect" then
             text[#text + 1] = rule("r" .. r, ty, ("      dest_port: [%d, %d]\n"):format(math.random(1, 9), 65535))
           else
             local field = ty == "exec" and ({ "filename", "exe" })[math.random(2)] or "filename"

@@ -17,7 +17,7 @@
 e2e_init 120
 
 SHM=/dev/shm/eg-rk-$$
-for f in run protected late; do
+for f in run linked protected late; do
 	clean_later "$SHM-$f"
 	cp "$HELPER" "$SHM-$f"
 	chmod 755 "$SHM-$f"
@@ -80,7 +80,9 @@ YAML
     description: A program from /dev/shm ran
     event_types: [exec]
     match:
-      filename: {prefix: "$SHM-"}
+      any:
+        - filename: {prefix: "$SHM-"}
+        - exe: {prefix: "$SHM-"}
     action: kill
 YAML
 	cat <<YAML
@@ -151,6 +153,14 @@ response e2e_kk_exec kernel killed filename="$SHM-run" >/dev/null
 grep -q "^ebpf-guard: response: rule=e2e_kk_exec action=kill pid=[0-9]* comm=[^ ]* exe=$SHM-run: killed in the kernel, inside the system call$" \
 	"$W/stderr" || fail "the kill is not logged"
 
+# the same program through a symbolic link elsewhere: the file name misses,
+# the executable (the kernel's path) does
+ln -s "$SHM-linked" "$W/link"
+hold linked "$W/link" hold 0 "$W/linked-marker"
+[ "$RC" = 137 ] || fail "the program run through a link exited $RC, not killed (137)"
+[ ! -e "$W/linked-marker" ] || fail "the program run through a link ran"
+response e2e_kk_exec kernel killed filename="$W/link" >/dev/null
+
 # open: it succeeded in the kernel (ret is a descriptor), never returned
 hold open "$HELPER" hold 0 "$W/open-marker" open "$W/canary"
 [ "$RC" = 137 ] || fail "the process that opened the canary exited $RC, not killed"
@@ -183,7 +193,7 @@ for _ in $(seq 100); do kill -0 "$OLD_PID" 2>/dev/null || break; sleep 0.05; don
 kill -0 "$OLD_PID" 2>/dev/null && fail "the older process was not killed"
 response e2e_kk_open userspace killed tgid="$OLD_PID" >/dev/null
 
-[ "$(metric 'ebpf_guard_response_actions_total{action="kill",result="killed"}')" = 4 ] ||
+[ "$(metric 'ebpf_guard_response_actions_total{action="kill",result="killed"}')" = 5 ] ||
 	fail "killed counter: $(metric 'ebpf_guard_response_actions_total{action="kill",result="killed"}')"
 [ "$(metric 'ebpf_guard_response_actions_total{action="kill",result="protected"}')" = 1 ] ||
 	fail "protected counter"
