@@ -1298,7 +1298,11 @@ static void kf_sync_paths(struct collector *c)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		*c->kf_paths = on;
 	}
+	/* said for the types the rules want (every type with -all-events) */
+	uint32_t said = c->o->all_events || !e ? ~0u : eg_engine_types_wanted(e);
 	for (int i = 0; (changed || on != c->kfp_on) && i < EG_KF_PATH_TYPES; i++) {
+		if (!(said & (1u << eg_kf_path_types[i])))
+			continue;
 		const struct eg_kfilter_path *k = e ? eg_engine_kfilter_path(e, i) : NULL;
 		const char *name = eg_event_type_name((uint32_t)eg_kf_path_types[i]);
 		const char *w = why ? why : whys[i] ? whys[i] : k && k->first.off ? k->first.off : NULL;
@@ -1322,6 +1326,8 @@ static void kf_sync_paths(struct collector *c)
 	}
 	/* the socket families: always off, say why */
 	for (int i = 0; changed && i < EG_KF_SOCK_TYPES; i++) {
+		if (!(said & (1u << eg_kf_sock_types[i])))
+			continue;
 		const char *w = why ? why : e ? eg_engine_kfilter_sock_off(e, i) : NULL;
 		fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n",
 			eg_event_type_name((uint32_t)eg_kf_sock_types[i]), w ? w : "no rules are loaded");

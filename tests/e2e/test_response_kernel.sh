@@ -143,6 +143,9 @@ PY
 e2e_start -config "$W/rules.yaml" -enforce
 grep -q '^ebpf-guard: kills in the kernel: on for 3 rules (exec open connect)$' "$W/stderr" ||
 	fail "no line saying the kernel kills: $(grep 'kills in the kernel' "$W/stderr")"
+# (and no word of the kernel filters of types no rule here wants)
+grep -q '^ebpf-guard: kernel filter for unlink events' "$W/stderr" &&
+	fail "a line about the unlink filter, which no rule wants: $(grep 'filter for unlink' "$W/stderr")"
 
 # exec: the program never runs an instruction (it would create its marker first)
 hold exec "$SHM-run" hold 0 "$W/exec-marker"
