@@ -469,17 +469,16 @@ static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32
 	}
 	if (bpf_map_lookup_elem(&kf_open_comm, &w))
 		return false;
+	/* direct loads from the per-CPU record (bounded offsets), no helper */
 	path = (char *)e + (base & (2 * EG_RAW_PATH_MAX - 1));
 	if (xn >= 4) {
-		if (bpf_probe_read_kernel(&w, sizeof(w), path + ((xn - 4) & (EG_RAW_PATH_MAX - 1))))
-			return false;
+		__builtin_memcpy(&w, path + ((xn - 4) & (EG_RAW_PATH_MAX - 1)), sizeof(w));
 		if (bpf_map_lookup_elem(&kf_open_suffix, &w))
 			return false;
 	}
 	n = xn < EG_KF_PREFIX_MAX ? xn : EG_KF_PREFIX_MAX;
 	key.prefixlen = n * 8;
-	if (bpf_probe_read_kernel(key.data, sizeof(key.data), path))
-		return false;
+	__builtin_memcpy(key.data, path, sizeof(key.data));
 	if (bpf_map_lookup_elem(&kf_open_prefix, &key))
 		return false;
 	kf_count(EG_RAW_OPEN);
@@ -493,8 +492,16 @@ static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32
  * the opened file's path from the new descriptor, or for a failed relative
  * open the directory it starts from (cwd or dfd). Submits it.
  */
+/* The opened file's path already walked by kf_open_first (an open the
+ * filter let through): its length and the walk's flags. */
+struct early_walk {
+	__u32 xn;
+	__u32 flags;
+	bool done;
+};
+
 static __always_inline void finish_open(struct eg_raw_event *e, struct task_struct *task, long ret,
-					int dfd, __u32 fn)
+					int dfd, __u32 fn, const struct early_walk *w)
 {
 	char *dst = (char *)(e + 1);
 	struct dentry *d = NULL;
@@ -504,7 +511,16 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
 
 	if (fn > EG_RAW_PATH_MAX)
 		return;
-	if (ret >= 0) {
+	if (ret >= 0 && w->done && fn + w->xn <= EG_RAW_PATH_MAX) {
+		/* moved down next to the requested path: no second walk (the
+		 * regions do not overlap: fn + xn <= EG_RAW_PATH_MAX) */
+		xn = w->xn & (2 * EG_RAW_PATH_MAX - 1);
+		e->flags |= EG_RAWF_PATH_FILE | w->flags;
+		if (xn && xn <= EG_RAW_PATH_MAX &&
+		    bpf_probe_read_kernel(dst + (fn & (2 * EG_RAW_PATH_MAX - 1)), xn,
+					  (char *)e + sizeof(*e) + EG_RAW_PATH_MAX))
+			xn = 0;
+	} else if (ret >= 0) {
 		f = fd_file(task, ret);
 		if (f) {
 			e->flags |= EG_RAWF_PATH_FILE;
@@ -530,19 +546,49 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
 	if (xn > EG_RAW_PATH_MAX)
 		return;
 	kk_open(e, task, ret, dst + (fn & (2 * EG_RAW_PATH_MAX - 1)), xn);
-	if (kf_open_drop(e, ret, sizeof(*e) + fn, xn))
-		return;
 	submit(e, sizeof(*e) + fn + xn);
+}
+
+/*
+ * The kernel filter's decision on an open, made first: from the opened
+ * file's walked path (written past any requested path, at sizeof(*e) +
+ * EG_RAW_PATH_MAX) and the comm, before the header is filled and the
+ * requested path read, so an open no rule wants costs the walk and three
+ * lookups and nothing else. An open that crosses is built as before (its
+ * path walked again, in its place): with the filter on, those are few.
+ * true: the open stays in the kernel (counted).
+ */
+static __always_inline bool kf_open_first(struct eg_raw_event *e, struct task_struct *task, long ret,
+					  struct early_walk *w)
+{
+	const __u32 base = sizeof(*e) + EG_RAW_PATH_MAX;
+	struct file *f;
+
+	if (!eg_kf_open || ret < 0)
+		return false;
+	f = fd_file(task, ret);
+	if (!f)
+		return false;
+	e->flags = 0;
+	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	w->xn = walk_file(e, base, f);
+	w->flags = e->flags;
+	w->done = true;
+	e->flags |= EG_RAWF_PATH_FILE;
+	return kf_open_drop(e, ret, base, w->xn);
 }
 
 static __always_inline void report_open(struct task_struct *task, __u64 id, long ret, int dfd,
 					__u64 upath, __u32 oflags, __u32 rflags)
 {
 	struct eg_raw_event *e = get_scratch();
+	struct early_walk w = {};
 	__u32 fn = 0;
 	long n;
 
 	if (!e)
+		return;
+	if (kf_open_first(e, task, ret, &w))
 		return;
 	fill_common(e, EG_RAW_OPEN, id);
 	e->open_flags = oflags;
@@ -552,7 +598,7 @@ static __always_inline void report_open(struct task_struct *task, __u64 id, long
 		n = bpf_probe_read_user_str((char *)(e + 1), EG_RAW_PATH_MAX, (const void *)upath);
 		fn = path_len(e, n);
 	}
-	finish_open(e, task, ret, dfd, fn);
+	finish_open(e, task, ret, dfd, fn, &w);
 }
 
 /* Address of a connected socket, or of the caller's sockaddr. */
@@ -1006,7 +1052,7 @@ int BPF_PROG(io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 	e->flags = EG_RAWF_IO_URING;
 	fn = path_len(e, bpf_probe_read_kernel_str((char *)(e + 1), EG_RAW_PATH_MAX, u->path));
 	/* a fixed-file open installs no descriptor: no path from one */
-	finish_open(e, task, u->file_slot ? -1 : ret, u->dfd, fn);
+	finish_open(e, task, u->file_slot ? -1 : ret, u->dfd, fn, &(struct early_walk){});
 out:
 	if (!bpf_map_delete_elem(&uring_opens, &key))
 		__sync_fetch_and_add(&eg_uring_pending, -1);
