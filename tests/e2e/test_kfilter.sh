@@ -190,6 +190,12 @@ run_helper open /etc/shadow
 expect_alerts --where pid="$HPID" --where filename=/etc/shadow --rules e2e_kf_shadow --field type=open
 run_helper open "$W/secret/file"
 expect_alerts --where pid="$HPID" --where filename="$W/secret/file" --rules e2e_kf_secret
+# through a symbolic link: the kernel decides on (and the alert carries) the
+# file the kernel opened, the walk the filter made, not the string passed
+ln -s "$W/secret/file" "$boring/link"
+run_helper open "$boring/link"
+expect_alerts --where pid="$HPID" --where filename="$W/secret/file" --rules e2e_kf_secret --field requested="$boring/link"
+rm -f "$boring/link"
 
 # a reload that names the boring directory: its opens cross now
 rules "  - id: e2e_kf_boring
