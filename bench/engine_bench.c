@@ -202,6 +202,7 @@ int main(int argc, char **argv)
 	int passes = 5;
 	const char *write_path = NULL;
 	int cold = 0;
+	bool show_calls = false;
 	const char *configs[64];
 	size_t nconfigs = 0;
 	struct eg_engine_opts o = {0};
@@ -214,6 +215,8 @@ int main(int argc, char **argv)
 			o.lua_path = argv[++i];
 		else if (!strcmp(argv[i], "-config") && i + 1 < argc && nconfigs < 64)
 			configs[nconfigs++] = argv[++i];
+		else if (!strcmp(argv[i], "-calls"))
+			show_calls = true;
 		else if (!strcmp(argv[i], "-cold"))
 			cold = 1;
 		else if (!strcmp(argv[i], "-mix") && i + 1 < argc) {
@@ -228,7 +231,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--write") && i + 1 < argc)
 			write_path = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [--write FILE]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-calls] [--write FILE]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -289,6 +292,14 @@ int main(int argc, char **argv)
 	       med * 1e9 / (double)n, (double)n / med / 1e6, t[0] * 1e9 / (double)n,
 	       t[passes - 1] * 1e9 / (double)n);
 	free(t);
+	/* -calls: how often each rule's user code ran (Lua detections and
+	 * conditions), per pass: what the interpreted part of the cost is */
+	for (size_t i = 0; show_calls && i < eg_engine_nrules(e); i++) {
+		uint64_t calls = eg_engine_rule_calls(e, i);
+		if (calls)
+			printf("calls: %-32s %10.0f per pass (%.2f%% of the events)\n", eg_engine_rule(e, i)->id,
+			       (double)calls / passes, 100.0 * (double)calls / passes / (double)n);
+	}
 	eg_engine_free(e);
 	free(c.ev);
 	free(c.arena);

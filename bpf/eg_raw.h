@@ -202,7 +202,9 @@ struct eg_kf_prefix {
  * hash set of protected program names (their first 15 bytes, NUL-padded to
  * 16); kk_never, tgids never killed (the daemon's ancestors); kk_img, the
  * protect: verdict of each process image seen exec'ing or forking since
- * the kills were switched on: eg_kk_gen << 1 | protected.
+ * the kills were switched on: eg_kk_gen << 1 | protected; kk_code, a hash
+ * set of EG_KK_CODE(type, code) keys (value 1): the ptrace, bpf, module
+ * and mount events killed.
  */
 #define EG_KK_PATH_MAX 64  /* path bytes after the namespace byte */
 #define EG_KK_PATHS 4096   /* kk_path entries */
@@ -210,6 +212,12 @@ struct eg_kf_prefix {
 #define EG_KK_NAMES 1024   /* kk_pname entries */
 #define EG_KK_NEVER 64     /* kk_never entries */
 #define EG_KK_IMAGES 65536 /* kk_img entries (an LRU: a forgotten one is not killed in the kernel) */
+#define EG_KK_CODES 1024   /* kk_code entries */
+/* kk_code's key: a record type (EG_RAW_PTRACE, _BPF, _MODULE, _MOUNT) and
+ * the event's code (ptrace request, bpf command, the system call's x86-64
+ * number), or EG_KK_ANY for every event of the type */
+#define EG_KK_ANY 0xffffffu
+#define EG_KK_CODE(type, code) ((__u32)(type) << 24 | ((__u32)(code) & EG_KK_ANY))
 
 enum eg_kk_ns {
 	EG_KK_NS_EXEC_FILENAME = 0, /* exec: the file name as passed */

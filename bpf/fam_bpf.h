@@ -142,6 +142,7 @@ static __always_inline void fam_bpf(const struct sc *s)
 		break;
 	}
 out:
+	kk_code_call(e, s->task, (__u32)cmd);
 	fam_submit(e, FAM_OFF0 + e->args_len);
 }
 

@@ -31,6 +31,7 @@ static __always_inline void fam_module(const struct sc *s)
 		off += n;
 		break;
 	}
+	kk_code_call(e, s->task, (__u32)s->nr);
 	fam_submit(e, off);
 }
 

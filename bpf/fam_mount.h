@@ -165,6 +165,7 @@ static __always_inline void fam_mount(const struct sc *s)
 	} else if (fd >= 0) {
 		off = mount_of_fd(e, off, s->task, fd);
 	}
+	kk_code_call(e, s->task, (__u32)s->nr);
 	fam_submit(e, off);
 }
 

@@ -48,6 +48,7 @@ static __always_inline void report_ptrace(const struct sc *s)
 	a->a[0] = (__s64)(long)s->a[0];
 	a->a[1] = (__s32)s->a[1];
 	a->a[7] = 0; /* ptrace events carry no "call" */
+	kk_code_call(e, s->task, (__u32)s->a[0]);
 	fam_submit(e, FAM_OFF0);
 }
 

@@ -23,7 +23,8 @@
 #ifndef EG_KKILL_H
 #define EG_KKILL_H
 
-/* bit per record type (EG_RAW_EXEC, _OPEN, _CONNECT) whose kills are on;
+/* bit per record type (EG_RAW_EXEC, _OPEN, _CONNECT, _PTRACE, _BPF, _MODULE,
+ * _MOUNT) whose kills are on;
  * 0 while the host rewrites the maps (nothing is killed in the kernel) */
 __u32 eg_kk_on = 0;
 /* the generation of kk_img's verdicts: the host bumps it when the protect:
@@ -58,6 +59,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } kk_never SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KK_CODES);
+	__type(key, __u32);
+	__type(value, __u8);
+} kk_code SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -198,6 +206,34 @@ static __always_inline void kk_connect(struct eg_raw_event *e, struct task_struc
 		return;
 	if (!bpf_map_lookup_elem(&kk_port, &port))
 		return;
+	if (kk_killable(task, e->tgid) && kk_unprotected(e->tgid))
+		kk_kill(e);
+}
+
+/*
+ * At the exit of a ptrace, bpf, module or mount call, its record built: the
+ * event's code (the ptrace request, the bpf command, the system call's
+ * number) or any event of the type. The call has done its work (the
+ * tracee is attached, the program or map loaded, the module's init run,
+ * the mount made); the caller dies before it can use it: a tracer before
+ * its next request, a BPF program's or link's only descriptor is closed
+ * with the process (a program loaded by a killed process was never
+ * attached by it; a link it made is detached).
+ */
+static __always_inline void kk_code_call(struct eg_raw_event *e, struct task_struct *task, __u32 code)
+{
+	__u32 key;
+
+	/* a code the key cannot hold is no rule's value: never killed for it
+	 * (only under a rule on every event of the type) */
+	if (!(eg_kk_on & (1u << e->type)))
+		return;
+	key = EG_KK_CODE(e->type, code >= EG_KK_ANY ? EG_KK_ANY - 1 : code);
+	if (!bpf_map_lookup_elem(&kk_code, &key)) {
+		key = EG_KK_CODE(e->type, EG_KK_ANY);
+		if (!bpf_map_lookup_elem(&kk_code, &key))
+			return;
+	}
 	if (kk_killable(task, e->tgid) && kk_unprotected(e->tgid))
 		kk_kill(e);
 }

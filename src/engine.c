@@ -677,6 +677,16 @@ static int read_kkill(struct eg_engine *e, int idx)
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
+	lua_getfield(L, kk, "codes");
+	size_t nc = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+	if (!(k->codes = calloc(nc ? nc : 1, sizeof(*k->codes))))
+		goto out;
+	for (size_t i = 0; i < nc; i++) {
+		lua_rawgeti(L, -1, (int)i + 1);
+		k->codes[k->ncodes++] = (uint32_t)lua_tonumber(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
 	lua_getfield(L, kp, "names");
 	size_t nn = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
 	if (!(k->names = calloc(nn ? nn : 1, sizeof(*k->names))))
@@ -701,6 +711,7 @@ static void free_kkill(struct eg_kkill_set *k)
 	free(k->paths);
 	free(k->ports);
 	free(k->names);
+	free(k->codes);
 	memset(k, 0, sizeof(*k));
 }
 

@@ -122,6 +122,8 @@ struct eg_kkill_set {
 	size_t nports;
 	char (*names)[16]; /* NUL-padded */
 	size_t nnames;
+	uint32_t *codes; /* EG_KK_CODE(type, code) (bpf/eg_raw.h) */
+	size_t ncodes;
 	size_t nrules;
 };
 /* Owned by the engine. */

@@ -13,7 +13,7 @@
 #include "../bpf/eg_raw.h"
 
 struct eg_kk {
-	int path_fd, port_fd, pname_fd, never_fd;
+	int path_fd, port_fd, pname_fd, never_fd, code_fd;
 	volatile uint32_t *on, *gen;
 	bool synced;       /* engine_gen and state are valid */
 	uint64_t engine_gen;
@@ -44,10 +44,12 @@ struct eg_kk *eg_kk_open(struct bpf_object *obj, volatile uint32_t *on, volatile
 	k->port_fd = map_fd(obj, "kk_port", BPF_MAP_TYPE_HASH, 4, 1);
 	k->pname_fd = map_fd(obj, "kk_pname", BPF_MAP_TYPE_HASH, 16, 1);
 	k->never_fd = map_fd(obj, "kk_never", BPF_MAP_TYPE_HASH, 4, 1);
+	k->code_fd = map_fd(obj, "kk_code", BPF_MAP_TYPE_HASH, 4, 1);
 	k->on = on;
 	k->gen = gen;
 	k->state = -1;
-	if (!on || !gen || k->path_fd < 0 || k->port_fd < 0 || k->pname_fd < 0 || k->never_fd < 0) {
+	if (!on || !gen || k->path_fd < 0 || k->port_fd < 0 || k->pname_fd < 0 || k->never_fd < 0 ||
+	    k->code_fd < 0) {
 		snprintf(why, whylen, "the BPF object has no tables for kills in the kernel");
 		free(k);
 		return NULL;
@@ -100,14 +102,15 @@ static const char *fill(struct eg_kk *k, const struct eg_kkill_set *set, char *b
 {
 	const uint8_t one = 1;
 	int err;
-	if (set->npaths > EG_KK_PATHS || set->nports > EG_KK_PORTS || set->nnames > EG_KK_NAMES) {
-		snprintf(buf, len, "too many paths, ports or protect: names (%zu, %zu, %zu; at most "
-				   "%d, %d, %d)", set->npaths, set->nports, set->nnames, EG_KK_PATHS,
-			 EG_KK_PORTS, EG_KK_NAMES);
+	if (set->npaths > EG_KK_PATHS || set->nports > EG_KK_PORTS || set->nnames > EG_KK_NAMES ||
+	    set->ncodes > EG_KK_CODES) {
+		snprintf(buf, len, "too many paths, ports, protect: names or codes (%zu, %zu, %zu, %zu; "
+				   "at most %d, %d, %d, %d)", set->npaths, set->nports, set->nnames,
+			 set->ncodes, EG_KK_PATHS, EG_KK_PORTS, EG_KK_NAMES, EG_KK_CODES);
 		return buf;
 	}
 	if ((err = clear_map(k->path_fd, sizeof(struct eg_kk_key))) || (err = clear_map(k->port_fd, 4)) ||
-	    (err = clear_map(k->pname_fd, 16))) {
+	    (err = clear_map(k->pname_fd, 16)) || (err = clear_map(k->code_fd, 4))) {
 		snprintf(buf, len, "failed to clear the tables: %s", strerror(-err));
 		return buf;
 	}
@@ -139,6 +142,15 @@ static const char *fill(struct eg_kk *k, const struct eg_kkill_set *set, char *b
 	for (size_t i = 0; i < set->nnames; i++)
 		if (bpf_map_update_elem(k->pname_fd, set->names[i], &one, BPF_ANY))
 			goto fail;
+	for (size_t i = 0; i < set->ncodes; i++) {
+		uint32_t key = set->codes[i], type = key >> 24;
+		if (type != EG_RAW_PTRACE && type != EG_RAW_BPF && type != EG_RAW_MODULE &&
+		    type != EG_RAW_MOUNT)
+			continue;
+		if (bpf_map_update_elem(k->code_fd, &key, &one, BPF_ANY))
+			goto fail;
+		k->bits |= 1u << type;
+	}
 	return NULL;
 fail:
 	snprintf(buf, len, "failed to fill the tables: %s", strerror(errno));
@@ -183,9 +195,11 @@ void eg_kk_sync(struct eg_kk *k, const struct eg_kkill_set *set, uint64_t engine
 		if (off)
 			fprintf(stderr, "ebpf-guard: kills in the kernel: off (%s)\n", off);
 		else {
-			char types[32] = "";
+			char types[64] = "";
 			static const struct { uint32_t type; const char *name; } names[] = {
-				{EG_RAW_EXEC, "exec"}, {EG_RAW_OPEN, "open"}, {EG_RAW_CONNECT, "connect"}};
+				{EG_RAW_EXEC, "exec"}, {EG_RAW_OPEN, "open"}, {EG_RAW_CONNECT, "connect"},
+				{EG_RAW_PTRACE, "ptrace"}, {EG_RAW_BPF, "bpf"}, {EG_RAW_MODULE, "module"},
+				{EG_RAW_MOUNT, "mount"}};
 			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 				if (k->bits & (1u << names[i].type))
 					snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",

@@ -7,6 +7,9 @@
 --   open     filename (the opened file's path): prefix, eq or in
 --   connect  dest_port: eq or in, or the reference's min/max_dest_port
 --            over at most MAX_RANGE ports
+--   ptrace   request, bpf bpf_cmd, module and mount call: eq or in, or
+--            no test at all (every event of the type); the kernel kills
+--            at the call's exit (bpf/kkill.h kk_code_call)
 -- with no exceptions and nothing else. Such a rule's values go to the
 -- kernel's tables (a value the tables cannot hold, too long, stays out:
 -- its events are killed from userspace, on the alert); every other rule
@@ -18,8 +21,15 @@ local _M = {}
 _M.PATH_MAX = 64      -- EG_KK_PATH_MAX: path bytes the trie compares
 _M.MAX_RANGE = 64     -- ports of a min/max range put in the port set
 _M.NS = { exec_filename = 0, exec_exe = 1, open_filename = 2, protect = 3 } -- enum eg_kk_ns
+_M.ANY = 0xffffff     -- EG_KK_ANY: every event of the type (a code is below it)
 
 local T = event.TYPES
+
+-- The event's code for kk_code, by type: the field that holds it
+local CODES = { [T.ptrace] = "request", [T.bpf] = "bpf_cmd", [T.module] = "call", [T.mount] = "call" }
+
+-- EG_KK_CODE(type, code)
+function _M.code_key(t, code) return t * 0x1000000 + code end
 
 -- The field tests the kernel makes: [type][field] = namespace
 local PATHS = {
@@ -51,7 +61,7 @@ end
 
 -- Why rule r's kill is not made in the kernel, or nil when it is (its
 -- entries appended to paths or ports).
-local function derive_rule(r, paths, ports)
+local function derive_rule(r, paths, ports, codes)
   if r.kind ~= "yaml" then return "not a YAML rule" end
   if r.exc_ast or r.comm_rx or r.filename_rx or r.condition then return "has more than one test" end
   if #r.types ~= 1 then return "has several event types" end
@@ -72,8 +82,29 @@ local function derive_rule(r, paths, ports)
     end
     return nil
   end
+  local cf = CODES[t]
+  if cf then
+    if r.min_port or r.max_port then return "has more than one test" end
+    if not ast then
+      codes[#codes + 1] = _M.code_key(t, _M.ANY)
+      return nil
+    end
+    if ast.op ~= "field" or ast.field.name ~= cf or ast.m.op ~= "in" then
+      return "tests more than the " .. cf
+    end
+    local n = 0
+    for _, c in ipairs(ast.m.values) do
+      -- the kernel folds codes of EG_KK_ANY - 1 and above together
+      if c >= 0 and c < _M.ANY - 1 and c == math.floor(c) then
+        codes[#codes + 1] = _M.code_key(t, c)
+        n = n + 1
+      end
+    end
+    if n == 0 then return "names no " .. cf .. " the kernel can hold" end
+    return nil
+  end
   local fields = PATHS[t]
-  if not fields then return "the kernel kills on exec, open and connect only" end
+  if not fields then return "the kernel kills on exec, open, connect, ptrace, bpf, module and mount only" end
   if r.min_port or r.max_port then return "has more than one test" end
   -- one path test, or any of several (exec: filename or exe)
   local tests = ast and ast.op == "any" and ast.list or { ast }
@@ -92,22 +123,24 @@ end
 
 -- rules: the final rule list (compile.build's). Returns
 --   { paths = { { ns, s, exact }, ... }, ports = { n, ... },
+--     codes = { code_key(type, code), ... },
 --     rules = { id, ... } (the rules killed in the kernel) }
 function _M.derive(rules)
-  local paths, ports, ids = {}, {}, {}
+  local paths, ports, codes, ids = {}, {}, {}, {}
   for _, r in ipairs(rules) do
     if r.action == "kill" then
-      local np, nq = #paths, #ports
-      local why = derive_rule(r, paths, ports)
+      local np, nq, nc = #paths, #ports, #codes
+      local why = derive_rule(r, paths, ports, codes)
       if why then
         for i = #paths, np + 1, -1 do paths[i] = nil end
         for i = #ports, nq + 1, -1 do ports[i] = nil end
+        for i = #codes, nc + 1, -1 do codes[i] = nil end
       else
         ids[#ids + 1] = r.id
       end
     end
   end
-  return { paths = paths, ports = ports, rules = ids }
+  return { paths = paths, ports = ports, codes = codes, rules = ids }
 end
 
 -- The protect: list as the kernel's tables: paths (exact; one too long

@@ -73,8 +73,24 @@ rules() {
 	cat <<YAML
 protect:
   - $SHM-protected
-rules:
 YAML
+	# while every ptrace, bpf, module and mount call of a request named
+	# below is killed, the host's own programs that make them are spared
+	[ "$1" = codes ] && cat <<YAML
+  - systemd
+  - systemd-udevd
+  - systemd-logind
+  - systemd-journald
+  - udevadm
+  - dockerd
+  - containerd
+  - containerd-shim
+  - runc
+  - snapd
+  - gdb
+  - strace
+YAML
+	echo "rules:"
 	[ "$1" = with-exec ] && cat <<YAML
   - id: e2e_kk_exec
     description: A program from /dev/shm ran
@@ -83,6 +99,32 @@ YAML
       any:
         - filename: {prefix: "$SHM-"}
         - exe: {prefix: "$SHM-"}
+    action: kill
+YAML
+	[ "$1" = codes ] && cat <<YAML
+  - id: e2e_kk_ptrace
+    description: A ptrace attach
+    event_types: [ptrace]
+    match:
+      request: [attach, seize]
+    action: kill
+  - id: e2e_kk_bpf
+    description: A BPF program loaded
+    event_types: [bpf]
+    match:
+      bpf_cmd: prog_load
+    action: kill
+  - id: e2e_kk_module
+    description: A kernel module loaded from memory
+    event_types: [module]
+    match:
+      call: init_module
+    action: kill
+  - id: e2e_kk_mount
+    description: A mount
+    event_types: [mount]
+    match:
+      call: mount
     action: kill
 YAML
 	cat <<YAML
@@ -210,5 +252,52 @@ grep -q '^ebpf-guard: kills in the kernel: on for 2 rules (open connect)$' "$W/s
 	fail "after the reload: $(grep 'kills in the kernel' "$W/stderr" | tail -n 1)"
 hold late "$SHM-late" hold 0 "$W/late-marker"
 [ "$RC" = 0 ] && [ -e "$W/late-marker" ] || fail "after the reload the /dev/shm program exited $RC"
+
+# ptrace, bpf, module and mount: killed at the call's exit, before the
+# process makes another (the eg_sys modes print each call's result as it
+# returns, then make the next call). For as short a time as the checks take.
+SYS=$W/eg_sys
+cc -O1 -o "$SYS" "$E2E_DIR/eg_sys.c" || fail "could not build eg_sys"
+reload_to() {
+	rules "$1" >"$W/rules.yaml"
+	kill -HUP "$EG_PID"
+	for _ in $(seq 100); do grep -q "^ebpf-guard: kills in the kernel: on for $2\$" "$W/stderr" && break; sleep 0.05; done
+	grep -q "^ebpf-guard: kills in the kernel: on for $2\$" "$W/stderr" ||
+		fail "after the reload to $1: $(grep 'kills in the kernel' "$W/stderr" | tail -n 1)"
+}
+reload_to codes "6 rules (open connect ptrace bpf module mount)"
+# and the probes of the four types attached (logged after the kills)
+for _ in $(seq 100); do grep -q '^ebpf-guard: attached [0-9]* probes (.*ptrace.*mount' "$W/stderr" && break; sleep 0.05; done
+grep -q '^ebpf-guard: attached [0-9]* probes (.*ptrace.*mount' "$W/stderr" ||
+	fail "the ptrace, bpf, module and mount probes were not attached: $(grep 'attached' "$W/stderr" | tail -n 1)"
+# ptrace: the tracer dies at its attach's exit and never reads the tracee
+hold ptrace "$SYS" ptrace-child
+TRACEE=$(sed -n 's/^child.pid=\([0-9]*\)$/\1/p' "$W/ptrace.out")
+# (the tracee, detached when its tracer died, sleeps on: stopped here)
+[ -n "$TRACEE" ] && kill -KILL "$TRACEE"
+[ "$RC" = 137 ] || fail "the tracer exited $RC, not killed: $(cat "$W/ptrace.out")"
+grep -q '^ptrace_attach.result=' "$W/ptrace.out" && fail "the attach returned to the tracer"
+grep -q '^ptrace_peekdata' "$W/ptrace.out" && fail "the tracer read its tracee's memory"
+response e2e_kk_ptrace kernel killed tgid="$HPID" request=attach >/dev/null
+# bpf: the program is loaded, and gone with its only descriptor
+hold bpf "$SYS" bpf-prog
+[ "$RC" = 137 ] || fail "the BPF loader exited $RC, not killed: $(cat "$W/bpf.out")"
+grep -q '^bpf_prog_load.result=' "$W/bpf.out" && fail "the program load returned to the loader"
+grep -q '^bpf_map_create' "$W/bpf.out" && fail "the loader made its next call"
+response e2e_kk_bpf kernel killed tgid="$HPID" bpf_cmd=prog_load >/dev/null
+for _ in $(seq 100); do bpftool prog show name eg_sys_prog 2>/dev/null | grep -q . || break; sleep 0.05; done
+bpftool prog show name eg_sys_prog 2>/dev/null | grep -q . && fail "the killed loader's program is still loaded"
+# module: an init_module (a bogus image the kernel refuses: killed all the same)
+hold module "$SYS" init-module
+[ "$RC" = 137 ] || fail "the module loader exited $RC, not killed: $(cat "$W/module.out")"
+grep -q '^init_module.result=' "$W/module.out" && fail "init_module returned to the loader"
+response e2e_kk_module kernel killed tgid="$HPID" call=init_module >/dev/null
+# mount: a mount(2) that fails (no such target): killed at its exit
+hold mount "$SYS" mount-fail "$W/no-such-dir"
+[ "$RC" = 137 ] || fail "the mounting process exited $RC, not killed: $(cat "$W/mount.out")"
+grep -q '^mount.result=' "$W/mount.out" && fail "mount returned to the process"
+grep -q '^umount2' "$W/mount.out" && fail "the process made its next call"
+response e2e_kk_mount kernel killed tgid="$HPID" call=mount >/dev/null
+reload_to without-exec "2 rules (open connect)"
 e2e_stop
-echo "PASS ($EG_NAME): killed in the kernel on exec, open and connect before the process ran again; protect: and an older process left to the daemon; a reload stops a dropped rule's kills"
+echo "PASS ($EG_NAME): killed in the kernel on exec, open, connect, ptrace, bpf, module and mount before the process ran again; protect: and an older process left to the daemon; a reload stops a dropped rule's kills"
