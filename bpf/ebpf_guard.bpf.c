@@ -442,6 +442,32 @@ static __always_inline void kf_count(__u32 type)
 		*n += 1;
 }
 
+/* The socket families' filter: a bit per type (EG_RAW_CONNECT, _LISTEN,
+ * _ACCEPT) whose ports are in kf_port; 0 while the host rewrites it. */
+__u32 eg_kf_socks = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_PORTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} kf_port SEC(".maps");
+
+/* Whether a record of this type with this port (the connect's destination,
+ * the listen's, bind's or accept's local port) stays in the kernel: its
+ * type's filter is on and no rule names the port (counted). */
+static __always_inline bool kf_port_drop(__u32 type, __u32 port)
+{
+	__u32 key = EG_KF_PORT_KEY(type, port);
+
+	if (!(eg_kf_socks & (1u << type)))
+		return false;
+	if (bpf_map_lookup_elem(&kf_port, &key))
+		return false;
+	kf_count(type);
+	return true;
+}
+
 /*
  * Whether an open record may stay in the kernel: only when its filename is
  * exactly the walked path of the opened file (xn bytes at offset base of
@@ -646,6 +672,8 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 			BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 		}
 		kk_connect(e, task);
+		if (!(e->flags & EG_RAWF_KILLED) && kf_port_drop(EG_RAW_CONNECT, e->dest_port))
+			return;
 		submit(e, sizeof(*e));
 		return;
 	}
@@ -671,6 +699,8 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	} else {
 		__builtin_memcpy(e->dest_addr, &sa.sin6_addr, 16);
 	}
+	if (kf_port_drop(EG_RAW_CONNECT, e->dest_port))
+		return;
 	submit(e, sizeof(*e));
 }
 
@@ -876,6 +906,8 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	task = bpf_get_current_task_btf();
 	if (in_connect_call(task))
 		return 0;
+	if (kf_port_drop(EG_RAW_CONNECT, ctx->dport))
+		return 0;
 	e = get_scratch();
 	if (!e)
 		return 0;
@@ -977,6 +1009,9 @@ int BPF_PROG(net_dev_queue, struct sk_buff *skb)
 	if (bpf_map_lookup_elem(&dgram_seen, &k))
 		return 0;
 	bpf_map_update_elem(&dgram_seen, &k, &one, BPF_ANY);
+	/* after the once-per-destination check: counted as the event it is */
+	if (kf_port_drop(EG_RAW_CONNECT, bpf_ntohs(k.port)))
+		return 0;
 	e = get_scratch();
 	if (!e)
 		return 0;

@@ -188,6 +188,11 @@ struct eg_raw_exec {
 #define EG_KF_PREFIXES 4096 /* kf_open_prefix entries */
 #define EG_KF_WORDS 1024    /* kf_open_suffix and kf_open_comm entries */
 #define EG_KF_SLOTS 32      /* kf_filtered slots (the record types) */
+/* kf_port: the socket families' filter, a hash set of (type, port) words
+ * (value 1): the ports the rules of each type (connect: dest_port; listen,
+ * accept: local_port) name; eg_kf_socks says which types are filtered */
+#define EG_KF_PORTS 16384
+#define EG_KF_PORT_KEY(type, port) ((__u32)(type) << 16 | ((__u32)(port) & 0xffff))
 
 struct eg_kf_prefix {
 	__u32 prefixlen; /* in bits */

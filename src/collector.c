@@ -136,6 +136,12 @@ struct collector {
 	uint64_t kfp_gen;            /* the engine generation the maps hold */
 	bool kfp_synced;             /* kfp_gen and kfp_on are valid */
 	uint32_t kfp_on, kfp_path2;  /* bit per record type: on, its second path tested */
+	/* the socket families' port filter (kf_port_drop): eg_kf_socks */
+	volatile uint32_t *kf_socks;
+	int kf_port_fd;
+	uint64_t kfs_gen;
+	bool kfs_synced;
+	uint32_t kfs_on;
 	uint64_t *scrape_kf_vals;    /* the metrics thread's */
 };
 
@@ -339,6 +345,8 @@ static int map_bss(struct collector *c)
 		    bss3 == bss)
 			c->kf_chmod_mode = (volatile uint32_t *)((char *)m + kfp2_off);
 	}
+	if (!find_global(c->obj, ".bss", "eg_kf_socks", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_socks = (volatile uint32_t *)((char *)m + kf_off);
 	return 0;
 }
 
@@ -1022,14 +1030,16 @@ static void read_drops_and_fill(struct collector *c, uint64_t *vals)
 }
 
 /* Reads the per-CPU counts of events the kernel filters kept (vals: ncpus
- * slots) into ebpf_guard_events_filtered_total{type}: opens and the file
- * families. */
+ * slots) into ebpf_guard_events_filtered_total{type}: opens, the file
+ * families and the socket families. */
 static void read_filtered(struct collector *c, uint64_t *vals)
 {
 	if (c->kf_filtered_fd < 0 || !vals)
 		return;
-	for (int i = -1; i < EG_KF_PATH_TYPES; i++) {
-		uint32_t t = i < 0 ? EG_RAW_OPEN : (uint32_t)eg_kf_path_types[i];
+	for (int i = -1; i < EG_KF_PATH_TYPES + EG_KF_SOCK_TYPES; i++) {
+		uint32_t t = i < 0		       ? EG_RAW_OPEN
+			     : i < EG_KF_PATH_TYPES ? (uint32_t)eg_kf_path_types[i]
+						    : (uint32_t)eg_kf_sock_types[i - EG_KF_PATH_TYPES];
 		if (bpf_map_lookup_elem(c->kf_filtered_fd, &t, vals))
 			continue;
 		uint64_t sum = 0;
@@ -1324,18 +1334,93 @@ static void kf_sync_paths(struct collector *c)
 				name, k->first.nprefixes, k->first.nsuffixes, k->first.ncomm);
 		}
 	}
-	/* the socket families: always off, say why */
-	for (int i = 0; changed && i < EG_KF_SOCK_TYPES; i++) {
-		if (!(said & (1u << eg_kf_sock_types[i])))
-			continue;
-		const char *w = why ? why : e ? eg_engine_kfilter_sock_off(e, i) : NULL;
-		fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n",
-			eg_event_type_name((uint32_t)eg_kf_sock_types[i]), w ? w : "no rules are loaded");
-	}
 	c->kfp_synced = true;
 	c->kfp_gen = gen;
 	c->kfp_on = on;
 	c->kfp_path2 = p2;
+}
+
+/*
+ * kf_sync for the socket families (connect, listen, accept): one hash set
+ * of (type, port) words, eg_kf_socks a bit per type that is on (0 while
+ * the map changes). Off as the others are, and per type when a rule of it
+ * names no port or the rules name too many. Says on stderr what it did per
+ * wanted type whenever the rules or the outcome change.
+ */
+static void kf_sync_socks(struct collector *c)
+{
+	char buf[160];
+	const char *whys[EG_KF_SOCK_TYPES] = {0};
+	uint64_t gen = eg_pipe_engine_gen(c->p);
+	const struct eg_engine *e = eg_pipe_engine(c->p);
+	const char *why = NULL;
+	if (!e)
+		why = "no rules are loaded";
+	else if (!c->kf_socks || c->kf_port_fd < 0)
+		why = "the BPF object has no port filter";
+	else if (c->o->all_events || c->o->recording)
+		why = c->o->all_events ? "-all-events" : "-record";
+	if (!why && eg_pipe_reload_busy(c->p)) {
+		*c->kf_socks = 0;
+		return;
+	}
+	bool changed = !c->kfs_synced || c->kfs_gen != gen;
+	uint32_t on = c->kfs_on;
+	if (why) {
+		on = 0;
+	} else if (changed) {
+		int err;
+		on = 0;
+		*c->kf_socks = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if ((err = kf_clear(c->kf_port_fd))) {
+			snprintf(buf, sizeof(buf), "failed to clear the port filter: %s", strerror(-err));
+			why = buf;
+		}
+		const uint8_t one = 1;
+		for (int i = 0; !why && i < EG_KF_SOCK_TYPES; i++) {
+			const struct eg_kfilter_open *k = eg_engine_kfilter_sock(e, i);
+			uint32_t t = (uint32_t)eg_kf_sock_types[i];
+			if (k->off) {
+				whys[i] = k->off;
+				continue;
+			}
+			size_t j;
+			for (j = 0; j < k->nports; j++) {
+				uint32_t key = EG_KF_PORT_KEY(t, k->ports[j]);
+				if (bpf_map_update_elem(c->kf_port_fd, &key, &one, BPF_ANY))
+					break;
+			}
+			if (j < k->nports) {
+				snprintf(buf, sizeof(buf), "failed to update the port filter: %s", strerror(errno));
+				whys[i] = buf;
+				continue;
+			}
+			on |= 1u << t;
+		}
+	}
+	if (c->kf_socks) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		*c->kf_socks = on;
+	}
+	uint32_t said = c->o->all_events || !e ? ~0u : eg_engine_types_wanted(e);
+	for (int i = 0; (changed || on != c->kfs_on) && i < EG_KF_SOCK_TYPES; i++) {
+		uint32_t t = (uint32_t)eg_kf_sock_types[i];
+		if (!(said & (1u << t)))
+			continue;
+		const struct eg_kfilter_open *k = e ? eg_engine_kfilter_sock(e, i) : NULL;
+		const char *w = why ? why : whys[i] ? whys[i] : k && k->off ? k->off : NULL;
+		if (w || !k)
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n", eg_event_type_name(t),
+				w ? w : "no rules are loaded");
+		else
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s)\n",
+				eg_event_type_name(t), k->nports, t == EG_EV_CONNECT ? "dest_port" : "local_port",
+				k->nports == 1 ? "" : "s");
+	}
+	c->kfs_synced = true;
+	c->kfs_gen = gen;
+	c->kfs_on = on;
 }
 
 static void *destroy_link(void *link)
@@ -1445,7 +1530,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 {
 	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
 			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1,
-			      .kf_path_word_fd = -1};
+			      .kf_path_word_fd = -1, .kf_port_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
 
@@ -1580,6 +1665,9 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_word")) &&
 	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_word))
 		c.kf_path_word_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_port")) && bpf_map__key_size(kfm) == 4 &&
+	    bpf_map__type(kfm) == BPF_MAP_TYPE_HASH)
+		c.kf_port_fd = bpf_map__fd(kfm);
 	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();
@@ -1598,6 +1686,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	kf_sync(&c);
 	kk_start(&c);
 	kf_sync_paths(&c);
+	kf_sync_socks(&c);
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
 	/* after the attach, so that no process starts unseen; before the
@@ -1632,6 +1721,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		kf_sync(&c);
 		kk_sync(&c);
 		kf_sync_paths(&c);
+		kf_sync_socks(&c);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
 		if (o->on_state)

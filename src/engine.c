@@ -48,7 +48,7 @@ struct eg_engine {
 	struct eg_kfilter_open kf_open; /* its arrays and strings owned here */
 	struct eg_kkill_set kk;         /* likewise */
 	struct eg_kfilter_path kf_path[EG_KF_PATH_TYPES]; /* and these */
-	struct eg_kfilter_open kf_sock[EG_KF_SOCK_TYPES];  /* their off only */
+	struct eg_kfilter_open kf_sock[EG_KF_SOCK_TYPES];  /* off, or ports */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
 	size_t nprotect;
@@ -579,7 +579,7 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	}
 	lua_pop(L, 1);
 	if (read_words(L, t, "filename_suffixes", &k->suffixes, &k->nsuffixes) ||
-	    read_words(L, t, "comm", &k->comm, &k->ncomm) ||
+	    read_words(L, t, "comm", &k->comm, &k->ncomm) || read_words(L, t, "ports", &k->ports, &k->nports) ||
 	    read_prefixes(L, t, "filename_prefixes", k)) {
 		rc = -1;
 		goto out;
@@ -605,6 +605,7 @@ static void free_kfilter(struct eg_kfilter_open *k)
 	free((void *)k->prefix_lens);
 	free((void *)k->suffixes);
 	free((void *)k->comm);
+	free((void *)k->ports);
 	free((void *)k->off);
 	memset(k, 0, sizeof(*k));
 }
@@ -1018,9 +1019,9 @@ const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, 
 
 const int eg_kf_sock_types[EG_KF_SOCK_TYPES] = {EG_EV_CONNECT, EG_EV_LISTEN, EG_EV_ACCEPT};
 
-const char *eg_engine_kfilter_sock_off(const struct eg_engine *e, int i)
+const struct eg_kfilter_open *eg_engine_kfilter_sock(const struct eg_engine *e, int i)
 {
-	return i >= 0 && i < EG_KF_SOCK_TYPES ? e->kf_sock[i].off : NULL;
+	return i >= 0 && i < EG_KF_SOCK_TYPES ? &e->kf_sock[i] : NULL;
 }
 
 uint32_t eg_engine_types_wanted(const struct eg_engine *e)

@@ -95,6 +95,8 @@ struct eg_kfilter_open {
 	size_t nsuffixes;
 	const uint32_t *comm;
 	size_t ncomm;
+	const uint32_t *ports; /* the socket families' (eg_engine_kfilter_sock) */
+	size_t nports;
 };
 /* Owned by the engine. */
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);
@@ -149,12 +151,13 @@ extern const int eg_kf_path_types[EG_KF_PATH_TYPES];
 /* The i-th of them (0 <= i < EG_KF_PATH_TYPES), owned by the engine. */
 const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, int i);
 
-/* The socket families (connect, listen, accept): no kernel filter yet; why
- * each is off (the rule without a port key, or that there is none), owned
- * by the engine; i indexes eg_kf_sock_types. */
+/* The socket families (connect, listen, accept): the ports each type's
+ * rules name (connect's dest_port, listen's and accept's local_port), or
+ * why its filter is off (off set: a rule without a port key, too many
+ * ports); owned by the engine; i indexes eg_kf_sock_types. */
 #define EG_KF_SOCK_TYPES 3
 extern const int eg_kf_sock_types[EG_KF_SOCK_TYPES];
-const char *eg_engine_kfilter_sock_off(const struct eg_engine *e, int i);
+const struct eg_kfilter_open *eg_engine_kfilter_sock(const struct eg_engine *e, int i);
 
 /*
  * Runs the rules over events[0..n). For each hit calls cb in order (event

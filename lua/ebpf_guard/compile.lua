@@ -386,13 +386,14 @@ local function kf_type(rules, t, tname)
   return out
 end
 
--- The socket families (connect: dest_port; listen, accept: local_port)
--- could be filtered by a set of ports. Derived as the others: a rule's key
--- is the finite set of ports it admits (in, eq, a bounded range of at most
--- KF_PORTS_MAX ports, min_dest_port..max_dest_port, a built-in's ports).
--- The kernel has no such filter yet (with the stock set every one of these
--- types has a rule without a port key): { off = "why" } always, the why
--- naming the first rule without a key, or else the ports it would keep.
+-- The socket families (connect: dest_port; listen, accept: local_port) are
+-- filtered by a set of ports (bpf/ebpf_guard.bpf.c kf_port_drop). Derived
+-- as the others: a rule's key is the finite set of ports it admits (in, eq,
+-- a bounded range of at most KF_PORTS_MAX ports, min_dest_port..
+-- max_dest_port, a built-in's ports); the type's filter is the union, at
+-- most KF_PORTS_MAX ports (the kernel's table holds that many per type).
+-- { ports = { p, ... } (sorted) }, or { off = "why" } naming the first
+-- rule without a key (with the stock set every one of these types has one).
 _M.KF_PORTS_MAX = 4096
 _M.KF_PORT_FIELD = { connect = "dest_port", listen = "local_port", accept = "local_port" }
 _M.KF_SOCK_TYPES = { "connect", "listen", "accept" }
@@ -491,8 +492,13 @@ local function kf_sock_type(rules, t, tname)
     end
   end
   local n = count(ports)
-  return { off = ("the kernel has no port filter yet (the rules name %d %s%s)"):format(n, fname,
-    n == 1 and "" or " values"), ports = n }
+  if n > _M.KF_PORTS_MAX then
+    return { off = ("the rules name %d %s values (the kernel holds %d)"):format(n, fname, _M.KF_PORTS_MAX) }
+  end
+  local list = {}
+  for x in pairs(ports) do list[#list + 1] = x end
+  table.sort(list)
+  return { ports = list }
 end
 
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,

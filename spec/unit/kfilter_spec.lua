@@ -70,9 +70,17 @@ local PATH2 = { rename = "new_path", link = "link_target" }
 
 -- kf: the filters by type (kernel_filter); raw: the path arguments as passed
 -- ({ first, second }) when they differ from the event's fields.
+-- The socket families' port field (bpf/ebpf_guard.bpf.c kf_port_drop).
+local SOCK_PORT = { connect = "dest_port", listen = "local_port", accept = "local_port" }
+
 local function drops(kfs, ev, raw)
   local kf = kfs[ev.type]
   if not kf or kf.off then return false end
+  if SOCK_PORT[ev.type] then
+    local p = ev[SOCK_PORT[ev.type]] or 0
+    for _, x in ipairs(kf.ports) do if x == p then return false end end
+    return true
+  end
   if ev.type == "open" then
     if (ev.ret or 0) < 0 then return false end
     local fn = ev.filename or ""
@@ -437,6 +445,56 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       end)
     end
 
+    it("the socket families, with rules that all name ports", function()
+      math.randomseed(16)
+      local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n")
+        .. rule("b", "connect", "      all:\n        - dest_port: {ge: 1000, le: 1003}\n        - comm: nc\n")
+        .. rule("c", "connect", "      any:\n        - dest_port: 443\n        - dest_port: 8443\n")
+        .. rule("d", "listen", "      local_port: {in: [4444, 31337]}\n")
+        .. rule("e", "accept", "      local_port: 4444\n      dest_ip: {prefix: '10.'}\n")
+        .. "  - id: f\n    description: d\n    event_types: [connect]\n"
+        .. "    min_dest_port: 6000\n    max_dest_port: 6010\n")
+      local configs = { "bench/rules.reference.yaml", p }
+      local kfs = kfilters(configs)
+      assert.is_nil(kfs.connect.off)
+      assert.is_nil(kfs.listen.off)
+      assert.is_nil(kfs.accept.off)
+      local ports = { 21, 22, 23, 79, 80, 81, 443, 999, 1000, 1002, 1003, 1004, 3332, 3333, 4444, 5555, 5556,
+        5999, 6000, 6005, 6010, 6011, 7777, 8443, 31337, 0, 65535 }
+      local events = {}
+      for i = 1, 6000 do
+        local t = pick({ "connect", "listen", "accept" })
+        local ev = { type = t, comm = pick({ "nc", "curl", "sshd", "python3" }), pid = 1000 + i % 50,
+          tgid = 1000 + i % 50, uid = 0, ret = pick({ 0, 0, -111 }) }
+        if t == "connect" then
+          ev.dest_ip, ev.dest_port = pick({ "10.0.0.1", "127.0.0.1", "::1" }), pick(ports)
+        else
+          ev.local_ip, ev.local_port = pick({ "0.0.0.0", "127.0.0.1" }), pick(ports)
+          ev.call = t == "listen" and pick({ "bind", "listen" }) or pick({ "accept", "accept4" })
+          if t == "accept" then ev.dest_ip, ev.dest_port = pick({ "10.1.2.3", "192.168.0.9" }), 50000 end
+        end
+        events[i] = ev
+      end
+      local a, b, dropped = both(configs, kfs, events)
+      os.remove(p)
+      assert.is_true(dropped > 1000, "dropped " .. dropped)
+      assert.is_true(#a > 500, #a .. " alerts")
+      assert.same(a, b)
+    end)
+
+    it("catches a port filter that lacks one port", function()
+      local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n"))
+      local kfs = kfilters({ p })
+      local broken = { connect = { ports = { 22 } } }
+      local ev = { type = "connect", comm = "ssh", dest_ip = "10.0.0.1", dest_port = 80, ret = 0 }
+      local a, b = both({ p }, broken, { ev })
+      assert.same({ "1:a" }, a)
+      assert.same({}, b)
+      a, b = both({ p }, kfs, { ev })
+      os.remove(p)
+      assert.same(a, b)
+    end)
+
     it("catches a rename filter that leaves the new path untested", function()
       local kfs = kfilters({ "rules" })
       assert.is_true(#kfs.rename.path2_prefixes > 0)
@@ -546,17 +604,33 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
         .. " names no local_port the kernel can test", kfs.accept.off)
     end)
 
-    it("count the ports rules name: lists, bounded ranges, min/max_dest_port, the built-ins'", function()
+    it("are the ports rules name: lists, bounded ranges, min/max_dest_port, the built-ins'", function()
       local kfs = kfilters({ "bench/rules.reference.yaml" })
       -- 3333..5555 and the built-in's 3333, 4444, 5555, 7777
-      assert.equals("the kernel has no port filter yet (the rules name 2224 dest_port values)", kfs.connect.off)
+      assert.is_nil(kfs.connect.off)
+      assert.equals(2224, #kfs.connect.ports)
+      assert.equals(3333, kfs.connect.ports[1])
+      assert.equals(7777, kfs.connect.ports[#kfs.connect.ports])
       local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n")
         .. rule("b", "connect", "      dest_port: {ge: 1000, le: 1003}\n")
         .. rule("c", "connect", "      any:\n        - dest_port: 443\n        - dest_port: 8443\n")
-        .. rule("d", "listen", "      local_port: {in: [4444]}\n"))
+        .. rule("d", "listen", "      local_port: {in: [4444]}\n")
+        .. rule("e", "connect", "      all:\n        - dest_port: [9001, 9002]\n        - comm: nc\n"))
       kfs = kfilters({ p })
-      assert.equals("the kernel has no port filter yet (the rules name 12 dest_port values)", kfs.connect.off)
-      assert.equals("the kernel has no port filter yet (the rules name 1 local_port)", kfs.listen.off)
+      -- the built-ins' 3333, 4444, 5555, 7777 too
+      assert.same({ 22, 80, 443, 1000, 1001, 1002, 1003, 3333, 4444, 5555, 7777, 8443, 9001, 9002 }, kfs.connect.ports)
+      assert.same({ 4444 }, kfs.listen.ports)
+      os.remove(p)
+      -- more than the kernel holds per type
+      p = yaml(rule("w1", "connect", "      dest_port: {ge: 10000, le: 14000}\n")
+        .. rule("w2", "connect", "      dest_port: {ge: 20000, le: 24000}\n"))
+      kfs = kfilters({ p })
+      assert.equals("the rules name 8006 dest_port values (the kernel holds 4096)", kfs.connect.off)
+      os.remove(p)
+      p = yaml(rule("n", "connect", "      any:\n        - dest_port: 8080\n        - comm: nc\n"))
+      kfs = kfilters({ p })
+      assert.equals(('rule "n" (%s) wants connect events and names no dest_port the kernel can test'):format(p),
+        kfs.connect.off)
       os.remove(p)
       p = yaml(rule("e", "connect", "      dest_port: {ge: 1024}\n"))
       kfs = kfilters({ p })

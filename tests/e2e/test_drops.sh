@@ -36,6 +36,13 @@ rules:
     description: an open of the storm's file
     event_types: [open]
     filename_regex: "/storm-target$"
+  # wants connects and names no port: the kernel's port filter stays off,
+  # every connect of the storm reaches the ring (the built-ins' ports alone
+  # would keep them in the kernel)
+  - id: storm_connect
+    description: never matches
+    event_types: [connect]
+    comm_regex: "^no-such-comm-eg$"
 EOF
 EBPF_GUARD_RINGBUF_KB=8 e2e_start -config "$W/storm.yaml"
 [ "$(metric ebpf_guard_ringbuf_size_bytes)" = 8192 ] || fail "ring size: $(metric ebpf_guard_ringbuf_size_bytes)"

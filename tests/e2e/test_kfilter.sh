@@ -9,10 +9,17 @@
 # names stay in the kernel (ebpf_guard_events_filtered_total{type="unlink"},
 # {type="rename"}), those a rule names cross and alert, also through a path
 # the daemon normalises ("//", "/./", a relative one), and a rename rule on
-# new_path makes the kernel test the new path.
+# new_path makes the kernel test the new path. The socket families by port:
+# connects, binds, listens and accepts on ports no rule names stay in the
+# kernel, those on a named port cross and alert.
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 120
 
+# a free port for the listen and accept rules, one for boring listeners
+read -r LPORT BPORT < <("$PY" -c 'import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
 boring=$W/boring
 mkdir -p "$boring" "$W/secret"
 touch "$boring/file" "$W/secret/file"
@@ -55,6 +62,16 @@ rules:
     event_types: [chmod]
     match:
       mode_setuid: true
+  - id: e2e_kf_listen
+    description: a listener on the canary port
+    event_types: [listen]
+    match:
+      local_port: $LPORT
+  - id: e2e_kf_accept
+    description: a connection accepted on the canary port
+    event_types: [accept]
+    match:
+      local_port: $LPORT
 $1
 YAML
 }
@@ -123,9 +140,60 @@ grep -q '^ebpf-guard: kernel filter for rename events: on (0 filename prefixes, 
 	fail "the rename filter does not test new_path"
 grep -q '^ebpf-guard: kernel filter for chmod events: on (1 filename prefixes, 0 suffixes, 0 comm words, mode bits 04000)$' "$W/stderr" ||
 	fail "the chmod filter does not test the set-uid bit"
-# the socket families are not filtered: the built-in's ports are all they name
-grep -q '^ebpf-guard: kernel filter for connect events: off (the kernel has no port filter yet (the rules name 4 dest_port values))$' "$W/stderr" ||
-	fail "the connect filter's state is not logged"
+# the socket families: the built-in's four ports are all connect rules name
+grep -q '^ebpf-guard: kernel filter for connect events: on (4 dest_port values)$' "$W/stderr" ||
+	fail "the connect filter is not on with the built-in's ports: $(grep 'filter for connect' "$W/stderr")"
+grep -q '^ebpf-guard: kernel filter for listen events: on (1 local_port value)$' "$W/stderr" ||
+	fail "the listen filter is not on with the rule's port: $(grep 'filter for listen' "$W/stderr")"
+grep -q '^ebpf-guard: kernel filter for accept events: on (1 local_port value)$' "$W/stderr" ||
+	fail "the accept filter is not on with the rule's port: $(grep 'filter for accept' "$W/stderr")"
+
+# connects to ports no rule names stay in the kernel (refused, TCP and UDP)
+f0=$(filtered connect)
+e0=$(events connect)
+"$PY" -c 'import socket
+for i in range(100):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", 9))
+    except OSError: pass
+    s.close()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.connect(("::1", 9)); u.close()'
+f1=$(filtered connect)
+e1=$(events connect)
+[ $((f1 - f0)) -ge 101 ] || fail "101 connects to port 9, $((f1 - f0)) filtered in the kernel"
+[ $((e1 - e0)) -lt 101 ] || fail "101 connects filtered, yet $((e1 - e0)) reached the daemon"
+# one to a port the built-in names crosses and alerts (IPv4 and IPv6)
+pyrun 'import socket
+for fam, ip in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    s = socket.socket(fam)
+    try: s.connect((ip, 4444))
+    except OSError: pass
+    s.close()'
+expect_alerts --where pid="$PYPID" --where dest_ip=127.0.0.1 --rules builtin_crypto_port --field dest_port=4444
+expect_alerts --where pid="$PYPID" --where dest_ip=::1 --rules builtin_crypto_port --field dest_port=4444
+# bind, listen and accept on a port no rule names stay in the kernel; on
+# the rule's port they cross
+f0=$(filtered listen)
+a0=$(filtered accept)
+conns() {
+	"$PY" -c 'import os, socket, sys
+print(os.getpid(), flush=True)
+for _ in range(int(sys.argv[2])):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(4)
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    a, _ = l.accept()
+    for x in (a, c, l): x.close()' "$@"
+}
+conns "$BPORT" 50 >/dev/null
+f1=$(filtered listen)
+a1=$(filtered accept)
+[ $((f1 - f0)) -ge 100 ] || fail "50 binds and listens on port $BPORT, $((f1 - f0)) filtered in the kernel"
+[ $((a1 - a0)) -ge 50 ] || fail "50 accepts on port $BPORT, $((a1 - a0)) filtered in the kernel"
+PYPID=$(conns "$LPORT" 1)
+expect_alerts --where pid="$PYPID" --where call=listen --rules e2e_kf_listen --field local_port="$LPORT"
+expect_alerts --where pid="$PYPID" --where type=accept --rules e2e_kf_accept --field local_port="$LPORT"
 
 # unlinks and renames no rule names stay in the kernel
 f0=$(filtered unlink)
@@ -259,5 +327,20 @@ f1=$(filtered unlink)
 e1=$(events unlink)
 [ "$f1" = "$f0" ] || fail "-all-events, yet $((f1 - f0)) unlinks were filtered"
 [ $((e1 - e0)) -ge 300 ] || fail "-all-events: 300 unlinks, $((e1 - e0)) reached the daemon"
+grep -q '^ebpf-guard: kernel filter for connect events: off (-all-events)$' "$W/stderr" ||
+	fail "-all-events did not turn the connect filter off"
+f0=$(filtered connect)
+e0=$(events connect)
+"$PY" -c 'import socket
+for i in range(100):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", 9))
+    except OSError: pass
+    s.close()'
+sleep 0.3
+f1=$(filtered connect)
+e1=$(events connect)
+[ "$f1" = "$f0" ] || fail "-all-events, yet $((f1 - f0)) connects were filtered"
+[ $((e1 - e0)) -ge 100 ] || fail "-all-events: 100 connects, $((e1 - e0)) reached the daemon"
 e2e_stop
 echo "ok: kernel filter"
