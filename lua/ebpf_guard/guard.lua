@@ -74,16 +74,37 @@ local function methods_of(private, kind, impl)
   return m
 end
 
--- Every state store (internal objects), so that exit events reach them all.
-local stores = setmetatable({}, { __mode = "k" })
+-- Every state store (internal objects), so that exit events reach them all:
+-- an array of weak references (a store no detection holds any more goes
+-- away), walked with a numeric loop at every process exit (pairs() there ran
+-- in the interpreter: next cannot be compiled). Holes left by collected
+-- stores are squeezed out when a store is made.
+local stores, nstores = setmetatable({}, { __mode = "v" }), 0
+
+local function compact()
+  local j = 0
+  for i = 1, nstores do
+    local s = stores[i]
+    if s then
+      j = j + 1
+      stores[i] = nil
+      stores[j] = s
+    end
+  end
+  nstores = j
+end
 
 -- Forgets tgid in every store (a process exit).
 function _M.forget(tgid)
-  for s in pairs(stores) do s:delete(tgid) end
+  for i = 1, nstores do
+    local s = stores[i]
+    if s then s:delete(tgid) end
+  end
 end
 
 function _M.reset()
-  for s in pairs(stores) do stores[s] = nil end
+  for i = 1, nstores do stores[i] = nil end
+  nstores = 0
 end
 
 local Store = {}
@@ -209,7 +230,9 @@ local function new_store(kind, opts)
     any_key = kind == "guard.cache",
   }, Store)
   if kind == "guard.state" then
-    stores[s] = true
+    compact()
+    nstores = nstores + 1
+    stores[nstores] = s
     return proxy(store_of, s, kind, STATE_METHODS)
   end
   return proxy(store_of, s, kind, CACHE_METHODS)

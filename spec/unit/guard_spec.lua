@@ -72,6 +72,20 @@ describe("guard", function()
       assert.is_nil(s:get(7))
     end)
 
+    it("forgets a process in every store, also after another store went away", function()
+      local g = guard.instance("t")
+      local a, b = g.state {}, g.state {}
+      a:set(7, true)
+      b = nil -- luacheck: ignore (collected: its entry in the store list is a hole)
+      collectgarbage()
+      collectgarbage()
+      local c = g.state {}
+      c:set(7, true)
+      c:set(8, true)
+      guard.forget(7)
+      assert.same({ nil, nil, true }, { a:get(7), c:get(7), c:get(8) })
+    end)
+
     it("forgets a process on its exit event", function()
       local eng = assert(H.new({ "examples/shell_then_connect.lua" }))
       local hits = H.run(eng, {

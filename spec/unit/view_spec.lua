@@ -346,6 +346,29 @@ describe("ev process context", function()
     end)
   end)
 
+  describe("the cache between events", function()
+    it("gives each event its own values: nothing read on one event is kept for the next", function()
+      local path = H.tmpfile(".lua", [[
+return { id = "echo", description = "d", event_types = { "exec", "open", "connect" },
+  match = function(ev)
+    return ("%s %d %s %s %s %s"):format(ev.type, ev.tgid, ev.comm, ev.filename, ev.dest_ip, #ev.args)
+  end }
+]])
+      local eng = assert(H.new({ path }))
+      os.remove(path)
+      local evs = {
+        { type = "exec", pid = 1, tgid = 1, comm = "a", filename = "/bin/a", args = { "a", "x" } },
+        { type = "open", pid = 2, tgid = 2, comm = "b", filename = "/etc/b" },
+        { type = "connect", pid = 3, tgid = 3, comm = "c", dest_ip = "10.0.0.3", dest_port = 3 },
+        { type = "exec", pid = 4, tgid = 4, comm = "d", filename = "/bin/d", args = { "d" } },
+      }
+      local got = {}
+      for _, h in ipairs(H.run(eng, evs)) do got[#got + 1] = h.desc or h.description end
+      assert.same({ "exec 1 a /bin/a  2", "open 2 b /etc/b  0", "connect 3 c  10.0.0.3 0", "exec 4 d /bin/d  1" },
+        got)
+    end)
+  end)
+
   describe("isolation between detections", function()
     it("one detection's changes to ev.parent and ev.ancestors never reach the next", function()
       local a = H.tmpfile(".lua", [[return { id = "a", description = "d", event_types = { "exec" },
