@@ -45,11 +45,9 @@ local store_of = setmetatable({}, { __mode = "k" })
 local function proxy(private, obj, kind, methods)
   local p = newproxy(true)
   local mt = getmetatable(p)
-  mt.__index = function(_, k)
-    local m = methods[k]
-    if m == nil then error(kind .. ' has no method "' .. tostring(k) .. '"', 2) end
-    return m
-  end
+  -- the method table itself (a table lookup, no call per p:method()), whose
+  -- own __index raises for an unknown name; it never reaches user code
+  mt.__index = methods
   mt.__newindex = function(_, k)
     error(kind .. ' is read-only (cannot set "' .. tostring(k) .. '")', 2)
   end
@@ -59,19 +57,25 @@ local function proxy(private, obj, kind, methods)
   return p
 end
 
--- Method table whose functions look their self up in private.
+-- Method table whose functions look their self up in private. At most
+-- three arguments after self (no vararg: cheaper in the interpreter, where
+-- user code runs); an unknown method name raises.
 local function methods_of(private, kind, impl)
   local m = {}
   for name, f in pairs(impl) do
-    m[name] = function(self, ...)
+    m[name] = function(self, a, b, c)
       local obj = private[self]
       if obj == nil then
         error(("%s:%s: called on a %s, not a %s (use x:%s(...))"):format(kind, name, type(self), kind, name), 2)
       end
-      return f(obj, ...)
+      return f(obj, a, b, c)
     end
   end
-  return m
+  return setmetatable(m, {
+    __index = function(_, k) error(kind .. ' has no method "' .. tostring(k) .. '"', 2) end,
+    __newindex = function() error(kind .. " methods are read-only", 2) end,
+    __metatable = false,
+  })
 end
 
 -- Every state store (internal objects), so that exit events reach them all:
@@ -121,75 +125,98 @@ local function check_key(fn, tgid, s)
   end
 end
 
-local function unlink(s, n)
-  if n.prev then n.prev.next = n.next else s.head = n.next end
-  if n.next then n.next.prev = n.prev else s.tail = n.prev end
-  n.prev, n.next = nil, nil
+-- A store's entries live in slots 1..top of parallel arrays (key K, value
+-- V, last use T, the LRU list's previous and next slots P and N, 0 for
+-- none), found by key through slot; freed slots are reused: no table is
+-- made per entry (each was a table allocation and a resize, most of the
+-- cost of a set in the interpreter). At most max + 1 slots ever exist.
+local function unlink(s, i)
+  local P, N = s.P, s.N
+  local p, n = P[i], N[i]
+  if p ~= 0 then N[p] = n else s.head = n end
+  if n ~= 0 then P[n] = p else s.tail = p end
+  P[i], N[i] = 0, 0
 end
 
-local function push_front(s, n)
-  n.next = s.head
-  n.prev = nil
-  if s.head then s.head.prev = n end
-  s.head = n
-  if not s.tail then s.tail = n end
+local function push_front(s, i)
+  local h = s.head
+  s.N[i], s.P[i] = h, 0
+  if h ~= 0 then s.P[h] = i end
+  s.head = i
+  if s.tail == 0 then s.tail = i end
+end
+
+local function drop(s, i)
+  unlink(s, i)
+  s.slot[s.K[i]] = nil
+  s.K[i], s.V[i] = false, false
+  local nf = s.nfree + 1
+  s.free[nf] = i
+  s.nfree = nf
+  s.count = s.count - 1
 end
 
 local function expire(s)
   if not s.ttl_ns then return end
   local limit = _M.now_ns - s.ttl_ns
-  local n = s.tail
-  while n and n.t < limit do
-    local p = n.prev
-    unlink(s, n)
-    s.nodes[n.key] = nil
-    s.count = s.count - 1
-    n = p
+  local T = s.T
+  local i = s.tail
+  while i ~= 0 and T[i] < limit do
+    local p = s.P[i]
+    drop(s, i)
+    i = p
   end
 end
 
 function Store:get(tgid)
   check_key("get", tgid, self)
   expire(self)
-  local n = self.nodes[tgid]
-  if not n then return nil end
-  n.t = _M.now_ns
-  unlink(self, n)
-  push_front(self, n)
-  return n.value
+  local i = self.slot[tgid]
+  if not i then return nil end
+  self.T[i] = _M.now_ns
+  if self.head ~= i then
+    unlink(self, i)
+    push_front(self, i)
+  end
+  return self.V[i]
 end
 
 function Store:set(tgid, value)
   check_key("set", tgid, self)
   if value == nil then return self:delete(tgid) end
   expire(self)
-  local n = self.nodes[tgid]
-  if n then
-    n.value = value
-    n.t = _M.now_ns
-    unlink(self, n)
-    push_front(self, n)
+  local i = self.slot[tgid]
+  if i then
+    self.V[i] = value
+    self.T[i] = _M.now_ns
+    if self.head ~= i then
+      unlink(self, i)
+      push_front(self, i)
+    end
     return
   end
-  n = { key = tgid, value = value, t = _M.now_ns }
-  self.nodes[tgid] = n
-  push_front(self, n)
-  self.count = self.count + 1
-  while self.count > self.max do
-    local old = self.tail
-    unlink(self, old)
-    self.nodes[old.key] = nil
-    self.count = self.count - 1
+  local nf = self.nfree
+  if nf > 0 then
+    i = self.free[nf]
+    self.free[nf] = nil
+    self.nfree = nf - 1
+  else
+    i = self.top + 1
+    self.top = i
   end
+  self.K[i], self.V[i], self.T[i] = tgid, value, _M.now_ns
+  self.P[i], self.N[i] = 0, 0
+  self.slot[tgid] = i
+  push_front(self, i)
+  self.count = self.count + 1
+  while self.count > self.max do drop(self, self.tail) end
 end
 
 function Store:delete(tgid)
   check_key("delete", tgid, self)
-  local n = self.nodes[tgid]
-  if not n then return end
-  unlink(self, n)
-  self.nodes[tgid] = nil
-  self.count = self.count - 1
+  local i = self.slot[tgid]
+  if not i then return end
+  drop(self, i)
 end
 
 function Store:size()
@@ -226,7 +253,8 @@ local function new_store(kind, opts)
     error(kind .. ": ttl must be a positive number of seconds, got " .. tostring(ttl), 3)
   end
   local s = setmetatable({
-    nodes = {}, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
+    slot = {}, K = {}, V = {}, T = {}, P = {}, N = {}, free = {}, nfree = 0, top = 0,
+    head = 0, tail = 0, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
     any_key = kind == "guard.cache",
   }, Store)
   if kind == "guard.state" then

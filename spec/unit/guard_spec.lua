@@ -154,6 +154,74 @@ describe("guard", function()
     end)
   end)
 
+  describe("stores against a model", function()
+    -- the obvious implementation: a list in recency order, most recent first
+    local function model(max, ttl_ns)
+      local m = { list = {} }
+      local function find(k)
+        for i, e in ipairs(m.list) do if e.k == k then return i end end
+      end
+      local function expire(now)
+        if not ttl_ns then return end
+        for i = #m.list, 1, -1 do
+          if m.list[i].t < now - ttl_ns then table.remove(m.list, i) end
+        end
+      end
+      function m.get(k, now)
+        expire(now)
+        local i = find(k)
+        if not i then return nil end
+        local e = table.remove(m.list, i)
+        e.t = now
+        table.insert(m.list, 1, e)
+        return e.v
+      end
+      function m.set(k, v, now)
+        if v == nil then return m.delete(k) end
+        expire(now)
+        local i = find(k)
+        if i then table.remove(m.list, i) end
+        table.insert(m.list, 1, { k = k, v = v, t = now })
+        while #m.list > max do table.remove(m.list) end
+      end
+      function m.delete(k)
+        local i = find(k)
+        if i then table.remove(m.list, i) end
+      end
+      function m.size(now) expire(now) return #m.list end
+      return m
+    end
+
+    for _, case in ipairs({ { max = 5 }, { max = 8, ttl = 3 }, { max = 1 }, { max = 50, ttl = 20 } }) do
+      it(("behave as an LRU list with max %d%s"):format(case.max, case.ttl and (", ttl " .. case.ttl) or ""),
+        function()
+          math.randomseed(case.max * 7 + (case.ttl or 0))
+          local g = guard.instance("t")
+          local st = g.cache { max = case.max, ttl = case.ttl }
+          local m = model(case.max, case.ttl and case.ttl * 1e9)
+          local now = 0
+          for step = 1, 5000 do
+            if math.random(4) == 1 then now = now + math.random(0, 2) * 1e9 end
+            guard.now_ns = now
+            local k = math.random(12)
+            local op = math.random(10)
+            if op <= 4 then
+              assert.equal(m.get(k, now), st:get(k), "get at step " .. step)
+            elseif op <= 8 then
+              local v = math.random(3) == 1 and nil or step
+              m.set(k, v, now)
+              st:set(k, v)
+            elseif op == 9 then
+              m.delete(k)
+              st:delete(k)
+            else
+              assert.equal(m.size(now), st:size(), "size at step " .. step)
+            end
+          end
+        end)
+    end
+  end)
+
   describe("log", function()
     local lines, now, saved
     before_each(function()
