@@ -81,6 +81,8 @@ local download_then_execute = {
     connect = { name = { "python", "python3", "perl", "php", "ruby", "node" }, datagram = false,
       dest_ip = NOT_LOOPBACK },
   },
+  -- an exec matters only when its program is one a downloader wrote
+  stored = { exec = { exe = downloaded } },
   match = function(ev)
     local t = ev.type
     if t == "connect" then
@@ -118,6 +120,8 @@ local drop_chmod_execute = {
     chmod = { filename = DROPPED, ret = 0 },
     exec = { exe = DROPPED },
   },
+  -- a chmod of a file written before; an exec of one made executable
+  stored = { chmod = { filename = written }, exec = { exe = made_exec } },
   match = function(ev)
     local t = ev.type
     if t == "open" then
@@ -160,6 +164,8 @@ local tmp_exec_then_deleted = {
     exec = { exe = DROPPED },
     unlink = { filename = DROPPED, ret = 0 },
   },
+  -- an unlink of a program seen running
+  stored = { unlink = { filename = running } },
   match = function(ev)
     if ev.type == "exec" then
       if WRITABLE:test(ev.exe) then
@@ -398,6 +404,8 @@ local server_starts_connecting_out = {
   severity = "warning",
   tags = { "T1071", "T1041" },
   filter = { connect = { datagram = false, dest_ip = NOT_LOOPBACK } },
+  -- a connect by a process known to serve
+  stored = { connect = { tgid = servers } },
   match = function(ev)
     local t = ev.type
     if t == "listen" or t == "accept" then

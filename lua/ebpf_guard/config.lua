@@ -27,8 +27,8 @@ _M.RULE_KEYS = {
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
   "match", "exceptions", "action",
 }
-_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "severity", "tags", "enabled",
-  "action" }
+_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "severity", "tags",
+  "enabled", "action" }
 _M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides", "protect" }
 _M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
 _M.OVERRIDE_KEYS = { "rule", "list", "macro", "append", "replace" }
@@ -990,6 +990,58 @@ local function check_filter(r, t, types)
   return out
 end
 
+-- stored: { [event type] = { [field] = a guard.state or guard.cache } }:
+-- match is called for an event of the type only while every store holds
+-- the event's field value. Returns { [type] = { { field, store }, ... } }
+-- (the internal stores) or nil.
+local function check_stored(r, t, types)
+  local s = t.stored
+  if s == nil then return nil end
+  local shape = "expected a table of event type = { field = a guard.state or guard.cache }, got "
+  if type(s) ~= "table" or debug.getmetatable(s) ~= nil or is_list(s) and next(s) ~= nil then
+    r.err("stored", shape .. got(s))
+  end
+  local mine = {}
+  for _, n in ipairs(types) do mine[event.TYPE_NAMES[n]] = n end
+  local out = {}
+  for _, name in ipairs(sorted_keys(s)) do
+    local n = type(name) == "string" and mine[name]
+    if not n then
+      local names = {}
+      for k in pairs(mine) do names[#names + 1] = k end
+      table.sort(names)
+      r.err("stored", ("%s is not one of the detection's event types (%s)"):format(quote(key_text(name)),
+        concat(names, ", ")))
+    end
+    local ft = s[name]
+    local path = "stored." .. name
+    if type(ft) ~= "table" or debug.getmetatable(ft) ~= nil or is_list(ft) then
+      r.err(path, "expected a table of field = a guard.state or guard.cache, got " .. got(ft))
+    end
+    local list = {}
+    for _, fname in ipairs(sorted_keys(ft)) do
+      local fpath = path .. "." .. key_text(fname)
+      local f = type(fname) == "string" and lang.FIELDS[fname]
+      if not f or (f.kind ~= "str" and f.kind ~= "num") then
+        r.err(fpath, "not a field a store is keyed by (a string or number field of the event)")
+      end
+      if f.types and not f.types[n] then
+        r.err(fpath, ("%s events have no field %s"):format(name, fname))
+      end
+      local store = guard.store_internal(ft[fname])
+      if not store then
+        r.err(fpath, "expected a guard.state or guard.cache (made at the top of the file), got " .. got(ft[fname]))
+      end
+      if not store.any_key and f.kind ~= "num" then
+        r.err(fpath, ("a guard.state is keyed by tgid (a number): %s is a string (use a guard.cache)"):format(fname))
+      end
+      list[#list + 1] = { field = fname, store = store }
+    end
+    if #list > 0 then out[n] = list end
+  end
+  return out
+end
+
 local function lua_detection(file, i, t, st)
   local r = reporter(file, "detection", i)
   if type(t) ~= "table" then
@@ -1012,6 +1064,7 @@ local function lua_detection(file, i, t, st)
     overrides = {},
   }
   det.filter_raw = check_filter(r, t, det.types)
+  det.stored = check_stored(r, t, det.types)
   det.action = check_action(r, t, det.types)
   if t.match == nil then
     r.err("match", "missing (a function(ev) returning true, a table or nil)")

@@ -293,6 +293,22 @@ local function new_regex(pattern)
 end
 
 -- The module table for one detection file. name prefixes its log lines.
+-- For the engine (a detection's `stored`): the internal store behind a
+-- user's guard.state or guard.cache, or nil; and whether a store holds key
+-- now (as get would find it: not expired), without refreshing it.
+function _M.store_internal(p)
+  if type(p) ~= "userdata" then return nil end
+  return store_of[p]
+end
+
+function _M.holds(s, key)
+  if key == nil then return false end
+  local i = s.slot[key]
+  if not i then return false end
+  local ttl = s.ttl_ns
+  return not ttl or s.T[i] >= _M.now_ns - ttl
+end
+
 function _M.instance(name)
   local sec, n, dropped = -1, 0, 0
   local g = {}

@@ -22,6 +22,10 @@ local lshift = bit.lshift
 local _M = {}
 
 _M.SUMMARY_EVERY = 60 -- seconds between error summaries per rule
+-- Whether a detection's stored (lua-detections.md) keeps calls from match;
+-- specs turn it off to compare
+_M.STORED = true
+local holds = guard.holds
 
 local function json_string(s)
   s = s:gsub('[%c"\\\128-\255]', function(c)
@@ -223,7 +227,8 @@ function _M.init(opts)
     if r.kind == "lua" then
       local info = getinfo(r.match, "S")
       local at = info.what == "C" and "built-in" or (info.short_src .. ":" .. info.linedefined)
-      user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")" }
+      user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")",
+        stored = _M.STORED and r.stored or nil }
     elseif r.condition then
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
@@ -305,6 +310,18 @@ function _M.init(opts)
       fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
+    -- the detection's stored: no call unless its stores hold the event's
+    -- values (read through the view, not charged to the detection)
+    local sc = u.stored
+    if sc then
+      local list = sc[tonumber(e.type)]
+      if list then
+        for j = 1, #list do
+          local c = list[j]
+          if not holds(c.store, view[c.field]) then return false end
+        end
+      end
+    end
     enter(k)
     local ok, r = xpcall(u.fn, handler, view)
     leave()
