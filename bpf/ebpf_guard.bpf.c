@@ -580,8 +580,9 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
  * file's walked path (written past any requested path, at sizeof(*e) +
  * EG_RAW_PATH_MAX) and the comm, before the header is filled and the
  * requested path read, so an open no rule wants costs the walk and three
- * lookups and nothing else. An open that crosses is built as before (its
- * path walked again, in its place): with the filter on, those are few.
+ * lookups and nothing else. An open that crosses is built as before, its
+ * walked path copied into place next to the requested one (finish_open;
+ * walked again only when the two would not fit together).
  * true: the open stays in the kernel (counted).
  */
 static __always_inline bool kf_open_first(struct eg_raw_event *e, struct task_struct *task, long ret,
