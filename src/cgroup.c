@@ -301,7 +301,6 @@ struct eg_cgroups {
 	int root_fd;
 	dev_t root_dev;
 	char *proc_root;
-	char *root_path;      /* root as the kernel names it (/proc/self/fd), or NULL */
 	int64_t walk_interval_ns;
 	int64_t retry_ns;
 	uint32_t max_depth;
@@ -562,60 +561,6 @@ static uint64_t path_ino(struct eg_cgroups *cg, size_t n)
 	return ok ? (uint64_t)st.st_ino : 0;
 }
 
-/* ---- resolving by file handle --------------------------------------------- */
-
-#define FILEID_KERNFS 0xfe
-
-/*
- * The cgroup v2 path of id, copied into cg->path: cgroup2 hands out a
- * directory's id (its inode number) as a kernfs file handle, so the
- * directory opens by id whatever process is or was in it (needs
- * CAP_DAC_READ_SEARCH); its path is read back from /proc/self/fd and taken
- * relative to root. Its length, or 0 (not cgroup2, no such cgroup any more,
- * no privilege, a path outside root). The caller checks it with path_ino.
- */
-static size_t handle_path(struct eg_cgroups *cg, uint64_t id)
-{
-	if (!cg->root_path)
-		return 0;
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h;
-	h.fh.handle_bytes = sizeof(uint64_t);
-	h.fh.handle_type = FILEID_KERNFS;
-	memcpy(h.fh.f_handle, &id, sizeof(id));
-	int fd = open_by_handle_at(cg->root_fd, &h.fh, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	char link[64];
-	snprintf(link, sizeof(link), "%s/self/fd/%d", cg->proc_root, fd);
-	ssize_t n = readlink(link, cg->line, sizeof(cg->line) - 1);
-	close(fd);
-	size_t rl = strlen(cg->root_path);
-	if (n <= 0 || (size_t)n >= sizeof(cg->line) || (size_t)n < rl || memcmp(cg->line, cg->root_path, rl))
-		return 0;
-	const char *rest = cg->line + rl;
-	size_t m = (size_t)n - rl;
-	if (m == 0) { /* the root itself */
-		cg->path[0] = '/';
-		cg->path[1] = 0;
-		return 1;
-	}
-	if (rest[0] != '/' || m >= sizeof(cg->path))
-		return 0;
-	memcpy(cg->path, rest, m);
-	cg->path[m] = 0;
-	/* "/" followed by names; no ".", "..", or empty names */
-	for (size_t i = 1; i <= m;) {
-		size_t k = strcspn(cg->path + i, "/");
-		if (k == 0 || k > NAME_MAX || eq(cg->path + i, k, LIT(".")) || eq(cg->path + i, k, LIT("..")))
-			return 0;
-		i += k + 1;
-	}
-	return m;
-}
-
 /* ---- resolving by walking the tree ---------------------------------------- */
 
 /* Visits the directory dfd (owned; path cg->path[0..n), depth levels below
@@ -724,18 +669,6 @@ struct eg_cgroups *eg_cgroups_new_opts(const char *root, unsigned capacity,
 	if (cg->root_fd < 0 || fstat(cg->root_fd, &st) != 0)
 		goto fail;
 	cg->root_dev = st.st_dev;
-	{
-		/* the root's name as /proc/self/fd links show it (handle_path) */
-		char link[64], buf[PATH_MAX];
-		snprintf(link, sizeof(link), "%s/self/fd/%d", cg->proc_root, cg->root_fd);
-		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-		if (n > 0 && buf[0] == '/') {
-			while (n > 1 && buf[n - 1] == '/')
-				n--;
-			buf[n] = 0;
-			cg->root_path = strdup(n == 1 ? "" : buf); /* "/": every path is below it */
-		}
-	}
 	cg->walk_interval_ns = opts->walk_interval_ns ? opts->walk_interval_ns : 100000000;
 	if (cg->walk_interval_ns < 0)
 		cg->walk_interval_ns = 0;
@@ -771,19 +704,6 @@ static const struct eg_container *resolve(struct eg_cgroups *cg, uint64_t id, ui
 			remember(cg, ino, cg->path, n);
 		if (cg->found)
 			return &cg->found->c;
-	}
-
-	/* the id's file handle: no walk, and no need for the process to live */
-	n = handle_path(cg, id);
-	if (n) {
-		uint64_t ino = path_ino(cg, n);
-		if (ino == id) {
-			remember(cg, ino, cg->path, n);
-			if (cg->found) {
-				cg->st.handle_ok++;
-				return &cg->found->c;
-			}
-		}
 	}
 
 	int throttled = now < cg->next_walk;
@@ -855,7 +775,6 @@ void eg_cgroups_free(struct eg_cgroups *cg)
 			free(cg->slots[i]);
 	free(cg->slots);
 	free(cg->proc_root);
-	free(cg->root_path);
 	if (cg->root_fd >= 0)
 		close(cg->root_fd);
 	free(cg);

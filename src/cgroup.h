@@ -66,7 +66,6 @@ struct eg_cgroups_stats {
 	uint64_t misses;    /* lookups that were not (or a negative entry due
 			     * for a retry) */
 	uint64_t proc_ok;   /* misses resolved from /proc/<pid>/cgroup */
-	uint64_t handle_ok; /* misses resolved by the id's file handle */
 	uint64_t scans;     /* walks of the tree */
 	uint64_t scan_dirs; /* directories those walks visited */
 	uint64_t scans_cut; /* walks stopped at max_depth or max_dirs */

@@ -64,9 +64,8 @@ static const char *const common[] = {
 	"getrlimit", "getrusage", "capget",
 };
 
-/* Live mode: attach and detach probes, read the drop counters; open a
- * cgroup directory by its id (src/cgroup.c handle_path). */
-static const char *const live_only[] = {"bpf", "perf_event_open", "open_by_handle_at"};
+/* Live mode: attach and detach probes, read the drop counters. */
+static const char *const live_only[] = {"bpf", "perf_event_open"};
 
 /* eg_syscall_filter_allow_network, eg_syscall_filter_allow_kill */
 static bool network, killing;

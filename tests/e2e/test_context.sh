@@ -142,10 +142,11 @@ mkdir -p "$d1" "$d2" || fail "cannot create cgroups under $cg"
 made=("$d2" "${made[@]}" "$d1" "$cg/egctx-$$.slice")
 rm_cgroups() { local d; for d in "${made[@]}"; do rmdir "$d" 2>/dev/null || true; done; }
 undo() { kill "$PRE" 2>/dev/null || true; rm_cgroups; }
-# and exits at once: gone when the daemon reads the event, so /proc cannot
-# say where it was; the cgroup's id opens by file handle (docs/containers.md)
+# (and stays 1 s: the daemon resolves a new cgroup id from the event's
+# process, /proc/PID/cgroup; a process gone by then leaves it to a walk of
+# the cgroup tree, which is rate-limited: docs/containers.md)
 in_cgroup() { # DIR MARKER: a shell moved into DIR opens MARKER
-	bash -c 'echo $$ >"$1/cgroup.procs" && { read -r _ <"$2"; true; }' _ "$1" "$2" </dev/null
+	bash -c 'echo $$ >"$1/cgroup.procs" && { read -r _ <"$2"; sleep 1; }' _ "$1" "$2" </dev/null
 }
 touch "$W/egctx-marker-docker" "$W/egctx-marker-pod"
 in_cgroup "$d1" "$W/egctx-marker-docker" || fail "could not move a process into $d1"
