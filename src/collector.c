@@ -1169,7 +1169,10 @@ static void kf_sync(struct collector *c)
 	if (c->kf_open)
 		*c->kf_open = why ? 0 : 1;
 	int state = why ? 0 : 1;
-	if (changed || state != c->kf_state) {
+	/* said when opens are collected (every type with -all-events), as for
+	 * the other families */
+	bool say = !e || c->o->all_events || (eg_engine_types_wanted(e) & (1u << EG_EV_OPEN));
+	if (say && (changed || state != c->kf_state)) {
 		if (why)
 			fprintf(stderr, "ebpf-guard: kernel filter for open events: off (%s)\n", why);
 		else

@@ -13,6 +13,12 @@ rules:
     max_dest_port: 5000
 YAML
 e2e_start -config "$W/rules.yaml"
+# the port filter holds the rule's 2001 ports and the built-in's 5555 and
+# 7777; no word of an open filter: no rule wants opens
+grep -q '^ebpf-guard: kernel filter for connect events: on (2003 dest_port values)$' "$W/stderr" ||
+	fail "connect filter: $(grep 'filter for connect' "$W/stderr")"
+grep -q 'kernel filter for open events' "$W/stderr" &&
+	fail "a line about the open filter, which no rule wants: $(grep 'filter for open' "$W/stderr")"
 
 run_helper connect4 127.0.0.1 4444
 expect_alerts --where pid="$HPID" --where type=connect --rules builtin_crypto_port,e2e_port_range \
