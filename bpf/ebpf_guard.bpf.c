@@ -434,6 +434,37 @@ struct {
 	__type(value, __u64);
 } kf_filtered SEC(".maps");
 
+/* The prefixes' heads (bpf/eg_raw.h): 0 while the host rewrites them. */
+__u32 eg_kf_open_heads = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_HEADS);
+	__type(key, __u64);
+	__type(value, __u8);
+} kf_open_head SEC(".maps");
+
+/* Whether some prefix may start path (xn bytes; at least 8 readable): its
+ * head is in kf_open_head. A miss means no prefix does: the trie is not
+ * asked. A hit (or a collision of a long head with a short one) leaves it
+ * to the trie. */
+static __always_inline bool kf_open_head_hit(const char *path, __u32 xn, __u32 h)
+{
+	__u64 w, k;
+
+	__builtin_memcpy(&w, path, sizeof(w));
+	if ((h & (1u << 8)) && xn >= 8 && bpf_map_lookup_elem(&kf_open_head, &w))
+		return true;
+	for (__u32 l = 1; l < 8; l++) {
+		if (!(h & (1u << l)) || l > xn)
+			continue;
+		k = (w & ((1ull << (8 * l)) - 1)) | (__u64)l << 56;
+		if (bpf_map_lookup_elem(&kf_open_head, &k))
+			return true;
+	}
+	return false;
+}
+
 static __always_inline void kf_count(__u32 type)
 {
 	__u64 *n = bpf_map_lookup_elem(&kf_filtered, &type);
@@ -501,6 +532,11 @@ static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32
 		__builtin_memcpy(&w, path + ((xn - 4) & (EG_RAW_PATH_MAX - 1)), sizeof(w));
 		if (bpf_map_lookup_elem(&kf_open_suffix, &w))
 			return false;
+	}
+	n = eg_kf_open_heads;
+	if ((n & 1) && !kf_open_head_hit(path, xn, n)) {
+		kf_count(EG_RAW_OPEN);
+		return true;
 	}
 	n = xn < EG_KF_PREFIX_MAX ? xn : EG_KF_PREFIX_MAX;
 	key.prefixlen = n * 8;

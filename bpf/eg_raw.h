@@ -187,6 +187,11 @@ struct eg_raw_exec {
 #define EG_KF_PREFIX_MAX 64 /* bytes of a filename prefix the trie compares */
 #define EG_KF_PREFIXES 4096 /* kf_open_prefix entries */
 #define EG_KF_WORDS 1024    /* kf_open_suffix and kf_open_comm entries */
+/* kf_open_head: the prefixes' heads, in front of the trie: a prefix of 8
+ * bytes or more by its first 8 (the little-endian u64 of them), a shorter
+ * one of l bytes by (l << 56 | its bytes); eg_kf_open_heads: bit 0 the set
+ * is filled, bit l (1..7) some prefix has l bytes, bit 8 some has 8 or more */
+#define EG_KF_HEADS EG_KF_PREFIXES
 #define EG_KF_SLOTS 32      /* kf_filtered slots (the record types) */
 /* kf_port: the socket families' filter, a hash set of (type, port) words
  * (value 1): the ports the rules of each type (connect: dest_port; listen,

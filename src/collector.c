@@ -125,6 +125,8 @@ struct collector {
 	/* the kernel filter (bpf/eg_raw.h): -1 fds when the object has none */
 	volatile uint32_t *kf_open;  /* eg_kf_open in the mapped .bss, NULL: none */
 	int kf_prefix_fd, kf_suffix_fd, kf_comm_fd, kf_filtered_fd;
+	int kf_head_fd;                  /* kf_open_head, -1: none */
+	volatile uint32_t *kf_open_heads; /* eg_kf_open_heads, NULL: none */
 	uint64_t kf_gen;             /* the engine generation the maps hold */
 	bool kf_synced;              /* kf_gen and kf_state are valid */
 	int kf_state;                /* 1 on, 0 off */
@@ -336,6 +338,8 @@ static int map_bss(struct collector *c)
 	size_t kf_off;
 	if (!find_global(c->obj, ".bss", "eg_kf_open", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_open = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_open_heads", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_open_heads = (volatile uint32_t *)((char *)m + kf_off);
 	size_t kfp_off, kfp2_off;
 	if (!find_global(c->obj, ".bss", "eg_kf_paths", sizeof(uint32_t), &bss3, &kfp_off) && bss3 == bss &&
 	    !find_global(c->obj, ".bss", "eg_kf_path2", sizeof(uint32_t), &bss3, &kfp2_off) && bss3 == bss) {
@@ -1124,6 +1128,32 @@ static const char *kf_fill(struct collector *c, const struct eg_kfilter_open *k,
 	for (size_t i = 0; i < k->ncomm; i++)
 		if (bpf_map_update_elem(c->kf_comm_fd, &k->comm[i], &one, BPF_ANY))
 			goto fail;
+	/* the prefixes' heads in front of the trie (bpf/eg_raw.h): off unless
+	 * every head is in */
+	if (c->kf_open_heads && c->kf_head_fd >= 0) {
+		uint32_t h = 1;
+		*c->kf_open_heads = 0;
+		if ((err = kf_clear(c->kf_head_fd)))
+			h = 0;
+		for (size_t i = 0; h && i < k->nprefixes; i++) {
+			uint32_t l = k->prefix_lens[i] < EG_KF_PREFIX_MAX ? k->prefix_lens[i] : EG_KF_PREFIX_MAX;
+			uint64_t w = 0;
+			if (l >= 8) {
+				memcpy(&w, k->prefixes[i], 8);
+				h |= 1u << 8;
+			} else if (l > 0) {
+				memcpy(&w, k->prefixes[i], l);
+				w |= (uint64_t)l << 56;
+				h |= 1u << l;
+			} else {
+				h = 0; /* an empty prefix names every path: the trie alone */
+				break;
+			}
+			if (bpf_map_update_elem(c->kf_head_fd, &w, &one, BPF_ANY))
+				h = 0;
+		}
+		*c->kf_open_heads = h;
+	}
 	return NULL;
 fail:
 	snprintf(why, len, "failed to update the filter maps: %s", strerror(errno));
@@ -1531,7 +1561,7 @@ static int preflight(const char **tracefs)
 int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		     volatile sig_atomic_t *stop)
 {
-	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
+	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_head_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
 			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1,
 			      .kf_path_word_fd = -1, .kf_port_fd = -1};
 	const char *tracefs = NULL;
@@ -1658,6 +1688,9 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		c.kf_suffix_fd = bpf_map__fd(kfm);
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_open_comm")) && bpf_map__key_size(kfm) == 4)
 		c.kf_comm_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_open_head")) && bpf_map__key_size(kfm) == 8 &&
+	    bpf_map__type(kfm) == BPF_MAP_TYPE_HASH && bpf_map__max_entries(kfm) >= EG_KF_PREFIXES)
+		c.kf_head_fd = bpf_map__fd(kfm);
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_filtered")) &&
 	    bpf_map__type(kfm) == BPF_MAP_TYPE_PERCPU_ARRAY && bpf_map__value_size(kfm) == 8 &&
 	    bpf_map__max_entries(kfm) > EG_RAW_OPEN)

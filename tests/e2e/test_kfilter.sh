@@ -276,14 +276,26 @@ rules "  - id: e2e_kf_boring
     description: a program named eg_kf_rm deleted a file
     event_types: [unlink]
     match:
-      comm: eg_kf_rm"
+      comm: eg_kf_rm
+  - id: e2e_kf_short
+    description: a file under /run/eg opened (a prefix under 8 bytes)
+    event_types: [open]
+    match:
+      filename: {prefix: /run/eg}"
 kill -HUP "$EG_PID"
 wait_line 2 '^ebpf-guard: kernel filter for open events: on'
 # (the rule's key with the fewest words, the comm before the suffix on a tie)
-grep -q '^ebpf-guard: kernel filter for open events: on (2 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
-	fail "the reloaded filter does not add the comm"
+grep -q '^ebpf-guard: kernel filter for open events: on (3 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
+	fail "the reloaded filter does not add the comm and the short prefix"
 run_helper open "$boring/file"
 expect_alerts --where pid="$HPID" --where filename="$boring/file" --rules e2e_kf_boring
+# a prefix shorter than the 8-byte heads the kernel looks up before its trie
+mkdir -p "/run/eg-kf-$$"
+clean_later "/run/eg-kf-$$"
+echo x >"/run/eg-kf-$$/f"
+# (by python: eg_helper's comm is one the filter lets through now)
+pyrun 'open(sys.argv[1]).close()' "/run/eg-kf-$$/f"
+expect_alerts --where pid="$PYPID" --where filename="/run/eg-kf-$$/f" --rules e2e_kf_short
 # an unlink rule on the comm: that program's unlinks cross
 grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
 	fail "the reloaded unlink filter does not add the comm"
