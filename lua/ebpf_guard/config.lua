@@ -965,6 +965,25 @@ local function plain_copy(r, field, v, depth, count)
   return out
 end
 
+-- A detection's event types by name (name -> number).
+local function types_by_name(types)
+  local mine = {}
+  for _, n in ipairs(types) do mine[event.TYPE_NAMES[n]] = n end
+  return mine
+end
+
+-- The type a key of a per-type table (filter, stored) names: one of the
+-- detection's own, or an error under field.
+local function own_type(r, field, name, mine)
+  local n = type(name) == "string" and mine[name]
+  if n then return n end
+  local names = {}
+  for k in pairs(mine) do names[#names + 1] = k end
+  table.sort(names)
+  r.err(field, ("%s is not one of the detection's event types (%s)"):format(quote(key_text(name)),
+    concat(names, ", ")))
+end
+
 -- filter: { [event type] = condition } (the rule language of match:, per
 -- type); returns the copy or nil.
 local function check_filter(r, t, types)
@@ -973,18 +992,10 @@ local function check_filter(r, t, types)
   if type(f) ~= "table" or is_list(f) and next(f) ~= nil then
     r.err("filter", "expected a table of event type = condition (as in match:), got " .. got(f))
   end
-  local mine = {}
-  for _, n in ipairs(types) do mine[event.TYPE_NAMES[n]] = n end
+  local mine = types_by_name(types)
   local out = {}
   for _, name in ipairs(sorted_keys(f)) do
-    local n = type(name) == "string" and mine[name]
-    if not n then
-      local names = {}
-      for k in pairs(mine) do names[#names + 1] = k end
-      table.sort(names)
-      r.err("filter", ("%s is not one of the detection's event types (%s)"):format(quote(key_text(name)),
-        concat(names, ", ")))
-    end
+    local n = own_type(r, "filter", name, mine)
     out[n] = plain_copy(r, "filter." .. name, f[name], 1, { 0 })
   end
   return out
@@ -1001,18 +1012,10 @@ local function check_stored(r, t, types)
   if type(s) ~= "table" or debug.getmetatable(s) ~= nil or is_list(s) and next(s) ~= nil then
     r.err("stored", shape .. got(s))
   end
-  local mine = {}
-  for _, n in ipairs(types) do mine[event.TYPE_NAMES[n]] = n end
+  local mine = types_by_name(types)
   local out = {}
   for _, name in ipairs(sorted_keys(s)) do
-    local n = type(name) == "string" and mine[name]
-    if not n then
-      local names = {}
-      for k in pairs(mine) do names[#names + 1] = k end
-      table.sort(names)
-      r.err("stored", ("%s is not one of the detection's event types (%s)"):format(quote(key_text(name)),
-        concat(names, ", ")))
-    end
+    local n = own_type(r, "stored", name, mine)
     local ft = s[name]
     local path = "stored." .. name
     if type(ft) ~= "table" or debug.getmetatable(ft) ~= nil or is_list(ft) then

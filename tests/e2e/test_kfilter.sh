@@ -92,6 +92,16 @@ filtered() {
 
 events() { metric "ebpf_guard_events_total{type=\"$1\"}"; }
 
+# refused_connects N: N TCP connects to 127.0.0.1:9 from one process
+refused_connects() {
+	"$PY" -c 'import socket, sys
+for i in range(int(sys.argv[1])):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", 9))
+    except OSError: pass
+    s.close()' "$1"
+}
+
 # unlinks DIR N: creates and deletes DIR/u.I, I < N, from one process
 unlinks() {
 	"$PY" -c 'import os, sys
@@ -151,12 +161,8 @@ grep -q '^ebpf-guard: kernel filter for accept events: on (1 local_port value)$'
 # connects to ports no rule names stay in the kernel (refused, TCP and UDP)
 f0=$(filtered connect)
 e0=$(events connect)
+refused_connects 100
 "$PY" -c 'import socket
-for i in range(100):
-    s = socket.socket()
-    try: s.connect(("127.0.0.1", 9))
-    except OSError: pass
-    s.close()
 u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 u.connect(("::1", 9)); u.close()'
 f1=$(filtered connect)
@@ -343,12 +349,7 @@ grep -q '^ebpf-guard: kernel filter for connect events: off (-all-events)$' "$W/
 	fail "-all-events did not turn the connect filter off"
 f0=$(filtered connect)
 e0=$(events connect)
-"$PY" -c 'import socket
-for i in range(100):
-    s = socket.socket()
-    try: s.connect(("127.0.0.1", 9))
-    except OSError: pass
-    s.close()'
+refused_connects 100
 sleep 0.3
 f1=$(filtered connect)
 e1=$(events connect)
