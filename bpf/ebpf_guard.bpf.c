@@ -379,12 +379,15 @@ __u64 eg_uring_pending = 0;
 static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 {
 	struct fdtable *fdt = task->files->fdt;
-	struct file *f = NULL;
+	__u64 slot;
 
 	if (!fdt || fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), fdt->fd + fd);
-	return f;
+	/* fdt->fd[fd] with a direct load, not a helper call: the array's
+	 * address is a number to the verifier (a pointer to pointers), cast to
+	 * a kernel struct whose first member is a struct file * */
+	slot = (__u64)fdt->fd + (__u64)fd * sizeof(struct file *);
+	return kcast((void *)slot, struct kiocb)->ki_filp;
 }
 
 /* Flags telling how the call was made: compat, io_uring worker. */
@@ -547,6 +550,104 @@ static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32
 	return true;
 }
 
+/*
+ * The open filter's memory of its drops: a direct-mapped table of keys of
+ * opened files whose open the filter kept in the kernel, so that the next
+ * open of the same file by the same program is decided without walking its
+ * path and asking the filter's maps again.
+ *
+ * A key hashes, from a per-run secret seed (eg_kf_seed, random, set by the
+ * host) and the filter's generation (eg_kf_open: a new nonzero value each
+ * time the host fills the maps, so a reload forgets every entry): the comm,
+ * the file's mount and, leaf to root, each dentry's address and its name's
+ * hash and length (crossing mounts, as the walk does). The path is what the
+ * filter decides on, and a dentry's name cannot change without its hash or
+ * length changing (a rename, here or above, gives another key) except by a
+ * collision of the kernel's name hash, which is salted with the parent
+ * dentry's address. A slot holds one key (one 8-byte store: no torn entry);
+ * a collision of the 64-bit keys themselves would need the seed. Only drops
+ * are remembered: an open the filter lets through is walked as before, and
+ * anything the walk would flag (a deleted file, a pseudo file system, a path
+ * deeper than the walk goes) is never looked up.
+ */
+#define EG_KF_CACHE (1u << 16)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_KF_CACHE);
+	__type(key, __u32);
+	__type(value, __u64);
+} kf_open_cache SEC(".maps");
+
+__u64 eg_kf_seed = 0;
+
+static __always_inline __u64 kf_mix(__u64 h, __u64 w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+struct key_ctx {
+	struct dentry *dentry;
+	struct mount *mnt;
+	__u64 h;
+	__u32 done;
+};
+
+/* One step of the key's walk: the pointers only, no copy. 1: the walk is
+ * over (k->done says whether it reached the root). */
+static __always_inline long key_step_one(struct key_ctx *k)
+{
+	struct dentry *dentry = kcast(k->dentry, struct dentry);
+	struct mount *mnt = kcast(k->mnt, struct mount);
+	struct dentry *parent;
+
+	if (dentry == mnt->mnt.mnt_root) {
+		struct mount *up = mnt->mnt_parent;
+
+		if (up == k->mnt) {
+			k->done = 1;
+			return 1;
+		}
+		k->h = kf_mix(k->h, 1); /* a mount crossed */
+		k->dentry = mnt->mnt_mountpoint;
+		k->mnt = up;
+		return 0;
+	}
+	parent = dentry->d_parent;
+	if (dentry == parent)
+		return 1; /* a pseudo file system's root: no key */
+	k->h = kf_mix(k->h, dentry->d_name.hash_len);
+	k->dentry = parent;
+	return 0;
+}
+
+static long key_step(__u32 i, void *arg)
+{
+	return key_step_one(arg);
+}
+
+/* The key of an open of f by the current task under filter generation
+ * gen; 0 when it has none (the walk did not reach the root). */
+static __always_inline __u64 kf_open_key(struct task_struct *task, struct file *f, __u32 gen)
+{
+	struct key_ctx k = {};
+	__u64 c[2];
+
+	__builtin_memcpy(c, task->comm, sizeof(c));
+	k.dentry = f->f_path.dentry;
+	k.mnt = (void *)f->f_path.mnt - bpf_core_field_offset(struct mount, mnt);
+	k.h = kf_mix(kf_mix(kf_mix(eg_kf_seed, gen), c[0]), c[1]);
+	/* the first steps inline (most paths are short), the rest in a loop */
+	for (int i = 0; i < 4; i++)
+		if (key_step_one(&k))
+			return k.done ? k.h : 0;
+	bpf_loop(EG_RAW_EXE_COMPONENTS, key_step, &k, 0);
+	if (!k.done)
+		return 0;
+	return k.h;
+}
+
 #include "kkill.h"
 
 /*
@@ -625,20 +726,37 @@ static __always_inline bool kf_open_first(struct eg_raw_event *e, struct task_st
 					  struct early_walk *w)
 {
 	const __u32 base = sizeof(*e) + EG_RAW_PATH_MAX;
+	__u32 gen = eg_kf_open, slot_i;
 	struct file *f;
+	__u64 key = 0, *slot = NULL;
 
-	if (!eg_kf_open || ret < 0)
+	if (!gen || ret < 0)
 		return false;
 	f = fd_file(task, ret);
 	if (!f)
 		return false;
+	/* a file kept in the kernel before (not a deleted one: those cross) */
+	if (kcast(f, struct file)->f_inode->i_nlink) {
+		key = kf_open_key(task, kcast(f, struct file), gen);
+		slot_i = (__u32)key & (EG_KF_CACHE - 1);
+		if (key)
+			slot = bpf_map_lookup_elem(&kf_open_cache, &slot_i);
+		if (slot && *slot == key) {
+			kf_count(EG_RAW_OPEN);
+			return true;
+		}
+	}
 	e->flags = 0;
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 	w->xn = walk_file(e, base, f);
 	w->flags = e->flags;
 	w->done = true;
 	e->flags |= EG_RAWF_PATH_FILE;
-	return kf_open_drop(e, ret, base, w->xn);
+	if (!kf_open_drop(e, ret, base, w->xn))
+		return false;
+	if (slot)
+		*slot = key;
+	return true;
 }
 
 static __always_inline void report_open(struct task_struct *task, __u64 id, long ret, int dfd,

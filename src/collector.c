@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -130,6 +131,7 @@ struct collector {
 	uint64_t kf_gen;             /* the engine generation the maps hold */
 	bool kf_synced;              /* kf_gen and kf_state are valid */
 	int kf_state;                /* 1 on, 0 off */
+	uint32_t kf_epoch;           /* eg_kf_open's value while on: new per fill */
 	struct eg_kk *kk;            /* -enforce: the kills made in the kernel */
 	uint64_t *kf_vals;           /* ncpus slots, the event loop's */
 	/* the file families' filter (bpf/fam_files.h): eg_kf_paths, eg_kf_path2 */
@@ -340,6 +342,14 @@ static int map_bss(struct collector *c)
 		c->kf_open = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_open_heads", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_open_heads = (volatile uint32_t *)((char *)m + kf_off);
+	/* the open filter's memory of its drops (bpf/ebpf_guard.bpf.c,
+	 * kf_open_cache): its keys' secret seed */
+	if (!find_global(c->obj, ".bss", "eg_kf_seed", sizeof(uint64_t), &bss3, &kf_off) && bss3 == bss) {
+		uint64_t seed = 0;
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			return -errno;
+		*(volatile uint64_t *)((char *)m + kf_off) = seed;
+	}
 	size_t kfp_off, kfp2_off;
 	if (!find_global(c->obj, ".bss", "eg_kf_paths", sizeof(uint32_t), &bss3, &kfp_off) && bss3 == bss &&
 	    !find_global(c->obj, ".bss", "eg_kf_path2", sizeof(uint32_t), &bss3, &kfp2_off) && bss3 == bss) {
@@ -1195,9 +1205,13 @@ static void kf_sync(struct collector *c)
 		*c->kf_open = 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		why = kf_fill(c, k, buf, sizeof(buf));
+		/* a new generation: the kernel forgets the drops it remembers */
+		if (++c->kf_epoch == 0)
+			c->kf_epoch = 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
 	if (c->kf_open)
-		*c->kf_open = why ? 0 : 1;
+		*c->kf_open = why ? 0 : c->kf_epoch;
 	int state = why ? 0 : 1;
 	/* said when opens are collected (every type with -all-events), as for
 	 * the other families */

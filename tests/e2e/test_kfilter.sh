@@ -270,6 +270,37 @@ ln -s "$W/secret/file" "$boring/link"
 run_helper open "$boring/link"
 expect_alerts --where pid="$HPID" --where filename="$W/secret/file" --rules e2e_kf_secret --field requested="$boring/link"
 rm -f "$boring/link"
+# the kernel remembers the files whose opens it kept (kf_open_cache): a
+# directory renamed, here or higher up, into the secrets makes the next open
+# of the same file by the same program cross
+mkdir -p "$W/outer/d"
+echo x >"$W/outer/d/file"
+opens "$W/outer/d/file" 50
+mv "$W/outer" "$W/secret/outer"
+pyrun 'open(sys.argv[1]).close()' "$W/secret/outer/d/file"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/outer/d/file" --rules e2e_kf_secret
+mkdir -p "$W/d2"
+echo x >"$W/d2/file"
+opens "$W/d2/file" 50
+mv "$W/d2" "$W/secret/d2"
+pyrun 'open(sys.argv[1]).close()' "$W/secret/d2/file"
+expect_alerts --where pid="$PYPID" --where filename="$W/secret/d2/file" --rules e2e_kf_secret
+# and an open of a file deleted meanwhile (through its /proc/self/fd link)
+# crosses, flagged deleted, as before it was remembered
+echo x >"$boring/gone"
+opens "$boring/gone" 50
+e0=$(events open)
+"$PY" -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.unlink(sys.argv[1])
+for _ in range(50): os.close(os.open("/proc/self/fd/%d" % fd, os.O_RDONLY))' "$boring/gone"
+e1=$(events open)
+[ $((e1 - e0)) -ge 50 ] || fail "50 opens of a deleted file, $((e1 - e0)) reached the daemon"
+# a short prefix a reload adds (below): the file's opens are kept until then
+mkdir -p "/run/eg-kf-$$"
+clean_later "/run/eg-kf-$$"
+echo x >"/run/eg-kf-$$/f"
+opens "/run/eg-kf-$$/f" 50
 
 # a reload that names the boring directory: its opens cross now
 rules "  - id: e2e_kf_boring
@@ -293,12 +324,16 @@ wait_line 2 '^ebpf-guard: kernel filter for open events: on'
 # (the rule's key with the fewest words, the comm before the suffix on a tie)
 grep -q '^ebpf-guard: kernel filter for open events: on (3 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
 	fail "the reloaded filter does not add the comm and the short prefix"
+# (python's opens of it are kept and remembered; eg_helper's, a comm the
+# filter names now, cross all the same)
+f0=$(filtered)
+opens "$boring/file" 50
+f1=$(filtered)
+[ $((f1 - f0)) -ge 50 ] || fail "50 uninteresting opens after the reload, $((f1 - f0)) filtered in the kernel"
 run_helper open "$boring/file"
 expect_alerts --where pid="$HPID" --where filename="$boring/file" --rules e2e_kf_boring
 # a prefix shorter than the 8-byte heads the kernel looks up before its trie
-mkdir -p "/run/eg-kf-$$"
-clean_later "/run/eg-kf-$$"
-echo x >"/run/eg-kf-$$/f"
+# (its opens were kept before the reload: the kernel forgot them at it)
 # (by python: eg_helper's comm is one the filter lets through now)
 pyrun 'open(sys.argv[1]).close()' "/run/eg-kf-$$/f"
 expect_alerts --where pid="$PYPID" --where filename="/run/eg-kf-$$/f" --rules e2e_kf_short
