@@ -648,6 +648,39 @@ static __always_inline __u64 kf_open_key(struct task_struct *task, struct file *
 	return k.h;
 }
 
+/* An open's key and its slot in kf_open_cache (NULL: none), looked up
+ * before anything else; the slow path stores the key there when it keeps
+ * the open. */
+struct kf_memo {
+	__u64 key;
+	__u64 *slot;
+};
+
+/* Whether the open that returned fd ret is one of a file whose opens by
+ * this program the filter kept (and counted): it stays in the kernel with
+ * no walk, no record and no other lookup. Not a deleted file (those cross,
+ * flagged), not the daemon's own. */
+static __always_inline bool kf_open_remembered(struct task_struct *task, long ret, struct kf_memo *m)
+{
+	__u32 gen = eg_kf_open, i;
+	struct file *f;
+
+	if (!gen || ret < 0 || task->tgid == eg_self_tgid)
+		return false;
+	f = fd_file(task, ret);
+	if (!f || !kcast(f, struct file)->f_inode->i_nlink)
+		return false;
+	m->key = kf_open_key(task, kcast(f, struct file), gen);
+	if (!m->key)
+		return false;
+	i = (__u32)m->key & (EG_KF_CACHE - 1);
+	m->slot = bpf_map_lookup_elem(&kf_open_cache, &i);
+	if (!m->slot || *m->slot != m->key)
+		return false;
+	kf_count(EG_RAW_OPEN);
+	return true;
+}
+
 #include "kkill.h"
 
 /*
@@ -723,29 +756,16 @@ static __always_inline void finish_open(struct eg_raw_event *e, struct task_stru
  * true: the open stays in the kernel (counted).
  */
 static __always_inline bool kf_open_first(struct eg_raw_event *e, struct task_struct *task, long ret,
-					  struct early_walk *w)
+					  struct early_walk *w, const struct kf_memo *m)
 {
 	const __u32 base = sizeof(*e) + EG_RAW_PATH_MAX;
-	__u32 gen = eg_kf_open, slot_i;
 	struct file *f;
-	__u64 key = 0, *slot = NULL;
 
-	if (!gen || ret < 0)
+	if (!eg_kf_open || ret < 0)
 		return false;
 	f = fd_file(task, ret);
 	if (!f)
 		return false;
-	/* a file kept in the kernel before (not a deleted one: those cross) */
-	if (kcast(f, struct file)->f_inode->i_nlink) {
-		key = kf_open_key(task, kcast(f, struct file), gen);
-		slot_i = (__u32)key & (EG_KF_CACHE - 1);
-		if (key)
-			slot = bpf_map_lookup_elem(&kf_open_cache, &slot_i);
-		if (slot && *slot == key) {
-			kf_count(EG_RAW_OPEN);
-			return true;
-		}
-	}
 	e->flags = 0;
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 	w->xn = walk_file(e, base, f);
@@ -754,13 +774,13 @@ static __always_inline bool kf_open_first(struct eg_raw_event *e, struct task_st
 	e->flags |= EG_RAWF_PATH_FILE;
 	if (!kf_open_drop(e, ret, base, w->xn))
 		return false;
-	if (slot)
-		*slot = key;
+	if (m->slot)
+		*m->slot = m->key; /* remembered (one 8-byte store) */
 	return true;
 }
 
 static __always_inline void report_open(struct task_struct *task, __u64 id, long ret, int dfd,
-					__u64 upath, __u32 oflags, __u32 rflags)
+					__u64 upath, __u32 oflags, __u32 rflags, const struct kf_memo *m)
 {
 	struct eg_raw_event *e = get_scratch();
 	struct early_walk w = {};
@@ -769,7 +789,7 @@ static __always_inline void report_open(struct task_struct *task, __u64 id, long
 
 	if (!e)
 		return;
-	if (kf_open_first(e, task, ret, &w))
+	if (kf_open_first(e, task, ret, &w, m))
 		return;
 	fill_common(e, EG_RAW_OPEN, id);
 	e->open_flags = oflags;
@@ -871,7 +891,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 #include "fam_net.h"
 
 /* An open(2)-like call: its flags and path argument. */
-static __always_inline void open_call(struct sc *s)
+static __always_inline void open_call(struct sc *s, const struct kf_memo *m)
 {
 	__u64 upath = s->a[1];
 	__u32 oflags = 0, rflags = s->rflags;
@@ -903,7 +923,7 @@ static __always_inline void open_call(struct sc *s)
 		rflags |= EG_RAWF_NO_PATH_ARG;
 		break;
 	}
-	report_open(s->task, s->id, s->ret, dfd, upath, oflags, rflags);
+	report_open(s->task, s->id, s->ret, dfd, upath, oflags, rflags, m);
 }
 
 /* i386 socketcall(2): the call and its arguments, from user memory (which
@@ -944,6 +964,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	long nr = regs->orig_ax;
 	bool x32 = (nr & X32_SYSCALL_BIT) && CONFIG_X86_X32_ABI;
 	__u32 want = eg_want, fam;
+	struct kf_memo memo = {};
 	struct sc s;
 
 	/* x32 shares the 64-bit numbers of these calls, with a flag bit */
@@ -997,11 +1018,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	/* the kernel-side filters cheap enough to come before the pid */
 	if (fam == EG_RAW_DUP && !dup_to_stdio(&s))
 		return 0;
+	if (fam == EG_RAW_OPEN && kf_open_remembered(s.task, ret, &memo))
+		return 0;
 	s.id = bpf_get_current_pid_tgid();
 	if (is_self(s.id))
 		return 0;
 	switch (fam) {
-	case EG_RAW_OPEN: open_call(&s); break;
+	case EG_RAW_OPEN: open_call(&s, &memo); break;
 	case EG_RAW_CONNECT:
 		report_connect(s.task, s.id, ret, (int)s.a[0], s.a[1], s.a[2], s.rflags,
 			       s.xflags & SC_SOCKETCALL);
