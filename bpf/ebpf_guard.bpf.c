@@ -638,6 +638,15 @@ static __always_inline __u64 kf_open_key(struct task_struct *task, struct file *
 	k.dentry = f->f_path.dentry;
 	k.mnt = (void *)f->f_path.mnt - bpf_core_field_offset(struct mount, mnt);
 	k.h = kf_mix(kf_mix(kf_mix(eg_kf_seed, gen), c[0]), c[1]);
+	/* the file's own name by its bytes, not only its hash: a name is what
+	 * a user picks, and 2^32 tries could match a 32-bit hash. Names too
+	 * long to be kept in the dentry itself (40 bytes and more), and
+	 * kernels without d_shortname, are not remembered. */
+	if (!bpf_core_field_exists(k.dentry->d_shortname) ||
+	    k.dentry->d_name.len >= sizeof(k.dentry->d_shortname.words))
+		return 0;
+	for (int j = 0; j < sizeof(k.dentry->d_shortname.words) / sizeof(k.dentry->d_shortname.words[0]); j++)
+		k.h = kf_mix(k.h, k.dentry->d_shortname.words[j]);
 	/* the first steps inline (most paths are short), the rest in a loop */
 	for (int i = 0; i < 4; i++)
 		if (key_step_one(&k))
