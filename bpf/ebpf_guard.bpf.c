@@ -587,6 +587,15 @@ static __always_inline __u64 kf_mix(__u64 h, __u64 w)
 	return h ^ (h >> 29);
 }
 
+/* For words a user picks (the comm, the file's name): a second multiply,
+ * so that no difference between two inputs goes through a step the same
+ * way whatever the seed (with one, a difference in the top bit does, and
+ * the next word could cancel it). */
+static __always_inline __u64 kf_mix2(__u64 h, __u64 w)
+{
+	return kf_mix(h, w) * 0xbf58476d1ce4e5b9ULL;
+}
+
 struct key_ctx {
 	struct dentry *dentry;
 	struct mount *mnt;
@@ -633,20 +642,32 @@ static __always_inline __u64 kf_open_key(struct task_struct *task, struct file *
 {
 	struct key_ctx k = {};
 	__u64 c[2];
+	__u32 n;
 
 	__builtin_memcpy(c, task->comm, sizeof(c));
 	k.dentry = f->f_path.dentry;
 	k.mnt = (void *)f->f_path.mnt - bpf_core_field_offset(struct mount, mnt);
-	k.h = kf_mix(kf_mix(kf_mix(eg_kf_seed, gen), c[0]), c[1]);
+	k.h = kf_mix2(kf_mix2(kf_mix(eg_kf_seed, gen), c[0]), c[1]);
 	/* the file's own name by its bytes, not only its hash: a name is what
 	 * a user picks, and 2^32 tries could match a 32-bit hash. Names too
 	 * long to be kept in the dentry itself (40 bytes and more), and
-	 * kernels without d_shortname, are not remembered. */
-	if (!bpf_core_field_exists(k.dentry->d_shortname) ||
-	    k.dentry->d_name.len >= sizeof(k.dentry->d_shortname.words))
+	 * kernels without d_shortname, are not remembered. The name's words
+	 * only, the bytes after its end masked (the step after mixes its
+	 * length). */
+	if (!bpf_core_field_exists(k.dentry->d_shortname))
 		return 0;
-	for (int j = 0; j < sizeof(k.dentry->d_shortname.words) / sizeof(k.dentry->d_shortname.words[0]); j++)
-		k.h = kf_mix(k.h, k.dentry->d_shortname.words[j]);
+	n = k.dentry->d_name.len;
+	if (n >= sizeof(k.dentry->d_shortname.words))
+		return 0;
+	for (int j = 0; j < sizeof(k.dentry->d_shortname.words) / sizeof(k.dentry->d_shortname.words[0]); j++) {
+		__u64 w = k.dentry->d_shortname.words[j];
+
+		if (8 * j >= n)
+			break;
+		if (n - 8 * j < 8)
+			w &= (1ULL << (8 * (n - 8 * j))) - 1;
+		k.h = kf_mix2(k.h, w);
+	}
 	/* the first steps inline (most paths are short), the rest in a loop */
 	for (int i = 0; i < 4; i++)
 		if (key_step_one(&k))
