@@ -115,7 +115,7 @@ static __always_inline struct eg_raw_event *get_scratch(void)
  * task is read with direct BTF loads (JIT-inlined), not helper calls: each
  * helper call costs tens of ns on the hot path of every open.
  */
-static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64 id)
+static __always_inline void fill_task(struct eg_raw_event *e, __u64 id)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	const struct cred *cred = task->cred;
@@ -127,6 +127,13 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	e->ppid = task->real_parent->tgid;
 	e->uid = cred->uid.val;
 	e->gid = cred->gid.val;
+}
+
+/* The rest of the header: the type, the comm, everything else zero. */
+static __always_inline void fill_rest(struct eg_raw_event *e, __u8 type)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
 	e->open_flags = 0;
 	e->flags = 0;
 	e->type = type;
@@ -140,6 +147,12 @@ static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64
 	e->proto = 0;
 	e->_pad2[0] = e->_pad2[1] = e->_pad2[2] = 0;
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+}
+
+static __always_inline void fill_common(struct eg_raw_event *e, __u8 type, __u64 id)
+{
+	fill_task(e, id);
+	fill_rest(e, type);
 }
 
 /* Copies the record to the ring buffer (no wake-up); counts a failure by type

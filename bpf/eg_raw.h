@@ -252,6 +252,12 @@ struct eg_kk_key {
  */
 #define EG_KF_PATH_PREFIXES 8192 /* kf_path_prefix entries */
 #define EG_KF_PATH_WORDS 4096    /* kf_path_word entries */
+/* kf_path_head: the file families' prefixes' heads, in front of their
+ * trie, by EG_KF_PATH_HEAD(type, field, bytes): a prefix of 6 path bytes or
+ * more with its first 6 (a little-endian number), a shorter one of l bytes
+ * with (its bytes | l << 40); eg_kf_path_heads: bit 0 the set is filled,
+ * bit l (1..5) some prefix has l bytes, bit 8 some has 6 or more */
+#define EG_KF_PATH_HEAD(type, field, bytes) ((__u64)(type) | (__u64)(field) << 8 | (__u64)(bytes) << 16)
 
 enum eg_kf_field {
 	EG_KF_PATH1 = 0, /* S0: filename */

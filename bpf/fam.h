@@ -36,14 +36,10 @@ static __always_inline struct eg_raw_args *fam_args(struct eg_raw_event *e)
 
 /* Starts a record of the family type for the call: header, result, the
  * numbers zeroed but a[7], the call. NULL when there is no scratch. */
-static __always_inline struct eg_raw_event *fam_begin(__u8 type, const struct sc *s)
+static __always_inline struct eg_raw_event *fam_begin_args(struct eg_raw_event *e, const struct sc *s)
 {
-	struct eg_raw_event *e = get_scratch();
 	struct eg_raw_args *a;
 
-	if (!e)
-		return NULL;
-	fill_common(e, type, s->id);
 	e->flags = s->rflags | EG_RAWF_ARGS;
 	e->ret = s->ret;
 	a = fam_args(e);
@@ -51,6 +47,28 @@ static __always_inline struct eg_raw_event *fam_begin(__u8 type, const struct sc
 	a->a[4] = a->a[5] = a->a[6] = 0;
 	a->a[7] = s->nr;
 	return e;
+}
+
+static __always_inline struct eg_raw_event *fam_begin(__u8 type, const struct sc *s)
+{
+	struct eg_raw_event *e = get_scratch();
+
+	if (!e)
+		return NULL;
+	fill_common(e, type, s->id);
+	return fam_begin_args(e, s);
+}
+
+/* The same without the task's fields (the timestamp, the ids): a record a
+ * kernel filter may keep gets them once it crosses (fam_kf_submit). */
+static __always_inline struct eg_raw_event *fam_begin_filtered(__u8 type, const struct sc *s)
+{
+	struct eg_raw_event *e = get_scratch();
+
+	if (!e)
+		return NULL;
+	fill_rest(e, type);
+	return fam_begin_args(e, s);
 }
 
 /* A string from user memory at offset off (NUL included, at most

@@ -12,6 +12,8 @@
 #ifndef EG_FAM_FILES_H
 #define EG_FAM_FILES_H
 
+#include "kf_scan.h"
+
 #define AT_REMOVEDIR 0x200
 #define AT_EMPTY_PATH 0x1000
 #define S_IALLUGO 07777
@@ -24,6 +26,9 @@
  * is tested too. */
 __u32 eg_kf_paths = 0;
 __u32 eg_kf_path2 = 0;
+/* Of those, the types whose first path no rule keys on (no prefix, no
+ * suffix): not tested at all (0, the default, tests it). */
+__u32 eg_kf_path1_skip = 0;
 /* chmod: the mode bits of which a rule needs one set (S_ISUID ...): a call
  * setting one of them crosses. */
 __u32 eg_kf_chmod_mode = 0;
@@ -43,51 +48,79 @@ struct {
 	__type(value, __u8);
 } kf_path_word SEC(".maps");
 
-/* A path's scan for what the daemon's normalisation would change: an
- * empty, "." or ".." component (one bpf_loop step per 8 bytes). */
-struct kf_scan {
-	__u32 off;  /* the path's offset in the record */
-	__u32 n;    /* its length, its first byte a '/' */
-	__u32 clen; /* bytes of the component so far */
-	__u32 dots; /* of them, dots */
-	__u32 odd;  /* such a component was seen */
-};
+/* The prefixes' heads (bpf/eg_raw.h): 0 while the host rewrites them. */
+__u32 eg_kf_path_heads = 0;
 
-static long kf_scan_step(__u32 i, void *arg)
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_PATH_PREFIXES);
+	__type(key, __u64);
+	__type(value, __u8);
+} kf_path_head SEC(".maps");
+
+/* Whether some prefix of (type, field) may start the path of n bytes whose
+ * first 8 are w: its head is in kf_path_head. A miss: the trie is not
+ * asked. */
+static __always_inline bool kf_path_head_hit(__u64 w, __u32 n, __u8 type, __u8 field, __u32 h)
 {
-	struct kf_scan *k = arg;
-	struct eg_raw_event *e = get_scratch();
+	__u64 k;
 
-	if (!e) {
-		k->odd = 1;
-		return 1;
+	if ((h & (1u << 8)) && n >= 6) {
+		k = EG_KF_PATH_HEAD(type, field, w & 0xffffffffffffULL);
+		if (bpf_map_lookup_elem(&kf_path_head, &k))
+			return true;
 	}
-	for (int j = 0; j < 8; j++) {
-		__u32 at = i * 8 + j, x = k->off + at;
-		char c;
-
-		if (at >= k->n)
-			return 1;
-		if (!at)
-			continue; /* the leading '/' */
-		if (x >= EG_RAW_SCRATCH) {
-			k->odd = 1;
-			return 1;
-		}
-		c = ((char *)e)[x];
-		if (c != '/') {
-			k->clen++;
-			k->dots += c == '.';
+	for (__u32 l = 1; l < 6; l++) {
+		if (!(h & (1u << l)) || l > n)
 			continue;
-		}
-		if (!k->clen || (k->clen == k->dots && k->clen <= 2)) {
-			k->odd = 1;
-			return 1;
-		}
-		k->clen = 0;
-		k->dots = 0;
+		k = EG_KF_PATH_HEAD(type, field, (w & ((1ULL << (8 * l)) - 1)) | (__u64)l << 40);
+		if (bpf_map_lookup_elem(&kf_path_head, &k))
+			return true;
 	}
-	return 0;
+	return false;
+}
+
+/* The longest path the filter tests (a longer one crosses). */
+#define KF_SCAN_MAX 256
+
+/* The masks of the path's word i (bpf/kf_scan.h); zero past its end. */
+static __always_inline void kf_path_masks(struct eg_raw_event *e, __u32 off, __u32 n, __u32 i, __u64 *sl,
+					  __u64 *dot)
+{
+	__u32 at = 8 * i, x = off + at;
+
+	/* (off is at most EG_RAW_SCRATCH - EG_RAW_PATH_MAX, n under
+	 * KF_SCAN_MAX: the second test never holds, it shows the verifier,
+	 * and the barrier keeps the compiler from dropping it) */
+	barrier_var(x);
+	if (at > n || x > EG_RAW_SCRATCH - sizeof(__u64)) {
+		*sl = *dot = 0;
+		return;
+	}
+	kf_word_masks(*(__u64 *)((char *)e + x), at, n, sl, dot);
+}
+
+/*
+ * Whether the path of n bytes at offset off (its first byte a '/') is one
+ * the daemon's normalisation would change: an empty, "." or ".." component
+ * ("//", "/./", "/../", or a trailing "/", "/." or "/.."). Eight bytes at a
+ * time, each word's masks shifted against the next word's.
+ */
+static __always_inline bool kf_path_odd(struct eg_raw_event *e, __u32 off, __u32 n)
+{
+	__u64 s0, d0, s1, d1;
+
+	kf_path_masks(e, off, n, 0, &s0, &d0);
+	for (__u32 i = 0; i < KF_SCAN_MAX / 8; i++) {
+		if (8 * i > n)
+			break;
+		kf_path_masks(e, off, n, i + 1, &s1, &d1);
+		if (kf_word_odd(s0, d0, s1, d1))
+			return true;
+		s0 = s1;
+		d0 = d1;
+	}
+	return false;
 }
 
 /*
@@ -99,29 +132,36 @@ static long kf_scan_step(__u32 i, void *arg)
 static __always_inline bool kf_path_wanted(struct eg_raw_event *e, __u32 off, __u32 n, __u8 type,
 					   __u8 field)
 {
-	struct kf_scan k = {.off = off, .n = n};
 	struct eg_kf_word w = {.type = type, .field = field};
 	struct eg_kf_path_prefix key;
+	__u32 h;
 
-	if (n < 2 || n >= EG_RAW_PATH_MAX || off > EG_RAW_SCRATCH - EG_RAW_PATH_MAX)
+	barrier_var(off);
+	barrier_var(n);
+	if (n < 2 || n >= KF_SCAN_MAX || off > EG_RAW_SCRATCH - EG_RAW_PATH_MAX)
 		return true;
-	if (((char *)e)[off] != '/')
+	if (((char *)e)[off] != '/' || kf_path_odd(e, off, n))
 		return true;
-	bpf_loop((n + 7) / 8, kf_scan_step, &k, 0);
-	/* ...and the last component: not empty (a trailing '/'), "." or ".." */
-	if (k.odd || !k.clen || (k.clen == k.dots && k.clen <= 2))
-		return true;
+	/* direct loads from the per-CPU record (off and n are bounded above),
+	 * no helper */
 	if (n >= 4) {
-		if (bpf_probe_read_kernel(&w.word, sizeof(w.word), (char *)e + off + n - 4))
+		__u32 x = off + n - 4;
+
+		barrier_var(x);
+		if (x > EG_RAW_SCRATCH - sizeof(w.word))
 			return true;
+		w.word = *(__u32 *)((char *)e + x);
 		if (bpf_map_lookup_elem(&kf_path_word, &w))
 			return true;
 	}
+	/* the heads first: the trie only when one is there */
+	h = eg_kf_path_heads;
+	if ((h & 1) && !kf_path_head_hit(*(__u64 *)((char *)e + off), n, type, field, h))
+		return false;
 	key.prefixlen = (2 + (n < EG_KF_PREFIX_MAX ? n : EG_KF_PREFIX_MAX)) * 8;
 	key.data[0] = type;
 	key.data[1] = field;
-	if (bpf_probe_read_kernel(key.data + 2, EG_KF_PREFIX_MAX, (char *)e + off))
-		return true;
+	__builtin_memcpy(key.data + 2, (char *)e + off, EG_KF_PREFIX_MAX);
 	return bpf_map_lookup_elem(&kf_path_prefix, &key) != NULL;
 }
 
@@ -156,7 +196,7 @@ __noinline int kf_path_once(__u32 type)
 	if (type == EG_RAW_CHMOD && (fam_args(e)->a[0] & eg_kf_chmod_mode))
 		return 0;
 	n0 = e->filename_len;
-	if (!n0 || kf_path_wanted(e, FAM_OFF0, n0 - 1, type, EG_KF_PATH1))
+	if (!(eg_kf_path1_skip & bit) && (!n0 || kf_path_wanted(e, FAM_OFF0, n0 - 1, type, EG_KF_PATH1)))
 		return 0;
 	if (eg_kf_path2 & bit) {
 		n2 = e->args_len;
@@ -168,11 +208,13 @@ __noinline int kf_path_once(__u32 type)
 	return 1;
 }
 
-/* Submits a file family's record unless the rules' filter keeps it. */
-static __always_inline void fam_kf_submit(struct eg_raw_event *e, __u32 end)
+/* Submits a file family's record (begun by fam_begin_filtered) unless the
+ * rules' filter keeps it; one that crosses gets the task's fields first. */
+static __always_inline void fam_kf_submit(struct eg_raw_event *e, __u32 end, const struct sc *s)
 {
 	if ((eg_kf_paths & (1u << (e->type & 31))) && kf_path_once(e->type))
 		return;
+	fill_task(e, s->id);
 	fam_submit(e, end);
 }
 
@@ -182,7 +224,7 @@ static __always_inline void fam_kf_submit(struct eg_raw_event *e, __u32 end)
  * existing file joined to its start directory. */
 static __always_inline void fam_link(const struct sc *s)
 {
-	struct eg_raw_event *e = fam_begin(EG_RAW_LINK, s);
+	struct eg_raw_event *e = fam_begin_filtered(EG_RAW_LINK, s);
 	__u32 off, n;
 
 	if (!e)
@@ -196,54 +238,54 @@ static __always_inline void fam_link(const struct sc *s)
 		break;
 	case NR_link:
 		off = fam_path0(e, s->task, AT_FDCWD, s->a[1]);
-		fam_kf_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[0]));
+		fam_kf_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[0]), s);
 		return;
 	default: /* linkat */
 		off = fam_path0(e, s->task, (int)s->a[2], s->a[3]);
-		fam_kf_submit(e, fam_path2(e, off, s->task, (int)s->a[0], s->a[1]));
+		fam_kf_submit(e, fam_path2(e, off, s->task, (int)s->a[0], s->a[1]), s);
 		return;
 	}
 	n = fam_ustr(e, off, s->a[0]);
 	e->args_len = n;
-	fam_kf_submit(e, off + n);
+	fam_kf_submit(e, off + n, s);
 }
 
 /* rename: the old path as S0 (filename), the new one as S2 (new_path);
  * renameat2's flags in a[0] (rename_flags). */
 static __always_inline void fam_rename(const struct sc *s)
 {
-	struct eg_raw_event *e = fam_begin(EG_RAW_RENAME, s);
+	struct eg_raw_event *e = fam_begin_filtered(EG_RAW_RENAME, s);
 	__u32 off;
 
 	if (!e)
 		return;
 	if (s->nr == NR_rename) {
 		off = fam_path0(e, s->task, AT_FDCWD, s->a[0]);
-		fam_kf_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[1]));
+		fam_kf_submit(e, fam_path2(e, off, s->task, AT_FDCWD, s->a[1]), s);
 		return;
 	}
 	if (s->nr == NR_renameat2)
 		fam_args(e)->a[0] = (__u32)s->a[4];
 	off = fam_path0(e, s->task, (int)s->a[0], s->a[1]);
-	fam_kf_submit(e, fam_path2(e, off, s->task, (int)s->a[2], s->a[3]));
+	fam_kf_submit(e, fam_path2(e, off, s->task, (int)s->a[2], s->a[3]), s);
 }
 
 /* unlink: the path as S0 (filename); AT_REMOVEDIR in a[0] (unlink_flags)
  * for rmdir and unlinkat(AT_REMOVEDIR). */
 static __always_inline void fam_unlink(const struct sc *s)
 {
-	struct eg_raw_event *e = fam_begin(EG_RAW_UNLINK, s);
+	struct eg_raw_event *e = fam_begin_filtered(EG_RAW_UNLINK, s);
 
 	if (!e)
 		return;
 	if (s->nr == NR_unlinkat) {
 		fam_args(e)->a[0] = s->a[2] & AT_REMOVEDIR;
-		fam_kf_submit(e, fam_path0(e, s->task, (int)s->a[0], s->a[1]));
+		fam_kf_submit(e, fam_path0(e, s->task, (int)s->a[0], s->a[1]), s);
 		return;
 	}
 	if (s->nr == NR_rmdir)
 		fam_args(e)->a[0] = AT_REMOVEDIR;
-	fam_kf_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]));
+	fam_kf_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]), s);
 }
 
 /* chmod: the file as S0 (or, for fchmod and fchmodat2(AT_EMPTY_PATH) with
@@ -251,19 +293,19 @@ static __always_inline void fam_unlink(const struct sc *s)
  * in a[0] (mode; the daemon derives mode_setuid and mode_setgid). */
 static __always_inline void fam_chmod(const struct sc *s)
 {
-	struct eg_raw_event *e = fam_begin(EG_RAW_CHMOD, s);
+	struct eg_raw_event *e = fam_begin_filtered(EG_RAW_CHMOD, s);
 	__u32 off;
 
 	if (!e)
 		return;
 	if (s->nr == NR_fchmod) {
 		fam_args(e)->a[0] = s->a[1] & S_IALLUGO;
-		fam_kf_submit(e, fam_fd0(e, s->task, (int)s->a[0]));
+		fam_kf_submit(e, fam_fd0(e, s->task, (int)s->a[0]), s);
 		return;
 	}
 	if (s->nr == NR_chmod) {
 		fam_args(e)->a[0] = s->a[1] & S_IALLUGO;
-		fam_kf_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]));
+		fam_kf_submit(e, fam_path0(e, s->task, AT_FDCWD, s->a[0]), s);
 		return;
 	}
 	fam_args(e)->a[0] = s->a[2] & S_IALLUGO;
@@ -275,7 +317,7 @@ static __always_inline void fam_chmod(const struct sc *s)
 		e->flags &= ~EG_RAWF_PATH_DIR;
 		off = fam_fd0(e, s->task, (int)s->a[0]);
 	}
-	fam_kf_submit(e, off);
+	fam_kf_submit(e, off, s);
 }
 
 #endif

@@ -136,10 +136,16 @@ struct collector {
 	uint64_t *kf_vals;           /* ncpus slots, the event loop's */
 	/* the file families' filter (bpf/fam_files.h): eg_kf_paths, eg_kf_path2 */
 	volatile uint32_t *kf_paths, *kf_path2, *kf_chmod_mode;
+	volatile uint32_t *kf_path1_skip; /* eg_kf_path1_skip, NULL: none */
 	int kf_path_prefix_fd, kf_path_word_fd;
+	int kf_path_head_fd;             /* kf_path_head, -1: none */
+	volatile uint32_t *kf_path_heads; /* eg_kf_path_heads, NULL: none */
+	uint32_t kfp_heads;              /* the bits it gets once the maps are in */
+	bool kfp_heads_off;              /* some prefix has no head (or one failed) */
 	uint64_t kfp_gen;            /* the engine generation the maps hold */
 	bool kfp_synced;             /* kfp_gen and kfp_on are valid */
 	uint32_t kfp_on, kfp_path2;  /* bit per record type: on, its second path tested */
+	uint32_t kfp_path1_skip;     /* bit per record type: its first path not tested */
 	/* the socket families' port filter (kf_port_drop): eg_kf_socks */
 	volatile uint32_t *kf_socks;
 	int kf_port_fd;
@@ -358,6 +364,12 @@ static int map_bss(struct collector *c)
 		if (!find_global(c->obj, ".bss", "eg_kf_chmod_mode", sizeof(uint32_t), &bss3, &kfp2_off) &&
 		    bss3 == bss)
 			c->kf_chmod_mode = (volatile uint32_t *)((char *)m + kfp2_off);
+		if (!find_global(c->obj, ".bss", "eg_kf_path1_skip", sizeof(uint32_t), &bss3, &kfp2_off) &&
+		    bss3 == bss)
+			c->kf_path1_skip = (volatile uint32_t *)((char *)m + kfp2_off);
+		if (!find_global(c->obj, ".bss", "eg_kf_path_heads", sizeof(uint32_t), &bss3, &kfp2_off) &&
+		    bss3 == bss)
+			c->kf_path_heads = (volatile uint32_t *)((char *)m + kfp2_off);
 	}
 	if (!find_global(c->obj, ".bss", "eg_kf_socks", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_socks = (volatile uint32_t *)((char *)m + kf_off);
@@ -1276,6 +1288,23 @@ static int kfp_add(struct collector *c, const struct eg_kfilter_open *k, uint8_t
 		memcpy(key.data + 2, k->prefixes[i], l);
 		if (bpf_map_update_elem(c->kf_path_prefix_fd, &key, &one, BPF_ANY))
 			return -errno;
+		/* its head (bpf/eg_raw.h); an empty prefix names every path:
+		 * the trie alone */
+		uint64_t w = 0;
+		if (l >= 6) {
+			memcpy(&w, k->prefixes[i], 6);
+			c->kfp_heads |= 1u << 8;
+		} else if (l > 0) {
+			memcpy(&w, k->prefixes[i], l);
+			w |= (uint64_t)l << 40;
+			c->kfp_heads |= 1u << l;
+		} else {
+			c->kfp_heads = 0;
+			c->kfp_heads_off = true;
+		}
+		uint64_t hk = EG_KF_PATH_HEAD(type, field, w);
+		if (c->kf_path_head_fd >= 0 && bpf_map_update_elem(c->kf_path_head_fd, &hk, &one, BPF_ANY))
+			c->kfp_heads_off = true;
 	}
 	for (size_t i = 0; i < k->nsuffixes; i++) {
 		struct eg_kf_word w = {.word = k->suffixes[i], .type = type, .field = field};
@@ -1317,15 +1346,20 @@ static void kf_sync_paths(struct collector *c)
 		return;
 	}
 	bool changed = !c->kfp_synced || c->kfp_gen != gen;
-	uint32_t on = c->kfp_on, p2 = c->kfp_path2;
+	uint32_t on = c->kfp_on, p2 = c->kfp_path2, p1skip = c->kfp_path1_skip;
 	if (why) {
-		on = p2 = 0;
+		on = p2 = p1skip = 0;
 	} else if (changed) {
 		int err;
-		on = p2 = 0;
+		on = p2 = p1skip = 0;
 		*c->kf_paths = 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if ((err = kf_clear(c->kf_path_prefix_fd)) || (err = kf_clear(c->kf_path_word_fd))) {
+		if (c->kf_path_heads)
+			*c->kf_path_heads = 0;
+		c->kfp_heads = 1;
+		c->kfp_heads_off = c->kf_path_head_fd < 0 || !c->kf_path_heads;
+		if ((err = kf_clear(c->kf_path_prefix_fd)) || (err = kf_clear(c->kf_path_word_fd)) ||
+		    (c->kf_path_head_fd >= 0 && (err = kf_clear(c->kf_path_head_fd)))) {
 			snprintf(buf[0], sizeof(buf[0]), "failed to clear the filter maps: %s", strerror(-err));
 			why = buf[0];
 		}
@@ -1347,11 +1381,19 @@ static void kf_sync_paths(struct collector *c)
 				on |= 1u << t;
 				if (k->second.nprefixes || k->second.nsuffixes)
 					p2 |= 1u << t;
+				/* no rule keys on the first path: the kernel
+				 * need not read it for the filter */
+				if (!k->first.nprefixes && !k->first.nsuffixes)
+					p1skip |= 1u << t;
 			}
 		}
 	}
 	if (c->kf_paths) {
+		if (c->kf_path_heads && changed && !why)
+			*c->kf_path_heads = c->kfp_heads_off ? 0 : c->kfp_heads;
 		*c->kf_path2 = p2;
+		if (c->kf_path1_skip)
+			*c->kf_path1_skip = p1skip;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		*c->kf_paths = on;
 	}
@@ -1385,6 +1427,7 @@ static void kf_sync_paths(struct collector *c)
 	c->kfp_gen = gen;
 	c->kfp_on = on;
 	c->kfp_path2 = p2;
+	c->kfp_path1_skip = p1skip;
 }
 
 /*
@@ -1576,7 +1619,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		     volatile sig_atomic_t *stop)
 {
 	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_head_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
-			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1,
+			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1, .kf_path_head_fd = -1,
 			      .kf_path_word_fd = -1, .kf_port_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
@@ -1712,6 +1755,9 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_prefix")) &&
 	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_path_prefix))
 		c.kf_path_prefix_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_head")) && bpf_map__key_size(kfm) == 8 &&
+	    bpf_map__type(kfm) == BPF_MAP_TYPE_HASH && bpf_map__max_entries(kfm) >= EG_KF_PATH_PREFIXES)
+		c.kf_path_head_fd = bpf_map__fd(kfm);
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_word")) &&
 	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_word))
 		c.kf_path_word_fd = bpf_map__fd(kfm);

@@ -332,7 +332,12 @@ rules "  - id: e2e_kf_boring
     description: a file under /run/eg opened (a prefix under 8 bytes)
     event_types: [open]
     match:
-      filename: {prefix: /run/eg}"
+      filename: {prefix: /run/eg}
+  - id: e2e_kf_short_unlink
+    description: a file under /run deleted (a prefix under the file families' 6-byte heads)
+    event_types: [unlink]
+    match:
+      filename: {prefix: /run}"
 kill -HUP "$EG_PID"
 wait_line 2 '^ebpf-guard: kernel filter for open events: on'
 # (the rule's key with the fewest words, the comm before the suffix on a tie)
@@ -352,8 +357,13 @@ expect_alerts --where pid="$HPID" --where filename="$boring/file" --rules e2e_kf
 pyrun 'open(sys.argv[1]).close()' "/run/eg-kf-$$/f"
 expect_alerts --where pid="$PYPID" --where filename="/run/eg-kf-$$/f" --rules e2e_kf_short
 # an unlink rule on the comm: that program's unlinks cross
-grep -q '^ebpf-guard: kernel filter for unlink events: on (1 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
-	fail "the reloaded unlink filter does not add the comm"
+grep -q '^ebpf-guard: kernel filter for unlink events: on (2 filename prefixes, 0 suffixes, 1 comm words)$' "$W/stderr" ||
+	fail "the reloaded unlink filter does not add the comm and the short prefix"
+# a prefix shorter than the heads the kernel looks up before the file
+# families' trie: its unlinks cross
+echo x >"/run/eg-kf-$$/u"
+pyrun 'os.unlink(sys.argv[1])' "/run/eg-kf-$$/u"
+expect_alerts --where pid="$PYPID" --where filename="/run/eg-kf-$$/u" --rules e2e_kf_short_unlink
 touch "$boring/rm1"
 pyrun 'import ctypes
 ctypes.CDLL(None).prctl(15, b"eg_kf_rm", 0, 0, 0)
