@@ -400,7 +400,15 @@ static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 	 * address is a number to the verifier (a pointer to pointers), cast to
 	 * a kernel struct whose first member is a struct file * */
 	slot = (__u64)fdt->fd + (__u64)fd * sizeof(struct file *);
-	return kcast((void *)slot, struct kiocb)->ki_filp;
+	if (bpf_core_field_offset(struct kiocb, ki_filp) == 0)
+		return kcast((void *)slot, struct kiocb)->ki_filp;
+	/* a kernel where it is not the first member: the helper */
+	{
+		struct file *f = NULL;
+
+		bpf_probe_read_kernel(&f, sizeof(f), (void *)slot);
+		return f;
+	}
 }
 
 /* Flags telling how the call was made: compat, io_uring worker. */
