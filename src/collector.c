@@ -1182,6 +1182,23 @@ fail:
 	return why;
 }
 
+/* Why a kernel filter is off whatever the rules say: no rules, an object
+ * without its maps (has_maps false; no_maps says so), -all-events or
+ * -record. NULL when the rules decide. */
+static const char *kf_off_why(const struct collector *c, const void *rules, bool has_maps,
+			      const char *no_maps)
+{
+	if (!rules)
+		return "no rules are loaded";
+	if (!has_maps)
+		return no_maps;
+	if (c->o->all_events)
+		return "-all-events";
+	if (c->o->recording)
+		return "-record";
+	return NULL;
+}
+
 /*
  * Keeps the kernel's open filter in line with the rules in force: off with
  * -all-events or -record (every event crosses), while a reload is being
@@ -1196,16 +1213,9 @@ static void kf_sync(struct collector *c)
 	uint64_t gen = eg_pipe_engine_gen(c->p);
 	const struct eg_engine *e = eg_pipe_engine(c->p);
 	const struct eg_kfilter_open *k = e ? eg_engine_kfilter_open(e) : NULL;
-	const char *why = NULL;
-	if (!k)
-		why = "no rules are loaded";
-	else if (!c->kf_open || c->kf_prefix_fd < 0 || c->kf_suffix_fd < 0 || c->kf_comm_fd < 0)
-		why = "the BPF object has no kernel filter";
-	else if (c->o->all_events)
-		why = "-all-events";
-	else if (c->o->recording)
-		why = "-record";
-	else if (k->off)
+	const char *why = kf_off_why(c, k, c->kf_open && c->kf_prefix_fd >= 0 && c->kf_suffix_fd >= 0 &&
+					      c->kf_comm_fd >= 0, "the BPF object has no kernel filter");
+	if (!why && k->off)
 		why = k->off;
 	if (!why && eg_pipe_reload_busy(c->p)) {
 		/* the new rules may want more: off until they are in */
@@ -1334,13 +1344,8 @@ static void kf_sync_paths(struct collector *c)
 	const char *whys[EG_KF_PATH_TYPES] = {0};
 	uint64_t gen = eg_pipe_engine_gen(c->p);
 	const struct eg_engine *e = eg_pipe_engine(c->p);
-	const char *why = NULL;
-	if (!e)
-		why = "no rules are loaded";
-	else if (!c->kf_paths || c->kf_path_prefix_fd < 0 || c->kf_path_word_fd < 0)
-		why = "the BPF object has no kernel filter";
-	else if (c->o->all_events || c->o->recording)
-		why = c->o->all_events ? "-all-events" : "-record";
+	const char *why = kf_off_why(c, e, c->kf_paths && c->kf_path_prefix_fd >= 0 && c->kf_path_word_fd >= 0,
+				     "the BPF object has no kernel filter");
 	if (!why && eg_pipe_reload_busy(c->p)) {
 		*c->kf_paths = 0;
 		return;
@@ -1443,13 +1448,7 @@ static void kf_sync_socks(struct collector *c)
 	const char *whys[EG_KF_SOCK_TYPES] = {0};
 	uint64_t gen = eg_pipe_engine_gen(c->p);
 	const struct eg_engine *e = eg_pipe_engine(c->p);
-	const char *why = NULL;
-	if (!e)
-		why = "no rules are loaded";
-	else if (!c->kf_socks || c->kf_port_fd < 0)
-		why = "the BPF object has no port filter";
-	else if (c->o->all_events || c->o->recording)
-		why = c->o->all_events ? "-all-events" : "-record";
+	const char *why = kf_off_why(c, e, c->kf_socks && c->kf_port_fd >= 0, "the BPF object has no port filter");
 	if (!why && eg_pipe_reload_busy(c->p)) {
 		*c->kf_socks = 0;
 		return;
