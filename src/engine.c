@@ -16,6 +16,7 @@
 
 #include "lua_modules.h"
 #include "sandbox_str.h"
+#include "usercall.h"
 
 /* Instructions per user call. The stock rules' conditions and the example
  * detections each need under 2,000 (spec fixtures, measured with the count
@@ -346,32 +347,48 @@ static int hook_off(lua_State *L)
  * user-call path (about 1 us per call). The count hook is not touched: the
  * compiled loop of user calls turns it on and off around the whole loop
  * (hook_on, hook_off), as each lua_sethook rewrites the dispatch table. */
+void eg_engine_call_begin(struct eg_batch *b, uint32_t k)
+{
+	if (!b)
+		return;
+	if (b->rule_calls && k < b->nrules)
+		b->rule_calls[k]++;
+	b->ticks = 0;
+	b->user_mapped = 0;
+	b->call_start_ns = 0;
+	charge_rem = 0;
+	b->in_user = 1;
+}
+
+void eg_engine_call_end(struct eg_batch *b)
+{
+	if (!b)
+		return;
+	b->in_user = 0;
+	b->ticks = 0;
+	b->user_mapped = 0;
+	b->call_start_ns = 0;
+}
+
+void eg_engine_hook(lua_State *L, int on)
+{
+	if (on)
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	else
+		lua_sethook(L, NULL, 0, 0);
+}
+
 static int user_enter(lua_State *L)
 {
-	struct eg_batch *b = hook_batch;
-	if (b) {
-		lua_Integer k = lua_tointeger(L, 1);
-		if (b->rule_calls && k >= 0 && (uint64_t)k < b->nrules)
-			b->rule_calls[k]++;
-		b->ticks = 0;
-		b->user_mapped = 0;
-		b->call_start_ns = 0;
-		charge_rem = 0;
-		b->in_user = 1;
-	}
+	lua_Integer k = lua_tointeger(L, 1);
+	eg_engine_call_begin(hook_batch, k >= 0 && k < 65536 ? (uint32_t)k : UINT32_MAX);
 	return 0;
 }
 
 static int user_leave(lua_State *L)
 {
 	(void)L;
-	struct eg_batch *b = hook_batch;
-	if (b) {
-		b->in_user = 0;
-		b->ticks = 0;
-		b->user_mapped = 0;
-		b->call_start_ns = 0;
-	}
+	eg_engine_call_end(hook_batch);
 	return 0;
 }
 
@@ -400,6 +417,7 @@ static int open_cengine(lua_State *L)
 	lua_pushinteger(L, (lua_Integer)sizeof(struct eg_lits));
 	lua_setfield(L, -2, "lits_size");
 	lua_setfield(L, -2, "text");
+	eg_usercall_register(L);
 	return 1;
 }
 

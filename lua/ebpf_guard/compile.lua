@@ -526,8 +526,70 @@ end
 -- The language's matchers (lang.emit) are inline expressions; only regexes
 -- on argument lists and command lines call compiled helpers (MF[k], G.*).
 -- env: { b = struct eg_batch *, user = function(k, i) -> false | true | string,
---        on_exit = function(i), begin = function() }
+--        on_exit = function(i), begin = function(),
+--        user_run = function(start, nh) -> nh or nil (the loop of user calls
+--        over the pending hits [start, nh), src/usercall.c; nil: a Lua loop
+--        calling user and on_exit) }
 -- Returns run() and the generated source.
+
+-- The loop of user calls in Lua (plain LuaJIT, where the pure-Lua specs
+-- run; the host's is C, src/usercall.c, and does the same): the pending
+-- hits among [start, nh) (flags PENDING, left by the rule loops in any
+-- order) called in event order, then rule order, as stateful detections
+-- expect; the hits that stand keep their places, compacted, with their
+-- descriptions in desc. Returns the new nh.
+local function lua_user_run(env)
+  local b, user, on_exit, desc = env.b, env.user, env.on_exit, env.desc
+  local on, off = env.user_on or NOOP, env.user_off or NOOP
+  local PENDING, EXIT = _M.PENDING, _M.EXIT_RULE
+  return function(start, nh)
+    local hits = b.hits
+    local pend = {}
+    for c = start, nh - 1 do
+      if hits[c].flags == PENDING then pend[#pend + 1] = c end
+    end
+    if #pend == 0 then return nh end
+    table.sort(pend, function(x, y)
+      local hx, hy = hits[x], hits[y]
+      if hx.ev ~= hy.ev then return hx.ev < hy.ev end
+      return hx.rule < hy.rule
+    end)
+    local drop, descs = {}, {}
+    on()
+    for _, c in ipairs(pend) do
+      local h = hits[c]
+      local k, i = h.rule, h.ev
+      if k == EXIT then
+        on_exit(i)
+        drop[c] = true
+      else
+        local r = user(k, i)
+        if not r then
+          drop[c] = true
+        elseif r == true then
+          h.flags = 0
+        else
+          h.flags = event.HITF_DYNDESC
+          descs[c] = r
+        end
+      end
+    end
+    off()
+    local j = start
+    for c = start, nh - 1 do
+      if not drop[c] then
+        if j ~= c then
+          local o, h = hits[j], hits[c]
+          o.ev, o.rule, o.flags = h.ev, h.rule, h.flags
+        end
+        if descs[c] then desc[j] = descs[c] end
+        j = j + 1
+      end
+    end
+    return j
+  end
+end
+
 function _M.build(rules, env)
   local keep = {}
   local codes = {}
@@ -589,8 +651,9 @@ function _M.build(rules, env)
   -- detections) and exit handling run in one loop in event order, as
   -- stateful detections expect. Hits are sorted back to event order, then
   -- rule order, by the caller.
-  local decl, ordered, per_event, index = {}, {}, {}, {}
-  for _, t in ipairs(TYPES) do decl[t], ordered[t], per_event[t], index[t] = {}, {}, 0, {} end
+  local decl, per_event, index = {}, {}, {}
+  for _, t in ipairs(TYPES) do decl[t], per_event[t], index[t] = {}, 0, {} end
+  local any_user = env.want_exit or false
   for k0 = 0, #rules - 1 do
     local r = rules[k0 + 1]
     local lines = {}
@@ -598,7 +661,8 @@ function _M.build(rules, env)
     -- user code is gathered as pending hits (flags PENDING) by a compiled
     -- loop, then called in event order by the loop of user calls
     local pending = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = %d; nh = nh + 1", k0, _M.PENDING)
-    local key = _M.INDEX and not user and r.kind == "yaml" and rule_key(r) or nil
+    if user then any_user = true end
+    local key = _M.INDEX and r.kind == "yaml" and rule_key(r) or nil
     local per_type_call -- a filtered Lua detection's call, per type
     local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
     if r.kind == "builtin" then
@@ -652,42 +716,44 @@ function _M.build(rules, env)
         lines[#lines + 1] = call(nil)
       end
     end
-    local chars = 0
-    for _, line in ipairs(lines) do chars = chars + #line end
     for _, t in ipairs(r.types) do
       per_event[t] = per_event[t] + 1
-      if user then
-        local l = ordered[t]
-        for _, line in ipairs(lines) do l[#l + 1] = line end
-        if per_type_call then l[#l + 1] = per_type_call(t) end
-      elseif key then
+      -- a filtered detection: its type's filter, filed by its own key
+      local tlines, tkey = lines, key
+      if per_type_call then
+        tlines = { lines[1], per_type_call(t) }
+        tkey = _M.INDEX and r.filter_ast[t] and best_key(ast_keys(r.filter_ast[t])) or nil
+      end
+      if tkey then
         local ix = index[t]
-        local name = key.side .. ":" .. key.field
+        local name = tkey.side .. ":" .. tkey.field
         local x = ix[name]
         if not x then
-          x = { key = key, buckets = {}, order = {} }
+          x = { key = tkey, buckets = {}, order = {} }
           ix[name] = x
           ix[#ix + 1] = x
         end
-        for _, wd in ipairs(key.words) do
+        for _, wd in ipairs(tkey.words) do
           local bkt = x.buckets[wd]
           if not bkt then
             bkt = {}
             x.buckets[wd] = bkt
             x.order[#x.order + 1] = wd
           end
-          for _, line in ipairs(lines) do bkt[#bkt + 1] = line end
+          for _, line in ipairs(tlines) do bkt[#bkt + 1] = line end
         end
       else
+        local chars = 0
+        for _, line in ipairs(tlines) do chars = chars + #line end
         local d = decl[t]
-        d[#d + 1] = { lines = lines, chars = chars }
+        d[#d + 1] = { lines = tlines, chars = chars }
       end
     end
   end
   if env.want_exit then
     -- an exit, pending like a call: the stores forget the process in order
-    table.insert(ordered[4], fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = %d; nh = nh + 1",
-      _M.EXIT_RULE, _M.PENDING))
+    local line = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = %d; nh = nh + 1", _M.EXIT_RULE, _M.PENDING)
+    table.insert(decl[4], { lines = { line }, chars = #line })
     per_event[4] = per_event[4] + 1
   end
   local most = 1
@@ -699,7 +765,6 @@ function _M.build(rules, env)
   -- for code that reads them
   local CONTEXT = "local P, CT, HO = e.proc, e.ctr, e.host"
     .. " if P == nil then P = EP end if CT == nil then CT = EC end if HO == nil then HO = EH end"
-  local CONTEXT_MARK = "--[[context]]"
   -- the program's name (lang.lua, field name), once per event
   local NAME_LINE = "local NMP, NML = NAME(e)"
   local function uses_context(lines)
@@ -721,8 +786,9 @@ function _M.build(rules, env)
     if uses_name(lines) then t[#t + 1] = NAME_LINE end
     return table.concat(t, " ")
   end
-  w("local b, CODE, MATCH, MD, MCTX, EMPTY, USER, EXIT, BEGIN, desc, KEEP, MEMMEM, MEMCHR, MF, G, K,"
-    .. " MEMCMP, EP, EC, EH, CAST, U64, USER_ON, USER_OFF, U32, MEMRCHR, CCP, TINEW, SHELLISH, MINER_HINT, FINDANY = ...")
+  w("local b, CODE, MATCH, MD, MCTX, EMPTY, BEGIN, KEEP, MEMMEM, MEMCHR, MF, G, K,"
+    .. " MEMCMP, EP, EC, EH, CAST, U64, U32, MEMRCHR, CCP, TINEW, SHELLISH, MINER_HINT, FINDANY,"
+    .. " USER_RUN = ...")
   w("local band, rshift, floor = bit.band, bit.rshift, math.floor")
   -- the window's events by type (run() below)
   w(fmt("local TICAP = %d", 256))
@@ -880,88 +946,6 @@ function _M.build(rules, env)
       end
     end
   end
-  -- user code, in event order; a type with much of it gets its code in
-  -- functions of at most CHUNK_LINES lines (or CHUNK_CHARS bytes) each
-  -- (LuaJIT limits a function's jumps and constants)
-  local any_ordered = false
-  for _, t in ipairs(TYPES) do if #ordered[t] > 0 then any_ordered = true end end
-  if any_ordered then
-    local chunk_calls, nchunks = {}, 0
-    w("local CHUNKS = {}")
-    local inline_chars = 0
-    for _, t in ipairs(TYPES) do
-      local l = ordered[t]
-      local chars = 0
-      for _, line in ipairs(l) do chars = chars + #line end
-      if #l > _M.CHUNK_LINES or chars > _M.CHUNK_CHARS or inline_chars + chars > _M.CHUNK_CHARS then
-        local cc = {}
-        local j = 1
-        while j <= #l do
-          nchunks = nchunks + 1
-          w(fmt("CHUNKS[%d] = function(e, i, nh, hits)", nchunks))
-          w("  " .. prelude(l))
-          local k, size = j, 0
-          while k <= #l and k - j < _M.CHUNK_LINES and (k == j or size + #l[k] <= _M.CHUNK_CHARS) do
-            w("  " .. l[k])
-            size = size + #l[k]
-            k = k + 1
-          end
-          w("  return nh")
-          w("end")
-          cc[#cc + 1] = fmt("nh = CHUNKS[%d](e, i, nh, hits)", nchunks)
-          j = k
-        end
-        chunk_calls[t] = cc
-      else
-        inline_chars = inline_chars + chars
-      end
-    end
-    -- the count hook is on for the whole loop (USER_ON), not set and reset
-    -- around each call: each lua_sethook rewrites LuaJIT's dispatch table.
-    -- The loop runs in the interpreter anyway (user code is JIT-off).
-    -- gathered by a compiled loop (the filters, exceptions and rule
-    -- conditions before each call), called by the loop after it
-    local b = { "local start = nh", "for i = i0, i1 - 1 do", "  local e = evs[i]", "  local t = e.type", CONTEXT_MARK }
-    local first = true
-    for _, t in ipairs(TYPES) do
-      local l = ordered[t]
-      if #l > 0 then
-        b[#b + 1] = fmt("  %s t == %d then", first and "if" or "elseif", t)
-        first = false
-        for _, line in ipairs(chunk_calls[t] or l) do b[#b + 1] = "    " .. line end
-      end
-    end
-    b[#b + 1] = "  end"
-    b[#b + 1] = "end"
-    b[5] = "  " .. prelude(b)
-    -- the calls, in event order, the pending entries compacted to the hits
-    -- that stand; the count hook on around this loop only (USER_ON), not
-    -- set and reset per call: each lua_sethook rewrites LuaJIT's dispatch
-    -- table
-    for _, line in ipairs({
-      "if nh > start then",
-      "  USER_ON()",
-      "  local j = start",
-      "  for c = start, nh - 1 do",
-      "    local h = hits[c]",
-      "    local k, i = h.rule, h.ev",
-      fmt("    if k == %d then", _M.EXIT_RULE),
-      "      EXIT(i)",
-      "    else",
-      "      local r = USER(k, i)",
-      "      if r then",
-      "        local o = hits[j]; o.ev = i; o.rule = k",
-      "        if r == true then o.flags = 0 else o.flags = 1; desc[j] = r end",
-      "        j = j + 1",
-      "      end",
-      "    end",
-      "  end",
-      "  USER_OFF()",
-      "  nh = j",
-      "end",
-    }) do b[#b + 1] = line end
-    blocks[#blocks + 1] = b
-  end
   -- each block (loop) a function of its own, called in order; a typed loop
   -- only when its type has events in the window. One function per loop: a
   -- loop's exit then returns to run(), whatever path its last event took;
@@ -1003,6 +987,7 @@ function _M.build(rules, env)
   w("  BEGIN()")
   w("  local evs, hits = b.ev, b.hits")
   w("  local n, i0, nh = b.n, b.next, b.nhits")
+  w("  local nh0 = nh")
   -- a window of events whose hits fit the hit buffer whatever matches
   -- (the caller starts each call with an empty buffer, which holds one
   -- event's worth at least)
@@ -1037,6 +1022,8 @@ function _M.build(rules, env)
     w("  end")
   end
   for _, c in ipairs(call_lines) do w("  " .. c) end
+  -- the user calls of the window's pending hits, in event order (USER_RUN)
+  if any_user then w("  if nh > nh0 then nh = USER_RUN(nh0, nh) end") end
   w("  b.next = i1")
   w("  b.nhits = nh")
   w("end")
@@ -1058,9 +1045,10 @@ function _M.build(rules, env)
   local ep, ec, eh = lang.empty_context()
   keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }
   local run = chunk(env.b, code_arr, regex.match_fn(), regex.md1, regex.mctx, empty,
-    env.user, env.on_exit, env.begin, env.desc, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
-    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, env.user_on or NOOP, env.user_off or NOOP, U32, ffi.C.memrchr,
-    CCP, TINEW, TEXT and TEXT.shellish, TEXT and TEXT.miner_hint, TEXT and TEXT.find_any)
+    env.begin, keep, ffi.C.memmem, ffi.C.memchr, mf, lang.G, consts,
+    ffi.C.memcmp, ep, ec, eh, ffi.cast, U64, U32, ffi.C.memrchr,
+    CCP, TINEW, TEXT and TEXT.shellish, TEXT and TEXT.miner_hint, TEXT and TEXT.find_any,
+    env.user_run or lua_user_run(env))
   return run, src, most
 end
 

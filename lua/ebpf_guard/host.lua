@@ -143,9 +143,10 @@ function _M.init(opts)
     b.user_mapped = 0
     b.call_start_ns = 0
   end
+  local ok_ce, cengine = pcall(require, "ebpf_guard.cengine")
+  if not ok_ce then cengine = nil end
   do
-    local ok, cengine = pcall(require, "ebpf_guard.cengine")
-    if ok then
+    if cengine then
       handler = cengine.wrap_handler(handler)
       hook_on, hook_off = cengine.hook_on, cengine.hook_off
       -- the same in C: one call each instead of a dozen FFI accesses
@@ -248,7 +249,9 @@ function _M.init(opts)
   local in_a_row = {}
   local errstate = {}
   local last_errors = {} -- rule index -> its last error, for src/engine.c
-  local function user_error(k, msg, kind)
+  -- row: the rule's errors in a row, this one included, when the caller
+  -- counts them (src/usercall.c); nil: counted here
+  local function user_error(k, msg, kind, row)
     local re = b.rule_errors
     if re ~= nil then re[k * 2 + kind] = re[k * 2 + kind] + 1 end
     b.nerrors = b.nerrors + 1
@@ -256,8 +259,10 @@ function _M.init(opts)
     local what = ('%s "%s" (%s)'):format(r.kind == "lua" and "detection" or "rule", r.id, r.source)
     local kname = kind == 1 and "budget" or "runtime"
     last_errors[k] = kname .. " error: " .. tostring(msg)
-    local row = (in_a_row[k] or 0) + 1
-    in_a_row[k] = row
+    if row == nil then
+      row = (in_a_row[k] or 0) + 1
+      in_a_row[k] = row
+    end
     if row >= max_errors then
       user[k].disabled = true
       if b.rule_disabled ~= nil then b.rule_disabled[k] = 1 end
@@ -293,7 +298,8 @@ function _M.init(opts)
 
   local function begin()
     gen = gen + 1
-    if dirty_gen >= 0 then
+    -- desc.dirty: written by the C loop of user calls
+    if dirty_gen >= 0 or desc.dirty then
       for k in pairs(desc) do desc[k] = nil end
       dirty_gen = -1
     end
@@ -374,9 +380,61 @@ function _M.init(opts)
     if rec.enabled and rec.action == "kill" then rec.kill_in = in_kernel[rec.id] and "kernel" or "userspace" end
   end
 
+  -- In the host, the loop of user calls is C (src/usercall.c): the same
+  -- calls, results and errors as call_user, without the FFI accesses that
+  -- made most of a call's cost in the interpreter. Its view reads the
+  -- event's plain fields in C and asks a Lua view for the others.
+  local user_run
+  if cengine and cengine.user_loop then
+    local st = cengine.user_state(#rules)
+    local fns, kinds, gated = {}, {}, {}
+    for k, u in pairs(user) do
+      fns[k], kinds[k] = u.fn, u.detection and "detection" or "condition"
+      if u.stored then gated[k] = true end
+    end
+    local lview, lset = view_mod.new()
+    local seen = -1
+    local function fallback(key, i, seq)
+      if seq ~= seen then
+        lset(b.ev + i)
+        seen = seq
+      end
+      return lview[key]
+    end
+    local cview = view_mod.new_c(cengine, st, fallback)
+    user_run = cengine.user_loop {
+      state = st, batch = opts.batch, fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
+      exit = on_exit, desc = desc, guard = guard,
+      stored = function(k, t)
+        local list = user[k].stored[t]
+        if list then
+          for j = 1, #list do
+            local c = list[j]
+            if not holds(c.store, cview[c.field]) then return false end
+          end
+        end
+        return true
+      end,
+      fail = function(k, r, row)
+        if r == "not enough memory" then r = MEM_MSG end
+        user_error(k, r, sandbox.is_budget(r) and 1 or 0, row)
+      end,
+      bad = function(k, r, row)
+        local u = user[k]
+        if type(r) == "table" then
+          user_error(k, ("%s returned a table whose description is a %s (expected a string)")
+            :format(u.where, type(rawget(r, "description"))), 0, row)
+        else
+          user_error(k, ("%s returned a %s (expected true, false, nil, a string or a table)")
+            :format(u.where, type(r)), 0, row)
+        end
+      end,
+    }
+  end
+
   local run, src, most = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
-    user_on = hook_on, user_off = hook_off,
+    user_on = hook_on, user_off = hook_off, user_run = user_run,
   })
   local report
   if opts.list == "summary" then

@@ -229,6 +229,10 @@ table.sort(_M.FIELDS)
 -- never shared between two user calls (each call builds its own).
 local MUTABLE = { args = true, parent = true, ancestors = true }
 
+local function read_only(_, k)
+  error('ev is read-only (cannot set "' .. tostring(k) .. '")', 2)
+end
+
 -- Returns a view, a function set(ptr) that points it at an event
 -- (struct eg_event *) and forgets cached values, and a function fresh() that
 -- forgets the cached tables only (call it before each user call on the same
@@ -258,9 +262,7 @@ function _M.new()
       if MUTABLE[k] then has_mutable = true end
       return v
     end,
-    __newindex = function(_, k)
-      error('ev is read-only (cannot set "' .. tostring(k) .. '")', 2)
-    end,
+    __newindex = read_only,
     __tostring = function() return "ev" end,
     __metatable = false,
   }
@@ -277,6 +279,27 @@ function _M.new()
     has_mutable = false
   end
   return view, set, fresh
+end
+
+-- The view of the host's C loop of user calls (src/usercall.c): its
+-- __index is C (cengine.view_index), reading the event the loop points it
+-- at; fallback(key, index, seq) serves the fields C leaves to this file's
+-- getters (a view of new()).
+function _M.new_c(cengine, state, fallback)
+  local codes = cengine.view_fields()
+  for k in pairs(codes) do
+    assert(getters[k], "view: C reads a field the Lua view lacks: " .. k)
+  end
+  for k in pairs(getters) do
+    if not codes[k] then codes[k] = 0 end
+  end
+  local view = newproxy(true)
+  local mt = getmetatable(view)
+  mt.__index = cengine.view_index(state, codes, TYPE_NAMES, fallback)
+  mt.__newindex = read_only
+  mt.__tostring = function() return "ev" end
+  mt.__metatable = false
+  return view
 end
 
 return _M
