@@ -7,10 +7,12 @@
  * FFI accesses in the interpreter (the loop of user calls cannot be
  * compiled: user code runs with the JIT off, under the count hook), about
  * 0.8 us per call before the user's first instruction. The `ev` a call sees
- * is a userdata whose __index is view_index(): the event's plain fields are
- * read from the struct and pushed, in one C call per access; the fields that
- * build tables (args, parent, ancestors) and the newer types' fields go to
- * the Lua view (lua/ebpf_guard/view.lua), which stays their one definition.
+ * is a userdata whose __index is view_index(): the event's fields are read
+ * from the struct and pushed, in one C call per access (the tables args,
+ * parent and ancestors built once per call); the newer types' fields and
+ * protocol go to the Lua view (lua/ebpf_guard/view.lua), which stays their
+ * one definition. The C fields must read as the Lua view's do: the specs
+ * run both (spec/unit/usercall_spec.lua, view_spec.lua).
  *
  * What stays in Lua, called from here: a detection's stored (the stores are
  * Lua), a process exit's forgetting, and every error path (messages, error
@@ -36,6 +38,7 @@ struct ucall {
 	const struct eg_event *cur; /* the event of the call in progress; NULL between calls */
 	uint32_t cur_i;             /* its index in the batch */
 	uint32_t seq;               /* user calls so far: the Lua view's cache generation */
+	uint32_t tables_seq;        /* the call whose tables (args, parent, ancestors) the cache holds */
 	uint32_t nrules;
 	uint8_t *kind;    /* [nrules] KIND_* */
 	uint8_t *stored;  /* [nrules] 1: a detection's stored gates its calls */
@@ -52,7 +55,7 @@ struct ucall {
 	X(truncated) X(requested) X(ret) X(requested_differs) X(io_uring) X(compat)            \
 	X(interpreted) X(datagram) X(exec_id) X(cwd) X(tty) X(loginuid) X(context) X(setuid)   \
 	X(setgid) X(ld_preload) X(ld_library_path) X(container_id) X(container_runtime)        \
-	X(pod_uid) X(cgroup) X(hostname) X(host_id)
+	X(pod_uid) X(cgroup) X(hostname) X(host_id) X(args) X(parent) X(ancestors)
 
 enum {
 	VF_FALLBACK = 0,
@@ -123,6 +126,74 @@ static void push_flag(lua_State *L, uint32_t flags, uint32_t bit)
 	lua_pushboolean(L, (flags & bit) != 0);
 }
 
+/* A new array of the argc NUL-terminated strings in len bytes at p (a
+ * string without its NUL ends the list), as view.lua's split_args. */
+static void push_args(lua_State *L, const char *p, uint32_t len, uint32_t argc)
+{
+	lua_createtable(L, argc < 64 ? (int)argc : 64, 0);
+	if (!p)
+		return;
+	uint32_t pos = 0;
+	for (uint32_t i = 1; i <= argc && pos < len; i++) {
+		const char *z = memchr(p + pos, 0, len - pos);
+		uint32_t n = z ? (uint32_t)(z - (p + pos)) : len - pos;
+		lua_pushlstring(L, p + pos, n);
+		lua_rawseti(L, -2, (int)i);
+		if (!z)
+			break;
+		pos += n + 1;
+	}
+}
+
+static void set_str(lua_State *L, const char *key, const char *p, uint32_t n)
+{
+	push_str(L, p, n);
+	lua_setfield(L, -2, key);
+}
+
+/* ev.parent: a new table (view.lua's parent_of) */
+static void push_parent(lua_State *L, const struct eg_event *e)
+{
+	const struct eg_proc *p = e->proc;
+	lua_createtable(L, 0, 5);
+	if (!p) {
+		lua_pushnumber(L, e->ppid);
+		lua_setfield(L, -2, "tgid");
+		set_str(L, "exec_id", NULL, 0);
+		set_str(L, "comm", NULL, 0);
+		set_str(L, "exe", NULL, 0);
+		lua_newtable(L);
+		lua_setfield(L, -2, "args");
+		return;
+	}
+	lua_pushnumber(L, p->parent_tgid ? p->parent_tgid : e->ppid);
+	lua_setfield(L, -2, "tgid");
+	set_str(L, "exec_id", p->parent_exec_id, p->parent_exec_id_len);
+	set_str(L, "comm", p->parent_comm, p->parent_comm_len);
+	set_str(L, "exe", p->parent_exe, p->parent_exe_len);
+	push_args(L, p->parent_args, p->parent_args_len, p->parent_argc);
+	lua_setfield(L, -2, "args");
+}
+
+/* ev.ancestors: a new array with the Lua view's metatable (at index mt) */
+static void push_ancestors(lua_State *L, const struct eg_event *e, int mt)
+{
+	const struct eg_proc *p = e->proc;
+	uint32_t n = p ? p->nancestors : 0;
+	if (n > EG_ANCESTORS_MAX)
+		n = EG_ANCESTORS_MAX;
+	lua_createtable(L, (int)n, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct eg_ancestor *a = &p->ancestors[i];
+		lua_createtable(L, 0, 2);
+		set_str(L, "comm", a->comm, a->comm_len);
+		set_str(L, "exe", a->exe, a->exe_len);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	lua_pushvalue(L, mt);
+	lua_setmetatable(L, -2);
+}
+
 /* Raises msg at the position of the code that read ev (the caller of
  * __index), as the Lua view's error(msg, 2) does. */
 static int view_error(lua_State *L, const char *fmt, const char *what)
@@ -135,7 +206,9 @@ static int view_error(lua_State *L, const char *fmt, const char *what)
 
 /* ev[key]. Upvalues: 1 the state, 2 { field = code } (every field of the
  * Lua view; 0: ask the Lua view), 3 the type names, 4 the Lua view's
- * reader fallback(key, index, seq). */
+ * reader fallback(key, index, seq), 5 the ancestors' metatable, 6 the
+ * tables of the current call (args, parent, ancestors: user code may change
+ * them, so each call gets its own, the same one for each read in a call). */
 static int view_index(lua_State *L)
 {
 	struct ucall *u = lua_touserdata(L, lua_upvalueindex(1));
@@ -225,6 +298,31 @@ static int view_index(lua_State *L)
 	case VF_cgroup: c ? push_str(L, c->cgroup, c->cgroup_len) : lua_pushliteral(L, ""); break;
 	case VF_hostname: h ? push_str(L, h->name, h->name_len) : lua_pushliteral(L, ""); break;
 	case VF_host_id: h ? push_str(L, h->id, h->id_len) : lua_pushliteral(L, ""); break;
+	case VF_args:
+	case VF_parent:
+	case VF_ancestors: {
+		int cache = lua_upvalueindex(6);
+		if (u->tables_seq != u->seq) {
+			for (int f = VF_args; f <= VF_ancestors; f++) {
+				lua_pushnil(L);
+				lua_rawseti(L, cache, f);
+			}
+			u->tables_seq = u->seq;
+		}
+		lua_rawgeti(L, cache, code);
+		if (!lua_isnil(L, -1))
+			break;
+		lua_pop(L, 1);
+		if (code == VF_args)
+			push_args(L, e->args, e->args_len, e->argc);
+		else if (code == VF_parent)
+			push_parent(L, e);
+		else
+			push_ancestors(L, e, lua_upvalueindex(5));
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, cache, code);
+		break;
+	}
 	default:
 		/* the Lua view: fallback(key, index, seq) */
 		lua_pushvalue(L, lua_upvalueindex(4));
@@ -237,15 +335,18 @@ static int view_index(lua_State *L)
 	return 1;
 }
 
-/* view_index_of(state, codes, type_names, fallback): the C __index. */
+/* view_index_of(state, codes, type_names, fallback, ancestors_mt): the C
+ * __index. */
 static int view_index_of(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TUSERDATA);
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_checktype(L, 3, LUA_TTABLE);
 	luaL_checktype(L, 4, LUA_TFUNCTION);
-	lua_settop(L, 4);
-	lua_pushcclosure(L, view_index, 4);
+	luaL_checktype(L, 5, LUA_TTABLE);
+	lua_settop(L, 5);
+	lua_newtable(L);
+	lua_pushcclosure(L, view_index, 6);
 	return 1;
 }
 

@@ -635,6 +635,8 @@ end
 _M.UNROLL = 16
 -- and substrings searched one by one (memmem) before one PCRE2 alternation
 _M.UNROLL_CONTAINS = 4
+-- and an anchored regex's possible prefixes tested before it (required_prefixes)
+_M.UNROLL_PREFIXES = 8
 
 -- The "not" and "and" of matchers around an emitter of single ones:
 -- emit(m, ...) -> a Lua expression.
@@ -796,8 +798,16 @@ function str_expr(E, m, p, l)
       local call = rx_call(E, v, p, l)
       local lit, anchored = regex.required_literal(v)
       if #vals == 1 and lit then
-        -- a literal every match contains, tested first
-        if anchored then
+        -- a literal every match contains, tested first; anchored: the
+        -- prefixes one of which every match starts with, when the pattern
+        -- begins with a group of plain alternatives (^/etc/(shadow|sudoers)),
+        -- else the literal
+        local pres = anchored and regex.required_prefixes(v)
+        if pres and #pres > 1 and #pres <= _M.UNROLL_PREFIXES then
+          local tests = {}
+          for j, x in ipairs(pres) do tests[j] = lit_prefix(p, l, x) end
+          call = fmt("(%s and %s)", any_of(tests), call)
+        elseif anchored then
           call = fmt("(%s and %s)", lit_prefix(p, l, lit), call)
         else
           call = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil and %s)", l, #lit, p, l, lit, #lit, call)

@@ -295,7 +295,7 @@ function _M.new_c(cengine, state, fallback)
   end
   local view = newproxy(true)
   local mt = getmetatable(view)
-  mt.__index = cengine.view_index(state, codes, TYPE_NAMES, fallback)
+  mt.__index = cengine.view_index(state, codes, TYPE_NAMES, fallback, ANCESTORS_MT)
   mt.__newindex = read_only
   mt.__tostring = function() return "ev" end
   mt.__metatable = false
