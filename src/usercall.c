@@ -41,7 +41,7 @@ struct ucall {
 	uint32_t tables_seq;        /* the call whose tables (args, parent, ancestors) the cache holds */
 	uint32_t nrules;
 	uint8_t *kind;    /* [nrules] KIND_* */
-	uint8_t *stored;  /* [nrules] 1: a detection's stored gates its calls */
+	uint32_t *stored; /* [nrules] bit t: a detection's stored gates its calls of type t */
 	uint32_t *inrow;  /* [nrules] errors in a row */
 	uint32_t *scratch; /* 2 * scap: the pending hits' indexes, sorted */
 	uint32_t scap;
@@ -88,13 +88,13 @@ static int user_state(lua_State *L)
 	if (n < 0 || n > 65535)
 		return luaL_error(L, "user_state: bad rule count");
 	size_t nr = (size_t)n;
-	size_t size = sizeof(struct ucall) + nr * (sizeof(uint32_t) + 2);
+	size_t size = sizeof(struct ucall) + nr * (2 * sizeof(uint32_t) + 1);
 	struct ucall *u = lua_newuserdata(L, size);
 	memset(u, 0, size);
 	u->nrules = (uint32_t)nr;
 	u->inrow = (uint32_t *)(u + 1);
-	u->kind = (uint8_t *)(u->inrow + nr);
-	u->stored = u->kind + nr;
+	u->stored = u->inrow + nr;
+	u->kind = (uint8_t *)(u->stored + nr);
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, user_state_gc);
 	lua_setfield(L, -2, "__gc");
@@ -379,7 +379,8 @@ static int user_run(lua_State *L);
  * pending hits [start, nh) of the batch (compile.lua's USER_RUN). opts
  * holds the upvalues by name, batch = the struct eg_batch * (a light
  * userdata), kinds = { [rule] = "condition" | "detection" } (rules with
- * user code) and gated = { [rule] = true } (those whose calls stored gates). */
+ * user code) and gated = { [rule] = { [type] = true } } (the event types
+ * whose calls a detection's stored gates). */
 static int user_loop(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -401,7 +402,12 @@ static int user_loop(lua_State *L)
 		lua_pop(L, 2);
 		lua_getfield(L, 1, "gated");
 		lua_rawgeti(L, -1, (int)k);
-		u->stored[k] = (uint8_t)lua_toboolean(L, -1);
+		for (int t = 0; t < 32 && lua_istable(L, -1); t++) {
+			lua_rawgeti(L, -1, t);
+			if (lua_toboolean(L, -1))
+				u->stored[k] |= 1u << t;
+			lua_pop(L, 1);
+		}
 		lua_pop(L, 2);
 	}
 	for (int i = 1; i < UV_NOW_KEY; i++) {
@@ -503,7 +509,7 @@ static int user_run(lua_State *L)
 		lua_pushvalue(L, lua_upvalueindex(UV_NOW_KEY));
 		lua_pushnumber(L, (lua_Number)e->ts_ns);
 		lua_rawset(L, lua_upvalueindex(UV_GUARD));
-		if (u->stored[k]) {
+		if (e->type < 32 && (u->stored[k] & (1u << e->type))) {
 			lua_pushvalue(L, lua_upvalueindex(UV_STORED));
 			lua_pushinteger(L, (lua_Integer)k);
 			lua_pushinteger(L, (lua_Integer)e->type);

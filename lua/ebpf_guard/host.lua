@@ -390,7 +390,10 @@ function _M.init(opts)
     local fns, kinds, gated = {}, {}, {}
     for k, u in pairs(user) do
       fns[k], kinds[k] = u.fn, u.detection and "detection" or "condition"
-      if u.stored then gated[k] = true end
+      if u.stored then
+        gated[k] = {}
+        for t in pairs(u.stored) do gated[k][t] = true end
+      end
     end
     local lview, lset = view_mod.new()
     local seen = -1
@@ -407,11 +410,9 @@ function _M.init(opts)
       exit = on_exit, desc = desc, guard = guard,
       stored = function(k, t)
         local list = user[k].stored[t]
-        if list then
-          for j = 1, #list do
-            local c = list[j]
-            if not holds(c.store, cview[c.field]) then return false end
-          end
+        for j = 1, #list do
+          local c = list[j]
+          if not holds(c.store, cview[c.field]) then return false end
         end
         return true
       end,
