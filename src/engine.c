@@ -1075,21 +1075,7 @@ static void order_hits(struct eg_engine *e, uint32_t n)
 	}
 	if (sorted)
 		return;
-	for (uint32_t w = 1; w < n; w *= 2) {
-		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
-			uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			uint32_t i = lo, j = mid, k = lo;
-			while (i < mid && j < hi)
-				t[k++] = hit_after(&e->hits[a[i]], &e->hits[a[j]]) ? a[j++] : a[i++];
-			while (i < mid)
-				t[k++] = a[i++];
-			while (j < hi)
-				t[k++] = a[j++];
-		}
-		uint32_t *x = a;
-		a = t;
-		t = x;
-	}
+	a = eg_hits_sort(e->hits, a, t, n);
 	if (a != e->order)
 		memcpy(e->order, a, n * sizeof(*a));
 }

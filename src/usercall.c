@@ -428,10 +428,7 @@ static int hit_before(const struct eg_hit *h, uint32_t a, uint32_t b)
 	return h[a].ev != h[b].ev ? h[a].ev < h[b].ev : h[a].rule < h[b].rule;
 }
 
-/* Sorts the n hit indexes of x (tmp: n more) by hit_before: a bottom-up
- * merge sort (the rule loops leave each loop's pending hits in event order:
- * a few long runs). */
-static uint32_t *sort_pending(const struct eg_hit *h, uint32_t *x, uint32_t *tmp, uint32_t n)
+uint32_t *eg_hits_sort(const struct eg_hit *h, uint32_t *x, uint32_t *tmp, uint32_t n)
 {
 	for (uint32_t w = 1; w < n; w *= 2) {
 		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
@@ -483,7 +480,7 @@ static int user_run(lua_State *L)
 	for (uint32_t c = start; c < nh; c++)
 		if (b->hits[c].flags == PENDING)
 			x[n++] = c;
-	x = sort_pending(b->hits, x, u->scratch + npend, npend);
+	x = eg_hits_sort(b->hits, x, u->scratch + npend, npend);
 	lua_settop(L, 0);
 	lua_pushvalue(L, lua_upvalueindex(UV_ERRH)); /* 1: the message handler */
 	lua_pushvalue(L, lua_upvalueindex(UV_DESC)); /* 2: desc */
@@ -500,7 +497,7 @@ static int user_run(lua_State *L)
 			lua_call(L, 1, 0);
 			continue;
 		}
-		if (k >= u->nrules || u->kind[k] == KIND_NONE || b->rule_disabled[k])
+		if (k >= u->nrules || u->kind[k] == KIND_NONE || (b->rule_disabled && b->rule_disabled[k]))
 			continue;
 		const struct eg_event *e = &b->ev[i];
 		u->cur = e;
@@ -527,18 +524,12 @@ static int user_run(lua_State *L)
 		int rc = lua_pcall(L, 1, 1, 1);
 		eg_engine_call_end(b);
 		u->cur = NULL;
-		/* stack: 1 handler, 2 desc, 3 the result or the message */
+		/* stack: 1 handler, 2 desc, 3 the result or the message; report:
+		 * the Lua function told of an error or of a bad result */
+		int t = lua_type(L, 3), hit = 0, report = rc ? UV_FAIL : 0;
 		if (rc) {
-			lua_pushvalue(L, lua_upvalueindex(UV_FAIL));
-			lua_pushinteger(L, (lua_Integer)k);
-			lua_pushvalue(L, 3);
-			lua_pushinteger(L, (lua_Integer)++u->inrow[k]);
-			lua_call(L, 3, 0);
-			lua_settop(L, 2);
-			continue;
-		}
-		int t = lua_type(L, 3), hit = 0, bad = 0;
-		if (u->kind[k] == KIND_CONDITION || t == LUA_TNIL || t == LUA_TBOOLEAN) {
+			/* an error: reported below */
+		} else if (u->kind[k] == KIND_CONDITION || t == LUA_TNIL || t == LUA_TBOOLEAN) {
 			hit = lua_toboolean(L, 3);
 		} else if (t == LUA_TSTRING) {
 			hit = 2;
@@ -552,14 +543,14 @@ static int user_run(lua_State *L)
 				lua_replace(L, 3);
 				hit = 2;
 			} else {
-				bad = 1;
+				report = UV_BAD;
 			}
 			lua_settop(L, 3);
 		} else {
-			bad = 1;
+			report = UV_BAD;
 		}
-		if (bad) {
-			lua_pushvalue(L, lua_upvalueindex(UV_BAD));
+		if (report) {
+			lua_pushvalue(L, lua_upvalueindex(report));
 			lua_pushinteger(L, (lua_Integer)k);
 			lua_pushvalue(L, 3);
 			lua_pushinteger(L, (lua_Integer)++u->inrow[k]);
@@ -607,12 +598,12 @@ static int user_run(lua_State *L)
 
 void eg_usercall_register(lua_State *L)
 {
-	lua_pushcfunction(L, user_state);
-	lua_setfield(L, -2, "user_state");
-	lua_pushcfunction(L, view_fields);
-	lua_setfield(L, -2, "view_fields");
-	lua_pushcfunction(L, view_index_of);
-	lua_setfield(L, -2, "view_index");
-	lua_pushcfunction(L, user_loop);
-	lua_setfield(L, -2, "user_loop");
+	static const luaL_Reg fns[] = {
+		{ "user_state", user_state },
+		{ "view_fields", view_fields },
+		{ "view_index", view_index_of },
+		{ "user_loop", user_loop },
+		{ NULL, NULL },
+	};
+	luaL_register(L, NULL, fns);
 }

