@@ -290,6 +290,9 @@ return {
       -- build script writing a helper it then runs)
       { write("python3", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11 }) },
       { { type = "connect", comm = "python3", tgid = 10, dest_ip = "127.0.0.1", dest_port = 8000, ret = 0 },
+        write("python3", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11 }) },
+      -- a connection with no address (not an outbound one) counts no more
+      { { type = "connect", comm = "python3", tgid = 10, dest_ip = "", dest_port = 0, ret = 0 },
         write("python3", "/tmp/x", { tgid = 10 }), exec("/tmp/x", { "/tmp/x" }, { tgid = 11 }) } },
     -- an interpreter that connected out first
     also = { { { type = "connect", comm = "python3", tgid = 10, dest_ip = "93.184.216.34", dest_port = 443, ret = 0 },
