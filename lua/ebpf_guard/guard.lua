@@ -224,12 +224,66 @@ function Store:size()
   return self.count
 end
 
-local STATE_METHODS = methods_of(store_of, "guard.state", {
-  get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
-})
-local CACHE_METHODS = methods_of(store_of, "guard.cache", {
-  get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
-})
+-- The stores' methods: methods_of's wrapper with get and set written out
+-- (the self lookup, the key check and the body in one function: user code
+-- runs in the interpreter, where each call level costs), the same checks
+-- and messages as Store.get and Store.set.
+local function store_methods(kind)
+  local m = methods_of(store_of, kind, {
+    get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
+  })
+  local any_key = kind == "guard.cache"
+  local function bad_self(name, self)
+    error(("%s:%s: called on a %s, not a %s (use x:%s(...))"):format(kind, name, type(self), kind, name), 3)
+  end
+  local function bad_key(name, key)
+    if any_key then
+      error("cache:" .. name .. ": key must be a string or a number, got " .. type(key), 3)
+    end
+    error("state:" .. name .. ": tgid must be a number, got " .. type(key), 3)
+  end
+  local fast = {
+    get = function(self, key)
+      local s = store_of[self]
+      if s == nil then bad_self("get", self) end
+      local tk = type(key)
+      if tk ~= "number" and (not any_key or tk ~= "string") then bad_key("get", key) end
+      if s.ttl_ns then expire(s) end
+      local i = s.slot[key]
+      if not i then return nil end
+      s.T[i] = _M.now_ns
+      if s.head ~= i then
+        unlink(s, i)
+        push_front(s, i)
+      end
+      return s.V[i]
+    end,
+    set = function(self, key, value)
+      local s = store_of[self]
+      if s == nil then bad_self("set", self) end
+      local tk = type(key)
+      if tk ~= "number" and (not any_key or tk ~= "string") then bad_key("set", key) end
+      local i = value ~= nil and s.slot[key]
+      if i then
+        -- an update: no expiry walk needed for the entry itself
+        s.V[i] = value
+        s.T[i] = _M.now_ns
+        if s.head ~= i then
+          unlink(s, i)
+          push_front(s, i)
+        end
+        if s.ttl_ns then expire(s) end
+        return
+      end
+      return Store.set(s, key, value)
+    end,
+  }
+  -- the method table is read-only to user code: rawset past its __newindex
+  for name, f in pairs(fast) do rawset(m, name, f) end
+  return m
+end
+local STATE_METHODS = store_methods("guard.state")
+local CACHE_METHODS = store_methods("guard.cache")
 
 -- guard.state (kind "guard.state": keyed by tgid, forgotten at the process's
 -- exit) and guard.cache (kind "guard.cache": any string or number key, kept
