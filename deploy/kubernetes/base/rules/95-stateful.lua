@@ -5,13 +5,6 @@
 -- Times are event times. docs/detection.md describes each one.
 local guard = require("guard")
 
-local WRITABLE = guard.regex([[^/(tmp|var/tmp|dev/shm|run/shm)/]])
-local DOWNLOADERS = {
-  curl = true, wget = true, fetch = true, aria2c = true, axel = true, ["lwp-download"] = true,
-  tftp = true, ftp = true, lftp = true, scp = true, sftp = true, rsync = true, nc = true,
-  ncat = true, socat = true, python = true, python3 = true, perl = true, php = true,
-  ruby = true, node = true,
-}
 local SHELLS = {
   sh = true, bash = true, dash = true, zsh = true, ksh = true, mksh = true, ash = true,
   rbash = true, tcsh = true, csh = true, fish = true,
@@ -86,14 +79,17 @@ local download_then_execute = {
   match = function(ev)
     local t = ev.type
     if t == "connect" then
-      if not ev.datagram and not loopback(ev.dest_ip) then connected:set(ev.tgid, true) end
+      -- an interpreter's outbound stream connection (the filter; an empty
+      -- address is not one)
+      if ev.dest_ip ~= "" then connected:set(ev.tgid, true) end
       return false
     end
     if t == "open" then
-      -- O_WRONLY 1, O_RDWR 2, O_CREAT 64; a failed open wrote nothing
-      if ev.ret >= 0 and bit.band(ev.open_flags, 67) ~= 0 and DOWNLOADERS[ev.comm]
-        and (not INTERPRETERS[ev.comm] or connected:get(ev.tgid)) then
-        downloaded:set(ev.filename, ev.comm)
+      -- the filter let through only successful opens for writing by a
+      -- downloader: an interpreter's counts after an outbound connection
+      local comm = ev.comm
+      if not INTERPRETERS[comm] or connected:get(ev.tgid) then
+        downloaded:set(ev.filename, comm)
       end
       return false
     end
@@ -125,13 +121,14 @@ local drop_chmod_execute = {
   match = function(ev)
     local t = ev.type
     if t == "open" then
-      if ev.ret >= 0 and bit.band(ev.open_flags, 67) ~= 0 and WRITABLE:test(ev.filename) then
-        written:set(ev.filename, ev.comm)
-      end
+      -- a successful open for writing of a file dropped in a writable
+      -- directory (the filter)
+      written:set(ev.filename, ev.comm)
       return false
     elseif t == "chmod" then
-      -- any execute bit (0111) on a file written before
-      if ev.ret == 0 and bit.band(ev.mode, 73) ~= 0 then
+      -- any execute bit (0111) on a file written before (the filter: a
+      -- successful chmod of a dropped file)
+      if bit.band(ev.mode, 73) ~= 0 then
         local by = written:get(ev.filename)
         if by then made_exec:set(ev.filename, by .. ", chmod by " .. ev.comm) end
       end
@@ -167,14 +164,14 @@ local tmp_exec_then_deleted = {
   -- an unlink of a program seen running
   stored = { unlink = { filename = running } },
   match = function(ev)
+    -- (the filter: an exec of a program dropped in a writable directory, a
+    -- successful unlink of such a file)
     if ev.type == "exec" then
-      if WRITABLE:test(ev.exe) then
-        running:set(ev.exe, ev.tgid)
-        alive:set(ev.tgid, ev.exe)
-      end
+      local exe = ev.exe
+      running:set(exe, ev.tgid)
+      alive:set(ev.tgid, exe)
       return false
     end
-    if ev.ret ~= 0 then return false end
     local pid = running:get(ev.filename)
     if not pid then return false end
     running:delete(ev.filename)
@@ -218,24 +215,28 @@ local connect_fanout = {
   tags = { "T1046" },
   filter = { connect = { datagram = false } },
   match = function(ev)
-    if ev.datagram then return false end
+    -- a stream connection (the filter)
     local s = fanout:get(ev.tgid)
     local now = ev.ts_ns
     if not s or now - s.start > WINDOW then
-      -- seen: the (host, port) pairs; ports: distinct ports per host;
+      -- seen: the ports seen per host; ports: distinct ports per host;
       -- hosts: distinct hosts per port (counted as pairs come, O(1) each)
       s = { start = now, seen = {}, n = 0, ports = {}, hosts = {}, fired = s and s.fired }
       fanout:set(ev.tgid, s)
     end
     if s.fired then return false end
     local ip, port = ev.dest_ip, ev.dest_port
-    local pk = ip .. "|" .. port
-    if s.seen[pk] then return false end
+    local sp = s.seen[ip]
+    if sp and sp[port] then return false end
     if s.n >= 4 * HOSTS then
       -- many pairs, none past a limit: start over (bounded memory)
-      s.seen, s.n, s.ports, s.hosts = {}, 0, {}, {}
+      s.seen, s.n, s.ports, s.hosts, sp = {}, 0, {}, {}, nil
     end
-    s.seen[pk] = true
+    if not sp then
+      sp = {}
+      s.seen[ip] = sp
+    end
+    sp[port] = true
     s.n = s.n + 1
     local np = (s.ports[ip] or 0) + 1
     local nh = (s.hosts[port] or 0) + 1
@@ -323,7 +324,6 @@ local CRED_KINDS = {
   { "kubernetes token", guard.regex([[/serviceaccount/(\.\.[^/]+/)?token$]]) },
 }
 local CANDIDATE_RX = [[shadow|/\.ssh/|\.aws/|gcloud|\.azure/|\.docker/|\.kube/|logins\.json|key4\.db|Login Data|Cookies|keyrings|\.gnupg/|password-store|_history$|\.netrc|credentials|\.pgpass|\.my\.cnf|\.s3cfg|\.pypirc|\.npmrc|/token$]]
-local CANDIDATE = guard.regex(CANDIDATE_RX)
 local cred_reads = guard.state { max = 4096, ttl = 120 }
 local CKINDS, CWINDOW = 3, 60e9
 
@@ -340,9 +340,8 @@ local credential_harvest = {
       "/run/secrets/", "/var/run/secrets/" }, regex = CANDIDATE_RX } },
   },
   match = function(ev)
-    if ev.ret == -2 then return false end
+    -- (the filter: an open that found a candidate file)
     local f = ev.filename
-    if not CANDIDATE:test(f) then return false end
     local kind
     for _, k in ipairs(CRED_KINDS) do
       if k[2]:test(f) then kind = k[1] break end
@@ -413,7 +412,8 @@ local server_starts_connecting_out = {
       return false
     end
     local s = servers:get(ev.tgid)
-    if not s or s.out or ev.datagram or loopback(ev.dest_ip) then return false end
+    -- (the filter: a stream connection to an address not on loopback)
+    if not s or s.out or loopback(ev.dest_ip) then return false end
     s.out = true
     if ev.ts_ns - s.since < QUIET then return false end
     return ("%s (pid %d), serving for %d minutes with no outbound connection, connected to %s port %d"):format(
