@@ -20,6 +20,12 @@ ctest --test-dir build-asan -L '^c$' --output-on-failure
 build-asan/ebpf-guard -replay spec/fixtures/cli_replay.jsonl -config spec/fixtures/cli_rules.yaml \
   -alert-file "$OUT/asan.jsonl" -no-seccomp >/dev/null
 echo "ASan replay: $(wc -l < "$OUT/asan.jsonl") alerts, clean"
+# the stock set over the recorded build workload: the Lua detections, the
+# C loop of user calls and its view (src/usercall.c), process exits
+gzip -dc tests/noise/workload.jsonl.gz > "$OUT/workload.jsonl"
+build-asan/ebpf-guard -replay "$OUT/workload.jsonl" -config rules/ \
+  -alert-file "$OUT/asan-stock.jsonl" -no-seccomp >/dev/null
+echo "ASan replay, stock set: $(wc -l < "$OUT/workload.jsonl") events, $(wc -l < "$OUT/asan-stock.jsonl") alerts, clean"
 
 echo "== valgrind memcheck"
 # Under ctest EG_BUILD_DIR names the build being tested; alone, build it.
@@ -39,3 +45,8 @@ EBPF_GUARD_NO_PCRE2_JIT=1 valgrind -q --error-exitcode=1 --leak-check=full --err
   "$B"/ebpf-guard -replay spec/fixtures/cli_replay.jsonl -config spec/fixtures/cli_rules.yaml \
   -alert-file "$OUT/vg.jsonl" -no-seccomp >/dev/null
 echo "valgrind replay: $(wc -l < "$OUT/vg.jsonl") alerts, clean"
+head -n 20000 "$OUT/workload.jsonl" > "$OUT/workload-head.jsonl"
+EBPF_GUARD_NO_PCRE2_JIT=1 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+  "$B"/ebpf-guard -replay "$OUT/workload-head.jsonl" -config rules/ \
+  -alert-file "$OUT/vg-stock.jsonl" -no-seccomp >/dev/null
+echo "valgrind replay, stock set: 20,000 events, $(wc -l < "$OUT/vg-stock.jsonl") alerts, clean"
