@@ -323,30 +323,9 @@ static int wrap_handler(lua_State *L)
 	return 1;
 }
 
-/* hook_on() / hook_off(): the count hook around one call of user code at
- * run time. The rule loops run without it: LuaJIT aborts a trace recording
- * whenever a hook is called, and a long loop body recorded across a hook
- * period would then abort at random until blacklisted, left to the
- * interpreter for good. */
-static int hook_on(lua_State *L)
-{
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-	return 0;
-}
-
-static int hook_off(lua_State *L)
-{
-	lua_sethook(L, NULL, 0, 0);
-	return 0;
-}
-
-/* enter(k) / leave(): the bookkeeping around one run-time call of rule k's
- * user code, in one C call each: the call counted, the budget, memory and
- * clock of the call reset, in_user set (and the reverse). Done from Lua this
- * took a dozen FFI field writes, each slow in the interpreter that runs the
- * user-call path (about 1 us per call). The count hook is not touched: the
- * compiled loop of user calls turns it on and off around the whole loop
- * (hook_on, hook_off), as each lua_sethook rewrites the dispatch table. */
+/* The bookkeeping around one run-time call of rule k's user code, for the
+ * loop of user calls (src/usercall.c): the call counted, the budget, memory
+ * and clock of the call reset, in_user set (and the reverse). */
 void eg_engine_call_begin(struct eg_batch *b, uint32_t k)
 {
 	if (!b)
@@ -370,6 +349,12 @@ void eg_engine_call_end(struct eg_batch *b)
 	b->call_start_ns = 0;
 }
 
+/* The count hook on around a loop of user calls only: the rule loops run
+ * without it (LuaJIT aborts a trace recording whenever a hook is called,
+ * and a long loop body recorded across a hook period would then abort at
+ * random until blacklisted, left to the interpreter for good); each
+ * lua_sethook rewrites LuaJIT's dispatch table, so once per loop, not per
+ * call. */
 void eg_engine_hook(lua_State *L, int on)
 {
 	if (on)
@@ -378,33 +363,11 @@ void eg_engine_hook(lua_State *L, int on)
 		lua_sethook(L, NULL, 0, 0);
 }
 
-static int user_enter(lua_State *L)
-{
-	lua_Integer k = lua_tointeger(L, 1);
-	eg_engine_call_begin(hook_batch, k >= 0 && k < 65536 ? (uint32_t)k : UINT32_MAX);
-	return 0;
-}
-
-static int user_leave(lua_State *L)
-{
-	(void)L;
-	eg_engine_call_end(hook_batch);
-	return 0;
-}
-
 static int open_cengine(lua_State *L)
 {
 	lua_newtable(L);
 	lua_pushcfunction(L, wrap_handler);
 	lua_setfield(L, -2, "wrap_handler");
-	lua_pushcfunction(L, hook_on);
-	lua_setfield(L, -2, "hook_on");
-	lua_pushcfunction(L, hook_off);
-	lua_setfield(L, -2, "hook_off");
-	lua_pushcfunction(L, user_enter);
-	lua_setfield(L, -2, "enter");
-	lua_pushcfunction(L, user_leave);
-	lua_setfield(L, -2, "leave");
 	/* C text tests for the compiled rules (compile.lua casts them to FFI
 	 * function pointers) */
 	lua_newtable(L);
@@ -952,7 +915,7 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	e->batch.nrules = (uint32_t)e->nrules;
 	e->batch.abort_flag = NULL; /* built: the flag is for the build only */
 	e->batch.budget_ticks = budget_ticks; /* from now on: per-event calls */
-	lua_sethook(L, NULL, 0, 0);         /* on around user calls only (hook_on) */
+	lua_sethook(L, NULL, 0, 0);         /* on around user calls only (eg_engine_hook) */
 	e->batch.time_limit_ns = TIME_LIMIT_NS;
 	lua_gc(L, LUA_GCCOLLECT, 0);
 	return e;

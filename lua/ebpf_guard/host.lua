@@ -123,12 +123,12 @@ function _M.init(opts)
   -- Inside the daemon the handler runs behind a C function that stops the
   -- charging first (src/engine.c user_errh); plain LuaJIT (the pure-Lua
   -- spec helper) calls it directly.
-  -- The count hook is on around run-time user calls only (src/engine.c
-  -- hook_on): the compiled rule loops run without it.
+  -- The count hook is on around the loop of run-time user calls only (in
+  -- the host: src/usercall.c; here opts.hook_on and hook_off, called by
+  -- compile.lua's Lua loop): the compiled rule loops run without it.
   local hook_on, hook_off = opts.hook_on or function() end, opts.hook_off or function() end
-  -- enter(k) / leave(): around one run-time call of rule k's user code
-  -- (the count hook itself is on around the whole loop of user calls:
-  -- hook_on and hook_off, called by the compiled loop)
+  -- enter(k) / leave(): around one run-time call of rule k's user code in
+  -- the Lua loop (the C loop does the same in src/engine.c)
   local function enter(k)
     local calls = b.rule_calls
     if calls ~= nil then calls[k] = calls[k] + 1 end
@@ -145,14 +145,7 @@ function _M.init(opts)
   end
   local ok_ce, cengine = pcall(require, "ebpf_guard.cengine")
   if not ok_ce then cengine = nil end
-  do
-    if cengine then
-      handler = cengine.wrap_handler(handler)
-      hook_on, hook_off = cengine.hook_on, cengine.hook_off
-      -- the same in C: one call each instead of a dozen FFI accesses
-      enter, leave = cengine.enter, cengine.leave
-    end
-  end
+  if cengine then handler = cengine.wrap_handler(handler) end
 
   local function run_user(fn, ...)
     local info = getinfo(fn, "S")
