@@ -168,17 +168,13 @@ local function expire(s)
   end
 end
 
-function Store:get(tgid)
-  check_key("get", tgid, self)
-  expire(self)
-  local i = self.slot[tgid]
-  if not i then return nil end
-  self.T[i] = _M.now_ns
-  if self.head ~= i then
-    unlink(self, i)
-    push_front(self, i)
+-- Entry i was used now: its time, and the front of the LRU list.
+local function touch(s, i)
+  s.T[i] = _M.now_ns
+  if s.head ~= i then
+    unlink(s, i)
+    push_front(s, i)
   end
-  return self.V[i]
 end
 
 function Store:set(tgid, value)
@@ -188,11 +184,7 @@ function Store:set(tgid, value)
   local i = self.slot[tgid]
   if i then
     self.V[i] = value
-    self.T[i] = _M.now_ns
-    if self.head ~= i then
-      unlink(self, i)
-      push_front(self, i)
-    end
+    touch(self, i)
     return
   end
   local nf = self.nfree
@@ -224,13 +216,13 @@ function Store:size()
   return self.count
 end
 
--- The stores' methods: methods_of's wrapper with get and set written out
+-- The stores' methods: methods_of's wrappers, with get and set written out
 -- (the self lookup, the key check and the body in one function: user code
--- runs in the interpreter, where each call level costs), the same checks
--- and messages as Store.get and Store.set.
+-- runs in the interpreter, where each call level costs), set's checks and
+-- messages those of Store.set.
 local function store_methods(kind)
   local m = methods_of(store_of, kind, {
-    get = Store.get, set = Store.set, delete = Store.delete, size = Store.size,
+    set = Store.set, delete = Store.delete, size = Store.size,
   })
   local any_key = kind == "guard.cache"
   local function bad_self(name, self)
@@ -251,11 +243,7 @@ local function store_methods(kind)
       if s.ttl_ns then expire(s) end
       local i = s.slot[key]
       if not i then return nil end
-      s.T[i] = _M.now_ns
-      if s.head ~= i then
-        unlink(s, i)
-        push_front(s, i)
-      end
+      touch(s, i)
       return s.V[i]
     end,
     set = function(self, key, value)
@@ -267,11 +255,7 @@ local function store_methods(kind)
       if i then
         -- an update: no expiry walk needed for the entry itself
         s.V[i] = value
-        s.T[i] = _M.now_ns
-        if s.head ~= i then
-          unlink(s, i)
-          push_front(s, i)
-        end
+        touch(s, i)
         if s.ttl_ns then expire(s) end
         return
       end
