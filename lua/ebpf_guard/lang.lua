@@ -252,15 +252,17 @@ _M.set_key = set_key
 
 -- ------------------------------------------------------------- matchers
 
-_M.STR_MATCHERS = { "eq", "in", "prefix", "suffix", "contains", "regex", "not" }
-_M.NUM_MATCHERS = { "eq", "in", "lt", "le", "gt", "ge", "any", "all", "not" }
+_M.STR_MATCHERS = { "eq", "in", "prefix", "suffix", "contains", "regex", "same_as", "not" }
+_M.NUM_MATCHERS = { "eq", "in", "lt", "le", "gt", "ge", "any", "all", "same_as", "not" }
+-- lists of strings and command lines: no same_as (one value against another)
+_M.LIST_MATCHERS = { "eq", "in", "prefix", "suffix", "contains", "regex", "not" }
 _M.FLAG_MATCHERS = { "any", "all", "eq", "not" }
 _M.ENUM_MATCHERS = { "eq", "in", "prefix", "suffix", "contains", "regex", "not" }
 _M.BOOL_MATCHERS = { "eq", "not" }
 _M.ALL_MATCHERS = { "eq", "in", "prefix", "suffix", "contains", "regex", "lt", "le", "gt", "ge",
-  "any", "all", "not" }
+  "any", "all", "same_as", "not" }
 local MATCHERS_OF = {
-  str = _M.STR_MATCHERS, strlist = _M.STR_MATCHERS, num = _M.NUM_MATCHERS,
+  str = _M.STR_MATCHERS, strlist = _M.LIST_MATCHERS, num = _M.NUM_MATCHERS,
   flags = _M.FLAG_MATCHERS, enum = _M.ENUM_MATCHERS, bool = _M.BOOL_MATCHERS,
 }
 _M.COMBINATORS = { "all", "any", "not", "macro" }
@@ -422,10 +424,28 @@ end
 
 local parse_matcher
 
+local field_of
+
 local function parse_op(P, f, op, v, path)
   local kind = f.kind
   if op == "not" then
     return { op = "not", node = parse_matcher(P, f, v, path) }
+  end
+  if op == "same_as" then
+    -- another field of the same event, of the same kind: holds when both
+    -- have the same value (filename: {same_as: exe}, uid: {same_as: loginuid})
+    if f.buf then
+      P.err(path, fmt("not a matcher for %s (a command line: compare a single string or number)", f.name))
+    end
+    if type(v) ~= "string" then
+      P.err(path, "expected the name of another field, got " .. P.got(v))
+    end
+    local o = field_of(P, v, path, false)
+    if o.kind ~= kind or o.buf then
+      P.err(path, fmt("%s is %s, %s %s: same_as compares two fields of one kind", f.name,
+        KIND_TEXT[kind]:gsub(" %(.*", ""), o.name, KIND_TEXT[o.kind]:gsub(" %(.*", "")))
+    end
+    return { op = "same_as", other = o }
   end
   if kind == "bool" then
     if type(v) ~= "boolean" then
@@ -519,7 +539,7 @@ end
 
 -- The FIELDS entry of name, checked to be carried by every type of the
 -- rule (P.types).
-local function field_of(P, name, path, combinators)
+function field_of(P, name, path, combinators)
   local f = type(name) == "string" and FIELDS[name] or nil
   if not f then
     local known = {}
@@ -768,6 +788,10 @@ function str_expr(E, m, p, l)
   if op == "not" or op == "and" then
     return combined(function(x) return str_expr(E, x, p, l) end, m)
   end
+  if op == "same_as" then
+    local o = m.other
+    return fmt("(%s == %s and (%s == 0 or MEMCMP(%s, %s, %s) == 0))", l, o.l, l, p, o.p, l)
+  end
   local vals = m.values
   local parts = {}
   if op == "in" then
@@ -940,6 +964,7 @@ function val_expr(E, f, m, v)
     return combined(function(x) return val_expr(E, f, x, v) end, m)
   end
   if f.kind == "bool" then return m.value and "(" .. v .. ")" or "not (" .. v .. ")" end
+  if op == "same_as" then return fmt("(%s == %s)", v, m.other.access) end
   if op == "in" then
     if #m.values <= 4 then
       local t = {}
@@ -983,6 +1008,7 @@ end
 -- selective string test.
 local function matcher_est(f, m)
   local op = m.op
+  if op == "same_as" then return 1, 0.05 end
   if op == "not" then
     local c, p = matcher_est(f, m.node)
     return c, 1 - p

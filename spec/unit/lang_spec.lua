@@ -246,6 +246,42 @@ describe("match", function()
     end)
   end)
 
+  describe("same_as: one field against another of the same event", function()
+    local u = {
+      { type = "unlink", comm = "x", filename = "/tmp/x", exe = "/tmp/x", ret = 0 },
+      { type = "unlink", comm = "x", filename = "/tmp/y", exe = "/tmp/x", ret = 0 },
+      { type = "unlink", comm = "x", filename = "/tmp/x", exe = "/tmp/xx", ret = 0 },
+      { type = "unlink", comm = "x", filename = "/tmp/xx", exe = "/tmp/x", ret = 0 },
+      { type = "unlink", comm = "x", filename = "", exe = "", ret = 0 },
+    }
+    it("strings: equal bytes and length", function()
+      assert.same({ 1, 5 }, matches("unlink", "filename: {same_as: exe}", u))
+      assert.same({ 2, 3, 4 }, matches("unlink", "filename: {not: {same_as: exe}}", u))
+      assert.same({ 1 }, matches("unlink", "filename: {prefix: /tmp/, same_as: exe}", u))
+      -- the program's name (an unlink's is its comm) against a string field
+      assert.same({ 1 }, matches("unlink", "name: {same_as: comm}\nfilename: {suffix: /x}", { u[1] }))
+    end)
+    it("numbers", function()
+      local e = { exec({ uid = 5, gid = 5 }), exec({ uid = 5, gid = 6 }), exec({ uid = 0, gid = 0 }) }
+      assert.same({ 1, 3 }, matches("exec", "uid: {same_as: gid}", e))
+      assert.same({ 2 }, matches("exec", "gid: {not: {same_as: uid}}", e))
+    end)
+    it("names another field the types carry, of the same kind", function()
+      assert.equals('F: rule "r": match: filename: same_as: unknown field "exx" (did you mean "exe"?)',
+        rule_error("unlink", "filename: {same_as: exx}"))
+      assert.equals('F: rule "r": match: filename: same_as: filename is a string field, uid a number field: same_as compares two fields of one kind',
+        rule_error("unlink", "filename: {same_as: uid}"))
+      assert.equals('F: rule "r": match: filename: same_as: not carried by unlink events (only by open)',
+        rule_error("unlink", "filename: {same_as: requested}"))
+      assert.equals('F: rule "r": match: filename: same_as: expected the name of another field, got a list',
+        rule_error("unlink", "filename: {same_as: [exe]}"))
+      assert.equals('F: rule "r": match: cmdline: same_as: not a matcher for cmdline (a command line: compare a single string or number)',
+        rule_error("exec", "cmdline: {same_as: exe}"))
+      assert.equals('F: rule "r": match: args: same_as: not a matcher for args (a list of strings takes eq, in, prefix, suffix, contains, regex, not)',
+        rule_error("exec", "args: {same_as: exe}"))
+    end)
+  end)
+
   describe("combinators", function()
     local e = { exec({ comm = "a" }), exec({ comm = "b" }), exec({ comm = "c" }) }
     it("any, all and not", function()
@@ -492,7 +528,7 @@ describe("load errors", function()
   it("an unknown matcher, or one that does not fit the field", function()
     assert.equals('F: rule "r": match: exe: unknown matcher "prefx" (did you mean "prefix"?)',
       rule_error("exec", "exe: {prefx: /tmp/}"))
-    assert.equals('F: rule "r": match: dest_port: prefix: not a matcher for dest_port (a number field takes eq, in, lt, le, gt, ge, any, all, not)',
+    assert.equals('F: rule "r": match: dest_port: prefix: not a matcher for dest_port (a number field takes eq, in, lt, le, gt, ge, any, all, same_as, not)',
       rule_error("connect", "dest_port: {prefix: 44}"))
     assert.equals('F: rule "r": match: comm: unknown matcher "startswith" (did you mean "prefix"?)',
       rule_error("exec", "comm: {startswith: x}"))

@@ -190,13 +190,14 @@ local self_deleting_program = {
   event_types = { "unlink" },
   severity = "error",
   tags = { "T1070.004" },
-  -- where dropped programs live; a package removing its own files is not it
+  -- where dropped programs live; a package removing its own files is not
+  -- it. The filter keeps the call for the unlink of the process's own
+  -- executable (builds delete many files there: each was a call)
   filter = {
     unlink = { ret = 0, filename = { prefix = { "/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/home/", "/root/",
-      "/opt/", "/usr/local/bin/", "/srv/" } }, exe = { ["not"] = "" } },
+      "/opt/", "/usr/local/bin/", "/srv/" }, same_as = "exe" }, exe = { ["not"] = "" } },
   },
   match = function(ev)
-    if ev.ret ~= 0 or ev.exe == "" or ev.filename ~= ev.exe then return false end
     return ("%s (pid %d) deleted its own executable %s"):format(ev.comm, ev.tgid, ev.exe)
   end,
 }
