@@ -138,9 +138,11 @@ def("parent.cmdline", "str", nil, "P.parent_args, P.parent_args_len, P.parent_ar
   { buf = { "P.parent_args", "P.parent_args_len", "P.parent_argc" } })
 def("ancestors.comm", "strlist", nil, "comm", { anc = "comm" })
 def("ancestors.exe", "strlist", nil, "exe", { anc = "exe" })
-def("container_id", "str", nil, "CT.id, CT.id_len")
+-- (mostly_empty: empty for the host's own processes, most of any host's
+-- events: `not ""` is a selective test, run first)
+def("container_id", "str", nil, "CT.id, CT.id_len", { mostly_empty = true })
 def("container_runtime", "str", nil, "CT.runtime, CT.runtime_len")
-def("pod_uid", "str", nil, "CT.pod_uid, CT.pod_uid_len")
+def("pod_uid", "str", nil, "CT.pod_uid, CT.pod_uid_len", { mostly_empty = true })
 def("cgroup", "str", nil, "CT.cgroup, CT.cgroup_len")
 def("hostname", "str", nil, "HO.name, HO.name_len")
 def("host_id", "str", nil, "HO.id, HO.id_len")
@@ -821,7 +823,7 @@ function str_expr(E, m, p, l)
     for i, v in ipairs(vals) do
       local call = rx_call(E, v, p, l)
       local lit, anchored = regex.required_literal(v)
-      if #vals == 1 and lit then
+      if lit then
         -- a literal every match contains, tested first; anchored: the
         -- prefixes one of which every match starts with, when the pattern
         -- begins with a group of plain alternatives (^/etc/(shadow|sudoers)),
@@ -1026,6 +1028,7 @@ local function matcher_est(f, m)
   local kind = f.kind
   if kind == "strlist" or f.buf then return 12, 0.1 end
   if kind == "str" then
+    if f.mostly_empty and op == "in" and #m.values == 1 and m.values[1] == "" then return 1, 0.95 end
     if op == "regex" then return 10, 0.1 end
     if op == "contains" then return 4, 0.1 end
     if (op == "prefix" or op == "suffix") and #m.values > _M.UNROLL then return 3, 0.2 end

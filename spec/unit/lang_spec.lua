@@ -282,6 +282,28 @@ describe("match", function()
     end)
   end)
 
+  describe("the order of a rule's tests", function()
+    it("runs in_container's container_id test before a path regex: empty on the host's events", function()
+      local lang = require("ebpf_guard.lang")
+      local E = { rx = function() return 0 end, const = function() return "K[1]" end,
+        fn = function() return "MF[1]" end }
+      local F = lang.FIELDS
+      local ast = { op = "all", list = {
+        { op = "field", field = F.filename, m = { op = "regex", values = { "release_agent$" } } },
+        { op = "field", field = F.open_flags, m = { op = "not", node = { op = "any", mask = 0x243 } } },
+        { op = "field", field = F.container_id, m = { op = "not", node = { op = "in", values = { "" } } } },
+      } }
+      local code = lang.emit(E, ast)
+      local ct, flags, rx = code:find("CT.id_len", 1, true), code:find("e.open_flags", 1, true), code:find("MATCH", 1, true)
+      assert.truthy(ct and flags and rx, code)
+      assert.is_true(ct < flags and flags < rx, code)
+      -- another string field's "not empty" passes most of the time: after the flags
+      ast.list[3] = { op = "field", field = F.exe, m = { op = "not", node = { op = "in", values = { "" } } } }
+      code = lang.emit(E, ast)
+      assert.is_true(code:find("e.open_flags", 1, true) < code:find("e.exe_len", 1, true), code)
+    end)
+  end)
+
   describe("combinators", function()
     local e = { exec({ comm = "a" }), exec({ comm = "b" }), exec({ comm = "c" }) }
     it("any, all and not", function()
