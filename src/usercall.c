@@ -356,7 +356,7 @@ enum {
 	UV_FNS,       /* rule index -> the function to call */
 	UV_ERRH,      /* the message handler of user calls */
 	UV_VIEW,      /* ev */
-	UV_EXIT,      /* exit(index): a process exit's forgetting */
+	UV_EXIT,      /* exit(tgid): a process exit's forgetting (guard.forget) */
 	UV_STORED,    /* stored(rule, type) -> whether the call is wanted */
 	UV_FAIL,      /* fail(rule, message, in_a_row): an error of the call */
 	UV_BAD,       /* bad(rule, result, in_a_row): a detection's bad result */
@@ -492,9 +492,12 @@ static int user_run(lua_State *L)
 		uint32_t i = h->ev, k = h->rule;
 		h->flags = HIT_DROPPED;
 		if (k == EXIT_RULE) {
-			lua_pushvalue(L, lua_upvalueindex(UV_EXIT));
-			lua_pushinteger(L, (lua_Integer)i);
-			lua_call(L, 1, 0);
+			/* a process's exit (not a thread's): exit(tgid) */
+			if (b->ev[i].pid == b->ev[i].tgid) {
+				lua_pushvalue(L, lua_upvalueindex(UV_EXIT));
+				lua_pushnumber(L, b->ev[i].tgid);
+				lua_call(L, 1, 0);
+			}
 			continue;
 		}
 		if (k >= u->nrules || u->kind[k] == KIND_NONE || (b->rule_disabled && b->rule_disabled[k]))

@@ -400,7 +400,7 @@ function _M.init(opts)
     local cview = view_mod.new_c(cengine, st, fallback)
     user_run = cengine.user_loop {
       state = st, batch = opts.batch, fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
-      exit = on_exit, desc = desc, guard = guard,
+      exit = guard.forget, desc = desc, guard = guard,
       stored = function(k, t)
         local list = user[k].stored[t]
         for j = 1, #list do

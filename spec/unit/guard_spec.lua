@@ -86,20 +86,23 @@ describe("guard", function()
       assert.same({ nil, nil, true }, { a:get(7), c:get(7), c:get(8) })
     end)
 
-    it("forgets a process on its exit event", function()
-      local eng = assert(H.new({ "examples/shell_then_connect.lua" }))
-      local hits = H.run(eng, {
-        { type = "exec", pid = 5, tgid = 5, filename = "/bin/sh" },
-        { type = "exit", pid = 6, tgid = 5 },
-        { type = "connect", pid = 5, tgid = 5, dest_ip = "1.1.1.1", dest_port = 1 },
-        { type = "exit", pid = 5, tgid = 5 },
-        { type = "connect", pid = 5, tgid = 5, dest_ip = "1.1.1.1", dest_port = 2 },
-      })
-      local fired = {}
-      for _, h in ipairs(hits) do if h.rule == "shell_then_connect" then fired[#fired + 1] = h.ev end end
-      -- a thread's exit (pid ~= tgid) keeps the process; the process's exit forgets it
-      assert.same({ 3 }, fired)
-    end)
+    for _, E in ipairs({ { "pure-Lua", H }, { "C", require("helpers.cengine") } }) do
+      it("forgets a process on its exit event (the " .. E[1] .. " engine)", function()
+        local X = E[2]
+        local eng = assert(X.new({ "examples/shell_then_connect.lua" }))
+        local hits = X.run(eng, {
+          { type = "exec", pid = 5, tgid = 5, filename = "/bin/sh" },
+          { type = "exit", pid = 6, tgid = 5 },
+          { type = "connect", pid = 5, tgid = 5, dest_ip = "1.1.1.1", dest_port = 1 },
+          { type = "exit", pid = 5, tgid = 5 },
+          { type = "connect", pid = 5, tgid = 5, dest_ip = "1.1.1.1", dest_port = 2 },
+        })
+        local fired = {}
+        for _, h in ipairs(hits) do if h.rule == "shell_then_connect" then fired[#fired + 1] = h.ev end end
+        -- a thread's exit (pid ~= tgid) keeps the process; the process's exit forgets it
+        assert.same({ 3 }, fired)
+      end)
+    end
 
     it("rejects bad options", function()
       local ok, err = pcall(guard.instance("t").state, { max = 0 })
