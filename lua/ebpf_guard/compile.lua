@@ -517,21 +517,6 @@ function _M.kernel_filter(rules)
   return out
 end
 
--- rules: the final rule list (0-based index = position - 1), each either
---   { kind = "builtin", builtin = <builtins.LIST entry>, types }
---   { kind = "yaml", types, comm_rx, filename_rx, min_port, max_port, condition,
---     match_ast }
---   { kind = "lua", types, match }
--- and any of them exc_ast (its exceptions: it does not fire when they hold).
--- The language's matchers (lang.emit) are inline expressions; only regexes
--- on argument lists and command lines call compiled helpers (MF[k], G.*).
--- env: { b = struct eg_batch *, user = function(k, i) -> false | true | string,
---        on_exit = function(i), begin = function(),
---        user_run = function(start, nh) -> nh or nil (the loop of user calls
---        over the pending hits [start, nh), src/usercall.c; nil: a Lua loop
---        calling user and on_exit) }
--- Returns run() and the generated source.
-
 -- The index's deeper levels. At a node of the index (the strings whose
 -- bytes before `at` are the node's words), a rule's literals there grouped
 -- by their 4 bytes from `at` ({ [word] = { literals } }), or nil when the
@@ -623,6 +608,20 @@ local function lua_user_run(env)
   end
 end
 
+-- rules: the final rule list (0-based index = position - 1), each either
+--   { kind = "builtin", builtin = <builtins.LIST entry>, types }
+--   { kind = "yaml", types, comm_rx, filename_rx, min_port, max_port, condition,
+--     match_ast }
+--   { kind = "lua", types, match }
+-- and any of them exc_ast (its exceptions: it does not fire when they hold).
+-- The language's matchers (lang.emit) are inline expressions; only regexes
+-- on argument lists and command lines call compiled helpers (MF[k], G.*).
+-- env: { b = struct eg_batch *, user = function(k, i) -> false | true | string,
+--        on_exit = function(i), begin = function(),
+--        user_run = function(start, nh) -> nh or nil (the loop of user calls
+--        over the pending hits [start, nh), src/usercall.c; nil: a Lua loop
+--        calling user and on_exit) }
+-- Returns run() and the generated source.
 function _M.build(rules, env)
   local keep = {}
   local codes = {}
@@ -681,9 +680,10 @@ function _M.build(rules, env)
   -- group, with few side exits (one loop over every rule grew hundreds of
   -- side traces per root trace past ~20 rules, and LuaJIT's limit of 100
   -- sent the rest to the interpreter). User code (conditions, Lua
-  -- detections) and exit handling run in one loop in event order, as
-  -- stateful detections expect. Hits are sorted back to event order, then
-  -- rule order, by the caller.
+  -- detections' filters) and exits are filed the same way and leave
+  -- pending hits; the loop of user calls at the end of run() (USER_RUN)
+  -- makes the calls in event order, as stateful detections expect. Hits
+  -- are sorted back to event order, then rule order, by the caller.
   local decl, per_event, index = {}, {}, {}
   for _, t in ipairs(TYPES) do decl[t], per_event[t], index[t] = {}, 0, {} end
   local any_user = env.want_exit or false
