@@ -394,6 +394,13 @@ static int user_loop(lua_State *L)
 	lua_pop(L, 1);
 	if (!u->b)
 		return luaL_error(L, "user_loop: no batch");
+	/* the pending hits' marks, as compile.lua writes them */
+	lua_getfield(L, 1, "pending");
+	lua_getfield(L, 1, "exit_rule");
+	if (lua_tointeger(L, -2) != PENDING || lua_tointeger(L, -1) != EXIT_RULE)
+		return luaL_error(L, "user_loop: compile.lua marks pending hits %d and exits %d, this C loop %d and %d",
+				  (int)lua_tointeger(L, -2), (int)lua_tointeger(L, -1), PENDING, EXIT_RULE);
+	lua_pop(L, 2);
 	for (uint32_t k = 0; k < u->nrules; k++) {
 		lua_getfield(L, 1, "kinds");
 		lua_rawgeti(L, -1, (int)k);

@@ -399,7 +399,8 @@ function _M.init(opts)
     end
     local cview = view_mod.new_c(cengine, st, fallback)
     user_run = cengine.user_loop {
-      state = st, batch = opts.batch, fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
+      state = st, batch = opts.batch, pending = compile.PENDING, exit_rule = compile.EXIT_RULE,
+      fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
       exit = guard.forget, desc = desc, guard = guard,
       stored = function(k, t)
         local list = user[k].stored[t]
