@@ -216,9 +216,15 @@ static int view_index(lua_State *L)
 	lua_pushvalue(L, 2);
 	lua_rawget(L, lua_upvalueindex(2));
 	if (lua_type(L, 3) != LUA_TNUMBER) {
+		/* the key as the Lua view's tostring() shows it, no metamethod run */
 		const char *what;
-		if (lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER)
+		int kt = lua_type(L, 2);
+		if (kt == LUA_TSTRING || kt == LUA_TNUMBER)
 			what = lua_tostring(L, 2);
+		else if (kt == LUA_TNIL)
+			what = "nil";
+		else if (kt == LUA_TBOOLEAN)
+			what = lua_toboolean(L, 2) ? "true" : "false";
 		else
 			what = lua_pushfstring(L, "%s: %p", luaL_typename(L, 2), lua_topointer(L, 2));
 		return view_error(L, "ev has no field \"%s\"", what);

@@ -1002,14 +1002,7 @@ function _M.build(rules, env)
             local sub = {}
             for _, wn in ipairs(order) do sub[#sub + 1] = { w = wn, f = node(groups[wn], at + 4, depth + 1) } end
             local var = "w" .. (depth + 1)
-            local pre = { fmt("do local %s = WO(%s, %s, %d) %s end", var, k.p, k.l, at - 1, search(var, sub)) }
-            if #all > 0 then return bucket_fn(all, pre) end
-            nf = nf + 1
-            w(fmt("IXF[%d] = function(e, i, nh, hits)", nf))
-            w("  " .. pre[1])
-            w("  return nh")
-            w("end")
-            return nf
+            return bucket_fn(all, { fmt("do local %s = WO(%s, %s, %d) %s end", var, k.p, k.l, at - 1, search(var, sub)) })
           end
           local leaves = {}
           for _, wd in ipairs(x.order) do

@@ -57,6 +57,12 @@ local function proxy(private, obj, kind, methods)
   return p
 end
 
+-- Raises the error of a method called on something not of its kind, at the
+-- caller of the method that calls this.
+local function not_self(kind, name, self)
+  error(("%s:%s: called on a %s, not a %s (use x:%s(...))"):format(kind, name, type(self), kind, name), 3)
+end
+
 -- Method table whose functions look their self up in private. At most
 -- three arguments after self (no vararg: cheaper in the interpreter, where
 -- user code runs); an unknown method name raises.
@@ -65,9 +71,7 @@ local function methods_of(private, kind, impl)
   for name, f in pairs(impl) do
     m[name] = function(self, a, b, c)
       local obj = private[self]
-      if obj == nil then
-        error(("%s:%s: called on a %s, not a %s (use x:%s(...))"):format(kind, name, type(self), kind, name), 2)
-      end
+      if obj == nil then not_self(kind, name, self) end
       return f(obj, a, b, c)
     end
   end
@@ -229,21 +233,13 @@ local function store_methods(kind)
     set = Store.set, delete = Store.delete, size = Store.size,
   })
   local any_key = kind == "guard.cache"
-  local function bad_self(name, self)
-    error(("%s:%s: called on a %s, not a %s (use x:%s(...))"):format(kind, name, type(self), kind, name), 3)
-  end
-  local function bad_key(name, key)
-    if any_key then
-      error("cache:" .. name .. ": key must be a string or a number, got " .. type(key), 3)
-    end
-    error("state:" .. name .. ": tgid must be a number, got " .. type(key), 3)
-  end
+  -- (check_key raises only for a key of the wrong type: called then only)
   local fast = {
     get = function(self, key)
       local s = store_of[self]
-      if s == nil then bad_self("get", self) end
+      if s == nil then not_self(kind, "get", self) end
       local tk = type(key)
-      if tk ~= "number" and (not any_key or tk ~= "string") then bad_key("get", key) end
+      if tk ~= "number" and (not any_key or tk ~= "string") then check_key("get", key, s) end
       if s.ttl_ns then expire(s) end
       local i = s.slot[key]
       if not i then return nil end
@@ -252,9 +248,9 @@ local function store_methods(kind)
     end,
     set = function(self, key, value)
       local s = store_of[self]
-      if s == nil then bad_self("set", self) end
+      if s == nil then not_self(kind, "set", self) end
       local tk = type(key)
-      if tk ~= "number" and (not any_key or tk ~= "string") then bad_key("set", key) end
+      if tk ~= "number" and (not any_key or tk ~= "string") then check_key("set", key, s) end
       local i = value ~= nil and s.slot[key]
       if i then
         -- an update: no expiry walk needed for the entry itself

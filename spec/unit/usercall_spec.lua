@@ -50,6 +50,7 @@ for _, E in ipairs(ENGINES) do
         { { D .. "dyn_desc.lua" }, { { type = "exec", comm = "a" }, { type = "exec", comm = "b" } } },
         { { D .. "errors.lua" }, { { type = "exec", comm = "a" }, { type = "open", filename = "/x" } } },
         { { D .. "bad_returns.lua" }, { { type = "exec", comm = "a" } } },
+        { { U .. "odd_keys.lua" }, { { type = "exec", comm = "a" } } },
       }) do
         local a = assert(H.new(case[1]))
         local b = assert(C.new(case[1]))
@@ -59,6 +60,19 @@ for _, E in ipairs(ENGINES) do
         ref[#ref + 1] = #ha
       end
       assert.is_true(ref[1] > 0 and ref[3] > 0)
+    end)
+
+    it("names a key that is no field as the Lua view does, at the reader's line", function()
+      local eng = assert(X.new({ U .. "odd_keys.lua" }))
+      local hits = X.run(eng, { { type = "exec", comm = "a" } })
+      local d
+      for _, h in ipairs(hits) do if h.rule == "odd_keys" then d = h.desc end end
+      local at = U .. "odd_keys.lua:10: "
+      assert.equals(table.concat({
+        "false " .. at .. 'ev has no field "comn"', "false " .. at .. 'ev has no field "7"',
+        "false " .. at .. 'ev has no field "true"', "false " .. at .. 'ev has no field "false"',
+        "false " .. U .. 'odd_keys.lua:13: ev has no field "nil"',
+      }, " | "), d)
     end)
   end)
 end
