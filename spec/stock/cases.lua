@@ -360,7 +360,13 @@ return {
   { "shell_under_network_service", stateful = true,
     fires = { exec("/bin/sh", { "sh" }, { tgid = 60, parent = { comm = "python3" }, ancestors = { { comm = "python3" }, { comm = "uwsgi" } } }) },
     misses = { { exec("/bin/sh", { "sh" }, { tgid = 60, parent = { comm = "python3" }, ancestors = { { comm = "python3" }, { comm = "sshd" } } }) },
-      { exec("/bin/sh", { "sh" }, { tgid = 60, parent = { comm = "nginx" } }) } } },
+      { exec("/bin/sh", { "sh" }, { tgid = 60, parent = { comm = "nginx" } }) },
+      -- the service's direct child is marked: its shells are not reported
+      { exec("/bin/sh", { "sh" }, { tgid = 60, parent = { comm = "nginx" }, ancestors = { { comm = "nginx" } } }),
+        exec("/bin/bash", { "bash" }, { tgid = 61, ppid = 60, parent = { comm = "sh" },
+          ancestors = { { comm = "sh" }, { comm = "nginx" } } }) },
+      -- a login shell's: no service among the ancestors
+      { exec("/bin/bash", { "bash" }, { tgid = 63, parent = { comm = "sshd" }, ancestors = { { comm = "sshd" }, { comm = "sshd" }, { comm = "systemd" } } }) } } },
   { "server_starts_connecting_out", stateful = true,
     fires = { { type = "listen", comm = "app", tgid = 70, call = "listen", local_ip = "0.0.0.0", local_port = 8080, backlog = 128, sock_type = "stream", ret = 0, timestamp = 1735689600 },
       { type = "connect", comm = "app", tgid = 70, dest_ip = "203.0.113.9", dest_port = 443, ret = 0, timestamp = 1735689600 + 3600 } },

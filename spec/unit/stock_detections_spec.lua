@@ -107,3 +107,45 @@ describe("connect_fanout_scan", function()
     assert.equals(0, eng:errors("connect_fanout_scan", 0))
   end)
 end)
+
+describe("shell_under_network_service", function()
+  local function sh(tgid, ppid, ancestors)
+    return { type = "exec", filename = "/bin/sh", args = { "sh" }, tgid = tgid, ppid = ppid,
+      parent = ancestors[1], ancestors = ancestors, timestamp = 1735689600 + tgid * 0.01 }
+  end
+  local function count(alerts, id)
+    local n = 0
+    for _, a in ipairs(alerts) do if a.rule_id == id then n = n + 1 end end
+    return n
+  end
+
+  it("reports a process tree once", function()
+    local eng = T.engine({ rules = "rules" })
+    local alerts = eng:run({
+      sh(60, 50, { { comm = "python3" }, { comm = "uwsgi" } }),
+      sh(61, 60, { { comm = "sh" }, { comm = "python3" }, { comm = "uwsgi" } }),
+      sh(62, 61, { { comm = "sh" }, { comm = "sh" }, { comm = "python3" }, { comm = "uwsgi" } }),
+    })
+    assert.equals(1, count(alerts, "shell_under_network_service"))
+  end)
+
+  -- its filter: shells with no service among their known ancestors (every
+  -- shell of a build or a login session) never reach match
+  it("is called only for shells with a service among their known ancestors", function()
+    local eng = T.engine({ rules = "rules" })
+    eng:run({
+      sh(70, 1, {}),
+      sh(71, 2, { { comm = "sshd" }, { comm = "sshd" }, { comm = "systemd" } }),
+      sh(72, 3, { { comm = "make" }, { comm = "bash" }, { comm = "tmux: server" } }),
+      sh(73, 4, { { comm = "bash" }, { comm = "node" } }),
+    })
+    local e = T.lib.eg_test_engine(eng.t)
+    local calls
+    for i = 0, tonumber(T.lib.eg_engine_nrules(e)) - 1 do
+      if require("ffi").string(T.lib.eg_engine_rule(e, i).id) == "shell_under_network_service" then
+        calls = tonumber(T.lib.eg_engine_rule_calls(e, i))
+      end
+    end
+    assert.equals(1, calls)
+  end)
+end)

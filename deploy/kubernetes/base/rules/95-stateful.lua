@@ -9,13 +9,13 @@ local SHELLS = {
   sh = true, bash = true, dash = true, zsh = true, ksh = true, mksh = true, ash = true,
   rbash = true, tcsh = true, csh = true, fish = true,
 }
-local SERVICES = {
-  nginx = true, httpd = true, apache2 = true, lighttpd = true, caddy = true, ["php-fpm"] = true,
-  ["php-fpm8.2"] = true, ["php-cgi"] = true, uwsgi = true, gunicorn = true, tomcat = true,
-  mysqld = true, mariadbd = true, postgres = true, ["redis-server"] = true, mongod = true,
-  memcached = true, vsftpd = true, proftpd = true, named = true, dovecot = true, exim4 = true,
-  squid = true, haproxy = true, java = true, node = true,
+local SERVICE_NAMES = {
+  "nginx", "httpd", "apache2", "lighttpd", "caddy", "php-fpm", "php-fpm8.2", "php-cgi", "uwsgi", "gunicorn",
+  "tomcat", "mysqld", "mariadbd", "postgres", "redis-server", "mongod", "memcached", "vsftpd", "proftpd",
+  "named", "dovecot", "exim4", "squid", "haproxy", "java", "node",
 }
+local SERVICES = {}
+for _, n in ipairs(SERVICE_NAMES) do SERVICES[n] = true end
 -- Distinct items per key within a window of width ns (one store entry per
 -- key): the sorted items when their count first reaches need within one
 -- window, else nil; a key fires once.
@@ -356,9 +356,11 @@ local credential_harvest = {
 }
 
 ---------------------------------------------------------------------------
--- 7. A shell whose ancestry holds a network service, however deep: shells
--- started under a marked shell inherit the mark (the YAML rule
--- shell_spawned_by_network_service covers a service's direct child).
+-- 7. A shell whose known ancestry (the parent and up to four more levels)
+-- holds a network service. Reported once per tree: a shell started under a
+-- shell already marked inherits the mark and is not reported again (the
+-- YAML rule shell_spawned_by_network_service covers a service's direct
+-- child, which is marked, not reported).
 local service_shells = guard.state { max = 4096, ttl = 3600 }
 
 local service_ancestry_shell = {
@@ -367,10 +369,15 @@ local service_ancestry_shell = {
   event_types = { "exec" },
   severity = "error",
   tags = { "T1505.003", "T1059.004" },
-  filter = { exec = { name = SHELL_NAMES } },
+  -- a shell with a service among its known ancestors: the others (every
+  -- shell of a build or a login session) never reach match. A shell under
+  -- a marked one has the same service among its ancestors, one level
+  -- further, unless it is too deep to see it; then it would only have
+  -- inherited the mark (not reported), and so would its own shells.
+  filter = { exec = { name = SHELL_NAMES, ["ancestors.comm"] = SERVICE_NAMES } },
   match = function(ev)
+    -- (the filter: a shell, a service among its known ancestors)
     local name = ev.name
-    if not SHELLS[name] then return false end
     local inherited = service_shells:get(ev.ppid)
     if inherited then
       service_shells:set(ev.tgid, inherited)
