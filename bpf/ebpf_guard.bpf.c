@@ -508,10 +508,65 @@ struct {
 	__type(value, __u8);
 } kf_port SEC(".maps");
 
+/* The socket families' programs and first successes (eg_raw.h): a bit per
+ * type, 0 while the host rewrites the maps. */
+__u32 eg_kf_sock_progs = 0;
+__u32 eg_kf_sock_once = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_PROGS);
+	__type(key, __u64);
+	__type(value, __u8);
+} kf_sock_prog SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_KF_ONCE);
+	__type(key, struct eg_kf_once_key);
+	__type(value, __u8);
+} kf_once SEC(".maps");
+
+/* The word of the first 4 bytes of a NUL-terminated name (zeros after its
+ * end), as the rules' words are made (compile.lua word4). */
+static __always_inline __u32 kf_name_word(const char b[4])
+{
+	__u32 w = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (!b[i])
+			break;
+		w |= (__u32)(__u8)b[i] << (8 * i);
+	}
+	return w;
+}
+
+/* Whether a rule of this type is about the current process's program: its
+ * comm's word or its executable's file name's is in kf_sock_prog. */
+static __noinline bool kf_sock_prog_wanted(__u32 type)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	const unsigned char *name;
+	char comm[16] = {}, b[4] = {};
+	__u64 key;
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	key = EG_KF_PROG_KEY(type, 0, kf_name_word(comm));
+	if (bpf_map_lookup_elem(&kf_sock_prog, &key))
+		return true;
+	name = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
+	if (!name || bpf_probe_read_kernel(b, sizeof(b), name))
+		return false;
+	key = EG_KF_PROG_KEY(type, 1, kf_name_word(b));
+	return bpf_map_lookup_elem(&kf_sock_prog, &key) != NULL;
+}
+
 /* Whether a record of this type with this port (the connect's destination,
- * the listen's, bind's or accept's local port) stays in the kernel: its
- * type's filter is on and no rule names the port (counted). */
-static __always_inline bool kf_port_drop(__u32 type, __u32 port)
+ * the listen's, bind's or accept's local port) and this result stays in
+ * the kernel (counted): its type's filter is on, no rule names the port or
+ * the process's program, and, where a detection wants each process's first
+ * success, the process had one already. */
+static __always_inline bool kf_sock_drop(__u32 type, __u32 port, long ret)
 {
 	__u32 key = EG_KF_PORT_KEY(type, port);
 
@@ -519,8 +574,29 @@ static __always_inline bool kf_port_drop(__u32 type, __u32 port)
 		return false;
 	if (bpf_map_lookup_elem(&kf_port, &key))
 		return false;
+	if ((eg_kf_sock_progs & (1u << type)) && kf_sock_prog_wanted(type))
+		return false;
+	if ((eg_kf_sock_once & (1u << type)) && ret >= 0) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		struct eg_kf_once_key ok = {
+			.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32),
+			.type = type,
+			.start = BPF_CORE_READ(t, group_leader, start_time),
+		};
+		const __u8 one = 1;
+
+		if (!bpf_map_lookup_elem(&kf_once, &ok)) {
+			bpf_map_update_elem(&kf_once, &ok, &one, BPF_ANY);
+			return false;
+		}
+	}
 	kf_count(type);
 	return true;
+}
+
+static __always_inline bool kf_port_drop(__u32 type, __u32 port)
+{
+	return kf_sock_drop(type, port, -1);
 }
 
 /*

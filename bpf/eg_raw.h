@@ -198,6 +198,20 @@ struct eg_raw_exec {
  * accept: local_port) name; eg_kf_socks says which types are filtered */
 #define EG_KF_PORTS 16384
 #define EG_KF_PORT_KEY(type, port) ((__u32)(type) << 16 | ((__u32)(port) & 0xffff))
+/* kf_sock_prog: the programs the socket families' rules are about, a hash
+ * set of (type, kind, word): kind 0 the comm's word (its first 4 bytes,
+ * zeros after its end), kind 1 the executable's file name's; consulted when
+ * eg_kf_sock_progs has the type's bit. kf_once: the processes (tgid and
+ * start time) whose first success of a type crossed, for the types of
+ * eg_kf_sock_once (a Lua detection's once). */
+#define EG_KF_PROGS 1024
+#define EG_KF_PROG_KEY(type, kind, word) (((__u64)(type) | (__u64)(kind) << 8) << 32 | (__u32)(word))
+#define EG_KF_ONCE 16384
+struct eg_kf_once_key {
+	__u32 tgid;
+	__u32 type;
+	__u64 start;
+};
 
 struct eg_kf_prefix {
 	__u32 prefixlen; /* in bits */

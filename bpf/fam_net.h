@@ -216,7 +216,7 @@ static __always_inline void net_bind(const struct sc *s, struct sock *sk, __u16 
 		f = AF_INET;
 	if (f != AF_INET && (f != AF_INET6 || alen < SIN6_LEN_RFC2133))
 		return;
-	if (kf_port_drop(EG_RAW_LISTEN, bpf_ntohs(sa.sin6_port)))
+	if (kf_sock_drop(EG_RAW_LISTEN, bpf_ntohs(sa.sin6_port), s->ret))
 		return;
 	e = fam_begin(EG_RAW_LISTEN, s);
 	if (!e)
@@ -249,7 +249,7 @@ static __always_inline void fam_listen(const struct sc *s)
 		net_bind(s, sk, family);
 		return;
 	}
-	if (kf_port_drop(EG_RAW_LISTEN, sk->__sk_common.skc_num))
+	if (kf_sock_drop(EG_RAW_LISTEN, sk->__sk_common.skc_num, s->ret))
 		return;
 	e = fam_begin(EG_RAW_LISTEN, s);
 	if (!e)
@@ -279,7 +279,7 @@ static __always_inline void fam_accept(const struct sc *s)
 	sk = net_inet_sock(s->task, ret >= 0 ? ret : (long)(int)s->a[0], &family);
 	if (!sk)
 		return;
-	if (kf_port_drop(EG_RAW_ACCEPT, sk->__sk_common.skc_num))
+	if (kf_sock_drop(EG_RAW_ACCEPT, sk->__sk_common.skc_num, ret))
 		return;
 	e = fam_begin(EG_RAW_ACCEPT, s);
 	if (!e)

@@ -410,13 +410,19 @@ local server_starts_connecting_out = {
   event_types = { "listen", "accept", "connect" },
   severity = "warning",
   tags = { "T1071", "T1041" },
-  filter = { connect = { datagram = false, dest_ip = NOT_LOOPBACK } },
+  filter = { connect = { datagram = false, dest_ip = NOT_LOOPBACK }, listen = { ret = { ge = 0 } },
+    accept = { ret = { ge = 0 } } },
   -- a connect by a process known to serve
   stored = { connect = { tgid = servers } },
+  -- a process serves from its first successful listen (or bind) or accept:
+  -- the others (a server accepts all day) never reach match, nor cross
+  -- from the kernel when no other rule wants them
+  once = { "listen", "accept" },
   match = function(ev)
     local t = ev.type
     if t == "listen" or t == "accept" then
-      if ev.ret >= 0 and not servers:get(ev.tgid) then servers:set(ev.tgid, { since = ev.ts_ns }) end
+      -- (the filter and once: the process's first success of the type)
+      if not servers:get(ev.tgid) then servers:set(ev.tgid, { since = ev.ts_ns }) end
       return false
     end
     local s = servers:get(ev.tgid)

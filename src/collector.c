@@ -149,6 +149,9 @@ struct collector {
 	/* the socket families' port filter (kf_port_drop): eg_kf_socks */
 	volatile uint32_t *kf_socks;
 	int kf_port_fd;
+	/* their programs and first successes: eg_kf_sock_progs, eg_kf_sock_once */
+	volatile uint32_t *kf_sock_progs, *kf_sock_once;
+	int kf_sock_prog_fd, kf_once_fd;
 	uint64_t kfs_gen;
 	bool kfs_synced;
 	uint32_t kfs_on;
@@ -373,6 +376,10 @@ static int map_bss(struct collector *c)
 	}
 	if (!find_global(c->obj, ".bss", "eg_kf_socks", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_socks = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_sock_progs", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_sock_progs = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_sock_once", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_sock_once = (volatile uint32_t *)((char *)m + kf_off);
 	return 0;
 }
 
@@ -1454,19 +1461,29 @@ static void kf_sync_socks(struct collector *c)
 		return;
 	}
 	bool changed = !c->kfs_synced || c->kfs_gen != gen;
-	uint32_t on = c->kfs_on;
+	uint32_t on = c->kfs_on, progs = 0, once = 0;
+	bool have_progs = c->kf_sock_progs && c->kf_sock_prog_fd >= 0;
+	bool have_once = c->kf_sock_once && c->kf_once_fd >= 0;
 	if (why) {
 		on = 0;
 	} else if (changed) {
 		int err;
 		on = 0;
 		*c->kf_socks = 0;
+		if (c->kf_sock_progs)
+			*c->kf_sock_progs = 0;
+		if (c->kf_sock_once)
+			*c->kf_sock_once = 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if ((err = kf_clear(c->kf_port_fd))) {
+		/* a new rule set starts with no process's first success seen
+		 * (its detections' memory of them starts empty too) */
+		if ((err = kf_clear(c->kf_port_fd)) || (have_progs && (err = kf_clear(c->kf_sock_prog_fd))) ||
+		    (have_once && (err = kf_clear(c->kf_once_fd)))) {
 			snprintf(buf, sizeof(buf), "failed to clear the port filter: %s", strerror(-err));
 			why = buf;
 		}
 		const uint8_t one = 1;
+		size_t nprogs = 0;
 		for (int i = 0; !why && i < EG_KF_SOCK_TYPES; i++) {
 			const struct eg_kfilter_open *k = eg_engine_kfilter_sock(e, i);
 			uint32_t t = (uint32_t)eg_kf_sock_types[i];
@@ -1474,19 +1491,48 @@ static void kf_sync_socks(struct collector *c)
 				whys[i] = k->off;
 				continue;
 			}
-			size_t j;
+			if ((k->ncomm || k->nleaf) && !have_progs) {
+				whys[i] = "the BPF object has no program filter";
+				continue;
+			}
+			if (k->once && !have_once) {
+				whys[i] = "the BPF object keeps no first successes";
+				continue;
+			}
+			nprogs += k->ncomm + k->nleaf;
+			if (nprogs > EG_KF_PROGS) {
+				snprintf(buf, sizeof(buf), "the rules name %zu programs (the kernel holds %d)", nprogs,
+					 EG_KF_PROGS);
+				whys[i] = buf;
+				continue;
+			}
+			size_t j, m;
 			for (j = 0; j < k->nports; j++) {
 				uint32_t key = EG_KF_PORT_KEY(t, k->ports[j]);
 				if (bpf_map_update_elem(c->kf_port_fd, &key, &one, BPF_ANY))
 					break;
 			}
-			if (j < k->nports) {
+			for (m = 0; j == k->nports && m < k->ncomm + k->nleaf; m++) {
+				uint64_t key = m < k->ncomm ? EG_KF_PROG_KEY(t, 0, k->comm[m])
+							    : EG_KF_PROG_KEY(t, 1, k->leaf[m - k->ncomm]);
+				if (bpf_map_update_elem(c->kf_sock_prog_fd, &key, &one, BPF_ANY))
+					break;
+			}
+			if (j < k->nports || m < k->ncomm + k->nleaf) {
 				snprintf(buf, sizeof(buf), "failed to update the port filter: %s", strerror(errno));
 				whys[i] = buf;
 				continue;
 			}
+			if (k->ncomm || k->nleaf)
+				progs |= 1u << t;
+			if (k->once)
+				once |= 1u << t;
 			on |= 1u << t;
 		}
+		if (have_progs)
+			*c->kf_sock_progs = progs;
+		if (have_once)
+			*c->kf_sock_once = once;
 	}
 	if (c->kf_socks) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -1502,10 +1548,15 @@ static void kf_sync_socks(struct collector *c)
 		if (w || !k)
 			fprintf(stderr, "ebpf-guard: kernel filter for %s events: off (%s)\n", eg_event_type_name(t),
 				w ? w : "no rules are loaded");
-		else
-			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s)\n",
+		else {
+			char progs_text[48] = "";
+			size_t np = k->ncomm + k->nleaf;
+			if (np)
+				snprintf(progs_text, sizeof(progs_text), ", %zu program word%s", np, np == 1 ? "" : "s");
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s%s%s)\n",
 				eg_event_type_name(t), k->nports, t == EG_EV_CONNECT ? "dest_port" : "local_port",
-				k->nports == 1 ? "" : "s");
+				k->nports == 1 ? "" : "s", progs_text, k->once ? ", each process's first success" : "");
+		}
 	}
 	c->kfs_synced = true;
 	c->kfs_gen = gen;
@@ -1619,7 +1670,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 {
 	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_head_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
 			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1, .kf_path_head_fd = -1,
-			      .kf_path_word_fd = -1, .kf_port_fd = -1};
+			      .kf_path_word_fd = -1, .kf_port_fd = -1, .kf_sock_prog_fd = -1, .kf_once_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
 
@@ -1763,6 +1814,12 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_port")) && bpf_map__key_size(kfm) == 4 &&
 	    bpf_map__type(kfm) == BPF_MAP_TYPE_HASH)
 		c.kf_port_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_sock_prog")) && bpf_map__key_size(kfm) == 8 &&
+	    bpf_map__type(kfm) == BPF_MAP_TYPE_HASH && bpf_map__max_entries(kfm) >= EG_KF_PROGS)
+		c.kf_sock_prog_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_once")) &&
+	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_once_key) && bpf_map__type(kfm) == BPF_MAP_TYPE_LRU_HASH)
+		c.kf_once_fd = bpf_map__fd(kfm);
 	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();

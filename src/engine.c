@@ -561,6 +561,7 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	lua_pop(L, 1);
 	if (read_words(L, t, "filename_suffixes", &k->suffixes, &k->nsuffixes) ||
 	    read_words(L, t, "comm", &k->comm, &k->ncomm) || read_words(L, t, "ports", &k->ports, &k->nports) ||
+	    read_words(L, t, "leaf", &k->leaf, &k->nleaf) ||
 	    read_prefixes(L, t, "filename_prefixes", k)) {
 		rc = -1;
 		goto out;
@@ -568,6 +569,9 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	if (k2 && (read_words(L, t, "path2_suffixes", &k2->suffixes, &k2->nsuffixes) ||
 		   read_prefixes(L, t, "path2_prefixes", k2)))
 		rc = -1;
+	lua_getfield(L, t, "once");
+	k->once = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	if (mode) {
 		lua_getfield(L, t, "mode_mask");
 		*mode = (uint32_t)lua_tointeger(L, -1);
@@ -587,6 +591,7 @@ static void free_kfilter(struct eg_kfilter_open *k)
 	free((void *)k->suffixes);
 	free((void *)k->comm);
 	free((void *)k->ports);
+	free((void *)k->leaf);
 	free((void *)k->off);
 	memset(k, 0, sizeof(*k));
 }

@@ -97,6 +97,9 @@ struct eg_kfilter_open {
 	size_t ncomm;
 	const uint32_t *ports; /* the socket families' (eg_engine_kfilter_sock) */
 	size_t nports;
+	const uint32_t *leaf;  /* the socket families': executables' file names' words */
+	size_t nleaf;
+	bool once;             /* the socket families': each process's first success */
 };
 /* Owned by the engine. */
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);
@@ -152,8 +155,10 @@ extern const int eg_kf_path_types[EG_KF_PATH_TYPES];
 const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, int i);
 
 /* The socket families (connect, listen, accept): the ports each type's
- * rules name (connect's dest_port, listen's and accept's local_port), or
- * why its filter is off (off set: a rule without a port key, too many
+ * rules name (connect's dest_port, listen's and accept's local_port), the
+ * programs (comm words; leaf: the executables' file names' words) and
+ * whether a detection wants each process's first success (once), or why
+ * its filter is off (off set: a rule with none of these keys, too many
  * ports); owned by the engine; i indexes eg_kf_sock_types. */
 #define EG_KF_SOCK_TYPES 3
 extern const int eg_kf_sock_types[EG_KF_SOCK_TYPES];

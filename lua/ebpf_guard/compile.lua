@@ -462,14 +462,98 @@ local function ast_ports(ast, fname)
   return nil
 end
 
+-- The programs every match of ast is about, or nil: { comm = { [w] = true },
+-- leaf = { [w] = true } } (words, as word4: the comm's first 4 bytes; the
+-- executable's file name's, the part after its last "/"). From name and
+-- comm (eq, in) and exe (eq, in; suffix when each suffix is "/" and a file
+-- name); of "all" the narrowest conjunct's, of "any" the union when every
+-- branch has some.
+local function ast_programs(ast)
+  if not ast then return nil end
+  local function size(p) return count(p.comm) + count(p.leaf) end
+  if ast.op == "field" then
+    local f, m = ast.field, ast.m
+    if type(m) ~= "table" or type(m.values) ~= "table" then return nil end
+    local out = { comm = {}, leaf = {} }
+    if (f.name == "name" or f.name == "comm") and m.op == "in" then
+      for _, v in ipairs(m.values) do
+        if type(v) ~= "string" then return nil end
+        out.comm[word4(v, 1)] = true
+      end
+      return out
+    end
+    if f.name == "exe" and (m.op == "in" or m.op == "suffix") then
+      for _, v in ipairs(m.values) do
+        local leaf = type(v) == "string" and v:match("/([^/]+)$")
+        if not leaf or (m.op == "suffix" and v:sub(1, 1) ~= "/") or (m.op == "suffix" and #leaf + 1 ~= #v) then
+          return nil
+        end
+        out.leaf[word4(leaf, 1)] = true
+      end
+      return out
+    end
+    return nil
+  end
+  if ast.op == "all" then
+    local best
+    for _, x in ipairs(ast.list) do
+      local p = ast_programs(x)
+      if p and (not best or size(p) < size(best)) then best = p end
+    end
+    return best
+  end
+  if ast.op == "any" then
+    local out = { comm = {}, leaf = {} }
+    for _, x in ipairs(ast.list) do
+      local p = ast_programs(x)
+      if not p then return nil end
+      for w in pairs(p.comm) do out.comm[w] = true end
+      for w in pairs(p.leaf) do out.leaf[w] = true end
+    end
+    return out
+  end
+  return nil
+end
+
+-- Whether every match of ast is a success (ret >= 0).
+local function ast_success(ast)
+  if not ast then return false end
+  if ast.op == "field" then
+    local m = ast.m
+    if ast.field.name ~= "ret" or type(m) ~= "table" then return false end
+    if m.op == "and" then
+      for _, x in ipairs(m.list) do
+        if ast_success({ op = "field", field = ast.field, m = x }) then return true end
+      end
+      return false
+    end
+    if m.op == "ge" then return m.value >= 0 end
+    if m.op == "gt" then return m.value >= -1 end
+    if m.op == "in" then
+      for _, v in ipairs(m.values) do if type(v) ~= "number" or v < 0 then return false end end
+      return true
+    end
+    return false
+  end
+  if ast.op == "all" then
+    for _, x in ipairs(ast.list) do if ast_success(x) then return true end end
+    return false
+  end
+  if ast.op == "any" then
+    for _, x in ipairs(ast.list) do if not ast_success(x) then return false end end
+    return #ast.list > 0
+  end
+  return false
+end
+
 local function kf_sock_type(rules, t, tname)
   local fname = _M.KF_PORT_FIELD[tname]
-  local ports = {}
+  local ports, comm, leaf, once = {}, {}, {}, false
   for _, r in ipairs(rules) do
     local wants = false
     for _, x in ipairs(r.types) do if x == t then wants = true end end
     if wants then
-      local set
+      local set, progs
       if r.kind == "yaml" then
         set = ast_ports(r.match_ast, fname)
         if tname == "connect" and r.min_port and r.max_port then
@@ -483,22 +567,41 @@ local function kf_sock_type(rules, t, tname)
         set = {}
         for _, x in ipairs(r.builtin.ports) do set[x] = true end
       end
-      if not set then
+      local ast = r.kind == "yaml" and r.match_ast or (r.kind == "lua" and r.filter_ast and r.filter_ast[t]) or nil
+      if not set and ast then progs = ast_programs(ast) end
+      if set then
+        for x in pairs(set) do ports[x] = true end
+      elseif progs then
+        for w in pairs(progs.comm) do comm[w] = true end
+        for w in pairs(progs.leaf) do leaf[w] = true end
+      elseif r.kind == "lua" and r.once and r.once[t] and ast_success(ast) then
+        -- a process's first success: the kernel remembers the processes
+        -- whose success it sent (listen, accept)
+        once = tname ~= "connect"
+        if not once then
+          return { off = ("detection %q (%s) wants the first connect of each process: the kernel keeps no such memory")
+            :format(tostring(r.id), tostring(r.source)) }
+        end
+      else
         local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
-        return { off = ("%s %q (%s) wants %s events and names no %s the kernel can test")
-          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname) }
+        local extra = r.kind == "lua" and r.once and r.once[t]
+          and (" (its once needs a filter that wants successes only: ret: {ge: 0})") or ""
+        return { off = ("%s %q (%s) wants %s events and names no %s or program the kernel can test%s")
+          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname, extra) }
       end
-      for x in pairs(set) do ports[x] = true end
     end
   end
   local n = count(ports)
   if n > _M.KF_PORTS_MAX then
     return { off = ("the rules name %d %s values (the kernel holds %d)"):format(n, fname, _M.KF_PORTS_MAX) }
   end
-  local list = {}
-  for x in pairs(ports) do list[#list + 1] = x end
-  table.sort(list)
-  return { ports = list }
+  local function sorted(set)
+    local list = {}
+    for x in pairs(set) do list[#list + 1] = x end
+    table.sort(list)
+    return list
+  end
+  return { ports = sorted(ports), comm = sorted(comm), leaf = sorted(leaf), once = once }
 end
 
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,

@@ -27,8 +27,8 @@ _M.RULE_KEYS = {
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
   "match", "exceptions", "action",
 }
-_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "severity", "tags",
-  "enabled", "action" }
+_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "once", "severity",
+  "tags", "enabled", "action" }
 _M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides", "protect" }
 _M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
 _M.OVERRIDE_KEYS = { "rule", "list", "macro", "append", "replace" }
@@ -1045,6 +1045,26 @@ local function check_stored(r, t, types)
   return out
 end
 
+-- once: a list of the detection's event types of which match wants only a
+-- process's first event (the first to pass the filter and stored): later
+-- ones of the same process never reach it, and the kernel keeps them when
+-- no other rule wants them. Returns { [type] = true } or nil.
+local function check_once(r, t, types)
+  local o = t.once
+  if o == nil then return nil end
+  if type(o) ~= "table" or debug.getmetatable(o) ~= nil or not is_list(o) then
+    r.err("once", "expected a list of event types (of the detection's own), got " .. got(o))
+  end
+  local mine = types_by_name(types)
+  local out = {}
+  for i = 1, #o do
+    local n = own_type(r, "once", o[i], mine)
+    if out[n] then r.err("once", ("%s is listed twice"):format(quote(key_text(o[i])))) end
+    out[n] = true
+  end
+  return next(out) and out or nil
+end
+
 local function lua_detection(file, i, t, st)
   local r = reporter(file, "detection", i)
   if type(t) ~= "table" then
@@ -1068,6 +1088,7 @@ local function lua_detection(file, i, t, st)
   }
   det.filter_raw = check_filter(r, t, det.types)
   det.stored = check_stored(r, t, det.types)
+  det.once = check_once(r, t, det.types)
   det.action = check_action(r, t, det.types)
   if t.match == nil then
     r.err("match", "missing (a function(ev) returning true, a table or nil)")

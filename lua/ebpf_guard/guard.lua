@@ -339,6 +339,24 @@ function _M.store_internal(p)
   return store_of[p]
 end
 
+-- For the engine (a detection's once): an internal guard.state of at most
+-- max processes, forgotten at their exit as the others, that no user code
+-- can reach; mark(s, tgid) records tgid in it.
+function _M.internal_state(max)
+  local s = setmetatable({
+    slot = {}, K = {}, V = {}, T = {}, P = {}, N = {}, free = {}, nfree = 0, top = 0,
+    head = 0, tail = 0, count = 0, max = max, any_key = false,
+  }, Store)
+  compact()
+  nstores = nstores + 1
+  stores[nstores] = s
+  return s
+end
+
+function _M.mark(s, tgid)
+  Store.set(s, tgid, true)
+end
+
 function _M.holds(s, key)
   if key == nil then return false end
   local i = s.slot[key]

@@ -25,6 +25,15 @@ _M.SUMMARY_EVERY = 60 -- seconds between error summaries per rule
 -- Whether a detection's stored (lua-detections.md) keeps calls from match;
 -- specs turn it off to compare
 _M.STORED = true
+-- The processes a detection's once remembers per detection (more: the
+-- least recently seen is forgotten, and its next event is a first again).
+local ONCE_MAX = 16384
+-- { [type] = the processes seen } for a detection's once (config.lua)
+local function once_stores(types)
+  local out = {}
+  for t in pairs(types) do out[t] = guard.internal_state(ONCE_MAX) end
+  return out
+end
 local holds = guard.holds
 
 local function json_string(s)
@@ -222,7 +231,8 @@ function _M.init(opts)
       local info = getinfo(r.match, "S")
       local at = info.what == "C" and "built-in" or (info.short_src .. ":" .. info.linedefined)
       user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")",
-        stored = _M.STORED and r.stored or nil }
+        stored = _M.STORED and r.stored or nil,
+        once = r.once and once_stores(r.once) or nil }
     elseif r.condition then
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
@@ -321,6 +331,12 @@ function _M.init(opts)
         end
       end
     end
+    local seen = u.once and u.once[tonumber(e.type)]
+    if seen then
+      local tgid = tonumber(e.tgid)
+      if holds(seen, tgid) then return false end
+      guard.mark(seen, tgid)
+    end
     enter(k)
     local ok, r = xpcall(u.fn, handler, view)
     leave()
@@ -383,9 +399,10 @@ function _M.init(opts)
     local fns, kinds, gated = {}, {}, {}
     for k, u in pairs(user) do
       fns[k], kinds[k] = u.fn, u.detection and "detection" or "condition"
-      if u.stored then
+      if u.stored or u.once then
         gated[k] = {}
-        for t in pairs(u.stored) do gated[k][t] = true end
+        for t in pairs(u.stored or {}) do gated[k][t] = true end
+        for t in pairs(u.once or {}) do gated[k][t] = true end
       end
     end
     local lview, lset = view_mod.new()
@@ -403,10 +420,19 @@ function _M.init(opts)
       fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
       exit = guard.forget, desc = desc, guard = guard,
       stored = function(k, t)
-        local list = user[k].stored[t]
-        for j = 1, #list do
-          local c = list[j]
-          if not holds(c.store, cview[c.field]) then return false end
+        local u = user[k]
+        local list = u.stored and u.stored[t]
+        if list then
+          for j = 1, #list do
+            local c = list[j]
+            if not holds(c.store, cview[c.field]) then return false end
+          end
+        end
+        local seen = u.once and u.once[t]
+        if seen then
+          local tgid = cview.tgid
+          if holds(seen, tgid) then return false end
+          guard.mark(seen, tgid)
         end
         return true
       end,

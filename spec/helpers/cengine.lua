@@ -119,6 +119,12 @@ end
 
 function _M.fired(hits) return H.fired(hits) end
 
+-- How many times the user code of rule id was called.
+function _M.calls(eng, id)
+  load_ids(eng)
+  return tonumber(lib.eg_engine_rule_calls(eng.e, eng.index[id]))
+end
+
 -- Error count of rule id, kind RUNTIME or BUDGET.
 function _M.errors(eng, id, kind)
   load_ids(eng)

@@ -73,12 +73,33 @@ local PATH2 = { rename = "new_path", link = "link_target" }
 -- The socket families' port field (bpf/ebpf_guard.bpf.c kf_port_drop).
 local SOCK_PORT = { connect = "dest_port", listen = "local_port", accept = "local_port" }
 
-local function drops(kfs, ev, raw)
+-- st: the stream's state so far (the kernel's memory of the processes
+-- whose first success of a type crossed, kf_once), kept by the caller.
+local function drops(kfs, ev, raw, st)
+  if ev.type == "exit" and st then
+    -- a new process with this pid has another start time: another key
+    for k in pairs(st) do if k:match(":" .. tostring(ev.tgid) .. "$") then st[k] = nil end end
+  end
   local kf = kfs[ev.type]
   if not kf or kf.off then return false end
   if SOCK_PORT[ev.type] then
     local p = ev[SOCK_PORT[ev.type]] or 0
     for _, x in ipairs(kf.ports) do if x == p then return false end end
+    -- the program: the comm's word, the executable's file name's
+    local function has(list, w)
+      for _, x in ipairs(list or {}) do if x == w then return true end end
+      return false
+    end
+    if has(kf.comm, word((ev.comm or ""):sub(1, 15) .. "\0", 1)) then return false end
+    local leaf = (ev.exe or ""):match("([^/]*)$")
+    if leaf ~= "" and has(kf.leaf, word(leaf .. "\0", 1)) then return false end
+    if kf.once and (ev.ret or 0) >= 0 then
+      local k = ev.type .. ":" .. tostring(ev.tgid)
+      if not (st or {})[k] then
+        if st then st[k] = true end
+        return false
+      end
+    end
     return true
   end
   if ev.type == "open" then
@@ -279,9 +300,9 @@ end
 -- drops (as "<event#>:<rule>", the event numbered in the whole stream),
 -- each on an engine of its own; and how many events were dropped.
 local function both(configs, kf, events, raw)
-  local kept, map = {}, {}
+  local kept, map, st = {}, {}, {}
   for i, e in ipairs(events) do
-    if not drops(kf, e, raw and raw[e]) then
+    if not drops(kf, e, raw and raw[e], st) then
       kept[#kept + 1] = e
       map[#kept] = i
     end
@@ -482,6 +503,52 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       assert.same(a, b)
     end)
 
+    it("the socket families with the stock set: programs and first successes", function()
+      math.randomseed(17)
+      local kfs = kfilters({ "rules" })
+      assert.is_nil(kfs.accept.off)
+      assert.is_true(kfs.accept.once)
+      assert.is_true(#kfs.accept.comm > 0 and #kfs.accept.leaf > 0)
+      -- servers, shells (some renamed: their comm says nothing, their
+      -- executable does), others; listens, accepts (most successes),
+      -- connects out; processes that exit and whose pid comes back
+      local progs = { { "nginx", "/usr/sbin/nginx" }, { "bash", "/usr/bin/bash" }, { "kworkr", "/usr/bin/bash" },
+        { "sh", "/bin/dash" }, { "python3", "/usr/bin/python3.11" }, { "app", "/opt/app/app" },
+        { "zsh", "/usr/bin/zsh" }, { "node", "/usr/bin/node" }, { "x", "/tmp/sh" } }
+      local events, ts = {}, 1735689600
+      local running = {}
+      for i = 1, 8000 do
+        local tgid = 2000 + math.random(40)
+        local pr = running[tgid]
+        if not pr then pr = pick(progs); running[tgid] = pr end
+        ts = ts + math.random() * 2
+        local r = math.random(100)
+        local ev = { comm = pr[1], exe = pr[2], pid = tgid, tgid = tgid, uid = 33, ts_ns = math.floor(ts * 1e9) }
+        if r <= 3 then
+          ev.type = "exit"
+          running[tgid] = nil
+        elseif r <= 10 then
+          ev.type, ev.call = "listen", pick({ "bind", "listen" })
+          ev.local_ip, ev.local_port, ev.ret = "0.0.0.0", 8000 + math.random(3), pick({ 0, 0, -98 })
+        elseif r <= 70 then
+          ev.type, ev.call = "accept", pick({ "accept", "accept4" })
+          ev.local_ip, ev.local_port, ev.ret = "0.0.0.0", 8000 + math.random(3), pick({ 5, 6, 7, -24 })
+          if ev.ret >= 0 then ev.dest_ip, ev.dest_port = "10.1.2." .. math.random(9), 40000 + i end
+        else
+          ev.type = "connect"
+          ev.dest_ip, ev.dest_port, ev.ret = pick({ "203.0.113.9", "127.0.0.1", "10.0.0.1" }), pick({ 443, 80 }), 0
+        end
+        events[i] = ev
+      end
+      local a, b, dropped = both({ "rules" }, kfs, events)
+      assert.is_true(dropped > 1000, "dropped " .. dropped)
+      local ids = {}
+      for _, x in ipairs(a) do ids[x:match(":(.*)$")] = true end
+      assert.is_true(ids.server_starts_connecting_out, "server_starts_connecting_out fires")
+      assert.is_true(ids.shell_accepted_connection, "shell_accepted_connection fires")
+      assert.same(a, b)
+    end)
+
     it("catches a port filter that lacks one port", function()
       local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n"))
       local kfs = kfilters({ p })
@@ -594,14 +661,14 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
   end)
 
   describe("the socket families", function()
-    it("are off, naming the first rule without a port key", function()
+    it("are off, naming the first rule without a port or program key", function()
       local kfs = kfilters({ "rules" })
       assert.equals('rule "cloud_metadata_access" (rules/60-discovery.yaml) wants connect events and names no'
-        .. " dest_port the kernel can test", kfs.connect.off)
+        .. " dest_port or program the kernel can test", kfs.connect.off)
       assert.equals('rule "shell_listening" (rules/70-command-and-control.yaml) wants listen events and names no'
-        .. " local_port the kernel can test", kfs.listen.off)
-      assert.equals('rule "shell_accepted_connection" (rules/70-command-and-control.yaml) wants accept events and'
-        .. " names no local_port the kernel can test", kfs.accept.off)
+        .. " local_port or program the kernel can test", kfs.listen.off)
+      -- accept: shell_accepted_connection's shells, server_starts_connecting_out's once
+      assert.is_nil(kfs.accept.off)
     end)
 
     it("are the ports rules name: lists, bounded ranges, min/max_dest_port, the built-ins'", function()
@@ -629,12 +696,12 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       os.remove(p)
       p = yaml(rule("n", "connect", "      any:\n        - dest_port: 8080\n        - comm: nc\n"))
       kfs = kfilters({ p })
-      assert.equals(('rule "n" (%s) wants connect events and names no dest_port the kernel can test'):format(p),
+      assert.equals(('rule "n" (%s) wants connect events and names no dest_port or program the kernel can test'):format(p),
         kfs.connect.off)
       os.remove(p)
       p = yaml(rule("e", "connect", "      dest_port: {ge: 1024}\n"))
       kfs = kfilters({ p })
-      assert.equals(('rule "e" (%s) wants connect events and names no dest_port the kernel can test'):format(p),
+      assert.equals(('rule "e" (%s) wants connect events and names no dest_port or program the kernel can test'):format(p),
         kfs.connect.off)
       os.remove(p)
     end)
