@@ -574,18 +574,17 @@ local function kf_sock_type(rules, t, tname)
       elseif progs then
         for w in pairs(progs.comm) do comm[w] = true end
         for w in pairs(progs.leaf) do leaf[w] = true end
-      elseif r.kind == "lua" and r.once and r.once[t] and ast_success(ast) then
-        -- a process's first success: the kernel remembers the processes
-        -- whose success it sent (listen, accept)
-        once = tname ~= "connect"
-        if not once then
-          return { off = ("detection %q (%s) wants the first connect of each process: the kernel keeps no such memory")
-            :format(tostring(r.id), tostring(r.source)) }
-        end
+      elseif r.kind == "lua" and r.once and r.once[t] and ast_success(ast) and tname ~= "connect" then
+        -- each process's first success: the kernel remembers the processes
+        -- whose first success of the type crossed (listen, accept)
+        once = true
       else
         local what = r.kind == "lua" and "detection" or (r.kind == "builtin" and "built-in" or "rule")
-        local extra = r.kind == "lua" and r.once and r.once[t]
-          and (" (its once needs a filter that wants successes only: ret: {ge: 0})") or ""
+        local extra = ""
+        if r.kind == "lua" and r.once and r.once[t] then
+          extra = tname == "connect" and " (the kernel remembers first successes of listen and accept only)"
+            or " (its once needs a filter that wants successes only: ret: {ge: 0})"
+        end
         return { off = ("%s %q (%s) wants %s events and names no %s or program the kernel can test%s")
           :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname, extra) }
       end

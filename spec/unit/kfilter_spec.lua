@@ -549,6 +549,47 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       assert.same(a, b)
     end)
 
+    it("take programs from name, comm and exe, and a detection's once with a filter of successes", function()
+      local p = yaml(rule("a", "accept", "      any:\n        - name: [sh, bash]\n        - exe: {suffix: [/dash]}\n")
+        .. rule("b", "accept", "      exe: [/usr/local/bin/srv]\n      ret: {ge: 0}\n"))
+      local kfs = kfilters({ p })
+      assert.is_nil(kfs.accept.off)
+      local comm = { word("bash"), word("sh") }
+      table.sort(comm)
+      assert.same(comm, kfs.accept.comm)
+      local leaf = { word("dash"), word("srv") }
+      table.sort(leaf)
+      assert.same(leaf, kfs.accept.leaf)
+      assert.is_false(kfs.accept.once)
+      os.remove(p)
+      -- an exe suffix that is not a whole file name names no program
+      p = yaml(rule("c", "accept", "      exe: {suffix: [bash]}\n"))
+      kfs = kfilters({ p })
+      assert.equals(('rule "c" (%s) wants accept events and names no local_port or program the kernel can test')
+        :format(p), kfs.accept.off)
+      os.remove(p)
+      local function det(filter, once)
+        local q = H.tmpfile(".lua", ([[
+return { id = "d", description = "d", event_types = { "accept", "connect" }, filter = %s, once = %s,
+  match = function(ev) return false end }]]):format(filter, once))
+        local k = kfilters({ q })
+        return k, q
+      end
+      local q
+      kfs, q = det("{ accept = { ret = { ge = 0 } }, connect = { dest_port = 22 } }", '{ "accept" }')
+      assert.is_nil(kfs.accept.off)
+      assert.is_true(kfs.accept.once)
+      os.remove(q)
+      kfs, q = det("{ connect = { dest_port = 22 } }", '{ "accept" }')
+      assert.equals(('detection "d" (%s) wants accept events and names no local_port or program the kernel can'
+        .. " test (its once needs a filter that wants successes only: ret: {ge: 0})"):format(q), kfs.accept.off)
+      os.remove(q)
+      kfs, q = det("{ accept = { ret = { ge = 0 } }, connect = { ret = { ge = 0 } } }", '{ "accept", "connect" }')
+      assert.equals(('detection "d" (%s) wants connect events and names no dest_port or program the kernel can'
+        .. " test (the kernel remembers first successes of listen and accept only)"):format(q), kfs.connect.off)
+      os.remove(q)
+    end)
+
     it("catches a port filter that lacks one port", function()
       local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n"))
       local kfs = kfilters({ p })
