@@ -6,8 +6,10 @@
 # server_starts_connecting_out wants each process's first successful
 # accept only (its once). So a server's accepts after its first stay in the
 # kernel (ebpf_guard_events_filtered_total{type="accept"}); a shell's cross
-# and alert, whether its comm or only its executable says it is one; and a
-# new process (the same program again) has a first accept again.
+# and alert, whether its comm or only its executable says it is one; a new
+# process (the same program again) has a first accept again; and a failed
+# accept is no first success (a detection of the test's own, with once,
+# sees the success after it).
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 90
 
@@ -33,7 +35,14 @@ for _ in range(int(sys.argv[2])):
     a.close(); c.close()' "$2" "$3"
 }
 
-e2e_start -no-config-file -config "$EG_SOURCE_DIR/rules"
+# and a detection of our own that reports each process's first successful
+# accept (once, a filter of successes)
+cat >"$W/first.lua" <<'LUA'
+return { id = "e2e_first_accept", description = "a process's first successful accept",
+  event_types = { "accept" }, filter = { accept = { ret = { ge = 0 } } }, once = { "accept" },
+  match = function(ev) return "first accept, ret " .. ev.ret end }
+LUA
+e2e_start -no-config-file -config "$EG_SOURCE_DIR/rules" -config "$W/first.lua"
 line=$(grep '^ebpf-guard: kernel filter for accept events: ' "$W/stderr") ||
 	fail "no line about the accept filter"
 [[ $line =~ ^ebpf-guard:\ kernel\ filter\ for\ accept\ events:\ on\ \(0\ local_port\ values,\ [0-9]+\ program\ words,\ each\ process\'s\ first\ success\)$ ]] ||
@@ -72,13 +81,26 @@ print(sum(1 for l in open(sys.argv[1]) if l.strip() and (a := json.loads(l))["ru
 	done
 	[ "$n" -eq 3 ] || fail "$2: 3 accepts, $n shell_accepted_connection alerts"
 }
+# a process whose first accept fails (EINVAL: not listening) has its first
+# success after it: that one crosses (a failure is no first success)
+pid=$("$PY" -c 'import ctypes, os, socket
+ctypes.CDLL(None).prctl(15, b"eg-kfa-fail", 0, 0, 0)
+print(os.getpid(), flush=True)
+s = socket.socket(); s.bind(("127.0.0.1", 0))
+try: s.accept()
+except OSError: pass
+s.listen(8)
+for _ in range(3):
+    c = socket.create_connection(s.getsockname()); a, _ = s.accept(); a.close(); c.close()')
+expect_alerts --where pid="$pid" --where type=accept --rules e2e_first_accept
+
 # a shell by its comm: every accept crosses and alerts
 pid=$(serve "$PY" bash 3 | head -n1)
 three_alerts "$pid" "a shell by its comm"
 # a renamed shell: its executable's file name is a shell's, its comm is not
 mkdir -p "$W/bin"
-cp "$(readlink -f "$PY")" "$W/bin/dash"
-pid=$(serve "$W/bin/dash" eg-kfa-quiet 3 | head -n1)
+cp "$(readlink -f "$PY")" "$W/bin/ksh93"
+pid=$(serve "$W/bin/ksh93" eg-kfa-quiet 3 | head -n1)
 three_alerts "$pid" "a shell by its executable's name"
 e2e_stop
 echo "test_kfilter_accept: ok"
