@@ -293,41 +293,52 @@ local function kf_sets(tname)
   return m
 end
 
+-- A kernel filter's key of a condition, from its field tests (of_field:
+-- a field test's key, or nil): of "all" the narrowest conjunct's (the
+-- smallest size), of "any" the merge of every branch's (nil when a branch
+-- has none), starting from empty(). The mode bits, port sets and program
+-- sets below.
+local function ast_fold(ast, of_field, size, merge, empty)
+  if not ast then return nil end
+  if ast.op == "field" then return of_field(ast) end
+  if ast.op == "all" then
+    local best
+    for _, x in ipairs(ast.list) do
+      local v = ast_fold(x, of_field, size, merge, empty)
+      if v and (not best or size(v) < size(best)) then best = v end
+    end
+    return best
+  end
+  if ast.op == "any" then
+    local out = empty()
+    for _, x in ipairs(ast.list) do
+      local v = ast_fold(x, of_field, size, merge, empty)
+      if not v then return nil end
+      out = merge(out, v)
+    end
+    return out
+  end
+  return nil
+end
+
 -- The mode bits (S_ISUID 04000 ...) of which every chmod matching ast sets
 -- at least one, or nil: mode_setuid: true, mode_setgid: true, mode: {any:
 -- [...]} or {all: [...]}; of "all" the narrowest conjunct's, of "any" the
 -- union when every branch has some.
 local MODE_BOOL = { mode_setuid = 2048, mode_setgid = 1024 }
-local function ast_mode(ast)
-  if not ast then return nil end
-  if ast.op == "field" then
-    local f, m = ast.field, ast.m
-    if MODE_BOOL[f.name] and m.op == "eq" and m.value == true then return MODE_BOOL[f.name] end
-    if f.name == "mode" and (m.op == "any" or m.op == "all") and type(m.mask) == "number" then
-      local mask = m.mask
-      for _, x in ipairs(m.multi or {}) do mask = bit.bor(mask, x) end
-      return mask ~= 0 and mask or nil
-    end
-    return nil
-  end
-  if ast.op == "all" then
-    local best
-    for _, x in ipairs(ast.list) do
-      local v = ast_mode(x)
-      if v and (not best or v < best) then best = v end
-    end
-    return best
-  end
-  if ast.op == "any" then
-    local out = 0
-    for _, x in ipairs(ast.list) do
-      local v = ast_mode(x)
-      if not v then return nil end
-      out = bit.bor(out, v)
-    end
-    return out ~= 0 and out or nil
+local function mode_of(ast)
+  local f, m = ast.field, ast.m
+  if MODE_BOOL[f.name] and m.op == "eq" and m.value == true then return MODE_BOOL[f.name] end
+  if f.name == "mode" and (m.op == "any" or m.op == "all") and type(m.mask) == "number" then
+    local mask = m.mask
+    for _, x in ipairs(m.multi or {}) do mask = bit.bor(mask, x) end
+    return mask ~= 0 and mask or nil
   end
   return nil
+end
+local function ast_mode(ast)
+  local v = ast_fold(ast, mode_of, function(x) return x end, bit.bor, function() return 0 end)
+  return v ~= 0 and v or nil
 end
 
 -- The filter of one type (t, its name tname) from the rules that want it:
@@ -437,29 +448,14 @@ local function count(set)
 end
 
 -- The ports every match of ast admits on the field named fname, or nil.
+local function union(a, b)
+  for k in pairs(b) do a[k] = true end
+  return a
+end
 local function ast_ports(ast, fname)
-  if not ast then return nil end
-  if ast.op == "field" then
-    return ast.field.name == fname and type(ast.m) == "table" and matcher_ports(ast.m) or nil
-  end
-  if ast.op == "all" then
-    local best
-    for _, x in ipairs(ast.list) do
-      local s = ast_ports(x, fname)
-      if s and (not best or count(s) < count(best)) then best = s end
-    end
-    return best
-  end
-  if ast.op == "any" then
-    local out = {}
-    for _, x in ipairs(ast.list) do
-      local s = ast_ports(x, fname)
-      if not s then return nil end
-      for k in pairs(s) do out[k] = true end
-    end
-    return out
-  end
-  return nil
+  return ast_fold(ast, function(x)
+    return x.field.name == fname and type(x.m) == "table" and matcher_ports(x.m) or nil
+  end, count, union, function() return {} end)
 end
 
 -- The programs every match of ast is about, or nil: { comm = { [w] = true },
@@ -468,51 +464,34 @@ end
 -- comm (eq, in) and exe (eq, in; suffix when each suffix is "/" and a file
 -- name); of "all" the narrowest conjunct's, of "any" the union when every
 -- branch has some.
-local function ast_programs(ast)
-  if not ast then return nil end
-  local function size(p) return count(p.comm) + count(p.leaf) end
-  if ast.op == "field" then
-    local f, m = ast.field, ast.m
-    if type(m) ~= "table" or type(m.values) ~= "table" then return nil end
-    local out = { comm = {}, leaf = {} }
-    if (f.name == "name" or f.name == "comm") and m.op == "in" then
-      for _, v in ipairs(m.values) do
-        if type(v) ~= "string" then return nil end
-        out.comm[word4(v, 1)] = true
-      end
-      return out
+local function programs_of(ast)
+  local f, m = ast.field, ast.m
+  if type(m) ~= "table" or type(m.values) ~= "table" then return nil end
+  local out = { comm = {}, leaf = {} }
+  if (f.name == "name" or f.name == "comm") and m.op == "in" then
+    for _, v in ipairs(m.values) do
+      if type(v) ~= "string" then return nil end
+      out.comm[word4(v, 1)] = true
     end
-    if f.name == "exe" and (m.op == "in" or m.op == "suffix") then
-      for _, v in ipairs(m.values) do
-        local leaf = type(v) == "string" and v:match("/([^/]+)$")
-        if not leaf or (m.op == "suffix" and v:sub(1, 1) ~= "/") or (m.op == "suffix" and #leaf + 1 ~= #v) then
-          return nil
-        end
-        out.leaf[word4(leaf, 1)] = true
-      end
-      return out
-    end
-    return nil
+    return out
   end
-  if ast.op == "all" then
-    local best
-    for _, x in ipairs(ast.list) do
-      local p = ast_programs(x)
-      if p and (not best or size(p) < size(best)) then best = p end
-    end
-    return best
-  end
-  if ast.op == "any" then
-    local out = { comm = {}, leaf = {} }
-    for _, x in ipairs(ast.list) do
-      local p = ast_programs(x)
-      if not p then return nil end
-      for w in pairs(p.comm) do out.comm[w] = true end
-      for w in pairs(p.leaf) do out.leaf[w] = true end
+  if f.name == "exe" and (m.op == "in" or m.op == "suffix") then
+    for _, v in ipairs(m.values) do
+      local leaf = type(v) == "string" and v:match("/([^/]+)$")
+      if not leaf or (m.op == "suffix" and #leaf + 1 ~= #v) then return nil end
+      out.leaf[word4(leaf, 1)] = true
     end
     return out
   end
   return nil
+end
+local function ast_programs(ast)
+  return ast_fold(ast, programs_of, function(p) return count(p.comm) + count(p.leaf) end,
+    function(a, b)
+      union(a.comm, b.comm)
+      union(a.leaf, b.leaf)
+      return a
+    end, function() return { comm = {}, leaf = {} } end)
 end
 
 -- Whether every match of ast is a success (ret >= 0).
