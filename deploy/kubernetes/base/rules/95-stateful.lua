@@ -401,7 +401,9 @@ local service_ancestry_shell = {
 
 ---------------------------------------------------------------------------
 -- 8. A server that only answered connections starts connecting out.
-local servers = guard.state { max = 4096 }
+-- as many processes as once remembers (16,384): a server this store forgot
+-- while once remembers it would not be marked again by its accepts
+local servers = guard.state { max = 16384 }
 local QUIET = 600e9 -- ten minutes of serving without an outbound connection
 
 local server_starts_connecting_out = {
