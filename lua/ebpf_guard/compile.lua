@@ -321,6 +321,14 @@ local function ast_fold(ast, of_field, size, merge, empty)
   return nil
 end
 
+-- The keys of a set, sorted (the kernel filters' lists).
+local function sorted_keys(set)
+  local list = {}
+  for x in pairs(set) do list[#list + 1] = x end
+  table.sort(list)
+  return list
+end
+
 -- The mode bits (S_ISUID 04000 ...) of which every chmod matching ast sets
 -- at least one, or nil: mode_setuid: true, mode_setgid: true, mode: {any:
 -- [...]} or {all: [...]}; of "all" the narrowest conjunct's, of "any" the
@@ -388,12 +396,7 @@ local function kf_type(rules, t, tname)
   end
   local out = { mode_mask = sets.mode_mask }
   sets.mode_mask = nil
-  for name, set in pairs(sets) do
-    local list = {}
-    for x in pairs(set) do list[#list + 1] = x end
-    table.sort(list)
-    out[name] = list
-  end
+  for name, set in pairs(sets) do out[name] = sorted_keys(set) end
   return out
 end
 
@@ -573,13 +576,7 @@ local function kf_sock_type(rules, t, tname)
   if n > _M.KF_PORTS_MAX then
     return { off = ("the rules name %d %s values (the kernel holds %d)"):format(n, fname, _M.KF_PORTS_MAX) }
   end
-  local function sorted(set)
-    local list = {}
-    for x in pairs(set) do list[#list + 1] = x end
-    table.sort(list)
-    return list
-  end
-  return { ports = sorted(ports), comm = sorted(comm), leaf = sorted(leaf), once = once }
+  return { ports = sorted_keys(ports), comm = sorted_keys(comm), leaf = sorted_keys(leaf), once = once }
 end
 
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
