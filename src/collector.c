@@ -1563,6 +1563,20 @@ static void kf_sync_socks(struct collector *c)
 	c->kfs_on = on;
 }
 
+/* ebpf_guard_kernel_filter_on: the types whose filter the kernel applies
+ * now (the mapped switches it reads, not the host's intent). */
+static void kf_publish(struct collector *c)
+{
+	uint32_t on = 0;
+	if (c->kf_open && *c->kf_open)
+		on |= 1u << EG_EV_OPEN;
+	if (c->kf_paths)
+		on |= *c->kf_paths & (1u << EG_EV_LINK | 1u << EG_EV_RENAME | 1u << EG_EV_UNLINK | 1u << EG_EV_CHMOD);
+	if (c->kf_socks)
+		on |= *c->kf_socks & (1u << EG_EV_CONNECT | 1u << EG_EV_LISTEN | 1u << EG_EV_ACCEPT);
+	atomic_store(&eg_metrics.kfilter_on, on);
+}
+
 static void *destroy_link(void *link)
 {
 	bpf_link__destroy(link);
@@ -1839,6 +1853,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	kk_start(&c);
 	kf_sync_paths(&c);
 	kf_sync_socks(&c);
+	kf_publish(&c);
 	if (sync_attach(&c, wanted_types(&c)))
 		goto out;
 	/* after the attach, so that no process starts unseen; before the
@@ -1874,6 +1889,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 		kk_sync(&c);
 		kf_sync_paths(&c);
 		kf_sync_socks(&c);
+		kf_publish(&c);
 		update_gauges(&c, ++passes % 10 == 0);
 		update_pt_metrics(&c);
 		if (o->on_state)

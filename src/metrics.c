@@ -487,6 +487,16 @@ char *eg_metrics_render(size_t *len)
 	for (uint32_t t = EG_EV_EXEC; t <= EG_EV_MAX; t++)
 		sample_1(&o, "ebpf_guard_events_filtered_total", "type", eg_event_type_name(t),
 			 LOAD(eg_metrics.filtered_kernel[t]));
+	/* the filterable types, also at 0 (off, or not collecting) */
+	family(&o, "ebpf_guard_kernel_filter_on", "gauge",
+	       "1 while the kernel filter derived from the rules keeps events of this type in the "
+	       "kernel, 0 while every event of it crosses, labelled by type.");
+	static const uint32_t kf_types[] = {EG_EV_OPEN, EG_EV_LINK, EG_EV_RENAME, EG_EV_UNLINK,
+					    EG_EV_CHMOD, EG_EV_CONNECT, EG_EV_LISTEN, EG_EV_ACCEPT};
+	uint32_t kf_on = atomic_load(&eg_metrics.kfilter_on);
+	for (size_t i = 0; i < sizeof(kf_types) / sizeof(kf_types[0]); i++)
+		sample_1(&o, "ebpf_guard_kernel_filter_on", "type", eg_event_type_name(kf_types[i]),
+			 (kf_on >> kf_types[i]) & 1);
 	simple(&o, "ebpf_guard_replay_lines_rejected_total", "counter",
 	       "Replay input lines rejected as malformed.", LOAD(eg_metrics.replay_rejected));
 	family(&o, "ebpf_guard_record_events_skipped_total", "counter",

@@ -157,6 +157,10 @@ grep -q '^ebpf-guard: kernel filter for listen events: on (1 local_port value)$'
 	fail "the listen filter is not on with the rule's port: $(grep 'filter for listen' "$W/stderr")"
 grep -q '^ebpf-guard: kernel filter for accept events: on (1 local_port value)$' "$W/stderr" ||
 	fail "the accept filter is not on with the rule's port: $(grep 'filter for accept' "$W/stderr")"
+# and ebpf_guard_kernel_filter_on says so, per type
+for t in open link rename unlink chmod connect listen accept; do
+	[ "$(metric "ebpf_guard_kernel_filter_on{type=\"$t\"}")" = 1 ] || fail "ebpf_guard_kernel_filter_on{type=\"$t\"} is not 1"
+done
 
 # connects to ports no rule names stay in the kernel (refused, TCP and UDP)
 f0=$(filtered connect)
@@ -378,6 +382,7 @@ rules "  - id: e2e_kf_writes
       open_flags: {any: [O_WRONLY, O_RDWR]}"
 kill -HUP "$EG_PID"
 wait_line 1 '^ebpf-guard: kernel filter for open events: off (rule "e2e_kf_writes" ('"$W"'/rules.yaml) wants open events and names no filename or comm the kernel can test)$'
+[ "$(metric 'ebpf_guard_kernel_filter_on{type="open"}')" = 0 ] || fail "the open filter is off, yet its gauge is not 0"
 f0=$(filtered)
 opens "$boring/file" 300
 sleep 0.3
@@ -389,6 +394,9 @@ e2e_stop
 rules ""
 e2e_start -config "$W/rules.yaml" -all-events
 grep -q '^ebpf-guard: kernel filter for open events: off (-all-events)$' "$W/stderr" || fail "-all-events did not turn the filter off"
+for t in open link rename unlink chmod connect listen accept; do
+	[ "$(metric "ebpf_guard_kernel_filter_on{type=\"$t\"}")" = 0 ] || fail "-all-events: ebpf_guard_kernel_filter_on{type=\"$t\"} is not 0"
+done
 grep -q '^ebpf-guard: kernel filter for unlink events: off (-all-events)$' "$W/stderr" ||
 	fail "-all-events did not turn the unlink filter off"
 f0=$(filtered)

@@ -47,6 +47,14 @@ line=$(grep '^ebpf-guard: kernel filter for accept events: ' "$W/stderr") ||
 	fail "no line about the accept filter"
 [[ $line =~ ^ebpf-guard:\ kernel\ filter\ for\ accept\ events:\ on\ \(0\ local_port\ values,\ [0-9]+\ program\ words,\ each\ process\'s\ first\ success\)$ ]] ||
 	fail "the accept filter is not on with the stock set's programs and first successes: $line"
+# the gauge says what the kernel applies: every filterable type but connect
+# and listen (their rules name addresses and writable directories)
+for t in open link rename unlink chmod accept; do
+	[ "$(metric "ebpf_guard_kernel_filter_on{type=\"$t\"}")" = 1 ] || fail "ebpf_guard_kernel_filter_on{type=\"$t\"} is not 1"
+done
+for t in connect listen; do
+	[ "$(metric "ebpf_guard_kernel_filter_on{type=\"$t\"}")" = 0 ] || fail "ebpf_guard_kernel_filter_on{type=\"$t\"} is not 0"
+done
 
 # a server: its first accept crosses, the 199 others stay in the kernel
 f0=$(filtered)
