@@ -322,12 +322,7 @@ local function ast_fold(ast, of_field, size, merge, empty)
 end
 
 -- The keys of a set, sorted (the kernel filters' lists).
-local function sorted_keys(set)
-  local list = {}
-  for x in pairs(set) do list[#list + 1] = x end
-  table.sort(list)
-  return list
-end
+local sorted_keys = lang.sorted_names
 
 -- The mode bits (S_ISUID 04000 ...) of which every chmod matching ast sets
 -- at least one, or nil: mode_setuid: true, mode_setgid: true, mode: {any:

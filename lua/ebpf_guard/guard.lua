@@ -269,6 +269,22 @@ end
 local STATE_METHODS = store_methods("guard.state")
 local CACHE_METHODS = store_methods("guard.cache")
 
+-- An internal store of at most max entries (ttl seconds, or none); a
+-- guard.state is registered to forget processes at their exit.
+local function make_store(kind, max, ttl)
+  local s = setmetatable({
+    slot = {}, K = {}, V = {}, T = {}, P = {}, N = {}, free = {}, nfree = 0, top = 0,
+    head = 0, tail = 0, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
+    any_key = kind == "guard.cache",
+  }, Store)
+  if kind == "guard.state" then
+    compact()
+    nstores = nstores + 1
+    stores[nstores] = s
+  end
+  return s
+end
+
 -- guard.state (kind "guard.state": keyed by tgid, forgotten at the process's
 -- exit) and guard.cache (kind "guard.cache": any string or number key, kept
 -- until evicted or expired).
@@ -290,18 +306,8 @@ local function new_store(kind, opts)
   if ttl ~= nil and (type(ttl) ~= "number" or ttl <= 0) then
     error(kind .. ": ttl must be a positive number of seconds, got " .. tostring(ttl), 3)
   end
-  local s = setmetatable({
-    slot = {}, K = {}, V = {}, T = {}, P = {}, N = {}, free = {}, nfree = 0, top = 0,
-    head = 0, tail = 0, count = 0, max = max, ttl_ns = ttl and ttl * 1e9 or nil,
-    any_key = kind == "guard.cache",
-  }, Store)
-  if kind == "guard.state" then
-    compact()
-    nstores = nstores + 1
-    stores[nstores] = s
-    return proxy(store_of, s, kind, STATE_METHODS)
-  end
-  return proxy(store_of, s, kind, CACHE_METHODS)
+  local s = make_store(kind, max, ttl)
+  return proxy(store_of, s, kind, kind == "guard.state" and STATE_METHODS or CACHE_METHODS)
 end
 
 local REGEX_METHODS = {}
@@ -343,14 +349,7 @@ end
 -- max processes, forgotten at their exit as the others, that no user code
 -- can reach; mark(s, tgid) records tgid in it.
 function _M.internal_state(max)
-  local s = setmetatable({
-    slot = {}, K = {}, V = {}, T = {}, P = {}, N = {}, free = {}, nfree = 0, top = 0,
-    head = 0, tail = 0, count = 0, max = max, any_key = false,
-  }, Store)
-  compact()
-  nstores = nstores + 1
-  stores[nstores] = s
-  return s
+  return make_store("guard.state", max)
 end
 
 function _M.mark(s, tgid)

@@ -36,6 +36,27 @@ local function once_stores(types)
 end
 local holds = guard.holds
 
+-- Whether user[k]'s call for an event of type t (read through view v, not
+-- charged to the detection) is wanted: its stored holds the event's values
+-- (lua-detections.md, stored), and for a type of its once, the process has
+-- had no such call yet (then it is marked).
+local function gate(u, t, v)
+  local list = u.stored and u.stored[t]
+  if list then
+    for j = 1, #list do
+      local c = list[j]
+      if not holds(c.store, v[c.field]) then return false end
+    end
+  end
+  local seen = u.once and u.once[t]
+  if seen then
+    local tgid = v.tgid
+    if holds(seen, tgid) then return false end
+    guard.mark(seen, tgid)
+  end
+  return true
+end
+
 local function json_string(s)
   s = s:gsub('[%c"\\\128-\255]', function(c)
     if c == '"' then return '\\"' end
@@ -319,24 +340,8 @@ function _M.init(opts)
       fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
-    -- the detection's stored: no call unless its stores hold the event's
-    -- values (read through the view, not charged to the detection)
-    local sc = u.stored
-    if sc then
-      local list = sc[tonumber(e.type)]
-      if list then
-        for j = 1, #list do
-          local c = list[j]
-          if not holds(c.store, view[c.field]) then return false end
-        end
-      end
-    end
-    local seen = u.once and u.once[tonumber(e.type)]
-    if seen then
-      local tgid = tonumber(e.tgid)
-      if holds(seen, tgid) then return false end
-      guard.mark(seen, tgid)
-    end
+    -- the detection's stored and once
+    if (u.stored or u.once) and not gate(u, tonumber(e.type), view) then return false end
     enter(k)
     local ok, r = xpcall(u.fn, handler, view)
     leave()
@@ -419,23 +424,7 @@ function _M.init(opts)
       state = st, batch = opts.batch, pending = compile.PENDING, exit_rule = compile.EXIT_RULE,
       fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
       exit = guard.forget, desc = desc, guard = guard,
-      stored = function(k, t)
-        local u = user[k]
-        local list = u.stored and u.stored[t]
-        if list then
-          for j = 1, #list do
-            local c = list[j]
-            if not holds(c.store, cview[c.field]) then return false end
-          end
-        end
-        local seen = u.once and u.once[t]
-        if seen then
-          local tgid = cview.tgid
-          if holds(seen, tgid) then return false end
-          guard.mark(seen, tgid)
-        end
-        return true
-      end,
+      stored = function(k, t) return gate(user[k], t, cview) end,
       fail = function(k, r, row)
         if r == "not enough memory" then r = MEM_MSG end
         user_error(k, r, sandbox.is_budget(r) and 1 or 0, row)

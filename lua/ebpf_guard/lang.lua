@@ -285,6 +285,7 @@ local function sorted_names(t)
   table.sort(out)
   return out
 end
+_M.sorted_names = sorted_names
 
 -- `P` (the resolver's context) gives: err(path, problem) raising a load
 -- error; got(v); quote(s); unknown(key, known, what) -> text with a "did you

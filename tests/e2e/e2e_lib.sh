@@ -171,3 +171,13 @@ scrape() {
 metric() {
 	scrape | awk -v s="$1" '!done && substr($0, 1, length(s) + 1) == s " " { print $NF; done = 1 }'
 }
+
+# filtered [type]: ebpf_guard_events_filtered_total{type} (open): the
+# events the kernel filter kept; events type: those that reached the daemon
+filtered() {
+	local v
+	v=$(metric "ebpf_guard_events_filtered_total{type=\"${1:-open}\"}")
+	[ -n "$v" ] || fail "no ebpf_guard_events_filtered_total{type=\"${1:-open}\"} series"
+	echo "$v"
+}
+events() { metric "ebpf_guard_events_total{type=\"$1\"}"; }

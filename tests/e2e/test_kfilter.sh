@@ -82,15 +82,6 @@ opens() {
 for _ in range(int(sys.argv[2])): open(sys.argv[1]).close()' "$1" "$2"
 }
 
-# filtered [type]: ebpf_guard_events_filtered_total{type} (open)
-filtered() {
-	local v
-	v=$(metric "ebpf_guard_events_filtered_total{type=\"${1:-open}\"}")
-	[ -n "$v" ] || fail "no ebpf_guard_events_filtered_total{type=\"${1:-open}\"} series"
-	echo "$v"
-}
-
-events() { metric "ebpf_guard_events_total{type=\"$1\"}"; }
 
 # refused_connects N: N TCP connects to 127.0.0.1:9 from one process
 refused_connects() {

@@ -13,14 +13,6 @@
 . "$(dirname "$0")/e2e_lib.sh"
 e2e_init 90
 
-filtered() {
-	local v
-	v=$(metric "ebpf_guard_events_filtered_total{type=\"accept\"}")
-	[ -n "$v" ] || fail "no ebpf_guard_events_filtered_total{type=\"accept\"} series"
-	echo "$v"
-}
-events() { metric "ebpf_guard_events_total{type=\"accept\"}"; }
-
 # serve PROG COMM N: PROG (a python interpreter) names itself COMM, accepts
 # N connections from itself on a loopback port; prints its pid first
 serve() {
@@ -57,23 +49,23 @@ for t in connect listen; do
 done
 
 # a server: its first accept crosses, the 199 others stay in the kernel
-f0=$(filtered)
-e0=$(events)
+f0=$(filtered accept)
+e0=$(events accept)
 pid=$(serve "$PY" eg-kfa-srv 200 | head -n1)
-f1=$(filtered)
+f1=$(filtered accept)
 [ $((f1 - f0)) -ge 199 ] || fail "a server's 200 accepts, $((f1 - f0)) kept in the kernel (want 199)"
 # (the daemon counts what crossed as it drains the ring: up to 5 s)
 for _ in $(seq 50); do
-	e1=$(events)
+	e1=$(events accept)
 	[ $((e1 - e0)) -ge 1 ] && break
 	sleep 0.1
 done
 [ $((e1 - e0)) -ge 1 ] || fail "the server's first accept did not reach the daemon"
 [ $((e1 - e0)) -lt 100 ] || fail "$((e1 - e0)) of a server's 200 accepts reached the daemon"
 # the same program again, a new process: its first accept crosses again
-f0=$(filtered)
+f0=$(filtered accept)
 serve "$PY" eg-kfa-srv 20 >/dev/null
-f1=$(filtered)
+f1=$(filtered accept)
 [ $((f1 - f0)) -ge 19 ] ||
 	fail "a second server's 20 accepts, $((f1 - f0)) kept in the kernel (want 19)"
 
