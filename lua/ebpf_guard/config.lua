@@ -921,7 +921,8 @@ local function load_yaml(file, st, ctx)
         rule.line = lines["rules/" .. i]
         st.all[#st.all + 1] = rule
         if not st.byid[rule.id] then st.byid[rule.id] = rule end
-      elseif bad and type(t) == "table" and type(t.id) == "string" then
+      elseif bad and type(t) == "table" and type(rawget(t, "id")) == "string" then
+      -- rawget: a refused table may carry an __index that never returns.
         st.broken[t.id] = true
       end
     end
@@ -1147,7 +1148,8 @@ local function load_lua(file, st, ctx)
       det.line = debug.getinfo(t.match, "S").linedefined
       st.all[#st.all + 1] = det
       if not st.byid[det.id] then st.byid[det.id] = det end
-    elseif bad and type(t) == "table" and type(t.id) == "string" then
+    elseif bad and type(t) == "table" and type(rawget(t, "id")) == "string" then
+      -- rawget: a refused table may carry an __index that never returns.
       st.broken[t.id] = true
     end
   end

@@ -295,6 +295,11 @@ describe("config errors", function()
       err_of("lua_metatable.lua"))
   end)
 
+  it("a detection table with a metatable and no id, without calling its __index", function()
+    assert.equals('spec/fixtures/errors/lua_metatable_noid.lua: detection #1: must be a plain table (no metatable)',
+      err_of("lua_metatable_noid.lua"))
+  end)
+
   it("a key that is not a string, without calling its __tostring", function()
     assert.equals('spec/fixtures/errors/lua_table_key.lua: detection "x": (table key): unknown key (expected one of id, description, event_types, match, filter, stored, once, severity, tags, enabled, action)',
       err_of("lua_table_key.lua"))
