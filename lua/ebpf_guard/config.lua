@@ -27,13 +27,13 @@ _M.RULE_KEYS = {
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
   "match", "exceptions", "action",
 }
-_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "once", "severity",
-  "tags", "enabled", "action" }
+_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "once", "params",
+  "severity", "tags", "enabled", "action" }
 _M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides", "protect" }
 _M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
 _M.OVERRIDE_KEYS = { "rule", "list", "macro", "append", "replace" }
 _M.RULE_APPEND_KEYS = { "exceptions", "tags" }
-_M.RULE_REPLACE_KEYS = { "severity", "enabled", "tags", "description", "exceptions", "action" }
+_M.RULE_REPLACE_KEYS = { "severity", "enabled", "tags", "description", "exceptions", "action", "params" }
 -- What an alert of a rule does besides being raised (docs/response.md).
 _M.ACTIONS = { "alert", "kill" }
 -- The event types a kill may be asked on: the system calls a process can be
@@ -675,6 +675,45 @@ local function check_map_keys(r, t, field, known)
   end
 end
 
+-- A parameter's value: a finite number, a string or a boolean.
+local function param_value(r, field, v)
+  local tv = type(v)
+  if tv == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then r.err(field, "must be a finite number") end
+    return v
+  end
+  if tv == "string" or tv == "boolean" then return v end
+  r.err(field, "expected a number, a string or a boolean, got " .. (is_null(v) and "null" or got(v)))
+end
+
+-- replace: params of an override: each name one of the detection's, each
+-- value of its default's type; checked whole before any is set.
+local function override_params(r, target, new)
+  local field = "replace: params"
+  if target.kind ~= "lua" then
+    r.err(field, ("only Lua detections have params; %s is %s"):format(quote(target.id),
+      target.kind == "builtin" and "a built-in" or "a YAML rule"))
+  end
+  local have = target.params or {}
+  local names = sorted_keys(have)
+  if type(new) ~= "table" or is_null(new) or (next(new) ~= nil and is_list(new)) then
+    r.err(field, "expected a mapping of parameter names to values, got " .. (is_null(new) and "null" or got(new)))
+  end
+  for _, k in ipairs(sorted_keys(new)) do
+    local name = key_text(k)
+    if type(k) ~= "string" or have[k] == nil then
+      if #names == 0 then r.err(field .. ": " .. name, ("unknown parameter (%s declares none)"):format(quote(target.id))) end
+      r.err(field .. ": " .. name, unknown(name, names, "unknown parameter"))
+    end
+    local v = param_value(r, field .. ": " .. name, new[k])
+    if type(v) ~= type(have[k]) then
+      r.err(field .. ": " .. name, ("expected a %s (as its default, %s), got %s"):format(type(have[k]),
+        tostring(have[k]), got(v)))
+    end
+  end
+  for k, v in pairs(new) do rawset(have, k, v) end
+end
+
 -- Applies one entry of a file's overrides: to a rule (built-ins included),
 -- a list or a macro defined before it.
 local function apply_override(file, i, o, st, where)
@@ -747,6 +786,7 @@ local function apply_override(file, i, o, st, where)
       if p.description ~= nil then target.description = check_string(r, p, "description", true) end
       if p.exceptions ~= nil then target.exceptions = check_exceptions(r, p.exceptions, "replace: exceptions") end
       if p.action ~= nil then target.action = check_action(r, p, target.types) end
+      if p.params ~= nil then override_params(r, target, p.params) end
       if p.enabled ~= nil then
         target.enabled = check_enabled(r, p)
         target.why = (not target.enabled) and ("disabled by the override at " .. where) or nil
@@ -921,8 +961,7 @@ local function load_yaml(file, st, ctx)
         rule.line = lines["rules/" .. i]
         st.all[#st.all + 1] = rule
         if not st.byid[rule.id] then st.byid[rule.id] = rule end
-      elseif bad and type(t) == "table" and type(rawget(t, "id")) == "string" then
-      -- rawget: a refused table may carry an __index that never returns.
+      elseif bad and type(t) == "table" and type(t.id) == "string" then
         st.broken[t.id] = true
       end
     end
@@ -1066,6 +1105,25 @@ local function check_once(r, t, types)
   return next(out) and out or nil
 end
 
+-- params: the detection's tunables (thresholds, windows) and their
+-- defaults, a mapping of names to numbers, strings or booleans. The table
+-- is the detection's own: match reads it when it runs, and an override's
+-- replace: params sets values in it before the first event. Returns it.
+local function check_params(r, t)
+  local p = t.params
+  if p == nil then return nil end
+  if type(p) ~= "table" or debug.getmetatable(p) ~= nil or (next(p) ~= nil and is_list(p)) then
+    r.err("params", "expected a mapping of parameter names to their default values, got " .. got(p))
+  end
+  for _, k in ipairs(sorted_keys(p)) do
+    if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+      r.err("params", ("%s is not a parameter name (letters, digits and _, not first a digit)"):format(quote(key_text(k))))
+    end
+    param_value(r, "params: " .. k, p[k])
+  end
+  return p
+end
+
 local function lua_detection(file, i, t, st)
   local r = reporter(file, "detection", i)
   if type(t) ~= "table" then
@@ -1090,6 +1148,7 @@ local function lua_detection(file, i, t, st)
   det.filter_raw = check_filter(r, t, det.types)
   det.stored = check_stored(r, t, det.types)
   det.once = check_once(r, t, det.types)
+  det.params = check_params(r, t)
   det.action = check_action(r, t, det.types)
   if t.match == nil then
     r.err("match", "missing (a function(ev) returning true, a table or nil)")

@@ -212,7 +212,7 @@ function _M.init(opts)
     records[#records + 1] = {
       id = r.id, kind = r.kind, types = names, severity = r.severity, tags = r.tags,
       source = r.source, line = r.line, enabled = why == nil, why = why,
-      overrides = r.overrides or {}, action = r.action,
+      overrides = r.overrides or {}, action = r.action, params = r.params,
     }
   end
   for _, b in ipairs(cfg.builtins) do

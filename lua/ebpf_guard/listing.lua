@@ -88,6 +88,27 @@ local function jlist(t)
   return "[" .. concat(parts, ",") .. "]"
 end
 
+-- A Lua detection's params as a JSON object (names sorted), or null.
+local function jparams(p)
+  if not p then return "null" end
+  local names = {}
+  for k in pairs(p) do names[#names + 1] = k end
+  table.sort(names)
+  local parts = {}
+  for i, k in ipairs(names) do
+    local v = p[k]
+    if type(v) == "number" then
+      v = (v == math.floor(v) and math.abs(v) < 2 ^ 53) and ("%d"):format(v) or ("%.17g"):format(v)
+    elseif type(v) == "boolean" then
+      v = tostring(v)
+    else
+      v = jstr(v)
+    end
+    parts[i] = jstr(k) .. ":" .. v
+  end
+  return "{" .. concat(parts, ",") .. "}"
+end
+
 local function render_json(records)
   if #records == 0 then return "[]\n" end
   local out = {}
@@ -104,6 +125,7 @@ local function render_json(records)
       '"disabled_reason":' .. (rec.enabled and "null" or jstr(rec.why or "")),
       '"overrides":' .. jlist(rec.overrides),
       '"action":' .. jstr(rec.action or "alert"),
+      '"params":' .. jparams(rec.params),
     }, ",") .. "}"
   end
   return "[\n" .. concat(out, ",\n") .. "\n]\n"

@@ -621,7 +621,7 @@ describe("load errors", function()
       load_error("overrides:\n  - list: nope\n    append: [x]\n"))
     assert.equals('F: override #1: nothing to change: give append or replace',
       load_error("overrides:\n  - rule: builtin_crypto_port\n"))
-    assert.equals('F: override of rule "r": replace: colour: unknown key (expected one of severity, enabled, tags, description, exceptions, action)',
+    assert.equals('F: override of rule "r": replace: colour: unknown key (expected one of severity, enabled, tags, description, exceptions, action, params)',
       load_error("rules:\n  - {id: r, description: d, event_types: [exec]}\noverrides:\n  - rule: r\n    replace: {colour: red}\n"))
   end)
   it("an exception's values of the wrong shape", function()

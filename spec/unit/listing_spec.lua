@@ -71,10 +71,10 @@ describe("listing", function()
       assert.equals('[\n'
         .. '  {"id":"builtin_crypto_port","kind":"builtin","event_types":["connect"],'
         .. '"severity":"warning","tags":["T1496"],"source":"builtin","line":null,'
-        .. '"enabled":false,"disabled_reason":"-disable-rule","overrides":[],"action":"alert"},\n'
+        .. '"enabled":false,"disabled_reason":"-disable-rule","overrides":[],"action":"alert","params":null},\n'
         .. '  {"id":"x","kind":"yaml","event_types":["exec"],"severity":"warning","tags":[],'
         .. '"source":"r.yaml","line":7,"enabled":true,"disabled_reason":null,'
-        .. '"overrides":["b.yaml:2"],"action":"kill"}\n'
+        .. '"overrides":["b.yaml:2"],"action":"kill","params":null}\n'
         .. ']\n', text)
       local t = cjson.decode(text)
       assert.equals(2, #t)

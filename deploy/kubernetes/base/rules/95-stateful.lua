@@ -205,8 +205,10 @@ local self_deleting_program = {
 ---------------------------------------------------------------------------
 -- 4. Connection fan-out: many ports of one host, or many hosts on one
 -- port, from one process within 10 seconds.
-local PORTS, HOSTS, WINDOW = 16, 32, 10e9
+local WINDOW = 10e9
 local fanout = guard.state { max = 4096, ttl = 60 }
+-- the thresholds (params: an override's replace: params sets them)
+local FANOUT = { ports = 16, hosts = 32 }
 
 local connect_fanout = {
   id = "connect_fanout_scan",
@@ -215,8 +217,10 @@ local connect_fanout = {
   severity = "warning",
   tags = { "T1046" },
   filter = { connect = { datagram = false } },
+  params = FANOUT,
   match = function(ev)
     -- a stream connection (the filter)
+    local PORTS, HOSTS = FANOUT.ports, FANOUT.hosts
     local s = fanout:get(ev.tgid)
     local now = ev.ts_ns
     if not s or now - s.start > WINDOW then
@@ -268,7 +272,8 @@ local RECON_ARGS = {
   ["/etc/crontab"] = true, ["/etc/sudoers"] = true, ["/home"] = true, ["/root"] = true,
   ["/proc/1/cgroup"] = true, ["/.dockerenv"] = true,
 }
-local DISTINCT, DWINDOW = 6, 60e9
+local DWINDOW = 60e9
+local DISCOVERY_PARAMS = { commands = 6 }
 local bursts = guard.state { max = 4096, ttl = 300 }
 local BUILD_PARENTS = {
   make = true, gmake = true, configure = true, cmake = true, ninja = true, ["dpkg-buildpacka"] = true,
@@ -289,6 +294,7 @@ local discovery_burst = {
       "lspci", "lsusb", "getcap", "find", "ls", "cat", "docker", "kubectl", "curl", "wget" },
       ["parent.comm"] = SHELL_NAMES },
   },
+  params = DISCOVERY_PARAMS,
   match = function(ev)
     local comm = ev.name
     if not DISCOVERY[comm] then return false end
@@ -305,7 +311,7 @@ local discovery_burst = {
     end
     local shell = ev.parent
     if not SHELLS[shell.comm] or BUILD_PARENTS[ev.ancestors[2].comm] then return false end
-    local names = distinct_burst(bursts, ev.ppid, ev.ts_ns, DWINDOW, comm, DISTINCT)
+    local names = distinct_burst(bursts, ev.ppid, ev.ts_ns, DWINDOW, comm, DISCOVERY_PARAMS.commands)
     if not names then return false end
     return ("%s (pid %d) ran %d discovery commands within a minute: %s"):format(
       shell.comm, ev.ppid, #names, table.concat(names, ", "))
@@ -326,7 +332,8 @@ local CRED_KINDS = {
 }
 local CANDIDATE_RX = [[shadow|/\.ssh/|\.aws/|gcloud|\.azure/|\.docker/|\.kube/|logins\.json|key4\.db|Login Data|Cookies|keyrings|\.gnupg/|password-store|_history$|\.netrc|credentials|\.pgpass|\.my\.cnf|\.s3cfg|\.pypirc|\.npmrc|/token$]]
 local cred_reads = guard.state { max = 4096, ttl = 120 }
-local CKINDS, CWINDOW = 3, 60e9
+local CWINDOW = 60e9
+local HARVEST = { kinds = 3 }
 
 local credential_harvest = {
   id = "credential_harvest",
@@ -340,6 +347,7 @@ local credential_harvest = {
     open = { ret = { ["not"] = -2 }, filename = { prefix = { "/etc/shadow", "/etc/gshadow", "/root/", "/home/",
       "/run/secrets/", "/var/run/secrets/" }, regex = CANDIDATE_RX } },
   },
+  params = HARVEST,
   match = function(ev)
     -- (the filter: an open that found a candidate file)
     local f = ev.filename
@@ -348,7 +356,7 @@ local credential_harvest = {
       if k[2]:test(f) then kind = k[1] break end
     end
     if not kind then return false end
-    local kinds = distinct_burst(cred_reads, ev.tgid, ev.ts_ns, CWINDOW, kind, CKINDS)
+    local kinds = distinct_burst(cred_reads, ev.tgid, ev.ts_ns, CWINDOW, kind, HARVEST.kinds)
     if not kinds then return false end
     return ("%s (pid %d) read %d kinds of credentials within a minute: %s"):format(
       ev.comm, ev.tgid, #kinds, table.concat(kinds, ", "))
@@ -404,7 +412,8 @@ local service_ancestry_shell = {
 -- as many processes as once remembers (16,384): a server this store forgot
 -- while once remembers it would not be marked again by its accepts
 local servers = guard.state { max = 16384 }
-local QUIET = 600e9 -- ten minutes of serving without an outbound connection
+-- how long a server serves without an outbound connection first
+local SERVING = { quiet_seconds = 600 }
 
 local server_starts_connecting_out = {
   id = "server_starts_connecting_out",
@@ -420,6 +429,7 @@ local server_starts_connecting_out = {
   -- the others (a server accepts all day) never reach match, nor cross
   -- from the kernel when no other rule wants them
   once = { "listen", "accept" },
+  params = SERVING,
   match = function(ev)
     local t = ev.type
     if t == "listen" or t == "accept" then
@@ -431,9 +441,11 @@ local server_starts_connecting_out = {
     -- (the filter: a stream connection to an address not on loopback)
     if not s or s.out or loopback(ev.dest_ip) then return false end
     s.out = true
-    if ev.ts_ns - s.since < QUIET then return false end
-    return ("%s (pid %d), serving for %d minutes with no outbound connection, connected to %s port %d"):format(
-      ev.comm, ev.tgid, (ev.ts_ns - s.since) / 60e9, ev.dest_ip, ev.dest_port)
+    local served = (ev.ts_ns - s.since) / 1e9
+    if served < SERVING.quiet_seconds then return false end
+    local span = served >= 120 and ("%d minutes"):format(served / 60) or ("%d s"):format(served)
+    return ("%s (pid %d), serving for %s with no outbound connection, connected to %s port %d"):format(
+      ev.comm, ev.tgid, span, ev.dest_ip, ev.dest_port)
   end,
 }
 
