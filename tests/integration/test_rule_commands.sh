@@ -173,7 +173,7 @@ import json, sys
 rules = json.load(open(sys.argv[1]))
 w = sys.argv[2]
 keys = ["id", "kind", "event_types", "severity", "tags", "source", "line", "enabled",
-        "disabled_reason", "overrides", "action"]
+        "disabled_reason", "overrides", "action", "params"]
 assert all(list(r) == keys for r in rules), [list(r) for r in rules]
 by = {r["id"]: r for r in rules}
 assert [r["id"] for r in rules][:4] == ["builtin_fileless_exec", "builtin_suspicious_shell",
@@ -183,7 +183,7 @@ assert by["builtin_crypto_port"] == {
     "id": "builtin_crypto_port", "kind": "builtin", "event_types": ["connect"],
     "severity": "warning", "tags": ["T1496"], "source": "builtin", "line": None,
     "enabled": False, "disabled_reason": "-disable-tag T1496", "overrides": [],
-    "action": "alert"}, by["builtin_crypto_port"]
+    "action": "alert", "params": None}, by["builtin_crypto_port"]
 assert by["old_rule"]["enabled"] is False
 assert by["old_rule"]["disabled_reason"] == "enabled: false in %s/conf/a.yaml" % w
 assert by["old_rule"]["event_types"] == ["exec", "connect"]
@@ -195,6 +195,17 @@ for r in rules:
     lines = open(r["source"]).read().split("\n")
     assert lines[r["line"] - 1].strip() == "- id: " + r["id"], (r["id"], r["line"])
 assert by["credential_file_read"]["source"] == w + "/rules/10-linux.yaml"
+PY
+# the stock detections' params, as declared and after an override
+printf 'overrides:\n  - rule: connect_fanout_scan\n    replace: {params: {ports: 64}}\n' > "$W/params.yaml"
+run -list-rules -json -config "$EG_SOURCE_DIR/rules" -config "$W/params.yaml"
+[ "$RC" = 0 ] && [ -z "$ERR" ] || fail "-list-rules -json with params exited $RC: $ERR"
+python3 - "$W/out" <<'PY' || fail "-list-rules -json: params"
+import json, sys
+by = {r["id"]: r for r in json.load(open(sys.argv[1]))}
+assert by["server_starts_connecting_out"]["params"] == {"quiet_seconds": 600}, by["server_starts_connecting_out"]
+assert by["connect_fanout_scan"]["params"] == {"hosts": 32, "ports": 64}, by["connect_fanout_scan"]
+assert by["download_then_execute"]["params"] is None
 PY
 expect_usage_error "ebpf-guard: -json only applies to -list-rules" -json -config conf
 expect_usage_error "ebpf-guard: give -validate or -list-rules, not both" -validate -list-rules
