@@ -77,12 +77,15 @@ int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set)
 	if (!s)
 		return 0;
 	const unsigned char *p = (const unsigned char *)s;
+	/* each byte of s: the literals anchored on it, each compared where its
+	 * anchor would put it (bytes that anchor none cost one load) */
 	for (uint32_t i = 0; i < len; i++) {
-		if (!set->first[p[i]])
-			continue;
-		for (uint32_t k = 0; k < set->n; k++) {
-			uint32_t a = set->off[k], n = set->off[k + 1] - a;
-			if ((unsigned char)set->bytes[a] == p[i] && n <= len - i && !memcmp(p + i, set->bytes + a, n))
+		uint32_t m = set->mask[p[i]];
+		while (m) {
+			uint32_t k = (uint32_t)__builtin_ctz(m);
+			m &= m - 1;
+			uint32_t a = set->off[k], n = set->off[k + 1] - a, at = set->at[k];
+			if (i >= at && n - at <= len - i && !memcmp(p + i - at, set->bytes + a, n))
 				return 1;
 		}
 	}

@@ -21,14 +21,17 @@ int eg_text_miner_hint(const char *s, uint32_t len);
 
 /* A set of literals for eg_text_find_any, built once (compile.lua fills it
  * through the FFI; the Lua cdef there is this struct): literal k is
- * bytes[off[k] .. off[k + 1]), none empty; first[c] is 1 when a literal
- * starts with the byte c. */
-#define EG_LITS_MAX 16
+ * bytes[off[k] .. off[k + 1]), none empty. Each literal is found by its
+ * anchor, the byte at offset at[k] (compile.lua picks its rarest byte in
+ * paths and command lines); bit k of mask[c] is set when literal k's anchor
+ * is the byte c. */
+#define EG_LITS_MAX 32
 #define EG_LITS_BYTES 1024
 struct eg_lits {
 	uint32_t n;
 	uint32_t off[EG_LITS_MAX + 1];
-	uint8_t first[256];
+	uint32_t mask[256];
+	uint8_t at[EG_LITS_MAX];
 	char bytes[EG_LITS_BYTES];
 };
 

@@ -42,12 +42,13 @@ local function TINEW(n) return U32ARR(n) end
 pcall(ffi.cdef, [[
 struct eg_lits {
   uint32_t n;
-  uint32_t off[17];
-  uint8_t first[256];
+  uint32_t off[33];
+  uint32_t mask[256];
+  uint8_t at[32];
   char bytes[1024];
 };
 ]])
-local LITS_MAX, LITS_BYTES = 16, 1024
+local LITS_MAX, LITS_BYTES = 32, 1024
 local TEXT
 do
   local ok, ce = pcall(require, "ebpf_guard.cengine")
@@ -62,8 +63,20 @@ do
 end
 _M.HAVE_TEXT = TEXT ~= nil
 
+-- How common a byte is in paths and command lines (lower: rarer), for the
+-- anchors of eg_lits: the bytes of COMMON, most common first, then other
+-- lower-case letters and digits, then the rest (upper case, punctuation).
+local COMMON = "/etrsaoinlc.ubpmdh-_gf0123456789"
+local function byte_rank(b)
+  local c = string.char(b)
+  local at = COMMON:find(c, 1, true)
+  if at then return 100 - at end
+  if c:match("%l") then return 50 end
+  return 10
+end
+
 -- The struct eg_lits of a list of literals (at most LITS_MAX, none empty,
--- LITS_BYTES in all), or nil.
+-- LITS_BYTES in all), or nil. Each literal is anchored on its rarest byte.
 function _M.lits(vals)
   if #vals < 1 or #vals > LITS_MAX then return nil end
   local total = 0
@@ -78,7 +91,14 @@ function _M.lits(vals)
   for k, v in ipairs(vals) do
     set.off[k - 1] = at
     ffi.copy(set.bytes + at, v, #v)
-    set.first[v:byte(1)] = 1
+    local best, rank = 1, math.huge
+    for j = 1, #v do
+      local r = byte_rank(v:byte(j))
+      if r < rank then best, rank = j, r end
+    end
+    set.at[k - 1] = best - 1
+    local b = v:byte(best)
+    set.mask[b] = bit.bor(set.mask[b], bit.lshift(1, k - 1))
     at = at + #v
   end
   set.off[#vals] = at
@@ -707,9 +727,20 @@ function _M.build(rules, env)
   -- A regex test on a field, behind a cheaper test of a literal every match
   -- contains (a prefix comparison, or memmem) when the pattern has one, or of
 -- a byte every match contains (memchr) for alternations of plain words.
+  local consts, fns = {}, {}
   local function rx_test(obj, field)
     local m = fmt("M(CODE[%d], e.%s, e.%s_len)", rx(obj), field, field)
     local lit, anchored = regex.required_literal(obj.pattern)
+    -- several literals one of which every match contains, when no single
+    -- one is as long: one search for any of them first (FINDANY)
+    local set = TEXT and regex.required_set(obj.pattern)
+    if set and lit and #lit >= regex.shortest(set) then set = nil end
+    if set and #set == 1 then lit, anchored, set = set[1], false, nil end
+    local lits = set and _M.lits(set)
+    if lits then
+      consts[#consts + 1] = lits
+      return fmt("(FINDANY(e.%s, e.%s_len, K[%d]) ~= 0 and %s)", field, field, #consts, m)
+    end
     if not lit then
       local byte, caseless = regex.required_byte(obj.pattern)
       if not byte then return m end
@@ -722,7 +753,6 @@ function _M.build(rules, env)
     return fmt("(F(e.%s, e.%s_len, %q, %d) and %s)", field, field, lit, #lit, m)
   end
 
-  local consts, fns = {}, {}
   local E = {
     rx = rx,
     const = function(v)
@@ -1185,7 +1215,8 @@ function _M.build(rules, env)
   local mf = {}
   for j, f in ipairs(fns) do
     local fchunk = assert(loadstring(lang.FN_HEADER .. f.body, "=ebpf_guard.match"))
-    mf[j] = fchunk(ffi.C.memcmp, ffi.C.memmem, MATCH, MD, MCTX, empty, code_arr, consts, ffi.cast, U64)
+    mf[j] = fchunk(ffi.C.memcmp, ffi.C.memmem, MATCH, MD, MCTX, empty, code_arr, consts, ffi.cast, U64,
+      TEXT and TEXT.find_any)
   end
   local ep, ec, eh = lang.empty_context()
   keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }

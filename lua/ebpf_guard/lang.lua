@@ -824,7 +824,15 @@ function str_expr(E, m, p, l)
     for i, v in ipairs(vals) do
       local call = rx_call(E, v, p, l)
       local lit, anchored = regex.required_literal(v)
-      if lit then
+      -- several literals one of which every match contains, when no single
+      -- one is as long: one search for any of them (FINDANY) first
+      local set = regex.required_set(v)
+      if set and lit and #lit >= regex.shortest(set) then set = nil end
+      if set and #set == 1 then lit, anchored, set = set[1], false, nil end
+      local any = set and E.find_any and E.find_any(set, p, l)
+      if any then
+        call = fmt("(%s and %s)", any, call)
+      elseif lit then
         -- a literal every match contains, tested first; anchored: the
         -- prefixes one of which every match starts with, when the pattern
         -- begins with a group of plain alternatives (^/etc/(shadow|sudoers)),
@@ -1114,7 +1122,7 @@ end
 -- argument lists and command lines): their bodies are compiled after this
 -- header, called with (memcmp, memmem, pcre2_match, match data, match
 -- context, an empty string, the CODE array, the constants K).
-_M.FN_HEADER = "local MEMCMP, MEMMEM, MATCH, MD, MCTX, EMPTY, CODE, K, CAST, U64 = ... "
+_M.FN_HEADER = "local MEMCMP, MEMMEM, MATCH, MD, MCTX, EMPTY, CODE, K, CAST, U64, FINDANY = ... "
   .. "local band, rshift = bit.band, bit.rshift "
 
 return _M

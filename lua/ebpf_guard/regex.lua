@@ -388,4 +388,189 @@ function _M.required_literal(p)
   return best, best_anch or false
 end
 
+-- The length of the shortest string of a list.
+function _M.shortest(set)
+  local m = math.huge
+  for _, v in ipairs(set) do if #v < m then m = #v end end
+  return m
+end
+
+-- A set of literals one of which every match of pattern contains, for a
+-- one-pass search of the subject (src/textmatch.c) before PCRE2 runs: for
+-- alternations with no single required literal
+-- ("/\.aws/credentials$|/\.kube/config$") or with a weak one ("^(/root|/home/
+-- [^/]+)/(\.bashrc|\.profile)$": "/"). Found by parsing the pattern: a
+-- sequence's candidates are its runs of plain characters (one literal each)
+-- and its required groups (the union of their branches' sets); the
+-- candidate whose shortest literal is longest wins; an alternation's set is
+-- the union of its branches'. Conservative: nil when any branch has no
+-- literal, and when unsure: inline options such as (?i), \Q, lookarounds,
+-- atomic groups, backtracking verbs, escapes other than punctuation and
+-- \d \w \s \h \v \b \z \A \G (and their negations, \R), a "{" that is not
+-- {n}, {n,} or {n,m}, non-ASCII bytes. A literal that contains another of
+-- the set is left out (the shorter is found whenever it is).
+function _M.required_set(p)
+  if type(p) ~= "string" or p == "" or p:find("[\128-\255]") or p:find("\\Q", 1, true) then return nil end
+  local n, i = #p, 1
+  local BAD = {}
+  local function bad() error(BAD, 0) end
+  local parse_alt
+  -- a quantifier at i: its minimum count (advancing past it and a lazy or
+  -- possessive mark), or nil when there is none
+  local function quant()
+    local c = p:sub(i, i)
+    local min
+    if c == "?" or c == "*" then
+      min, i = 0, i + 1
+    elseif c == "+" then
+      min, i = 1, i + 1
+    elseif c == "{" then
+      local a, e = p:match("^{(%d+)}()", i)
+      if not a then a, e = p:match("^{(%d+),%d*}()", i) end
+      if not a then bad() end
+      min, i = tonumber(a), e
+    else
+      return nil
+    end
+    local m = p:sub(i, i)
+    if m == "?" or m == "+" then i = i + 1 end
+    return min
+  end
+  local function skip_class()
+    i = i + 1
+    if p:sub(i, i) == "^" then i = i + 1 end
+    if p:sub(i, i) == "]" then i = i + 1 end
+    while true do
+      if i > n then bad() end
+      local x = p:sub(i, i)
+      if x == "\\" then
+        i = i + 2
+      elseif x == "[" and p:sub(i + 1, i + 1) == ":" then
+        local e = p:find(":]", i + 2, true)
+        if not e then bad() end
+        i = e + 2
+      elseif x == "]" then
+        i = i + 1
+        return
+      else
+        i = i + 1
+      end
+    end
+  end
+  -- the better of two sets: the longer shortest literal, then fewer literals
+  local shortest = _M.shortest
+  local function better(a, b)
+    if not a then return b end
+    if not b then return a end
+    local ma, mb = shortest(a), shortest(b)
+    if ma ~= mb then return ma > mb and a or b end
+    return #b < #a and b or a
+  end
+  -- a sequence (up to "|" or ")"): its best set, or nil
+  local function parse_seq()
+    local best, run = nil, {}
+    local function cut()
+      if #run > 0 then best = better(best, { table.concat(run) }) end
+      run = {}
+    end
+    while i <= n do
+      local c = p:sub(i, i)
+      if c == "|" or c == ")" then break end
+      local lit, set, other
+      if c == "\\" then
+        local d = p:sub(i + 1, i + 1)
+        if d == "" then bad() end
+        if d:match("%w") then
+          if not d:match("^[dDwWsShHvVbBzZAGR]$") then bad() end
+          other = true
+        else
+          lit = d
+        end
+        i = i + 2
+      elseif c == "[" then
+        skip_class()
+        other = true
+      elseif c == "(" then
+        local q = p:sub(i + 1, i + 1)
+        if q == "*" then bad() end
+        if q == "?" then
+          local r = p:sub(i + 2, i + 2)
+          if r == ":" then
+            i = i + 3
+          elseif (r == "<" and p:sub(i + 3, i + 3):match("[%a_]")) or (r == "P" and p:sub(i + 3, i + 3) == "<") then
+            local e = p:find(">", i, true)
+            if not e then bad() end
+            i = e + 1
+          else
+            bad()
+          end
+        else
+          i = i + 1
+        end
+        set = parse_alt()
+        if p:sub(i, i) ~= ")" then bad() end
+        i = i + 1
+      elseif c == "?" or c == "*" or c == "+" or c == "{" then
+        bad()
+      elseif c == "." or c == "^" or c == "$" then
+        other = true
+        i = i + 1
+      else
+        lit = c
+        i = i + 1
+      end
+      local min = quant()
+      if lit then
+        if min == 0 then
+          cut()
+        else
+          run[#run + 1] = lit
+          if min then cut() end
+        end
+      else
+        cut()
+        if set and min ~= 0 then best = better(best, set) end
+      end
+      local _ = other
+    end
+    cut()
+    return best
+  end
+  -- an alternation (up to ")" or the end): the union of its branches' sets
+  function parse_alt()
+    local all, seen = {}, {}
+    while true do
+      local set = parse_seq()
+      if not set then
+        -- a branch with no literal: nothing is required (still parsed,
+        -- for the caller's ")")
+        all = nil
+      end
+      for _, v in ipairs(set or {}) do
+        if all and not seen[v] then seen[v] = true; all[#all + 1] = v end
+      end
+      if p:sub(i, i) ~= "|" then break end
+      i = i + 1
+    end
+    return all
+  end
+  local ok, set = pcall(parse_alt)
+  if not ok then
+    if set == BAD then return nil end
+    error(set, 0)
+  end
+  if not set or i <= n then return nil end
+  -- leave out a literal that contains another one of the set
+  table.sort(set, function(a, b) return #a < #b or (#a == #b and a < b) end)
+  local out = {}
+  for _, v in ipairs(set) do
+    local dup = false
+    for _, u in ipairs(out) do
+      if v:find(u, 1, true) then dup = true break end
+    end
+    if not dup then out[#out + 1] = v end
+  end
+  return out
+end
+
 return _M

@@ -372,7 +372,7 @@ end
 local RX = { "^a", "a$", "b", "a.b", "^$", "\\.", "\\(", "\\+", "\\$", "^/", "(a|b)c", "[ab]+$",
   "é", "^.$", "^..$", "a*", "(?i)A", "^[^/]*$", "é.", ".é", "\\$$", "a+b", "^\\(", "[$+]",
   "(a|b)\\1", "(.)\\1", "\\Qa.", "^\\Q(+\\E", " ", "\\s", "(?x) a b # spaced", "^(?:a|é)+$",
-  "(?<x>a)b", "\\z" }
+  "(?<x>a)b", "\\z", "ab|/c", "^(/a|b/)(c|\\.b)$", "x(a|b)+|ba", "a\\.|\\(b" }
 local ENUM_RX = {
   call = { "^set", "uid$", "res", "^cap", "chmod", "^f", "gid", "at2?$", "^(setuid|capset)$" },
   context = { "^e", "o", "n$", "^(fork|exec)$" },
@@ -737,9 +737,19 @@ local function rules_text(rules)
   return text .. "rules:\n" .. concat(out, "\n") .. "\n"
 end
 
+-- the engine the rules run in: the pure-Lua one (plain LuaJIT) or the C
+-- host's (helpers.cengine: its C text tests, FINDANY, in the compiled code)
+local ENGINE = H
+local function c_fire(configs, events)
+  local C = require("helpers.cengine")
+  local eng, err = C.new(configs)
+  if not eng then error(err, 0) end
+  return C.fired((C.run(eng, events)))
+end
+
 local function run(rules, events)
   local p = H.tmpfile(".yaml", rules_text(rules))
-  local ok, res = pcall(H.fire, { p }, events)
+  local ok, res = pcall(ENGINE == H and H.fire or c_fire, { p }, events)
   os.remove(p)
   os.remove(p:sub(1, -#".yaml" - 1)) -- (the empty file os.tmpname made)
   return ok, res
@@ -857,6 +867,12 @@ describe("the compiled rule language agrees with a plain interpreter", function(
   print(fmt("lang_property_spec: seed %d", SEED))
   it("on random matchers over random events", function()
     property(300, 200, {}, SEED)
+  end)
+  it("on random matchers over random events, in the C host's engine", function()
+    ENGINE = "C"
+    local ok, err = pcall(property, 300, 200, {}, SEED + 4)
+    ENGINE = H
+    assert(ok, err)
   end)
   it("with exceptions", function()
     property(150, 200, { exceptions = true }, SEED + 1)

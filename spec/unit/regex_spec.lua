@@ -165,6 +165,95 @@ describe("regex", function()
     end)
   end)
 
+  describe("required_set", function()
+    local cases = {
+      { "/\\.aws/credentials$|/\\.kube/config$", { "/.aws/credentials", "/.kube/config" } },
+      { "^(/root|/home/[^/]+)/(\\.bashrc|\\.profile)$", { ".bashrc", ".profile" } },
+      { "shadow|(gsh|sh)adow", { "adow" } }, -- "shadow" contains "adow": left out
+      { "x(ab)?yz|q", { "q", "yz" } },
+      { "a{2}b|cd", { "a", "cd" } },
+      { "(?<n>abc)|def", { "abc", "def" } },
+      { "ab+c|d", { "ab", "d" } },
+      { "(a|)bc", { "bc" } },
+      { "(?i)abc|def", nil },     -- inline options: unsure
+      { "abc|.*", nil },          -- a branch with no literal
+      { "a|b\\x41", nil },        -- an escape that is not understood
+      { "a{,3}|b", nil },         -- "{" that is not a quantifier here
+      { "(?=ab)c|d", nil },       -- lookaround
+      { "\xc3\xa9|x", nil },      -- non-ASCII
+    }
+    for _, c in ipairs(cases) do
+      it("finds " .. (c[2] and table.concat(c[2], ",") or "nothing") .. " in " .. c[1], function()
+        local set = regex.required_set(c[1])
+        if set then table.sort(set) end
+        local want = c[2]
+        if want then table.sort(want) end
+        assert.same(want, set)
+      end)
+    end
+
+    -- random patterns of a small grammar on random subjects: a subject the
+    -- pattern matches always contains one of the set's literals
+    it("never rejects a subject the pattern matches (random patterns)", function()
+      math.randomseed(11)
+      local CH = { "a", "b", "c", "/", "\\.", "x" }
+      local alt
+      local function atom(d)
+        local r = math.random(10)
+        if r <= 5 then return CH[math.random(#CH)] end
+        if r == 6 then return "[ab]" end
+        if r == 7 then return "." end
+        if r == 8 and d < 3 then return "(" .. alt(d + 1) .. ")" end
+        if r == 9 and d < 3 then return "(?:" .. alt(d + 1) .. ")" end
+        return ({ "^", "$", "\\d" })[math.random(3)]
+      end
+      local function seq(d)
+        local t = {}
+        for k = 1, math.random(0, 4) do
+          local a = atom(d)
+          if a ~= "^" and a ~= "$" and math.random(4) == 1 then
+            a = a .. ({ "?", "*", "+", "{2}", "{1,3}", "+?", "{0,2}" })[math.random(7)]
+          end
+          t[k] = a
+        end
+        return table.concat(t)
+      end
+      function alt(d)
+        local t = {}
+        for k = 1, math.random(1, 3) do t[k] = seq(d) end
+        return table.concat(t, "|")
+      end
+      local SUB = { "a", "b", "c", "/", ".", "x", "1" }
+      local subjects = {}
+      for k = 1, 300 do
+        local t = {}
+        for j = 1, math.random(0, 10) do t[j] = SUB[math.random(#SUB)] end
+        subjects[k] = table.concat(t)
+      end
+      local tried, with_set, bad = 0, 0, {}
+      for _ = 1, 1500 do
+        local p = alt(0)
+        local re = regex.new(p)
+        if re then
+          tried = tried + 1
+          local set = regex.required_set(p)
+          if set then
+            with_set = with_set + 1
+            for _, s in ipairs(subjects) do
+              if re:test(s) then
+                local ok = false
+                for _, v in ipairs(set) do if s:find(v, 1, true) then ok = true break end end
+                if not ok then bad[#bad + 1] = p .. " on " .. s .. " (set " .. table.concat(set, ",") .. ")" end
+              end
+            end
+          end
+        end
+      end
+      assert.same({}, bad)
+      assert.is_true(tried > 1000 and with_set > 300, tried .. " patterns, " .. with_set .. " with a set")
+    end)
+  end)
+
   describe("required_byte", function()
     local cases = {
       { "(?i)(xmrig|minerd|cryptominer)", 109, true },
