@@ -554,11 +554,9 @@ function _M.required_set(p)
     end
     return all
   end
+  -- (anything unexpected also gives nil: the pattern then runs alone)
   local ok, set = pcall(parse_alt)
-  if not ok then
-    if set == BAD then return nil end
-    error(set, 0)
-  end
+  if not ok then return nil end
   if not set or i <= n then return nil end
   -- leave out a literal that contains another one of the set
   table.sort(set, function(a, b) return #a < #b or (#a == #b and a < b) end)
