@@ -886,6 +886,24 @@ local function buf_contains(E, vals, p, l)
   return "(" .. concat(parts, " or ") .. ")"
 end
 
+-- A test that the argument buffer holds one of vals somewhere, for a
+-- matcher every match of which contains one of them whole (in, prefix,
+-- suffix, contains of an element, or of the command line when no value has
+-- a space): one search for any of them in the host, memmem for a few
+-- elsewhere; nil when a value is empty or holds a NUL, or there are many
+-- and no one-pass search.
+local function buf_any(E, vals, p, l)
+  for _, v in ipairs(vals) do
+    if v == "" or v:find("%z") then return nil end
+  end
+  local one = E.find_any and E.find_any(vals, p, l)
+  if one then return one end
+  if #vals > _M.UNROLL_CONTAINS then return nil end
+  local parts = {}
+  for i, v in ipairs(vals) do parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v) end
+  return "(" .. concat(parts, " or ") .. ")"
+end
+
 -- A matcher on cmdline or parent.cmdline (the arguments joined by spaces),
 -- run on the argument buffer itself; a regex runs on the joined copy.
 local function cmd_expr(E, f, m)
@@ -916,12 +934,18 @@ local function cmd_expr(E, f, m)
     -- the empty command line: no argument, or one empty one
     return fmt("(%s == 0 or (%s == 1 and %s[0] == 0))", l, l, p)
   end
-  local alts = {}
-  for i, v in ipairs(m.values) do alts[i] = cmd_quote(v) end
+  local alts, spaced = {}, false
+  for i, v in ipairs(m.values) do
+    alts[i] = cmd_quote(v)
+    if v:find(" ", 1, true) then spaced = true end
+  end
   local pat = "(?:" .. concat(alts, "|") .. ")"
   if op == "in" then pat = "^" .. pat .. "\\x00?\\z"
   elseif op == "prefix" then pat = "^" .. pat
   elseif op == "suffix" then pat = pat .. "\\x00?\\z" end
+  -- a value with no space is a piece of one argument: the buffer holds it
+  local pre = not spaced and buf_any(E, m.values, p, l)
+  if pre then return fmt("(%s and %s)", pre, rx_call(E, pat, p, l)) end
   return rx_call(E, pat, p, l)
 end
 
@@ -959,6 +983,9 @@ local function list_expr(E, f, m)
   elseif op == "prefix" then pat = start .. a
   elseif op == "suffix" then pat = a .. "(?=\\x00|\\z)"
   else pat = a end
+  -- the argument that matches holds one of the values whole
+  local pre = buf_any(E, m.values, p, l)
+  if pre then return fmt("(%s > 0 and %s and %s)", n, pre, rx_call(E, pat, p, l)) end
   return fmt("(%s > 0 and %s)", n, rx_call(E, pat, p, l))
 end
 
