@@ -24,7 +24,10 @@ int eg_text_miner_hint(const char *s, uint32_t len);
  * bytes[off[k] .. off[k + 1]), none empty. Each literal is found by its
  * anchor, the byte at offset at[k] (compile.lua picks its rarest byte in
  * paths and command lines); bit k of mask[c] is set when literal k's anchor
- * is the byte c. */
+ * is the byte c. caseless: ASCII letters match either case (the literals
+ * are stored in lower case, mask holds both cases of an anchor), and a
+ * subject with a byte >= 0x80 always passes (PCRE2's caseless UTF matching
+ * also folds the Kelvin sign onto k and the long s onto s). */
 #define EG_LITS_MAX 32
 #define EG_LITS_BYTES 1024
 struct eg_lits {
@@ -32,11 +35,13 @@ struct eg_lits {
 	uint32_t off[EG_LITS_MAX + 1];
 	uint32_t mask[256];
 	uint8_t at[EG_LITS_MAX];
+	uint32_t caseless;
 	char bytes[EG_LITS_BYTES];
 };
 
-/* 1 when s contains one of the set's literals (bytes compared exactly): one
- * pass over s instead of a memmem per literal */
+/* 1 when s contains one of the set's literals (bytes compared exactly, or
+ * ASCII-caselessly for a caseless set): one pass over s instead of a
+ * memmem per literal */
 int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set);
 
 #endif

@@ -45,6 +45,7 @@ struct eg_lits {
   uint32_t off[33];
   uint32_t mask[256];
   uint8_t at[32];
+  uint32_t caseless;
   char bytes[1024];
 };
 ]])
@@ -77,7 +78,8 @@ end
 
 -- The struct eg_lits of a list of literals (at most LITS_MAX, none empty,
 -- LITS_BYTES in all), or nil. Each literal is anchored on its rarest byte.
-function _M.lits(vals)
+-- caseless: found in either ASCII case (src/textmatch.h).
+function _M.lits(vals, caseless)
   if #vals < 1 or #vals > LITS_MAX then return nil end
   local total = 0
   for _, v in ipairs(vals) do
@@ -87,8 +89,10 @@ function _M.lits(vals)
   if total > LITS_BYTES then return nil end
   local set = ffi.new("struct eg_lits")
   set.n = #vals
+  set.caseless = caseless and 1 or 0
   local at = 0
   for k, v in ipairs(vals) do
+    if caseless then v = v:lower() end
     set.off[k - 1] = at
     ffi.copy(set.bytes + at, v, #v)
     local best, rank = 1, math.huge
@@ -99,6 +103,8 @@ function _M.lits(vals)
     set.at[k - 1] = best - 1
     local b = v:byte(best)
     set.mask[b] = bit.bor(set.mask[b], bit.lshift(1, k - 1))
+    local u = caseless and string.byte(string.char(b):upper())
+    if u and u ~= b then set.mask[u] = bit.bor(set.mask[u], bit.lshift(1, k - 1)) end
     at = at + #v
   end
   set.off[#vals] = at
@@ -733,10 +739,11 @@ function _M.build(rules, env)
     local lit, anchored = regex.required_literal(obj.pattern)
     -- several literals one of which every match contains, when no single
     -- one is as long: one search for any of them first (FINDANY)
-    local set = TEXT and regex.required_set(obj.pattern)
+    local set, caseless = nil, false
+    if TEXT then set, caseless = regex.required_set(obj.pattern) end
     if set and lit and #lit >= regex.shortest(set) then set = nil end
-    if set and #set == 1 then lit, anchored, set = set[1], false, nil end
-    local lits = set and _M.lits(set)
+    if set and #set == 1 and not caseless then lit, anchored, set = set[1], false, nil end
+    local lits = set and _M.lits(set, caseless)
     if lits then
       consts[#consts + 1] = lits
       return fmt("(FINDANY(e.%s, e.%s_len, K[%d]) ~= 0 and %s)", field, field, #consts, m)
@@ -765,9 +772,9 @@ function _M.build(rules, env)
     end,
     -- a one-pass search for any of several literals (src/textmatch.c), in
     -- the host: the expression testing (p, l), or nil
-    find_any = TEXT and function(vals, p, l)
-      if #vals < 2 then return nil end
-      local set = _M.lits(vals)
+    find_any = TEXT and function(vals, p, l, caseless)
+      if #vals < 2 and not caseless then return nil end
+      local set = _M.lits(vals, caseless)
       if not set then return nil end
       consts[#consts + 1] = set
       return fmt("(FINDANY(%s, %s, K[%d]) ~= 0)", p, l, #consts)

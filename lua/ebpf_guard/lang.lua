@@ -826,10 +826,10 @@ function str_expr(E, m, p, l)
       local lit, anchored = regex.required_literal(v)
       -- several literals one of which every match contains, when no single
       -- one is as long: one search for any of them (FINDANY) first
-      local set = regex.required_set(v)
+      local set, caseless = regex.required_set(v)
       if set and lit and #lit >= regex.shortest(set) then set = nil end
-      if set and #set == 1 then lit, anchored, set = set[1], false, nil end
-      local any = set and E.find_any and E.find_any(set, p, l)
+      if set and #set == 1 and not caseless then lit, anchored, set = set[1], false, nil end
+      local any = set and E.find_any and E.find_any(set, p, l, caseless)
       if any then
         call = fmt("(%s and %s)", any, call)
       elseif lit then
@@ -968,7 +968,21 @@ local function list_expr(E, f, m)
   local p, l, n = f.buf[1], f.buf[2], f.buf[3]
   if op == "regex" then
     local fnx = E.fn("return function(p, l) return " .. str_expr(E, m, "p", "l") .. " end")
-    return fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)
+    -- the buffer holds what the matching argument holds: a literal, or one
+    -- of a set, of each pattern, searched once in the whole buffer first
+    local tests = {}
+    for i, v in ipairs(m.values) do
+      local lit = regex.required_literal(v)
+      local set, caseless = regex.required_set(v)
+      if set and lit and #lit >= regex.shortest(set) then set = nil end
+      if set and #set == 1 and not caseless then lit, set = set[1], nil end
+      tests[i] = set and E.find_any and E.find_any(set, p, l, caseless)
+        or (not set and lit and fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #lit, p, l, lit, #lit))
+      if not tests[i] then tests = nil break end
+    end
+    local each = fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)
+    if tests then return fmt("(%s and %s)", any_of(tests), each) end
+    return each
   end
   if op == "contains" then
     local fast = buf_contains(E, m.values, p, l)

@@ -408,9 +408,20 @@ end
 -- atomic groups, backtracking verbs, escapes other than punctuation and
 -- \d \w \s \h \v \b \z \A \G (and their negations, \R), a "{" that is not
 -- {n}, {n,} or {n,m}, non-ASCII bytes. A literal that contains another of
--- the set is left out (the shorter is found whenever it is).
+-- the set is left out (the shorter is found whenever it is). A pattern
+-- that starts with (?i) gives the set of the rest in lower case and true:
+-- search for them in either case (a subject with non-ASCII bytes must pass:
+-- caseless UTF matching folds the Kelvin sign onto k, the long s onto s).
 function _M.required_set(p)
   if type(p) ~= "string" or p == "" or p:find("[\128-\255]") or p:find("\\Q", 1, true) then return nil end
+  -- a leading (?i): the literals of the rest, found in either case
+  if p:sub(1, 4) == "(?i)" then
+    local set = _M.required_set(p:sub(5))
+    if not set then return nil end
+    local low = {}
+    for i, v in ipairs(set) do low[i] = v:lower() end
+    return low, true
+  end
   local n, i = #p, 1
   local BAD = {}
   local function bad() error(BAD, 0) end

@@ -175,7 +175,9 @@ describe("regex", function()
       { "(?<n>abc)|def", { "abc", "def" } },
       { "ab+c|d", { "ab", "d" } },
       { "(a|)bc", { "bc" } },
-      { "(?i)abc|def", nil },     -- inline options: unsure
+      { "(?i)abc|def", { "abc", "def" }, true }, -- a leading (?i): either case
+      { "(?i)(^|/)(LinPeas|pspy(32|64)?)(\\.sh)?$", { "linpeas", "pspy" }, true },
+      { "a(?i)bc|def", nil },     -- inline options elsewhere: unsure
       { "abc|.*", nil },          -- a branch with no literal
       { "a|b\\x41", nil },        -- an escape that is not understood
       { "a{,3}|b", nil },         -- "{" that is not a quantifier here
@@ -184,11 +186,12 @@ describe("regex", function()
     }
     for _, c in ipairs(cases) do
       it("finds " .. (c[2] and table.concat(c[2], ",") or "nothing") .. " in " .. c[1], function()
-        local set = regex.required_set(c[1])
+        local set, caseless = regex.required_set(c[1])
         if set then table.sort(set) end
         local want = c[2]
         if want then table.sort(want) end
         assert.same(want, set)
+        assert.equals(c[3] == true, caseless == true)
       end)
     end
 
@@ -230,19 +233,23 @@ describe("regex", function()
         for j = 1, math.random(0, 10) do t[j] = SUB[math.random(#SUB)] end
         subjects[k] = table.concat(t)
       end
+      -- caseless patterns, on subjects in mixed case: found in either case
+      for k = 1, 100 do subjects[#subjects + 1] = subjects[k]:upper() end
+      subjects[#subjects + 1] = "\226\132\170" -- the Kelvin sign: non-ASCII, passes
       local tried, with_set, bad = 0, 0, {}
-      for _ = 1, 1500 do
-        local p = alt(0)
+      for z = 1, 1500 do
+        local p = (z % 3 == 0 and "(?i)" or "") .. alt(0)
         local re = regex.new(p)
         if re then
           tried = tried + 1
-          local set = regex.required_set(p)
+          local set, caseless = regex.required_set(p)
           if set then
             with_set = with_set + 1
             for _, s in ipairs(subjects) do
               if re:test(s) then
-                local ok = false
-                for _, v in ipairs(set) do if s:find(v, 1, true) then ok = true break end end
+                local ok = caseless and s:find("[\128-\255]") ~= nil
+                local hay = caseless and s:lower() or s
+                for _, v in ipairs(set) do if hay:find(v, 1, true) then ok = true break end end
                 if not ok then bad[#bad + 1] = p .. " on " .. s .. " (set " .. table.concat(set, ",") .. ")" end
               end
             end

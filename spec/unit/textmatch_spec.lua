@@ -88,6 +88,31 @@ describe("textmatch", function()
     assert.is_true(found > 5000 and found < 19000)
   end)
 
+  it("finds any of several literals in either ASCII case in a caseless set; non-ASCII subjects pass", function()
+    math.randomseed(8)
+    local letters = { "a", "B", "k", "S", "/", ".", "x", "\226\132\170" }
+    local function word(max, ascii)
+      local t = {}
+      for k = 1, math.random(1, max) do t[k] = letters[math.random(ascii and 7 or #letters)] end
+      return table.concat(t)
+    end
+    local found, passed = 0, 0
+    for _ = 1, 20000 do
+      local lits = {}
+      for k = 1, math.random(1, 8) do lits[k] = word(4, true) end
+      local hay = math.random(5) == 1 and "" or word(20, math.random(3) > 1)
+      local want = hay:find("[\128-\255]") ~= nil
+      if want then passed = passed + 1 end
+      for _, v in ipairs(lits) do
+        if hay:lower():find(v:lower(), 1, true) then want = true end
+      end
+      local set = assert(compile.lits(lits, true))
+      assert.equals(want, lib.eg_text_find_any(hay, #hay, set) ~= 0, ("%q in %q"):format(table.concat(lits, "|"), hay))
+      if want then found = found + 1 end
+    end
+    assert.is_true(found > 5000 and found < 19000 and passed > 1000, found .. " " .. passed)
+  end)
+
   it("builds no set it cannot hold: an empty literal, more than 32, more than 1024 bytes", function()
     assert.is_nil(compile.lits({ "a", "" }))
     local many = {}
