@@ -736,18 +736,15 @@ function _M.build(rules, env)
   local consts, fns = {}, {}
   local function rx_test(obj, field)
     local m = fmt("M(CODE[%d], e.%s, e.%s_len)", rx(obj), field, field)
-    local lit, anchored = regex.required_literal(obj.pattern)
     -- several literals one of which every match contains, when no single
     -- one is as long: one search for any of them first (FINDANY)
-    local set, caseless = nil, false
-    if TEXT then set, caseless = regex.required_set(obj.pattern) end
-    if set and lit and #lit >= regex.shortest(set) then set = nil end
-    if set and #set == 1 and not caseless then lit, anchored, set = set[1], false, nil end
-    local lits = set and _M.lits(set, caseless)
+    local kind, lit, anchored = regex.pretest(obj.pattern, TEXT ~= nil)
+    local lits = kind == "set" and _M.lits(lit, anchored)
     if lits then
       consts[#consts + 1] = lits
       return fmt("(FINDANY(e.%s, e.%s_len, K[%d]) ~= 0 and %s)", field, field, #consts, m)
     end
+    if kind == "set" then lit, anchored = regex.required_literal(obj.pattern) end
     if not lit then
       local byte, caseless = regex.required_byte(obj.pattern)
       if not byte then return m end

@@ -823,13 +823,11 @@ function str_expr(E, m, p, l)
     -- duplicate group name would swallow or break the wrapping
     for i, v in ipairs(vals) do
       local call = rx_call(E, v, p, l)
-      local lit, anchored = regex.required_literal(v)
       -- several literals one of which every match contains, when no single
       -- one is as long: one search for any of them (FINDANY) first
-      local set, caseless = regex.required_set(v)
-      if set and lit and #lit >= regex.shortest(set) then set = nil end
-      if set and #set == 1 and not caseless then lit, anchored, set = set[1], false, nil end
-      local any = set and E.find_any and E.find_any(set, p, l, caseless)
+      local kind, lit, anchored = regex.pretest(v, E.find_any ~= nil)
+      local any = kind == "set" and E.find_any(lit, p, l, anchored)
+      if kind == "set" and not any then lit, anchored = regex.required_literal(v) end
       if any then
         call = fmt("(%s and %s)", any, call)
       elseif lit then
@@ -972,12 +970,12 @@ local function list_expr(E, f, m)
     -- of a set, of each pattern, searched once in the whole buffer first
     local tests = {}
     for i, v in ipairs(m.values) do
-      local lit = regex.required_literal(v)
-      local set, caseless = regex.required_set(v)
-      if set and lit and #lit >= regex.shortest(set) then set = nil end
-      if set and #set == 1 and not caseless then lit, set = set[1], nil end
-      tests[i] = set and E.find_any and E.find_any(set, p, l, caseless)
-        or (not set and lit and fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #lit, p, l, lit, #lit))
+      local kind, lit, caseless = regex.pretest(v, E.find_any ~= nil)
+      if kind == "set" then
+        tests[i] = E.find_any(lit, p, l, caseless)
+      elseif kind == "lit" then
+        tests[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #lit, p, l, lit, #lit)
+      end
       if not tests[i] then tests = nil break end
     end
     local each = fmt("G.each_arg(%s, %s, %s, %s)", fnx, p, l, n)

@@ -388,6 +388,25 @@ function _M.required_literal(p)
   return best, best_anch or false
 end
 
+-- What to test before running pattern p (one of the two holds for every
+-- match): "set", a set of literals (required_set) and whether to search
+-- for them caselessly, when sets (a one-pass search for any of several
+-- literals) is true and the set beats the single literal (longer, and that
+-- literal does not start every match); else "lit", the
+-- literal every match contains and whether every match starts with it;
+-- else nil.
+function _M.pretest(p, sets)
+  local lit, anchored = _M.required_literal(p)
+  local set, caseless = _M.required_set(p)
+  -- a literal that starts every match is compared in place (and its
+  -- required_prefixes after it): kept
+  if set and lit and (anchored or #lit >= _M.shortest(set)) then set = nil end
+  if set and #set == 1 and not caseless then return "lit", set[1], false end
+  if set and sets then return "set", set, caseless end
+  if lit then return "lit", lit, anchored end
+  return nil
+end
+
 -- The length of the shortest string of a list.
 function _M.shortest(set)
   local m = math.huge
@@ -579,7 +598,7 @@ function _M.required_set(p)
     end
     if not dup then out[#out + 1] = v end
   end
-  return out
+  return out, false
 end
 
 return _M

@@ -261,6 +261,20 @@ describe("regex", function()
     end)
   end)
 
+  describe("pretest", function()
+    it("prefers a set when it beats the single literal, and a literal otherwise", function()
+      assert.same({ "set", { "/.kube/config", "/.aws/credentials" }, false },
+        { regex.pretest("/\\.aws/credentials$|/\\.kube/config$", true) })
+      -- no one-pass search (plain LuaJIT): no set; this pattern has no literal
+      assert.same({}, { regex.pretest("/\\.aws/credentials$|/\\.kube/config$", false) })
+      -- "/.ssh/" is as long as the group's shortest ("id_"): the literal
+      assert.same({ "lit", "/.ssh/", false }, { regex.pretest("/\\.ssh/(id_[^/]*|authorized_keys2?)$", true) })
+      assert.same({ "lit", "/etc/", true }, { regex.pretest("^/etc/(shadow|gshadow)", true) })
+      assert.same({ "set", { "bash" }, true }, { regex.pretest("(?i)bash", true) })
+      assert.same({}, { regex.pretest("a|.*", true) })
+    end)
+  end)
+
   describe("required_byte", function()
     local cases = {
       { "(?i)(xmrig|minerd|cryptominer)", 109, true },
