@@ -79,12 +79,11 @@ int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set)
 	const unsigned char *p = (const unsigned char *)s;
 	/* each byte of s: the literals anchored on it, each compared where its
 	 * anchor would put it (bytes that anchor none cost one load) */
-	if (set->caseless) {
-		for (uint32_t i = 0; i < len; i++)
-			if (p[i] >= 0x80)
-				return 1;
-	}
+	int ci = set->caseless != 0;
 	for (uint32_t i = 0; i < len; i++) {
+		/* caseless: a non-ASCII byte may be one of the folds of k or s */
+		if (ci && p[i] >= 0x80)
+			return 1;
 		uint32_t m = set->mask[p[i]];
 		while (m) {
 			uint32_t k = (uint32_t)__builtin_ctz(m);
@@ -92,7 +91,7 @@ int eg_text_find_any(const char *s, uint32_t len, const struct eg_lits *set)
 			uint32_t a = set->off[k], n = set->off[k + 1] - a, at = set->at[k];
 			if (i < at || n - at > len - i)
 				continue;
-			if (set->caseless ? eq_ci(p + i - at, set->bytes + a, n) : !memcmp(p + i - at, set->bytes + a, n))
+			if (ci ? eq_ci(p + i - at, set->bytes + a, n) : !memcmp(p + i - at, set->bytes + a, n))
 				return 1;
 		}
 	}
