@@ -172,7 +172,15 @@ describe("stock params", function()
     local evs = {}
     for p = 1, 5 do evs[p] = connect(30, p * 0.1, 1000 + p, "10.0.0.5") end
     assert.same({}, descs_of(T.engine({ rules = "rules" }):run(evs), "connect_fanout_scan"))
-    local eng = with("  - rule: connect_fanout_scan\n    replace: {params: {ports: 5}}\n")
+    -- as docs/testing.md shows it: inline YAML after the paths
+    local eng = T.engine {
+      rules = "rules",
+      yaml = [[
+overrides:
+  - rule: connect_fanout_scan
+    replace: {params: {ports: 5}}
+]],
+    }
     assert.same({ "app (pid 30) connected to 5 ports of 10.0.0.5 within 10 s" },
       descs_of(eng:run(evs), "connect_fanout_scan"))
     evs = {}
