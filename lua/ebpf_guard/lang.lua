@@ -823,6 +823,14 @@ function str_expr(E, m, p, l)
     -- duplicate group name would swallow or break the wrapping
     for i, v in ipairs(vals) do
       local call = rx_call(E, v, p, l)
+      -- a pattern ending with $: the suffixes one of which every match ends
+      -- with, compared in place before it
+      local sufs = regex.required_suffixes(v)
+      if sufs and #sufs <= _M.UNROLL_PREFIXES then
+        local tests = {}
+        for j, x in ipairs(sufs) do tests[j] = lit_suffix(p, l, x) end
+        call = fmt("(%s and %s)", any_of(tests), call)
+      end
       -- several literals one of which every match contains, when no single
       -- one is as long: one search for any of them (FINDANY) first
       local kind, lit, anchored = regex.pretest(v, E.find_any ~= nil)

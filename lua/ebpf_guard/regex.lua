@@ -601,4 +601,135 @@ function _M.required_set(p)
   return out, false
 end
 
+-- The literal suffixes every match of pattern ends with one of, for a
+-- pattern that ends with $ (end-only: the default flags) or \z: the run of
+-- plain characters before it ("/token$": { "/token" }), or, when a group
+-- comes last, each of its alternatives' last run of plain characters
+-- ("^/proc/[0-9]+/(task/[0-9]+/)?(mem|environ)$": { "mem", "environ" }).
+-- Conservative: nil when a run is empty or unsure (a top-level
+-- alternation, inline options, \Q, lookarounds, escapes other than
+-- punctuation and \d \w \s \h \v \b \z \A \G and negations, non-ASCII).
+function _M.required_suffixes(p)
+  if type(p) ~= "string" or p:find("[\128-\255]") or p:find("\\Q", 1, true) then return nil end
+  local n = #p
+  local body
+  if p:sub(-2) == "\\z" then
+    body = p:sub(1, -3)
+  elseif p:sub(-1) == "$" then
+    body = p:sub(1, -2)
+  else
+    return nil
+  end
+  -- the $ or \z must not be escaped itself: an even run of backslashes
+  local bs = 0
+  for i = #body, 1, -1 do
+    if body:sub(i, i) == "\\" then bs = bs + 1 else break end
+  end
+  if bs % 2 == 1 then return nil end
+  n = #body
+  -- one forward pass: the trailing run of plain characters of [from, to)
+  -- at depth 0 relative to from, and where each top-level group starts
+  local BAD = {}
+  local function scan(from, to)
+    local run, depth, i = {}, 0, from
+    local last_group -- { open, close } of the last group at this depth
+    local alts = {}  -- positions of "|" at this depth
+    while i < to do
+      local c = body:sub(i, i)
+      local lit
+      if c == "\\" then
+        local d = body:sub(i + 1, i + 1)
+        if d == "" then error(BAD) end
+        if d:match("%w") then
+          if not d:match("^[dDwWsShHvVbBzZAGR]$") then error(BAD) end
+        else
+          lit = d
+        end
+        i = i + 2
+      elseif c == "[" then
+        i = i + 1
+        if body:sub(i, i) == "^" then i = i + 1 end
+        if body:sub(i, i) == "]" then i = i + 1 end
+        while true do
+          if i >= to then error(BAD) end
+          local x = body:sub(i, i)
+          if x == "\\" then
+            i = i + 2
+          elseif x == "[" and body:sub(i + 1, i + 1) == ":" then
+            local e = body:find(":]", i + 2, true)
+            if not e then error(BAD) end
+            i = e + 2
+          elseif x == "]" then
+            i = i + 1
+            break
+          else
+            i = i + 1
+          end
+        end
+      elseif c == "(" then
+        local q = body:sub(i + 1, i + 1)
+        if q == "*" then error(BAD) end
+        if q == "?" then
+          local r = body:sub(i + 2, i + 2)
+          if not (r == ":" or (r == "<" and body:sub(i + 3, i + 3):match("[%a_]"))
+              or (r == "P" and body:sub(i + 3, i + 3) == "<")) then error(BAD) end
+        end
+        if depth == 0 then last_group = { i } end
+        depth = depth + 1
+        i = i + 1
+      elseif c == ")" then
+        depth = depth - 1
+        if depth < 0 then error(BAD) end
+        if depth == 0 then last_group[2] = i end
+        i = i + 1
+      elseif c == "|" then
+        if depth == 0 then alts[#alts + 1] = i end
+        i = i + 1
+      else
+        if c ~= "." and c ~= "^" and c ~= "$" and c ~= "?" and c ~= "*" and c ~= "+" and c ~= "{" then lit = c end
+        i = i + 1
+        if c == "{" then
+          local e = body:find("}", i, true)
+          if not e then error(BAD) end
+          i = e + 1
+        end
+      end
+      -- anything but a plain character ends the run, a quantifier too (the
+      -- suffix would then be what repeats, or nothing); a quantified last
+      -- group does not end the body (below)
+      if depth == 0 then
+        if lit then run[#run + 1] = lit else run = {} end
+      end
+    end
+    if depth ~= 0 then error(BAD) end
+    return table.concat(run), last_group, alts
+  end
+  local ok, res = pcall(function()
+    local run, group, alts = scan(1, n + 1)
+    if #alts > 0 then return nil end
+    if run ~= "" then return { run } end
+    -- the last item is a group (unquantified: else the run is empty and
+    -- group nil) ending at the end of the body
+    if not group or group[2] ~= n then return nil end
+    local open = group[1] + 1
+    local q = body:sub(open, open)
+    if q == "?" then
+      local r = body:sub(open + 1, open + 1)
+      if r == ":" then open = open + 2 else open = body:find(">", open, true) + 1 end
+    end
+    local _, _, inner = scan(open, n)
+    local out, from = {}, open
+    inner[#inner + 1] = n
+    for _, bar in ipairs(inner) do
+      local r = scan(from, bar)
+      if r == "" then return nil end
+      out[#out + 1] = r
+      from = bar + 1
+    end
+    return out
+  end)
+  if not ok then return nil end
+  return res
+end
+
 return _M

@@ -261,6 +261,82 @@ describe("regex", function()
     end)
   end)
 
+  describe("required_suffixes", function()
+    local cases = {
+      { "^/proc/[0-9]+/(task/[0-9]+/)?(mem|environ)$", { "mem", "environ" } },
+      { "/token$", { "/token" } },
+      { "ab\\z", { "ab" } },
+      { "a\\.$", { "a." } },
+      { "(?<n>x|yz)$", { "x", "yz" } },
+      { "a+$", nil },        -- the suffix is what repeats
+      { "(a|b)?$", nil },    -- the last group may be absent
+      { "a(b|)$", nil },     -- an empty alternative
+      { "a|b$", nil },       -- a top-level alternation
+      { "a\\$", nil },       -- an escaped $ is no anchor
+      { "(?i)abc$", nil },
+      { "(?P>n)x|(?P<n>a)$", nil },
+      { "abc", nil },
+    }
+    for _, c in ipairs(cases) do
+      it("finds " .. (c[2] and table.concat(c[2], ",") or "nothing") .. " in " .. c[1], function()
+        assert.same(c[2], regex.required_suffixes(c[1]))
+      end)
+    end
+
+    it("never rejects a subject the pattern matches (random patterns ending with $)", function()
+      math.randomseed(12)
+      local CH = { "a", "b", "c", "/", "\\.", "x" }
+      local alt
+      local function atom(d)
+        local r = math.random(10)
+        if r <= 5 then return CH[math.random(#CH)] end
+        if r == 6 then return "[ab]" end
+        if r == 7 then return "." end
+        if r <= 9 and d < 3 then return "(" .. alt(d + 1) .. ")" end
+        return "\\d"
+      end
+      local function seq(d)
+        local t = {}
+        for k = 1, math.random(1, 4) do
+          local a = atom(d)
+          if math.random(4) == 1 then a = a .. ({ "?", "*", "+", "{2}", "{1,3}" })[math.random(5)] end
+          t[k] = a
+        end
+        return table.concat(t)
+      end
+      function alt(d)
+        local t = {}
+        for k = 1, math.random(1, 3) do t[k] = seq(d) end
+        return table.concat(t, "|")
+      end
+      local SUB = { "a", "b", "c", "/", ".", "x", "1" }
+      local subjects = {}
+      for k = 1, 300 do
+        local t = {}
+        for j = 1, math.random(0, 10) do t[j] = SUB[math.random(#SUB)] end
+        subjects[k] = table.concat(t)
+      end
+      local with, bad = 0, {}
+      for _ = 1, 1500 do
+        local p = seq(0) .. (math.random(2) == 1 and "$" or "\\z")
+        local re = regex.new(p)
+        local sufs = re and regex.required_suffixes(p)
+        if sufs then
+          with = with + 1
+          for _, s in ipairs(subjects) do
+            if re:test(s) then
+              local ok = false
+              for _, x in ipairs(sufs) do if s:sub(-#x) == x then ok = true end end
+              if not ok then bad[#bad + 1] = p .. " on " .. s end
+            end
+          end
+        end
+      end
+      assert.same({}, bad)
+      assert.is_true(with > 300, with .. " patterns with suffixes")
+    end)
+  end)
+
   describe("pretest", function()
     it("prefers a set when it beats the single literal, and a literal otherwise", function()
       assert.same({ "set", { "/.kube/config", "/.aws/credentials" }, false },
