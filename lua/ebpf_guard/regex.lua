@@ -178,6 +178,30 @@ end
 -- below looks for the rarest byte a pattern needs.
 local BYTE_RANK = "qjzxkvwyfgbpmhdu.-_cl0123456789rnoitsae/"
 
+-- The position after the character class that starts at p[i] ("["), or
+-- nil when it does not end before position last + 1 (classes as PCRE2
+-- reads them: a leading ^ and ], escapes, [:name:]).
+local function class_end(p, i, last)
+  i = i + 1
+  if p:sub(i, i) == "^" then i = i + 1 end
+  if p:sub(i, i) == "]" then i = i + 1 end
+  while i <= last do
+    local x = p:sub(i, i)
+    if x == "\\" then
+      i = i + 2
+    elseif x == "[" and p:sub(i + 1, i + 1) == ":" then
+      local e = p:find(":]", i + 2, true)
+      if not e then return nil end
+      i = e + 2
+    elseif x == "]" then
+      return i + 1
+    else
+      i = i + 1
+    end
+  end
+  return nil
+end
+
 -- One byte that every match of pattern contains, for a memchr pre-test, for
 -- patterns that are an alternation of plain words: optional leading (?i),
 -- then "a|b|c", "(a|b|c)" or "(?:a|b|c)" with words of letters, digits, "_"
@@ -332,25 +356,8 @@ function _M.required_literal(p)
       i = i + 2
     elseif c == "[" then
       flush(false)
-      i = i + 1
-      if p:sub(i, i) == "^" then i = i + 1 end
-      if p:sub(i, i) == "]" then i = i + 1 end
-      while true do
-        if i > n then return nil end
-        local x = p:sub(i, i)
-        if x == "\\" then
-          i = i + 2
-        elseif x == "[" and p:sub(i + 1, i + 1) == ":" then
-          local e = p:find(":]", i + 2, true)
-          if not e then return nil end
-          i = e + 2
-        elseif x == "]" then
-          i = i + 1
-          break
-        else
-          i = i + 1
-        end
-      end
+      i = class_end(p, i, n)
+      if not i then return nil end
     elseif c == "(" then
       if p:sub(i + 1, i + 1) == "?" and p:sub(i + 2, i + 2) ~= ":" then return nil end
       if p:sub(i + 1, i + 1) == "*" then return nil end
@@ -467,25 +474,7 @@ function _M.required_set(p)
     return min
   end
   local function skip_class()
-    i = i + 1
-    if p:sub(i, i) == "^" then i = i + 1 end
-    if p:sub(i, i) == "]" then i = i + 1 end
-    while true do
-      if i > n then bad() end
-      local x = p:sub(i, i)
-      if x == "\\" then
-        i = i + 2
-      elseif x == "[" and p:sub(i + 1, i + 1) == ":" then
-        local e = p:find(":]", i + 2, true)
-        if not e then bad() end
-        i = e + 2
-      elseif x == "]" then
-        i = i + 1
-        return
-      else
-        i = i + 1
-      end
-    end
+    i = class_end(p, i, n) or bad()
   end
   -- the better of two sets: the longer shortest literal, then fewer literals
   local shortest = _M.shortest
@@ -647,25 +636,8 @@ function _M.required_suffixes(p)
         end
         i = i + 2
       elseif c == "[" then
-        i = i + 1
-        if body:sub(i, i) == "^" then i = i + 1 end
-        if body:sub(i, i) == "]" then i = i + 1 end
-        while true do
-          if i >= to then error(BAD) end
-          local x = body:sub(i, i)
-          if x == "\\" then
-            i = i + 2
-          elseif x == "[" and body:sub(i + 1, i + 1) == ":" then
-            local e = body:find(":]", i + 2, true)
-            if not e then error(BAD) end
-            i = e + 2
-          elseif x == "]" then
-            i = i + 1
-            break
-          else
-            i = i + 1
-          end
-        end
+        i = class_end(body, i, to - 1)
+        if not i then error(BAD) end
       elseif c == "(" then
         local q = body:sub(i + 1, i + 1)
         if q == "*" then error(BAD) end

@@ -15,6 +15,50 @@ local function rejected_matches(patterns, subjects, pretest)
   return bad
 end
 
+-- Random patterns of a small grammar (characters, a class, ".", groups of
+-- alternatives, quantifiers; anchors unless anchors is false) and random
+-- subjects over the same characters: gen.alt(0) a pattern, gen.seq(0) one
+-- without a top-level alternation, gen.subjects a list of 300.
+local function random_regexes(seed, anchors)
+  math.randomseed(seed)
+  local CH = { "a", "b", "c", "/", "\\.", "x" }
+  local gen = {}
+  local function atom(d)
+    local r = math.random(10)
+    if r <= 5 then return CH[math.random(#CH)] end
+    if r == 6 then return "[ab]" end
+    if r == 7 then return "." end
+    if r == 8 and d < 3 then return "(" .. gen.alt(d + 1) .. ")" end
+    if r == 9 and d < 3 then return "(?:" .. gen.alt(d + 1) .. ")" end
+    if anchors == false then return "\\d" end
+    return ({ "^", "$", "\\d" })[math.random(3)]
+  end
+  function gen.seq(d)
+    local t = {}
+    for k = 1, math.random(anchors == false and 1 or 0, 4) do
+      local a = atom(d)
+      if a ~= "^" and a ~= "$" and math.random(4) == 1 then
+        a = a .. ({ "?", "*", "+", "{2}", "{1,3}", "+?", "{0,2}" })[math.random(7)]
+      end
+      t[k] = a
+    end
+    return table.concat(t)
+  end
+  function gen.alt(d)
+    local t = {}
+    for k = 1, math.random(1, 3) do t[k] = gen.seq(d) end
+    return table.concat(t, "|")
+  end
+  local SUB = { "a", "b", "c", "/", ".", "x", "1" }
+  gen.subjects = {}
+  for k = 1, 300 do
+    local t = {}
+    for j = 1, math.random(0, 10) do t[j] = SUB[math.random(#SUB)] end
+    gen.subjects[k] = table.concat(t)
+  end
+  return gen
+end
+
 describe("regex", function()
   describe("new", function()
     it("compiles with JIT", function()
@@ -198,41 +242,8 @@ describe("regex", function()
     -- random patterns of a small grammar on random subjects: a subject the
     -- pattern matches always contains one of the set's literals
     it("never rejects a subject the pattern matches (random patterns)", function()
-      math.randomseed(11)
-      local CH = { "a", "b", "c", "/", "\\.", "x" }
-      local alt
-      local function atom(d)
-        local r = math.random(10)
-        if r <= 5 then return CH[math.random(#CH)] end
-        if r == 6 then return "[ab]" end
-        if r == 7 then return "." end
-        if r == 8 and d < 3 then return "(" .. alt(d + 1) .. ")" end
-        if r == 9 and d < 3 then return "(?:" .. alt(d + 1) .. ")" end
-        return ({ "^", "$", "\\d" })[math.random(3)]
-      end
-      local function seq(d)
-        local t = {}
-        for k = 1, math.random(0, 4) do
-          local a = atom(d)
-          if a ~= "^" and a ~= "$" and math.random(4) == 1 then
-            a = a .. ({ "?", "*", "+", "{2}", "{1,3}", "+?", "{0,2}" })[math.random(7)]
-          end
-          t[k] = a
-        end
-        return table.concat(t)
-      end
-      function alt(d)
-        local t = {}
-        for k = 1, math.random(1, 3) do t[k] = seq(d) end
-        return table.concat(t, "|")
-      end
-      local SUB = { "a", "b", "c", "/", ".", "x", "1" }
-      local subjects = {}
-      for k = 1, 300 do
-        local t = {}
-        for j = 1, math.random(0, 10) do t[j] = SUB[math.random(#SUB)] end
-        subjects[k] = table.concat(t)
-      end
+      local gen = random_regexes(11)
+      local subjects, alt = gen.subjects, gen.alt
       -- caseless patterns, on subjects in mixed case: found in either case
       for k = 1, 100 do subjects[#subjects + 1] = subjects[k]:upper() end
       subjects[#subjects + 1] = "\226\132\170" -- the Kelvin sign: non-ASCII, passes
@@ -284,38 +295,8 @@ describe("regex", function()
     end
 
     it("never rejects a subject the pattern matches (random patterns ending with $)", function()
-      math.randomseed(12)
-      local CH = { "a", "b", "c", "/", "\\.", "x" }
-      local alt
-      local function atom(d)
-        local r = math.random(10)
-        if r <= 5 then return CH[math.random(#CH)] end
-        if r == 6 then return "[ab]" end
-        if r == 7 then return "." end
-        if r <= 9 and d < 3 then return "(" .. alt(d + 1) .. ")" end
-        return "\\d"
-      end
-      local function seq(d)
-        local t = {}
-        for k = 1, math.random(1, 4) do
-          local a = atom(d)
-          if math.random(4) == 1 then a = a .. ({ "?", "*", "+", "{2}", "{1,3}" })[math.random(5)] end
-          t[k] = a
-        end
-        return table.concat(t)
-      end
-      function alt(d)
-        local t = {}
-        for k = 1, math.random(1, 3) do t[k] = seq(d) end
-        return table.concat(t, "|")
-      end
-      local SUB = { "a", "b", "c", "/", ".", "x", "1" }
-      local subjects = {}
-      for k = 1, 300 do
-        local t = {}
-        for j = 1, math.random(0, 10) do t[j] = SUB[math.random(#SUB)] end
-        subjects[k] = table.concat(t)
-      end
+      local gen = random_regexes(12, false)
+      local subjects, seq = gen.subjects, gen.seq
       local with, bad = 0, {}
       for _ = 1, 1500 do
         local p = seq(0) .. (math.random(2) == 1 and "$" or "\\z")
