@@ -244,13 +244,57 @@ function _M.empty_context()
   return p, ffi.new("struct eg_container"), ffi.new("struct eg_host")
 end
 
--- The key of a string in a string set (see set_expr): its length, first,
--- last and middle byte.
-local function set_key(s)
+-- The key of a string in a string set (see set_expr): its length and three
+-- of its bytes, at the positions pos names ({ where, offset }: "s" from the
+-- start, "e" from the end, "m" the middle one); the default ones are the
+-- first, the last and the middle byte.
+local DEFAULT_POS = { { "s", 0 }, { "e", 0 }, { "m", 0 } }
+local function byte_at(s, n, where, o)
+  if where == "s" then return s:byte(o + 1) end
+  if where == "e" then return s:byte(n - o) end
+  return s:byte(floor(n / 2) + 1)
+end
+local function set_key(s, pos)
+  pos = pos or DEFAULT_POS
   local n = #s
-  return n * 16777216 + s:byte(1) * 65536 + s:byte(n) * 256 + s:byte(floor(n / 2) + 1)
+  return n * 16777216 + byte_at(s, n, pos[1][1], pos[1][2]) * 65536 + byte_at(s, n, pos[2][1], pos[2][2]) * 256
+    + byte_at(s, n, pos[3][1], pos[3][2])
 end
 _M.set_key = set_key
+
+-- The positions whose key separates a set's strings best (fewest strings
+-- sharing one key: one table per such string), among the first and last 4
+-- bytes of its shortest string and the middle one; the default ones on a tie.
+local function set_positions(vals, minlen)
+  local cands = { { "s", 0 }, { "e", 0 }, { "m", 0 } }
+  for o = 1, math.min(minlen, 4) - 1 do
+    cands[#cands + 1] = { "s", o }
+    cands[#cands + 1] = { "e", o }
+  end
+  local function worst(pos)
+    local seen, most = {}, 0
+    for _, v in ipairs(vals) do
+      local k = set_key(v, pos)
+      local c = (seen[k] or 0) + 1
+      seen[k] = c
+      if c > most then most = c end
+    end
+    return most
+  end
+  local best, best_n = DEFAULT_POS, worst(DEFAULT_POS)
+  for a = 1, #cands do
+    for b = a + 1, #cands do
+      for c = b + 1, #cands do
+        if best_n == 1 then return best end
+        local pos = { cands[a], cands[b], cands[c] }
+        local w = worst(pos)
+        if w < best_n then best, best_n = pos, w end
+      end
+    end
+  end
+  return best
+end
+_M.set_positions = set_positions
 
 -- ------------------------------------------------------------- matchers
 
@@ -743,29 +787,39 @@ local function rx_call(E, pattern, p, l)
 end
 
 -- Exact membership in a set of strings: a table lookup by the string's
--- length, first, last and middle byte (set_key), then one memcmp. Strings
--- sharing a key go to further tables, tested in turn.
+-- length and three of its bytes (set_key, at the positions that separate
+-- the set's strings best), then one memcmp. Strings sharing a key go to
+-- further tables, tested in turn.
 local function set_expr(E, vals, p, l)
-  local empty, subsets, maxlen = false, {}, 0
+  local empty, subsets, maxlen, minlen, strs = false, {}, 0, math.huge, {}
   for _, v in ipairs(vals) do
     if v == "" then
       empty = true
     else
       if #v > maxlen then maxlen = #v end
-      local k = set_key(v)
-      local placed = false
-      for _, t in ipairs(subsets) do
-        if t[k] == v or t[k] == nil then
-          t[k] = v
-          placed = true
-          break
-        end
-      end
-      if not placed then subsets[#subsets + 1] = { [k] = v } end
+      if #v < minlen then minlen = #v end
+      strs[#strs + 1] = v
     end
   end
-  local key = fmt("%s * 16777216 + band(%s[0], 255) * 65536 + band(%s[%s - 1], 255) * 256"
-    .. " + band(%s[rshift(%s, 1)], 255)", l, p, p, l, p, l)
+  local pos = #strs > 0 and set_positions(strs, minlen) or DEFAULT_POS
+  for _, v in ipairs(strs) do
+    local k = set_key(v, pos)
+    local placed = false
+    for _, t in ipairs(subsets) do
+      if t[k] == v or t[k] == nil then
+        t[k] = v
+        placed = true
+        break
+      end
+    end
+    if not placed then subsets[#subsets + 1] = { [k] = v } end
+  end
+  local function at(x)
+    if x[1] == "s" then return fmt("band(%s[%d], 255)", p, x[2]) end
+    if x[1] == "e" then return fmt("band(%s[%s - %d], 255)", p, l, x[2] + 1) end
+    return fmt("band(%s[rshift(%s, 1)], 255)", p, l)
+  end
+  local key = fmt("%s * 16777216 + %s * 65536 + %s * 256 + %s", l, at(pos[1]), at(pos[2]), at(pos[3]))
   local parts = {}
   for j, t in ipairs(subsets) do
     local kx = E.const(t)
@@ -774,7 +828,8 @@ local function set_expr(E, vals, p, l)
   local out = {}
   if empty then out[#out + 1] = fmt("%s == 0", l) end
   if #parts > 0 then
-    out[#out + 1] = fmt("(%s > 0 and %s <= %d and (%s))", l, l, maxlen, concat(parts, " or "))
+    -- (no shorter string is in the set: the key's bytes are all in range)
+    out[#out + 1] = fmt("(%s >= %d and %s <= %d and (%s))", l, minlen, l, maxlen, concat(parts, " or "))
   end
   return "(" .. concat(out, " or ") .. ")"
 end

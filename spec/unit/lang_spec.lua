@@ -641,3 +641,27 @@ rules:
       .. 'F: rule "b": match: exe: unknown matcher "prefx" (did you mean "prefix"?)', err)
   end)
 end)
+
+-- A string set's key (length and three bytes) is taken at the positions
+-- that separate its strings: one table lookup for a miss, not one per
+-- group of strings sharing a key.
+describe("string sets", function()
+  local lang = require("ebpf_guard.lang")
+  local SHELLS = { "/bin/sh", "/usr/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/dash", "/usr/bin/dash",
+    "/bin/zsh", "/usr/bin/zsh", "/bin/ksh", "/usr/bin/ksh", "/bin/mksh", "/usr/bin/mksh", "/bin/rbash",
+    "/usr/bin/rbash", "/bin/tcsh", "/usr/bin/tcsh", "/bin/csh", "/usr/bin/csh" }
+  local function worst(pos)
+    local seen, most = {}, 0
+    for _, v in ipairs(SHELLS) do
+      local k = lang.set_key(v, pos)
+      seen[k] = (seen[k] or 0) + 1
+      if seen[k] > most then most = seen[k] end
+    end
+    return most
+  end
+
+  it("picks positions with one string per key where the default ones collide", function()
+    assert.is_true(worst(nil) > 1)
+    assert.equals(1, worst(lang.set_positions(SHELLS, 7)))
+  end)
+end)
