@@ -91,12 +91,13 @@ end
 -- A Lua detection's params as a JSON object (names sorted), or null.
 local function jparams(p)
   if not p then return "null" end
+  -- (raw reads: the table is a detection's own)
   local names = {}
-  for k in pairs(p) do names[#names + 1] = k end
+  for k in next, p do names[#names + 1] = k end
   table.sort(names)
   local parts = {}
   for i, k in ipairs(names) do
-    local v = p[k]
+    local v = rawget(p, k)
     if type(v) == "number" then
       v = (v == math.floor(v) and math.abs(v) < 2 ^ 53) and ("%d"):format(v) or ("%.17g"):format(v)
     elseif type(v) == "boolean" then
