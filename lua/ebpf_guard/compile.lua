@@ -738,16 +738,16 @@ function _M.build(rules, env)
     local m = fmt("M(CODE[%d], e.%s, e.%s_len)", rx(obj), field, field)
     -- several literals one of which every match contains, when no single
     -- one is as long: one search for any of them first (FINDANY)
-    local kind, lit, anchored = regex.pretest(obj.pattern, TEXT ~= nil)
-    -- an alternation of plain words keeps its byte (memchr, below): faster
-    -- than a search for its words on short strings such as comm
-    if kind == "set" and regex.required_byte(obj.pattern) then kind = "byte" end
+    -- (an alternation of plain words keeps its byte, memchr below: faster
+    -- than a search for its words on short strings such as comm)
+    local sets = TEXT ~= nil and not regex.required_byte(obj.pattern)
+    local kind, lit, anchored = regex.pretest(obj.pattern, sets)
     local lits = kind == "set" and _M.lits(lit, anchored)
     if lits then
       consts[#consts + 1] = lits
       return fmt("(FINDANY(e.%s, e.%s_len, K[%d]) ~= 0 and %s)", field, field, #consts, m)
     end
-    if kind == "set" or kind == "byte" then lit, anchored = regex.required_literal(obj.pattern) end
+    if kind == "set" then lit, anchored = regex.required_literal(obj.pattern) end
     if not lit then
       local byte, caseless = regex.required_byte(obj.pattern)
       if not byte then return m end

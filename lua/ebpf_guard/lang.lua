@@ -931,22 +931,6 @@ local function cmd_quote(s)
   return concat(out)
 end
 
--- contains with a few literals that hold no space and no NUL: memmem on the
--- argument buffer itself (such a literal can only match inside one
--- argument, of the joined command line as of the list), or nil.
-local function buf_contains(E, vals, p, l)
-  if #vals > _M.UNROLL_CONTAINS then return nil end
-  local parts = {}
-  for i, v in ipairs(vals) do
-    if v == "" or v:find("[ %z]") then return nil end
-    parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v)
-  end
-  -- in the host, one pass for them all
-  local one = E.find_any and E.find_any(vals, p, l)
-  if one then return one end
-  return "(" .. concat(parts, " or ") .. ")"
-end
-
 -- A test that the argument buffer holds one of vals somewhere, for a
 -- matcher every match of which contains one of them whole (in, prefix,
 -- suffix, contains of an element, or of the command line when no value has
@@ -963,6 +947,16 @@ local function buf_any(E, vals, p, l)
   local parts = {}
   for i, v in ipairs(vals) do parts[i] = fmt("(%s >= %d and MEMMEM(%s, %s, %q, %d) ~= nil)", l, #v, p, l, v, #v) end
   return "(" .. concat(parts, " or ") .. ")"
+end
+
+-- contains with literals that hold no space and no NUL: the argument
+-- buffer itself holds one (such a literal can only match inside one
+-- argument, of the joined command line as of the list), or nil.
+local function buf_contains(E, vals, p, l)
+  for _, v in ipairs(vals) do
+    if v:find(" ", 1, true) then return nil end
+  end
+  return buf_any(E, vals, p, l)
 end
 
 -- A matcher on cmdline or parent.cmdline (the arguments joined by spaces),

@@ -202,6 +202,27 @@ local function class_end(p, i, last)
   return nil
 end
 
+-- Escapes the literal analyses below understand (a class of characters or
+-- a position, none a literal); any other letter or digit escape makes them
+-- give up.
+local SAFE_ESCAPE = "^[dDwWsShHvVbBzZAGR]$"
+
+-- Where the content of the group that opens at s[i] ("(") starts: plain,
+-- (?: and named groups ((?<name>, (?P<name>); nil for any other form
+-- (options, lookarounds, atomic groups, verbs, recursion).
+local function group_start(s, i)
+  local q = s:sub(i + 1, i + 1)
+  if q == "*" then return nil end
+  if q ~= "?" then return i + 1 end
+  local r = s:sub(i + 2, i + 2)
+  if r == ":" then return i + 3 end
+  if (r == "<" and s:sub(i + 3, i + 3):match("[%a_]")) or (r == "P" and s:sub(i + 3, i + 3) == "<") then
+    local e = s:find(">", i, true)
+    return e and e + 1
+  end
+  return nil
+end
+
 -- One byte that every match of pattern contains, for a memchr pre-test, for
 -- patterns that are an alternation of plain words: optional leading (?i),
 -- then "a|b|c", "(a|b|c)" or "(?:a|b|c)" with words of letters, digits, "_"
@@ -473,9 +494,6 @@ function _M.required_set(p)
     if m == "?" or m == "+" then i = i + 1 end
     return min
   end
-  local function skip_class()
-    i = class_end(p, i, n) or bad()
-  end
   -- the better of two sets: the longer shortest literal, then fewer literals
   local shortest = _M.shortest
   local function better(a, b)
@@ -495,44 +513,26 @@ function _M.required_set(p)
     while i <= n do
       local c = p:sub(i, i)
       if c == "|" or c == ")" then break end
-      local lit, set, other
+      local lit, set
       if c == "\\" then
         local d = p:sub(i + 1, i + 1)
         if d == "" then bad() end
         if d:match("%w") then
-          if not d:match("^[dDwWsShHvVbBzZAGR]$") then bad() end
-          other = true
+          if not d:match(SAFE_ESCAPE) then bad() end
         else
           lit = d
         end
         i = i + 2
       elseif c == "[" then
-        skip_class()
-        other = true
+        i = class_end(p, i, n) or bad()
       elseif c == "(" then
-        local q = p:sub(i + 1, i + 1)
-        if q == "*" then bad() end
-        if q == "?" then
-          local r = p:sub(i + 2, i + 2)
-          if r == ":" then
-            i = i + 3
-          elseif (r == "<" and p:sub(i + 3, i + 3):match("[%a_]")) or (r == "P" and p:sub(i + 3, i + 3) == "<") then
-            local e = p:find(">", i, true)
-            if not e then bad() end
-            i = e + 1
-          else
-            bad()
-          end
-        else
-          i = i + 1
-        end
+        i = group_start(p, i) or bad()
         set = parse_alt()
         if p:sub(i, i) ~= ")" then bad() end
         i = i + 1
       elseif c == "?" or c == "*" or c == "+" or c == "{" then
         bad()
       elseif c == "." or c == "^" or c == "$" then
-        other = true
         i = i + 1
       else
         lit = c
@@ -550,7 +550,6 @@ function _M.required_set(p)
         cut()
         if set and min ~= 0 then best = better(best, set) end
       end
-      local _ = other
     end
     cut()
     return best
@@ -600,7 +599,6 @@ end
 -- punctuation and \d \w \s \h \v \b \z \A \G and negations, non-ASCII).
 function _M.required_suffixes(p)
   if type(p) ~= "string" or p:find("[\128-\255]") or p:find("\\Q", 1, true) then return nil end
-  local n = #p
   local body
   if p:sub(-2) == "\\z" then
     body = p:sub(1, -3)
@@ -615,7 +613,7 @@ function _M.required_suffixes(p)
     if body:sub(i, i) == "\\" then bs = bs + 1 else break end
   end
   if bs % 2 == 1 then return nil end
-  n = #body
+  local n = #body
   -- one forward pass: the trailing run of plain characters of [from, to)
   -- at depth 0 relative to from, and where each top-level group starts
   local BAD = {}
@@ -630,7 +628,7 @@ function _M.required_suffixes(p)
         local d = body:sub(i + 1, i + 1)
         if d == "" then error(BAD) end
         if d:match("%w") then
-          if not d:match("^[dDwWsShHvVbBzZAGR]$") then error(BAD) end
+          if not d:match(SAFE_ESCAPE) then error(BAD) end
         else
           lit = d
         end
@@ -639,13 +637,7 @@ function _M.required_suffixes(p)
         i = class_end(body, i, to - 1)
         if not i then error(BAD) end
       elseif c == "(" then
-        local q = body:sub(i + 1, i + 1)
-        if q == "*" then error(BAD) end
-        if q == "?" then
-          local r = body:sub(i + 2, i + 2)
-          if not (r == ":" or (r == "<" and body:sub(i + 3, i + 3):match("[%a_]"))
-              or (r == "P" and body:sub(i + 3, i + 3) == "<")) then error(BAD) end
-        end
+        if not group_start(body, i) then error(BAD) end
         if depth == 0 then last_group = { i } end
         depth = depth + 1
         i = i + 1
@@ -680,15 +672,10 @@ function _M.required_suffixes(p)
     local run, group, alts = scan(1, n + 1)
     if #alts > 0 then return nil end
     if run ~= "" then return { run } end
-    -- the last item is a group (unquantified: else the run is empty and
-    -- group nil) ending at the end of the body
+    -- the last item is a group ending at the end of the body (a quantifier
+    -- after it would be the body's end)
     if not group or group[2] ~= n then return nil end
-    local open = group[1] + 1
-    local q = body:sub(open, open)
-    if q == "?" then
-      local r = body:sub(open + 1, open + 1)
-      if r == ":" then open = open + 2 else open = body:find(">", open, true) + 1 end
-    end
+    local open = group_start(body, group[1])
     local _, _, inner = scan(open, n)
     local out, from = {}, open
     inner[#inner + 1] = n
