@@ -106,6 +106,60 @@ describe("connect_fanout_scan", function()
     assert.equals(0, eng:errors("connect_fanout_scan", 1))
     assert.equals(0, eng:errors("connect_fanout_scan", 0))
   end)
+
+  local function connect(tgid, ip, port, t)
+    return { type = "connect", comm = "x", tgid = tgid, dest_ip = ip, dest_port = port, ret = -111,
+      timestamp = 1735689600 + t }
+  end
+  local function count(alerts)
+    local n = 0
+    for _, a in ipairs(alerts) do if a.rule_id == "connect_fanout_scan" then n = n + 1 end end
+    return n
+  end
+
+  it("counts one port of many hosts, and a host's ports apart from another's", function()
+    local evs = {}
+    -- 31 hosts on port 22, and 15 ports of each of two hosts: no limit reached
+    for h = 1, 31 do evs[#evs + 1] = connect(80, "10.2.0." .. h, 22, #evs * 0.01) end
+    for p = 1, 15 do
+      evs[#evs + 1] = connect(80, "10.3.0.1", 100 + p, #evs * 0.01)
+      evs[#evs + 1] = connect(80, "10.3.0.2", 100 + p, #evs * 0.01)
+    end
+    -- the same pairs again count nothing
+    for h = 1, 31 do evs[#evs + 1] = connect(80, "10.2.0." .. h, 22, #evs * 0.01) end
+    local eng = T.engine({ rules = "rules" })
+    assert.equals(0, count(eng:run(evs)))
+    -- the 32nd host on port 22
+    local alerts = eng:run({ connect(80, "10.2.0.99", 22, 2) })
+    assert.equals(1, count(alerts))
+    assert.equals("x (pid 80) connected to port 22 of 32 hosts within 10 s", alerts[1].description)
+    -- a process reports once
+    assert.equals(0, count(eng:run({ connect(80, "10.4.0.1", 22, 2.1) })))
+  end)
+
+  it("starts over when its numbering of hosts does, and still counts after", function()
+    local eng = T.engine({ rules = "rules" })
+    -- hosts numbered 1 (from pid 94) and 2 (15 of its ports from pid 92)
+    local evs = { connect(94, "10.6.6.6", 80, 0) }
+    for p = 1, 15 do evs[#evs + 1] = connect(92, "10.8.8.8", 500 + p, p * 0.001) end
+    -- 16,382 more hosts from pid 90 (20 ports in turn: never a limit): the
+    -- numbering is full
+    for i = 1, 16382 do
+      local ip = ("10.%d.%d.%d"):format(math.floor(i / 65536), math.floor(i / 256) % 256, i % 256)
+      evs[#evs + 1] = connect(90, ip, 2000 + i % 20, 0.1 + i * 0.0001)
+    end
+    assert.equals(0, count(eng:run(evs)))
+    -- a new host from pid 93: the numbering starts over (it is host 1),
+    -- and pid 92's next new host is numbered 2, as 10.8.8.8 was: pid 92's
+    -- 15 ports of 10.8.8.8 must not count for it
+    assert.equals(0, count(eng:run({ connect(93, "10.5.5.5", 80, 2), connect(92, "10.7.7.7", 600, 2.01) })))
+    -- and a scan after it is counted
+    local scan = {}
+    for p = 1, 16 do scan[p] = connect(91, "10.9.9.9", 3000 + p, 2 + p * 0.01) end
+    local alerts = eng:run(scan)
+    assert.equals(1, count(alerts))
+    assert.equals("x (pid 91) connected to 16 ports of 10.9.9.9 within 10 s", alerts[1].description)
+  end)
 end)
 
 describe("shell_under_network_service", function()

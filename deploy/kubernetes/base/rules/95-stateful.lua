@@ -209,6 +209,17 @@ local WINDOW = 10e9
 local fanout = guard.state { max = 4096, ttl = 60 }
 -- the thresholds (params: an override's replace: params sets them)
 local FANOUT = { ports = 16, hosts = 32 }
+-- Each process's state is one table: its window's start, pairs counted,
+-- hosts seen and the keys below, so a connect already counted costs two
+-- lookups in it (a table per host and per port was three more tables to
+-- reach, each a likely cache miss with thousands of processes: about 20%
+-- of a call, docs/performance.md). Hosts are numbered (IDS, shared,
+-- bounded: at IDS_MAX it starts over, and so does every process's
+-- window); with id a host's number:
+--   s[id * 65536 + port] = true   the pair was seen
+--   s[-id]                        distinct ports of the host
+--   s[-65537 - port]              distinct hosts on the port
+local IDS, NIDS, GEN, IDS_MAX = {}, 0, 0, 16384
 
 local connect_fanout = {
   id = "connect_fanout_scan",
@@ -221,37 +232,44 @@ local connect_fanout = {
   match = function(ev)
     -- a stream connection (the filter)
     local PORTS, HOSTS = FANOUT.ports, FANOUT.hosts
-    local s = fanout:get(ev.tgid)
+    local tgid = ev.tgid
+    local s = fanout:get(tgid)
     local now = ev.ts_ns
-    if not s or now - s.start > WINDOW then
-      -- seen: the ports seen per host; ports: distinct ports per host;
-      -- hosts: distinct hosts per port (counted as pairs come, O(1) each)
-      s = { start = now, seen = {}, n = 0, ports = {}, hosts = {}, fired = s and s.fired }
-      fanout:set(ev.tgid, s)
+    if not s or now - s.start > WINDOW or s.gen ~= GEN then
+      s = { start = now, n = 0, gen = GEN, fired = s and s.fired }
+      fanout:set(tgid, s)
     end
     if s.fired then return false end
     local ip, port = ev.dest_ip, ev.dest_port
-    local sp = s.seen[ip]
-    if sp and sp[port] then return false end
+    local id = IDS[ip]
+    if not id then
+      if NIDS >= IDS_MAX then
+        IDS, NIDS, GEN = {}, 0, GEN + 1
+        s = { start = now, n = 0, gen = GEN }
+        fanout:set(tgid, s)
+      end
+      NIDS = NIDS + 1
+      id = NIDS
+      IDS[ip] = id
+    end
+    local key = id * 65536 + port
+    if s[key] then return false end
     if s.n >= 4 * HOSTS then
       -- many pairs, none past a limit: start over (bounded memory)
-      s.seen, s.n, s.ports, s.hosts, sp = {}, 0, {}, {}, nil
+      s = { start = s.start, n = 0, gen = GEN }
+      fanout:set(tgid, s)
     end
-    if not sp then
-      sp = {}
-      s.seen[ip] = sp
-    end
-    sp[port] = true
+    s[key] = true
     s.n = s.n + 1
-    local np = (s.ports[ip] or 0) + 1
-    local nh = (s.hosts[port] or 0) + 1
-    s.ports[ip], s.hosts[port] = np, nh
+    local np = (s[-id] or 0) + 1
+    local nh = (s[-65537 - port] or 0) + 1
+    s[-id], s[-65537 - port] = np, nh
     if np < PORTS and nh < HOSTS then return false end
     s.fired = true
     if np >= PORTS then
-      return ("%s (pid %d) connected to %d ports of %s within 10 s"):format(ev.comm, ev.tgid, np, ip)
+      return ("%s (pid %d) connected to %d ports of %s within 10 s"):format(ev.comm, tgid, np, ip)
     end
-    return ("%s (pid %d) connected to port %d of %d hosts within 10 s"):format(ev.comm, ev.tgid, port, nh)
+    return ("%s (pid %d) connected to port %d of %d hosts within 10 s"):format(ev.comm, tgid, port, nh)
   end,
 }
 
