@@ -527,6 +527,18 @@ struct {
 	__type(value, __u8);
 } kf_once SEC(".maps");
 
+/* connect's addresses and loopback classes (eg_raw.h): 0 while the host
+ * rewrites them */
+__u32 eg_kf_conn_addrs = 0;
+__u32 eg_kf_conn_loop = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_KF_ADDRS);
+	__type(key, struct eg_kf_addr_key);
+	__type(value, __u8);
+} kf_addr SEC(".maps");
+
 /* The word of the first 4 bytes of a NUL-terminated name (zeros after its
  * end), as the rules' words are made (compile.lua word4). */
 static __always_inline __u32 kf_name_word(const char b[4])
@@ -597,6 +609,43 @@ static __always_inline bool kf_sock_drop(__u32 type, __u32 port, long ret)
 static __always_inline bool kf_port_drop(__u32 type, __u32 port)
 {
 	return kf_sock_drop(type, port, -1);
+}
+
+/* The loopback class (EG_KF_LOOP_*) of a destination, 0 for any other:
+ * exactly the addresses whose text starts as compile.lua's LOOP says. */
+static __always_inline __u32 kf_loop_class(__u32 family, const __u8 a[16])
+{
+	const __u32 *w = (const __u32 *)a;
+
+	if (family == AF_INET)
+		return a[0] == 127 ? EG_KF_LOOP_V4 : 0;
+	if (family != AF_INET6 || w[0] || w[1])
+		return 0;
+	if (!w[2] && w[3] == bpf_htonl(1))
+		return EG_KF_LOOP_V6;
+	if (w[2] == bpf_htonl(0xffff) && a[12] == 127)
+		return EG_KF_LOOP_MAPPED;
+	return 0;
+}
+
+/* Whether a connect to this destination stays in the kernel (counted): as
+ * kf_sock_drop, and no rule names its address, and it is not a destination
+ * some rule wants every connect to (all but some loopback classes). */
+static __noinline bool kf_connect_drop(__u32 family, const __u8 *addr, __u32 port)
+{
+	struct eg_kf_addr_key k = { .family = family };
+	__u32 loop = eg_kf_conn_loop;
+
+	if (!(eg_kf_socks & (1u << EG_RAW_CONNECT)))
+		return false;
+	if (!addr)
+		return false;
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	if ((loop & EG_KF_LOOP_ON) && !(kf_loop_class(family, k.addr) & loop))
+		return false;
+	if (eg_kf_conn_addrs && bpf_map_lookup_elem(&kf_addr, &k))
+		return false;
+	return kf_port_drop(EG_RAW_CONNECT, port);
 }
 
 /*
@@ -974,7 +1023,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 			BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 		}
 		kk_connect(e, task);
-		if (!(e->flags & EG_RAWF_KILLED) && kf_port_drop(EG_RAW_CONNECT, e->dest_port))
+		if (!(e->flags & EG_RAWF_KILLED) && kf_connect_drop(family, e->dest_addr, e->dest_port))
 			return;
 		submit(e, sizeof(*e));
 		return;
@@ -1001,7 +1050,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	} else {
 		__builtin_memcpy(e->dest_addr, &sa.sin6_addr, 16);
 	}
-	if (kf_port_drop(EG_RAW_CONNECT, e->dest_port))
+	if (kf_connect_drop(e->family, e->dest_addr, e->dest_port))
 		return;
 	submit(e, sizeof(*e));
 }
@@ -1211,17 +1260,9 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	task = bpf_get_current_task_btf();
 	if (in_connect_call(task))
 		return 0;
-	if (kf_port_drop(EG_RAW_CONNECT, ctx->dport))
-		return 0;
 	e = get_scratch();
 	if (!e)
 		return 0;
-	fill_common(e, EG_RAW_CONNECT, id);
-	e->flags = call_flags(task);
-	e->ret = -EINPROGRESS;
-	e->proto = IPPROTO_TCP;
-	e->family = ctx->family;
-	e->dest_port = ctx->dport; /* host order in the tracepoint */
 	/* the verifier refuses loads through a computed ctx pointer */
 	if (ctx->family == AF_INET) {
 		__builtin_memset(e->dest_addr, 0, sizeof(e->dest_addr));
@@ -1229,6 +1270,14 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	} else {
 		bpf_probe_read_kernel(e->dest_addr, 16, ctx->daddr_v6);
 	}
+	if (kf_connect_drop(ctx->family, e->dest_addr, ctx->dport))
+		return 0;
+	fill_common(e, EG_RAW_CONNECT, id);
+	e->flags = call_flags(task);
+	e->ret = -EINPROGRESS;
+	e->proto = IPPROTO_TCP;
+	e->family = ctx->family;
+	e->dest_port = ctx->dport; /* host order in the tracepoint */
 	submit(e, sizeof(*e));
 	return 0;
 }
@@ -1315,7 +1364,7 @@ int BPF_PROG(net_dev_queue, struct sk_buff *skb)
 		return 0;
 	bpf_map_update_elem(&dgram_seen, &k, &one, BPF_ANY);
 	/* after the once-per-destination check: counted as the event it is */
-	if (kf_port_drop(EG_RAW_CONNECT, bpf_ntohs(k.port)))
+	if (kf_connect_drop(k.family, k.addr, bpf_ntohs(k.port)))
 		return 0;
 	e = get_scratch();
 	if (!e)

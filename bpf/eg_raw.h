@@ -213,6 +213,21 @@ struct eg_kf_once_key {
 	__u64 start;
 };
 
+/* kf_addr: connect's filter by destination address, a hash set of
+ * (family, address: 4 bytes and zeros, or 16), consulted when
+ * eg_kf_conn_addrs is 1. eg_kf_conn_loop: 0, or EG_KF_LOOP_ON and the
+ * loopback classes (EG_KF_LOOP_*) a connect may stay in the kernel with:
+ * some rule wants every connect to any other destination. */
+#define EG_KF_ADDRS 4096
+struct eg_kf_addr_key {
+	__u32 family;
+	__u8 addr[16];
+};
+#define EG_KF_LOOP_V4 1     /* 127/8 */
+#define EG_KF_LOOP_V6 2     /* ::1 */
+#define EG_KF_LOOP_MAPPED 4 /* ::ffff:127/104 */
+#define EG_KF_LOOP_ON (1u << 31)
+
 struct eg_kf_prefix {
 	__u32 prefixlen; /* in bits */
 	__u8 data[EG_KF_PREFIX_MAX];

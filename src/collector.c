@@ -152,6 +152,9 @@ struct collector {
 	/* their programs and first successes: eg_kf_sock_progs, eg_kf_sock_once */
 	volatile uint32_t *kf_sock_progs, *kf_sock_once;
 	int kf_sock_prog_fd, kf_once_fd;
+	/* connect's addresses and loopback classes: eg_kf_conn_addrs, eg_kf_conn_loop */
+	volatile uint32_t *kf_conn_addrs, *kf_conn_loop;
+	int kf_addr_fd;
 	uint64_t kfs_gen;
 	bool kfs_synced;
 	uint32_t kfs_on;
@@ -380,6 +383,10 @@ static int map_bss(struct collector *c)
 		c->kf_sock_progs = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_sock_once", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_sock_once = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_conn_addrs", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_conn_addrs = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_conn_loop", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_conn_loop = (volatile uint32_t *)((char *)m + kf_off);
 	return 0;
 }
 
@@ -1443,6 +1450,33 @@ static void kf_sync_paths(struct collector *c)
 }
 
 /*
+ * Puts connect's addresses into kf_addr: each text an address as the daemon
+ * writes a destination (format_ip's form; 4 bytes and zeros for IPv4); a
+ * text in another form equals no event's dest_ip and is left out. Returns 0,
+ * or -1 (errno set) when an update failed.
+ */
+static int kf_fill_addrs(int fd, const struct eg_kfilter_open *k)
+{
+	const uint8_t one = 1;
+	for (size_t j = 0; j < k->naddrs; j++) {
+		struct eg_kf_addr_key key = {0};
+		char back[INET6_ADDRSTRLEN];
+		if (inet_pton(AF_INET, k->addrs[j], key.addr) == 1)
+			key.family = AF_INET;
+		else if (inet_pton(AF_INET6, k->addrs[j], key.addr) == 1)
+			key.family = AF_INET6;
+		else
+			continue;
+		format_ip(back, (int)key.family, key.addr);
+		if (strcmp(back, k->addrs[j]))
+			continue;
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * kf_sync for the socket families (connect, listen, accept): one hash set
  * of (type, port) words, eg_kf_socks a bit per type that is on (0 while
  * the map changes). Off as the others are, and per type when a rule of it
@@ -1461,9 +1495,10 @@ static void kf_sync_socks(struct collector *c)
 		return;
 	}
 	bool changed = !c->kfs_synced || c->kfs_gen != gen;
-	uint32_t on = c->kfs_on, progs = 0, once = 0;
+	uint32_t on = c->kfs_on, progs = 0, once = 0, conn_addrs = 0, conn_loop = 0;
 	bool have_progs = c->kf_sock_progs && c->kf_sock_prog_fd >= 0;
 	bool have_once = c->kf_sock_once && c->kf_once_fd >= 0;
+	bool have_addrs = c->kf_conn_addrs && c->kf_conn_loop && c->kf_addr_fd >= 0;
 	if (why) {
 		on = 0;
 	} else if (changed) {
@@ -1474,11 +1509,13 @@ static void kf_sync_socks(struct collector *c)
 			*c->kf_sock_progs = 0;
 		if (c->kf_sock_once)
 			*c->kf_sock_once = 0;
+		if (have_addrs)
+			*c->kf_conn_addrs = *c->kf_conn_loop = 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		/* a new rule set starts with no process's first success seen
 		 * (its detections' memory of them starts empty too) */
 		if ((err = kf_clear(c->kf_port_fd)) || (have_progs && (err = kf_clear(c->kf_sock_prog_fd))) ||
-		    (have_once && (err = kf_clear(c->kf_once_fd)))) {
+		    (have_once && (err = kf_clear(c->kf_once_fd))) || (have_addrs && (err = kf_clear(c->kf_addr_fd)))) {
 			snprintf(buf, sizeof(buf), "failed to clear the port filter: %s", strerror(-err));
 			why = buf;
 		}
@@ -1497,6 +1534,15 @@ static void kf_sync_socks(struct collector *c)
 			}
 			if (k->once && !have_once) {
 				whys[i] = "the BPF object keeps no first successes";
+				continue;
+			}
+			if ((k->naddrs || k->loop >= 0) && !have_addrs) {
+				whys[i] = "the BPF object has no address filter";
+				continue;
+			}
+			if (k->naddrs && kf_fill_addrs(c->kf_addr_fd, k)) {
+				snprintf(buf, sizeof(buf), "failed to update the address filter: %s", strerror(errno));
+				whys[i] = buf;
 				continue;
 			}
 			nprogs += k->ncomm + k->nleaf;
@@ -1527,12 +1573,20 @@ static void kf_sync_socks(struct collector *c)
 				progs |= 1u << t;
 			if (k->once)
 				once |= 1u << t;
+			if (k->naddrs)
+				conn_addrs = 1;
+			if (k->loop >= 0)
+				conn_loop = EG_KF_LOOP_ON | (uint32_t)k->loop;
 			on |= 1u << t;
 		}
 		if (have_progs)
 			*c->kf_sock_progs = progs;
 		if (have_once)
 			*c->kf_sock_once = once;
+		if (have_addrs) {
+			*c->kf_conn_addrs = conn_addrs;
+			*c->kf_conn_loop = conn_loop;
+		}
 	}
 	if (c->kf_socks) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -1553,9 +1607,15 @@ static void kf_sync_socks(struct collector *c)
 			size_t np = k->ncomm + k->nleaf;
 			if (np)
 				snprintf(progs_text, sizeof(progs_text), ", %zu program word%s", np, np == 1 ? "" : "s");
-			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s%s%s)\n",
+			char addrs_text[48] = "";
+			if (k->naddrs)
+				snprintf(addrs_text, sizeof(addrs_text), ", %zu dest_ip address%s", k->naddrs,
+					 k->naddrs == 1 ? "" : "es");
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s%s%s%s%s)\n",
 				eg_event_type_name(t), k->nports, t == EG_EV_CONNECT ? "dest_port" : "local_port",
-				k->nports == 1 ? "" : "s", progs_text, k->once ? ", each process's first success" : "");
+				k->nports == 1 ? "" : "s", progs_text, addrs_text,
+				k->loop >= 0 ? ", every destination but loopback" : "",
+				k->once ? ", each process's first success" : "");
 		}
 	}
 	c->kfs_synced = true;
@@ -1684,7 +1744,8 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 {
 	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_head_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
 			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1, .kf_path_head_fd = -1,
-			      .kf_path_word_fd = -1, .kf_port_fd = -1, .kf_sock_prog_fd = -1, .kf_once_fd = -1};
+			      .kf_path_word_fd = -1, .kf_port_fd = -1, .kf_sock_prog_fd = -1, .kf_once_fd = -1,
+			      .kf_addr_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
 
@@ -1834,6 +1895,10 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_once")) &&
 	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_once_key) && bpf_map__type(kfm) == BPF_MAP_TYPE_LRU_HASH)
 		c.kf_once_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_addr")) &&
+	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_addr_key) && bpf_map__type(kfm) == BPF_MAP_TYPE_HASH &&
+	    bpf_map__max_entries(kfm) >= EG_KF_ADDRS)
+		c.kf_addr_fd = bpf_map__fd(kfm);
 	eg_metrics_set_refresh(refresh_on_scrape, &c);
 
 	c.boot_to_real = boot_to_real_offset();

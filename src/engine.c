@@ -497,16 +497,19 @@ static int read_words(lua_State *L, int idx, const char *key, const uint32_t **o
 	return 0;
 }
 
-/* Reads the prefix strings at t[key] (a table at idx) into k's prefixes.
- * Returns 0, or -1 when out of memory. */
-static int read_prefixes(lua_State *L, int idx, const char *key, struct eg_kfilter_open *k)
+/* Reads the strings at t[key] (a table at idx) into *out (NUL-terminated
+ * copies) and their lengths into *lens_out. Returns 0, or -1 when out of
+ * memory (*n says how many were read). */
+static int read_strings(lua_State *L, int idx, const char *key, const char *const **out, const uint32_t **lens_out,
+			size_t *nout)
 {
 	lua_getfield(L, idx, key);
 	size_t n = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
 	char **p = calloc(n ? n : 1, sizeof(*p));
 	uint32_t *lens = calloc(n ? n : 1, sizeof(*lens));
-	k->prefixes = (const char *const *)p;
-	k->prefix_lens = lens;
+	*out = (const char *const *)p;
+	*lens_out = lens;
+	*nout = 0;
 	if (!p || !lens) {
 		lua_pop(L, 1);
 		return -1;
@@ -524,13 +527,20 @@ static int read_prefixes(lua_State *L, int idx, const char *key, struct eg_kfilt
 		lua_pop(L, 1);
 		if (!p[i]) {
 			lua_pop(L, 1);
-			k->nprefixes = i;
+			*nout = i;
 			return -1;
 		}
 	}
-	k->nprefixes = n;
+	*nout = n;
 	lua_pop(L, 1);
 	return 0;
+}
+
+/* Reads the prefix strings at t[key] (a table at idx) into k's prefixes.
+ * Returns 0, or -1 when out of memory. */
+static int read_prefixes(lua_State *L, int idx, const char *key, struct eg_kfilter_open *k)
+{
+	return read_strings(L, idx, key, &k->prefixes, &k->prefix_lens, &k->nprefixes);
 }
 
 /* Reads host.init's kfilter[name] (kfilter: the table at idx) into k, its
@@ -569,8 +579,13 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	if (k2 && (read_words(L, t, "path2_suffixes", &k2->suffixes, &k2->nsuffixes) ||
 		   read_prefixes(L, t, "path2_prefixes", k2)))
 		rc = -1;
+	if (!rc && read_strings(L, t, "addrs", &k->addrs, &k->addr_lens, &k->naddrs))
+		rc = -1;
 	lua_getfield(L, t, "once");
 	k->once = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, t, "loop");
+	k->loop = lua_isnumber(L, -1) ? (int32_t)lua_tointeger(L, -1) : -1;
 	lua_pop(L, 1);
 	if (mode) {
 		lua_getfield(L, t, "mode_mask");
@@ -588,6 +603,10 @@ static void free_kfilter(struct eg_kfilter_open *k)
 		free((void *)k->prefixes[i]);
 	free((void *)k->prefixes);
 	free((void *)k->prefix_lens);
+	for (size_t i = 0; k->addrs && i < k->naddrs; i++)
+		free((void *)k->addrs[i]);
+	free((void *)k->addrs);
+	free((void *)k->addr_lens);
 	free((void *)k->suffixes);
 	free((void *)k->comm);
 	free((void *)k->ports);

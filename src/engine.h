@@ -100,6 +100,11 @@ struct eg_kfilter_open {
 	const uint32_t *leaf;  /* the socket families': executables' file names' words */
 	size_t nleaf;
 	bool once;             /* the socket families': each process's first success */
+	const char *const *addrs; /* connect's: destination addresses, as rules write them */
+	const uint32_t *addr_lens;
+	size_t naddrs;
+	int32_t loop; /* connect's: -1, or the loopback classes (bpf/eg_raw.h EG_KF_LOOP_*) a
+		       * connect may stay in the kernel with when some rule wants every other one */
 };
 /* Owned by the engine. */
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);

@@ -430,6 +430,8 @@ end
 -- { ports = { p, ... } (sorted) }, or { off = "why" } naming the first
 -- rule without a key (with the stock set every one of these types has one).
 _M.KF_PORTS_MAX = 4096
+-- connect's addresses (bpf/eg_raw.h EG_KF_ADDRS)
+_M.KF_ADDRS_MAX = 4096
 _M.KF_PORT_FIELD = { connect = "dest_port", listen = "local_port", accept = "local_port" }
 _M.KF_SOCK_TYPES = { "connect", "listen", "accept" }
 
@@ -518,6 +520,102 @@ local function ast_programs(ast)
     end, function() return { comm = {}, leaf = {} } end)
 end
 
+-- The destination addresses every match of ast names (connect's dest_ip,
+-- a value or a list: { [text] = true }), or nil; of "all" the narrowest
+-- conjunct's, of "any" the union when every branch has some. The kernel
+-- compares them as addresses: a text that is not one as the daemon writes
+-- it (src/collector.c keeps only those) can equal no event's dest_ip.
+local function ast_addrs(ast)
+  return ast_fold(ast, function(x)
+    local m = x.m
+    if x.field.name ~= "dest_ip" or type(m) ~= "table" or m.op ~= "in" then return nil end
+    local set = {}
+    for _, v in ipairs(m.values) do
+      if type(v) ~= "string" then return nil end
+      set[v] = true
+    end
+    return set
+  end, count, union, function() return {} end)
+end
+
+-- The loopback destinations the kernel tells apart (bpf/ebpf_guard.bpf.c,
+-- kf_loop_class), each by the text the daemon writes for it: an IPv4
+-- address of 127/8 ("127.0.0.1"), ::1, an IPv4-mapped one of 127/8
+-- ("::ffff:127.0.0.1").
+local LOOP = { { bit = 1, texts = "127.", exact = false }, { bit = 2, texts = "::1", exact = true },
+  { bit = 4, texts = "::ffff:127.", exact = false } }
+_M.KF_LOOP_ALL = 7
+local function starts(s, p) return s:sub(1, #p) == p end
+-- The classes whose every text matches m (a dest_ip matcher), as a mask.
+local function loop_covered(m)
+  local out = 0
+  if type(m) ~= "table" then return 0 end
+  if m.op == "prefix" or m.op == "in" then
+    for _, c in ipairs(LOOP) do
+      for _, v in ipairs(m.values or {}) do
+        if type(v) == "string" and ((m.op == "prefix" and starts(c.texts, v))
+          or (m.op == "in" and c.exact and v == c.texts)) then
+          out = bit.bor(out, c.bit)
+        end
+      end
+    end
+  elseif m.op == "not" then
+    return bit.band(_M.KF_LOOP_ALL, bit.bnot(_M.loop_reachable(m.node)))
+  end
+  return out
+end
+-- The classes some text of which may match m, as a mask (all of them
+-- unless m says otherwise).
+function _M.loop_reachable(m)
+  if type(m) ~= "table" then return _M.KF_LOOP_ALL end
+  if m.op == "prefix" or m.op == "in" then
+    local out = 0
+    for _, c in ipairs(LOOP) do
+      for _, v in ipairs(m.values or {}) do
+        if type(v) == "string" and ((m.op == "prefix" and (starts(c.texts, v) or (not c.exact and starts(v, c.texts))))
+          or (m.op == "in" and (c.exact and v == c.texts or not c.exact and starts(v, c.texts)))) then
+          out = bit.bor(out, c.bit)
+        end
+      end
+    end
+    return out
+  elseif m.op == "not" then
+    return bit.band(_M.KF_LOOP_ALL, bit.bnot(loop_covered(m.node)))
+  elseif m.op == "and" then
+    local out = _M.KF_LOOP_ALL
+    for _, x in ipairs(m.list or {}) do out = bit.band(out, _M.loop_reachable(x)) end
+    return out
+  end
+  return _M.KF_LOOP_ALL
+end
+-- The loopback classes no match of ast can be in, as a mask: from dest_ip
+-- tests (prefix, in, their not, either as `not:` around the test or in the
+-- test's matcher); of "all" the union, of "any" the intersection.
+local function ast_loop(ast)
+  if not ast then return 0 end
+  if ast.op == "field" then
+    if ast.field.name ~= "dest_ip" then return 0 end
+    return bit.band(_M.KF_LOOP_ALL, bit.bnot(_M.loop_reachable(ast.m)))
+  end
+  if ast.op == "not" then
+    local x = ast.node
+    if type(x) ~= "table" or x.op ~= "field" or x.field.name ~= "dest_ip" then return 0 end
+    return loop_covered(x.m)
+  end
+  if ast.op == "all" then
+    local out = 0
+    for _, x in ipairs(ast.list) do out = bit.bor(out, ast_loop(x)) end
+    return out
+  end
+  if ast.op == "any" then
+    local out = _M.KF_LOOP_ALL
+    for _, x in ipairs(ast.list) do out = bit.band(out, ast_loop(x)) end
+    return #ast.list > 0 and out or 0
+  end
+  return 0
+end
+_M.ast_loop = ast_loop
+
 -- Whether every match of ast is a success (ret >= 0).
 local function ast_success(ast)
   if not ast then return false end
@@ -551,7 +649,7 @@ end
 
 local function kf_sock_type(rules, t, tname)
   local fname = _M.KF_PORT_FIELD[tname]
-  local ports, comm, leaf, once = {}, {}, {}, false
+  local ports, comm, leaf, once, addrs, loop = {}, {}, {}, false, {}, nil
   for _, r in ipairs(rules) do
     local wants = false
     for _, x in ipairs(r.types) do if x == t then wants = true end end
@@ -572,11 +670,26 @@ local function kf_sock_type(rules, t, tname)
       end
       local ast = r.kind == "yaml" and r.match_ast or (r.kind == "lua" and r.filter_ast and r.filter_ast[t]) or nil
       if not set and ast then progs = ast_programs(ast) end
+      -- connect: the addresses it names, else the loopback destinations
+      -- it never wants
+      local as, lp
+      if not set and not progs and ast and tname == "connect" then
+        as = ast_addrs(ast)
+        if not as then
+          lp = ast_loop(ast)
+          if lp == 0 then lp = nil end
+        end
+      end
       if set then
         for x in pairs(set) do ports[x] = true end
       elseif progs then
         for w in pairs(progs.comm) do comm[w] = true end
         for w in pairs(progs.leaf) do leaf[w] = true end
+      elseif as then
+        for x in pairs(as) do addrs[x] = true end
+      elseif lp then
+        -- every destination but these crosses
+        loop = bit.band(loop or _M.KF_LOOP_ALL, lp)
       elseif r.kind == "lua" and r.once and r.once[t] and ast_success(ast) and tname ~= "connect" then
         -- each process's first success: the kernel remembers the processes
         -- whose first success of the type crossed (listen, accept)
@@ -588,8 +701,10 @@ local function kf_sock_type(rules, t, tname)
           extra = tname == "connect" and " (the kernel remembers first successes of listen and accept only)"
             or " (its once needs a filter that wants successes only: ret: {ge: 0})"
         end
-        return { off = ("%s %q (%s) wants %s events and names no %s or program the kernel can test%s")
-          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname, extra) }
+        return { off = ("%s %q (%s) wants %s events and names no %s%s or program the kernel can test%s%s")
+          :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname,
+            tname == "connect" and ", dest_ip" or "",
+            tname == "connect" and " (nor leaves out loopback destinations)" or "", extra) }
       end
     end
   end
@@ -597,7 +712,15 @@ local function kf_sock_type(rules, t, tname)
   if n > _M.KF_PORTS_MAX then
     return { off = ("the rules name %d %s values (the kernel holds %d)"):format(n, fname, _M.KF_PORTS_MAX) }
   end
-  return { ports = sorted_keys(ports), comm = sorted_keys(comm), leaf = sorted_keys(leaf), once = once }
+  local na = count(addrs)
+  if na > _M.KF_ADDRS_MAX then
+    return { off = ("the rules name %d dest_ip addresses (the kernel holds %d)"):format(na, _M.KF_ADDRS_MAX) }
+  end
+  if loop == 0 then
+    return { off = "the rules that want connects to all but some loopback destinations exclude none in common" }
+  end
+  return { ports = sorted_keys(ports), comm = sorted_keys(comm), leaf = sorted_keys(leaf), once = once,
+    addrs = sorted_keys(addrs), loop = loop }
 end
 
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,

@@ -83,6 +83,15 @@ local function drops(kfs, ev, raw, st)
   local kf = kfs[ev.type]
   if not kf or kf.off then return false end
   if SOCK_PORT[ev.type] then
+    if ev.type == "connect" then
+      -- connect's loopback classes (kf_loop_class) and addresses: the
+      -- kernel's binary tests, as the texts the daemon writes show them
+      local ip = ev.dest_ip or ""
+      local class = (ip:match("^127%.%d+%.%d+%.%d+$") and 1) or (ip == "::1" and 2)
+        or (ip:match("^::ffff:127%.%d+%.%d+%.%d+$") and 4) or 0
+      if kf.loop and bit.band(class, kf.loop) == 0 then return false end
+      for _, a in ipairs(kf.addrs or {}) do if a == ip then return false end end
+    end
     local p = ev[SOCK_PORT[ev.type]] or 0
     for _, x in ipairs(kf.ports) do if x == p then return false end end
     -- the program: the comm's word, the executable's file name's
@@ -549,6 +558,142 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       assert.same(a, b)
     end)
 
+    it("connect: addresses, and the loopback destinations a rule leaves out", function()
+      local p = yaml(rule("a", "connect", "      dest_ip: [169.254.169.254, \"fd00:ec2::254\"]\n")
+        .. rule("b", "connect", "      any:\n        - dest_ip: 10.0.0.7\n        - dest_ip: [\"::1\"]\n")
+        -- a port range too wide for the port key; loopback left out by not:
+        .. rule("c", "connect", "      dest_port: {ge: 1000}\n      not: {dest_ip: {prefix: [\"127.\", \"::1\"]}}\n")
+        -- in the test's own matcher: all three classes
+        .. rule("d", "connect", "      dest_ip: {not: {prefix: [\"127.\", \"::1\", \"::ffff:127.\"]}}\n")
+        .. rule("e", "connect", "      dest_port: 22\n"))
+      local kfs = kfilters({ p })
+      os.remove(p)
+      assert.is_nil(kfs.connect.off)
+      assert.same({ "10.0.0.7", "169.254.169.254", "::1", "fd00:ec2::254" }, kfs.connect.addrs)
+      -- c leaves out 127/8 and ::1, d all three: only what both leave out
+      assert.equals(3, kfs.connect.loop)
+      -- (and the built-in's miner ports)
+      assert.same({ 22, 3333, 4444, 5555, 7777 }, kfs.connect.ports)
+      -- the masks of single conditions (compile.ast_loop)
+      local function loop(match)
+        local q = yaml(rule("x", "connect", match))
+        local k = kfilters({ q })
+        os.remove(q)
+        return k.connect.loop, k.connect.off
+      end
+      assert.equals(1, loop("      not: {dest_ip: {prefix: \"127.\"}}\n"))
+      assert.equals(1, loop("      not: {dest_ip: {prefix: \"12\"}}\n"))
+      -- "::" starts ::1's text and ::ffff:127.'s
+      assert.equals(6, loop("      not: {dest_ip: {prefix: \"::\"}}\n"))
+      assert.equals(2, loop("      not: {dest_ip: \"::1\"}\n"))
+      -- a prefix some loopback text has (127.0.) does not leave out the class
+      local l, off = loop("      not: {dest_ip: {prefix: \"127.0.\"}}\n")
+      assert.is_nil(l)
+      assert.matches("names no dest_port, dest_ip or program", off)
+      -- a positive prefix leaves out the classes none of whose texts has it
+      assert.equals(7, loop("      dest_ip: {prefix: \"10.\"}\n"))
+      assert.equals(5, loop("      dest_ip: {prefix: \"::1\"}\n"))
+      assert.equals(3, loop("      dest_ip: {prefix: \"::ffff:127.0.0.\"}\n"))
+      -- any: what every branch leaves out; all: what one does
+      assert.equals(1, loop("      any:\n        - not: {dest_ip: {prefix: \"127.\"}}\n"
+        .. "        - all:\n            - not: {dest_ip: {prefix: \"127.\"}}\n"
+        .. "            - not: {dest_ip: \"::1\"}\n"))
+      assert.equals(3, loop("      all:\n        - not: {dest_ip: {prefix: \"127.\"}}\n"
+        .. "        - not: {dest_ip: \"::1\"}\n"))
+      -- a regex tells nothing
+      l, off = loop("      dest_ip: {regex: \"^10\\\\.\"}\n")
+      assert.is_nil(l)
+      assert.is_string(off)
+      -- rules that leave out no loopback class in common
+      local q = yaml(rule("x", "connect", "      not: {dest_ip: {prefix: \"127.\"}}\n")
+        .. rule("y", "connect", "      not: {dest_ip: \"::1\"}\n"))
+      assert.equals("the rules that want connects to all but some loopback destinations exclude none in common",
+        kfilters({ q }).connect.off)
+      os.remove(q)
+    end)
+
+    it("connect, with addresses and loopback left out: the same alerts", function()
+      math.randomseed(18)
+      local p = yaml(rule("a", "connect", "      dest_ip: [169.254.169.254, \"fd00:ec2::254\", 127.0.0.5]\n")
+        .. rule("b", "connect", "      any:\n        - dest_ip: 10.0.0.7\n        - dest_ip: [\"::1\"]\n")
+        .. rule("c", "connect", "      dest_port: {ge: 1000}\n      not: {dest_ip: {prefix: [\"127.\", \"::1\"]}}\n")
+        .. rule("d", "connect", "      dest_ip: {not: {prefix: [\"127.\", \"::1\", \"::ffff:127.\"]}}\n      ret: 0\n")
+        .. rule("e", "connect", "      dest_port: 22\n"))
+      local kfs = kfilters({ p })
+      assert.is_nil(kfs.connect.off)
+      local ips = { "127.0.0.1", "127.0.0.5", "127.9.9.9", "::1", "::1:2", "::ffff:127.0.0.1", "::ffff:10.0.0.7",
+        "10.0.0.7", "169.254.169.254", "fd00:ec2::254", "192.0.2.1", "2001:db8::1", "::127.0.0.1" }
+      local events = {}
+      for i = 1, 6000 do
+        events[i] = { type = "connect", comm = pick({ "nc", "curl", "python3" }), pid = 1000 + i % 50,
+          tgid = 1000 + i % 50, uid = 0, ret = pick({ 0, 0, -111 }), dest_ip = pick(ips),
+          dest_port = pick({ 22, 80, 999, 1000, 5000, 53 }) }
+      end
+      local a, b, dropped = both({ p }, kfs, events)
+      os.remove(p)
+      assert.is_true(dropped > 500, "dropped " .. dropped)
+      assert.is_true(#a > 2000, #a .. " alerts")
+      assert.same(a, b)
+    end)
+
+    it("connect, a prefix only some loopback texts have: the same alerts", function()
+      math.randomseed(20)
+      -- 127.0.0. is no class's every text, but some of 127/8's: that class
+      -- crosses, the two others stay in the kernel
+      local p = yaml(rule("f", "connect", "      dest_ip: {prefix: \"127.0.0.\"}\n      dest_port: {ge: 1000}\n")
+        .. rule("g", "connect", "      dest_ip: {prefix: [\"::ffff:127.0.\"]}\n      dest_port: {ge: 2000}\n"))
+      local kfs = kfilters({ p })
+      assert.is_nil(kfs.connect.off)
+      assert.equals(2, kfs.connect.loop)
+      local events = {}
+      for i = 1, 3000 do
+        events[i] = { type = "connect", comm = "nc", pid = 5000, tgid = 5000, uid = 0, ret = 0,
+          dest_ip = pick({ "127.0.0.1", "127.0.1.1", "::1", "::ffff:127.0.0.9", "10.1.1.1" }),
+          dest_port = pick({ 80, 1000, 5000 }) }
+      end
+      local a, b, dropped = both({ p }, kfs, events)
+      os.remove(p)
+      assert.is_true(dropped > 300, "dropped " .. dropped)
+      assert.is_true(#a > 500, #a .. " alerts")
+      assert.same(a, b)
+    end)
+
+    it("connect with the stock set, connect_fanout_scan off: on, the same alerts", function()
+      math.randomseed(19)
+      local off = yaml("")
+      local fh = assert(io.open(off, "w"))
+      fh:write("overrides:\n  - rule: connect_fanout_scan\n    replace: {enabled: false}\n")
+      fh:close()
+      local configs = { "rules", off }
+      local kfs = kfilters(configs)
+      assert.is_nil(kfs.connect.off)
+      assert.same({ "100.100.100.200", "169.254.169.254", "169.254.170.2", "fd00:ec2::254" }, kfs.connect.addrs)
+      assert.equals(7, kfs.connect.loop)
+      local progs = { { "nginx", "/usr/sbin/nginx" }, { "bash", "/usr/bin/bash" }, { "python3", "/usr/bin/python3" },
+        { "app", "/opt/app/app" }, { "x", "/tmp/x" }, { "tor", "/usr/bin/tor" } }
+      local ips = { "127.0.0.1", "::1", "::ffff:127.0.0.1", "10.0.0.7", "169.254.169.254", "203.0.113.9" }
+      local events, ts = {}, 1735689600
+      for i = 1, 6000 do
+        local pr = pick(progs)
+        ts = ts + math.random()
+        local tgid = 3000 + math.random(30)
+        local ev = { comm = pr[1], exe = pr[2], pid = tgid, tgid = tgid, uid = 33, ts_ns = math.floor(ts * 1e9) }
+        if math.random(10) == 1 then
+          ev.type, ev.call = "listen", "listen"
+          ev.local_ip, ev.local_port, ev.ret = "0.0.0.0", 8080, 0
+        else
+          ev.type = "connect"
+          ev.dest_ip, ev.dest_port, ev.ret = pick(ips), pick({ 443, 80, 9050, 3333, 6379 }), pick({ 0, -111 })
+        end
+        events[i] = ev
+      end
+      local a, b, dropped = both(configs, kfs, events)
+      os.remove(off)
+      assert.is_true(dropped > 500, "dropped " .. dropped)
+      assert.is_true(#a > 100, #a .. " alerts")
+      assert.same(a, b)
+    end)
+
     it("take programs from name, comm and exe, and a detection's once with a filter of successes", function()
       local p = yaml(rule("a", "accept", "      any:\n        - name: [sh, bash]\n        - exe: {suffix: [/dash]}\n")
         .. rule("b", "accept", "      exe: [/usr/local/bin/srv]\n      ret: {ge: 0}\n"))
@@ -585,8 +730,9 @@ return { id = "d", description = "d", event_types = { "accept", "connect" }, fil
         .. " test (its once needs a filter that wants successes only: ret: {ge: 0})"):format(q), kfs.accept.off)
       os.remove(q)
       kfs, q = det("{ accept = { ret = { ge = 0 } }, connect = { ret = { ge = 0 } } }", '{ "accept", "connect" }')
-      assert.equals(('detection "d" (%s) wants connect events and names no dest_port or program the kernel can'
-        .. " test (the kernel remembers first successes of listen and accept only)"):format(q), kfs.connect.off)
+      assert.equals(('detection "d" (%s) wants connect events and names no dest_port, dest_ip or program the'
+        .. " kernel can test (nor leaves out loopback destinations) (the kernel remembers first successes of"
+        .. " listen and accept only)"):format(q), kfs.connect.off)
       os.remove(q)
     end)
 
@@ -704,8 +850,9 @@ return { id = "d", description = "d", event_types = { "accept", "connect" }, fil
   describe("the socket families", function()
     it("are off, naming the first rule without a port or program key", function()
       local kfs = kfilters({ "rules" })
-      assert.equals('rule "cloud_metadata_access" (rules/60-discovery.yaml) wants connect events and names no'
-        .. " dest_port or program the kernel can test", kfs.connect.off)
+      assert.equals('detection "connect_fanout_scan" (rules/95-stateful.lua) wants connect events and names no'
+        .. " dest_port, dest_ip or program the kernel can test (nor leaves out loopback destinations)",
+        kfs.connect.off)
       assert.equals('rule "shell_listening" (rules/70-command-and-control.yaml) wants listen events and names no'
         .. " local_port or program the kernel can test", kfs.listen.off)
       -- accept: shell_accepted_connection's shells, server_starts_connecting_out's once
@@ -737,13 +884,13 @@ return { id = "d", description = "d", event_types = { "accept", "connect" }, fil
       os.remove(p)
       p = yaml(rule("n", "connect", "      any:\n        - dest_port: 8080\n        - comm: nc\n"))
       kfs = kfilters({ p })
-      assert.equals(('rule "n" (%s) wants connect events and names no dest_port or program the kernel can test'):format(p),
-        kfs.connect.off)
+      assert.equals(('rule "n" (%s) wants connect events and names no dest_port, dest_ip or program the kernel can'
+        .. " test (nor leaves out loopback destinations)"):format(p), kfs.connect.off)
       os.remove(p)
       p = yaml(rule("e", "connect", "      dest_port: {ge: 1024}\n"))
       kfs = kfilters({ p })
-      assert.equals(('rule "e" (%s) wants connect events and names no dest_port or program the kernel can test'):format(p),
-        kfs.connect.off)
+      assert.equals(('rule "e" (%s) wants connect events and names no dest_port, dest_ip or program the kernel can'
+        .. " test (nor leaves out loopback destinations)"):format(p), kfs.connect.off)
       os.remove(p)
     end)
   end)

@@ -40,7 +40,8 @@ line=$(grep '^ebpf-guard: kernel filter for accept events: ' "$W/stderr") ||
 [[ $line =~ ^ebpf-guard:\ kernel\ filter\ for\ accept\ events:\ on\ \(0\ local_port\ values,\ [0-9]+\ program\ words,\ each\ process\'s\ first\ success\)$ ]] ||
 	fail "the accept filter is not on with the stock set's programs and first successes: $line"
 # the gauge says what the kernel applies: every filterable type but connect
-# and listen (their rules name addresses and writable directories)
+# and listen (connect_fanout_scan counts every TCP connect; shell_listening
+# names writable directories)
 for t in open link rename unlink chmod accept; do
 	[ "$(metric "ebpf_guard_kernel_filter_on{type=\"$t\"}")" = 1 ] || fail "ebpf_guard_kernel_filter_on{type=\"$t\"} is not 1"
 done
