@@ -557,16 +557,25 @@ static __always_inline __u32 kf_name_word(const char b[4])
  * comm's word or its executable's file name's is in kf_sock_prog. */
 static __noinline bool kf_sock_prog_wanted(__u32 type)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
 	const unsigned char *name;
-	char comm[16] = {}, b[4] = {};
+	struct mm_struct *mm;
+	struct file *exe;
+	char b[4] = {};
 	__u64 key;
 
-	bpf_get_current_comm(comm, sizeof(comm));
-	key = EG_KF_PROG_KEY(type, 0, kf_name_word(comm));
+	/* the comm and the executable's name by direct loads, not helper
+	 * calls (an accept and a connect of a server ask every time) */
+	key = EG_KF_PROG_KEY(type, 0, kf_name_word(t->comm));
 	if (bpf_map_lookup_elem(&kf_sock_prog, &key))
 		return true;
-	name = BPF_CORE_READ(t, mm, exe_file, f_path.dentry, d_name.name);
+	mm = t->mm;
+	if (!mm)
+		return false;
+	exe = mm->exe_file;
+	if (!exe)
+		return false;
+	name = exe->f_path.dentry->d_name.name;
 	if (!name || bpf_probe_read_kernel(b, sizeof(b), name))
 		return false;
 	key = EG_KF_PROG_KEY(type, 1, kf_name_word(b));
@@ -589,11 +598,11 @@ static __always_inline bool kf_sock_drop(__u32 type, __u32 port, long ret)
 	if ((eg_kf_sock_progs & (1u << type)) && kf_sock_prog_wanted(type))
 		return false;
 	if ((eg_kf_sock_once & (1u << type)) && ret >= 0) {
-		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		struct task_struct *t = bpf_get_current_task_btf();
 		struct eg_kf_once_key ok = {
 			.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32),
 			.type = type,
-			.start = BPF_CORE_READ(t, group_leader, start_time),
+			.start = t->group_leader->start_time,
 		};
 		const __u8 one = 1;
 
@@ -978,56 +987,69 @@ static __always_inline void report_open(struct task_struct *task, __u64 id, long
 	finish_open(e, task, ret, dfd, fn, &w);
 }
 
-/* Address of a connected socket, or of the caller's sockaddr. */
+#include "fam.h"
+#include "fam_memfd.h"
+#include "fam_ptrace.h"
+#include "fam_module.h"
+#include "fam_bpf.h"
+#include "fam_setid.h"
+#include "fam_namespace.h"
+#include "fam_mount.h"
+#include "fam_files.h"
+#include "fam_net.h"
+
+/* Address of a connected socket, or of the caller's sockaddr. The socket
+ * is read by direct loads; a connect that stays in the kernel (the filter)
+ * is decided before the header is filled, unless a kill may be due. */
 static __always_inline void report_connect(struct task_struct *task, __u64 id, long ret, long fd,
 					   __u64 uaddr, __u64 alen, __u32 rflags, bool skip_tcp)
 {
-	struct file *f = fd_file(task, fd);
 	struct sockaddr_in6 sa = {};
 	struct eg_raw_event *e;
-	struct socket *sock;
 	struct sock *sk;
 	__u16 family, dport, proto;
 
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
+	sk = net_inet_sock(task, fd, &family);
 	if (!sk)
 		return;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
+	proto = sk->sk_protocol;
+	if (skip_tcp && proto == IPPROTO_TCP)
 		return;
 	e = get_scratch();
 	if (!e)
 		return;
-	fill_common(e, EG_RAW_CONNECT, id);
-	e->ret = ret;
-	e->flags = rflags;
-	proto = BPF_CORE_READ(sk, sk_protocol);
-	if (skip_tcp && proto == IPPROTO_TCP)
-		return;
-	e->proto = proto;
-	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	dport = sk->__sk_common.skc_dport;
 	if (dport && (ret == 0 || proto == IPPROTO_TCP)) {
 		/* the kernel's peer: a connected socket, or a TCP one whose SYN
 		 * went out (in progress, refused, timed out: the peer stays) */
-		e->family = family;
-		e->dest_port = bpf_ntohs(dport);
-		if (family == AF_INET) {
-			__u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u32 *d = (__u32 *)e->dest_addr;
 
-			__builtin_memset(e->dest_addr, 0, sizeof(e->dest_addr));
-			__builtin_memcpy(e->dest_addr, &a, 4);
+		if (family == AF_INET) {
+			d[0] = sk->__sk_common.skc_daddr;
+			d[1] = d[2] = d[3] = 0;
 		} else {
 			BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 		}
+		if (!(eg_kk_on & (1u << EG_RAW_CONNECT)) &&
+		    kf_connect_drop(family, e->dest_addr, bpf_ntohs(dport)))
+			return;
+		fill_common(e, EG_RAW_CONNECT, id);
+		e->ret = ret;
+		e->flags = rflags;
+		e->proto = proto;
+		e->family = family;
+		e->dest_port = bpf_ntohs(dport);
 		kk_connect(e, task);
-		if (!(e->flags & EG_RAWF_KILLED) && kf_connect_drop(family, e->dest_addr, e->dest_port))
+		if ((eg_kk_on & (1u << EG_RAW_CONNECT)) && !(e->flags & EG_RAWF_KILLED) &&
+		    kf_connect_drop(family, e->dest_addr, e->dest_port))
 			return;
 		submit(e, sizeof(*e));
 		return;
 	}
+	fill_common(e, EG_RAW_CONNECT, id);
+	e->ret = ret;
+	e->flags = rflags;
+	e->proto = proto;
 	/* failed before reaching the network: what the caller asked for */
 	if (alen >= SIN6_LEN_RFC2133) {
 		if (bpf_probe_read_user(&sa, SIN6_LEN_RFC2133, (const void *)uaddr))
@@ -1054,17 +1076,6 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 		return;
 	submit(e, sizeof(*e));
 }
-
-#include "fam.h"
-#include "fam_memfd.h"
-#include "fam_ptrace.h"
-#include "fam_module.h"
-#include "fam_bpf.h"
-#include "fam_setid.h"
-#include "fam_namespace.h"
-#include "fam_mount.h"
-#include "fam_files.h"
-#include "fam_net.h"
 
 /* An open(2)-like call: its flags and path argument. */
 static __always_inline void open_call(struct sc *s, const struct kf_memo *m)
@@ -1242,17 +1253,22 @@ static __always_inline bool in_connect_call(struct task_struct *task)
 
 /* Every TCP connect not made by a connect call (io_uring, fast open's
  * sendto, a kernel client): the socket going to SYN_SENT, in the connecting
- * task, reported as in progress. */
-SEC("tracepoint/sock/inet_sock_set_state")
-int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+ * task, reported as in progress. A raw (BTF) tracepoint: the classic one
+ * built its record (addresses of both ends, both families) for each of a
+ * connection's half-dozen state changes before the program could return
+ * for the others (docs/performance.md). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct task_struct *task;
 	struct eg_raw_event *e;
+	__u16 family, dport;
 	__u64 id;
 
-	if (ctx->newstate != TCP_SYN_SENT || ctx->protocol != IPPROTO_TCP)
+	if (newstate != TCP_SYN_SENT || !sk || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	if (ctx->family != AF_INET && ctx->family != AF_INET6)
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	id = bpf_get_current_pid_tgid();
 	if (is_self(id))
@@ -1263,21 +1279,23 @@ int tracepoint__sock__inet_sock_set_state(struct trace_event_raw_inet_sock_set_s
 	e = get_scratch();
 	if (!e)
 		return 0;
-	/* the verifier refuses loads through a computed ctx pointer */
-	if (ctx->family == AF_INET) {
-		__builtin_memset(e->dest_addr, 0, sizeof(e->dest_addr));
-		bpf_probe_read_kernel(e->dest_addr, 4, ctx->daddr);
+	dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (family == AF_INET) {
+		__u32 *d = (__u32 *)e->dest_addr;
+
+		d[0] = sk->__sk_common.skc_daddr;
+		d[1] = d[2] = d[3] = 0;
 	} else {
-		bpf_probe_read_kernel(e->dest_addr, 16, ctx->daddr_v6);
+		BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 	}
-	if (kf_connect_drop(ctx->family, e->dest_addr, ctx->dport))
+	if (kf_connect_drop(family, e->dest_addr, dport))
 		return 0;
 	fill_common(e, EG_RAW_CONNECT, id);
 	e->flags = call_flags(task);
 	e->ret = -EINPROGRESS;
 	e->proto = IPPROTO_TCP;
-	e->family = ctx->family;
-	e->dest_port = ctx->dport; /* host order in the tracepoint */
+	e->family = family;
+	e->dest_port = dport;
 	submit(e, sizeof(*e));
 	return 0;
 }

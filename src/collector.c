@@ -84,7 +84,7 @@ static const struct probe probes[] = {
 			     T(EG_EV_MOUNT) | T(EG_EV_LINK) | T(EG_EV_RENAME) | T(EG_EV_UNLINK) |
 			     T(EG_EV_CHMOD) | T(EG_EV_DUP) | T(EG_EV_LISTEN) | T(EG_EV_ACCEPT),
 	 "raw_syscalls/sys_exit", false},
-	{"tracepoint__sock__inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
+	{"inet_sock_set_state", T(EG_EV_CONNECT), "sock/inet_sock_set_state", false},
 	{"net_dev_queue", T(EG_EV_CONNECT), "net/net_dev_queue", false},
 	{"io_uring_submit_req", T(EG_EV_OPEN), "io_uring/io_uring_submit_req", true},
 	{"io_uring_complete", T(EG_EV_OPEN), "io_uring/io_uring_complete", true},
