@@ -546,47 +546,36 @@ local LOOP = { { bit = 1, texts = "127.", exact = false }, { bit = 2, texts = ":
   { bit = 4, texts = "::ffff:127.", exact = false } }
 _M.KF_LOOP_ALL = 7
 local function starts(s, p) return s:sub(1, #p) == p end
--- The classes whose every text matches m (a dest_ip matcher), as a mask.
-local function loop_covered(m)
-  local out = 0
-  if type(m) ~= "table" then return 0 end
-  if m.op == "prefix" or m.op == "in" then
-    for _, c in ipairs(LOOP) do
-      for _, v in ipairs(m.values or {}) do
-        if type(v) == "string" and ((m.op == "prefix" and starts(c.texts, v))
-          or (m.op == "in" and c.exact and v == c.texts)) then
-          out = bit.bor(out, c.bit)
-        end
-      end
-    end
-  elseif m.op == "not" then
-    return bit.band(_M.KF_LOOP_ALL, bit.bnot(_M.loop_reachable(m.node)))
-  end
-  return out
-end
--- The classes some text of which may match m, as a mask (all of them
--- unless m says otherwise).
-function _M.loop_reachable(m)
-  if type(m) ~= "table" then return _M.KF_LOOP_ALL end
+-- The classes of which every text (every = true), or some text (an
+-- over-estimate), matches m (a dest_ip matcher), as a mask.
+local function loop_classes(m, every)
+  local ALL = _M.KF_LOOP_ALL
+  if type(m) ~= "table" then return every and 0 or ALL end
   if m.op == "prefix" or m.op == "in" then
     local out = 0
     for _, c in ipairs(LOOP) do
       for _, v in ipairs(m.values or {}) do
-        if type(v) == "string" and ((m.op == "prefix" and (starts(c.texts, v) or (not c.exact and starts(v, c.texts))))
-          or (m.op == "in" and (c.exact and v == c.texts or not c.exact and starts(v, c.texts)))) then
-          out = bit.bor(out, c.bit)
+        if type(v) == "string" then
+          -- every text starts with v / equals v; some does, or may
+          local hit
+          if m.op == "prefix" then
+            hit = starts(c.texts, v) or (not every and not c.exact and starts(v, c.texts))
+          else
+            hit = (c.exact and v == c.texts) or (not every and not c.exact and starts(v, c.texts))
+          end
+          if hit then out = bit.bor(out, c.bit) end
         end
       end
     end
     return out
   elseif m.op == "not" then
-    return bit.band(_M.KF_LOOP_ALL, bit.bnot(loop_covered(m.node)))
+    return bit.band(ALL, bit.bnot(loop_classes(m.node, not every)))
   elseif m.op == "and" then
-    local out = _M.KF_LOOP_ALL
-    for _, x in ipairs(m.list or {}) do out = bit.band(out, _M.loop_reachable(x)) end
+    local out = ALL
+    for _, x in ipairs(m.list or {}) do out = bit.band(out, loop_classes(x, every)) end
     return out
   end
-  return _M.KF_LOOP_ALL
+  return every and 0 or ALL
 end
 -- The loopback classes no match of ast can be in, as a mask: from dest_ip
 -- tests (prefix, in, their not, either as `not:` around the test or in the
@@ -595,12 +584,12 @@ local function ast_loop(ast)
   if not ast then return 0 end
   if ast.op == "field" then
     if ast.field.name ~= "dest_ip" then return 0 end
-    return bit.band(_M.KF_LOOP_ALL, bit.bnot(_M.loop_reachable(ast.m)))
+    return bit.band(_M.KF_LOOP_ALL, bit.bnot(loop_classes(ast.m, false)))
   end
   if ast.op == "not" then
     local x = ast.node
     if type(x) ~= "table" or x.op ~= "field" or x.field.name ~= "dest_ip" then return 0 end
-    return loop_covered(x.m)
+    return loop_classes(x.m, true)
   end
   if ast.op == "all" then
     local out = 0

@@ -586,10 +586,15 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       -- "::" starts ::1's text and ::ffff:127.'s
       assert.equals(6, loop("      not: {dest_ip: {prefix: \"::\"}}\n"))
       assert.equals(2, loop("      not: {dest_ip: \"::1\"}\n"))
-      -- a prefix some loopback text has (127.0.) does not leave out the class
+      -- a prefix some loopback text has (127.0.) does not leave out the class,
+      -- as a not: around the test or in it
       local l, off = loop("      not: {dest_ip: {prefix: \"127.0.\"}}\n")
       assert.is_nil(l)
       assert.matches("names no dest_port, dest_ip or program", off)
+      l, off = loop("      dest_ip: {not: {prefix: \"127.0.\"}}\n")
+      assert.is_nil(l)
+      assert.matches("names no dest_port, dest_ip or program", off)
+      assert.equals(2, loop("      dest_ip: {not: {prefix: [\"127.0.\", \"::1\"]}}\n"))
       -- a positive prefix leaves out the classes none of whose texts has it
       assert.equals(7, loop("      dest_ip: {prefix: \"10.\"}\n"))
       assert.equals(5, loop("      dest_ip: {prefix: \"::1\"}\n"))

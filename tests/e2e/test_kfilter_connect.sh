@@ -56,21 +56,20 @@ connects ::1 9 20 6
 connects ::ffff:127.0.0.3 9 20 6
 f1=$(filtered connect)
 [ $((f1 - f0)) -ge 100 ] || fail "100 loopback connects no rule wants, $((f1 - f0)) kept in the kernel"
-# the named loopback address crosses
-pid=$("$PY" -c 'import os, socket
+# connect_once IP: one non-blocking connect to IP port 9; prints the pid
+connect_once() {
+	"$PY" -c 'import os, socket, sys
 print(os.getpid(), flush=True)
 s = socket.socket(); s.setblocking(False)
-try: s.connect(("127.0.0.2", 9))
+try: s.connect((sys.argv[1], 9))
 except OSError: pass
-s.close()')
+s.close()' "$1"
+}
+# the named loopback address crosses
+pid=$(connect_once 127.0.0.2)
 expect_alerts --where pid="$pid" --where type=connect --rules e2e_named_address --field dest_ip=127.0.0.2
 # an address out of the host (TEST-NET-1: unreachable or in progress) crosses
-pid=$("$PY" -c 'import os, socket
-print(os.getpid(), flush=True)
-s = socket.socket(); s.setblocking(False)
-try: s.connect(("192.0.2.1", 9))
-except OSError: pass
-s.close()')
+pid=$(connect_once 192.0.2.1)
 expect_alerts --where pid="$pid" --where type=connect --rules e2e_not_loopback --field dest_ip=192.0.2.1
 # and nothing of the loopback connects reached the rules
 expect_alerts --where dest_ip=127.0.0.3 --rules ''
