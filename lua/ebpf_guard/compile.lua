@@ -435,6 +435,17 @@ _M.KF_ADDRS_MAX = 4096
 _M.KF_PORT_FIELD = { connect = "dest_port", listen = "local_port", accept = "local_port" }
 _M.KF_SOCK_TYPES = { "connect", "listen", "accept" }
 
+-- The set of an "in" matcher's values ({ [v] = true }), every one of Lua
+-- type ty, or nil.
+local function in_set(m, ty)
+  local set = {}
+  for _, v in ipairs(m.values) do
+    if type(v) ~= ty then return nil end
+    set[v] = true
+  end
+  return set
+end
+
 -- The set of ports ({ [port] = true }) a matcher m admits, or nil.
 local function matcher_ports(m)
   local function range(lo, hi)
@@ -444,12 +455,7 @@ local function matcher_ports(m)
     return set
   end
   if m.op == "in" then
-    local set = {}
-    for _, v in ipairs(m.values) do
-      if type(v) ~= "number" then return nil end
-      set[v] = true
-    end
-    return set
+    return in_set(m, "number")
   elseif m.op == "and" then
     local lo, hi
     for _, x in ipairs(m.list) do
@@ -529,12 +535,7 @@ local function ast_addrs(ast)
   return ast_fold(ast, function(x)
     local m = x.m
     if x.field.name ~= "dest_ip" or type(m) ~= "table" or m.op ~= "in" then return nil end
-    local set = {}
-    for _, v in ipairs(m.values) do
-      if type(v) ~= "string" then return nil end
-      set[v] = true
-    end
-    return set
+    return in_set(m, "string")
   end, count, union, function() return {} end)
 end
 
