@@ -1140,6 +1140,16 @@ static __always_inline long socketcall_args(struct sc *s)
 	return nr;
 }
 
+/* A failed exec's report (below), from the exit of a native execve or
+ * execveat (the classic syscalls tracepoints see no other). */
+static __always_inline int exec_exit_ret(long ret);
+#define NR_execve 59
+#define NR_execveat 322
+/* 1 while this program is attached and reports the exits of execve and
+ * execveat itself (the host then detaches their classic tracepoints, whose
+ * probe ran at every system call's exit to look for them) */
+__u32 eg_exec_exit_dispatch = 0;
+
 /*
  * Every family reported at a system call's exit, dispatched by number
  * (bpf/syscalls.h) to its handler (bpf/fam_*.h), for the types the host
@@ -1154,6 +1164,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct kf_memo memo = {};
 	struct sc s;
 
+	if ((nr == NR_execve || nr == NR_execveat) && eg_exec_exit_dispatch &&
+	    !(bpf_get_current_task_btf()->thread_info.status & TS_COMPAT))
+		return exec_exit_ret(ret);
 	/* x32 shares the 64-bit numbers of these calls, with a flag bit */
 	if (x32)
 		nr &= ~X32_SYSCALL_BIT;
@@ -1505,11 +1518,10 @@ int tracepoint__syscalls__sys_enter_execveat(struct trace_event_raw_sys_enter *c
 
 /* A failed exec returns to the caller: report it unless the file was not
  * found (execvp walking $PATH), without exe or args. */
-static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int exec_exit_ret(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	long ret = ctx->ret;
 	struct exec_start *s;
 	struct exec_path *p;
 	struct eg_raw_event *e;
@@ -1542,16 +1554,24 @@ out:
 	return 0;
 }
 
+/* The classic exit tracepoints: attached while sys_exit is not (a rule set
+ * that wants execs and none of sys_exit's families); quiet while it reports
+ * the exits itself (the moment the host switches). */
+static __always_inline int exec_exit_classic(long ret)
+{
+	return eg_exec_exit_dispatch ? 0 : exec_exit_ret(ret);
+}
+
 SEC("tracepoint/syscalls/sys_exit_execve")
 int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx);
+	return exec_exit_classic(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
 int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx);
+	return exec_exit_classic(ctx->ret);
 }
 
 /* Environment scan state: one bpf_loop step per string (or 255-byte piece

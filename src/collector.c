@@ -102,6 +102,7 @@ struct collector {
 #endif
 	struct bpf_program *prog[NPROBES];
 	volatile uint32_t *want; /* eg_want in the mapped .bss */
+	volatile uint32_t *exec_exit_dispatch; /* eg_exec_exit_dispatch, NULL: none */
 	struct bpf_link *link[NPROBES];
 	uint32_t attached_types;
 	struct ring_buffer *rb;
@@ -383,6 +384,8 @@ static int map_bss(struct collector *c)
 		c->kf_sock_progs = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_sock_once", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_sock_once = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_exec_exit_dispatch", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->exec_exit_dispatch = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_conn_addrs", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_conn_addrs = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_conn_loop", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
@@ -994,26 +997,61 @@ static int drain(struct collector *c, unsigned budget)
 
 /* ---- attach -------------------------------------------------------------- */
 
+/* The classic tracepoints of execve's and execveat's exits: while the
+ * shared sys_exit program is attached it reports those exits itself
+ * (eg_exec_exit_dispatch), and these are detached: their probe ran at every
+ * system call's exit to look for the two. */
+static bool is_exec_exit(size_t i)
+{
+	return !strcmp(probes[i].prog, "tracepoint__syscalls__sys_exit_execve") ||
+	       !strcmp(probes[i].prog, "tracepoint__syscalls__sys_exit_execveat");
+}
+
+static size_t sys_exit_probe(void)
+{
+	size_t i = 0;
+	while (i < NPROBES && strcmp(probes[i].prog, "sys_exit"))
+		i++;
+	return i;
+}
+
 /* Attaches or detaches the probes of each event type to match want.
- * Returns the number of probes that failed to attach (each reported). */
+ * Returns the number of probes that failed to attach (each reported).
+ * Attaches first, then switches the exec exits' reporter, then detaches:
+ * at every moment one of sys_exit and the exec exits' tracepoints reports
+ * a failed exec, and never both. */
+static int attach_one(struct collector *c, size_t i)
+{
+	if (c->link[i])
+		return 0;
+	c->link[i] = bpf_program__attach(c->prog[i]);
+	if (c->link[i])
+		return 0;
+	fprintf(stderr, "ebpf-guard: failed to attach %s (%s): %s\n", probes[i].prog, probes[i].tp, strerror(errno));
+	return 1;
+}
+
 static int sync_attach(struct collector *c, uint32_t want)
 {
 	int failed = 0;
+	size_t se = sys_exit_probe();
 	/* programs shared by several types report only these */
 	*c->want = want;
+	for (size_t i = 0; i < NPROBES; i++)
+		if (c->prog[i] && !is_exec_exit(i) && ((want | T_CONTEXT) & probes[i].types))
+			failed += attach_one(c, i);
+	bool disp = c->exec_exit_dispatch && se < NPROBES && c->link[se] && ((want | T_CONTEXT) & probes[se].types);
+	for (size_t i = 0; i < NPROBES; i++)
+		if (c->prog[i] && is_exec_exit(i) && !disp)
+			failed += attach_one(c, i);
+	if (c->exec_exit_dispatch) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		*c->exec_exit_dispatch = disp;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
 	for (size_t i = 0; i < NPROBES; i++) {
-		if (!c->prog[i])
-			continue;
-		bool on = (want | T_CONTEXT) & probes[i].types;
-		if (on && !c->link[i]) {
-			c->link[i] = bpf_program__attach(c->prog[i]);
-			if (!c->link[i]) {
-				fprintf(stderr, "ebpf-guard: failed to attach %s (%s): %s\n", probes[i].prog,
-					probes[i].tp, strerror(errno));
-				failed++;
-				continue;
-			}
-		} else if (!on && c->link[i]) {
+		bool on = is_exec_exit(i) ? !disp : ((want | T_CONTEXT) & probes[i].types) != 0;
+		if (!on && c->link[i]) {
 			bpf_link__destroy(c->link[i]);
 			c->link[i] = NULL;
 		}

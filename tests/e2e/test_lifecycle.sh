@@ -23,7 +23,7 @@ rc=0
 
 # adaptive attach: the built-ins want exec and connect only
 e2e_start
-grep -q '^ebpf-guard: attached 10 probes (exec,connect)$' "$W/stderr" ||
+grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" ||
 	fail "built-ins only: $(grep attached "$W/stderr")"
 [ "$(metric ebpf_guard_ringbuf_size_bytes)" = 16777216 ] || fail "ringbuf_size_bytes: $(metric ebpf_guard_ringbuf_size_bytes)"
 run_helper open /etc/hostname
@@ -47,7 +47,7 @@ rules:
 YAML
 : >"$W/alerts.jsonl"
 e2e_start -config "$W/rules.yaml"
-grep -q '^ebpf-guard: attached 10 probes (exec,connect)$' "$W/stderr" || fail "before reload: $(grep attached "$W/stderr")"
+grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" || fail "before reload: $(grep attached "$W/stderr")"
 cat >>"$W/rules.yaml" <<'YAML'
   - id: e2e_marker_open
     description: Marker file opened
@@ -64,6 +64,41 @@ grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect)$' "$W/stderr" |
 touch "$W/eg-e2e-marker-reload"
 run_helper open "$W/eg-e2e-marker-reload"
 expect_alerts --where pid="$HPID" --where type=open --rules e2e_marker_open
+e2e_stop
+
+# a failed exec is reported by the classic tracepoints of execve's exit
+# while the shared sys_exit program is not attached (execs only: the
+# built-ins without their connect rule), by sys_exit itself once a reload
+# attaches it (the classic ones then detached): once either way
+shm=$(mktemp -d /dev/shm/eg-e2e-life.XXXXXX)
+clean_later "$shm"
+cp /bin/true "$shm/noexec"
+chmod 0644 "$shm/noexec"
+cat >"$W/rules.yaml" <<'YAML'
+rules: []
+YAML
+: >"$W/alerts.jsonl"
+e2e_start -disable-rule builtin_crypto_port -config "$W/rules.yaml"
+grep -q '^ebpf-guard: attached 7 probes (exec)$' "$W/stderr" || fail "execs only: $(grep attached "$W/stderr")"
+run_helper exec "$shm/noexec"
+expect_alerts --where pid="$HPID" --where filename="$shm/noexec" --rules builtin_fileless_exec --field-json exe='""'
+cat >"$W/rules.yaml" <<'YAML'
+rules:
+  - id: e2e_port
+    description: Port 4444
+    event_types: ["connect"]
+    min_dest_port: 4444
+    max_dest_port: 4444
+YAML
+kill -HUP "$EG_PID"
+for _ in $(seq 100); do
+	grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" && break
+	sleep 0.05
+done
+grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" ||
+	fail "sys_exit not attached (and the exec exits' tracepoints not detached) by a reload: $(grep -E 'attached|reload' "$W/stderr")"
+run_helper exec "$shm/noexec"
+expect_alerts --where pid="$HPID" --where filename="$shm/noexec" --rules builtin_fileless_exec --field-json exe='""'
 e2e_stop
 
 # -all-events, the external object, recording: every probe, exit events,
