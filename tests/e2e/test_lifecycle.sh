@@ -37,7 +37,9 @@ e2e_stop # (a second SIGTERM: harmless)
 expect_alerts --timeout 0 --where pid="$HPID" --where type=connect --rules builtin_crypto_port
 
 # a SIGHUP reload that adds an open rule attaches the open probes
-cat >"$W/rules.yaml" <<'YAML'
+# port_rule: the rule file of one connect rule (port 4444)
+port_rule() {
+	cat >"$W/rules.yaml" <<'YAML'
 rules:
   - id: e2e_port
     description: Port 4444
@@ -45,6 +47,8 @@ rules:
     min_dest_port: 4444
     max_dest_port: 4444
 YAML
+}
+port_rule
 : >"$W/alerts.jsonl"
 e2e_start -config "$W/rules.yaml"
 grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" || fail "before reload: $(grep attached "$W/stderr")"
@@ -82,14 +86,7 @@ e2e_start -disable-rule builtin_crypto_port -config "$W/rules.yaml"
 grep -q '^ebpf-guard: attached 7 probes (exec)$' "$W/stderr" || fail "execs only: $(grep attached "$W/stderr")"
 run_helper exec "$shm/noexec"
 expect_alerts --where pid="$HPID" --where filename="$shm/noexec" --rules builtin_fileless_exec --field-json exe='""'
-cat >"$W/rules.yaml" <<'YAML'
-rules:
-  - id: e2e_port
-    description: Port 4444
-    event_types: ["connect"]
-    min_dest_port: 4444
-    max_dest_port: 4444
-YAML
+port_rule
 kill -HUP "$EG_PID"
 for _ in $(seq 100); do
 	grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" && break
