@@ -1015,11 +1015,7 @@ static size_t sys_exit_probe(void)
 	return i;
 }
 
-/* Attaches or detaches the probes of each event type to match want.
- * Returns the number of probes that failed to attach (each reported).
- * Attaches first, then switches the exec exits' reporter, then detaches:
- * at every moment one of sys_exit and the exec exits' tracepoints reports
- * a failed exec, and never both. */
+/* Attaches probe i unless it is; returns 1 when that failed (reported). */
 static int attach_one(struct collector *c, size_t i)
 {
 	if (c->link[i])
@@ -1031,6 +1027,11 @@ static int attach_one(struct collector *c, size_t i)
 	return 1;
 }
 
+/* Attaches or detaches the probes of each event type to match want.
+ * Returns the number of probes that failed to attach (each reported).
+ * Attaches first, then switches the exec exits' reporter, then detaches:
+ * at every moment one of sys_exit and the exec exits' tracepoints reports
+ * a failed exec, and never both. */
 static int sync_attach(struct collector *c, uint32_t want)
 {
 	int failed = 0;
