@@ -209,11 +209,11 @@ local WINDOW = 10e9
 local fanout = guard.state { max = 4096, ttl = 60 }
 -- the thresholds (params: an override's replace: params sets them)
 local FANOUT = { ports = 16, hosts = 32 }
--- Each process's state is one table: its window's start, pairs counted,
--- hosts seen and the keys below, so a connect already counted costs two
--- lookups in it (a table per host and per port was three more tables to
--- reach, each a likely cache miss with thousands of processes: about 20%
--- of a call, docs/performance.md). Hosts are numbered (IDS, shared,
+-- Each process's state is one table: its window's start, the pairs
+-- counted (n), the numbering's generation and the keys below, so a
+-- connect already counted costs two lookups in it (a table per host and
+-- per port was three more tables to reach, each a likely cache miss with
+-- thousands of processes: about 20% of a call, docs/performance.md). Hosts are numbered (IDS, shared,
 -- bounded: at IDS_MAX it starts over, and so does every process's
 -- window); with id a host's number:
 --   s[id * 65536 + port] = true   the pair was seen
