@@ -642,18 +642,19 @@ static __always_inline __u32 kf_loop_class(__u32 family, const __u8 a[16])
  * some rule wants every connect to (all but some loopback classes). */
 static __noinline bool kf_connect_drop(__u32 family, const __u8 *addr, __u32 port)
 {
-	struct eg_kf_addr_key k = { .family = family };
 	__u32 loop = eg_kf_conn_loop;
 
 	if (!(eg_kf_socks & (1u << EG_RAW_CONNECT)))
 		return false;
-	if (!addr)
+	if ((loop & EG_KF_LOOP_ON) && !(kf_loop_class(family, addr) & loop))
 		return false;
-	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
-	if ((loop & EG_KF_LOOP_ON) && !(kf_loop_class(family, k.addr) & loop))
-		return false;
-	if (eg_kf_conn_addrs && bpf_map_lookup_elem(&kf_addr, &k))
-		return false;
+	if (eg_kf_conn_addrs) {
+		struct eg_kf_addr_key k = { .family = family };
+
+		__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+		if (bpf_map_lookup_elem(&kf_addr, &k))
+			return false;
+	}
 	return kf_port_drop(EG_RAW_CONNECT, port);
 }
 

@@ -550,6 +550,7 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 			struct eg_kfilter_open *k2, uint32_t *mode)
 {
 	int rc = 0, top = lua_gettop(L);
+	k->loop = -1;
 	lua_getfield(L, idx, "kfilter");
 	if (lua_istable(L, -1))
 		lua_getfield(L, -1, name);

@@ -545,12 +545,12 @@ end
 -- ("::ffff:127.0.0.1").
 local LOOP = { { bit = 1, texts = "127.", exact = false }, { bit = 2, texts = "::1", exact = true },
   { bit = 4, texts = "::ffff:127.", exact = false } }
-_M.KF_LOOP_ALL = 7
+local LOOP_ALL = 7
 local function starts(s, p) return s:sub(1, #p) == p end
 -- The classes of which every text (every = true), or some text (an
 -- over-estimate), matches m (a dest_ip matcher), as a mask.
 local function loop_classes(m, every)
-  local ALL = _M.KF_LOOP_ALL
+  local ALL = LOOP_ALL
   if type(m) ~= "table" then return every and 0 or ALL end
   if m.op == "prefix" or m.op == "in" then
     local out = 0
@@ -585,7 +585,7 @@ local function ast_loop(ast)
   if not ast then return 0 end
   if ast.op == "field" then
     if ast.field.name ~= "dest_ip" then return 0 end
-    return bit.band(_M.KF_LOOP_ALL, bit.bnot(loop_classes(ast.m, false)))
+    return bit.band(LOOP_ALL, bit.bnot(loop_classes(ast.m, false)))
   end
   if ast.op == "not" then
     local x = ast.node
@@ -598,13 +598,12 @@ local function ast_loop(ast)
     return out
   end
   if ast.op == "any" then
-    local out = _M.KF_LOOP_ALL
+    local out = LOOP_ALL
     for _, x in ipairs(ast.list) do out = bit.band(out, ast_loop(x)) end
     return #ast.list > 0 and out or 0
   end
   return 0
 end
-_M.ast_loop = ast_loop
 
 -- Whether every match of ast is a success (ret >= 0).
 local function ast_success(ast)
@@ -679,7 +678,7 @@ local function kf_sock_type(rules, t, tname)
         for x in pairs(as) do addrs[x] = true end
       elseif lp then
         -- every destination but these crosses
-        loop = bit.band(loop or _M.KF_LOOP_ALL, lp)
+        loop = bit.band(loop or LOOP_ALL, lp)
       elseif r.kind == "lua" and r.once and r.once[t] and ast_success(ast) and tname ~= "connect" then
         -- each process's first success: the kernel remembers the processes
         -- whose first success of the type crossed (listen, accept)

@@ -574,7 +574,7 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
       assert.equals(3, kfs.connect.loop)
       -- (and the built-in's miner ports)
       assert.same({ 22, 3333, 4444, 5555, 7777 }, kfs.connect.ports)
-      -- the masks of single conditions (compile.ast_loop)
+      -- the masks of single conditions (compile.lua's ast_loop)
       local function loop(match)
         local q = yaml(rule("x", "connect", match))
         local k = kfilters({ q })

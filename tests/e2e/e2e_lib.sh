@@ -15,6 +15,8 @@
 #   run_helper <args...>   runs $HELPER, sets HPID (and HPPID) from its
 #                          "pid=N" ("ppid=N") lines, HOUT to its whole stdout
 #   expect_alerts <args>   tests/e2e/check_alerts.py on $W/alerts.jsonl
+#   wait_stderr <regex>    waits up to 5 s for a daemon stderr line matching
+#                          it (grep); returns 1 when none came
 #   fail <message>, skip <message> (tests/lib/skip.sh: a failure under CI=true)
 
 set -euo pipefail
@@ -181,3 +183,12 @@ filtered() {
 	echo "$v"
 }
 events() { metric "ebpf_guard_events_total{type=\"$1\"}"; }
+
+wait_stderr() {
+	local i
+	for i in $(seq 100); do
+		grep -q "$1" "$W/stderr" && return 0
+		sleep 0.05
+	done
+	return 1
+}

@@ -59,11 +59,7 @@ cat >>"$W/rules.yaml" <<'YAML'
     filename_regex: "eg-e2e-marker-reload"
 YAML
 kill -HUP "$EG_PID"
-for _ in $(seq 100); do
-	grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect)$' "$W/stderr" && break
-	sleep 0.05
-done
-grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect)$' "$W/stderr" ||
+wait_stderr '^ebpf-guard: attached [0-9]* probes (exec,open,connect)$' ||
 	fail "open probes not attached within 5 s of a reload that wants them: $(grep -E 'attached|reload' "$W/stderr")"
 touch "$W/eg-e2e-marker-reload"
 run_helper open "$W/eg-e2e-marker-reload"
@@ -88,11 +84,7 @@ run_helper exec "$shm/noexec"
 expect_alerts --where pid="$HPID" --where filename="$shm/noexec" --rules builtin_fileless_exec --field-json exe='""'
 port_rule
 kill -HUP "$EG_PID"
-for _ in $(seq 100); do
-	grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" && break
-	sleep 0.05
-done
-grep -q '^ebpf-guard: attached 8 probes (exec,connect)$' "$W/stderr" ||
+wait_stderr '^ebpf-guard: attached 8 probes (exec,connect)$' ||
 	fail "sys_exit not attached (and the exec exits' tracepoints not detached) by a reload: $(grep -E 'attached|reload' "$W/stderr")"
 run_helper exec "$shm/noexec"
 expect_alerts --where pid="$HPID" --where filename="$shm/noexec" --rules builtin_fileless_exec --field-json exe='""'

@@ -76,11 +76,7 @@ cat >>"$W/rules.yaml" <<'YAML'
 YAML
 printf 'return { id = "e2e_exit", description = "exits", event_types = {"exit"}, match = function(ev) return false end }\n' >"$W/lua/exit.lua"
 kill -HUP "$EG_PID"
-for _ in $(seq 100); do
-	grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit)$' "$W/stderr" && break
-	sleep 0.05
-done
-grep -q '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit)$' "$W/stderr" ||
+wait_stderr '^ebpf-guard: attached [0-9]* probes (exec,open,connect,exit)$' ||
 	fail "open and exit probes not attached after the reload: $(grep -E 'attached|reload|failed' "$W/stderr")"
 grep -q 'failed to attach' "$W/stderr" && fail "$(grep 'failed to attach' "$W/stderr")"
 touch "$W/eg-e2e-marker-posture"
