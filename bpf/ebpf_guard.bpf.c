@@ -587,7 +587,7 @@ static __noinline bool kf_sock_prog_wanted(__u32 type)
  * the kernel (counted): its type's filter is on, no rule names the port or
  * the process's program, and, where a detection wants each process's first
  * success, the process had one already. */
-static __always_inline bool kf_sock_drop(__u32 type, __u32 port, long ret)
+static __always_inline bool kf_sock_keep(__u32 type, __u32 port, long ret)
 {
 	__u32 key = EG_KF_PORT_KEY(type, port);
 
@@ -611,13 +611,50 @@ static __always_inline bool kf_sock_drop(__u32 type, __u32 port, long ret)
 			return false;
 		}
 	}
+	return true;
+}
+
+/* kf_sock_keep, counted when the record stays in the kernel. */
+static __always_inline bool kf_sock_drop(__u32 type, __u32 port, long ret)
+{
+	if (!kf_sock_keep(type, port, ret))
+		return false;
 	kf_count(type);
 	return true;
 }
 
-static __always_inline bool kf_port_drop(__u32 type, __u32 port)
+/* the connects a detection's once_per keeps the repeats of (eg_raw.h) */
+__u32 eg_kf_conn_seen = 0;
+__u64 eg_kf_conn_seen_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_KF_SEEN);
+	__type(key, struct eg_kf_seen_key);
+	__type(value, __u64);
+} kf_seen SEC(".maps");
+
+/* Whether the current process connected to this destination (as keyed by
+ * seen, EG_KF_SEEN_*) within the window; if not, it has now. */
+static __always_inline bool kf_seen_repeat(__u32 family, const __u8 *addr, __u32 port, __u32 seen)
 {
-	return kf_sock_drop(type, port, -1);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct eg_kf_seen_key k = {};
+	__u64 now = bpf_ktime_get_ns(), win = eg_kf_conn_seen_ns, *at;
+
+	k.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	k.start = t->group_leader->start_time;
+	if (seen & EG_KF_SEEN_IP) {
+		k.family = (__u16)family;
+		__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	}
+	if (seen & EG_KF_SEEN_PORT)
+		k.port = (__u16)port;
+	at = bpf_map_lookup_elem(&kf_seen, &k);
+	if (at && (!win || now - *at < win))
+		return true;
+	bpf_map_update_elem(&kf_seen, &k, &now, BPF_ANY);
+	return false;
 }
 
 /* The loopback class (EG_KF_LOOP_*) of a destination, 0 for any other:
@@ -639,23 +676,43 @@ static __always_inline __u32 kf_loop_class(__u32 family, const __u8 a[16])
 
 /* Whether a connect to this destination stays in the kernel (counted): as
  * kf_sock_drop, and no rule names its address, and it is not a destination
- * some rule wants every connect to (all but some loopback classes). */
-static __noinline bool kf_connect_drop(__u32 family, const __u8 *addr, __u32 port)
+ * some rule wants every connect to (all but some loopback classes); and,
+ * while a detection's once_per is kept here (kf_seen), the process made it
+ * within the window. rflags (NULL for an unconnected datagram) gets that
+ * memory's verdict for a connect that crosses. */
+static __noinline bool kf_connect_drop(__u32 family, const __u8 *addr, __u32 port, __u32 *rflags)
 {
-	__u32 loop = eg_kf_conn_loop;
+	__u32 loop = eg_kf_conn_loop, seen = eg_kf_conn_seen;
+	bool keep = true;
 
 	if (!(eg_kf_socks & (1u << EG_RAW_CONNECT)))
 		return false;
-	if ((loop & EG_KF_LOOP_ON) && !(kf_loop_class(family, addr) & loop))
-		return false;
-	if (eg_kf_conn_addrs) {
+	if ((loop & EG_KF_LOOP_ON) && !(kf_loop_class(family, addr) & loop)) {
+		keep = false;
+	} else if (eg_kf_conn_addrs) {
 		struct eg_kf_addr_key k = { .family = family };
 
 		__builtin_memcpy(k.addr, addr, sizeof(k.addr));
 		if (bpf_map_lookup_elem(&kf_addr, &k))
-			return false;
+			keep = false;
 	}
-	return kf_port_drop(EG_RAW_CONNECT, port);
+	if (keep)
+		keep = kf_sock_keep(EG_RAW_CONNECT, port, -1);
+	/* a detection's once_per (not for an unconnected datagram, rflags
+	 * NULL): every connect gets the memory's verdict, a repeat stays */
+	if (rflags && (seen & EG_KF_SEEN_ON)) {
+		if (!kf_seen_repeat(family, addr, port, seen)) {
+			*rflags |= EG_RAWF_SEEN_FRESH;
+			return false;
+		}
+		if (!keep) {
+			*rflags |= EG_RAWF_SEEN_REPEAT;
+			return false;
+		}
+	}
+	if (keep)
+		kf_count(EG_RAW_CONNECT);
+	return keep;
 }
 
 /*
@@ -1031,18 +1088,20 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 		} else {
 			BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 		}
+		__u32 seen = 0;
+
 		if (!(eg_kk_on & (1u << EG_RAW_CONNECT)) &&
-		    kf_connect_drop(family, e->dest_addr, bpf_ntohs(dport)))
+		    kf_connect_drop(family, e->dest_addr, bpf_ntohs(dport), &seen))
 			return;
 		fill_common(e, EG_RAW_CONNECT, id);
 		e->ret = ret;
-		e->flags = rflags;
+		e->flags = rflags | seen;
 		e->proto = proto;
 		e->family = family;
 		e->dest_port = bpf_ntohs(dport);
 		kk_connect(e, task);
 		if ((eg_kk_on & (1u << EG_RAW_CONNECT)) && !(e->flags & EG_RAWF_KILLED) &&
-		    kf_connect_drop(family, e->dest_addr, e->dest_port))
+		    kf_connect_drop(family, e->dest_addr, e->dest_port, &e->flags))
 			return;
 		submit(e, sizeof(*e));
 		return;
@@ -1073,7 +1132,7 @@ static __always_inline void report_connect(struct task_struct *task, __u64 id, l
 	} else {
 		__builtin_memcpy(e->dest_addr, &sa.sin6_addr, 16);
 	}
-	if (kf_connect_drop(e->family, e->dest_addr, e->dest_port))
+	if (kf_connect_drop(e->family, e->dest_addr, e->dest_port, &e->flags))
 		return;
 	submit(e, sizeof(*e));
 }
@@ -1277,6 +1336,7 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 	struct task_struct *task;
 	struct eg_raw_event *e;
 	__u16 family, dport;
+	__u32 seen = 0;
 	__u64 id;
 
 	if (newstate != TCP_SYN_SENT || !sk || sk->sk_protocol != IPPROTO_TCP)
@@ -1302,10 +1362,10 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 	} else {
 		BPF_CORE_READ_INTO(&e->dest_addr, sk, __sk_common.skc_v6_daddr);
 	}
-	if (kf_connect_drop(family, e->dest_addr, dport))
+	if (kf_connect_drop(family, e->dest_addr, dport, &seen))
 		return 0;
 	fill_common(e, EG_RAW_CONNECT, id);
-	e->flags = call_flags(task);
+	e->flags = call_flags(task) | seen;
 	e->ret = -EINPROGRESS;
 	e->proto = IPPROTO_TCP;
 	e->family = family;
@@ -1396,7 +1456,7 @@ int BPF_PROG(net_dev_queue, struct sk_buff *skb)
 		return 0;
 	bpf_map_update_elem(&dgram_seen, &k, &one, BPF_ANY);
 	/* after the once-per-destination check: counted as the event it is */
-	if (kf_connect_drop(k.family, k.addr, bpf_ntohs(k.port)))
+	if (kf_connect_drop(k.family, k.addr, bpf_ntohs(k.port), NULL))
 		return 0;
 	e = get_scratch();
 	if (!e)

@@ -109,6 +109,8 @@ enum eg_raw_flags {
 	EG_RAWF_PATH2_DIR = 1u << 17,     /* S3 is the directory a relative S2 starts from */
 	EG_RAWF_LOCAL_ADDR = 1u << 18,    /* S2 is a struct eg_raw_local_addr */
 	EG_RAWF_KILLED = 1u << 19,        /* the kernel sent the caller SIGKILL (bpf/kkill.h) */
+	EG_RAWF_SEEN_FRESH = 1u << 20,    /* connect: kf_seen had not seen it (below) */
+	EG_RAWF_SEEN_REPEAT = 1u << 21,   /* connect: kf_seen had, within the window */
 };
 
 /* Numbers of the newer event types (EG_RAWF_ARGS): the daemon copies them to
@@ -227,6 +229,26 @@ struct eg_kf_addr_key {
 #define EG_KF_LOOP_V6 2     /* ::1 */
 #define EG_KF_LOOP_MAPPED 4 /* ::ffff:127/104 */
 #define EG_KF_LOOP_ON (1u << 31)
+
+/* kf_seen: the connects (not unconnected datagrams) each process made, for
+ * a detection's once_per of dest_ip and/or dest_port (compile.lua
+ * kernel_once_per), an LRU hash of (process, its start time, destination)
+ * to the time the destination was last new (bpf_ktime_get_ns). While
+ * eg_kf_conn_seen has EG_KF_SEEN_ON, every such connect is looked up: one
+ * seen within eg_kf_conn_seen_ns (0: ever) is a repeat, which stays in the
+ * kernel when no other rule wants it; the others are new (the time is set).
+ * The record says which (EG_RAWF_SEEN_*): the engine follows the verdict. */
+#define EG_KF_SEEN 16384
+#define EG_KF_SEEN_ON 1u
+#define EG_KF_SEEN_IP 2u   /* keyed by the address (family and 16 bytes) */
+#define EG_KF_SEEN_PORT 4u /* keyed by the port */
+struct eg_kf_seen_key {
+	__u64 start;
+	__u32 tgid;
+	__u16 port;
+	__u16 family;
+	__u8 addr[16];
+};
 
 struct eg_kf_prefix {
 	__u32 prefixlen; /* in bits */

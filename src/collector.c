@@ -156,6 +156,11 @@ struct collector {
 	/* connect's addresses and loopback classes: eg_kf_conn_addrs, eg_kf_conn_loop */
 	volatile uint32_t *kf_conn_addrs, *kf_conn_loop;
 	int kf_addr_fd;
+	/* connect's memory of destinations (a detection's once_per):
+	 * eg_kf_conn_seen, eg_kf_conn_seen_ns, kf_seen */
+	volatile uint32_t *kf_conn_seen;
+	volatile uint64_t *kf_conn_seen_ns;
+	int kf_seen_fd;
 	uint64_t kfs_gen;
 	bool kfs_synced;
 	uint32_t kfs_on;
@@ -390,6 +395,10 @@ static int map_bss(struct collector *c)
 		c->kf_conn_addrs = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_conn_loop", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_conn_loop = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_conn_seen", sizeof(uint32_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_conn_seen = (volatile uint32_t *)((char *)m + kf_off);
+	if (!find_global(c->obj, ".bss", "eg_kf_conn_seen_ns", sizeof(uint64_t), &bss3, &kf_off) && bss3 == bss)
+		c->kf_conn_seen_ns = (volatile uint64_t *)((char *)m + kf_off);
 	return 0;
 }
 
@@ -938,6 +947,11 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev->ret = r->ret;
 		if (r->flags & EG_RAWF_DATAGRAM)
 			ev->flags |= EG_EVF_DATAGRAM;
+		/* the kernel's memory of the process's destinations (kf_seen) */
+		if (r->flags & EG_RAWF_SEEN_FRESH)
+			ev->flags |= EG_EVF_ONCE_FRESH;
+		else if (r->flags & EG_RAWF_SEEN_REPEAT)
+			ev->flags |= EG_EVF_ONCE_REPEAT;
 	}
 	if (ra)
 		for (int i = 0; i < EG_EV_NUMS; i++)
@@ -1534,10 +1548,12 @@ static void kf_sync_socks(struct collector *c)
 		return;
 	}
 	bool changed = !c->kfs_synced || c->kfs_gen != gen;
-	uint32_t on = c->kfs_on, progs = 0, once = 0, conn_addrs = 0, conn_loop = 0;
+	uint32_t on = c->kfs_on, progs = 0, once = 0, conn_addrs = 0, conn_loop = 0, conn_seen = 0;
+	uint64_t conn_seen_ns = 0;
 	bool have_progs = c->kf_sock_progs && c->kf_sock_prog_fd >= 0;
 	bool have_once = c->kf_sock_once && c->kf_once_fd >= 0;
 	bool have_addrs = c->kf_conn_addrs && c->kf_conn_loop && c->kf_addr_fd >= 0;
+	bool have_seen = c->kf_conn_seen && c->kf_conn_seen_ns && c->kf_seen_fd >= 0;
 	if (why) {
 		on = 0;
 	} else if (changed) {
@@ -1550,11 +1566,14 @@ static void kf_sync_socks(struct collector *c)
 			*c->kf_sock_once = 0;
 		if (have_addrs)
 			*c->kf_conn_addrs = *c->kf_conn_loop = 0;
+		if (have_seen)
+			*c->kf_conn_seen = 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		/* a new rule set starts with no process's first success seen
 		 * (its detections' memory of them starts empty too) */
 		if ((err = kf_clear(c->kf_port_fd)) || (have_progs && (err = kf_clear(c->kf_sock_prog_fd))) ||
-		    (have_once && (err = kf_clear(c->kf_once_fd))) || (have_addrs && (err = kf_clear(c->kf_addr_fd)))) {
+		    (have_once && (err = kf_clear(c->kf_once_fd))) || (have_addrs && (err = kf_clear(c->kf_addr_fd))) ||
+		    (have_seen && (err = kf_clear(c->kf_seen_fd)))) {
 			snprintf(buf, sizeof(buf), "failed to clear the port filter: %s", strerror(-err));
 			why = buf;
 		}
@@ -1577,6 +1596,10 @@ static void kf_sync_socks(struct collector *c)
 			}
 			if ((k->naddrs || k->loop >= 0) && !have_addrs) {
 				whys[i] = "the BPF object has no address filter";
+				continue;
+			}
+			if (k->seen && !have_seen) {
+				whys[i] = "the BPF object keeps no connect destinations";
 				continue;
 			}
 			if (k->naddrs && kf_fill_addrs(c->kf_addr_fd, k)) {
@@ -1616,6 +1639,11 @@ static void kf_sync_socks(struct collector *c)
 				conn_addrs = 1;
 			if (k->loop >= 0)
 				conn_loop = EG_KF_LOOP_ON | (uint32_t)k->loop;
+			if (k->seen) {
+				conn_seen = EG_KF_SEEN_ON | (k->seen_ip ? EG_KF_SEEN_IP : 0) |
+					    (k->seen_port ? EG_KF_SEEN_PORT : 0);
+				conn_seen_ns = k->seen_ns;
+			}
 			on |= 1u << t;
 		}
 		if (have_progs)
@@ -1625,6 +1653,11 @@ static void kf_sync_socks(struct collector *c)
 		if (have_addrs) {
 			*c->kf_conn_addrs = conn_addrs;
 			*c->kf_conn_loop = conn_loop;
+		}
+		if (have_seen) {
+			*c->kf_conn_seen_ns = conn_seen_ns;
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			*c->kf_conn_seen = conn_seen;
 		}
 	}
 	if (c->kf_socks) {
@@ -1650,11 +1683,22 @@ static void kf_sync_socks(struct collector *c)
 			if (k->naddrs)
 				snprintf(addrs_text, sizeof(addrs_text), ", %zu dest_ip address%s", k->naddrs,
 					 k->naddrs == 1 ? "" : "es");
-			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s%s%s%s%s)\n",
+			char seen_text[96] = "";
+			if (k->seen) {
+				char win[40] = "while it runs";
+				if (k->seen_ns)
+					snprintf(win, sizeof(win), "within %g s", (double)k->seen_ns / 1e9);
+				snprintf(seen_text, sizeof(seen_text), ", each process's new %s %s",
+					 k->seen_ip && k->seen_port ? "destinations"
+					 : k->seen_ip		  ? "dest_ip addresses"
+								  : "dest_port values",
+					 win);
+			}
+			fprintf(stderr, "ebpf-guard: kernel filter for %s events: on (%zu %s value%s%s%s%s%s%s)\n",
 				eg_event_type_name(t), k->nports, t == EG_EV_CONNECT ? "dest_port" : "local_port",
 				k->nports == 1 ? "" : "s", progs_text, addrs_text,
 				k->loop >= 0 ? ", every destination but loopback" : "",
-				k->once ? ", each process's first success" : "");
+				k->once ? ", each process's first success" : "", seen_text);
 		}
 	}
 	c->kfs_synced = true;
@@ -1784,7 +1828,7 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	struct collector c = {.o = o, .p = p, .drops_fd = -1, .kf_head_fd = -1, .kf_prefix_fd = -1, .kf_suffix_fd = -1,
 			      .kf_comm_fd = -1, .kf_filtered_fd = -1, .kf_path_prefix_fd = -1, .kf_path_head_fd = -1,
 			      .kf_path_word_fd = -1, .kf_port_fd = -1, .kf_sock_prog_fd = -1, .kf_once_fd = -1,
-			      .kf_addr_fd = -1};
+			      .kf_addr_fd = -1, .kf_seen_fd = -1};
 	const char *tracefs = NULL;
 	int err, rc = 1;
 
@@ -1925,6 +1969,9 @@ int eg_collector_run(const struct eg_collector_opts *o, struct eg_pipeline *p,
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_path_word")) &&
 	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_word))
 		c.kf_path_word_fd = bpf_map__fd(kfm);
+	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_seen")) &&
+	    bpf_map__key_size(kfm) == sizeof(struct eg_kf_seen_key) && bpf_map__type(kfm) == BPF_MAP_TYPE_LRU_HASH)
+		c.kf_seen_fd = bpf_map__fd(kfm);
 	if ((kfm = bpf_object__find_map_by_name(c.obj, "kf_port")) && bpf_map__key_size(kfm) == 4 &&
 	    bpf_map__type(kfm) == BPF_MAP_TYPE_HASH)
 		c.kf_port_fd = bpf_map__fd(kfm);

@@ -588,6 +588,19 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	lua_getfield(L, t, "loop");
 	k->loop = lua_isnumber(L, -1) ? (int32_t)lua_tointeger(L, -1) : -1;
 	lua_pop(L, 1);
+	lua_getfield(L, t, "seen");
+	if (lua_istable(L, -1)) {
+		k->seen = true;
+		lua_getfield(L, -1, "ns");
+		lua_Number ns = lua_tonumber(L, -1);
+		k->seen_ns = ns > 0 ? (uint64_t)ns : 0;
+		lua_getfield(L, -2, "ip");
+		k->seen_ip = lua_toboolean(L, -1);
+		lua_getfield(L, -3, "port");
+		k->seen_port = lua_toboolean(L, -1);
+		lua_pop(L, 3);
+	}
+	lua_pop(L, 1);
 	if (mode) {
 		lua_getfield(L, t, "mode_mask");
 		*mode = (uint32_t)lua_tointeger(L, -1);

@@ -105,6 +105,11 @@ struct eg_kfilter_open {
 	size_t naddrs;
 	int32_t loop; /* connect's: -1, or the loopback classes (bpf/eg_raw.h EG_KF_LOOP_*) a
 		       * connect may stay in the kernel with when some rule wants every other one */
+	/* connect's: a detection's once_per the kernel keeps the repeats of
+	 * (bpf kf_seen): keyed by the destination's address and/or port, within
+	 * seen_ns (0: while the process runs) */
+	bool seen, seen_ip, seen_port;
+	uint64_t seen_ns;
 };
 /* Owned by the engine. */
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);

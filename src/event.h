@@ -47,6 +47,10 @@ enum eg_event_flags {
 	EG_EVF_INTERPRETED = 1u << 5, /* exec: of a script (or binfmt_misc): exe is the interpreter */
 	EG_EVF_DATAGRAM = 1u << 6,  /* connect: a datagram sent without connect (UDP sendto) */
 	EG_EVF_KILLED = 1u << 7,    /* exec, open, connect: the kernel killed the caller (bpf/kkill.h) */
+	/* connect: the kernel's memory of the process's destinations (a
+	 * detection's once_per, compile.lua) said new / seen within the window */
+	EG_EVF_ONCE_FRESH = 1u << 8,
+	EG_EVF_ONCE_REPEAT = 1u << 9,
 };
 
 /*

@@ -636,9 +636,37 @@ local function ast_success(ast)
   return false
 end
 
+-- Whether ast (a connect filter) is exactly datagram = false: every stream
+-- connect passes it, no datagram does (the kernel knows which is which).
+local function streams_only(ast)
+  if ast and ast.op == "all" and #ast.list == 1 then ast = ast.list[1] end
+  return ast ~= nil and ast.op == "field" and ast.field.name == "datagram" and type(ast.m) == "table"
+    and ast.m.op == "eq" and ast.m.value == false
+end
+
+-- The kernel's memory of a detection's once_per on connect (bpf kf_seen),
+-- or nil when it cannot keep the repeats: { ns = window (0: while the
+-- process runs), ip = keyed by dest_ip, port = keyed by dest_port }. The
+-- kernel remembers every stream connect it sees, so the detection's calls
+-- must be gated by nothing else: a filter of exactly datagram = false, no
+-- stored, once or exceptions on connect, fields among dest_ip and
+-- dest_port.
+local function kernel_once_per(r, t, ast)
+  local o = r.kind == "lua" and r.once_per and r.once_per[t]
+  if not o or not streams_only(ast) or (r.stored and r.stored[t]) or (r.once and r.once[t]) or r.exc_ast then
+    return nil
+  end
+  local m = { ns = o.ns or 0 }
+  for _, f in ipairs(o.fields) do
+    if f == "dest_ip" then m.ip = true elseif f == "dest_port" then m.port = true else return nil end
+  end
+  return m
+end
+
 local function kf_sock_type(rules, t, tname)
   local fname = _M.KF_PORT_FIELD[tname]
   local ports, comm, leaf, once, addrs, loop = {}, {}, {}, false, {}, nil
+  local seen, seen_by
   for _, r in ipairs(rules) do
     local wants = false
     for _, x in ipairs(r.types) do if x == t then wants = true end end
@@ -661,13 +689,14 @@ local function kf_sock_type(rules, t, tname)
       if not set and ast then progs = ast_programs(ast) end
       -- connect: the addresses it names, else the loopback destinations
       -- it never wants
-      local as, lp
+      local as, lp, mem
       if not set and not progs and ast and tname == "connect" then
         as = ast_addrs(ast)
         if not as then
           lp = ast_loop(ast)
           if lp == 0 then lp = nil end
         end
+        if not as and not lp then mem = kernel_once_per(r, t, ast) end
       end
       if set then
         for x in pairs(set) do ports[x] = true end
@@ -679,6 +708,13 @@ local function kf_sock_type(rules, t, tname)
       elseif lp then
         -- every destination but these crosses
         loop = bit.band(loop or LOOP_ALL, lp)
+      elseif mem then
+        -- each process's stream connects, once per destination (window)
+        if seen and (seen.ns ~= mem.ns or seen.ip ~= mem.ip or seen.port ~= mem.port) then
+          return { off = ("detections %q and %q want connects once per destination in different ways "
+            .. "(the kernel remembers one)"):format(seen_by, tostring(r.id)) }
+        end
+        seen, seen_by = mem, tostring(r.id)
       elseif r.kind == "lua" and r.once and r.once[t] and ast_success(ast) and tname ~= "connect" then
         -- each process's first success: the kernel remembers the processes
         -- whose first success of the type crossed (listen, accept)
@@ -689,6 +725,9 @@ local function kf_sock_type(rules, t, tname)
         if r.kind == "lua" and r.once and r.once[t] then
           extra = tname == "connect" and " (the kernel remembers first successes of listen and accept only)"
             or " (its once needs a filter that wants successes only: ret: {ge: 0})"
+        elseif r.kind == "lua" and r.once_per and r.once_per[t] then
+          extra = " (the kernel remembers destinations for a once_per of dest_ip and dest_port whose filter"
+            .. " is exactly datagram = false, without stored, once or exceptions)"
         end
         return { off = ("%s %q (%s) wants %s events and names no %s%s or program the kernel can test%s%s")
           :format(what, tostring(r.id), tostring(r.source or "builtin"), tname, fname,
@@ -709,7 +748,7 @@ local function kf_sock_type(rules, t, tname)
     return { off = "the rules that want connects to all but some loopback destinations exclude none in common" }
   end
   return { ports = sorted_keys(ports), comm = sorted_keys(comm), leaf = sorted_keys(leaf), once = once,
-    addrs = sorted_keys(addrs), loop = loop }
+    addrs = sorted_keys(addrs), loop = loop, seen = seen }
 end
 
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,

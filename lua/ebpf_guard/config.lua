@@ -27,7 +27,7 @@ _M.RULE_KEYS = {
   "min_dest_port", "max_dest_port", "severity", "tags", "enabled", "condition",
   "match", "exceptions", "action",
 }
-_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "once", "params",
+_M.DETECTION_KEYS = { "id", "description", "event_types", "match", "filter", "stored", "once", "once_per", "params",
   "severity", "tags", "enabled", "action" }
 _M.TOP_KEYS = { "rules", "disable_builtins", "lists", "macros", "overrides", "protect" }
 _M.EXCEPTION_KEYS = { "name", "fields", "comps", "values" }
@@ -1105,6 +1105,64 @@ local function check_once(r, t, types)
   return next(out) and out or nil
 end
 
+-- once_per: { [event type] = { field, ..., seconds = N } }: match gets a
+-- process's event of the type only when the process had no call for the
+-- same values of the fields (1 to 4 string or number fields) within the
+-- last N seconds (without seconds: while it runs); the kernel keeps the
+-- repeats of connect where it can (compile.lua). Returns { [type] =
+-- { fields = { name, ... }, ns = N * 1e9 or nil } } or nil.
+_M.ONCE_PER_FIELDS_MAX = 4
+local function check_once_per(r, t, types, once)
+  local o = t.once_per
+  if o == nil then return nil end
+  local shape = "expected a table of event type = { field, ..., seconds = N }, got "
+  if type(o) ~= "table" or debug.getmetatable(o) ~= nil or is_list(o) and next(o) ~= nil then
+    r.err("once_per", shape .. got(o))
+  end
+  local mine = types_by_name(types)
+  local out = {}
+  for _, name in ipairs(sorted_keys(o)) do
+    local n = own_type(r, "once_per", name, mine)
+    local path = "once_per." .. name
+    if once and once[n] then
+      r.err(path, ("%s is in once too (once lets only a process's first event through)"):format(name))
+    end
+    local spec = o[name]
+    if type(spec) ~= "table" or debug.getmetatable(spec) ~= nil then
+      r.err(path, "expected { field, ..., seconds = N }, got " .. got(spec))
+    end
+    local nf = #spec
+    for k in pairs(spec) do
+      if k ~= "seconds" and not (type(k) == "number" and k >= 1 and k <= nf and k == math.floor(k)) then
+        r.err(path, ("unknown key %s (expected the field names, then seconds = N)"):format(quote(key_text(k))))
+      end
+    end
+    if nf < 1 or nf > _M.ONCE_PER_FIELDS_MAX then
+      r.err(path, ("expected 1 to %d field names, got %d"):format(_M.ONCE_PER_FIELDS_MAX, nf))
+    end
+    local fields, seen = {}, {}
+    for i = 1, nf do
+      local fname = spec[i]
+      local f = type(fname) == "string" and lang.FIELDS[fname]
+      if not f or (f.kind ~= "str" and f.kind ~= "num") then
+        r.err(path, ("%s is not a string or number field of the event"):format(quote(key_text(fname))))
+      end
+      if f.types and not f.types[n] then
+        r.err(path, ("%s events have no field %s"):format(name, fname))
+      end
+      if seen[fname] then r.err(path, ("%s is listed twice"):format(quote(fname))) end
+      seen[fname] = true
+      fields[i] = fname
+    end
+    local secs = spec.seconds
+    if secs ~= nil and (type(secs) ~= "number" or secs ~= secs or secs <= 0 or secs > 86400) then
+      r.err(path .. ".seconds", "expected a number of seconds above 0, at most 86400, got " .. got(secs))
+    end
+    out[n] = { fields = fields, ns = secs and secs * 1e9 or nil }
+  end
+  return next(out) and out or nil
+end
+
 -- params: the detection's tunables (thresholds, windows) and their
 -- defaults, a mapping of names to numbers, strings or booleans. The table
 -- is the detection's own: match reads it when it runs, and an override's
@@ -1148,6 +1206,7 @@ local function lua_detection(file, i, t, st)
   det.filter_raw = check_filter(r, t, det.types)
   det.stored = check_stored(r, t, det.types)
   det.once = check_once(r, t, det.types)
+  det.once_per = check_once_per(r, t, det.types, det.once)
   det.params = check_params(r, t)
   det.action = check_action(r, t, det.types)
   if t.match == nil then

@@ -143,6 +143,10 @@ _M.F_IO_URING = 8
 _M.F_COMPAT = 16
 _M.F_INTERPRETED = 32
 _M.F_DATAGRAM = 64
+-- connect: the kernel's memory of the process's destinations said new /
+-- seen within the window (a detection's once_per; src/event.h)
+_M.F_ONCE_FRESH = 256
+_M.F_ONCE_REPEAT = 512
 -- IP protocol names of connect events (src/event.h eg_proto_name)
 _M.PROTO_NAMES = { [0] = "", [1] = "icmp", [6] = "tcp", [17] = "udp", [58] = "icmpv6",
   [132] = "sctp", [136] = "udplite" }

@@ -356,6 +356,19 @@ function _M.mark(s, tgid)
   Store.set(s, tgid, true)
 end
 
+-- For the engine (a detection's once_per): key's value in an internal
+-- store, refreshed as get would (nil when absent), and setting one.
+function _M.recall(s, key)
+  local i = s.slot[key]
+  if not i then return nil end
+  touch(s, i)
+  return s.V[i]
+end
+
+function _M.remember(s, key, value)
+  Store.set(s, key, value)
+end
+
 function _M.holds(s, key)
   if key == nil then return false end
   local i = s.slot[key]

@@ -17,6 +17,7 @@ local rawget = rawget
 local tostring = tostring
 local tonumber = tonumber
 local bor = bit.bor
+local band = bit.band
 local lshift = bit.lshift
 
 local _M = {}
@@ -35,12 +36,75 @@ local function once_stores(types)
   return out
 end
 local holds = guard.holds
+-- A detection's once_per: the processes remembered per detection and type
+-- (the least recently seen forgotten past that), and the values remembered
+-- per process (past that, the process's memory starts over: a repeat may
+-- reach match again, as after a window).
+local ONCE_PER_PROCS, ONCE_PER_VALUES = 4096, 256
+local NONE = {} -- the key of a field without a value
+local function once_per_stores(spec)
+  local out = {}
+  for t, o in pairs(spec) do
+    out[t] = { fields = o.fields, ns = o.ns, procs = guard.internal_state(ONCE_PER_PROCS) }
+  end
+  return out
+end
+
+-- Whether the process's event (view v) is new for once_per o: no call for
+-- the same values of o.fields within o.ns (then the time is set). kfresh:
+-- the kernel's verdict was "fresh" (it keeps the repeats and made this
+-- call's decision): only remembered then.
+local function once_per_new(o, v, kfresh)
+  local tgid = v.tgid
+  local procs = o.procs
+  local mem = guard.recall(procs, tgid)
+  if not mem then
+    mem = { n = 0 }
+    guard.remember(procs, tgid, mem)
+  end
+  local fields = o.fields
+  local last = #fields
+  local keys = {}
+  for j = 1, last do
+    local x = v[fields[j]]
+    if x == nil then x = NONE end
+    keys[j] = x
+  end
+  local node = mem
+  for j = 1, last - 1 do
+    node = node[keys[j]]
+    if node == nil then break end
+  end
+  local at = node and node[keys[last]]
+  local now = guard.now_ns
+  if at and not kfresh and (not o.ns or now - at < o.ns) then return false end
+  if not at then
+    if mem.n >= ONCE_PER_VALUES then
+      -- full: the process's memory starts over with this value
+      mem = { n = 0 }
+      guard.remember(procs, tgid, mem)
+    end
+    mem.n = mem.n + 1
+    node = mem
+    for j = 1, last - 1 do
+      local nx = node[keys[j]]
+      if nx == nil then
+        nx = {}
+        node[keys[j]] = nx
+      end
+      node = nx
+    end
+  end
+  node[keys[last]] = now
+  return true
+end
 
 -- Whether user[k]'s call for an event of type t (read through view v, not
 -- charged to the detection) is wanted: its stored holds the event's values
--- (lua-detections.md, stored), and for a type of its once, the process has
--- had no such call yet (then it is marked).
-local function gate(u, t, v)
+-- (lua-detections.md, stored), for a type of its once, the process has had
+-- no such call yet (then it is marked), and for a type of its once_per,
+-- the values are new for the process (kfresh: the kernel said so).
+local function gate(u, t, v, kfresh)
   local list = u.stored and u.stored[t]
   if list then
     for j = 1, #list do
@@ -54,6 +118,8 @@ local function gate(u, t, v)
     if holds(seen, tgid) then return false end
     guard.mark(seen, tgid)
   end
+  local op = u.once_per and u.once_per[t]
+  if op and not once_per_new(op, v, kfresh) then return false end
   return true
 end
 
@@ -253,7 +319,8 @@ function _M.init(opts)
       local at = info.what == "C" and "built-in" or (info.short_src .. ":" .. info.linedefined)
       user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")",
         stored = _M.STORED and r.stored or nil,
-        once = r.once and once_stores(r.once) or nil }
+        once = r.once and once_stores(r.once) or nil,
+        once_per = r.once_per and once_per_stores(r.once_per) or nil }
     elseif r.condition then
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
@@ -341,7 +408,17 @@ function _M.init(opts)
     end
     guard.now_ns = tonumber(e.ts_ns)
     -- the detection's stored and once
-    if (u.stored or u.once) and not gate(u, tonumber(e.type), view) then return false end
+    if u.stored or u.once or u.once_per then
+      local t = tonumber(e.type)
+      -- the kernel's verdict for a once_per type, as the C loop follows it
+      local kfresh
+      if u.once_per and u.once_per[t] then
+        local f = e.flags
+        if band(f, event.F_ONCE_REPEAT) ~= 0 then return false end
+        kfresh = band(f, event.F_ONCE_FRESH) ~= 0
+      end
+      if not gate(u, t, view, kfresh) then return false end
+    end
     enter(k)
     local ok, r = xpcall(u.fn, handler, view)
     leave()
@@ -404,10 +481,12 @@ function _M.init(opts)
     local fns, kinds, gated = {}, {}, {}
     for k, u in pairs(user) do
       fns[k], kinds[k] = u.fn, u.detection and "detection" or "condition"
-      if u.stored or u.once then
+      if u.stored or u.once or u.once_per then
         gated[k] = {}
         for t in pairs(u.stored or {}) do gated[k][t] = true end
         for t in pairs(u.once or {}) do gated[k][t] = true end
+        -- "once_per": the C loop follows the kernel's verdict on a repeat
+        for t in pairs(u.once_per or {}) do gated[k][t] = "once_per" end
       end
     end
     local lview, lset = view_mod.new()
@@ -424,7 +503,7 @@ function _M.init(opts)
       state = st, batch = opts.batch, pending = compile.PENDING, exit_rule = compile.EXIT_RULE,
       fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
       exit = guard.forget, desc = desc, guard = guard,
-      stored = function(k, t) return gate(user[k], t, cview) end,
+      stored = function(k, t, kfresh) return gate(user[k], t, cview, kfresh) end,
       fail = function(k, r, row)
         if r == "not enough memory" then r = MEM_MSG end
         user_error(k, r, sandbox.is_budget(r) and 1 or 0, row)

@@ -301,7 +301,7 @@ describe("config errors", function()
   end)
 
   it("a key that is not a string, without calling its __tostring", function()
-    assert.equals('spec/fixtures/errors/lua_table_key.lua: detection "x": (table key): unknown key (expected one of id, description, event_types, match, filter, stored, once, params, severity, tags, enabled, action)',
+    assert.equals('spec/fixtures/errors/lua_table_key.lua: detection "x": (table key): unknown key (expected one of id, description, event_types, match, filter, stored, once, once_per, params, severity, tags, enabled, action)',
       err_of("lua_table_key.lua"))
   end)
 

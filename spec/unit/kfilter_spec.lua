@@ -75,13 +75,38 @@ local SOCK_PORT = { connect = "dest_port", listen = "local_port", accept = "loca
 
 -- st: the stream's state so far (the kernel's memory of the processes
 -- whose first success of a type crossed, kf_once), kept by the caller.
-local function drops(kfs, ev, raw, st)
+local drops
+-- connect, while a detection's once_per is kept in the kernel (kf.seen,
+-- bpf kf_seen): every connect but an unconnected datagram is looked up by
+-- process and destination; a new one crosses (remembered with its time),
+-- a repeat within the window stays when nothing else wants it.
+local function drops_connect(kfs, ev, raw, st)
+  local kf = kfs.connect
+  local keep = drops(kfs, ev, raw, st, true)
+  local seen = kf.seen
+  if not seen or ev.datagram then return keep end
+  local key = ("seen:%s:%s:%s"):format(tostring(ev.tgid), seen.ip and ev.dest_ip or "",
+    seen.port and tostring(ev.dest_port) or "")
+  local at = st and st[key]
+  -- the event's time as the engine reads it (helpers.engine build_events)
+  local now = ev.ts_ns or (ev.timestamp and H.parse_ts(ev.timestamp)) or 0
+  if not at or (seen.ns > 0 and now - at >= seen.ns) then
+    if st then st[key] = now end
+    return false
+  end
+  return keep
+end
+
+drops = function(kfs, ev, raw, st, plain)
   if ev.type == "exit" and st then
     -- a new process with this pid has another start time: another key
-    for k in pairs(st) do if k:match(":" .. tostring(ev.tgid) .. "$") then st[k] = nil end end
+    for k in pairs(st) do
+      if k:match(":" .. tostring(ev.tgid) .. "$") or k:match("^seen:" .. tostring(ev.tgid) .. ":") then st[k] = nil end
+    end
   end
   local kf = kfs[ev.type]
   if not kf or kf.off then return false end
+  if ev.type == "connect" and not plain then return drops_connect(kfs, ev, raw, st) end
   if SOCK_PORT[ev.type] then
     if ev.type == "connect" then
       -- connect's loopback classes (kf_loop_class) and addresses: the
@@ -741,6 +766,104 @@ return { id = "d", description = "d", event_types = { "accept", "connect" }, fil
       os.remove(q)
     end)
 
+    it("remember a detection's connect destinations (once_per) when nothing else gates its calls", function()
+      local function det(body, id)
+        local q = H.tmpfile(".lua", ([[
+local guard = require("guard")
+return { id = "%s", description = "d", event_types = { "connect" }, %s
+  match = function(ev) return false end }]]):format(id or "d", body))
+        return q
+      end
+      local function kf(...)
+        local qs = { ... }
+        local k = kfilters(qs)
+        for _, q in ipairs(qs) do os.remove(q) end
+        return k.connect, qs
+      end
+      local k = kf(det('filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip", "dest_port", seconds = 10 } },'))
+      assert.is_nil(k.off)
+      assert.same({ ns = 10e9, ip = true, port = true }, k.seen)
+      -- (the built-ins' miner ports)
+      assert.same({ 3333, 4444, 5555, 7777 }, k.ports)
+      k = kf(det('filter = { connect = { datagram = false } }, once_per = { connect = { "dest_port" } },'))
+      assert.same({ ns = 0, port = true }, k.seen)
+      -- the same memory wanted twice; another rule's ports beside it
+      k = kf(det('filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip", seconds = 5 } },'),
+        det('filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip", seconds = 5 } },', "e"),
+        yaml(rule("a", "connect", "      dest_port: [22]\n")))
+      assert.same({ ns = 5e9, ip = true }, k.seen)
+      assert.same({ 22, 3333, 4444, 5555, 7777 }, k.ports)
+      -- off: anything else gating the calls, a field the kernel does not
+      -- key by, two different memories
+      local why = " wants connect events and names no dest_port, dest_ip or program the kernel can test (nor leaves"
+        .. " out loopback destinations) (the kernel remembers destinations for a once_per of dest_ip and dest_port"
+        .. " whose filter is exactly datagram = false, without stored, once or exceptions)"
+      local bodies = {
+        'filter = { connect = { datagram = false, ret = 0 } }, once_per = { connect = { "dest_ip" } },',
+        'once_per = { connect = { "dest_ip" } },',
+        'filter = { connect = { datagram = true } }, once_per = { connect = { "dest_ip" } },',
+        'filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip", "comm" } },',
+        'filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip" } }, '
+          .. 'stored = { connect = { dest_ip = guard.cache({}) } },',
+      }
+      for _, b in ipairs(bodies) do
+        local q = det(b)
+        local k2 = kf(q)
+        assert.equals(('detection "d" (%s)'):format(q) .. why, k2.off, b)
+      end
+      local q1 = det('filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip", seconds = 5 } },')
+      local q2 = det('filter = { connect = { datagram = false } }, once_per = { connect = { "dest_ip", seconds = 6 } },', "e")
+      k = kf(q1, q2)
+      assert.equals('detections "d" and "e" want connects once per destination in different ways (the kernel'
+        .. " remembers one)", k.off)
+    end)
+
+    it("connect with the stock set: connect_fanout_scan's repeats kept, the same alerts", function()
+      math.randomseed(23)
+      local kfs = kfilters({ "rules" })
+      assert.is_nil(kfs.connect.off)
+      assert.same({ ns = 10e9, ip = true, port = true }, kfs.connect.seen)
+      -- services talking to a few destinations all day, scanners (many
+      -- ports of a host, a port of many hosts), datagrams, exits and
+      -- pids used again, seconds apart so windows end
+      local progs = { { "nginx", "/usr/sbin/nginx" }, { "app", "/opt/app/app" }, { "nmap", "/usr/bin/nmap" },
+        { "python3", "/usr/bin/python3" }, { "x", "/tmp/x" }, { "bash", "/usr/bin/bash" } }
+      local events, ts = {}, 1735689600
+      local running = {}
+      for i = 1, 12000 do
+        local tgid = 4000 + math.random(25)
+        local pr = running[tgid]
+        if not pr then pr = pick(progs); running[tgid] = pr end
+        ts = ts + math.random() * 0.01
+        local ev = { comm = pr[1], exe = pr[2], pid = tgid, tgid = tgid, uid = 33, ts_ns = math.floor(ts * 1e9) }
+        local r = math.random(100)
+        if r == 1 then
+          ev.type = "exit"
+          running[tgid] = nil
+        else
+          ev.type = "connect"
+          if pr[1] == "nmap" and r <= 40 then
+            ev.dest_ip, ev.dest_port = "10.9.0." .. math.random(40), pick({ 22, 80, 443 })
+          elseif pr[1] == "nmap" then
+            ev.dest_ip, ev.dest_port = "10.9.0.1", math.random(1, 40)
+          else
+            ev.dest_ip = pick({ "10.0.0.5", "127.0.0.1", "127.0.0.1", "::1", "::ffff:127.0.0.1", "203.0.113.9",
+              "169.254.169.254" })
+            ev.dest_port = pick({ 5432, 443, 6379, 53 })
+          end
+          ev.ret = pick({ 0, 0, 0, -111 })
+          if math.random(8) == 1 then ev.flags = require("ebpf_guard.event").F_DATAGRAM end
+        end
+        events[i] = ev
+      end
+      local a, b, dropped = both({ "rules" }, kfs, events)
+      assert.is_true(dropped > 1000, "dropped " .. dropped)
+      local fan = 0
+      for _, x in ipairs(a) do if x:match(":connect_fanout_scan$") then fan = fan + 1 end end
+      assert.is_true(fan >= 5, fan .. " connect_fanout_scan alerts")
+      assert.same(a, b)
+    end)
+
     it("catches a port filter that lacks one port", function()
       local p = yaml(rule("a", "connect", "      dest_port: [22, 80]\n"))
       local kfs = kfilters({ p })
@@ -855,9 +978,9 @@ return { id = "d", description = "d", event_types = { "accept", "connect" }, fil
   describe("the socket families", function()
     it("are off, naming the first rule without a port or program key", function()
       local kfs = kfilters({ "rules" })
-      assert.equals('detection "connect_fanout_scan" (rules/95-stateful.lua) wants connect events and names no'
-        .. " dest_port, dest_ip or program the kernel can test (nor leaves out loopback destinations)",
-        kfs.connect.off)
+      -- connect: on, connect_fanout_scan's destinations remembered (its once_per)
+      assert.is_nil(kfs.connect.off)
+      assert.same({ ns = 10e9, ip = true, port = true }, kfs.connect.seen)
       assert.equals('rule "shell_listening" (rules/70-command-and-control.yaml) wants listen events and names no'
         .. " local_port or program the kernel can test", kfs.listen.off)
       -- accept: shell_accepted_connection's shells, server_starts_connecting_out's once

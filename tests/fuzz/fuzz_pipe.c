@@ -184,8 +184,10 @@ FUZZ_NOCOV void fuzz_check_event(const struct eg_event *ev)
 		fuzz_fail("event type %u", ev->type);
 	if (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD | EG_EVF_REQ_DIFFERS |
 				    EG_EVF_IO_URING | EG_EVF_COMPAT | EG_EVF_INTERPRETED | EG_EVF_DATAGRAM |
-				    EG_EVF_KILLED))
+				    EG_EVF_KILLED | EG_EVF_ONCE_FRESH | EG_EVF_ONCE_REPEAT))
 		fuzz_fail("event flags 0x%x", ev->flags);
+	if ((ev->flags & EG_EVF_ONCE_FRESH) && (ev->flags & EG_EVF_ONCE_REPEAT))
+		fuzz_fail("event flags 0x%x: the kernel's verdict both new and a repeat", ev->flags);
 	check_str("comm", ev->comm, ev->comm_len);
 	check_str("filename", ev->filename, ev->filename_len);
 	check_str("exe", ev->exe, ev->exe_len);

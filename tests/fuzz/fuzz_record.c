@@ -356,8 +356,12 @@ static void decode(const uint8_t *data, size_t size)
 	    !!(ev->flags & EG_EVF_INTERPRETED) != (r->type == EG_RAW_EXEC && (r->flags & EG_RAWF_INTERP)) ||
 	    (ev->flags & ~(uint32_t)(EG_EVF_TRUNCATED | EG_EVF_MEMFD | EG_EVF_REQ_DIFFERS |
 				     EG_EVF_IO_URING | EG_EVF_COMPAT | EG_EVF_INTERPRETED |
-				     EG_EVF_DATAGRAM | EG_EVF_KILLED)) ||
+				     EG_EVF_DATAGRAM | EG_EVF_KILLED | EG_EVF_ONCE_FRESH | EG_EVF_ONCE_REPEAT)) ||
 	    !!(ev->flags & EG_EVF_DATAGRAM) != (r->type == EG_RAW_CONNECT && (r->flags & EG_RAWF_DATAGRAM)) ||
+	    /* the kernel's memory verdict (kf_seen): a connect's, new winning */
+	    !!(ev->flags & EG_EVF_ONCE_FRESH) != (r->type == EG_RAW_CONNECT && (r->flags & EG_RAWF_SEEN_FRESH)) ||
+	    !!(ev->flags & EG_EVF_ONCE_REPEAT) !=
+		    (r->type == EG_RAW_CONNECT && !(r->flags & EG_RAWF_SEEN_FRESH) && (r->flags & EG_RAWF_SEEN_REPEAT)) ||
 	    !!(ev->flags & EG_EVF_KILLED) != !!(r->flags & EG_RAWF_KILLED))
 		fuzz_fail("flags 0x%x, want truncated %d memfd %d", ev->flags, trunc, memfd);
 

@@ -228,9 +228,15 @@ local connect_fanout = {
   severity = "warning",
   tags = { "T1046" },
   filter = { connect = { datagram = false } },
+  -- a destination already counted in this window changes nothing: match
+  -- gets a process's connect to it once per window, and the kernel keeps
+  -- the repeats (a service talking to its database all day crosses once
+  -- per 10 s, not per connection)
+  once_per = { connect = { "dest_ip", "dest_port", seconds = WINDOW / 1e9 } },
   params = FANOUT,
   match = function(ev)
-    -- a stream connection (the filter)
+    -- a connection (the filter: not an unconnected datagram), new to the
+    -- process within 10 s (once_per)
     local PORTS, HOSTS = FANOUT.ports, FANOUT.hosts
     local tgid = ev.tgid
     local s = fanout:get(tgid)
