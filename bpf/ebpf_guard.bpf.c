@@ -640,10 +640,11 @@ static __always_inline bool kf_seen_repeat(__u32 family, const __u8 *addr, __u32
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct eg_kf_seen_key k = {};
-	__u64 now = bpf_ktime_get_ns(), win = eg_kf_conn_seen_ns, *at;
+	__u64 now = bpf_ktime_get_boot_ns(), win = eg_kf_conn_seen_ns, *at;
 
 	k.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 	k.start = t->group_leader->start_time;
+	k.mm = (__u64)t->mm;
 	if (seen & EG_KF_SEEN_IP) {
 		k.family = (__u16)family;
 		__builtin_memcpy(k.addr, addr, sizeof(k.addr));

@@ -232,8 +232,9 @@ struct eg_kf_addr_key {
 
 /* kf_seen: the connects (not unconnected datagrams) each process made, for
  * a detection's once_per of dest_ip and/or dest_port (compile.lua
- * kernel_once_per), an LRU hash of (process, its start time, destination)
- * to the time the destination was last new (bpf_ktime_get_ns). While
+ * kernel_once_per), an LRU hash of (process, its start time and address
+ * space, so what it runs since its last exec; destination)
+ * to the time the destination was last new (the records' clock). While
  * eg_kf_conn_seen has EG_KF_SEEN_ON, every such connect is looked up: one
  * seen within eg_kf_conn_seen_ns (0: ever) is a repeat, which stays in the
  * kernel when no other rule wants it; the others are new (the time is set).
@@ -243,7 +244,8 @@ struct eg_kf_addr_key {
 #define EG_KF_SEEN_IP 2u   /* keyed by the address (family and 16 bytes) */
 #define EG_KF_SEEN_PORT 4u /* keyed by the port */
 struct eg_kf_seen_key {
-	__u64 start;
+	__u64 start; /* the group leader's start time: a pid used again is another process */
+	__u64 mm;    /* the address space: a new one at each exec (the engine's exec id) */
 	__u32 tgid;
 	__u16 port;
 	__u16 family;

@@ -1001,10 +1001,17 @@ function _M.build(rules, env)
         local conds = {}
         if r.filter_ast and r.filter_ast[t] then conds[#conds + 1] = emit(r.filter_ast[t]) end
         if exc then conds[#conds + 1] = exc end
+        -- its once_per, decided here (host.lua once_per_gate): last, so
+        -- only the events that pass the rest count
+        local gate = t and r.once_per_gate and r.once_per_gate[t]
+        if gate then
+          consts[#consts + 1] = gate
+          conds[#conds + 1] = fmt("K[%d](e, i)", #consts)
+        end
         if #conds == 0 then return pending end
         return fmt("if %s then %s end", concat(conds, " and "), pending)
       end
-      if r.filter_ast then
+      if r.filter_ast or r.once_per_gate then
         per_type_call = call
       else
         lines[#lines + 1] = call(nil)
@@ -1016,7 +1023,7 @@ function _M.build(rules, env)
       local tlines, tkey = lines, key
       if per_type_call then
         tlines = { lines[1], per_type_call(t) }
-        tkey = _M.INDEX and r.filter_ast[t] and best_key(ast_keys(r.filter_ast[t])) or nil
+        tkey = _M.INDEX and r.filter_ast and r.filter_ast[t] and best_key(ast_keys(r.filter_ast[t])) or nil
       end
       if tkey then
         local ix = index[t]
@@ -1353,6 +1360,11 @@ function _M.build(rules, env)
     w("    end")
     w("    NO[j] = o; NL[j] = l - o")
     w("  end")
+  end
+  if env.once_window then
+    -- the window's process exits, for the once_per decided in it
+    consts[#consts + 1] = env.once_window
+    w(fmt("  K[%d](evs, TI, RA[%d], RZ[%d])", #consts, event.TYPES.exit, event.TYPES.exit))
   end
   for _, c in ipairs(call_lines) do w("  " .. c) end
   -- the user calls of the window's pending hits, in event order (USER_RUN)

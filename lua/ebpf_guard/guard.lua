@@ -352,6 +352,13 @@ function _M.internal_state(max)
   return make_store("guard.state", max)
 end
 
+-- For the engine (a detection's once_per decided in the compiled loop): an
+-- internal store of at most max entries of any key, that no process exit
+-- empties (its owner tells exits apart itself).
+function _M.internal_cache(max)
+  return make_store("guard.cache", max)
+end
+
 function _M.mark(s, tgid)
   Store.set(s, tgid, true)
 end

@@ -42,51 +42,95 @@ local holds = guard.holds
 -- reach match again, as after a window).
 local ONCE_PER_PROCS, ONCE_PER_VALUES = 4096, 256
 local NONE = {} -- the key of a field without a value
-local function once_per_stores(spec)
-  local out = {}
-  for t, o in pairs(spec) do
-    out[t] = { fields = o.fields, ns = o.ns, procs = guard.internal_state(ONCE_PER_PROCS) }
-  end
-  return out
+-- compiled: decided in the compiled loop, whose exits are its own (below)
+local function once_per_store(o, compiled)
+  return { fields = o.fields, ns = o.ns,
+    procs = compiled and guard.internal_cache(ONCE_PER_PROCS) or guard.internal_state(ONCE_PER_PROCS) }
 end
 
--- Whether the process's event (view v) is new for once_per o: no call for
--- the same values of o.fields within o.ns (then the time is set). kfresh:
--- the kernel's verdict was "fresh" (it keeps the repeats and made this
--- call's decision): only remembered then.
-local function once_per_new(o, v, kfresh)
-  local tgid = v.tgid
+-- The process exits of one engine's compiled loop, for the once_per it
+-- decides: the loop decides a window's events before the window's exits
+-- reach the loop of calls, so its memory is not a state store (an exit
+-- there would drop what a process that came after it in the window was
+-- given) and tells exits apart itself. window() at each window's start
+-- applies the last window's exits to every store (a process whose last
+-- decision came before its exit is forgotten) and files this window's:
+-- x[tgid] = { exit event indexes }; exited(mem, tgid, i): whether the
+-- process exited in this window before event i, after mem's last decision.
+local function once_per_exits()
+  local ow = { stores = {}, gen = 0, x = {} }
+  function ow.window(evs, ti, a, z)
+    local x = ow.x
+    if next(x) ~= nil then
+      for tgid, xs in pairs(x) do
+        local last = xs[#xs]
+        for _, st in ipairs(ow.stores) do
+          local mem = guard.recall(st, tgid)
+          if mem and not (mem.gen == ow.gen and mem.i > last) then guard.remember(st, tgid, nil) end
+        end
+      end
+      x = {}
+      ow.x = x
+    end
+    ow.gen = ow.gen + 1
+    for j = a, z - 1 do
+      local i = ti[j]
+      local e = evs[i]
+      if e.pid == e.tgid then
+        local tgid = tonumber(e.tgid)
+        local xs = x[tgid]
+        if not xs then
+          xs = {}
+          x[tgid] = xs
+        end
+        xs[#xs + 1] = tonumber(i)
+      end
+    end
+  end
+  function ow.exited(mem, tgid, i)
+    local xs = ow.x[tgid]
+    if not xs then return false end
+    local after = mem.gen == ow.gen and mem.i or -1
+    for k = 1, #xs do
+      local j = xs[k]
+      if j < i and j > after then return true end
+    end
+    return false
+  end
+  return ow
+end
+
+-- Whether the process tgid's values (keys[1..n]) are new for once_per o at
+-- time now: no call for them within o.ns (then the time is set). kfresh:
+-- the kernel's verdict was "new" (it keeps the repeats and made this
+-- call's decision): only remembered then. image: what the process runs
+-- (its exec id): a new program starts over. ow and i: the compiled loop's
+-- exits and the event's index in its window (nil in the loop of calls,
+-- where exits come in order).
+local function once_per_new(o, tgid, image, now, keys, n, kfresh, ow, i)
   local procs = o.procs
   local mem = guard.recall(procs, tgid)
-  if not mem then
-    mem = { n = 0 }
+  if not mem or mem.image ~= image or (ow and ow.exited(mem, tgid, i)) then
+    mem = { n = 0, image = image }
     guard.remember(procs, tgid, mem)
   end
-  local fields = o.fields
-  local last = #fields
-  local keys = {}
-  for j = 1, last do
-    local x = v[fields[j]]
-    if x == nil then x = NONE end
-    keys[j] = x
-  end
+  if ow then mem.gen, mem.i = ow.gen, i end
   local node = mem
-  for j = 1, last - 1 do
+  for j = 1, n - 1 do
     node = node[keys[j]]
     if node == nil then break end
   end
-  local at = node and node[keys[last]]
-  local now = guard.now_ns
+  local at = node and node[keys[n]]
   if at and not kfresh and (not o.ns or now - at < o.ns) then return false end
   if not at then
     if mem.n >= ONCE_PER_VALUES then
       -- full: the process's memory starts over with this value
-      mem = { n = 0 }
+      mem = { n = 0, image = image, gen = mem.gen, i = mem.i }
       guard.remember(procs, tgid, mem)
     end
     mem.n = mem.n + 1
     node = mem
-    for j = 1, last - 1 do
+    for j = 1, n - 1 do
       local nx = node[keys[j]]
       if nx == nil then
         nx = {}
@@ -95,8 +139,45 @@ local function once_per_new(o, v, kfresh)
       node = nx
     end
   end
-  node[keys[last]] = now
+  node[keys[n]] = now
   return true
+end
+
+-- The same through a view v (the loop of user calls, where stored or once
+-- of the same type come first).
+local VKEYS = {}
+local function once_per_view(o, v, kfresh)
+  local fields = o.fields
+  for j = 1, #fields do
+    local x = v[fields[j]]
+    if x == nil then x = NONE end
+    VKEYS[j] = x
+  end
+  return once_per_new(o, v.tgid, v.exec_id, guard.now_ns, VKEYS, #fields, kfresh)
+end
+
+-- A once_per decided in the compiled loop (compile.lua, the detection's
+-- call behind its filter): gate(e) for the event struct e, following the
+-- kernel's verdict on it (F_ONCE_*) when it has one.
+local F_FRESH, F_REPEAT = event.F_ONCE_FRESH, event.F_ONCE_REPEAT
+local exec_id = view_mod.GETTERS.exec_id
+local function once_per_gate(o, ow)
+  ow.stores[#ow.stores + 1] = o.procs
+  local get = {}
+  for j, f in ipairs(o.fields) do get[j] = view_mod.GETTERS[f] end
+  local n = #get
+  local keys = {}
+  return function(e, i)
+    local f = e.flags
+    if band(f, F_REPEAT) ~= 0 then return false end
+    for j = 1, n do
+      local x = get[j](e)
+      if x == nil then x = NONE end
+      keys[j] = x
+    end
+    return once_per_new(o, tonumber(e.tgid), exec_id(e), tonumber(e.ts_ns), keys, n, band(f, F_FRESH) ~= 0, ow,
+      tonumber(i))
+  end
 end
 
 -- Whether user[k]'s call for an event of type t (read through view v, not
@@ -119,7 +200,7 @@ local function gate(u, t, v, kfresh)
     guard.mark(seen, tgid)
   end
   local op = u.once_per and u.once_per[t]
-  if op and not once_per_new(op, v, kfresh) then return false end
+  if op and not once_per_view(op, v, kfresh) then return false end
   return true
 end
 
@@ -308,6 +389,7 @@ function _M.init(opts)
 
   local out, types_wanted = {}, 0
   local user = {}
+  local ow -- the compiled loop's exits, when it decides a once_per
   for k, r in ipairs(rules) do
     out[k] = {
       id = r.id, description = r.description, severity = r.severity,
@@ -319,8 +401,20 @@ function _M.init(opts)
       local at = info.what == "C" and "built-in" or (info.short_src .. ":" .. info.linedefined)
       user[k - 1] = { fn = r.match, rule = r, detection = true, where = "match (" .. at .. ")",
         stored = _M.STORED and r.stored or nil,
-        once = r.once and once_stores(r.once) or nil,
-        once_per = r.once_per and once_per_stores(r.once_per) or nil }
+        once = r.once and once_stores(r.once) or nil }
+      -- once_per: decided in the compiled loop, unless stored or once of
+      -- the type must come first (then in the gate of the loop of calls)
+      r.once_per_gate = nil
+      for t, o in pairs(r.once_per or {}) do
+        if (r.stored and r.stored[t]) or (r.once and r.once[t]) then
+          user[k - 1].once_per = user[k - 1].once_per or {}
+          user[k - 1].once_per[t] = once_per_store(o, false)
+        else
+          r.once_per_gate = r.once_per_gate or {}
+          ow = ow or once_per_exits()
+          r.once_per_gate[t] = once_per_gate(once_per_store(o, true), ow)
+        end
+      end
     elseif r.condition then
       user[k - 1] = { fn = r.condition, rule = r, detection = false }
     end
@@ -524,6 +618,7 @@ function _M.init(opts)
   local run, src, most = compile.build(rules, {
     b = b, user = call_user, on_exit = on_exit, begin = begin, desc = desc, want_exit = want_exit,
     user_on = hook_on, user_off = hook_off, user_run = user_run,
+    once_window = ow and ow.window or nil,
   })
   local report
   if opts.list == "summary" then

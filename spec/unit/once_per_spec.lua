@@ -63,8 +63,36 @@ for _, E in ipairs(ENGINES) do
     it("without seconds, once while the process runs; forgotten at its exit", function()
       local eng = assert(load(X, DEMO))
       local hits = X.run(eng, { open(1, "/a"), open(1, "/a"), open(1, "/b"), open(2, "/a"),
-        { type = "exit", pid = 1, tgid = 1 }, open(1, "/a") })
-      assert.same({ "1:open 1 /a", "3:open 1 /b", "4:open 2 /a", "6:open 1 /a" }, descs(hits))
+        { type = "exit", pid = 1, tgid = 1 } })
+      assert.same({ "1:open 1 /a", "3:open 1 /b", "4:open 2 /a" }, descs(hits))
+      hits = X.run(eng, { open(1, "/a"), open(2, "/a") })
+      assert.same({ "1:open 1 /a" }, descs(hits))
+    end)
+
+    it("tells a pid used again after an exit in the same batch apart, and keeps what it was given", function()
+      local eng = assert(load(X, DEMO))
+      local hits = X.run(eng, { open(1, "/a"), { type = "exit", pid = 1, tgid = 1 }, open(1, "/a"), open(1, "/a"),
+        open(1, "/b") })
+      assert.same({ "1:open 1 /a", "3:open 1 /a", "5:open 1 /b" }, descs(hits))
+      -- the new process's memory outlives the exit before it
+      assert.same({}, descs(X.run(eng, { open(1, "/a"), open(1, "/b") })))
+      -- a thread's exit is not the process's
+      hits = X.run(eng, { { type = "exit", pid = 7, tgid = 1 }, open(1, "/a") })
+      assert.same({}, descs(hits))
+    end)
+
+    it("starts over for another program or process in the pid, in the same batch", function()
+      local eng = assert(load(X, DEMO))
+      local function o(fn, id)
+        local e = open(1, fn)
+        e.exec_id, e.context = id, "exec"
+        return e
+      end
+      -- the decisions come before the batch's exits reach the stores: the
+      -- process's exec id tells a new program (or a pid used again) apart
+      local hits = X.run(eng, { o("/a", "b:1:1"), o("/a", "b:1:1"), { type = "exit", pid = 1, tgid = 1 },
+        o("/a", "b:2:1"), o("/a", "b:2:1"), o("/a", "b:3:1") })
+      assert.same({ "1:open 1 /a", "4:open 1 /a", "6:open 1 /a" }, descs(hits))
     end)
 
     it("counts only the events that pass the filter", function()

@@ -6,7 +6,8 @@
 # match once; a connect after the window crosses and reaches it again;
 # each new destination crosses (a scan is seen whole); connects another
 # rule wants all cross, and the detection still gets one call per window
-# (the engine follows the kernel's verdict on the event). Then the stock
+# (the engine follows the kernel's verdict on the event, also where its own
+# memory forgot). Then the stock
 # set: connect_fanout_scan's repeats stay in the kernel and a scan of 20
 # loopback ports raises it.
 . "$(dirname "$0")/e2e_lib.sh"
@@ -94,6 +95,14 @@ count e2e_once_dest "$pid" 10
 pid=$(connects 30@19)
 count e2e_port_19 "$pid" 30
 count e2e_once_dest "$pid" 1
+# the kernel's verdict wins: after 300 destinations the engine's own memory
+# of the process (256 values) started over and forgot port 19, the
+# kernel's did not; the repeats that cross for e2e_port_19 are no call
+ports=(1@19)
+for p in $(seq 30001 30299); do ports+=("1@$p"); done
+pid=$(connects "${ports[@]}" 5@19)
+count e2e_port_19 "$pid" 6
+count e2e_once_dest "$pid" 300
 e2e_stop
 
 # the stock set: connect_fanout_scan's destinations remembered
