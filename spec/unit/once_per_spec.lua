@@ -118,6 +118,30 @@ for _, E in ipairs(ENGINES) do
       assert.same({ "1:1 10.0.0.1:80", "2:1 10.0.0.1:80", "5:1 10.0.0.1:80" }, descs(hits))
     end)
 
+    it("with stored first, in the loop of calls: the same, and the kernel's verdict followed", function()
+      local eng = assert(load(X, [[
+local guard = require("guard")
+local known = guard.cache({ max = 10 })
+return { id = "st", description = "d", event_types = { "connect", "open" },
+  filter = { connect = { datagram = false } },
+  stored = { connect = { dest_ip = known } },
+  once_per = { connect = { "dest_port", seconds = 10 } },
+  match = function(ev)
+    if ev.type == "open" then known:set(ev.filename, true) return false end
+    return ev.tgid .. " " .. ev.dest_ip .. ":" .. ev.dest_port
+  end }
+]]))
+      local fresh, rep = { flags = event.F_ONCE_FRESH }, { flags = event.F_ONCE_REPEAT }
+      local hits = X.run(eng, {
+        -- not stored yet: no call, and not counted by once_per
+        conn(1, "10.0.0.1", 80, 0), open(1, "10.0.0.1"),
+        conn(1, "10.0.0.1", 80, 1), conn(1, "10.0.0.1", 80, 2), conn(1, "10.0.0.1", 443, 3),
+        -- the kernel's verdicts: a repeat is no call, a new one is
+        conn(1, "10.0.0.1", 8080, 4, rep), conn(1, "10.0.0.1", 80, 5, fresh),
+      })
+      assert.same({ "3:1 10.0.0.1:80", "5:1 10.0.0.1:443", "7:1 10.0.0.1:80" }, descs(hits))
+    end)
+
     it("bounds each process's memory: past 256 values it starts over", function()
       local eng = assert(load(X, DEMO))
       local evs = {}
