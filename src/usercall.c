@@ -42,7 +42,6 @@ struct ucall {
 	uint32_t nrules;
 	uint8_t *kind;    /* [nrules] KIND_* */
 	uint32_t *stored; /* [nrules] bit t: a detection's stored gates its calls of type t */
-	uint32_t *once_per; /* [nrules] bit t: ... its once_per, whose repeats the kernel may mark */
 	uint32_t *inrow;  /* [nrules] errors in a row */
 	uint32_t *scratch; /* 2 * scap: the pending hits' indexes, sorted */
 	uint32_t scap;
@@ -89,14 +88,13 @@ static int user_state(lua_State *L)
 	if (n < 0 || n > 65535)
 		return luaL_error(L, "user_state: bad rule count");
 	size_t nr = (size_t)n;
-	size_t size = sizeof(struct ucall) + nr * (3 * sizeof(uint32_t) + 1);
+	size_t size = sizeof(struct ucall) + nr * (2 * sizeof(uint32_t) + 1);
 	struct ucall *u = lua_newuserdata(L, size);
 	memset(u, 0, size);
 	u->nrules = (uint32_t)nr;
 	u->inrow = (uint32_t *)(u + 1);
 	u->stored = u->inrow + nr;
-	u->once_per = u->stored + nr;
-	u->kind = (uint8_t *)(u->once_per + nr);
+	u->kind = (uint8_t *)(u->stored + nr);
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, user_state_gc);
 	lua_setfield(L, -2, "__gc");
@@ -388,8 +386,7 @@ static int user_run(lua_State *L);
  * holds the upvalues by name, batch = the struct eg_batch * (a light
  * userdata), kinds = { [rule] = "condition" | "detection" } (rules with
  * user code) and gated = { [rule] = { [type] = true } } (the event types
- * whose calls a detection's stored, once or once_per gates; "once_per" for
- * the last, whose kernel verdicts the loop follows). */
+ * whose calls a detection's stored, once or once_per gates). */
 static int user_loop(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -422,8 +419,6 @@ static int user_loop(lua_State *L)
 			lua_rawgeti(L, -1, t);
 			if (lua_toboolean(L, -1))
 				u->stored[k] |= 1u << t;
-			if (lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "once_per"))
-				u->once_per[k] |= 1u << t;
 			lua_pop(L, 1);
 		}
 		lua_pop(L, 2);
@@ -528,18 +523,10 @@ static int user_run(lua_State *L)
 		lua_pushnumber(L, (lua_Number)e->ts_ns);
 		lua_rawset(L, lua_upvalueindex(UV_GUARD));
 		if (e->type < 32 && (u->stored[k] & (1u << e->type))) {
-			int once_per = (u->once_per[k] >> e->type) & 1;
-			/* a repeat the kernel's memory saw (the detection's
-			 * once_per): no call, as the Lua gate would decide */
-			if (once_per && (e->flags & EG_EVF_ONCE_REPEAT)) {
-				u->cur = NULL;
-				continue;
-			}
 			lua_pushvalue(L, lua_upvalueindex(UV_STORED));
 			lua_pushinteger(L, (lua_Integer)k);
 			lua_pushinteger(L, (lua_Integer)e->type);
-			lua_pushboolean(L, once_per && (e->flags & EG_EVF_ONCE_FRESH));
-			lua_call(L, 3, 1);
+			lua_call(L, 2, 1);
 			int wanted = lua_toboolean(L, -1);
 			lua_settop(L, 2);
 			if (!wanted) {

@@ -652,6 +652,7 @@ end
 -- stored, once or exceptions on connect, fields among dest_ip and
 -- dest_port.
 local function kernel_once_per(r, t, ast)
+  if t ~= event.TYPES.connect then return nil end
   local o = r.kind == "lua" and r.once_per and r.once_per[t]
   if not o or not streams_only(ast) or (r.stored and r.stored[t]) or (r.once and r.once[t]) or r.exc_ast then
     return nil
@@ -756,6 +757,15 @@ end
 --     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
 -- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... };
 -- and per type of KF_SOCK_TYPES { off = "why" }.
+-- Whether the kernel's filters kf (kernel_filter) keep the repeats of
+-- rule r's once_per on type t for it: its memory is the one the kernel
+-- keeps, so the verdicts on the events are about its own values.
+function _M.kernel_keeps_once_per(kf, r, t)
+  local seen = kf.connect and not kf.connect.off and kf.connect.seen
+  local m = seen and kernel_once_per(r, t, r.filter_ast and r.filter_ast[t])
+  return m ~= nil and m ~= false and m.ns == seen.ns and m.ip == seen.ip and m.port == seen.port
+end
+
 function _M.kernel_filter(rules)
   local out = {}
   for _, tname in ipairs(_M.KF_TYPES) do

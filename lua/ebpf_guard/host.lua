@@ -146,14 +146,14 @@ end
 -- The same through a view v (the loop of user calls, where stored or once
 -- of the same type come first).
 local VKEYS = {}
-local function once_per_view(o, v, kfresh)
+local function once_per_view(o, v)
   local fields = o.fields
   for j = 1, #fields do
     local x = v[fields[j]]
     if x == nil then x = NONE end
     VKEYS[j] = x
   end
-  return once_per_new(o, v.tgid, v.exec_id, guard.now_ns, VKEYS, #fields, kfresh)
+  return once_per_new(o, v.tgid, v.exec_id, guard.now_ns, VKEYS, #fields, false)
 end
 
 -- A once_per decided in the compiled loop (compile.lua, the detection's
@@ -161,21 +161,24 @@ end
 -- kernel's verdict on it (F_ONCE_*) when it has one.
 local F_FRESH, F_REPEAT = event.F_ONCE_FRESH, event.F_ONCE_REPEAT
 local exec_id = view_mod.GETTERS.exec_id
-local function once_per_gate(o, ow)
+local function once_per_gate(o, ow, follow)
   ow.stores[#ow.stores + 1] = o.procs
+  -- the kernel's verdicts are about this memory only when it keeps this
+  -- detection's repeats (compile.kernel_keeps_once_per)
+  local repeat_bit, fresh_bit = follow and F_REPEAT or 0, follow and F_FRESH or 0
   local get = {}
   for j, f in ipairs(o.fields) do get[j] = view_mod.GETTERS[f] end
   local n = #get
   local keys = {}
   return function(e, i)
     local f = e.flags
-    if band(f, F_REPEAT) ~= 0 then return false end
+    if band(f, repeat_bit) ~= 0 then return false end
     for j = 1, n do
       local x = get[j](e)
       if x == nil then x = NONE end
       keys[j] = x
     end
-    return once_per_new(o, tonumber(e.tgid), exec_id(e), tonumber(e.ts_ns), keys, n, band(f, F_FRESH) ~= 0, ow,
+    return once_per_new(o, tonumber(e.tgid), exec_id(e), tonumber(e.ts_ns), keys, n, band(f, fresh_bit) ~= 0, ow,
       tonumber(i))
   end
 end
@@ -183,9 +186,10 @@ end
 -- Whether user[k]'s call for an event of type t (read through view v, not
 -- charged to the detection) is wanted: its stored holds the event's values
 -- (lua-detections.md, stored), for a type of its once, the process has had
--- no such call yet (then it is marked), and for a type of its once_per,
--- the values are new for the process (kfresh: the kernel said so).
-local function gate(u, t, v, kfresh)
+-- no such call yet (then it is marked), and for a type of its once_per
+-- (one with stored or once: the kernel keeps none of its repeats), the
+-- values are new for the process.
+local function gate(u, t, v)
   local list = u.stored and u.stored[t]
   if list then
     for j = 1, #list do
@@ -200,7 +204,7 @@ local function gate(u, t, v, kfresh)
     guard.mark(seen, tgid)
   end
   local op = u.once_per and u.once_per[t]
-  if op and not once_per_view(op, v, kfresh) then return false end
+  if op and not once_per_view(op, v) then return false end
   return true
 end
 
@@ -390,6 +394,7 @@ function _M.init(opts)
   local out, types_wanted = {}, 0
   local user = {}
   local ow -- the compiled loop's exits, when it decides a once_per
+  local kfilter = compile.kernel_filter(rules)
   for k, r in ipairs(rules) do
     out[k] = {
       id = r.id, description = r.description, severity = r.severity,
@@ -412,7 +417,8 @@ function _M.init(opts)
         else
           r.once_per_gate = r.once_per_gate or {}
           ow = ow or once_per_exits()
-          r.once_per_gate[t] = once_per_gate(once_per_store(o, true), ow)
+          r.once_per_gate[t] = once_per_gate(once_per_store(o, true), ow,
+            compile.kernel_keeps_once_per(kfilter, r, t))
         end
       end
     elseif r.condition then
@@ -501,18 +507,9 @@ function _M.init(opts)
       fresh_view()
     end
     guard.now_ns = tonumber(e.ts_ns)
-    -- the detection's stored and once
-    if u.stored or u.once or u.once_per then
-      local t = tonumber(e.type)
-      -- the kernel's verdict for a once_per type, as the C loop follows it
-      local kfresh
-      if u.once_per and u.once_per[t] then
-        local f = e.flags
-        if band(f, event.F_ONCE_REPEAT) ~= 0 then return false end
-        kfresh = band(f, event.F_ONCE_FRESH) ~= 0
-      end
-      if not gate(u, t, view, kfresh) then return false end
-    end
+    -- the detection's stored, once and once_per (of a type with stored
+    -- or once: the others are decided in the compiled loop)
+    if (u.stored or u.once or u.once_per) and not gate(u, tonumber(e.type), view) then return false end
     enter(k)
     local ok, r = xpcall(u.fn, handler, view)
     leave()
@@ -579,8 +576,7 @@ function _M.init(opts)
         gated[k] = {}
         for t in pairs(u.stored or {}) do gated[k][t] = true end
         for t in pairs(u.once or {}) do gated[k][t] = true end
-        -- "once_per": the C loop follows the kernel's verdict on a repeat
-        for t in pairs(u.once_per or {}) do gated[k][t] = "once_per" end
+        for t in pairs(u.once_per or {}) do gated[k][t] = true end
       end
     end
     local lview, lset = view_mod.new()
@@ -597,7 +593,7 @@ function _M.init(opts)
       state = st, batch = opts.batch, pending = compile.PENDING, exit_rule = compile.EXIT_RULE,
       fns = fns, kinds = kinds, gated = gated, errh = handler, view = cview,
       exit = guard.forget, desc = desc, guard = guard,
-      stored = function(k, t, kfresh) return gate(user[k], t, cview, kfresh) end,
+      stored = function(k, t) return gate(user[k], t, cview) end,
       fail = function(k, r, row)
         if r == "not enough memory" then r = MEM_MSG end
         user_error(k, r, sandbox.is_budget(r) and 1 or 0, row)
@@ -627,7 +623,7 @@ function _M.init(opts)
     report = require("ebpf_guard.listing").render(records, opts.list)
   end
   return {
-    rules = out, types_wanted = types_wanted, kfilter = compile.kernel_filter(rules), run = run,
+    rules = out, types_wanted = types_wanted, kfilter = kfilter, run = run,
     kkill = kk, kprotect = kkill.protect(cfg.protect), desc = desc, source = src, most_hits = most,
     records = records, report = report, last_errors = last_errors,
     finish = guard.flush, protect = cfg.protect,

@@ -118,7 +118,7 @@ for _, E in ipairs(ENGINES) do
       assert.same({ "1:1 10.0.0.1:80", "2:1 10.0.0.1:80", "5:1 10.0.0.1:80" }, descs(hits))
     end)
 
-    it("with stored first, in the loop of calls: the same, and the kernel's verdict followed", function()
+    it("with stored first, in the loop of calls: the same; kernel verdicts are not about it", function()
       local eng = assert(load(X, [[
 local guard = require("guard")
 local known = guard.cache({ max = 10 })
@@ -136,10 +136,25 @@ return { id = "st", description = "d", event_types = { "connect", "open" },
         -- not stored yet: no call, and not counted by once_per
         conn(1, "10.0.0.1", 80, 0), open(1, "10.0.0.1"),
         conn(1, "10.0.0.1", 80, 1), conn(1, "10.0.0.1", 80, 2), conn(1, "10.0.0.1", 443, 3),
-        -- the kernel's verdicts: a repeat is no call, a new one is
+        -- the kernel keeps no repeats of a detection with stored: its
+        -- verdicts (another detection's memory) change nothing here
         conn(1, "10.0.0.1", 8080, 4, rep), conn(1, "10.0.0.1", 80, 5, fresh),
       })
-      assert.same({ "3:1 10.0.0.1:80", "5:1 10.0.0.1:443", "7:1 10.0.0.1:80" }, descs(hits))
+      assert.same({ "3:1 10.0.0.1:80", "5:1 10.0.0.1:443", "6:1 10.0.0.1:8080" }, descs(hits))
+    end)
+
+    it("follows the kernel's verdicts only where its memory is the kernel's", function()
+      -- DEMO's connect memory is the kernel's; "other" keys by comm (the
+      -- kernel cannot), its filter names a port (the filter stays on)
+      local eng = assert(load(X, DEMO:gsub("^return {", "return { {") .. [[
+, { id = "other", description = "d", event_types = { "connect" },
+  filter = { connect = { dest_port = 22 } },
+  once_per = { connect = { "comm", seconds = 10 } },
+  match = function(ev) return "other " .. ev.dest_port end } }
+]]))
+      local rep = { flags = event.F_ONCE_REPEAT }
+      local hits = X.run(eng, { conn(1, "10.0.0.1", 22, 0, rep), conn(1, "10.0.0.2", 22, 1, rep) })
+      assert.same({ "1:other 22" }, descs(hits))
     end)
 
     it("bounds each process's memory: past 256 values it starts over", function()
