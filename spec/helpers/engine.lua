@@ -316,6 +316,14 @@ function _M.run(eng, objs)
   return hits, calls
 end
 
+-- The hits as "<event#>:<description or rule id>", in order (specs that
+-- check what each call returned).
+function _M.descs(hits)
+  local out = {}
+  for _, h in ipairs(hits) do out[#out + 1] = h.ev .. ":" .. (h.desc or h.rule) end
+  return out
+end
+
 -- Rule ids that fired, in order, as "<event#>:<id>" strings.
 function _M.fired(hits)
   local out = {}

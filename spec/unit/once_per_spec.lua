@@ -38,11 +38,7 @@ local function open(tgid, fn)
   return { type = "open", pid = tgid, tgid = tgid, comm = "app", filename = fn, ret = 3, ts_ns = 1735689600e9 }
 end
 
-local function descs(hits)
-  local out = {}
-  for _, h in ipairs(hits) do out[#out + 1] = h.ev .. ":" .. (h.desc or h.rule) end
-  return out
-end
+local descs = H.descs
 
 for _, E in ipairs(ENGINES) do
   local name, X = E[1], E[2]

@@ -34,11 +34,7 @@ local function conn(tgid)
   return { type = "connect", pid = tgid, tgid = tgid, comm = "srv", dest_ip = "10.0.0.1", dest_port = 80, ret = 0 }
 end
 
-local function descs(hits)
-  local out = {}
-  for _, h in ipairs(hits) do out[#out + 1] = h.ev .. ":" .. (h.desc or h.rule) end
-  return out
-end
+local descs = H.descs
 
 for _, E in ipairs(ENGINES) do
   local name, X = E[1], E[2]

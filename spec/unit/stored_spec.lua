@@ -43,11 +43,7 @@ local function op(tgid, file, t)
   return { type = "open", pid = tgid, tgid = tgid, comm = "x", filename = file, ret = 3, timestamp = ts(t) }
 end
 
-local function descs(hits)
-  local out = {}
-  for _, h in ipairs(hits) do out[#out + 1] = h.ev .. ":" .. (h.desc or h.rule) end
-  return out
-end
+local descs = H.descs
 
 describe("stored", function()
   describe("load-time checks", function()
