@@ -636,8 +636,8 @@ local function ast_success(ast)
   return false
 end
 
--- Whether ast (a connect filter) is exactly datagram = false: every stream
--- connect passes it, no datagram does (the kernel knows which is which).
+-- Whether ast (a connect filter) is exactly datagram = false: every connect
+-- but an unconnected datagram passes it (the kernel knows which is which).
 local function streams_only(ast)
   if ast and ast.op == "all" and #ast.list == 1 then ast = ast.list[1] end
   return ast ~= nil and ast.op == "field" and ast.field.name == "datagram" and type(ast.m) == "table"
@@ -647,10 +647,10 @@ end
 -- The kernel's memory of a detection's once_per on connect (bpf kf_seen),
 -- or nil when it cannot keep the repeats: { ns = window (0: while the
 -- process runs), ip = keyed by dest_ip, port = keyed by dest_port }. The
--- kernel remembers every stream connect it sees, so the detection's calls
--- must be gated by nothing else: a filter of exactly datagram = false, no
--- stored, once or exceptions on connect, fields among dest_ip and
--- dest_port.
+-- kernel remembers every connect it sees (but unconnected datagrams), so
+-- the detection's calls must be gated by nothing else: a filter of
+-- exactly datagram = false, no stored, once or exceptions on connect,
+-- fields among dest_ip and dest_port.
 local function kernel_once_per(r, t, ast)
   if t ~= event.TYPES.connect then return nil end
   local o = r.kind == "lua" and r.once_per and r.once_per[t]
@@ -710,7 +710,8 @@ local function kf_sock_type(rules, t, tname)
         -- every destination but these crosses
         loop = bit.band(loop or LOOP_ALL, lp)
       elseif mem then
-        -- each process's stream connects, once per destination (window)
+        -- each process's connects (not unconnected datagrams), once per
+        -- destination and window
         if seen and (seen.ns ~= mem.ns or seen.ip ~= mem.ip or seen.port ~= mem.port) then
           return { off = ("detections %q and %q want connects once per destination in different ways "
             .. "(the kernel remembers one)"):format(seen_by, tostring(r.id)) }
@@ -752,11 +753,6 @@ local function kf_sock_type(rules, t, tname)
     addrs = sorted_keys(addrs), loop = loop, seen = seen }
 end
 
--- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
---   { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... },
---     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
--- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... };
--- and per type of KF_SOCK_TYPES { off = "why" }.
 -- Whether the kernel's filters kf (kernel_filter) keep the repeats of
 -- rule r's once_per on type t for it: its memory is the one the kernel
 -- keeps, so the verdicts on the events are about its own values.
@@ -766,6 +762,11 @@ function _M.kernel_keeps_once_per(kf, r, t)
   return m ~= nil and m ~= false and m.ns == seen.ns and m.ip == seen.ip and m.port == seen.port
 end
 
+-- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
+--   { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... },
+--     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
+-- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... };
+-- and per type of KF_SOCK_TYPES { off = "why" }.
 function _M.kernel_filter(rules)
   local out = {}
   for _, tname in ipairs(_M.KF_TYPES) do

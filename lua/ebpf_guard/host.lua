@@ -157,8 +157,9 @@ local function once_per_view(o, v)
 end
 
 -- A once_per decided in the compiled loop (compile.lua, the detection's
--- call behind its filter): gate(e) for the event struct e, following the
--- kernel's verdict on it (F_ONCE_*) when it has one.
+-- call behind its filter): gate(e, i) for the event struct e at index i of
+-- the window; with follow (its memory is the one the kernel keeps), the
+-- kernel's verdict on the event (F_ONCE_*) decides when there is one.
 local F_FRESH, F_REPEAT = event.F_ONCE_FRESH, event.F_ONCE_REPEAT
 local exec_id = view_mod.GETTERS.exec_id
 local function once_per_gate(o, ow, follow)
