@@ -372,6 +372,14 @@ function _M.recall(s, key)
   return s.V[i]
 end
 
+-- key's value without refreshing it (an LRU store is then first in,
+-- first out for the keys read this way).
+function _M.peek(s, key)
+  local i = s.slot[key]
+  if not i then return nil end
+  return s.V[i]
+end
+
 function _M.remember(s, key, value)
   Store.set(s, key, value)
 end

@@ -100,27 +100,51 @@ local function once_per_exits()
   return ow
 end
 
--- Whether the process tgid's values (keys[1..n]) are new for once_per o at
+-- The node of a process's once_per memory mem that holds the last of n
+-- values k1..k4 (nil: none yet), and the same made where missing. Written
+-- out for 1 to 4 values: called from the compiled loop's traces, where an
+-- inner loop would leave the trace for one of its own.
+local function node_of(mem, n, k1, k2, k3)
+  if n == 1 then return mem end
+  local a = mem[k1]
+  if a == nil or n == 2 then return a end
+  local b = a[k2]
+  if b == nil or n == 3 then return b end
+  return b[k3]
+end
+local function node_make(mem, n, k1, k2, k3)
+  if n == 1 then return mem end
+  local a = mem[k1]
+  if a == nil then a = {}; mem[k1] = a end
+  if n == 2 then return a end
+  local b = a[k2]
+  if b == nil then b = {}; a[k2] = b end
+  if n == 3 then return b end
+  local c = b[k3]
+  if c == nil then c = {}; b[k3] = c end
+  return c
+end
+
+-- Whether the process tgid's n values k1..k4 are new for once_per o at
 -- time now: no call for them within o.ns (then the time is set). kfresh:
 -- the kernel's verdict was "new" (it keeps the repeats and made this
 -- call's decision): only remembered then. image: what the process runs
 -- (its exec id): a new program starts over. ow and i: the compiled loop's
 -- exits and the event's index in its window (nil in the loop of calls,
 -- where exits come in order).
-local function once_per_new(o, tgid, image, now, keys, n, kfresh, ow, i)
+local function once_per_new(o, tgid, image, now, n, k1, k2, k3, k4, kfresh, ow, i)
   local procs = o.procs
-  local mem = guard.recall(procs, tgid)
+  -- (not refreshed: the processes are forgotten first in, first out; an
+  -- LRU move per event was three more cache misses with many processes)
+  local mem = guard.peek(procs, tgid)
   if not mem or mem.image ~= image or (ow and ow.exited(mem, tgid, i)) then
     mem = { n = 0, image = image }
     guard.remember(procs, tgid, mem)
   end
   if ow then mem.gen, mem.i = ow.gen, i end
-  local node = mem
-  for j = 1, n - 1 do
-    node = node[keys[j]]
-    if node == nil then break end
-  end
-  local at = node and node[keys[n]]
+  local last = n == 1 and k1 or n == 2 and k2 or n == 3 and k3 or k4
+  local node = node_of(mem, n, k1, k2, k3)
+  local at = node and node[last]
   if at and not kfresh and (not o.ns or now - at < o.ns) then return false end
   if not at then
     if mem.n >= ONCE_PER_VALUES then
@@ -129,31 +153,25 @@ local function once_per_new(o, tgid, image, now, keys, n, kfresh, ow, i)
       guard.remember(procs, tgid, mem)
     end
     mem.n = mem.n + 1
-    node = mem
-    for j = 1, n - 1 do
-      local nx = node[keys[j]]
-      if nx == nil then
-        nx = {}
-        node[keys[j]] = nx
-      end
-      node = nx
-    end
+    node = node_make(mem, n, k1, k2, k3)
   end
-  node[keys[n]] = now
+  node[last] = now
   return true
+end
+
+-- A field's value as a key (a field without one: NONE).
+local function key(x)
+  if x == nil then return NONE end
+  return x
 end
 
 -- The same through a view v (the loop of user calls, where stored or once
 -- of the same type come first).
-local VKEYS = {}
 local function once_per_view(o, v)
-  local fields = o.fields
-  for j = 1, #fields do
-    local x = v[fields[j]]
-    if x == nil then x = NONE end
-    VKEYS[j] = x
-  end
-  return once_per_new(o, v.tgid, v.exec_id, guard.now_ns, VKEYS, #fields, false)
+  local f = o.fields
+  local n = #f
+  return once_per_new(o, v.tgid, v.exec_id, guard.now_ns, n, key(v[f[1]]), n >= 2 and key(v[f[2]]) or nil,
+    n >= 3 and key(v[f[3]]) or nil, n >= 4 and key(v[f[4]]) or nil, false)
 end
 
 -- A once_per decided in the compiled loop (compile.lua, the detection's
@@ -162,25 +180,27 @@ end
 -- kernel's verdict on the event (F_ONCE_*) decides when there is one.
 local F_FRESH, F_REPEAT = event.F_ONCE_FRESH, event.F_ONCE_REPEAT
 local exec_id = view_mod.GETTERS.exec_id
+local function no_value() return NONE end
 local function once_per_gate(o, ow, follow)
   ow.stores[#ow.stores + 1] = o.procs
   -- the kernel's verdicts are about this memory only when it keeps this
   -- detection's repeats (compile.kernel_keeps_once_per)
   local repeat_bit, fresh_bit = follow and F_REPEAT or 0, follow and F_FRESH or 0
-  local get = {}
-  for j, f in ipairs(o.fields) do get[j] = view_mod.GETTERS[f] end
-  local n = #get
-  local keys = {}
+  local f = o.fields
+  local n = #f
+  local g1, g2, g3, g4 = view_mod.GETTERS[f[1]], view_mod.GETTERS[f[2]] or no_value,
+    view_mod.GETTERS[f[3]] or no_value, view_mod.GETTERS[f[4]] or no_value
   return function(e, i)
-    local f = e.flags
-    if band(f, repeat_bit) ~= 0 then return false end
-    for j = 1, n do
-      local x = get[j](e)
-      if x == nil then x = NONE end
-      keys[j] = x
-    end
-    return once_per_new(o, tonumber(e.tgid), exec_id(e), tonumber(e.ts_ns), keys, n, band(f, fresh_bit) ~= 0, ow,
-      tonumber(i))
+    local fl = e.flags
+    if band(fl, repeat_bit) ~= 0 then return false end
+    -- (no helper per value: each would be a trace of its own)
+    local k1, k2, k3, k4 = g1(e), g2(e), g3(e), g4(e)
+    if k1 == nil then k1 = NONE end
+    if k2 == nil then k2 = NONE end
+    if k3 == nil then k3 = NONE end
+    if k4 == nil then k4 = NONE end
+    return once_per_new(o, tonumber(e.tgid), exec_id(e), tonumber(e.ts_ns), n, k1, k2, k3, k4,
+      band(fl, fresh_bit) ~= 0, ow, tonumber(i))
   end
 end
 
