@@ -7,6 +7,7 @@ local regex = require("ebpf_guard.regex")
 local lang = require("ebpf_guard.lang")
 local sandbox = require("ebpf_guard.sandbox")
 local guard = require("ebpf_guard.guard")
+local view = require("ebpf_guard.view")
 local lint = require("ebpf_guard.lint")
 
 local type = type
@@ -1144,7 +1145,9 @@ local function check_once_per(r, t, types, once)
     for i = 1, nf do
       local fname = spec[i]
       local f = type(fname) == "string" and lang.FIELDS[fname]
-      if not f or (f.kind ~= "str" and f.kind ~= "num") then
+      -- the event's own fields (not the parent's, nor cmdline, which the
+      -- rule language builds)
+      if not f or (f.kind ~= "str" and f.kind ~= "num") or not view.GETTERS[fname] then
         r.err(path, ("%s is not a string or number field of the event"):format(quote(key_text(fname))))
       end
       if f.types and not f.types[n] then

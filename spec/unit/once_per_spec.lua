@@ -200,6 +200,9 @@ return { id = "d", description = "d", event_types = { "connect", "open" }, %s
       'once_per.connect: unknown key "window" (expected the field names, then seconds = N)')
     refused('{ connect = { "dest_addr" } }', 'once_per.connect: "dest_addr" is not a string or number field of the event')
     refused('{ connect = { "datagram" } }', 'once_per.connect: "datagram" is not a string or number field of the event')
+    refused('{ connect = { "parent.comm" } }',
+      'once_per.connect: "parent.comm" is not a string or number field of the event')
+    refused('{ connect = { "cmdline" } }', 'once_per.connect: "cmdline" is not a string or number field of the event')
     refused('{ open = { "dest_ip" } }', "once_per.open: open events have no field dest_ip")
     refused('{ connect = { "dest_ip", "dest_ip" } }', 'once_per.connect: "dest_ip" is listed twice')
     refused('{ connect = { "dest_ip", seconds = 0 } }',
