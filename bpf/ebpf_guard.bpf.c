@@ -583,10 +583,10 @@ static __noinline bool kf_sock_prog_wanted(__u32 type)
 }
 
 /* Whether a record of this type with this port (the connect's destination,
- * the listen's, bind's or accept's local port) and this result stays in
- * the kernel (counted): its type's filter is on, no rule names the port or
- * the process's program, and, where a detection wants each process's first
- * success, the process had one already. */
+ * the listen's, bind's or accept's local port) and this result may stay in
+ * the kernel (not counted: kf_sock_drop counts): its type's filter is on,
+ * no rule names the port or the process's program, and, where a detection
+ * wants each process's first success, the process had one already. */
 static __always_inline bool kf_sock_keep(__u32 type, __u32 port, long ret)
 {
 	__u32 key = EG_KF_PORT_KEY(type, port);
