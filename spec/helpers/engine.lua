@@ -316,6 +316,16 @@ function _M.run(eng, objs)
   return hits, calls
 end
 
+-- An engine of X (this module or helpers.cengine) from the text of one
+-- Lua detection file, or nil and the error without the file's temporary
+-- path.
+function _M.load_text(X, text)
+  local p = _M.tmpfile(".lua", text)
+  local eng, err = X.new({ p })
+  os.remove(p)
+  return eng, err and err:gsub("^/tmp/[^:]*: ", "") or nil
+end
+
 -- The hits as "<event#>:<description or rule id>", in order (specs that
 -- check what each call returned).
 function _M.descs(hits)

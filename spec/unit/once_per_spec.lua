@@ -20,12 +20,7 @@ return { id = "demo", description = "d", event_types = { "connect", "open" },
   end }
 ]]
 
-local function load(X, text)
-  local p = H.tmpfile(".lua", text)
-  local eng, err = X.new({ p })
-  os.remove(p)
-  return eng, err and err:gsub("^/tmp/[^:]*: ", "") or nil
-end
+local load = H.load_text
 
 -- a connect by tgid at second t (of event time)
 local function conn(tgid, ip, port, t, extra)

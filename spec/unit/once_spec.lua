@@ -15,12 +15,7 @@ return { id = "demo", description = "d", event_types = { "accept", "listen", "co
   match = function(ev) return ev.type .. " " .. ev.tgid .. " " .. ev.ret end }
 ]]
 
-local function load(X, text)
-  local p = H.tmpfile(".lua", text)
-  local eng, err = X.new({ p })
-  os.remove(p)
-  return eng, err and err:gsub("^/tmp/[^:]*: ", "") or nil
-end
+local load = H.load_text
 
 local function acc(tgid, ret)
   return { type = "accept", pid = tgid, tgid = tgid, comm = "srv", call = "accept4", local_ip = "0.0.0.0",
