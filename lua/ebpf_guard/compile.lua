@@ -808,8 +808,116 @@ local function bucket_lits(key, wd)
   return out
 end
 _M.bucket_lits = bucket_lits
+
+-- A rule's code in an index bucket, specialised to it. In a bucket the
+-- event's indexed string (pcs.p) is known to have the bucket's word at
+-- offset 0 (side "pre") or as its last 4 bytes (side "suf"), and, deeper in
+-- the index, the word of each level at its offset. A literal of a test of
+-- that string (in, prefix, suffix) that cannot hold with those words is
+-- dropped from its list, and a list left empty never holds: the bucket's
+-- copy of the rule tests only the literals that can still match there (a
+-- rule listing fifty persistence paths tests the few of its bucket). An
+-- equivalence under the bucket's condition, so it holds under `not` and in
+-- exceptions too. TRUE and FALSE stand for tests so decided.
+local TRUE, FALSE = { op = "const", value = true }, { op = "const", value = false }
+_M.SPEC_TRUE, _M.SPEC_FALSE = TRUE, FALSE
+
+-- Whether the literal v of a test op (in, prefix, suffix) can hold for a
+-- string with the words of pcs (the index's W, WO and SW: zero-padded
+-- below 4 bytes at offset 0; a deeper word means at least o + 4 bytes).
+local function lit_possible(op, v, pcs)
+  for _, c in ipairs(pcs) do
+    if pcs.side == "suf" then
+      if (op == "suffix" or op == "in") and #v >= 4 and word4(v, #v - 3) ~= c.w then return false end
+    elseif c.o == 0 then
+      if op == "in" and word4(v, 1) ~= c.w then return false end
+      if op == "prefix" and #v >= 4 and word4(v, 1) ~= c.w then return false end
+    else
+      if op == "in" and (#v < c.o + 4 or word4(v, c.o + 1) ~= c.w) then return false end
+      if op == "prefix" and #v >= c.o + 4 and word4(v, c.o + 1) ~= c.w then return false end
+    end
+  end
+  return true
+end
+
+local function spec_matcher(m, pcs)
+  local op = m.op
+  if op == "not" then
+    local x = spec_matcher(m.node, pcs)
+    if x == m.node then return m end
+    if x == TRUE then return FALSE elseif x == FALSE then return TRUE end
+    return { op = "not", node = x }
+  end
+  if op == "and" then
+    local list, changed = {}, false
+    for _, x in ipairs(m.list) do
+      local y = spec_matcher(x, pcs)
+      if y == FALSE then return FALSE end
+      if y ~= x then changed = true end
+      if y ~= TRUE then list[#list + 1] = y end
+    end
+    if not changed then return m end
+    if #list == 0 then return TRUE end
+    if #list == 1 then return list[1] end
+    return { op = "and", list = list }
+  end
+  if (op == "in" or op == "prefix" or op == "suffix") and type(m.values) == "table" then
+    local vals = {}
+    for _, v in ipairs(m.values) do
+      if type(v) ~= "string" then return m end
+      if lit_possible(op, v, pcs) then vals[#vals + 1] = v end
+    end
+    if #vals == #m.values then return m end
+    if #vals == 0 then return FALSE end
+    local out = {}
+    for k, v in pairs(m) do out[k] = v end
+    out.values = vals
+    return out
+  end
+  return m
+end
+
+-- ast under pcs ({ p = the string's expression, side = "pre" | "suf",
+-- { o = offset, w = word }, ... }): the same ast when nothing changes,
+-- else a new one sharing the unchanged parts, or TRUE / FALSE.
+local function spec_ast(ast, pcs)
+  local op = ast.op
+  if op == "field" then
+    local f = ast.field
+    if f.kind ~= "str" or f.buf or f.p ~= pcs.p then return ast end
+    local m = spec_matcher(ast.m, pcs)
+    if m == ast.m then return ast end
+    if m == TRUE or m == FALSE then return m end
+    return { op = "field", field = f, m = m }
+  end
+  if op == "not" then
+    local x = spec_ast(ast.node, pcs)
+    if x == ast.node then return ast end
+    if x == FALSE then return TRUE elseif x == TRUE then return FALSE end
+    return { op = "not", node = x }
+  end
+  if op == "all" or op == "any" then
+    local stop, skip = FALSE, TRUE
+    if op == "any" then stop, skip = TRUE, FALSE end
+    local list, changed = {}, false
+    for _, a in ipairs(ast.list) do
+      local y = spec_ast(a, pcs)
+      if y == stop then return stop end
+      if y ~= a then changed = true end
+      if y ~= skip then list[#list + 1] = y end
+    end
+    if not changed then return ast end
+    if #list == 0 then return skip end
+    if #list == 1 then return list[1] end
+    return { op = op, list = list }
+  end
+  return ast
+end
+_M.spec_ast = spec_ast
 -- levels below the first (4 bytes each)
 _M.INDEX_DEPTH = 4
+-- rules' code specialised to their index bucket (spec_ast)
+_M.SPECIALISE = true
 
 -- The loop of user calls in Lua (plain LuaJIT, where the pure-Lua specs
 -- run; the host's is C, src/usercall.c, and does the same): the pending
@@ -923,6 +1031,7 @@ function _M.build(rules, env)
   end
 
   local E = {
+    memo = {},
     rx = rx,
     const = function(v)
       consts[#consts + 1] = v
@@ -969,6 +1078,7 @@ function _M.build(rules, env)
     if user then any_user = true end
     local key = _M.INDEX and r.kind == "yaml" and rule_key(r) or nil
     local per_type_call -- a filtered Lua detection's call, per type
+    local make_lines -- a rule's lines in an index bucket (yaml_lines)
     local hit = fmt("local h = hits[nh]; h.ev = i; h.rule = %d; h.flags = 0; nh = nh + 1", k0)
     if r.kind == "builtin" then
       local b = r.builtin
@@ -992,26 +1102,48 @@ function _M.build(rules, env)
       lines[#lines + 1] = fmt("-- %s", comment_text(b.id))
       lines[#lines + 1] = fmt("if %s then %s end", expr, hit)
     elseif r.kind == "yaml" then
-      local conds = {}
-      if r.min_port then conds[#conds + 1] = fmt("e.dest_port >= %d", r.min_port) end
-      if r.max_port then conds[#conds + 1] = fmt("e.dest_port <= %d", r.max_port) end
-      if r.comm_rx then conds[#conds + 1] = rx_test(r.comm_rx, "comm") end
-      if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
-      if r.match_ast then conds[#conds + 1] = emit(r.match_ast) end
-      if r.exc_ast then conds[#conds + 1] = "not (" .. emit(r.exc_ast) .. ")" end
-      if #conds == 0 then conds[1] = "true" end
-      lines[#lines + 1] = fmt("-- rule %s", comment_text(r.id))
-      -- with a condition: its call is pending once the rest holds
-      lines[#lines + 1] = fmt("if %s then %s end", concat(conds, " and "), r.condition and pending or hit)
+      -- the rule's lines; in an index bucket (pcs) specialised to it, nil
+      -- when it cannot fire there
+      local function yaml_lines(pcs)
+        local conds = {}
+        local m, x = r.match_ast, r.exc_ast
+        if pcs then
+          m = m and spec_ast(m, pcs)
+          x = x and spec_ast(x, pcs)
+          if m == FALSE or x == TRUE then return nil end
+          if m == TRUE then m = nil end
+          if x == FALSE then x = nil end
+        end
+        if r.min_port then conds[#conds + 1] = fmt("e.dest_port >= %d", r.min_port) end
+        if r.max_port then conds[#conds + 1] = fmt("e.dest_port <= %d", r.max_port) end
+        if r.comm_rx then conds[#conds + 1] = rx_test(r.comm_rx, "comm") end
+        if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
+        if m then conds[#conds + 1] = emit(m) end
+        if x then conds[#conds + 1] = "not (" .. emit(x) .. ")" end
+        if #conds == 0 then conds[1] = "true" end
+        -- with a condition: its call is pending once the rest holds
+        return { fmt("-- rule %s", comment_text(r.id)),
+          fmt("if %s then %s end", concat(conds, " and "), r.condition and pending or hit) }
+      end
+      lines = yaml_lines(nil)
+      make_lines = key and yaml_lines
     else
       lines[#lines + 1] = fmt("-- detection %s", comment_text(r.id))
-      local exc = r.exc_ast and ("not (" .. emit(r.exc_ast) .. ")") or nil
       -- the call, behind the type's filter (a Lua detection's filter.TYPE:
-      -- the rule language, inline) and the exceptions
-      local function call(t)
+      -- the rule language, inline) and the exceptions; in an index bucket
+      -- (pcs) specialised to it, nil when it cannot be made there
+      local function call(t, pcs)
         local conds = {}
-        if r.filter_ast and r.filter_ast[t] then conds[#conds + 1] = emit(r.filter_ast[t]) end
-        if exc then conds[#conds + 1] = exc end
+        local flt, exc = r.filter_ast and r.filter_ast[t], r.exc_ast
+        if pcs then
+          flt = flt and spec_ast(flt, pcs)
+          exc = exc and spec_ast(exc, pcs)
+          if flt == FALSE or exc == TRUE then return nil end
+          if flt == TRUE then flt = nil end
+          if exc == FALSE then exc = nil end
+        end
+        if flt then conds[#conds + 1] = emit(flt) end
+        if exc then conds[#conds + 1] = "not (" .. emit(exc) .. ")" end
         -- its once_per, decided here (host.lua once_per_gate): last, so
         -- only the events that pass the rest count
         local gate = t and r.once_per_gate and r.once_per_gate[t]
@@ -1031,9 +1163,13 @@ function _M.build(rules, env)
     for _, t in ipairs(r.types) do
       per_event[t] = per_event[t] + 1
       -- a filtered detection: its type's filter, filed by its own key
-      local tlines, tkey = lines, key
+      local tlines, tkey, tmake = lines, key, make_lines
       if per_type_call then
         tlines = { lines[1], per_type_call(t) }
+        tmake = function(pcs)
+          local c = per_type_call(t, pcs)
+          return c and { lines[1], c } or nil
+        end
         tkey = _M.INDEX and r.filter_ast and r.filter_ast[t] and best_key(ast_keys(r.filter_ast[t])) or nil
       end
       if tkey then
@@ -1052,7 +1188,7 @@ function _M.build(rules, env)
             x.buckets[wd] = bkt
             x.order[#x.order + 1] = wd
           end
-          bkt[#bkt + 1] = { lines = tlines, lits = bucket_lits(tkey, wd) }
+          bkt[#bkt + 1] = { lines = tlines, lits = bucket_lits(tkey, wd), make = tmake }
         end
       else
         local chars = 0
@@ -1260,7 +1396,8 @@ function _M.build(rules, env)
           -- byte to look at): the rules for every string there, then, when
           -- two or more rules go deeper, those of the string's next 4
           -- bytes (a node of its own each); returns its function's index
-          local function node(entries, at, depth)
+          -- (pcs: what the node's strings are known to hold, spec_ast)
+          local function node(entries, at, depth, pcs)
             local all, groups, order, nexts, ndeep = {}, {}, {}, {}, 0
             for j, ent in ipairs(entries) do
               nexts[j] = depth <= _M.INDEX_DEPTH and next_words(ent.lits, at) or nil
@@ -1270,22 +1407,29 @@ function _M.build(rules, env)
               if nexts[j] and ndeep >= 2 then
                 for wn, lits in pairs(nexts[j]) do
                   if not groups[wn] then groups[wn] = {}; order[#order + 1] = wn end
-                  groups[wn][#groups[wn] + 1] = { lines = ent.lines, lits = lits }
+                  groups[wn][#groups[wn] + 1] = { lines = ent.lines, lits = lits, make = ent.make }
                 end
               else
-                for _, line in ipairs(ent.lines) do all[#all + 1] = line end
+                local lines = ent.lines
+                if ent.make and _M.SPECIALISE then lines = ent.make(pcs) or {} end
+                for _, line in ipairs(lines) do all[#all + 1] = line end
               end
             end
             if #order == 0 then return bucket_fn(all) end
             table.sort(order)
             local sub = {}
-            for _, wn in ipairs(order) do sub[#sub + 1] = { w = wn, f = node(groups[wn], at + 4, depth + 1) } end
+            for _, wn in ipairs(order) do
+              local deeper = { p = pcs.p, side = pcs.side }
+              for q, c in ipairs(pcs) do deeper[q] = c end
+              deeper[#deeper + 1] = { o = at - 1, w = wn }
+              sub[#sub + 1] = { w = wn, f = node(groups[wn], at + 4, depth + 1, deeper) }
+            end
             local var = "w" .. (depth + 1)
             return bucket_fn(all, { fmt("do local %s = WO(%s, %s, %d) %s end", var, k.p, k.l, at - 1, search(var, sub)) })
           end
           local leaves = {}
           for _, wd in ipairs(x.order) do
-            leaves[#leaves + 1] = { w = wd, f = node(x.buckets[wd], 5, 1) }
+            leaves[#leaves + 1] = { w = wd, f = node(x.buckets[wd], 5, 1, { p = k.p, side = k.side, { o = 0, w = wd } }) }
           end
           -- a loop of its own per index: in one loop, each path through
           -- one index's buckets would get its own copies of the other's

@@ -1156,7 +1156,23 @@ end
 -- fn = fn(body) -> expression naming the function the body returns,
 -- compiled after FN_HEADER }.
 function _M.emit(E, ast)
+  -- E.memo: the code of the nodes emitted before (a rule's copies in the
+  -- index's buckets share their unchanged parts, and their regexes and
+  -- constants are registered once)
+  local memo = E.memo
+  if memo then
+    local c = memo[ast.op == "field" and ast.m or ast]
+    if c then return c[1], c[2], c[3] end
+    local s, cost, pass = _M.emit_node(E, ast)
+    memo[ast.op == "field" and ast.m or ast] = { s, cost, pass }
+    return s, cost, pass
+  end
+  return _M.emit_node(E, ast)
+end
+
+function _M.emit_node(E, ast)
   local op = ast.op
+  if op == "const" then return ast.value and "true" or "false", 0, ast.value and 1 or 0 end
   if op == "field" then
     local f = ast.field
     local m = ast.m

@@ -83,6 +83,125 @@ describe("the rule index", function()
     assert.is_nil(compile.bucket_lits({ side = "pre", p = "NMP", lits = { "python3.11" } }, word("pyth")))
   end)
 
+  it("specialises a rule's copy to its bucket: only the literals that can match there", function()
+    local path = H.tmpfile(".yaml", rule(
+      "      filename: {prefix: [/etc/cron.d/, /var/spool/cron/, /etc/crontab]}\n" ..
+      "      not: {filename: {prefix: [/var/spool/cron/atjobs/, /etc/cron.d/.placeholder]}}\n"))
+    local eng = assert(H.new({ path }))
+    os.remove(path)
+    local src = eng.res.source
+    -- the rule's copies: in /etc's bucket (its crontab and cron.d literals,
+    -- one deeper level each) and in /var's, each testing its own literals
+    local copies = {}
+    for body in src:gmatch("%-%- rule r\n([^\n]*)") do copies[#copies + 1] = body end
+    assert.is_true(#copies >= 2)
+    local var, etc = 0, 0
+    for _, c in ipairs(copies) do
+      local has_var = c:find("/spool/", 1, true) ~= nil or c:find("atjobs", 1, true) ~= nil
+      local has_etc = c:find("cron.d", 1, true) ~= nil or c:find("crontab", 1, true) ~= nil
+        or c:find("placeholder", 1, true) ~= nil
+      assert.is_false(has_var and has_etc, c)
+      if has_var then var = var + 1 end
+      if has_etc then etc = etc + 1 end
+    end
+    assert.is_true(var >= 1 and etc >= 1)
+    -- and fires as before
+    local hits = H.run(eng, {
+      { type = "open", comm = "vi", filename = "/etc/cron.d/job", ret = 3 },
+      { type = "open", comm = "vi", filename = "/etc/cron.d/.placeholder", ret = 3 },
+      { type = "open", comm = "vi", filename = "/var/spool/cron/crontabs/root", ret = 3 },
+      { type = "open", comm = "vi", filename = "/var/spool/cron/atjobs/a1", ret = 3 },
+      { type = "open", comm = "vi", filename = "/etc/crontab", ret = 3 },
+      { type = "open", comm = "vi", filename = "/etc/cron.daily/x", ret = 3 },
+    })
+    local evs = {}
+    for _, h in ipairs(hits) do evs[#evs + 1] = h.ev end
+    assert.same({ 1, 3, 5 }, evs)
+  end)
+
+  it("decides what a bucket knows: a test that cannot hold there is dropped, one that must is kept out", function()
+    local S, T, F = compile.spec_ast, compile.SPEC_TRUE, compile.SPEC_FALSE
+    local f = { kind = "str", p = "e.filename", name = "filename" }
+    local function pre(...) return { op = "field", field = f, m = { op = "prefix", values = { ... } } } end
+    local etc = { p = "e.filename", side = "pre", { o = 0, w = word("/etc") } }
+    -- a list keeps the bucket's literals (and those too short to decide)
+    assert.same({ "/etc/shadow", "/e" }, S(pre("/etc/shadow", "/var/x", "/e"), etc).m.values)
+    -- none left: never holds; under not: always holds, and an all drops it
+    assert.equal(F, S(pre("/var/x"), etc))
+    assert.equal(T, S({ op = "not", node = pre("/var/x") }, etc))
+    local other = { op = "field", field = { kind = "str", p = "e.comm", name = "comm" },
+      m = { op = "in", values = { "sh" } } }
+    assert.equal(other, S({ op = "all", list = { other, { op = "not", node = pre("/var/x") } } }, etc))
+    assert.equal(F, S({ op = "all", list = { other, pre("/var/x") } }, etc))
+    assert.equal(other, S({ op = "any", list = { other, pre("/var/x") } }, etc))
+    -- equality: the word of a short value is padded, as the index's is
+    local eq = { op = "field", field = f, m = { op = "in", values = { "/etc", "/et", "/etc/x" } } }
+    assert.same({ "/etc", "/etc/x" }, S(eq, etc).m.values)
+    -- a deeper level: the next 4 bytes too; a value ending before them is
+    -- kept by a prefix and dropped by an equality (the string is longer)
+    local deep = { p = "e.filename", side = "pre", { o = 0, w = word("/etc") }, { o = 4, w = word("/sha") } }
+    assert.same({ "/etc/shadow", "/etc/" }, S(pre("/etc/shadow", "/etc/gshadow", "/etc/"), deep).m.values)
+    eq.m.values = { "/etc/shadow", "/etc/", "/etc/passwd" }
+    assert.same({ "/etc/shadow" }, S(eq, deep).m.values)
+    -- a suffix bucket decides suffixes and long equalities, not prefixes
+    local suf = { p = "e.filename", side = "suf", { o = -1, w = word("oken") } }
+    local sf = { op = "field", field = f, m = { op = "suffix", values = { "/token", "/.pem", "en" } } }
+    assert.same({ "/token", "en" }, S(sf, suf).m.values)
+    assert.equal(pre("/var/x").m.values[1], S(pre("/var/x"), suf).m.values[1])
+    -- another field, an argument list, a regex: untouched
+    assert.equal(other, S(other, etc))
+    local rx = { op = "field", field = f, m = { op = "regex", values = { "^/var/" } } }
+    assert.equal(rx, S(rx, etc))
+  end)
+
+  it("fires the same specialised, unspecialised and rule by rule, on random lists of shared words", function()
+    local seed = tonumber(os.getenv("EG_PROP_SEED")) or 20261127
+    math.randomseed(seed)
+    local pool = { "/etc/", "/etc/sh", "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/cron.d/",
+      "/etc/crontab", "/etc/cron.daily/", "/var/spool/cron/", "/var/spool/at/", "/var/log/auth.log",
+      "/tmp/", "/tmp/.x/", "/tm", "ab", "abcd", "abcdefgh", "abcdefghijkl", "/home/", "/home/u/.ssh/id_rsa",
+      "token", "/token", "id_rsa", ".log" }
+    local function pick(t) return t[math.random(#t)] end
+    local function list(n)
+      local t = {}
+      for i = 1, n do t[i] = ("'%s'"):format(pick(pool)) end
+      return "[" .. table.concat(t, ", ") .. "]"
+    end
+    local function test()
+      local op = pick({ "prefix", "prefix", "in", "suffix" })
+      return ("{filename: {%s: %s}}"):format(op, list(math.random(1, 12)))
+    end
+    local lines = { "rules:" }
+    for r = 1, 60 do
+      local parts = { "filename: " .. test():sub(12, -2) }
+      if math.random() < 0.4 then parts[#parts + 1] = "not: " .. test() end
+      if math.random() < 0.3 then parts[#parts + 1] = "any: [" .. test() .. ", " .. test() .. "]" end
+      if math.random() < 0.3 then parts[#parts + 1] = "comm: [cat, vi]" end
+      lines[#lines + 1] = ("  - id: r%d\n    description: d\n    event_types: [open]\n    match: {%s}"):format(
+        r, table.concat(parts, ", "))
+    end
+    local path = H.tmpfile(".yaml", table.concat(lines, "\n") .. "\n")
+    local events = {}
+    for _ = 1, 3000 do
+      local s = pick(pool)
+      local r = math.random()
+      if r < 0.3 then s = s .. pick(pool) elseif r < 0.5 then s = s:sub(1, math.random(0, #s)) end
+      events[#events + 1] = { type = "open", comm = pick({ "cat", "vi", "sh" }), filename = s, ret = 3 }
+    end
+    local fired = {}
+    for _, mode in ipairs({ { true, true }, { true, false }, { false, false } }) do
+      compile.INDEX, compile.SPECIALISE = mode[1], mode[2]
+      local ok, eng = pcall(H.new, { path })
+      compile.INDEX, compile.SPECIALISE = true, true
+      assert(ok, eng)
+      fired[#fired + 1] = H.fired((H.run(assert(eng), events)))
+    end
+    os.remove(path)
+    assert.is_true(#fired[1] > 300, "seed " .. seed)
+    assert.same(fired[3], fired[1], "seed " .. seed)
+    assert.same(fired[2], fired[1], "seed " .. seed)
+  end)
+
   it("fires exactly as the rules evaluated one by one, on the stock set and a corpus", function()
     local corpus = os.tmpname()
     assert(os.execute("build/eg_bench_engine -n 30000 --write " .. corpus .. " >/dev/null 2>&1") == 0)
