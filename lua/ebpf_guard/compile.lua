@@ -1541,7 +1541,7 @@ function _M.build(rules, env)
   for j, f in ipairs(fns) do
     local fchunk = assert(loadstring(lang.FN_HEADER .. f.body, "=ebpf_guard.match"))
     mf[j] = fchunk(ffi.C.memcmp, ffi.C.memmem, MATCH, MD, MCTX, empty, code_arr, consts, ffi.cast, U64,
-      TEXT and TEXT.find_any)
+      TEXT and TEXT.find_any, U32)
   end
   local ep, ec, eh = lang.empty_context()
   keep.mf, keep.consts, keep.ctx = mf, consts, { ep, ec, eh }

@@ -719,7 +719,8 @@ end
 -- has p nil and l 0, and is tested as "".
 --
 -- Literals are compared 8 bytes at a time where the string is long enough
--- (one load and one compare: one guard, no call), with memcmp for the rest.
+-- (one load and one compare: one guard, no call), with memcmp for the rest;
+-- an equality with a literal under 8 bytes loads inside it (lit_eq).
 
 -- The 8 bytes from `at` (1-based) of s, padded with zero bytes, as a
 -- little-endian 64-bit constant, and the mask of the ones that exist; the
@@ -750,10 +751,29 @@ local function word_test(p, s, at, high)
   return fmt("band(CAST(U64, %s)[0], %s) == %s", p, m, v)
 end
 
+-- The 4 bytes of s from at (1-based) as the number a CAST(U32, ...) load
+-- gives (little-endian).
+local function u32_of(s, at)
+  local w = 0
+  for k = 3, 0, -1 do w = w * 256 + s:byte(at + k) end
+  return fmt("%.0f", w)
+end
+
 local function lit_eq(p, l, s)
   local n = #s
   if n == 0 then return fmt("(%s == 0)", l) end
-  if n < 8 then return fmt("(%s == %d and MEMCMP(%s, %q, %d) == 0)", l, n, p, s, n) end
+  -- a short literal: loads inside the string's n bytes, no call (4 to 7
+  -- bytes: the first and the last 4, overlapping)
+  if n < 4 then
+    local t = {}
+    for k = 1, n do t[k] = fmt("band(%s[%d], 255) == %d", p, k - 1, s:byte(k)) end
+    return fmt("(%s == %d and %s)", l, n, concat(t, " and "))
+  end
+  if n == 4 then return fmt("(%s == 4 and CAST(U32, %s)[0] == %s)", l, p, u32_of(s, 1)) end
+  if n < 8 then
+    return fmt("(%s == %d and CAST(U32, %s)[0] == %s and CAST(U32, %s + %d)[0] == %s)",
+      l, n, p, u32_of(s, 1), p, n - 4, u32_of(s, n - 3))
+  end
   local rest = n > 8 and fmt(" and MEMCMP(%s + 8, %q, %d) == 0", p, s:sub(9), n - 8) or ""
   return fmt("(%s == %d and %s%s)", l, n, word_test(p, s, 1), rest)
 end
@@ -1234,7 +1254,7 @@ end
 -- argument lists and command lines): their bodies are compiled after this
 -- header, called with (memcmp, memmem, pcre2_match, match data, match
 -- context, an empty string, the CODE array, the constants K).
-_M.FN_HEADER = "local MEMCMP, MEMMEM, MATCH, MD, MCTX, EMPTY, CODE, K, CAST, U64, FINDANY = ... "
+_M.FN_HEADER = "local MEMCMP, MEMMEM, MATCH, MD, MCTX, EMPTY, CODE, K, CAST, U64, FINDANY, U32 = ... "
   .. "local band, rshift = bit.band, bit.rshift "
 
 return _M
