@@ -425,6 +425,22 @@ static __always_inline __u32 call_flags(struct task_struct *task)
 
 /* ---- kernel filters (bpf/eg_raw.h, lua/ebpf_guard/compile.lua) ------------ */
 
+/* The bitmap in front of the filters' hash sets (bpf/eg_raw.h): the host
+ * sets a key's bit before it puts the key in its set. */
+__u64 eg_kf_bloom[EG_KF_BLOOM_WORDS];
+__u32 eg_kf_bloom_on = 0;
+
+/* Whether key k may be in the hash set `set` (EG_KFB_*): its bit is set, or
+ * the host keeps no bitmap. A no is exact: the lookup is skipped. */
+static __always_inline bool kf_bloom(__u32 set, __u64 k)
+{
+	__u32 b = eg_kf_bloom_bit(set, k);
+
+	if (!eg_kf_bloom_on)
+		return true;
+	return (eg_kf_bloom[(b >> 6) & (EG_KF_BLOOM_WORDS - 1)] >> (b & 63)) & 1;
+}
+
 /* 1 while the maps below hold the loaded rules' open filter: the host
  * writes 0 before it changes them and 1 after (meanwhile every open crosses). */
 __u32 eg_kf_open = 0;
@@ -477,13 +493,14 @@ static __always_inline bool kf_open_head_hit(const char *path, __u32 xn, __u32 h
 	__u64 w, k;
 
 	__builtin_memcpy(&w, path, sizeof(w));
-	if ((h & (1u << 8)) && xn >= 8 && bpf_map_lookup_elem(&kf_open_head, &w))
+	if ((h & (1u << 8)) && xn >= 8 && kf_bloom(EG_KFB_OPEN_HEAD, w) &&
+	    bpf_map_lookup_elem(&kf_open_head, &w))
 		return true;
 	for (__u32 l = 1; l < 8; l++) {
 		if (!(h & (1u << l)) || l > xn)
 			continue;
 		k = (w & ((1ull << (8 * l)) - 1)) | (__u64)l << 56;
-		if (bpf_map_lookup_elem(&kf_open_head, &k))
+		if (kf_bloom(EG_KFB_OPEN_HEAD, k) && bpf_map_lookup_elem(&kf_open_head, &k))
 			return true;
 	}
 	return false;
@@ -567,7 +584,7 @@ static __noinline bool kf_sock_prog_wanted(__u32 type)
 	/* the comm and the executable's name by direct loads, not helper
 	 * calls (an accept and a connect of a server ask every time) */
 	key = EG_KF_PROG_KEY(type, 0, kf_name_word(t->comm));
-	if (bpf_map_lookup_elem(&kf_sock_prog, &key))
+	if (kf_bloom(EG_KFB_SOCK_PROG, key) && bpf_map_lookup_elem(&kf_sock_prog, &key))
 		return true;
 	mm = t->mm;
 	if (!mm)
@@ -579,7 +596,7 @@ static __noinline bool kf_sock_prog_wanted(__u32 type)
 	if (!name || bpf_probe_read_kernel(b, sizeof(b), name))
 		return false;
 	key = EG_KF_PROG_KEY(type, 1, kf_name_word(b));
-	return bpf_map_lookup_elem(&kf_sock_prog, &key) != NULL;
+	return kf_bloom(EG_KFB_SOCK_PROG, key) && bpf_map_lookup_elem(&kf_sock_prog, &key) != NULL;
 }
 
 /* Whether a record of this type with this port (the connect's destination,
@@ -593,7 +610,7 @@ static __always_inline bool kf_sock_keep(__u32 type, __u32 port, long ret)
 
 	if (!(eg_kf_socks & (1u << type)))
 		return false;
-	if (bpf_map_lookup_elem(&kf_port, &key))
+	if (kf_bloom(EG_KFB_PORT, key) && bpf_map_lookup_elem(&kf_port, &key))
 		return false;
 	if ((eg_kf_sock_progs & (1u << type)) && kf_sock_prog_wanted(type))
 		return false;
@@ -741,13 +758,13 @@ static __always_inline bool kf_open_drop(struct eg_raw_event *e, long ret, __u32
 			break;
 		w |= (__u32)(__u8)e->comm[i] << (8 * i);
 	}
-	if (bpf_map_lookup_elem(&kf_open_comm, &w))
+	if (kf_bloom(EG_KFB_OPEN_COMM, w) && bpf_map_lookup_elem(&kf_open_comm, &w))
 		return false;
 	/* direct loads from the per-CPU record (bounded offsets), no helper */
 	path = (char *)e + (base & (2 * EG_RAW_PATH_MAX - 1));
 	if (xn >= 4) {
 		__builtin_memcpy(&w, path + ((xn - 4) & (EG_RAW_PATH_MAX - 1)), sizeof(w));
-		if (bpf_map_lookup_elem(&kf_open_suffix, &w))
+		if (kf_bloom(EG_KFB_OPEN_SUFFIX, w) && bpf_map_lookup_elem(&kf_open_suffix, &w))
 			return false;
 	}
 	n = eg_kf_open_heads;

@@ -195,6 +195,37 @@ struct eg_raw_exec {
  * is filled, bit l (1..7) some prefix has l bytes, bit 8 some has 8 or more */
 #define EG_KF_HEADS EG_KF_PREFIXES
 #define EG_KF_SLOTS 32      /* kf_filtered slots (the record types) */
+/*
+ * eg_kf_bloom: a bitmap in front of the filters' hash sets (kf_open_comm,
+ * kf_open_suffix, kf_open_head, kf_path_word, kf_path_head, kf_port,
+ * kf_sock_prog). The host sets a key's bit (eg_kf_bloom_bit of the set and
+ * the key as a number, EG_KFB_*) before it puts the key in its set and
+ * never clears one while the filters run: a clear bit says the key is not
+ * in the set, and the program skips the lookup (a helper call, a hash of
+ * the key and a compare); a set bit asks the set, a stale one only costs
+ * that lookup. eg_kf_bloom_on: 1 once the host keeps the bitmap (until
+ * then, and with an object it cannot find the bitmap in, every lookup is
+ * made). One hash: at most a few thousand keys in 2^16 bits.
+ */
+#define EG_KF_BLOOM_LOG2 16
+#define EG_KF_BLOOM_WORDS (1u << (EG_KF_BLOOM_LOG2 - 6))
+enum eg_kf_bloom_set {
+	EG_KFB_OPEN_COMM = 1,
+	EG_KFB_OPEN_SUFFIX,
+	EG_KFB_OPEN_HEAD,
+	EG_KFB_PATH_WORD,
+	EG_KFB_PATH_HEAD,
+	EG_KFB_PORT,
+	EG_KFB_SOCK_PROG,
+};
+/* kf_path_word's key (struct eg_kf_word) as the bitmap's number */
+#define EG_KFB_WORD(word, type, field) ((__u64)(__u32)(word) | (__u64)(__u8)(type) << 32 | (__u64)(__u8)(field) << 40)
+static inline __u32 eg_kf_bloom_bit(__u32 set, __u64 k)
+{
+	__u64 h = (k ^ ((__u64)set << 58)) * 0x9E3779B97F4A7C15ULL;
+
+	return (__u32)(h >> (64 - EG_KF_BLOOM_LOG2));
+}
 /* kf_port: the socket families' filter, a hash set of (type, port) words
  * (value 1): the ports the rules of each type (connect: dest_port; listen,
  * accept: local_port) name; eg_kf_socks says which types are filtered */

@@ -67,14 +67,14 @@ static __always_inline bool kf_path_head_hit(__u64 w, __u32 n, __u8 type, __u8 f
 
 	if ((h & (1u << 8)) && n >= 6) {
 		k = EG_KF_PATH_HEAD(type, field, w & 0xffffffffffffULL);
-		if (bpf_map_lookup_elem(&kf_path_head, &k))
+		if (kf_bloom(EG_KFB_PATH_HEAD, k) && bpf_map_lookup_elem(&kf_path_head, &k))
 			return true;
 	}
 	for (__u32 l = 1; l < 6; l++) {
 		if (!(h & (1u << l)) || l > n)
 			continue;
 		k = EG_KF_PATH_HEAD(type, field, (w & ((1ULL << (8 * l)) - 1)) | (__u64)l << 40);
-		if (bpf_map_lookup_elem(&kf_path_head, &k))
+		if (kf_bloom(EG_KFB_PATH_HEAD, k) && bpf_map_lookup_elem(&kf_path_head, &k))
 			return true;
 	}
 	return false;
@@ -151,7 +151,8 @@ static __always_inline bool kf_path_wanted(struct eg_raw_event *e, __u32 off, __
 		if (x > EG_RAW_SCRATCH - sizeof(w.word))
 			return true;
 		w.word = *(__u32 *)((char *)e + x);
-		if (bpf_map_lookup_elem(&kf_path_word, &w))
+		if (kf_bloom(EG_KFB_PATH_WORD, EG_KFB_WORD(w.word, type, field)) &&
+		    bpf_map_lookup_elem(&kf_path_word, &w))
 			return true;
 	}
 	/* the heads first: the trie only when one is there */
@@ -191,7 +192,8 @@ __noinline int kf_path_once(__u32 type)
 			break;
 		w.word |= (__u32)(__u8)e->comm[i] << (8 * i);
 	}
-	if (bpf_map_lookup_elem(&kf_path_word, &w))
+	if (kf_bloom(EG_KFB_PATH_WORD, EG_KFB_WORD(w.word, type, EG_KF_COMM)) &&
+	    bpf_map_lookup_elem(&kf_path_word, &w))
 		return 0;
 	if (type == EG_RAW_CHMOD && (fam_args(e)->a[0] & eg_kf_chmod_mode))
 		return 0;

@@ -159,6 +159,9 @@ struct collector {
 	/* connect's memory of destinations (a detection's once_per):
 	 * eg_kf_conn_seen, eg_kf_conn_seen_ns, kf_seen */
 	volatile uint32_t *kf_conn_seen;
+	/* the bitmap in front of the filters' hash sets (bpf/eg_raw.h,
+	 * eg_kf_bloom): NULL when the object has none */
+	volatile uint64_t *kf_bloom;
 	volatile uint64_t *kf_conn_seen_ns;
 	int kf_seen_fd;
 	uint64_t kfs_gen;
@@ -399,7 +402,27 @@ static int map_bss(struct collector *c)
 		c->kf_conn_seen = (volatile uint32_t *)((char *)m + kf_off);
 	if (!find_global(c->obj, ".bss", "eg_kf_conn_seen_ns", sizeof(uint64_t), &bss3, &kf_off) && bss3 == bss)
 		c->kf_conn_seen_ns = (volatile uint64_t *)((char *)m + kf_off);
+	/* the bitmap: on from now, while every filter is still off and its
+	 * sets empty; each key's bit is set before the key goes in */
+	size_t on_off;
+	if (!find_global(c->obj, ".bss", "eg_kf_bloom", EG_KF_BLOOM_WORDS * sizeof(uint64_t), &bss3, &kf_off) &&
+	    bss3 == bss && !find_global(c->obj, ".bss", "eg_kf_bloom_on", sizeof(uint32_t), &bss3, &on_off) &&
+	    bss3 == bss) {
+		c->kf_bloom = (volatile uint64_t *)((char *)m + kf_off);
+		*(volatile uint32_t *)((char *)m + on_off) = 1;
+	}
 	return 0;
+}
+
+/* Sets key k's bit of the hash set `set` (EG_KFB_*) in the bitmap in front
+ * of the filters' sets: before the key goes into its set. Never cleared
+ * (a stale bit only costs the program a lookup). */
+static void kf_bloom_add(struct collector *c, uint32_t set, uint64_t k)
+{
+	if (!c->kf_bloom)
+		return;
+	uint32_t b = eg_kf_bloom_bit(set, k);
+	__atomic_fetch_or(&c->kf_bloom[b >> 6], 1ull << (b & 63), __ATOMIC_RELAXED);
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -1211,12 +1234,16 @@ static const char *kf_fill(struct collector *c, const struct eg_kfilter_open *k,
 		if (bpf_map_update_elem(c->kf_prefix_fd, &key, &one, BPF_ANY))
 			goto fail;
 	}
-	for (size_t i = 0; i < k->nsuffixes; i++)
+	for (size_t i = 0; i < k->nsuffixes; i++) {
+		kf_bloom_add(c, EG_KFB_OPEN_SUFFIX, k->suffixes[i]);
 		if (bpf_map_update_elem(c->kf_suffix_fd, &k->suffixes[i], &one, BPF_ANY))
 			goto fail;
-	for (size_t i = 0; i < k->ncomm; i++)
+	}
+	for (size_t i = 0; i < k->ncomm; i++) {
+		kf_bloom_add(c, EG_KFB_OPEN_COMM, k->comm[i]);
 		if (bpf_map_update_elem(c->kf_comm_fd, &k->comm[i], &one, BPF_ANY))
 			goto fail;
+	}
 	/* the prefixes' heads in front of the trie (bpf/eg_raw.h): off unless
 	 * every head is in */
 	if (c->kf_open_heads && c->kf_head_fd >= 0) {
@@ -1238,6 +1265,7 @@ static const char *kf_fill(struct collector *c, const struct eg_kfilter_open *k,
 				h = 0; /* an empty prefix names every path: the trie alone */
 				break;
 			}
+			kf_bloom_add(c, EG_KFB_OPEN_HEAD, w);
 			if (bpf_map_update_elem(c->kf_head_fd, &w, &one, BPF_ANY))
 				h = 0;
 		}
@@ -1380,16 +1408,19 @@ static int kfp_add(struct collector *c, const struct eg_kfilter_open *k, uint8_t
 			c->kfp_heads_off = true;
 		}
 		uint64_t hk = EG_KF_PATH_HEAD(type, field, w);
+		kf_bloom_add(c, EG_KFB_PATH_HEAD, hk);
 		if (c->kf_path_head_fd >= 0 && bpf_map_update_elem(c->kf_path_head_fd, &hk, &one, BPF_ANY))
 			c->kfp_heads_off = true;
 	}
 	for (size_t i = 0; i < k->nsuffixes; i++) {
 		struct eg_kf_word w = {.word = k->suffixes[i], .type = type, .field = field};
+		kf_bloom_add(c, EG_KFB_PATH_WORD, EG_KFB_WORD(w.word, w.type, w.field));
 		if (bpf_map_update_elem(c->kf_path_word_fd, &w, &one, BPF_ANY))
 			return -errno;
 	}
 	for (size_t i = 0; comm && i < k->ncomm; i++) {
 		struct eg_kf_word w = {.word = k->comm[i], .type = type, .field = EG_KF_COMM};
+		kf_bloom_add(c, EG_KFB_PATH_WORD, EG_KFB_WORD(w.word, w.type, w.field));
 		if (bpf_map_update_elem(c->kf_path_word_fd, &w, &one, BPF_ANY))
 			return -errno;
 	}
@@ -1617,12 +1648,14 @@ static void kf_sync_socks(struct collector *c)
 			size_t j, m;
 			for (j = 0; j < k->nports; j++) {
 				uint32_t key = EG_KF_PORT_KEY(t, k->ports[j]);
+				kf_bloom_add(c, EG_KFB_PORT, key);
 				if (bpf_map_update_elem(c->kf_port_fd, &key, &one, BPF_ANY))
 					break;
 			}
 			for (m = 0; j == k->nports && m < k->ncomm + k->nleaf; m++) {
 				uint64_t key = m < k->ncomm ? EG_KF_PROG_KEY(t, 0, k->comm[m])
 							    : EG_KF_PROG_KEY(t, 1, k->leaf[m - k->ncomm]);
+				kf_bloom_add(c, EG_KFB_SOCK_PROG, key);
 				if (bpf_map_update_elem(c->kf_sock_prog_fd, &key, &one, BPF_ANY))
 					break;
 			}
