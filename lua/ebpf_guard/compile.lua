@@ -916,6 +916,8 @@ end
 _M.spec_ast = spec_ast
 -- levels below the first (4 bytes each)
 _M.INDEX_DEPTH = 4
+-- the fewest rules an index is made for (build)
+_M.INDEX_MIN_RULES = 2
 -- rules' code specialised to their index bucket (spec_ast)
 _M.SPECIALISE = true
 
@@ -1068,6 +1070,8 @@ function _M.build(rules, env)
   local decl, per_event, index = {}, {}, {}
   for _, t in ipairs(TYPES) do decl[t], per_event[t], index[t] = {}, 0, {} end
   local any_user = env.want_exit or false
+  -- (t, key) of each rule's code, in rule order; rules per index
+  local filings, keyed = {}, {}
   for k0 = 0, #rules - 1 do
     local r = rules[k0 + 1]
     local lines = {}
@@ -1172,30 +1176,45 @@ function _M.build(rules, env)
         end
         tkey = _M.INDEX and r.filter_ast and r.filter_ast[t] and best_key(ast_keys(r.filter_ast[t])) or nil
       end
+      filings[#filings + 1] = { t = t, key = tkey, lines = tlines, make = tmake }
       if tkey then
-        local ix = index[t]
-        local name = tkey.side .. ":" .. tkey.field
-        local x = ix[name]
-        if not x then
-          x = { key = tkey, buckets = {}, order = {} }
-          ix[name] = x
-          ix[#ix + 1] = x
-        end
-        for _, wd in ipairs(tkey.words) do
-          local bkt = x.buckets[wd]
-          if not bkt then
-            bkt = {}
-            x.buckets[wd] = bkt
-            x.order[#x.order + 1] = wd
-          end
-          bkt[#bkt + 1] = { lines = tlines, lits = bucket_lits(tkey, wd), make = tmake }
-        end
-      else
-        local chars = 0
-        for _, line in ipairs(tlines) do chars = chars + #line end
-        local d = decl[t]
-        d[#d + 1] = { lines = tlines, chars = chars }
+        local name = t .. ":" .. tkey.side .. ":" .. tkey.field
+        keyed[name] = (keyed[name] or 0) + 1
       end
+    end
+  end
+  -- each rule's code of each type: in its index, or, with no key or in an
+  -- index that would hold fewer than INDEX_MIN_RULES rules, in the type's
+  -- declarative groups (rule order): a lone rule's own test of its words
+  -- (a hash of the string's length and three bytes, a prefix compare)
+  -- costs less than the index's search among them, whose branches an
+  -- event's random word mispredicts
+  for _, f in ipairs(filings) do
+    local t, tkey, tlines, tmake = f.t, f.key, f.lines, f.make
+    if tkey and keyed[t .. ":" .. tkey.side .. ":" .. tkey.field] < _M.INDEX_MIN_RULES then tkey = nil end
+    if tkey then
+      local ix = index[t]
+      local name = tkey.side .. ":" .. tkey.field
+      local x = ix[name]
+      if not x then
+        x = { key = tkey, buckets = {}, order = {} }
+        ix[name] = x
+        ix[#ix + 1] = x
+      end
+      for _, wd in ipairs(tkey.words) do
+        local bkt = x.buckets[wd]
+        if not bkt then
+          bkt = {}
+          x.buckets[wd] = bkt
+          x.order[#x.order + 1] = wd
+        end
+        bkt[#bkt + 1] = { lines = tlines, lits = bucket_lits(tkey, wd), make = tmake }
+      end
+    else
+      local chars = 0
+      for _, line in ipairs(tlines) do chars = chars + #line end
+      local d = decl[t]
+      d[#d + 1] = { lines = tlines, chars = chars }
     end
   end
   if env.want_exit then

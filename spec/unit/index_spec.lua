@@ -84,9 +84,11 @@ describe("the rule index", function()
   end)
 
   it("specialises a rule's copy to its bucket: only the literals that can match there", function()
+    -- (a second rule on filename: an index is made for two or more)
     local path = H.tmpfile(".yaml", rule(
       "      filename: {prefix: [/etc/cron.d/, /var/spool/cron/, /etc/crontab]}\n" ..
-      "      not: {filename: {prefix: [/var/spool/cron/atjobs/, /etc/cron.d/.placeholder]}}\n"))
+      "      not: {filename: {prefix: [/var/spool/cron/atjobs/, /etc/cron.d/.placeholder]}}\n") ..
+      "  - id: other\n    description: d\n    event_types: [open]\n    match:\n      filename: /etc/passwd\n")
     local eng = assert(H.new({ path }))
     os.remove(path)
     local src = eng.res.source
@@ -117,6 +119,31 @@ describe("the rule index", function()
     local evs = {}
     for _, h in ipairs(hits) do evs[#evs + 1] = h.ev end
     assert.same({ 1, 3, 5 }, evs)
+  end)
+
+  it("makes an index for two rules or more: a lone rule tests its own words", function()
+    local function source(n)
+      local t = { "rules:" }
+      for k = 1, n do
+        t[#t + 1] = ("  - id: r%d\n    description: d\n    event_types: [open]\n    match:\n      filename: {prefix: [/etc/a%d, /var/b%d]}"):format(k, k, k)
+      end
+      local path = H.tmpfile(".yaml", table.concat(t, "\n") .. "\n")
+      local eng = assert(H.new({ path }))
+      os.remove(path)
+      return eng.res.source, eng
+    end
+    local one = source(1)
+    assert.is_nil(one:find("W(e.filename, e.filename_len)", 1, true))
+    local two, eng = source(2)
+    assert.truthy(two:find("W(e.filename, e.filename_len)", 1, true))
+    -- both fire as before
+    local hits = H.run(eng, {
+      { type = "open", comm = "vi", filename = "/etc/a1x", ret = 3 },
+      { type = "open", comm = "vi", filename = "/var/b2", ret = 3 },
+      { type = "open", comm = "vi", filename = "/etc/a3", ret = 3 },
+    })
+    assert.same({ "r1", "r2" }, { hits[1].rule, hits[2].rule })
+    assert.equal(2, #hits)
   end)
 
   it("decides what a bucket knows: a test that cannot hold there is dropped, one that must is kept out", function()
