@@ -840,27 +840,36 @@ local function lit_possible(op, v, pcs)
   return true
 end
 
+-- node's list (an "and" of matchers, an "all" or "any" of tests), each
+-- item under spec (spec_matcher or spec_ast): stop when an item is stop
+-- (it decides the whole), the items without those that are skip (they
+-- change nothing); node itself when no item changed.
+local function spec_list(node, spec, pcs, stop, skip)
+  local list, changed = {}, false
+  for _, x in ipairs(node.list) do
+    local y = spec(x, pcs)
+    if y == stop then return stop end
+    if y ~= x then changed = true end
+    if y ~= skip then list[#list + 1] = y end
+  end
+  if not changed then return node end
+  if #list == 0 then return skip end
+  if #list == 1 then return list[1] end
+  return { op = node.op, list = list }
+end
+
+-- a "not" (of a matcher or a test) whose operand goes under spec
+local function spec_not(node, spec, pcs)
+  local x = spec(node.node, pcs)
+  if x == node.node then return node end
+  if x == FALSE then return TRUE elseif x == TRUE then return FALSE end
+  return { op = "not", node = x }
+end
+
 local function spec_matcher(m, pcs)
   local op = m.op
-  if op == "not" then
-    local x = spec_matcher(m.node, pcs)
-    if x == m.node then return m end
-    if x == TRUE then return FALSE elseif x == FALSE then return TRUE end
-    return { op = "not", node = x }
-  end
-  if op == "and" then
-    local list, changed = {}, false
-    for _, x in ipairs(m.list) do
-      local y = spec_matcher(x, pcs)
-      if y == FALSE then return FALSE end
-      if y ~= x then changed = true end
-      if y ~= TRUE then list[#list + 1] = y end
-    end
-    if not changed then return m end
-    if #list == 0 then return TRUE end
-    if #list == 1 then return list[1] end
-    return { op = "and", list = list }
-  end
+  if op == "not" then return spec_not(m, spec_matcher, pcs) end
+  if op == "and" then return spec_list(m, spec_matcher, pcs, FALSE, TRUE) end
   if (op == "in" or op == "prefix" or op == "suffix") and type(m.values) == "table" then
     local vals = {}
     for _, v in ipairs(m.values) do
@@ -890,27 +899,9 @@ local function spec_ast(ast, pcs)
     if m == TRUE or m == FALSE then return m end
     return { op = "field", field = f, m = m }
   end
-  if op == "not" then
-    local x = spec_ast(ast.node, pcs)
-    if x == ast.node then return ast end
-    if x == FALSE then return TRUE elseif x == TRUE then return FALSE end
-    return { op = "not", node = x }
-  end
-  if op == "all" or op == "any" then
-    local stop, skip = FALSE, TRUE
-    if op == "any" then stop, skip = TRUE, FALSE end
-    local list, changed = {}, false
-    for _, a in ipairs(ast.list) do
-      local y = spec_ast(a, pcs)
-      if y == stop then return stop end
-      if y ~= a then changed = true end
-      if y ~= skip then list[#list + 1] = y end
-    end
-    if not changed then return ast end
-    if #list == 0 then return skip end
-    if #list == 1 then return list[1] end
-    return { op = op, list = list }
-  end
+  if op == "not" then return spec_not(ast, spec_ast, pcs) end
+  if op == "all" then return spec_list(ast, spec_ast, pcs, FALSE, TRUE) end
+  if op == "any" then return spec_list(ast, spec_ast, pcs, TRUE, FALSE) end
   return ast
 end
 _M.spec_ast = spec_ast
