@@ -1179,12 +1179,19 @@ function _M.emit(E, ast)
   -- E.memo: the code of the nodes emitted before (a rule's copies in the
   -- index's buckets share their unchanged parts, and their regexes and
   -- constants are registered once)
+  -- (a field's test by its matcher and field: an `all` splits a field's
+  -- `and` into new nodes of the same matchers)
   local memo = E.memo
   if memo then
-    local c = memo[ast.op == "field" and ast.m or ast]
+    if ast.op == "field" then
+      memo = memo[ast.m] or {}
+      E.memo[ast.m] = memo
+    end
+    local at = ast.op == "field" and ast.field or ast
+    local c = memo[at]
     if c then return c[1], c[2], c[3] end
     local s, cost, pass = _M.emit_node(E, ast)
-    memo[ast.op == "field" and ast.m or ast] = { s, cost, pass }
+    memo[at] = { s, cost, pass }
     return s, cost, pass
   end
   return _M.emit_node(E, ast)
