@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# What each file of a rule directory costs the engine (a benchmark, not a
+# test): eg_bench_engine's synthetic corpus run with the directory's
+# macros and lists files (names starting 00-) plus one file at a time, and
+# with the whole directory; per file, ns/event above the macros alone.
+# Files are not independent (each alone also pays the loops and indexes it
+# would share with the others), so the column does not add up to the whole.
+# A Lua detection file's figure includes its calls (-calls in eg_bench_engine
+# counts them per rule).
+#
+#   bench/rule_cost.sh [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [DIR]
+#   (default: build, 300000, 3, the corpus's 70,25 mix, rules/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=build N=300000 PASSES=3 MIX=70,25
+usage() { echo "usage: $0 [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [DIR]" >&2; exit 2; }
+while getopts "b:n:p:m:" opt; do
+	case $opt in
+	b) BUILD=$OPTARG ;;
+	n) N=$OPTARG ;;
+	p) PASSES=$OPTARG ;;
+	m) MIX=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+DIR=${1:-rules}
+BENCH=$BUILD/eg_bench_engine
+[ -x "$BENCH" ] || { echo "rule_cost: $BENCH missing: build first (cmake --build $BUILD)" >&2; exit 1; }
+[ -d "$DIR" ] || { echo "rule_cost: $DIR is not a directory" >&2; exit 1; }
+CORE=${EG_BENCH_CORE:-1}
+W=$(mktemp -d /tmp/eg-rulecost.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+# ns/event of the engine with config directory $1
+run() {
+	taskset -c "$CORE" "$BENCH" -n "$N" -passes "$PASSES" -mix "$MIX" -config "$1" 2>&1 |
+		sed -n 's/^engine: median \([0-9.]*\) ns\/event.*/\1/p'
+}
+
+shopt -s nullglob
+base=("$DIR"/00-*)
+mkdir -p "$W/base"
+for f in "${base[@]}"; do cp "$f" "$W/base/"; done
+# an empty directory is no configuration: give the base a file
+[ ${#base[@]} -gt 0 ] || printf 'rules: []\n' > "$W/base/00-empty.yaml"
+b=$(run "$W/base")
+[ -n "$b" ] || { echo "rule_cost: the engine failed on the base files" >&2; run "$W/base" >&2 || true; exit 1; }
+echo "machine: $(nproc) cores, kernel $(uname -r); $N events, $PASSES passes, mix $MIX (open,exec%), CPU $CORE"
+printf '%-34s %10s %10s\n' "file" "ns/event" "+ns/event"
+printf '%-34s %10s %10s\n' "(base: ${base[*]##*/})" "$b" "-"
+for f in "$DIR"/*; do
+	name=${f##*/}
+	case $name in 00-*) continue ;; esac
+	[ -f "$f" ] || continue
+	rm -rf "$W/one"
+	cp -r "$W/base" "$W/one"
+	cp "$f" "$W/one/"
+	t=$(run "$W/one")
+	[ -n "$t" ] || { echo "rule_cost: the engine failed with $name" >&2; exit 1; }
+	printf '%-34s %10s %10s\n' "$name" "$t" "$(python3 -c "print(f'{$t - $b:.1f}')")"
+done
+all=$(run "$DIR")
+printf '%-34s %10s %10s\n' "(all of $DIR)" "$all" "$(python3 -c "print(f'{$all - $b:.1f}')")"
