@@ -33,10 +33,17 @@ CORE=${EG_BENCH_CORE:-1}
 W=$(mktemp -d /tmp/eg-rulecost.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-# ns/event of the engine with config directory $1
+# ns/event of the engine with config directory $1 (empty when it failed;
+# its output is then in $W/out)
 run() {
-	taskset -c "$CORE" "$BENCH" -n "$N" -passes "$PASSES" -mix "$MIX" -config "$1" 2>&1 |
-		sed -n 's/^engine: median \([0-9.]*\) ns\/event.*/\1/p'
+	taskset -c "$CORE" "$BENCH" -n "$N" -passes "$PASSES" -mix "$MIX" -config "$1" >"$W/out" 2>&1 || true
+	sed -n 's/^engine: median \([0-9.]*\) ns\/event.*/\1/p' "$W/out"
+}
+# stops with the engine's own message
+failed() {
+	echo "rule_cost: the engine failed with $1:" >&2
+	grep -v '^engine: [0-9]* events' "$W/out" | head -5 >&2
+	exit 1
 }
 
 shopt -s nullglob
@@ -46,10 +53,12 @@ for f in "${base[@]}"; do cp "$f" "$W/base/"; done
 # an empty directory is no configuration: give the base a file
 [ ${#base[@]} -gt 0 ] || printf 'rules: []\n' > "$W/base/00-empty.yaml"
 b=$(run "$W/base")
-[ -n "$b" ] || { echo "rule_cost: the engine failed on the base files" >&2; run "$W/base" >&2 || true; exit 1; }
+[ -n "$b" ] || failed "the 00- files"
+label="base: ${base[*]##*/}"
+[ ${#base[@]} -gt 0 ] || label="base: no 00- files"
 echo "machine: $(nproc) cores, kernel $(uname -r); $N events, $PASSES passes, mix $MIX (open,exec%), CPU $CORE"
 printf '%-34s %10s %10s\n' "file" "ns/event" "+ns/event"
-printf '%-34s %10s %10s\n' "(base: ${base[*]##*/})" "$b" "-"
+printf '%-34s %10s %10s\n' "($label)" "$b" "-"
 for f in "$DIR"/*; do
 	name=${f##*/}
 	case $name in 00-*) continue ;; esac
@@ -58,8 +67,9 @@ for f in "$DIR"/*; do
 	cp -r "$W/base" "$W/one"
 	cp "$f" "$W/one/"
 	t=$(run "$W/one")
-	[ -n "$t" ] || { echo "rule_cost: the engine failed with $name" >&2; exit 1; }
+	[ -n "$t" ] || failed "$name"
 	printf '%-34s %10s %10s\n' "$name" "$t" "$(python3 -c "print(f'{$t - $b:.1f}')")"
 done
 all=$(run "$DIR")
+[ -n "$all" ] || failed "all of $DIR"
 printf '%-34s %10s %10s\n' "(all of $DIR)" "$all" "$(python3 -c "print(f'{$all - $b:.1f}')")"
