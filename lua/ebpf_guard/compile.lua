@@ -1047,6 +1047,21 @@ function _M.build(rules, env)
   local function emit(ast)
     return (lang.emit(E, ast))
   end
+  -- A rule's test (match, or a detection's filter of a type) and its
+  -- exceptions, as conditions appended to conds; in an index bucket (pcs)
+  -- specialised to it first. False when the rule cannot fire there.
+  local function test_conds(conds, test, exc, pcs)
+    if pcs then
+      test = test and spec_ast(test, pcs)
+      exc = exc and spec_ast(exc, pcs)
+      if test == FALSE or exc == TRUE then return false end
+      if test == TRUE then test = nil end
+      if exc == FALSE then exc = nil end
+    end
+    if test then conds[#conds + 1] = emit(test) end
+    if exc then conds[#conds + 1] = "not (" .. emit(exc) .. ")" end
+    return true
+  end
 
   -- Per type, the rules' code in rule order. Declarative rules (built-ins,
   -- YAML rules without a condition) go into groups of at most GROUP_RULES,
@@ -1100,21 +1115,14 @@ function _M.build(rules, env)
       -- the rule's lines; in an index bucket (pcs) specialised to it, nil
       -- when it cannot fire there
       local function yaml_lines(pcs)
+        local tests = {}
+        if not test_conds(tests, r.match_ast, r.exc_ast, pcs) then return nil end
         local conds = {}
-        local m, x = r.match_ast, r.exc_ast
-        if pcs then
-          m = m and spec_ast(m, pcs)
-          x = x and spec_ast(x, pcs)
-          if m == FALSE or x == TRUE then return nil end
-          if m == TRUE then m = nil end
-          if x == FALSE then x = nil end
-        end
         if r.min_port then conds[#conds + 1] = fmt("e.dest_port >= %d", r.min_port) end
         if r.max_port then conds[#conds + 1] = fmt("e.dest_port <= %d", r.max_port) end
         if r.comm_rx then conds[#conds + 1] = rx_test(r.comm_rx, "comm") end
         if r.filename_rx then conds[#conds + 1] = rx_test(r.filename_rx, "filename") end
-        if m then conds[#conds + 1] = emit(m) end
-        if x then conds[#conds + 1] = "not (" .. emit(x) .. ")" end
+        for _, c in ipairs(tests) do conds[#conds + 1] = c end
         if #conds == 0 then conds[1] = "true" end
         -- with a condition: its call is pending once the rest holds
         return { fmt("-- rule %s", comment_text(r.id)),
@@ -1129,16 +1137,7 @@ function _M.build(rules, env)
       -- (pcs) specialised to it, nil when it cannot be made there
       local function call(t, pcs)
         local conds = {}
-        local flt, exc = r.filter_ast and r.filter_ast[t], r.exc_ast
-        if pcs then
-          flt = flt and spec_ast(flt, pcs)
-          exc = exc and spec_ast(exc, pcs)
-          if flt == FALSE or exc == TRUE then return nil end
-          if flt == TRUE then flt = nil end
-          if exc == FALSE then exc = nil end
-        end
-        if flt then conds[#conds + 1] = emit(flt) end
-        if exc then conds[#conds + 1] = "not (" .. emit(exc) .. ")" end
+        if not test_conds(conds, r.filter_ast and r.filter_ast[t], r.exc_ast, pcs) then return nil end
         -- its once_per, decided here (host.lua once_per_gate): last, so
         -- only the events that pass the rest count
         local gate = t and r.once_per_gate and r.once_per_gate[t]
