@@ -10,10 +10,13 @@
  *       on the corpus in place instead: every event a cache miss, a memory
  *       benchmark more than an engine one (the figures of earlier sessions);
  *   --write FILE writes the same corpus as replay JSONL for the whole-replay
- *   benchmark (bench/engine_bench.sh).
+ *   benchmark (bench/engine_bench.sh);
+ *   -corpus FILE runs a recording (replay JSONL, such as the build workload
+ *   of tests/noise) instead of the generated corpus: parsed once by the
+ *   daemon's replay reader, context included, then timed as above.
  *
  * usage: eg_bench_engine [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-cold]
- *        [--write FILE]
+ *        [-corpus FILE.jsonl] [-calls] [--write FILE]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,8 @@
 #include "engine.h"
 #include "json.h"
 #include "pipeline.h"
+#include "replay.h"
+#include "alerts.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -161,14 +166,16 @@ static void count_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const
 
 /* The batch buffer (copy_batch): events and their strings. */
 static struct eg_event hot_ev[EG_BATCH_EVENTS];
-static char hot_arena[EG_BATCH_EVENTS * 1024];
+static char hot_arena[EG_BATCH_EVENTS * 4096];
 
 static const char *copy_str(size_t *used, const char *s, uint32_t len)
 {
 	if (!s)
 		return NULL;
+	if ((size_t)len + 1 > sizeof(hot_arena) - *used)
+		return s; /* no room: the event keeps the corpus's copy */
 	char *d = hot_arena + *used;
-	memcpy(d, s, len + 1 <= sizeof(hot_arena) - *used ? len + 1 : 0);
+	memcpy(d, s, len + 1);
 	*used += len + 1;
 	return d;
 }
@@ -190,6 +197,146 @@ static void copy_batch(const struct eg_event *ev, uint32_t m)
 	}
 }
 
+
+/* -corpus: a recording's events, deep-copied out of the replay reader's
+ * arena into memory of their own (chunks that never move). */
+struct chunks {
+	char *p;
+	size_t used, cap;
+};
+
+static char *chunk_alloc(struct chunks *c, size_t n)
+{
+	if (c->used + n > c->cap) {
+		c->cap = n > (64u << 20) ? n : (64u << 20);
+		c->p = malloc(c->cap);
+		if (!c->p) {
+			fprintf(stderr, "corpus: out of memory\n");
+			exit(1);
+		}
+		c->used = 0;
+	}
+	char *d = c->p + c->used;
+	c->used += (n + 15) & ~(size_t)15;
+	return d;
+}
+
+static const char *dup_str(struct chunks *c, const char *s, uint32_t len)
+{
+	if (!s)
+		return NULL;
+	char *d = chunk_alloc(c, (size_t)len + 1);
+	memcpy(d, s, len);
+	d[len] = 0;
+	return d;
+}
+
+static void deep_copy(struct chunks *c, struct eg_event *d, const struct eg_event *ev)
+{
+	*d = *ev;
+	d->comm = dup_str(c, ev->comm, ev->comm_len);
+	d->filename = dup_str(c, ev->filename, ev->filename_len);
+	d->exe = dup_str(c, ev->exe, ev->exe_len);
+	d->dest_ip = dup_str(c, ev->dest_ip, ev->dest_ip_len);
+	d->args = dup_str(c, ev->args, ev->args_len);
+	d->requested = dup_str(c, ev->requested, ev->requested_len);
+	for (int k = 0; k < 2; k++)
+		d->aux[k] = dup_str(c, ev->aux[k], ev->aux_len[k]);
+	if (ev->proc) {
+		struct eg_proc *p = (struct eg_proc *)chunk_alloc(c, sizeof(*p));
+		const struct eg_proc *o = ev->proc;
+		*p = *o;
+#define DUP(f) p->f = dup_str(c, o->f, o->f##_len)
+		DUP(exec_id);
+		DUP(comm);
+		DUP(exe);
+		DUP(args);
+		DUP(cwd);
+		DUP(tty);
+		DUP(parent_exec_id);
+		DUP(parent_comm);
+		DUP(parent_exe);
+		DUP(parent_args);
+		for (uint32_t a = 0; a < EG_ANCESTORS_MAX; a++) {
+			DUP(ancestors[a].comm);
+			DUP(ancestors[a].exe);
+		}
+#undef DUP
+		d->proc = p;
+	}
+	if (ev->ctr) {
+		struct eg_container *x = (struct eg_container *)chunk_alloc(c, sizeof(*x));
+		*x = *ev->ctr;
+		x->cgroup = dup_str(c, ev->ctr->cgroup, ev->ctr->cgroup_len);
+		x->id = dup_str(c, ev->ctr->id, ev->ctr->id_len);
+		x->runtime = dup_str(c, ev->ctr->runtime, ev->ctr->runtime_len);
+		x->pod_uid = dup_str(c, ev->ctr->pod_uid, ev->ctr->pod_uid_len);
+		d->ctr = x;
+	}
+	if (ev->host) {
+		struct eg_host *h = (struct eg_host *)chunk_alloc(c, sizeof(*h));
+		*h = *ev->host;
+		h->name = dup_str(c, ev->host->name, ev->host->name_len);
+		h->id = dup_str(c, ev->host->id, ev->host->id_len);
+		d->host = h;
+	}
+}
+
+/* Reads the recording at path into c (every line an event; a bad one stops
+ * the benchmark with its line number and the reader's reason). */
+static void load_corpus(struct corpus *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	char err[512];
+	struct eg_engine_opts o = {0};
+	struct eg_engine *pe = eg_engine_new(&o, err, sizeof(err));
+	struct eg_alert_sink *sink = pe ? eg_alerts_open_mem(err, sizeof(err)) : NULL;
+	struct eg_pipe_opts po = {0};
+	po.alerts = sink;
+	struct eg_pipeline *p = sink ? eg_pipe_new(&po, pe, err, sizeof(err)) : NULL;
+	if (!p) {
+		fprintf(stderr, "corpus: %s\n", err);
+		exit(1);
+	}
+	static struct chunks ch;
+	size_t cap = 1 << 16, line_no = 0;
+	c->ev = malloc(cap * sizeof(*c->ev));
+	c->n = 0;
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &lcap, f)) > 0) {
+		line_no++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!len)
+			continue;
+		struct eg_event *ev = eg_pipe_begin(p, EG_REPLAY_ROOM((size_t)len));
+		if (!ev || eg_replay_parse(p, line, (size_t)len, ev, err, sizeof(err))) {
+			fprintf(stderr, "%s:%zu: %s\n", path, line_no, ev ? err : "line too long");
+			exit(1);
+		}
+		if (c->n == cap) {
+			cap *= 2;
+			c->ev = realloc(c->ev, cap * sizeof(*c->ev));
+			if (!c->ev) {
+				fprintf(stderr, "corpus: out of memory\n");
+				exit(1);
+			}
+		}
+		deep_copy(&ch, &c->ev[c->n++], ev);
+		eg_pipe_abort(p);
+	}
+	free(line);
+	fclose(f);
+	eg_pipe_free(p);
+	eg_alerts_close(sink);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -201,6 +348,7 @@ int main(int argc, char **argv)
 	size_t n = 1000000;
 	int passes = 5;
 	const char *write_path = NULL;
+	const char *corpus_path = NULL;
 	int cold = 0;
 	bool show_calls = false;
 	const char *configs[64];
@@ -228,15 +376,26 @@ int main(int argc, char **argv)
 			}
 			pct_open = a;
 			pct_exec = b;
+		} else if (!strcmp(argv[i], "-corpus") && i + 1 < argc) {
+			corpus_path = argv[++i];
 		} else if (!strcmp(argv[i], "--write") && i + 1 < argc)
 			write_path = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-calls] [--write FILE]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-corpus FILE.jsonl] [-calls] [--write FILE]\n", argv[0]);
 			return 2;
 		}
 	}
 	struct corpus c = {0};
-	gen(&c, n);
+	if (corpus_path) {
+		load_corpus(&c, corpus_path);
+		n = c.n;
+		if (!n) {
+			fprintf(stderr, "%s: no events\n", corpus_path);
+			return 1;
+		}
+	} else {
+		gen(&c, n);
+	}
 	if (write_path) {
 		FILE *f = fopen(write_path, "w");
 		if (!f) {

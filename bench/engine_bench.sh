@@ -4,8 +4,10 @@
 # the daemon's decoder leaves it; CPU time of eg_engine_run only), (b) the
 # whole replay (JSONL in, JSONL alerts out), both with the reference's
 # example rules plus the built-ins; (a') and (a'') the same engine run with
-# the stock set as shipped and with 64 rules in the rule language. Pins to
-# one core. Prints medians.
+# the stock set as shipped and with 64 rules in the rule language; (a-rec)
+# the stock set on the recorded build workload instead of the generated
+# corpus (its events repeat as a host's do). Pins to one core. Prints
+# medians.
 #
 # usage: bench/engine_bench.sh [BUILD_DIR] [EVENTS] [RUNS]
 set -euo pipefail
@@ -33,6 +35,9 @@ echo "== (a' off) the same, the stateful detections (rules/95-stateful.lua) swit
   done
 } > "$OUT/stateful-off.yaml"
 taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config rules/ -config "$OUT/stateful-off.yaml"
+echo "== (a-rec) engine alone, stock rules + built-ins, the recorded build workload (tests/noise, 169,389 events of this machine)"
+gzip -dc tests/noise/workload.jsonl.gz > "$OUT/workload.jsonl"
+taskset -c "$CORE" "$BUILD/eg_bench_engine" -corpus "$OUT/workload.jsonl" -passes "$(( RUNS * 3 ))" -config rules/
 echo "== (a'') engine alone, 64 rules in the rule language (bench/rules.language.yaml) + built-ins"
 taskset -c "$CORE" "$BUILD/eg_bench_engine" -n "$N" -passes "$RUNS" -config bench/rules.language.yaml
 
