@@ -7,20 +7,24 @@
 # Files are not independent (each alone also pays the loops and indexes it
 # would share with the others), so the column does not add up to the whole.
 # A Lua detection file's figure includes its calls (-calls in eg_bench_engine
-# counts them per rule).
+# counts them per rule). -w RECORDING runs a recording (replay JSONL, .gz
+# or not: what `ebpf-guard -record` writes on your hosts) instead of the
+# synthetic corpus: the cost on the events a host really sees, whose
+# repeats the synthetic corpus lacks (-n and -m are then ignored).
 #
-#   bench/rule_cost.sh [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [DIR]
+#   bench/rule_cost.sh [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [-w RECORDING] [DIR]
 #   (default: build, 300000, 3, the corpus's 70,25 mix, rules/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=build N=300000 PASSES=3 MIX=70,25
-usage() { echo "usage: $0 [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [DIR]" >&2; exit 2; }
-while getopts "b:n:p:m:" opt; do
+BUILD=build N=300000 PASSES=3 MIX=70,25 REC=
+usage() { echo "usage: $0 [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [-w RECORDING] [DIR]" >&2; exit 2; }
+while getopts "b:n:p:m:w:" opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	n) N=$OPTARG ;;
 	p) PASSES=$OPTARG ;;
 	m) MIX=$OPTARG ;;
+	w) REC=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -32,11 +36,20 @@ BENCH=$BUILD/eg_bench_engine
 CORE=${EG_BENCH_CORE:-1}
 W=$(mktemp -d /tmp/eg-rulecost.XXXXXX)
 trap 'rm -rf "$W"' EXIT
+CORPUS=(-n "$N" -mix "$MIX")
+if [ -n "$REC" ]; then
+	[ -r "$REC" ] || { echo "rule_cost: cannot read $REC" >&2; exit 1; }
+	case $REC in
+	*.gz) gzip -dc "$REC" > "$W/rec.jsonl" || { echo "rule_cost: $REC: not gzip" >&2; exit 1; } ;;
+	*) cp "$REC" "$W/rec.jsonl" ;;
+	esac
+	CORPUS=(-corpus "$W/rec.jsonl")
+fi
 
 # ns/event of the engine with config directory $1 (empty when it failed;
 # its output is then in $W/out)
 run() {
-	taskset -c "$CORE" "$BENCH" -n "$N" -passes "$PASSES" -mix "$MIX" -config "$1" >"$W/out" 2>&1 || true
+	taskset -c "$CORE" "$BENCH" "${CORPUS[@]}" -passes "$PASSES" -config "$1" >"$W/out" 2>&1 || true
 	sed -n 's/^engine: median \([0-9.]*\) ns\/event.*/\1/p' "$W/out"
 }
 # stops with the engine's own message
@@ -56,7 +69,12 @@ b=$(run "$W/base")
 [ -n "$b" ] || failed "the 00- files"
 label="base: ${base[*]##*/}"
 [ ${#base[@]} -gt 0 ] || label="base: no 00- files"
-echo "machine: $(nproc) cores, kernel $(uname -r); $N events, $PASSES passes, mix $MIX (open,exec%), CPU $CORE"
+if [ -n "$REC" ]; then
+	what="the recording $REC ($(grep -c . "$W/rec.jsonl") events)"
+else
+	what="$N events, mix $MIX (open,exec%)"
+fi
+echo "machine: $(nproc) cores, kernel $(uname -r); $what, $PASSES passes, CPU $CORE"
 printf '%-34s %10s %10s\n' "file" "ns/event" "+ns/event"
 printf '%-34s %10s %10s\n' "($label)" "$b" "-"
 for f in "$DIR"/*; do
