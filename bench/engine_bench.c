@@ -168,46 +168,20 @@ static void count_hit(void *ctx, const struct eg_event *ev, uint32_t rule, const
 static struct eg_event hot_ev[EG_BATCH_EVENTS];
 static char hot_arena[EG_BATCH_EVENTS * 4096];
 
-static const char *copy_str(size_t *used, const char *s, uint32_t len)
-{
-	if (!s)
-		return NULL;
-	if ((size_t)len + 1 > sizeof(hot_arena) - *used)
-		return s; /* no room: the event keeps the corpus's copy */
-	char *d = hot_arena + *used;
-	memcpy(d, s, len + 1);
-	*used += len + 1;
-	return d;
-}
-
-/* Copies m events and their strings into hot_ev / hot_arena, as the
- * daemon's decoder writes a batch. */
-static void copy_batch(const struct eg_event *ev, uint32_t m)
-{
-	size_t used = 0;
-	for (uint32_t i = 0; i < m; i++) {
-		struct eg_event *d = &hot_ev[i];
-		*d = ev[i];
-		d->comm = copy_str(&used, ev[i].comm, ev[i].comm_len);
-		d->filename = copy_str(&used, ev[i].filename, ev[i].filename_len);
-		d->exe = ev[i].exe == ev[i].filename ? d->filename : copy_str(&used, ev[i].exe, ev[i].exe_len);
-		d->dest_ip = copy_str(&used, ev[i].dest_ip, ev[i].dest_ip_len);
-		d->args = copy_str(&used, ev[i].args, ev[i].args_len);
-		d->requested = copy_str(&used, ev[i].requested, ev[i].requested_len);
-	}
-}
-
-
-/* -corpus: a recording's events, deep-copied out of the replay reader's
- * arena into memory of their own (chunks that never move). */
+/* Memory for copies of events' strings and contexts: chunks that never
+ * move (-corpus), or the batch buffer (hot: reset per batch; full, a copy
+ * is not made and the original stays). */
 struct chunks {
 	char *p;
 	size_t used, cap;
+	bool fixed; /* the batch buffer: no new chunk when full */
 };
 
 static char *chunk_alloc(struct chunks *c, size_t n)
 {
 	if (c->used + n > c->cap) {
+		if (c->fixed)
+			return NULL;
 		c->cap = n > (64u << 20) ? n : (64u << 20);
 		c->p = malloc(c->cap);
 		if (!c->p) {
@@ -226,24 +200,28 @@ static const char *dup_str(struct chunks *c, const char *s, uint32_t len)
 	if (!s)
 		return NULL;
 	char *d = chunk_alloc(c, (size_t)len + 1);
+	if (!d)
+		return s;
 	memcpy(d, s, len);
 	d[len] = 0;
 	return d;
 }
 
+/* d = ev, its strings and its process, container and host copied into c
+ * (exe shares filename's copy when the original did) */
 static void deep_copy(struct chunks *c, struct eg_event *d, const struct eg_event *ev)
 {
 	*d = *ev;
 	d->comm = dup_str(c, ev->comm, ev->comm_len);
 	d->filename = dup_str(c, ev->filename, ev->filename_len);
-	d->exe = dup_str(c, ev->exe, ev->exe_len);
+	d->exe = ev->exe == ev->filename ? d->filename : dup_str(c, ev->exe, ev->exe_len);
 	d->dest_ip = dup_str(c, ev->dest_ip, ev->dest_ip_len);
 	d->args = dup_str(c, ev->args, ev->args_len);
 	d->requested = dup_str(c, ev->requested, ev->requested_len);
 	for (int k = 0; k < 2; k++)
 		d->aux[k] = dup_str(c, ev->aux[k], ev->aux_len[k]);
-	if (ev->proc) {
-		struct eg_proc *p = (struct eg_proc *)chunk_alloc(c, sizeof(*p));
+	struct eg_proc *p = ev->proc ? (struct eg_proc *)chunk_alloc(c, sizeof(*p)) : NULL;
+	if (p) {
 		const struct eg_proc *o = ev->proc;
 		*p = *o;
 #define DUP(f) p->f = dup_str(c, o->f, o->f##_len)
@@ -264,8 +242,8 @@ static void deep_copy(struct chunks *c, struct eg_event *d, const struct eg_even
 #undef DUP
 		d->proc = p;
 	}
-	if (ev->ctr) {
-		struct eg_container *x = (struct eg_container *)chunk_alloc(c, sizeof(*x));
+	struct eg_container *x = ev->ctr ? (struct eg_container *)chunk_alloc(c, sizeof(*x)) : NULL;
+	if (x) {
 		*x = *ev->ctr;
 		x->cgroup = dup_str(c, ev->ctr->cgroup, ev->ctr->cgroup_len);
 		x->id = dup_str(c, ev->ctr->id, ev->ctr->id_len);
@@ -273,13 +251,23 @@ static void deep_copy(struct chunks *c, struct eg_event *d, const struct eg_even
 		x->pod_uid = dup_str(c, ev->ctr->pod_uid, ev->ctr->pod_uid_len);
 		d->ctr = x;
 	}
-	if (ev->host) {
-		struct eg_host *h = (struct eg_host *)chunk_alloc(c, sizeof(*h));
+	struct eg_host *h = ev->host ? (struct eg_host *)chunk_alloc(c, sizeof(*h)) : NULL;
+	if (h) {
 		*h = *ev->host;
 		h->name = dup_str(c, ev->host->name, ev->host->name_len);
 		h->id = dup_str(c, ev->host->id, ev->host->id_len);
 		d->host = h;
 	}
+}
+
+/* Copies m events, their strings and their contexts into hot_ev /
+ * hot_arena, as the daemon's decoder writes a batch (the replay reader
+ * writes each event's process and container into the batch's arena too). */
+static void copy_batch(const struct eg_event *ev, uint32_t m)
+{
+	struct chunks c = {.p = hot_arena, .cap = sizeof(hot_arena), .fixed = true};
+	for (uint32_t i = 0; i < m; i++)
+		deep_copy(&c, &hot_ev[i], &ev[i]);
 }
 
 /* Reads the recording at path into c (every line an event; a bad one stops
