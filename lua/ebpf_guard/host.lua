@@ -54,46 +54,47 @@ end
 -- there would drop what a process that came after it in the window was
 -- given) and tells exits apart itself. window() at each window's start
 -- applies the last window's exits to every store (a process whose last
--- decision came before its exit is forgotten) and files this window's:
--- x[tgid] = { exit event indexes }; exited(mem, tgid, i): whether the
--- process exited in this window before event i, after mem's last decision.
+-- decision came before its exit is forgotten) and files this window's;
+-- exited(mem, tgid, i): whether the process exited in this window before
+-- event i, after mem's last decision.
 local function once_per_exits()
-  local ow = { stores = {}, gen = 0, x = {} }
+  -- the last window's exits, in window order: process tg[k] at index ix[k]
+  -- (reused arrays and numeric loops: this runs at every window, in the
+  -- compiled run(), where pairs() and a table per exit would not compile)
+  local ow = { stores = {}, gen = 0, n = 0, tg = {}, ix = {} }
   function ow.window(evs, ti, a, z)
-    local x = ow.x
-    if next(x) ~= nil then
-      for tgid, xs in pairs(x) do
-        local last = xs[#xs]
-        for _, st in ipairs(ow.stores) do
-          local mem = guard.recall(st, tgid)
-          if mem and not (mem.gen == ow.gen and mem.i > last) then guard.remember(st, tgid, nil) end
-        end
+    local n, tg, ix, stores = ow.n, ow.tg, ow.ix, ow.stores
+    -- (a process that exited twice there is forgotten when its memory
+    -- predates either exit: that is, its last)
+    for k = 1, n do
+      local tgid, at = tg[k], ix[k]
+      for s = 1, #stores do
+        local st = stores[s]
+        local mem = guard.recall(st, tgid)
+        if mem and not (mem.gen == ow.gen and mem.i > at) then guard.remember(st, tgid, nil) end
       end
-      x = {}
-      ow.x = x
     end
     ow.gen = ow.gen + 1
+    n = 0
     for j = a, z - 1 do
       local i = ti[j]
       local e = evs[i]
       if e.pid == e.tgid then
-        local tgid = tonumber(e.tgid)
-        local xs = x[tgid]
-        if not xs then
-          xs = {}
-          x[tgid] = xs
-        end
-        xs[#xs + 1] = tonumber(i)
+        n = n + 1
+        tg[n] = tonumber(e.tgid)
+        ix[n] = tonumber(i)
       end
     end
+    ow.n = n
   end
   function ow.exited(mem, tgid, i)
-    local xs = ow.x[tgid]
-    if not xs then return false end
     local after = mem.gen == ow.gen and mem.i or -1
-    for k = 1, #xs do
-      local j = xs[k]
-      if j < i and j > after then return true end
+    local tg, ix = ow.tg, ow.ix
+    for k = 1, ow.n do
+      if tg[k] == tgid then
+        local j = ix[k]
+        if j < i and j > after then return true end
+      end
     end
     return false
   end
