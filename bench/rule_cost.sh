@@ -55,7 +55,8 @@ run() {
 # stops with the engine's own message
 failed() {
 	echo "rule_cost: the engine failed with $1:" >&2
-	grep -v '^engine: [0-9]* events' "$W/out" | head -5 >&2
+	# (a bad line of the recording: named by the file given)
+	grep -v '^engine: [0-9]* events' "$W/out" | sed "s|^$W/rec.jsonl:|${REC:-}:|" | head -5 >&2
 	exit 1
 }
 
