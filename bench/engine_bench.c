@@ -16,7 +16,7 @@
  *   daemon's replay reader, context included, then timed as above.
  *
  * usage: eg_bench_engine [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-cold]
- *        [-corpus FILE.jsonl] [-calls] [--write FILE]
+ *        [-corpus FILE.jsonl] [-calls] [-no-prefilter] [--write FILE]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +355,8 @@ int main(int argc, char **argv)
 			show_calls = true;
 		else if (!strcmp(argv[i], "-cold"))
 			cold = 1;
+		else if (!strcmp(argv[i], "-no-prefilter"))
+			o.no_prefilter = true;
 		else if (!strcmp(argv[i], "-mix") && i + 1 < argc) {
 			/* -mix OPEN,EXEC: percentages; connect gets the rest */
 			unsigned a, b;
@@ -369,7 +371,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--write") && i + 1 < argc)
 			write_path = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-corpus FILE.jsonl] [-calls] [--write FILE]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n EVENTS] [-passes N] [-lua-path DIR] [-config PATH]... [-mix OPEN,EXEC] [-corpus FILE.jsonl] [-calls] [-no-prefilter] [--write FILE]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -439,6 +441,8 @@ int main(int argc, char **argv)
 	       med * 1e9 / (double)n, (double)n / med / 1e6, t[0] * 1e9 / (double)n,
 	       t[passes - 1] * 1e9 / (double)n);
 	free(t);
+	printf("engine: %.0f opens per pass kept from the rules by the prefilter%s\n",
+	       (double)eg_engine_prefiltered(e) / passes, o.no_prefilter ? " (off: -no-prefilter)" : "");
 	/* -calls: how often each rule's user code ran (Lua detections and
 	 * conditions), per pass: what the interpreted part of the cost is */
 	for (size_t i = 0; show_calls && i < eg_engine_nrules(e); i++) {

@@ -15,6 +15,7 @@
 #include <lualib.h>
 
 #include "lua_modules.h"
+#include "prefilter.h"
 #include "sandbox_str.h"
 #include "usercall.h"
 
@@ -50,6 +51,10 @@ struct eg_engine {
 	struct eg_kkill_set kk;         /* likewise */
 	struct eg_kfilter_path kf_path[EG_KF_PATH_TYPES]; /* and these */
 	struct eg_kfilter_open kf_sock[EG_KF_SOCK_TYPES];  /* off, or ports */
+	struct eg_prefilter *pf; /* kf_open in C for the batches (NULL: none) */
+	uint8_t *skip;		 /* the batch's verdicts (batch.skip), skip_cap of them */
+	uint32_t skip_cap;
+	uint64_t prefiltered;	 /* events pf kept from the rules, in all */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
 	size_t nprotect;
@@ -101,7 +106,8 @@ int eg_engine_user_map(size_t grow)
 #define BATCH_FIELDS(X)                                                                        \
 	X(ev) X(n) X(next) X(hits) X(nhits) X(hits_cap) X(in_user) X(ticks) X(budget_ticks)   \
 	X(nrules) X(rule_errors) X(nerrors) X(rule_disabled) X(rule_calls) X(mem_limit)       \
-	X(user_mapped) X(heap_limit) X(call_start_ns) X(time_limit_ns) X(abort_flag)
+	X(user_mapped) X(heap_limit) X(call_start_ns) X(time_limit_ns) X(abort_flag)         \
+	X(skip)
 
 /* Events run() takes in one window when each may hit every rule of its
  * type: the pipeline's batch (EG_BATCH_EVENTS). */
@@ -955,6 +961,8 @@ struct eg_engine *eg_engine_new(const struct eg_engine_opts *o, char *err, size_
 	e->batch.budget_ticks = budget_ticks; /* from now on: per-event calls */
 	lua_sethook(L, NULL, 0, 0);         /* on around user calls only (eg_engine_hook) */
 	e->batch.time_limit_ns = TIME_LIMIT_NS;
+	if (!o->no_prefilter)
+		e->pf = eg_prefilter_new(&e->kf_open); /* NULL: every open goes to the rules */
 	lua_gc(L, LUA_GCCOLLECT, 0);
 	return e;
 fail:
@@ -987,6 +995,8 @@ void eg_engine_free(struct eg_engine *e)
 		free(e->protect[i]);
 	free(e->protect);
 	free_kfilter(&e->kf_open);
+	eg_prefilter_free(e->pf);
+	free(e->skip);
 	free_kkill(&e->kk);
 	for (int i = 0; i < EG_KF_PATH_TYPES; i++) {
 		free_kfilter(&e->kf_path[i].first);
@@ -1089,6 +1099,26 @@ int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_h
 	b->ev = events;
 	b->n = n;
 	b->next = 0;
+	b->skip = NULL;
+	if (e->pf && n) {
+		if (n > e->skip_cap) {
+			uint8_t *s = realloc(e->skip, n);
+			if (s) {
+				e->skip = s;
+				e->skip_cap = n;
+			}
+		}
+		if (n <= e->skip_cap) { /* else (out of memory) nothing is skipped */
+			uint32_t kept = 0;
+			for (uint32_t i = 0; i < n; i++) {
+				e->skip[i] = events[i].type == EG_EV_OPEN &&
+					     !eg_prefilter_open_wanted(e->pf, &events[i]);
+				kept += e->skip[i];
+			}
+			e->prefiltered += kept;
+			b->skip = e->skip;
+		}
+	}
 	while (b->next < n) {
 		uint32_t before = b->next;
 		b->nhits = 0;
@@ -1131,6 +1161,11 @@ int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_h
 			lua_pop(L, 1);
 	}
 	return 0;
+}
+
+uint64_t eg_engine_prefiltered(const struct eg_engine *e)
+{
+	return e->prefiltered;
 }
 
 uint64_t eg_engine_rule_errors(const struct eg_engine *e, size_t rule, int kind)

@@ -59,6 +59,9 @@ struct eg_engine_opts {
 	/* "table" or "json" (-list-rules), "summary" (-validate): the engine
 	 * renders that text, read with eg_engine_report(); NULL: none. */
 	const char *report;
+	/* Run every open through the rules, not only those the open filter
+	 * keeps (src/prefilter.h): for tests and benchmarks that compare. */
+	bool no_prefilter;
 };
 
 /* Builds an engine. On failure returns NULL and writes to err every problem
@@ -173,6 +176,10 @@ const struct eg_kfilter_path *eg_engine_kfilter_path(const struct eg_engine *e, 
 #define EG_KF_SOCK_TYPES 3
 extern const int eg_kf_sock_types[EG_KF_SOCK_TYPES];
 const struct eg_kfilter_open *eg_engine_kfilter_sock(const struct eg_engine *e, int i);
+
+/* Open events no rule could match, kept from the rules by the engine's
+ * prefilter (src/prefilter.h) since the engine was built. */
+uint64_t eg_engine_prefiltered(const struct eg_engine *e);
 
 /*
  * Runs the rules over events[0..n). For each hit calls cb in order (event

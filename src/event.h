@@ -262,6 +262,9 @@ struct eg_batch {
 	/* set from another thread to stop the Lua code running on this batch
 	 * (a reload that ran too long); checked by the count hook */
 	const volatile int32_t *abort_flag;
+	/* [n]: 1 for an event no rule can match (the engine's prefilter,
+	 * src/prefilter.h): the rules skip it; NULL: none is skipped */
+	const uint8_t *skip;
 };
 
 static inline const char *eg_event_type_name(uint32_t t)

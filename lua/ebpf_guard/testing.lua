@@ -99,6 +99,7 @@ local DECLS = {
     const char *const *disable_tags;
     size_t ndisable_tags;
     const char *report;
+    bool no_prefilter;
   }]],
   [[struct eg_rule_info {
     const char *id; const char *description; const char *severity;

@@ -30,6 +30,7 @@ for _, d in ipairs({
                     eg_hit_cb cb, void *ctx, char *err, size_t errlen)]],
   "uint64_t eg_engine_total_errors(const struct eg_engine *e)",
   "size_t eg_engine_lua_bytes(struct eg_engine *e)",
+  "uint64_t eg_engine_prefiltered(const struct eg_engine *e)",
 }) do pcall(ffi.cdef, d .. ";") end
 
 _M.LIB_PATH = T.lib_path
@@ -75,7 +76,7 @@ function _M.new(configs, opts)
     lua_path = opts.lua_path, configs = paths, nconfigs = #configs,
     budget = opts.budget or 0, max_errors = opts.max_errors or 0, log = log_cb,
     disable_rules = drules, ndisable_rules = ndrules, disable_tags = dtags,
-    ndisable_tags = ndtags, report = opts.report,
+    ndisable_tags = ndtags, report = opts.report, no_prefilter = opts.no_prefilter or false,
   })
   local errlen = opts.errlen or 4096
   local err = ffi.new("char[?]", errlen)
@@ -140,6 +141,7 @@ end
 
 function _M.total_errors(eng) return tonumber(lib.eg_engine_total_errors(eng.e)) end
 function _M.lua_bytes(eng) return tonumber(lib.eg_engine_lua_bytes(eng.e)) end
+function _M.prefiltered(eng) return tonumber(lib.eg_engine_prefiltered(eng.e)) end
 function _M.types_wanted(eng) return tonumber(lib.eg_engine_types_wanted(eng.e)) end
 -- The text opts.report asked for, or nil.
 function _M.report(eng)

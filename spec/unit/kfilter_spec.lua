@@ -1027,3 +1027,87 @@ return { id = "%s", description = "d", event_types = { "connect" }, %s
     assert.equals(PREFIX_MAX, compile.KF_PREFIX_MAX)
   end)
 end)
+
+-- The engine's own use of the open filter (src/prefilter.c): before the
+-- rules run over a batch, an open the filter does not want is kept from
+-- them, whatever its result or path (the kernel tests only the opens whose
+-- path it knows). The C engine with and without it: the same alerts, and
+-- exactly the opens the model above does not want are kept from the rules.
+describe("the engine's prefilter", function()
+  local C = require("helpers.cengine")
+  local corpus
+  setup(function()
+    corpus = os.tmpname()
+    assert(os.execute("build/eg_bench_engine -n 20000 --write " .. corpus .. " >/dev/null 2>&1") == 0)
+  end)
+  teardown(function() os.remove(corpus) end)
+
+  -- the opens no rule can want, by the filter kf (nil: off)
+  local function unwanted(kf, events)
+    local n = 0
+    for _, e in ipairs(events) do
+      if e.type == "open" and kf and not kf.off and not comm_wanted(kf, e)
+        and not wanted(kf.filename_prefixes, kf.filename_suffixes, e.filename or "") then
+        n = n + 1
+      end
+    end
+    return n
+  end
+
+  local function run_both(configs, events)
+    local on, off = assert(C.new(configs)), assert(C.new(configs, { no_prefilter = true }))
+    local a, b = C.fired(C.run(on, events)), C.fired(C.run(off, events))
+    assert.equals(0, C.prefiltered(off))
+    return a, b, C.prefiltered(on)
+  end
+
+  for _, s in ipairs({ { "the stock set", { "rules" } }, { "the reference's example rules", { "examples/rules.example.yaml" } },
+    { "the built-ins only", {} } }) do
+    it("changes no alert: " .. s[1], function()
+      math.randomseed(16)
+      local kfs = kfilters(s[2])
+      local events = {}
+      local function add(list) for _, e in ipairs(list) do events[#events + 1] = e end end
+      add(stock_cases())
+      add(random_events(20000, kfs.open.filename_prefixes))
+      add(random_file_events(5000, kfs, {}))
+      add(H.read_jsonl(corpus))
+      add(jsonl("tests/noise/workload.jsonl.gz", 30000, true))
+      local a, b, kept = run_both(s[2], events)
+      assert.equals(unwanted(kfs.open, events), kept)
+      assert.is_true(kept > 5000)
+      if s[2][1] == "rules" then assert.is_true(#a > 200) end
+      assert.same(b, a)
+    end)
+  end
+
+  it("keeps an open by its comm's word, its filename's last word or a prefix, up to 64 bytes", function()
+    local long = "/" .. ("x"):rep(100)
+    local p = yaml(rule("pre", "open", "      filename: {prefix: [/etc/cron.d/, " .. long .. "]}\n")
+      .. rule("suf", "open", "      filename: {suffix: /token}\n")
+      .. rule("prog", "open", "      comm: [nc, curl]\n"))
+    local function op(comm, fn, ret) return { type = "open", comm = comm, filename = fn, ret = ret or 3 } end
+    local events = {
+      op("cat", "/etc/cron.d/x"), op("cat", "/etc/cron.d/x", -2), op("cat", "/etc/cron.d"),
+      op("cat", "/etc/cron.dx"), op("cat", "/run/secrets/token"), op("cat", "/run/token/x"),
+      op("curl", "/usr/lib/x"), op("nc", "/usr/lib/x"), op("ncat", "/usr/lib/x"), op("cu", "/usr/lib/x"),
+      op("", "/a"), op("cat", ""), op("cat", long), op("cat", long:sub(1, 64) .. "y"), op("cat", long:sub(1, 63)),
+    }
+    local a, b, kept = run_both({ p }, events)
+    os.remove(p)
+    assert.same({ "1:pre", "2:pre", "5:suf", "7:prog", "8:prog", "13:pre" }, a)
+    assert.same(b, a)
+    -- kept from the rules: /etc/cron.d, /etc/cron.dx, /run/token/x, ncat's and cu's,
+    -- the empty comm's, the empty path, 63 bytes of the long prefix (64 and more go through)
+    assert.equals(8, kept)
+  end)
+
+  it("keeps nothing from the rules when the filter is off", function()
+    local p = yaml(rule("uid", "open", "      uid: 0\n"))
+    local a, b, kept = run_both({ p }, { { type = "open", comm = "cat", filename = "/x", uid = 0, ret = 3 } })
+    os.remove(p)
+    assert.same({ "1:uid" }, a)
+    assert.same(b, a)
+    assert.equals(0, kept)
+  end)
+end)
