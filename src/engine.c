@@ -52,8 +52,8 @@ struct eg_engine {
 	struct eg_kfilter_path kf_path[EG_KF_PATH_TYPES]; /* and these */
 	struct eg_kfilter_open kf_sock[EG_KF_SOCK_TYPES];  /* off, or ports */
 	struct eg_prefilter *pf; /* kf_open in C for the batches (NULL: none) */
-	uint8_t *skip;		 /* the batch's verdicts (batch.skip), skip_cap of them */
-	uint32_t skip_cap;
+	uint8_t *keep;		 /* the batch's verdicts (batch.keep), keep_cap of them */
+	uint32_t keep_cap;
 	uint64_t prefiltered;	 /* events pf kept from the rules, in all */
 	char *report; /* opts.report's text, NULL when none */
 	char **protect; /* host.init's protect: entries */
@@ -107,7 +107,7 @@ int eg_engine_user_map(size_t grow)
 	X(ev) X(n) X(next) X(hits) X(nhits) X(hits_cap) X(in_user) X(ticks) X(budget_ticks)   \
 	X(nrules) X(rule_errors) X(nerrors) X(rule_disabled) X(rule_calls) X(mem_limit)       \
 	X(user_mapped) X(heap_limit) X(call_start_ns) X(time_limit_ns) X(abort_flag)         \
-	X(skip)
+	X(keep)
 
 /* Events run() takes in one window when each may hit every rule of its
  * type: the pipeline's batch (EG_BATCH_EVENTS). */
@@ -591,6 +591,9 @@ static int read_kfilter(lua_State *L, int idx, const char *name, struct eg_kfilt
 	lua_getfield(L, t, "once");
 	k->once = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	lua_getfield(L, t, "rules");
+	k->nrules = lua_isnumber(L, -1) ? (size_t)lua_tointeger(L, -1) : 0;
+	lua_pop(L, 1);
 	lua_getfield(L, t, "loop");
 	k->loop = lua_isnumber(L, -1) ? (int32_t)lua_tointeger(L, -1) : -1;
 	lua_pop(L, 1);
@@ -996,7 +999,7 @@ void eg_engine_free(struct eg_engine *e)
 	free(e->protect);
 	free_kfilter(&e->kf_open);
 	eg_prefilter_free(e->pf);
-	free(e->skip);
+	free(e->keep);
 	free_kkill(&e->kk);
 	for (int i = 0; i < EG_KF_PATH_TYPES; i++) {
 		free_kfilter(&e->kf_path[i].first);
@@ -1099,25 +1102,17 @@ int eg_engine_run(struct eg_engine *e, struct eg_event *events, uint32_t n, eg_h
 	b->ev = events;
 	b->n = n;
 	b->next = 0;
-	b->skip = NULL;
-	if (e->pf && n) {
-		if (n > e->skip_cap) {
-			uint8_t *s = realloc(e->skip, n);
-			if (s) {
-				e->skip = s;
-				e->skip_cap = n;
-			}
+	b->keep = NULL;
+	if (e->pf && n > e->keep_cap) {
+		uint8_t *k = realloc(e->keep, n);
+		if (k) {
+			e->keep = k;
+			e->keep_cap = n;
 		}
-		if (n <= e->skip_cap) { /* else (out of memory) nothing is skipped */
-			uint32_t kept = 0;
-			for (uint32_t i = 0; i < n; i++) {
-				e->skip[i] = events[i].type == EG_EV_OPEN &&
-					     !eg_prefilter_open_wanted(e->pf, &events[i]);
-				kept += e->skip[i];
-			}
-			e->prefiltered += kept;
-			b->skip = e->skip;
-		}
+	}
+	if (e->pf && n <= e->keep_cap) { /* else (out of memory) every event goes to the rules */
+		e->prefiltered += eg_prefilter_batch(e->pf, events, n, e->keep);
+		b->keep = e->keep;
 	}
 	while (b->next < n) {
 		uint32_t before = b->next;

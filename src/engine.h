@@ -113,6 +113,7 @@ struct eg_kfilter_open {
 	 * seen_ns (0: while the process runs) */
 	bool seen, seen_ip, seen_port;
 	uint64_t seen_ns;
+	size_t nrules; /* open and the file families': the rules and detections wanting the type */
 };
 /* Owned by the engine. */
 const struct eg_kfilter_open *eg_engine_kfilter_open(const struct eg_engine *e);

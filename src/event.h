@@ -262,9 +262,10 @@ struct eg_batch {
 	/* set from another thread to stop the Lua code running on this batch
 	 * (a reload that ran too long); checked by the count hook */
 	const volatile int32_t *abort_flag;
-	/* [n]: 1 for an event no rule can match (the engine's prefilter,
-	 * src/prefilter.h): the rules skip it; NULL: none is skipped */
-	const uint8_t *skip;
+	/* [n]: 0 for an event no rule can match (the engine's prefilter,
+	 * src/prefilter.h), which goes to no rule; 1 for the others; NULL:
+	 * every event goes to its type's rules */
+	const uint8_t *keep;
 };
 
 static inline const char *eg_event_type_name(uint32_t t)

@@ -13,6 +13,7 @@ struct word_set {
 	uint64_t *slot;
 	uint32_t mask;
 	uint32_t shift;
+	size_t n; /* words in the set */
 };
 
 /* A radix tree of the filter's prefixes: a node's label is compared, then
@@ -49,6 +50,7 @@ static int set_init(struct word_set *s, const uint32_t *w, size_t n)
 		return -1;
 	s->mask = (1u << bits) - 1;
 	s->shift = 64 - bits;
+	s->n = n;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = (uint64_t)w[i] | (1ULL << 32);
 		for (uint32_t h = word_hash(w[i], s->shift);; h = (h + 1) & s->mask) {
@@ -137,7 +139,7 @@ static int build(struct eg_prefilter *f, const struct str *v, size_t n, uint32_t
 
 struct eg_prefilter *eg_prefilter_new(const struct eg_kfilter_open *k)
 {
-	if (!k || k->off)
+	if (!k || k->off || k->nrules < EG_PREFILTER_MIN_RULES)
 		return NULL;
 	struct eg_prefilter *f = calloc(1, sizeof(*f));
 	struct str *v = calloc(k->nprefixes ? k->nprefixes : 1, sizeof(*v));
@@ -198,20 +200,38 @@ static bool has_prefix(const struct eg_prefilter *f, const char *p, uint32_t len
 	}
 }
 
-bool eg_prefilter_open_wanted(const struct eg_prefilter *f, const struct eg_event *ev)
+static inline bool open_wanted(const struct eg_prefilter *f, const struct eg_event *ev)
 {
+	uint32_t w = 0, len = ev->filename_len;
 	/* the comm's word: its first 4 bytes, zeros from its end or its first
 	 * NUL (the kernel's, bpf/ebpf_guard.bpf.c kf_open_drop) */
-	uint32_t w = 0, cl = ev->comm_len < 4 ? ev->comm_len : 4;
-	for (uint32_t i = 0; i < cl && ev->comm[i]; i++)
-		w |= (uint32_t)(uint8_t)ev->comm[i] << (8 * i);
-	if (set_has(&f->comm, w))
-		return true;
-	uint32_t len = ev->filename_len;
-	if (len >= 4) {
+	if (f->comm.n) {
+		uint32_t cl = ev->comm_len < 4 ? ev->comm_len : 4;
+		for (uint32_t i = 0; i < cl && ev->comm[i]; i++)
+			w |= (uint32_t)(uint8_t)ev->comm[i] << (8 * i);
+		if (set_has(&f->comm, w))
+			return true;
+	}
+	if (f->suffix.n && len >= 4) {
 		memcpy(&w, ev->filename + len - 4, sizeof(w));
 		if (set_has(&f->suffix, w))
 			return true;
 	}
 	return !f->no_prefix && has_prefix(f, ev->filename, len);
+}
+
+bool eg_prefilter_open_wanted(const struct eg_prefilter *f, const struct eg_event *ev)
+{
+	return open_wanted(f, ev);
+}
+
+uint32_t eg_prefilter_batch(const struct eg_prefilter *f, const struct eg_event *ev, uint32_t n, uint8_t *keep)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		bool out = ev[i].type == EG_EV_OPEN && !open_wanted(f, &ev[i]);
+		keep[i] = !out;
+		kept += out;
+	}
+	return kept;
 }

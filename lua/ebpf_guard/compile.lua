@@ -380,10 +380,12 @@ local function kf_type(rules, t, tname)
   if _M.KF_PATH2[tname] then sets.path2_prefixes, sets.path2_suffixes = {}, {} end
   local aux = tname ~= "open"
   if tname == "chmod" then sets.mode_mask = 0 end
+  local nrules = 0
   for _, r in ipairs(rules) do
     local wants = false
     for _, x in ipairs(r.types) do if x == t then wants = true end end
     if wants then
+      nrules = nrules + 1
       local keys
       if r.kind == "yaml" then
         keys = rule_keys(r, aux)
@@ -415,7 +417,7 @@ local function kf_type(rules, t, tname)
       end
     end
   end
-  local out = { mode_mask = sets.mode_mask }
+  local out = { mode_mask = sets.mode_mask, rules = nrules }
   sets.mode_mask = nil
   for name, set in pairs(sets) do out[name] = sorted_keys(set) end
   return out
@@ -764,7 +766,8 @@ end
 
 -- rules: the final rule list as for build(). Returns, per type of KF_TYPES,
 --   { filename_prefixes = { s, ... }, filename_suffixes = { w, ... }, comm = { w, ... },
---     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link) }
+--     path2_prefixes = { s, ... }, path2_suffixes = { w, ... } (rename, link),
+--     rules = how many rules and detections want the type }
 -- (sorted, without duplicates) or { off = "why" }: { open = ..., unlink = ... };
 -- and per type of KF_SOCK_TYPES { off = "why" }.
 function _M.kernel_filter(rules)
@@ -1506,13 +1509,17 @@ function _M.build(rules, env)
   w(fmt("    TI, NO, NL = TINEW(TICAP * %d), TINEW(TICAP * %d), TINEW(TICAP * %d)", NT + 1, NT + 1, NT + 1))
   w("  end")
   w(fmt("  for t = 0, %d do local a = t * TICAP; RA[t] = a; RZ[t] = a end", NT))
-  -- (an event the host's prefilter says no rule can match, b.skip, goes
-  -- with the unknown types: no loop runs over type 0)
-  w("  local sk = b.skip")
-  w("  if sk ~= nil then")
+  -- (an event the host's prefilter says no rule can match, b.keep[i] = 0,
+  -- goes with the unknown types: no loop runs over type 0. A product, not
+  -- a branch: which events the prefilter leaves out is not predictable;
+  -- and the loop reads each event's type: the typed loops find the events
+  -- in the cache)
+  w("  local keep = b.keep")
+  w("  if keep ~= nil then")
   w("    for i = i0, i1 - 1 do")
   w("      local t = evs[i].type")
-  w(fmt("      if t > %d or sk[i] ~= 0 then t = 0 end", NT))
+  w(fmt("      if t > %d then t = 0 end", NT))
+  w("      t = t * keep[i]")
   w("      local z = RZ[t]; TI[z] = i; RZ[t] = z + 1")
   w("    end")
   w("  else")

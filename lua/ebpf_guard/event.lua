@@ -129,7 +129,7 @@ struct eg_batch {
   int64_t call_start_ns;
   int64_t time_limit_ns;
   const volatile int32_t *abort_flag;
-  const uint8_t *skip;
+  const uint8_t *keep;
 };
 ]]
 
@@ -192,7 +192,7 @@ _M.CONTEXT_FIELDS = {
   eg_batch = {
     "ev", "n", "next", "hits", "nhits", "hits_cap", "in_user", "ticks", "budget_ticks",
     "nrules", "rule_errors", "nerrors", "rule_disabled", "rule_calls", "mem_limit",
-    "user_mapped", "heap_limit", "call_start_ns", "time_limit_ns", "abort_flag", "skip",
+    "user_mapped", "heap_limit", "call_start_ns", "time_limit_ns", "abort_flag", "keep",
   },
 }
 _M.CONTEXT_STRUCTS = { "eg_proc", "eg_ancestor", "eg_container", "eg_host", "eg_batch" }

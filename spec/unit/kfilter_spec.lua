@@ -909,12 +909,12 @@ return { id = "%s", description = "d", event_types = { "connect" }, %s
         .. rule("c", "chmod", "      comm: [chmod, install]\n      mode_setuid: true\n"))
       local kfs = kfilters({ p })
       os.remove(p)
-      assert.same({ filename_prefixes = { "/var/log/" }, filename_suffixes = {}, comm = {} }, kfs.unlink)
+      assert.same({ filename_prefixes = { "/var/log/" }, filename_suffixes = {}, comm = {}, rules = 1 }, kfs.unlink)
       assert.equals(0, kfs.chmod.mode_mask)
       assert.same({ filename_prefixes = {}, filename_suffixes = {}, comm = {},
-        path2_prefixes = { "/etc/cron.d/", "/etc/systemd/" }, path2_suffixes = {} }, kfs.rename)
+        path2_prefixes = { "/etc/cron.d/", "/etc/systemd/" }, path2_suffixes = {}, rules = 1 }, kfs.rename)
       assert.same({ filename_prefixes = {}, filename_suffixes = {}, comm = {}, path2_prefixes = {},
-        path2_suffixes = { word("null") } }, kfs.link)
+        path2_suffixes = { word("null") }, rules = 1 }, kfs.link)
       local c = { word("chmo"), word("inst") }
       table.sort(c)
       assert.same(c, kfs.chmod.comm)
@@ -1042,11 +1042,14 @@ describe("the engine's prefilter", function()
   end)
   teardown(function() os.remove(corpus) end)
 
-  -- the opens no rule can want, by the filter kf (nil: off)
+  -- the opens no rule can want, by the filter kf (off, or too few rules
+  -- on opens for the filter to pay: none)
+  local MIN_RULES = 8 -- src/prefilter.h EG_PREFILTER_MIN_RULES
   local function unwanted(kf, events)
     local n = 0
+    if kf.off or kf.rules < MIN_RULES then return 0 end
     for _, e in ipairs(events) do
-      if e.type == "open" and kf and not kf.off and not comm_wanted(kf, e)
+      if e.type == "open" and not comm_wanted(kf, e)
         and not wanted(kf.filename_prefixes, kf.filename_suffixes, e.filename or "") then
         n = n + 1
       end
@@ -1061,8 +1064,8 @@ describe("the engine's prefilter", function()
     return a, b, C.prefiltered(on)
   end
 
-  for _, s in ipairs({ { "the stock set", { "rules" } }, { "the reference's example rules", { "examples/rules.example.yaml" } },
-    { "the built-ins only", {} } }) do
+  for _, s in ipairs({ { "the stock set", { "rules" } }, { "the reference's example rules (no rule on opens)", { "examples/rules.example.yaml" } },
+    { "the built-ins only (likewise)", {} } }) do
     it("changes no alert: " .. s[1], function()
       math.randomseed(16)
       local kfs = kfilters(s[2])
@@ -1075,17 +1078,25 @@ describe("the engine's prefilter", function()
       add(jsonl("tests/noise/workload.jsonl.gz", 30000, true))
       local a, b, kept = run_both(s[2], events)
       assert.equals(unwanted(kfs.open, events), kept)
-      assert.is_true(kept > 5000)
-      if s[2][1] == "rules" then assert.is_true(#a > 200) end
+      if s[2][1] == "rules" then
+        assert.is_true(kfs.open.rules >= MIN_RULES)
+        assert.is_true(kept > 5000)
+        assert.is_true(#a > 200)
+      else
+        assert.equals(0, kfs.open.rules)
+        assert.equals(0, kept)
+      end
       assert.same(b, a)
     end)
   end
 
   it("keeps an open by its comm's word, its filename's last word or a prefix, up to 64 bytes", function()
     local long = "/" .. ("x"):rep(100)
+    local pad = ""
+    for k = 1, MIN_RULES - 3 do pad = pad .. rule("pad" .. k, "open", "      filename: /nowhere/" .. k .. "\n") end
     local p = yaml(rule("pre", "open", "      filename: {prefix: [/etc/cron.d/, " .. long .. "]}\n")
       .. rule("suf", "open", "      filename: {suffix: /token}\n")
-      .. rule("prog", "open", "      comm: [nc, curl]\n"))
+      .. rule("prog", "open", "      comm: [nc, curl]\n") .. pad)
     local function op(comm, fn, ret) return { type = "open", comm = comm, filename = fn, ret = ret or 3 } end
     local events = {
       op("cat", "/etc/cron.d/x"), op("cat", "/etc/cron.d/x", -2), op("cat", "/etc/cron.d"),
@@ -1103,11 +1114,34 @@ describe("the engine's prefilter", function()
   end)
 
   it("keeps nothing from the rules when the filter is off", function()
-    local p = yaml(rule("uid", "open", "      uid: 0\n"))
+    local pad = ""
+    for k = 1, MIN_RULES do pad = pad .. rule("pad" .. k, "open", "      filename: /nowhere/" .. k .. "\n") end
+    local p = yaml(rule("uid", "open", "      uid: 0\n") .. pad)
     local a, b, kept = run_both({ p }, { { type = "open", comm = "cat", filename = "/x", uid = 0, ret = 3 } })
     os.remove(p)
     assert.same({ "1:uid" }, a)
     assert.same(b, a)
     assert.equals(0, kept)
+  end)
+
+  it("keeps nothing from the rules when fewer than 8 rules want opens", function()
+    local pad = ""
+    for k = 1, MIN_RULES - 2 do pad = pad .. rule("pad" .. k, "open", "      filename: /nowhere/" .. k .. "\n") end
+    local p = yaml(rule("pre", "open", "      filename: {prefix: /etc/cron.d/}\n") .. pad)
+    local events = { { type = "open", comm = "cat", filename = "/etc/cron.d/x", ret = 3 },
+      { type = "open", comm = "cat", filename = "/usr/lib/x", ret = 3 } }
+    local a, b, kept = run_both({ p }, events)
+    assert.same({ "1:pre" }, a)
+    assert.same(b, a)
+    assert.equals(0, kept)
+    -- one more, and the filter runs
+    local p2 = yaml(rule("pre", "open", "      filename: {prefix: /etc/cron.d/}\n") .. pad
+      .. rule("pad0", "open", "      filename: /nowhere/0\n"))
+    a, b, kept = run_both({ p2 }, events)
+    os.remove(p)
+    os.remove(p2)
+    assert.same({ "1:pre" }, a)
+    assert.same(b, a)
+    assert.equals(1, kept)
   end)
 end)
