@@ -349,6 +349,18 @@ local function both(configs, kf, events, raw)
   return a, b, #events - #kept
 end
 
+-- The engine benchmark's generated corpus (20,000 events) in a temporary
+-- file, for the describe block this is called in: { path = ... }.
+local function bench_corpus()
+  local c = {}
+  setup(function()
+    c.path = os.tmpname()
+    assert(os.execute("build/eg_bench_engine -n 20000 --write " .. c.path .. " >/dev/null 2>&1") == 0)
+  end)
+  teardown(function() os.remove(c.path) end)
+  return c
+end
+
 describe("the kernel filters", function()
   describe("derivation", function()
     it("unites the rules' prefixes, suffixes and comm words", function()
@@ -458,12 +470,7 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
   end)
 
   describe("property: a dropped event changes no alert", function()
-    local corpus
-    setup(function()
-      corpus = os.tmpname()
-      assert(os.execute("build/eg_bench_engine -n 20000 --write " .. corpus .. " >/dev/null 2>&1") == 0)
-    end)
-    teardown(function() os.remove(corpus) end)
+    local corpus = bench_corpus()
 
     local sets = {
       { "the stock set", { "rules" } },
@@ -482,7 +489,7 @@ return { { id = "d2", description = "d", event_types = { "open", "exec" },
         add(stock_cases())
         add(random_events(20000, kf.filename_prefixes))
         add(random_file_events(20000, kfs, raw))
-        add(H.read_jsonl(corpus))
+        add(H.read_jsonl(corpus.path))
         add(jsonl("tests/noise/workload.jsonl.gz", 30000, true))
         local a, b, dropped = both(s[2], kfs, events, raw)
         assert.is_true(dropped > 1000)
@@ -1035,12 +1042,7 @@ end)
 -- exactly the opens the model above does not want are kept from the rules.
 describe("the engine's prefilter", function()
   local C = require("helpers.cengine")
-  local corpus
-  setup(function()
-    corpus = os.tmpname()
-    assert(os.execute("build/eg_bench_engine -n 20000 --write " .. corpus .. " >/dev/null 2>&1") == 0)
-  end)
-  teardown(function() os.remove(corpus) end)
+  local corpus = bench_corpus()
 
   -- the opens no rule can want, by the filter kf (off, or too few rules
   -- on opens for the filter to pay: none)
@@ -1074,7 +1076,7 @@ describe("the engine's prefilter", function()
       add(stock_cases())
       add(random_events(20000, kfs.open.filename_prefixes))
       add(random_file_events(5000, kfs, {}))
-      add(H.read_jsonl(corpus))
+      add(H.read_jsonl(corpus.path))
       add(jsonl("tests/noise/workload.jsonl.gz", 30000, true))
       local a, b, kept = run_both(s[2], events)
       assert.equals(unwanted(kfs.open, events), kept)
