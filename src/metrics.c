@@ -211,7 +211,16 @@ static void put_label_value(struct out *o, const char *v)
 
 static void family(struct out *o, const char *name, const char *type, const char *help)
 {
-	putf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	/* in pieces: putf's buffer would cut a long HELP text, and its TYPE line */
+	puts_(o, "# HELP ");
+	puts_(o, name);
+	puts_(o, " ");
+	puts_(o, help);
+	puts_(o, "\n# TYPE ");
+	puts_(o, name);
+	puts_(o, " ");
+	puts_(o, type);
+	puts_(o, "\n");
 }
 
 static void sample_u64(struct out *o, const char *name, uint64_t v)
@@ -497,6 +506,10 @@ char *eg_metrics_render(size_t *len)
 	for (size_t i = 0; i < sizeof(kf_types) / sizeof(kf_types[0]); i++)
 		sample_1(&o, "ebpf_guard_kernel_filter_on", "type", eg_event_type_name(kf_types[i]),
 			 (kf_on >> kf_types[i]) & 1);
+	family(&o, "ebpf_guard_events_prefiltered_total", "counter",
+	       "Events that reached the daemon but no loaded rule could match, kept from the rules by "
+	       "the engine (the kernel filter's test, in userspace), labelled by type.");
+	sample_1(&o, "ebpf_guard_events_prefiltered_total", "type", "open", LOAD(eg_metrics.prefiltered_open));
 	simple(&o, "ebpf_guard_replay_lines_rejected_total", "counter",
 	       "Replay input lines rejected as malformed.", LOAD(eg_metrics.replay_rejected));
 	family(&o, "ebpf_guard_record_events_skipped_total", "counter",

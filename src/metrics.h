@@ -67,6 +67,7 @@ struct eg_metrics {
 	_Atomic uint64_t filtered_kernel[EG_DROP_TYPES]; /* kept in the kernel by the rules'
 							  * filter, by record type */
 	_Atomic uint32_t kfilter_on; /* gauge: bit per event type whose kernel filter is on */
+	_Atomic uint64_t prefiltered_open; /* opens the engine kept from its rules (src/prefilter.h) */
 	_Atomic uint64_t replay_rejected;             /* bad replay lines */
 	_Atomic uint64_t record_skipped[EG_RSKIP_REASONS]; /* -record: events not written */
 	_Atomic uint64_t alert_write_failures;        /* failed write attempts */

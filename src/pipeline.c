@@ -80,6 +80,7 @@ struct eg_pipeline {
 	struct rule_state *rs;
 	size_t nrs;
 	uint64_t errors_seen;
+	uint64_t prefiltered_seen; /* the engine's eg_engine_prefiltered, counted */
 	struct eg_event events[EG_BATCH_EVENTS];
 	uint32_t n;
 	char *arena;
@@ -163,6 +164,7 @@ static int bind_rules(struct eg_pipeline *p)
 	p->rs = rs;
 	p->nrs = n;
 	p->errors_seen = 0;
+	p->prefiltered_seen = eg_engine_prefiltered(p->engine); /* 0 for a new one */
 	return 0;
 }
 
@@ -568,6 +570,9 @@ int eg_pipe_flush(struct eg_pipeline *p)
 			rc = -1;
 		}
 		eg_metrics_observe_batch((uint64_t)(mono_ns() - t0));
+		uint64_t pf = eg_engine_prefiltered(p->engine);
+		EG_ADD(prefiltered_open, pf - p->prefiltered_seen);
+		p->prefiltered_seen = pf;
 		collect_errors(p);
 		p->n = 0;
 	}

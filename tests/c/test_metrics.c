@@ -166,6 +166,7 @@ static void test_histogram_and_gauges(void)
 	EG_ADD(dropped_kernel[EG_EV_EXIT], 14);
 	EG_ADD(replay_rejected, 12);
 	EG_ADD(alert_write_failures, 13);
+	EG_ADD(prefiltered_open, 17);
 	atomic_store(&eg_metrics.kfilter_on, 1u << EG_EV_ACCEPT | 1u << EG_EV_UNLINK);
 	char *t = render();
 	HAS(t, "# TYPE ebpf_guard_batch_duration_seconds histogram");
@@ -209,13 +210,15 @@ static void test_histogram_and_gauges(void)
 	HAS(t, "ebpf_guard_kernel_filter_on{type=\"unlink\"} 1");
 	HAS(t, "ebpf_guard_kernel_filter_on{type=\"connect\"} 0");
 	HAS(t, "ebpf_guard_kernel_filter_on{type=\"accept\"} 1");
+	/* the opens the engine's prefilter kept from the rules */
+	HAS(t, "ebpf_guard_events_prefiltered_total{type=\"open\"} 17");
 
 	/* Every family once, HELP before TYPE before its samples. */
 	const char *fams[] = {"ebpf_guard_events_total", "ebpf_guard_alerts_total",
 			      "ebpf_guard_alerts_suppressed_total", "ebpf_guard_rule_errors_total",
 			      "ebpf_guard_rule_disabled", "ebpf_guard_rules_loaded",
 			      "ebpf_guard_events_dropped_total", "ebpf_guard_events_filtered_total",
-			      "ebpf_guard_kernel_filter_on",
+			      "ebpf_guard_kernel_filter_on", "ebpf_guard_events_prefiltered_total",
 			      "ebpf_guard_replay_lines_rejected_total",
 			      "ebpf_guard_record_events_skipped_total",
 			      "ebpf_guard_alert_write_failures_total", "ebpf_guard_alerts_queued",
