@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Kernel collector benchmark (a benchmark, not a test). For each storm (open,
 # exec, connect by default; also unlink, rename, accept, dup: dup2 onto fd
-# 100, which the kernel side filters out, and dup-stdio: dup2 onto fd 0),
-# back to back in one run:
+# 100, which the kernel side filters out, dup-stdio: dup2 onto fd 0, and
+# null: getppid, a call no family wants, for the cost every system call of
+# the host pays while the collector is attached; its minimal program
+# attaches nothing), back to back in one run:
 #   1. the storm's rate untraced (run before and after the others, averaged),
 #      with bench/minimal.bpf.c (reserve + submit
 #      only, drained every 10 ms) and with ebpf-guard (stock built-ins, and
@@ -23,7 +25,14 @@
 # storm's event type (a rule that never matches); "none" nothing (the
 # storm's type is not wanted unless it is exec or connect); "auto" (default)
 # "all" for open, exec and connect (the documented figures), "want" for the
-# others (-all-events would report the opens of the unlink storm and so on).
+# others (-all-events would report the opens of the unlink storm and so on),
+# "none" for null.
+#
+# EG_MINIMAL_READ=enter|exit|exit-noread (bench/minimal_loader.c): the
+# minimal program of the unlink and rename storms also copies the paths from
+# user memory, at the call's entry or from a tp_btf/sys_exit program at its
+# exit, or runs that exit program without reading (the floor of a filter on
+# paths, and the cost of a program at every call's exit).
 #
 # -c PATH: also load this configuration (e.g. rules/, the stock set) in the
 # daemon, for its cost on the storm. With -m auto an open storm still runs
@@ -78,12 +87,12 @@ kind_mode() {
 		echo "$MODE"
 		return
 	fi
-	case $1 in open | exec | connect) echo all ;; *) echo want ;; esac
+	case $1 in open | exec | connect) echo all ;; null) echo none ;; *) echo want ;; esac
 }
 
 [ "$(id -u)" = 0 ] || { echo "kernel_bench: needs root" >&2; exit 1; }
 for k in $STORMS; do
-	case $(ev_type "$k") in open | exec | connect | unlink | rename | accept | dup) ;;
+	case $(ev_type "$k") in open | exec | connect | unlink | rename | accept | dup | null) ;;
 	*) echo "kernel_bench: unknown storm $k" >&2; exit 2 ;;
 	esac
 	f=$B/$(storm_bin "$k")

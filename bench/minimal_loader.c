@@ -2,10 +2,11 @@
 /*
  * Loads bench/minimal.bpf.c, attaches the tracepoint of one syscall (open,
  * exec, connect, unlink, rename, accept or dup2: what the storm of that name
- * calls), drains the ring buffer every 10 ms with ring_buffer__consume, and
- * on SIGINT/SIGTERM prints "minimal: records=N drops=D". Prints
- * "minimal: attached" when ready.
- *   minimal_loader open|exec|connect|unlink|rename|accept|dup
+ * calls; none for null), drains the ring buffer every 10 ms with
+ * ring_buffer__consume, and on SIGINT/SIGTERM prints "minimal: records=N
+ * drops=D". Prints "minimal: attached" when ready.
+ *   [EG_MINIMAL_READ=enter|exit|exit-noread]
+ *   minimal_loader open|exec|connect|unlink|rename|accept|dup|null
  */
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +47,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel->rodata->self_tgid = (unsigned)getpid();
+	/* EG_MINIMAL_READ=enter|exit: unlink and rename also copy their paths
+	 * from user memory, at the call's entry or at its exit */
+	const char *rd = getenv("EG_MINIMAL_READ");
+	skel->rodata->read_paths = rd && !strcmp(rd, "enter") ? 1 : rd && !strcmp(rd, "exit") ? 2 : rd && !strcmp(rd, "exit-noread") ? 3 : 0;
+	if (skel->rodata->read_paths < 2)
+		bpf_program__set_autoload(skel->progs.minimal_sys_exit, false);
 	if (strcmp(kind, "open"))
 		bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_openat, false);
 	if (strcmp(kind, "exec"))
