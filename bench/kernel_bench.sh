@@ -135,8 +135,7 @@ minimal_run() { # <kind> -> prints the storm rate; records/drops in $W/min.out
 	taskset -c 1 "$B/minimal_loader" "$(ev_type "$1")" >"$W/min.out" 2>"$W/min.err" &
 	local pid=$!
 	BG+=("$pid")
-	local i
-	for i in $(seq 200); do grep -q attached "$W/min.err" && break; sleep 0.05; done
+	for _ in $(seq 200); do grep -q attached "$W/min.err" && break; sleep 0.05; done
 	storm "$1" 0 "$W/storm.out"
 	sleep 0.1
 	kill -INT "$pid"
@@ -181,8 +180,7 @@ guard_start() { # [pin cpu]
 		>/dev/null 2>"$W/guard.err" &
 	GUARD=$!
 	BG+=("$GUARD")
-	local i
-	for i in $(seq 600); do grep -q '^ebpf-guard: attached' "$W/guard.err" && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q '^ebpf-guard: attached' "$W/guard.err" && break; sleep 0.05; done
 	grep -q '^ebpf-guard: attached' "$W/guard.err" || { echo "ebpf-guard did not start:" >&2; cat "$W/guard.err" >&2; exit 1; }
 	PORT=$(sed -n 's|^ebpf-guard: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$W/guard.err")
 }
@@ -208,8 +206,8 @@ snap() {
 # (never quite 0 at a scrape: the scraping curl's own opens and connect are
 # in the ring until the next drain); gives up after 5 s
 settle() {
-	local i s
-	for i in $(seq 100); do
+	local s
+	for _ in $(seq 100); do
 		sleep 0.05
 		s=$(snap "$1")
 		[ "${s##* }" -lt 65536 ] && break
