@@ -14,7 +14,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 self_tgid = 0;
 /* 1: the unlink and rename programs also copy their paths from user memory
  * (the least a filter on paths must do); 2: the same at the call's exit,
- * from a tp_btf/sys_exit program (where ebpf-guard reads them) */
+ * from a tp_btf/sys_exit program (where ebpf-guard reads them); 3: that
+ * exit program attached, returning at once (EG_MINIMAL_READ, the loader) */
 const volatile __u32 read_paths = 0;
 
 struct minimal_rec {
@@ -46,7 +47,8 @@ struct {
 	__type(value, struct path_buf);
 } paths SEC(".maps");
 
-/* copies n (1 or 2) user paths; the record carries their lengths' sum */
+/* copies n (1 or 2) user paths into a per-CPU buffer (nobody reads them:
+ * the copy is the cost measured); returns their lengths' sum */
 static __always_inline long read_user_paths(const char *a, const char *b, int n)
 {
 	__u32 zero = 0;
@@ -118,7 +120,8 @@ int tracepoint__syscalls__sys_enter_rename(struct trace_event_raw_sys_enter *ctx
 	return emit();
 }
 
-/* read_paths 2: the paths of unlink (87) and rename (82) read at the exit */
+/* read_paths 2: the paths of unlink (87) and rename (82) read at the exit;
+ * 3: nothing done */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(minimal_sys_exit, struct pt_regs *regs, long ret)
 {

@@ -47,8 +47,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel->rodata->self_tgid = (unsigned)getpid();
-	/* EG_MINIMAL_READ=enter|exit: unlink and rename also copy their paths
-	 * from user memory, at the call's entry or at its exit */
+	/* EG_MINIMAL_READ=enter|exit|exit-noread: unlink and rename also copy
+	 * their paths from user memory, at the call's entry or at its exit; or
+	 * the exit program runs and copies nothing */
 	const char *rd = getenv("EG_MINIMAL_READ");
 	skel->rodata->read_paths = rd && !strcmp(rd, "enter") ? 1 : rd && !strcmp(rd, "exit") ? 2 : rd && !strcmp(rd, "exit-noread") ? 3 : 0;
 	if (skel->rodata->read_paths < 2)
