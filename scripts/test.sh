@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
-ctest --test-dir build --output-on-failure "$@"
+# -j: the long CPU-bound tests side by side; the ones that trace the kernel
+# run alone (CMakeLists.txt, RUN_SERIAL)
+ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
