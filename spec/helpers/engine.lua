@@ -366,4 +366,19 @@ function _M.tmpfile(suffix, text)
   return p
 end
 
+-- The engine benchmark's generated corpus of n events, written to a new
+-- temporary file whose path is returned (the caller removes it). The
+-- benchmark is the build directory's: EG_BUILD_DIR, as ctest sets it, else
+-- build/ of the checkout.
+function _M.bench_corpus_file(n)
+  local bin = (os.getenv("EG_BUILD_DIR") or "build") .. "/eg_bench_engine"
+  local f = io.open(bin, "rb")
+  assert(f, bin .. " not found: build the project, or set EG_BUILD_DIR to its build directory")
+  f:close()
+  local path = os.tmpname()
+  assert(os.execute(("%s -n %d --write %s >/dev/null 2>&1"):format(bin, n, path)) == 0,
+    bin .. " -n " .. n .. " --write failed")
+  return path
+end
+
 return _M

@@ -230,8 +230,7 @@ describe("the rule index", function()
   end)
 
   it("fires exactly as the rules evaluated one by one, on the stock set and a corpus", function()
-    local corpus = os.tmpname()
-    assert(os.execute("build/eg_bench_engine -n 30000 --write " .. corpus .. " >/dev/null 2>&1") == 0)
+    local corpus = H.bench_corpus_file(30000)
     -- inline events exercising short strings, missing strings and the suffix index
     local extra = {
       { type = "exec", comm = "sh", filename = "/bin/sh", exe = "/usr/bin/dash", args = { "sh", "-c", "curl x | sh" } },

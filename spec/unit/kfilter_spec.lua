@@ -353,10 +353,7 @@ end
 -- file, for the describe block this is called in: { path = ... }.
 local function bench_corpus()
   local c = {}
-  setup(function()
-    c.path = os.tmpname()
-    assert(os.execute("build/eg_bench_engine -n 20000 --write " .. c.path .. " >/dev/null 2>&1") == 0)
-  end)
+  setup(function() c.path = H.bench_corpus_file(20000) end)
   teardown(function() os.remove(c.path) end)
   return c
 end

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (must do its part within the server's 2 s timeout)
 # The metrics server's connection limits (docs/metrics.md): 16 per client
 # address and 64 in all; a connection past a limit is served, and the least
 # recently active idle connection (of that address, or of all) is closed to

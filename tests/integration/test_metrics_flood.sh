@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (probes must answer within 2 s during the flood)
 # A local user flooding the metrics server (docs/metrics.md, "Limits"):
 # 144 connections from 127.0.0.1 (the address the probes come from) and
 # 127.0.0.2 ... 127.0.0.6, half of them idle, half trickling a request that

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (times each scrape during the stall)
 # /healthz answers 200 while the event loop passes, 503 while it is stuck
 # (here: a rule condition burning CPU until the 50 ms time limit of a call
 # stops it, on every event, kept in service with -lua-max-errors 0: enough

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (loads BPF programs and traces the host)
 # Metrics in live mode (needs root and BPF): events and alerts from real
 # system calls made by this test show up in /metrics, the ring-buffer gauges
 # are set, the page passes promtool, SIGHUP reloads, SIGTERM exits 0. The

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (sets fs.protected_symlinks and fs.protected_hardlinks host-wide)
 # Output files and links planted by another user (docs/operations.md,
 # "Hardening"). In a sticky world-writable directory, with
 # fs.protected_symlinks and fs.protected_hardlinks set to 0 for the test (and

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (per-file wall-clock limit of 1 s)
 # A reload is built off the event loop: while a slow rule set loads (~2 s of
 # top-level work spread over 25 files), events keep flowing through the old
 # rules, /healthz answers 200, and the new rules take over once built; a

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (times reloads to 200 ms)
 # -watch debounce (docs/operations.md: "waits 200 ms after the last change so
 # that a burst of writes makes one reload"): six writes to the watched file
 # 100 ms apart make exactly one reload, with the last version's rules. An

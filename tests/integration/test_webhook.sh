@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ctest: alone (times the daemon's exits and the alert file to the millisecond)
 # The webhook output (docs/output.md, "Webhook"), with the seccomp filter on
 # (the default) against a local Python HTTP(S) server that records every
 # request: alerts arrive as JSON arrays equal to the alert file's lines, in
