@@ -47,7 +47,7 @@ MARKER = "attack_sim_marker"
 # unless EGSIM_SLOW=1, the simulation lowers that threshold (the detection's
 # quiet_seconds param) to QUIET seconds and its server waits a little longer.
 SLOW = os.environ.get("EGSIM_SLOW") == "1"
-QUIET = 600 if SLOW else 15
+QUIET = 600 if SLOW else 4
 
 
 def config():
