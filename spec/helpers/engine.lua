@@ -376,7 +376,7 @@ function _M.bench_corpus_file(n)
   assert(f, bin .. " not found: build the project, or set EG_BUILD_DIR to its build directory")
   f:close()
   local path = os.tmpname()
-  assert(os.execute(("%s -n %d --write %s >/dev/null 2>&1"):format(bin, n, path)) == 0,
+  assert(os.execute(("'%s' -n %d --write '%s' >/dev/null 2>&1"):format(bin, n, path)) == 0,
     bin .. " -n " .. n .. " --write failed")
   return path
 end
