@@ -14,6 +14,7 @@
 #   EG_FUZZ_OUT    logs and reproducers (default $EG_FUZZ_BUILD/fuzz-out/<name>/)
 #   EG_FUZZ_KEEP   1: keep each run's grown corpus and print where it is
 #   EG_FUZZ_ARGS   more libFuzzer options, e.g. "-jobs=2 -workers=2"
+#   EG_FUZZ_PAR    fuzzers run at once (default: the number of cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -68,53 +69,78 @@ cmake --build "$B" -j"$JOBS" "${targets[@]}" > "$OUT/build.log" 2>&1 || { tail -
 declare -A MAXLEN=([replay]=8192 [record]=16384 [yaml]=8192 [lua]=8192 [json]=20000)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-failed=()
-summary=()
-for n in "${NAMES[@]}"; do
-  bin=$B/fuzz/fuzz_$n
-  art=$OUT/$n
-  rm -rf "$art"
+# One fuzzer's run: its messages in $OUT/<name>.report, its summary line in
+# $OUT/<name>.result, and $OUT/<name>.failed when it found something.
+fuzz_one() {
+  local n=$1 bin=$B/fuzz/fuzz_$1 art=$OUT/$1 log=$OUT/$1.log rep=$OUT/$1.report
+  rm -rf "$art" "$OUT/$n.failed" "$OUT/$n.result"
   mkdir -p "$art"
+  local work
   work=$(mktemp -d "${TMPDIR:-/tmp}/eg-fuzz-$n.XXXXXX")
   mkdir -p "$work/corpus"
   cp -r "$SRC/tests/fuzz/corpus/$n/." "$work/corpus/"
+  local seeds
   seeds=$(find "$work/corpus" -type f | wc -l)
-  dict=()
+  local dict=()
   [ -f "$SRC/tests/fuzz/$n.dict" ] && dict=(-dict="$SRC/tests/fuzz/$n.dict")
-  log=$OUT/$n.log
-  echo "== fuzz_$n: ${SECS}s on $seeds seeds"
-  rc=0
+  echo "== fuzz_$n: ${SECS}s on $seeds seeds" > "$rep"
+  local rc=0
   # shellcheck disable=SC2086
   "$bin" -max_total_time="$SECS" -timeout=30 -rss_limit_mb=2048 -max_len="${MAXLEN[$n]}" \
     -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" ${EG_FUZZ_ARGS:-} \
     "$work/corpus" > "$log" 2>&1 || rc=$?
+  local runs eps found line
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   found=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
   line="fuzz_$n: ${runs:-?} runs, ${eps:-?} exec/s, ${found:-?} new inputs"
   if [ "$rc" -ne 0 ]; then
-    echo "---- fuzz_$n failed (exit $rc); the end of $log:" >&2
-    tail -60 "$log" >&2
-    repro=$(find "$art" -type f | sort)
-    if [ -n "$repro" ]; then
-      for r in $repro; do
-        echo "reproducer: $r" >&2
-        echo "  rerun:    $B/fuzz/fuzz_$n $r" >&2
-      done
-    else
-      echo "no reproducer written (see $log)" >&2
-    fi
-    failed+=("$n")
+    {
+      echo "---- fuzz_$n failed (exit $rc); the end of $log:"
+      tail -60 "$log"
+      local repro r
+      repro=$(find "$art" -type f | sort)
+      if [ -n "$repro" ]; then
+        for r in $repro; do
+          echo "reproducer: $r"
+          echo "  rerun:    $B/fuzz/fuzz_$n $r"
+        done
+      else
+        echo "no reproducer written (see $log)"
+      fi
+    } >> "$rep"
+    touch "$OUT/$n.failed"
     line="$line: FAILED"
   else
     line="$line: ok"
   fi
-  summary+=("$line")
+  echo "$line" > "$OUT/$n.result"
   if [ "${EG_FUZZ_KEEP:-}" = 1 ]; then
-    echo "corpus kept: $work/corpus ($(find "$work/corpus" -type f | wc -l) inputs)"
+    echo "corpus kept: $work/corpus ($(find "$work/corpus" -type f | wc -l) inputs)" >> "$rep"
   else
     rm -rf "$work"
   fi
+}
+
+# The fuzzers run side by side, EG_FUZZ_PAR at a time (default: the cores),
+# each for SECONDS; their reports follow in the order named.
+PAR=${EG_FUZZ_PAR:-$(nproc)}
+for n in "${NAMES[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$PAR" ]; do wait -n || true; done
+  fuzz_one "$n" &
+done
+wait
+failed=()
+summary=()
+for n in "${NAMES[@]}"; do
+  if [ -e "$OUT/$n.failed" ]; then
+    cat "$OUT/$n.report" >&2
+    failed+=("$n")
+  else
+    cat "$OUT/$n.report"
+  fi
+  summary+=("$(cat "$OUT/$n.result" 2>/dev/null || echo "fuzz_$n: no result (see $OUT/$n.log): FAILED")")
+  [ -e "$OUT/$n.result" ] || failed+=("$n")
 done
 
 echo "== summary (${SECS}s each; logs in $OUT)"
