@@ -282,7 +282,7 @@ _M.valid_utf8 = valid_utf8
 -- and its view of protect: (kkill.derive, kkill.protect), run, desc, records, report = the listing or
 -- summary text when opts.list asked for one, protect = the protect:
 -- entries } or nil, message. A rule of rules has action = "kill" or nil.
-function _M.init(opts)
+local function init(opts)
   -- room for the trace trees of a large rule set: each rule group is a loop
   -- with its own root trace and side traces (compile.lua); LuaJIT's
   -- defaults (1000 traces, 100 side traces per root, 512 KiB of machine
@@ -656,6 +656,22 @@ function _M.init(opts)
     records = records, report = report, last_errors = last_errors,
     finish = guard.flush, protect = cfg.protect,
   }
+end
+
+-- init with the JIT off: loading runs each piece of its code once or a few
+-- times (the YAML, the rule language, the generated source), where compiling
+-- traces costs more than it saves. On this project's machines each trace
+-- also paid two mprotect calls of ~250 us (LuaJIT makes its machine code
+-- writable, then executable again): loading the stock set took 1.3 s with
+-- 4,243 of them, 0.3 s with the JIT off (docs/performance.md). The rules'
+-- run function is compiled as before once events flow.
+function _M.init(opts)
+  local was_on = jit.status()
+  jit.off()
+  local ok, r, err = pcall(init, opts)
+  if was_on then jit.on() end
+  if not ok then error(r, 0) end
+  return r, err
 end
 
 return _M

@@ -347,4 +347,30 @@ describe("host", function()
       ffi.offsetof("struct eg_batch", "rule_errors"), ffi.offsetof("struct eg_batch", "nerrors"),
     })
   end)
+  describe("the JIT", function()
+    -- loading runs with the JIT off (each trace compiled there cost more
+    -- than it saved); the rules' run function must then get it back
+    it("is off while the rules load and on after, whether loading works, fails or raises", function()
+      local path = H.tmpfile(".lua", 'local guard = require("guard")\nguard.log("loading")\nreturn {}\n')
+      local seen = {}
+      local eng = assert(H.new({ path }, { log = function(line) seen[#seen + 1] = { line, (jit.status()) } end }))
+      os.remove(path)
+      assert.same({ { "ebpf-guard: " .. path .. ": loading", false } }, seen)
+      assert.is_true((jit.status()))
+      assert.is_truthy(eng.res.run)
+      -- a file the engine refuses: nil, message; the JIT on again
+      local bad = H.tmpfile(".yaml", "rules: [\n")
+      local none, err = H.new({ bad })
+      os.remove(bad)
+      assert.is_nil(none)
+      assert.is_truthy(err)
+      assert.is_true((jit.status()))
+      -- an error raised inside loading (a batch that is no pointer) is
+      -- raised as it was, and the JIT is on again
+      local ok, raised = pcall(host.init, { batch = {}, configs = {}, layout = H.layout() })
+      assert.is_false(ok)
+      assert.matches("cannot convert 'table' to 'struct eg_batch %*'", raised)
+      assert.is_true((jit.status()))
+    end)
+  end)
 end)
