@@ -662,9 +662,10 @@ end
 -- times (the YAML, the rule language, the generated source), where compiling
 -- traces costs more than it saves. On this project's machines each trace
 -- also paid two mprotect calls of ~250 us (LuaJIT makes its machine code
--- writable, then executable again): loading the stock set took 1.3 s with
--- 4,243 of them, 0.3 s with the JIT off (docs/performance.md). The rules'
--- run function is compiled as before once events flow.
+-- writable, then executable again): loading the stock set took ~0.5 s with
+-- 4,243 of them, ~0.25 s with the JIT off (docs/performance.md). The rules'
+-- run function is compiled as before once events flow. An error raised
+-- while loading is raised again, its message unchanged.
 function _M.init(opts)
   local was_on = jit.status()
   jit.off()
