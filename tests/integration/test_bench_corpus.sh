@@ -23,6 +23,26 @@ n=$(grep -c . "$W/rec.jsonl")
 grep -q "^engine: $n events, [0-9]* rules, $want hits per pass, 1 passes" "$W/bench.out" ||
 	fail "expected $n events and $want hits per pass (the replay's alerts), got: $(head -1 "$W/bench.out")"
 
+# -warmup: passes run first and left out of the figures; the hits and the
+# prefilter's count are still per pass
+"$BENCH" -corpus "$W/rec.jsonl" -warmup 2 -passes 1 -config rules/ >"$W/warm.out" 2>&1 ||
+	fail "bench -warmup: $(cat "$W/warm.out")"
+grep -q "^engine: $n events, [0-9]* rules, $want hits per pass, 1 passes" "$W/warm.out" ||
+	fail "-warmup: expected $want hits per pass, got: $(head -1 "$W/warm.out")"
+grep -q "^engine: warm-up (left out above): 2 passes, [0-9]* ms in all, [0-9.]* ns/event$" "$W/warm.out" ||
+	fail "-warmup: no warm-up line in: $(cat "$W/warm.out")"
+kept=$(grep "opens per pass kept" "$W/bench.out")
+[ -n "$kept" ] && [ "$(grep "opens per pass kept" "$W/warm.out")" = "$kept" ] ||
+	fail "-warmup: the prefilter's count per pass changed: '$kept' against $(grep "opens per pass" "$W/warm.out")"
+if grep -q "warm-up" "$W/bench.out"; then fail "a warm-up line without -warmup"; fi
+for bad in "-passes 0" "-warmup -1"; do
+	rc=0
+	# shellcheck disable=SC2086 # the option and its value
+	"$BENCH" -corpus "$W/rec.jsonl" $bad >"$W/badopt.out" 2>&1 || rc=$?
+	[ "$rc" = 2 ] && [ "$(cat "$W/badopt.out")" = "-passes wants at least 1 and -warmup at least 0" ] ||
+		fail "$bad: exit $rc, $(cat "$W/badopt.out")"
+done
+
 # a bad line: the file, its line, the reader's reason; exit 1
 { head -3 "$W/rec.jsonl"; echo '{"type": "open", "pid": "x"}'; } >"$W/bad.jsonl"
 rc=0
