@@ -27,15 +27,21 @@ int eg_text_miner_hint(const char *s, uint32_t len);
  * is the byte c. caseless: ASCII letters match either case (the literals
  * are stored in lower case, mask holds both cases of an anchor), and a
  * subject with a byte >= 0x80 always passes (PCRE2's caseless UTF matching
- * also folds the Kelvin sign onto k and the long s onto s). */
+ * also folds the Kelvin sign onto k and the long s onto s). anchor[0 ..
+ * nanchor) are the distinct bytes c whose mask[c] is not 0, when there are
+ * at most EG_LITS_ANCHORS of them (nanchor 0: more, or not filled in): the
+ * search then compares 16 bytes of s at a time against each (SSE2). */
 #define EG_LITS_MAX 32
 #define EG_LITS_BYTES 1024
+#define EG_LITS_ANCHORS 16
 struct eg_lits {
 	uint32_t n;
 	uint32_t off[EG_LITS_MAX + 1];
 	uint32_t mask[256];
 	uint8_t at[EG_LITS_MAX];
 	uint32_t caseless;
+	uint32_t nanchor;
+	uint8_t anchor[EG_LITS_ANCHORS];
 	char bytes[EG_LITS_BYTES];
 };
 

@@ -46,10 +46,12 @@ struct eg_lits {
   uint32_t mask[256];
   uint8_t at[32];
   uint32_t caseless;
+  uint32_t nanchor;
+  uint8_t anchor[16];
   char bytes[1024];
 };
 ]])
-local LITS_MAX, LITS_BYTES = 32, 1024
+local LITS_MAX, LITS_BYTES, LITS_ANCHORS = 32, 1024, 16
 local TEXT
 do
   local ok, ce = pcall(require, "ebpf_guard.cengine")
@@ -108,6 +110,16 @@ function _M.lits(vals, caseless)
     at = at + #v
   end
   set.off[#vals] = at
+  -- the distinct anchor bytes, for the 16-bytes-at-a-time search (more
+  -- than LITS_ANCHORS: nanchor stays 0, the search goes byte by byte)
+  local na = 0
+  for c = 0, 255 do
+    if set.mask[c] ~= 0 then
+      if na < LITS_ANCHORS then set.anchor[na] = c end
+      na = na + 1
+    end
+  end
+  set.nanchor = na <= LITS_ANCHORS and na or 0
   return set
 end
 

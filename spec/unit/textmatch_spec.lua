@@ -113,6 +113,68 @@ describe("textmatch", function()
     assert.is_true(found > 5000 and found < 19000 and passed > 1000, found .. " " .. passed)
   end)
 
+  it("answers the same 16 bytes at a time as byte by byte, on long subjects, exactly and caselessly", function()
+    math.randomseed(9)
+    -- 48 distinct bytes: sets of many literals have more than 16 anchors
+    -- (byte by byte only); a subject's literal lands anywhere in a block,
+    -- across two, or in the tail after the last whole block
+    local letters = {}
+    for c in ("abcdefghijklmnopqrstuvwxyzABCDEFGH0123456789/.-_ "):gmatch(".") do letters[#letters + 1] = c end
+    letters[#letters + 1] = "\0"
+    local high = { "\200", "\226\132\170" }
+    local function word(max, ascii)
+      local t = {}
+      for k = 1, math.random(1, max) do
+        t[k] = (not ascii and math.random(30) == 1) and high[math.random(2)] or letters[math.random(#letters)]
+      end
+      return table.concat(t)
+    end
+    local wide, narrow, found = 0, 0, 0
+    for _ = 1, 20000 do
+      local caseless = math.random(3) == 1
+      local lits = {}
+      for k = 1, math.random(1, math.random(3) == 1 and 32 or 4) do lits[k] = word(5, true) end
+      local hay = math.random(8) == 1 and "" or word(100, caseless and math.random(2) == 1 or not caseless)
+      if math.random(2) == 1 then
+        local at = math.random(0, #hay)
+        hay = hay:sub(1, at) .. lits[math.random(#lits)] .. hay:sub(at + 1)
+      end
+      local want = caseless and hay:find("[\128-\255]") ~= nil
+      for _, v in ipairs(lits) do
+        if caseless then
+          if hay:lower():find(v:lower(), 1, true) then want = true end
+        elseif hay:find(v, 1, true) then
+          want = true
+        end
+      end
+      local set = assert(compile.lits(lits, caseless))
+      local what = ("%s%q in %q"):format(caseless and "caseless " or "", table.concat(lits, "|"), hay)
+      if set.nanchor > 0 then wide = wide + 1 else narrow = narrow + 1 end
+      assert.equals(want, lib.eg_text_find_any(hay, #hay, set) ~= 0, what)
+      -- the same set searched byte by byte
+      set.nanchor = 0
+      assert.equals(want, lib.eg_text_find_any(hay, #hay, set) ~= 0, "byte by byte: " .. what)
+      if want then found = found + 1 end
+    end
+    assert.is_true(wide > 10000 and narrow > 1000 and found > 8000 and found < 18000,
+      ("%d sets searched 16 bytes at a time, %d byte by byte only, %d found"):format(wide, narrow, found))
+  end)
+
+  it("lists a set's distinct anchor bytes, both cases for a caseless one, none past 16", function()
+    local set = assert(compile.lits({ "xa", "yb", "xc" }))
+    -- each literal's rarest byte: x, y, x
+    assert.equals(2, set.nanchor)
+    assert.same({ ("x"):byte(), ("y"):byte() }, { set.anchor[0], set.anchor[1] })
+    local ci = assert(compile.lits({ "Qa" }, true))
+    assert.equals(2, ci.nanchor)
+    assert.same({ ("Q"):byte(), ("q"):byte() }, { ci.anchor[0], ci.anchor[1] })
+    local many = {}
+    for k = 1, 17 do many[k] = string.char(64 + k) end
+    assert.equals(0, assert(compile.lits(many)).nanchor)
+    many[17] = nil
+    assert.equals(16, assert(compile.lits(many)).nanchor)
+  end)
+
   it("builds no set it cannot hold: an empty literal, more than 32, more than 1024 bytes", function()
     assert.is_nil(compile.lits({ "a", "" }))
     local many = {}
