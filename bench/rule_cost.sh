@@ -10,7 +10,10 @@
 # counts them per rule). -w RECORDING runs a recording (replay JSONL, .gz
 # or not: what `ebpf-guard -record` writes on your hosts) instead of the
 # synthetic corpus: the cost on the events a host really sees, whose
-# repeats the synthetic corpus lacks (-n and -m are then ignored).
+# repeats the synthetic corpus lacks (-n and -m are then ignored). A
+# recording's figures come after warm-up passes over ~1.5 M events in all
+# (at most 20 passes): the JIT compiles a recording's rarer paths over its
+# first passes, which a daemon pays once (eg_bench_engine -warmup).
 #
 #   bench/rule_cost.sh [-b BUILD_DIR] [-n EVENTS] [-p PASSES] [-m OPEN,EXEC] [-w RECORDING] [DIR]
 #   (default: build, 300000, 3, the corpus's 70,25 mix, rules/)
@@ -44,6 +47,12 @@ if [ -n "$REC" ]; then
 	*) cp "$REC" "$W/rec.jsonl" ;;
 	esac
 	CORPUS=(-corpus "$W/rec.jsonl")
+	nrec=$(grep -c . "$W/rec.jsonl" || true)
+	if [ "$nrec" -gt 0 ]; then
+		WARM=$(( (1500000 + nrec - 1) / nrec ))
+		[ "$WARM" -le 20 ] || WARM=20
+		CORPUS+=(-warmup "$WARM")
+	fi
 fi
 
 # ns/event of the engine with config directory $1 (empty when it failed;
@@ -71,11 +80,11 @@ b=$(run "$W/base")
 label="base: ${base[*]##*/}"
 [ ${#base[@]} -gt 0 ] || label="base: no 00- files"
 if [ -n "$REC" ]; then
-	what="the recording $REC ($(grep -c . "$W/rec.jsonl") events)"
+	what="the recording $REC ($nrec events), $PASSES passes after $WARM warm-up passes"
 else
-	what="$N events, mix $MIX (open,exec%)"
+	what="$N events, mix $MIX (open,exec%), $PASSES passes"
 fi
-echo "machine: $(nproc) cores, kernel $(uname -r); $what, $PASSES passes, CPU $CORE"
+echo "machine: $(nproc) cores, kernel $(uname -r); $what, CPU $CORE"
 printf '%-34s %10s %10s\n' "file" "ns/event" "+ns/event"
 printf '%-34s %10s %10s\n' "($label)" "$b" "-"
 for f in "$DIR"/*; do

@@ -56,6 +56,16 @@ rc=0
 [ "$rc" = 1 ] && [ "$(cat "$W/empty.out")" = "$W/empty.jsonl: no events" ] ||
 	fail "an empty recording: exit $rc, $(cat "$W/empty.out")"
 
+# rule_cost.sh -w: its figures come after warm-up passes over ~1.5 M events
+# (at most 20 passes; 20 for these 2,000 events), a row per file
+head -2000 "$W/rec.jsonl" | gzip -c >"$W/small.jsonl.gz"
+bash bench/rule_cost.sh -b "$EG_BUILD_DIR" -p 1 -w "$W/small.jsonl.gz" rules >"$W/cost-ok.out" 2>&1 ||
+	fail "rule_cost -w: $(cat "$W/cost-ok.out")"
+grep -q "; the recording $W/small.jsonl.gz (2000 events), 1 passes after 20 warm-up passes, CPU " "$W/cost-ok.out" ||
+	fail "rule_cost -w: no warm-up in its header: $(head -1 "$W/cost-ok.out")"
+grep -q '^95-stateful.lua  *[0-9.]*  *-\?[0-9.]*$' "$W/cost-ok.out" ||
+	fail "rule_cost -w: no row for 95-stateful.lua: $(cat "$W/cost-ok.out")"
+
 # rule_cost.sh -w names the file it was given, gzipped or not
 gzip -c "$W/bad.jsonl" >"$W/bad.jsonl.gz"
 rc=0
